@@ -1,0 +1,47 @@
+/**
+ * A bot connector is one conversation with one bot. The gateway sends it activities (start event,
+ * user text, DTMF, notifications); the bot's activities arrive through the `activities` event,
+ * whether they came back as the answer to a request or asynchronously (bot-api websocket).
+ */
+import type { EventEmitter } from 'node:events';
+import type { Activity } from './activity.js';
+import type { CallDirection } from '../carriers/leg.js';
+
+export interface BotConversationInfo {
+  /** Voxgate's call id; used as the bot conversation id. */
+  conversationId: string;
+  direction: CallDirection;
+  caller: string;
+  callee: string;
+  callerHost?: string;
+  calleeHost?: string;
+  callerDisplayName?: string;
+  /** Extra start parameters (SIP headers mapped to the bot, dial-out metadata...). */
+  parameters?: Record<string, unknown>;
+}
+
+export interface BotConnectorEventMap {
+  activities: [activities: Activity[]];
+  /** The bot is unreachable or answered with an error; the session applies its failure policy. */
+  failure: [error: Error];
+}
+
+export type BotDisconnectReason =
+  | 'client-disconnected'
+  | 'bot-disconnected'
+  | 'transferred'
+  | 'error'
+  | 'machine-detected'
+  | 'no-answer'
+  | 'busy'
+  | 'declined';
+
+export interface BotConnector extends EventEmitter<BotConnectorEventMap> {
+  readonly botName: string;
+  /** Opens the conversation and sends the `start` event. */
+  start(info: BotConversationInfo): Promise<void>;
+  /** Delivers one gateway -> bot activity. */
+  send(activity: Activity): Promise<void>;
+  /** Ends the conversation; safe to call more than once. */
+  end(reasonCode: BotDisconnectReason, reason?: string): Promise<void>;
+}
