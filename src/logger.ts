@@ -5,7 +5,7 @@ export type { Logger };
 /** JSON logs to stdout; call-scoped code logs through `logger.child({ callId })`. */
 export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   const opts: LoggerOptions = { level: options.level ?? process.env.LOG_LEVEL ?? 'info', base: { service: 'voxgate' } };
-  return options.destination ? pino(opts, options.destination as pino.DestinationStream) : pino(opts);
+  return options.destination ? pino(opts, options.destination as import("pino").DestinationStream) : pino(opts);
 }
 
 /** A logger that writes nothing, for tests and benchmarks that do not look at logs. */
