@@ -1,0 +1,107 @@
+/**
+ * The Plivo XML Voxgate answers calls with: a bidirectional <Stream> that keeps the call alive
+ * until the socket closes, or a <Hangup>.
+ */
+
+/** The stream audio formats Voxgate supports; always sent explicitly (Plivo's default differs between its documents). */
+export type PlivoContentType = 'audio/x-mulaw;rate=8000' | 'audio/x-l16;rate=8000' | 'audio/x-l16;rate=16000';
+export type PlivoEncoding = 'audio/x-mulaw' | 'audio/x-l16';
+
+export interface PlivoMediaFormat {
+  encoding: PlivoEncoding;
+  sampleRate: 8000 | 16000;
+}
+
+export const PLIVO_CONTENT_TYPES: readonly PlivoContentType[] = [
+  'audio/x-mulaw;rate=8000',
+  'audio/x-l16;rate=8000',
+  'audio/x-l16;rate=16000',
+];
+
+/** Parses a contentType string (spaces and case tolerated); throws naming the accepted values. */
+export function parsePlivoContentType(value: string): PlivoMediaFormat {
+  const normalized = value.replace(/\s+/g, '').toLowerCase();
+  const match = /^(audio\/x-mulaw|audio\/x-l16);rate=(\d+)$/.exec(normalized);
+  const rate = match ? Number(match[2]) : NaN;
+  if (!match || !PLIVO_CONTENT_TYPES.includes(normalized as PlivoContentType)) {
+    throw new Error(`Unsupported Plivo contentType "${value}": expected one of ${PLIVO_CONTENT_TYPES.join(', ')}`);
+  }
+  return { encoding: match[1] as PlivoEncoding, sampleRate: rate as 8000 | 16000 };
+}
+
+export function isPlivoContentType(value: string): value is PlivoContentType {
+  return (PLIVO_CONTENT_TYPES as readonly string[]).includes(value);
+}
+
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) =>
+    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
+  );
+}
+
+export interface StreamXmlOptions {
+  /** wss:// (or ws://) URL of the stream endpoint; becomes the element body. */
+  streamUrl: string;
+  contentType: PlivoContentType;
+  /** Sent back on the stream's `start` event; Plivo's format is `k=v,k2=v2`. */
+  extraHeaders?: Record<string, string>;
+  statusCallbackUrl?: string;
+  statusCallbackMethod?: 'GET' | 'POST';
+  /** Seconds before Plivo ends the stream (its default is 86400). */
+  streamTimeout?: number;
+}
+
+/** Formats extra headers as Plivo's `k=v,k2=v2`; separators inside keys or values would corrupt the list, so they are refused. */
+export function formatExtraHeaders(headers: Record<string, string>): string {
+  return Object.entries(headers)
+    .map(([key, value]) => {
+      if (!/^[A-Za-z0-9_.-]+$/.test(key)) {
+        throw new Error(`Plivo extraHeaders key "${key}" is invalid: expected letters, digits, "_", "." or "-"`);
+      }
+      if (/[,;=]/.test(value)) {
+        throw new Error(`Plivo extraHeaders value for "${key}" contains ",", ";" or "=", which Plivo uses as separators`);
+      }
+      return `${key}=${value}`;
+    })
+    .join(',');
+}
+
+/** Parses `a=1,b=2` or `a=1;b=2` (both shapes occur) into a record; pieces without "=" are ignored. */
+export function parseExtraHeaders(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!value) return out;
+  for (const piece of value.split(/[,;]/)) {
+    const eq = piece.indexOf('=');
+    if (eq <= 0) continue;
+    out[piece.slice(0, eq).trim()] = piece.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+export function streamXml(options: StreamXmlOptions): string {
+  if (!/^wss?:\/\//i.test(options.streamUrl)) {
+    throw new Error(`Plivo stream URL "${options.streamUrl}" must start with wss:// or ws://`);
+  }
+  parsePlivoContentType(options.contentType);
+  const attrs: Array<[string, string]> = [
+    ['bidirectional', 'true'],
+    ['keepCallAlive', 'true'],
+    ['contentType', options.contentType],
+  ];
+  if (options.streamTimeout !== undefined) attrs.push(['streamTimeout', String(Math.round(options.streamTimeout))]);
+  if (options.extraHeaders && Object.keys(options.extraHeaders).length > 0) {
+    attrs.push(['extraHeaders', formatExtraHeaders(options.extraHeaders)]);
+  }
+  if (options.statusCallbackUrl) {
+    attrs.push(['statusCallbackUrl', options.statusCallbackUrl]);
+    attrs.push(['statusCallbackMethod', options.statusCallbackMethod ?? 'POST']);
+  }
+  const attrText = attrs.map(([k, v]) => ` ${k}="${escapeXml(v)}"`).join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Stream${attrText}>${escapeXml(options.streamUrl)}</Stream></Response>`;
+}
+
+/** Ends the call. Plivo only knows the reasons "rejected" and "busy"; without one it is a normal hangup. */
+export function hangupXml(reason?: 'rejected' | 'busy'): string {
+  const attr = reason ? ` reason="${reason}"` : '';
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Hangup${attr}/></Response>`;
+}
