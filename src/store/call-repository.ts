@@ -1,0 +1,154 @@
+import { sql, type Kysely } from 'kysely';
+import type { CallDirection, HangupSide } from '../carriers/leg.js';
+import { requireEpochMs, requireOneOf, requireString, requireText, StoreInputError } from './input-checks.js';
+import type { CallRecord, CallRow, VoxgateDatabase } from './schema.js';
+
+export interface CallStart {
+  id: string;
+  carrier: string;
+  carrierCallId: string;
+  direction: CallDirection;
+  from: string;
+  to: string;
+  bot: string;
+  startedAt: number;
+}
+
+export interface CallEnd {
+  endedAt: number;
+  hangupCause: string;
+  hangupSide: HangupSide;
+  endReason: string;
+  /** The carrier's talk-time figure; when absent, answer-to-end time is stored (0 if never answered). */
+  durationMs?: number;
+}
+
+/** What `complete` did: ended the call now, found it already ended (first end kept), or found no such call. */
+export type CompleteOutcome = 'completed' | 'already-ended' | 'unknown-call';
+
+export interface CallListQuery {
+  /** Page size, 1 to 1000; default 50. */
+  limit?: number;
+  /** Only calls started strictly before this epoch-ms time (keyset cursor: pass the last page's oldest startedAt). */
+  before?: number;
+}
+
+const DIRECTIONS: readonly CallDirection[] = ['inbound', 'outbound'];
+const HANGUP_SIDES: readonly HangupSide[] = ['caller', 'gateway', 'carrier'];
+export const MAX_CALL_PAGE = 1000;
+
+/** Call detail records: one row per call, written at start, answer and end. */
+export class CallRepository {
+  constructor(private readonly db: Kysely<VoxgateDatabase>) {}
+
+  async insertStarted(call: CallStart): Promise<void> {
+    const what = 'call start';
+    await this.db
+      .insertInto('calls')
+      .values({
+        id: requireText(what, 'id', call.id),
+        carrier: requireText(what, 'carrier', call.carrier),
+        carrier_call_id: requireString(what, 'carrierCallId', call.carrierCallId),
+        direction: requireOneOf(what, 'direction', call.direction, DIRECTIONS),
+        from_number: requireString(what, 'from', call.from),
+        to_number: requireString(what, 'to', call.to),
+        bot: requireString(what, 'bot', call.bot),
+        started_at: requireEpochMs(what, 'startedAt', call.startedAt),
+      })
+      .execute();
+  }
+
+  /** Records the first answer; a repeated answer event keeps the first time. Returns false when nothing changed. */
+  async markAnswered(id: string, answeredAt: number): Promise<boolean> {
+    const at = requireEpochMs('call answer', 'answeredAt', answeredAt);
+    const result = await this.db
+      .updateTable('calls')
+      .set({ answered_at: at })
+      .where('id', '=', requireText('call answer', 'id', id))
+      .where('answered_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Ends a call. Idempotent: the WHERE ended_at IS NULL makes the first end win even when two
+   * writers (or two processes sharing PostgreSQL) race.
+   */
+  async complete(id: string, end: CallEnd): Promise<CompleteOutcome> {
+    const what = 'call end';
+    requireText(what, 'id', id);
+    const endedAt = requireEpochMs(what, 'endedAt', end.endedAt);
+    if (end.durationMs !== undefined && (!Number.isFinite(end.durationMs) || end.durationMs < 0)) {
+      throw new StoreInputError(`${what}: durationMs must be a non-negative number of milliseconds, got ${end.durationMs}`);
+    }
+    const duration =
+      end.durationMs !== undefined
+        ? sql<number>`${Math.round(end.durationMs)}`
+        : sql<number>`case when answered_at is null then 0 else ${endedAt} - answered_at end`;
+    const result = await this.db
+      .updateTable('calls')
+      .set({
+        ended_at: endedAt,
+        hangup_cause: requireString(what, 'hangupCause', end.hangupCause),
+        hangup_side: requireOneOf(what, 'hangupSide', end.hangupSide, HANGUP_SIDES),
+        end_reason: requireString(what, 'endReason', end.endReason),
+        duration_ms: duration,
+      })
+      .where('id', '=', id)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
+    if (result.numUpdatedRows > 0n) return 'completed';
+    const existing = await this.db.selectFrom('calls').select('id').where('id', '=', id).executeTakeFirst();
+    return existing ? 'already-ended' : 'unknown-call';
+  }
+
+  async get(id: string): Promise<CallRecord | undefined> {
+    const row = await this.db.selectFrom('calls').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toCallRecord(row);
+  }
+
+  /** The call a carrier knows by this id (the most recent one, should a carrier ever reuse ids). */
+  async getByCarrierCallId(carrierCallId: string, carrier?: string): Promise<CallRecord | undefined> {
+    let query = this.db.selectFrom('calls').selectAll().where('carrier_call_id', '=', carrierCallId);
+    if (carrier !== undefined) query = query.where('carrier', '=', carrier);
+    const row = await query.orderBy('started_at', 'desc').limit(1).executeTakeFirst();
+    return row && toCallRecord(row);
+  }
+
+  /** Newest first. */
+  async list(query: CallListQuery = {}): Promise<CallRecord[]> {
+    const limit = query.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CALL_PAGE) {
+      throw new StoreInputError(`call list: limit must be an integer from 1 to ${MAX_CALL_PAGE}, got ${limit}`);
+    }
+    let select = this.db.selectFrom('calls').selectAll();
+    if (query.before !== undefined) {
+      select = select.where('started_at', '<', requireEpochMs('call list', 'before', query.before));
+    }
+    const rows = await select.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toCallRecord);
+  }
+}
+
+function toCallRecord(row: CallRow): CallRecord {
+  return {
+    id: row.id,
+    carrier: row.carrier,
+    carrierCallId: row.carrier_call_id,
+    direction: row.direction,
+    from: row.from_number,
+    to: row.to_number,
+    bot: row.bot,
+    startedAt: Number(row.started_at),
+    answeredAt: nullableNumber(row.answered_at),
+    endedAt: nullableNumber(row.ended_at),
+    durationMs: nullableNumber(row.duration_ms),
+    hangupCause: row.hangup_cause,
+    hangupSide: row.hangup_side,
+    endReason: row.end_reason,
+  };
+}
+
+function nullableNumber(value: number | null): number | null {
+  return value === null ? null : Number(value);
+}

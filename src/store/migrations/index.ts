@@ -1,0 +1,14 @@
+/**
+ * Every store migration, in code so a bundled or installed Voxgate never globs the file system.
+ * Names sort in the order they run; append new ones, never edit or rename a released one.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import { callRecordsMigration } from './0001-call-records.js';
+
+export const storeMigrations: Readonly<Record<string, Migration>> = {
+  '0001-call-records': callRecordsMigration,
+};
+
+export const storeMigrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...storeMigrations }),
+};

@@ -1,0 +1,106 @@
+/**
+ * Table shapes of the record store (what Kysely sees) and the records the repositories return.
+ * Timestamps are epoch milliseconds everywhere: INTEGER on SQLite, BIGINT on PostgreSQL, read back
+ * as JS numbers (the PostgreSQL pool parses int8 as a number; epoch ms fit well inside 2^53).
+ */
+import type { ColumnType, Generated, Selectable } from 'kysely';
+import type { CallDirection, HangupSide } from '../carriers/leg.js';
+import type { Speaker } from '../events/bus.js';
+
+export interface CallsTable {
+  /** Voxgate's call id. */
+  id: string;
+  carrier: string;
+  carrier_call_id: string;
+  direction: CallDirection;
+  from_number: string;
+  to_number: string;
+  bot: string;
+  started_at: number;
+  answered_at: number | null;
+  ended_at: number | null;
+  /** Talk time: the carrier's figure when it gave one, else answer to end (0 when never answered). */
+  duration_ms: number | null;
+  hangup_cause: string | null;
+  hangup_side: HangupSide | null;
+  end_reason: string | null;
+}
+
+export interface TranscriptLinesTable {
+  id: Generated<number>;
+  call_id: string;
+  at: number;
+  speaker: Speaker;
+  text: string;
+}
+
+export interface DtmfEventsTable {
+  id: Generated<number>;
+  call_id: string;
+  at: number;
+  digit: string;
+}
+
+export interface PromptsTable {
+  id: Generated<number>;
+  call_id: string;
+  prompt_id: string;
+  text: string;
+  started_at: number;
+  ended_at: number;
+  /** BOOLEAN on PostgreSQL, 0/1 on SQLite (which has no boolean and whose driver cannot bind JS booleans). */
+  heard_in_full: ColumnType<boolean | number, number, number>;
+}
+
+export interface VoxgateDatabase {
+  calls: CallsTable;
+  transcript_lines: TranscriptLinesTable;
+  dtmf_events: DtmfEventsTable;
+  prompts: PromptsTable;
+}
+
+export type CallRow = Selectable<CallsTable>;
+
+/** One call detail record. Times are epoch ms; null until the call reaches that point. */
+export interface CallRecord {
+  id: string;
+  carrier: string;
+  carrierCallId: string;
+  direction: CallDirection;
+  from: string;
+  to: string;
+  bot: string;
+  startedAt: number;
+  answeredAt: number | null;
+  endedAt: number | null;
+  durationMs: number | null;
+  hangupCause: string | null;
+  hangupSide: HangupSide | null;
+  /** Why the conversation ended from Voxgate's side: bot-hangup, caller-hangup, no-input, error... */
+  endReason: string | null;
+}
+
+export interface TranscriptLine {
+  id: number;
+  callId: string;
+  at: number;
+  speaker: Speaker;
+  text: string;
+}
+
+export interface DtmfRecord {
+  id: number;
+  callId: string;
+  at: number;
+  digit: string;
+}
+
+export interface PromptRecord {
+  id: number;
+  callId: string;
+  promptId: string;
+  text: string;
+  startedAt: number;
+  endedAt: number;
+  heardInFull: boolean;
+}
