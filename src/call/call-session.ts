@@ -1,0 +1,357 @@
+/**
+ * One call: joins a carrier leg, the caller's speech (VAD, optional STT), the bot connector and
+ * prompt playout. Behaviour lives in the collaborators (PromptQueue, BargeInPolicy, DtmfCollector,
+ * NoInputTimer); this class routes events between them and maps bot activities to actions.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Activity } from '../bots/activity.js';
+import { eventActivity, messageActivity } from '../bots/activity.js';
+import type { BotConnector, BotDisconnectReason } from '../bots/connector.js';
+import type { CallInfo, CarrierLeg } from '../carriers/leg.js';
+import type { EventBus } from '../events/bus.js';
+import { VoiceActivityDetector } from '../media/vad.js';
+import type { SttProvider, SttResult, SttSession } from '../speech/stt/provider.js';
+import { BargeInPolicy } from './barge-in-policy.js';
+import type { Clock } from './clock.js';
+import { DtmfCollector, type DtmfCollectOptions } from './dtmf-collector.js';
+import { NoInputTimer, type NoInputOptions } from './no-input-timer.js';
+import type { PromptAudioSource } from './prompt-audio.js';
+import { PromptQueue, type Prompt, type PromptOutcome } from './prompt-queue.js';
+import { mergeSettings, parseSettingsOverrides, type CallSettings } from './settings.js';
+
+export interface CallSessionDeps {
+  info: CallInfo;
+  leg: CarrierLeg;
+  bot: BotConnector;
+  audio: PromptAudioSource;
+  /** Settings from defaults, base bot and bot, already merged. */
+  settings: CallSettings;
+  bus: EventBus;
+  clock: Clock;
+  logger: Logger;
+  stt?: SttProvider;
+}
+
+/** Why the conversation ended, as recorded on the call. */
+export type EndReason = 'caller-hangup' | 'bot-hangup' | 'transferred' | 'no-input' | 'bot-error' | 'carrier-hangup';
+
+export interface SessionEnd {
+  reason: EndReason;
+  /** The hangup was Voxgate's doing (bot hangup, give-up, transfer). */
+  byGateway: boolean;
+  detail?: string;
+}
+
+export interface CallSessionEventMap {
+  ended: [end: SessionEnd];
+}
+
+type PendingAction = { kind: 'hangup'; reason: string; endReason: EndReason } | { kind: 'transfer'; target: string; headers: Record<string, string> };
+
+const DTMF_DIGITS = /^[0-9*#A-D]$/;
+
+export class CallSession extends EventEmitter<CallSessionEventMap> {
+  readonly callId: string;
+  private settings: CallSettings;
+  private readonly log: Logger;
+  private readonly queue: PromptQueue;
+  private readonly bargeIn = new BargeInPolicy();
+  private readonly dtmf: DtmfCollector;
+  private readonly noInput: NoInputTimer;
+  private readonly vad: VoiceActivityDetector;
+  private stt: SttSession | undefined;
+  private pending: PendingAction | undefined;
+  private expectBotMessage = false;
+  private ended: SessionEnd | undefined;
+  private readonly onLegAudio = (frame: Int16Array) => this.handleAudio(frame);
+
+  constructor(private readonly deps: CallSessionDeps) {
+    super();
+    this.callId = deps.info.callId;
+    this.settings = deps.settings;
+    this.log = deps.logger.child({ callId: this.callId });
+    this.queue = new PromptQueue(deps.leg, deps.clock);
+    this.dtmf = new DtmfCollector(deps.clock, this.dtmfOptions());
+    this.noInput = new NoInputTimer(deps.clock, this.noInputOptions());
+    this.vad = new VoiceActivityDetector({
+      sampleRate: deps.leg.sampleRate,
+      minSpeechMs: this.settings.bargeInMinSpeechMs,
+      silenceMs: this.settings.vadSilenceMs,
+    });
+  }
+
+  get currentSettings(): Readonly<CallSettings> {
+    return this.settings;
+  }
+
+  get endedWith(): SessionEnd | undefined {
+    return this.ended;
+  }
+
+  async start(): Promise<void> {
+    const { leg, bot, info } = this.deps;
+    leg.on('audio', this.onLegAudio);
+    leg.on('dtmf', (digit) => this.handleDtmf(digit));
+    leg.on('mark', (name) => this.queue.onMark(name));
+    leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
+    leg.on('warning', (message) => this.log.warn({ leg: leg.carrier, problem: message }, 'carrier leg protocol problem'));
+    this.queue.on('finished', (o) => this.recordPrompt(o));
+    this.queue.on('failed', (prompt, err) => this.log.error({ err, promptId: prompt.id }, 'prompt audio failed; skipped'));
+    this.queue.on('idle', () => this.onPlayoutIdle());
+    this.dtmf.on('submit', (digits) => this.sendToBot(eventActivity('DTMF', { value: digits }, this.deps.clock.now())));
+    this.noInput.on('reprompt', (attempt) => this.reprompt(attempt));
+    this.noInput.on('giveUp', (attempts) => {
+      this.log.info({ attempts }, 'no caller input: giving up');
+      this.requestHangup('no-input', 'no-input');
+    });
+    bot.on('activities', (activities) => this.handleActivities(activities));
+    bot.on('failure', (err) => {
+      this.log.error({ err, bot: bot.botName }, 'bot failed');
+      this.requestHangup('bot-error', 'bot-error');
+    });
+    if (this.deps.stt) this.openStt(this.deps.stt);
+    this.log.info({ from: info.from, to: info.to, bot: bot.botName, carrier: info.carrier }, 'conversation started');
+    try {
+      await bot.start({
+        conversationId: info.callId,
+        direction: info.direction,
+        caller: info.from,
+        callee: info.to,
+        callerDisplayName: info.callerDisplayName,
+        parameters: info.extra,
+      });
+    } catch (err) {
+      this.log.error({ err, bot: bot.botName }, 'bot did not start');
+      this.requestHangup('bot-error', 'bot-error');
+    }
+  }
+
+  /** Ends the conversation (idempotent). The leg is not touched: the caller is already gone or the hangup was sent. */
+  end(end: SessionEnd): void {
+    if (this.ended) return;
+    this.ended = end;
+    this.deps.leg.off('audio', this.onLegAudio);
+    this.noInput.pause();
+    this.dtmf.reset();
+    this.queue.close();
+    this.stt?.close();
+    const code: BotDisconnectReason = end.reason === 'transferred' ? 'transferred' : end.reason === 'bot-hangup' ? 'bot-disconnected' : end.reason === 'bot-error' ? 'error' : 'client-disconnected';
+    this.deps.bot.end(code, end.detail ?? end.reason).catch((err: unknown) => this.log.warn({ err }, 'bot disconnect failed'));
+    this.log.info({ reason: end.reason, detail: end.detail }, 'conversation ended');
+    this.emit('ended', end);
+  }
+
+  // ---- caller input -------------------------------------------------------------------------
+
+  private handleAudio(frame: Int16Array): void {
+    this.stt?.write(frame);
+    const event = this.vad.process(frame);
+    if (!event) return;
+    if (event.type === 'speech-end') {
+      this.stt?.endOfUtterance();
+      return;
+    }
+    const decision = this.bargeIn.onSpeech(this.queue.current);
+    if (decision === 'ignore') return;
+    if (decision === 'interrupt') this.interrupt('speech');
+    this.noInput.userInput();
+  }
+
+  private handleDtmf(digit: string): void {
+    if (this.ended) return;
+    if (!DTMF_DIGITS.test(digit)) {
+      this.log.warn({ digit }, 'ignored invalid DTMF digit');
+      return;
+    }
+    this.deps.bus.publish('dtmf', { callId: this.callId, at: this.deps.clock.now(), digit });
+    const decision = this.bargeIn.onDtmf(this.queue.current);
+    if (decision === 'ignore') {
+      this.log.debug({ digit }, 'DTMF during prompt ignored (barge-in on DTMF is off)');
+      return;
+    }
+    if (decision === 'interrupt') this.interrupt('dtmf');
+    this.noInput.userInput();
+    if (this.settings.sendDTMF) this.dtmf.press(digit);
+  }
+
+  private onSttResult(result: SttResult): void {
+    if (!result.final || !result.text.trim() || this.ended) return;
+    // Speech recognized while a non-interruptible prompt plays was not meant for the bot.
+    if (this.bargeIn.onSpeech(this.queue.current) === 'ignore') return;
+    this.noInput.userInput();
+    this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'caller', text: result.text });
+    const parameters = result.confidence === undefined ? undefined : { confidence: result.confidence };
+    this.sendToBot(messageActivity(result.text, { parameters }, this.deps.clock.now()));
+  }
+
+  private interrupt(by: 'speech' | 'dtmf'): void {
+    const cut = this.queue.clear();
+    if (cut.length) this.log.info({ by, cutPrompts: cut.length }, 'barge-in: playback cleared');
+  }
+
+  // ---- bot output ---------------------------------------------------------------------------
+
+  private handleActivities(activities: Activity[]): void {
+    for (const activity of activities) {
+      if (this.ended) return;
+      try {
+        this.handleActivity(activity);
+      } catch (err) {
+        this.log.error({ err, activityId: activity.id }, 'bot activity could not be handled; skipped');
+      }
+    }
+  }
+
+  private handleActivity(a: Activity): void {
+    if (a.sessionParams) this.applySessionParams(a.sessionParams);
+    const settings = this.activitySettings(a.activityParams);
+    if (a.type === 'message') {
+      if (typeof a.text !== 'string' || !a.text.trim()) return;
+      this.expectBotMessage = false;
+      this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'bot', text: a.text });
+      this.enqueue(a.text, settings, (signal) =>
+        this.deps.audio.speak(
+          { text: a.text!, ssml: /^\s*<speak[\s>]/.test(a.text!), language: a.language ?? settings.language, voice: settings.voiceName, sampleRate: this.deps.leg.sampleRate },
+          { noCache: settings.disableTtsCache, signal },
+        ),
+      );
+      return;
+    }
+    const params = a.activityParams ?? {};
+    switch (a.name) {
+      case 'playUrl': {
+        const url = params.playUrlUrl;
+        if (typeof url !== 'string') throw new Error('playUrl activity without activityParams.playUrlUrl');
+        const mediaFormat = typeof params.playUrlMediaFormat === 'string' ? params.playUrlMediaFormat : undefined;
+        this.expectBotMessage = false;
+        const label = typeof params.playUrlAltText === 'string' ? params.playUrlAltText : `[audio ${url.startsWith('data:') ? 'data URL' : url}]`;
+        this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'bot', text: label });
+        this.enqueue(label, settings, (signal) => this.deps.audio.playUrl(url, { mediaFormat, sampleRate: this.deps.leg.sampleRate, signal }));
+        return;
+      }
+      case 'hangup':
+        this.requestHangup(typeof params.hangupReason === 'string' ? params.hangupReason : 'bot-hangup', 'bot-hangup');
+        return;
+      case 'transfer':
+      case 'handover': {
+        const target = params.transferTarget;
+        if (typeof target !== 'string' || !target) throw new Error('transfer activity without activityParams.transferTarget');
+        const headers: Record<string, string> = {};
+        if (Array.isArray(params.transferSipHeaders)) for (const h of params.transferSipHeaders as { name?: unknown; value?: unknown }[]) if (typeof h?.name === 'string') headers[h.name] = String(h.value ?? '');
+        this.pending = { kind: 'transfer', target, headers };
+        this.onPlayoutIdle();
+        return;
+      }
+      case 'sendDtmf': {
+        const digits = String(params.dtmfDigits ?? '').replace(/[^0-9*#]/g, '').slice(0, 20);
+        if (digits) this.deps.leg.sendDtmf(digits);
+        return;
+      }
+      case 'abortPrompts':
+        this.queue.clear();
+        return;
+      case 'expectAnotherBotMessage':
+        this.expectBotMessage = true;
+        this.noInput.pause();
+        return;
+      case 'config':
+        return; // sessionParams already applied
+      default:
+        this.log.debug({ name: a.name }, 'bot event not handled by this gateway');
+    }
+  }
+
+  private enqueue(text: string, settings: CallSettings, audio: Prompt['audio']): void {
+    this.noInput.pause();
+    this.queue.enqueue({ id: randomUUID(), text, bargeIn: settings.bargeIn, bargeInOnDTMF: settings.bargeInOnDTMF, audio });
+  }
+
+  private requestHangup(reason: string, endReason: EndReason): void {
+    if (this.pending?.kind === 'hangup' || this.ended) return;
+    this.pending = { kind: 'hangup', reason, endReason };
+    this.onPlayoutIdle();
+  }
+
+  /** The caller has heard everything queued: run a pending hangup/transfer, or start waiting for input. */
+  private onPlayoutIdle(): void {
+    if (this.ended || this.queue.busy) return;
+    const action = this.pending;
+    if (action?.kind === 'hangup') {
+      this.end({ reason: action.endReason, byGateway: true, detail: action.reason });
+      this.deps.leg.hangup(action.reason).catch((err: unknown) => this.log.error({ err }, 'carrier hangup failed'));
+      return;
+    }
+    if (action?.kind === 'transfer') {
+      this.pending = undefined;
+      this.deps.leg.transfer(action.target, action.headers).then(
+        () => this.end({ reason: 'transferred', byGateway: true, detail: action.target }),
+        (err: unknown) => this.log.error({ err, target: action.target }, 'transfer failed; conversation continues'),
+      );
+      return;
+    }
+    if (!this.expectBotMessage) this.noInput.arm();
+  }
+
+  private reprompt(attempt: number): void {
+    const s = this.settings;
+    this.log.info({ attempt }, 'no caller input: reprompting');
+    if (s.userNoInputSendEvent) this.sendToBot(eventActivity('noUserInput', { value: attempt }, this.deps.clock.now()));
+    if (s.userNoInputSpeech) {
+      this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'bot', text: s.userNoInputSpeech });
+      this.enqueue(s.userNoInputSpeech, s, (signal) =>
+        this.deps.audio.speak({ text: s.userNoInputSpeech!, language: s.language, voice: s.voiceName, sampleRate: this.deps.leg.sampleRate }, { noCache: s.disableTtsCache, signal }),
+      );
+    } else if (!s.userNoInputSendEvent) {
+      this.noInput.arm();
+    }
+  }
+
+  private sendToBot(activity: Activity): void {
+    if (this.ended) return;
+    this.deps.bot.send(activity).catch((err: unknown) => {
+      this.log.error({ err, activity: activity.name ?? activity.type }, 'sending to bot failed');
+      this.requestHangup('bot-error', 'bot-error');
+    });
+  }
+
+  // ---- settings and records -----------------------------------------------------------------
+
+  private applySessionParams(params: Record<string, unknown>): void {
+    const { overrides, problems } = parseSettingsOverrides(params);
+    for (const p of problems) this.log.warn({ setting: p.key, problem: p.message }, 'bot sent an invalid setting; ignored');
+    this.settings = mergeSettings(this.settings, overrides);
+    this.dtmf.configure(this.dtmfOptions());
+    this.noInput.configure(this.noInputOptions());
+  }
+
+  private activitySettings(params: Record<string, unknown> | undefined): CallSettings {
+    if (!params) return this.settings;
+    const { overrides } = parseSettingsOverrides(params);
+    return mergeSettings(this.settings, overrides);
+  }
+
+  private dtmfOptions(): DtmfCollectOptions {
+    const s = this.settings;
+    return { collect: s.dtmfCollect, maxDigits: s.dtmfCollectMaxDigits, interDigitTimeoutMs: s.dtmfCollectInterDigitTimeoutMS, submitDigit: s.dtmfCollectSubmitDigit };
+  }
+
+  private noInputOptions(): NoInputOptions {
+    const s = this.settings;
+    return { timeoutMs: s.userNoInputTimeoutMS, retries: s.userNoInputRetries, botOwnsGiveUp: s.userNoInputSendEvent };
+  }
+
+  private recordPrompt(o: PromptOutcome): void {
+    if (o.startedAt === undefined) return; // purged before any of it played
+    this.deps.bus.publish('prompt.played', { callId: this.callId, promptId: o.prompt.id, text: o.prompt.text, startedAt: o.startedAt, endedAt: o.endedAt, heardInFull: o.heardInFull });
+  }
+
+  private openStt(provider: SttProvider): void {
+    const s = this.settings;
+    const session = provider.startSession({ language: s.language, sampleRate: this.deps.leg.sampleRate });
+    session.on('result', (r) => this.onSttResult(r));
+    session.on('failure', (err) => this.log.error({ err, stt: provider.name }, 'speech recognition failed'));
+    this.stt = session;
+  }
+}

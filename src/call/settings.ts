@@ -1,0 +1,93 @@
+/**
+ * Per-call conversation settings, named as in the bot API (docs/protocols/bot-api.md).
+ * Precedence: activityParams > sessionParams > bot > defaults.
+ */
+import { z } from 'zod';
+
+export const callSettingsSchema = z.object({
+  language: z.string().min(2),
+  voiceName: z.string().optional(),
+  /** Speech interrupts a playing prompt. Off by default, as in the commercial gateway. */
+  bargeIn: z.boolean(),
+  /** A key press interrupts a playing prompt. Off by default. */
+  bargeInOnDTMF: z.boolean(),
+  /** Speech must last this long (VAD) before it counts as barge-in. */
+  bargeInMinSpeechMs: z.number().int().min(0).max(5000),
+  /** VAD endpoint: this much silence ends the caller's utterance. */
+  vadSilenceMs: z.number().int().min(100).max(10_000),
+  /** DTMF digits are sent to the bot at all. */
+  sendDTMF: z.boolean(),
+  /** Collect digits and send them together instead of one event per digit. */
+  dtmfCollect: z.boolean(),
+  dtmfCollectMaxDigits: z.number().int().min(1).max(64),
+  dtmfCollectInterDigitTimeoutMS: z.number().int().min(100).max(60_000),
+  /** A digit that submits what was collected (not itself sent); empty for none. */
+  dtmfCollectSubmitDigit: z.string().max(1),
+  /** 0 disables the user no-input timer. */
+  userNoInputTimeoutMS: z.number().int().min(0).max(600_000),
+  userNoInputRetries: z.number().int().min(0).max(100),
+  /** Text played as the reprompt on each no-input timeout. */
+  userNoInputSpeech: z.string().optional(),
+  /** Send `noUserInput` events to the bot; the bot then owns the give-up decision. */
+  userNoInputSendEvent: z.boolean(),
+  disableTtsCache: z.boolean(),
+});
+
+export type CallSettings = z.infer<typeof callSettingsSchema>;
+
+export const DEFAULT_CALL_SETTINGS: CallSettings = {
+  language: 'en-US',
+  bargeIn: false,
+  bargeInOnDTMF: false,
+  bargeInMinSpeechMs: 200,
+  vadSilenceMs: 700,
+  sendDTMF: true,
+  dtmfCollect: false,
+  dtmfCollectMaxDigits: 5,
+  dtmfCollectInterDigitTimeoutMS: 2000,
+  dtmfCollectSubmitDigit: '#',
+  userNoInputTimeoutMS: 0,
+  userNoInputRetries: 2,
+  userNoInputSendEvent: false,
+  disableTtsCache: false,
+};
+
+const partialSchema = callSettingsSchema.partial();
+export type CallSettingsOverrides = z.infer<typeof partialSchema>;
+
+export interface SettingsProblem {
+  key: string;
+  message: string;
+}
+
+/**
+ * Picks the known settings out of a bot's sessionParams/activityParams. Unknown keys are left for
+ * other features; a known key with a bad value is reported and ignored so one bad activity cannot
+ * break the call.
+ */
+export function parseSettingsOverrides(params: Record<string, unknown> | undefined): {
+  overrides: CallSettingsOverrides;
+  problems: SettingsProblem[];
+} {
+  const overrides: Record<string, unknown> = {};
+  const problems: SettingsProblem[] = [];
+  if (!params) return { overrides, problems };
+  const shape = callSettingsSchema.shape as Record<string, z.ZodTypeAny>;
+  for (const [key, value] of Object.entries(params)) {
+    const field = shape[key];
+    if (!field) continue;
+    const parsed = field.safeParse(value);
+    if (parsed.success) overrides[key] = parsed.data;
+    else problems.push({ key, message: parsed.error.issues.map((i) => i.message).join('; ') });
+  }
+  return { overrides: overrides as CallSettingsOverrides, problems };
+}
+
+export function mergeSettings(base: CallSettings, ...layers: (CallSettingsOverrides | undefined)[]): CallSettings {
+  const out: CallSettings = { ...base };
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}

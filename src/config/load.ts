@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import type { ZodError } from 'zod';
+import { configSchema, type VoxgateConfig } from './schema.js';
+
+export class ConfigError extends Error {}
+
+/** Environment variables and the config keys they set; they win over the file. */
+const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
+  ['VOXGATE_HOST', ['server', 'host']],
+  ['VOXGATE_PORT', ['server', 'port'], 'number'],
+  ['VOXGATE_PUBLIC_URL', ['server', 'publicUrl']],
+  ['VOXGATE_DATA_DIR', ['dataDir']],
+  ['DATABASE_URL', ['databaseUrl']],
+  ['LOG_LEVEL', ['log', 'level']],
+  ['PLIVO_AUTH_ID', ['carriers', 'plivo', 'authId']],
+  ['PLIVO_AUTH_TOKEN', ['carriers', 'plivo', 'authToken']],
+  ['PLIVO_API_BASE_URL', ['carriers', 'plivo', 'apiBaseUrl']],
+  ['PLIVO_CONTENT_TYPE', ['carriers', 'plivo', 'contentType']],
+];
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) {
+    const next = cur[key];
+    if (typeof next !== 'object' || next === null) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]] = value;
+}
+
+function describe(err: ZodError, source: string): string {
+  const lines = err.issues.map((i) => {
+    const key = i.path.length ? i.path.join('.') : '(top level)';
+    return `  ${key}: ${i.message}`;
+  });
+  return `invalid configuration (${source}):\n${lines.join('\n')}`;
+}
+
+/** Validates a raw config object; throws ConfigError naming each bad key. */
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 'config'): VoxgateConfig {
+  const merged: Record<string, unknown> = raw && typeof raw === 'object' ? structuredClone(raw as Record<string, unknown>) : {};
+  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) throw new ConfigError(`invalid configuration (${source}): the top level must be a mapping of keys`);
+  const used: string[] = [];
+  for (const [name, path, kind] of ENV_KEYS) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    setPath(merged, path, kind === 'number' ? Number(value) : value);
+    used.push(name);
+  }
+  const result = configSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(describe(result.error, used.length ? `${source} + env ${used.join(', ')}` : source));
+  return result.data;
+}
+
+/** Reads the YAML file (when given) and applies the environment on top. */
+export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<VoxgateConfig> {
+  let raw: unknown = {};
+  if (path) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
+    }
+  }
+  return parseConfig(raw, env, path ?? 'built-in defaults');
+}

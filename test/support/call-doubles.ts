@@ -1,0 +1,133 @@
+/** In-process doubles for controller tests: a leg that records commands and a bot driven by the test. */
+import { EventEmitter } from 'node:events';
+import type { Activity } from '../../src/bots/activity.js';
+import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../../src/bots/connector.js';
+import type { CallInfo, CarrierLeg, LegCapabilities, LegEventMap } from '../../src/carriers/leg.js';
+import type { PromptAudioSource } from '../../src/call/prompt-audio.js';
+import type { TtsRequest } from '../../src/speech/tts/provider.js';
+
+export type LegCommand =
+  | { kind: 'play'; samples: number }
+  | { kind: 'mark'; name: string }
+  | { kind: 'clear' }
+  | { kind: 'sendDtmf'; digits: string }
+  | { kind: 'transfer'; target: string }
+  | { kind: 'hangup'; reason: string };
+
+/** A carrier leg whose playout the test controls: marks are acknowledged when the test says audio played. */
+export class RecordingLeg extends EventEmitter<LegEventMap> implements CarrierLeg {
+  readonly carrier = 'test';
+  readonly capabilities: LegCapabilities = { transfer: true, sendDtmf: true, record: false };
+  readonly commands: LegCommand[] = [];
+  private pendingMarks: string[] = [];
+
+  constructor(
+    readonly callId = 'call-1',
+    readonly sampleRate = 8000,
+  ) {
+    super();
+  }
+
+  play(samples: Int16Array): void {
+    this.commands.push({ kind: 'play', samples: samples.length });
+  }
+  mark(name: string): void {
+    this.commands.push({ kind: 'mark', name });
+    this.pendingMarks.push(name);
+  }
+  clear(): void {
+    this.commands.push({ kind: 'clear' });
+    this.pendingMarks = [];
+    queueMicrotask(() => this.emit('cleared'));
+  }
+  sendDtmf(digits: string): void {
+    this.commands.push({ kind: 'sendDtmf', digits });
+  }
+  async transfer(target: string): Promise<void> {
+    this.commands.push({ kind: 'transfer', target });
+  }
+  async hangup(reason: string): Promise<void> {
+    this.commands.push({ kind: 'hangup', reason });
+  }
+
+  /** The carrier reports that everything queued so far has played. */
+  playedAll(): void {
+    const marks = this.pendingMarks;
+    this.pendingMarks = [];
+    for (const m of marks) this.emit('mark', m);
+  }
+  /** Acknowledges only the oldest outstanding mark (one prompt finished). */
+  playedOne(): void {
+    const m = this.pendingMarks.shift();
+    if (m) this.emit('mark', m);
+  }
+  count(kind: LegCommand['kind']): number {
+    return this.commands.filter((c) => c.kind === kind).length;
+  }
+}
+
+/** A bot the test scripts: it records what the gateway sent and emits what the test tells it to. */
+export class ScriptedBot extends EventEmitter<BotConnectorEventMap> implements BotConnector {
+  readonly botName = 'scripted';
+  readonly received: Activity[] = [];
+  startInfo: BotConversationInfo | undefined;
+  endedWith: BotDisconnectReason | undefined;
+
+  constructor(private readonly onStart: Partial<Activity>[] = []) {
+    super();
+  }
+
+  async start(info: BotConversationInfo): Promise<void> {
+    this.startInfo = info;
+    if (this.onStart.length) this.say(...this.onStart);
+  }
+  async send(activity: Activity): Promise<void> {
+    this.received.push(activity);
+  }
+  async end(reason: BotDisconnectReason): Promise<void> {
+    this.endedWith ??= reason;
+  }
+  say(...activities: Partial<Activity>[]): void {
+    this.emit(
+      'activities',
+      activities.map((a, i) => ({ id: `bot-${this.received.length}-${i}`, timestamp: new Date(0).toISOString(), type: 'message' as const, ...a })),
+    );
+  }
+  events(name: string): Activity[] {
+    return this.received.filter((a) => a.type === 'event' && a.name === name);
+  }
+}
+
+/** Prompt audio as a plain tone: 1 s of audio per prompt unless `durationsMs` says otherwise. */
+export class ToneAudioSource implements PromptAudioSource {
+  readonly spoken: TtsRequest[] = [];
+  constructor(private readonly durationsMs: Record<string, number> = {}) {}
+
+  async *speak(req: TtsRequest): AsyncIterable<Int16Array> {
+    this.spoken.push(req);
+    yield* this.tone(this.durationsMs[req.text] ?? 1000, req.sampleRate);
+  }
+  async *playUrl(url: string, opts: { sampleRate: number }): AsyncIterable<Int16Array> {
+    yield* this.tone(this.durationsMs[url] ?? 1000, opts.sampleRate);
+  }
+  private *tone(ms: number, rate: number): Iterable<Int16Array> {
+    const n = Math.round((rate * ms) / 1000);
+    const out = new Int16Array(n);
+    for (let i = 0; i < n; i++) out[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate));
+    yield out;
+  }
+}
+
+export const testCallInfo: CallInfo = {
+  callId: 'call-1',
+  carrier: 'test',
+  carrierCallId: 'carrier-1',
+  direction: 'inbound',
+  from: '+15551230001',
+  to: '+15559870002',
+};
+
+/** Lets queued promise callbacks (prompt pump, bot sends) run; no wall-clock time passes. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+}
