@@ -152,8 +152,8 @@ export function redactUrl(url: string): string {
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    // Not parseable as a URL: drop anything that looks like user:password@.
-    return url.replace(/\/\/[^@/]*@/, '//***@');
+    // Not parseable as a URL: drop everything up to the last '@', since an unescaped '@' or '/' may sit in the password.
+    return url.replace(/\/\/.*@/, '//***@');
   }
 }
 
