@@ -3,6 +3,12 @@ import { PromptQueue, type Prompt, type PromptOutcome } from '../../src/call/pro
 import { FakeClock } from '../support/fake-clock.js';
 import { RecordingLeg, settle } from '../support/call-doubles.js';
 
+function queueOn(leg: RecordingLeg, clock = new FakeClock()): PromptQueue {
+  const q = new PromptQueue(leg, clock);
+  leg.on('mark', (name) => q.onMark(name));
+  return q;
+}
+
 function prompt(id: string, chunks: number[], opts: { fail?: boolean } = {}): Prompt {
   return {
     id,
@@ -20,7 +26,7 @@ describe('prompt playout tracking', () => {
   it('sends prompts in order with a mark after each, and reports each as heard when its mark returns', async () => {
     const clock = new FakeClock();
     const leg = new RecordingLeg();
-    const q = new PromptQueue(leg, clock);
+    const q = queueOn(leg, clock);
     const done: PromptOutcome[] = [];
     q.on('finished', (o) => done.push(o));
     q.enqueue(prompt('a', [160, 160]));
@@ -43,7 +49,7 @@ describe('prompt playout tracking', () => {
 
   it('skips a prompt whose audio fails and keeps playing the next one', async () => {
     const leg = new RecordingLeg();
-    const q = new PromptQueue(leg, new FakeClock());
+    const q = queueOn(leg);
     const failed: string[] = [];
     q.on('failed', (p) => failed.push(p.id));
     q.enqueue(prompt('broken', [160], { fail: true }));
@@ -55,7 +61,7 @@ describe('prompt playout tracking', () => {
 
   it('reports prompts cut by the call ending as not heard in full, without sending audio commands', async () => {
     const leg = new RecordingLeg();
-    const q = new PromptQueue(leg, new FakeClock());
+    const q = queueOn(leg);
     q.enqueue(prompt('a', [160]));
     await settle();
     const before = leg.commands.length;
