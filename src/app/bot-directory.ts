@@ -1,0 +1,46 @@
+/** The configured bots and the routes from called numbers to them. Flows are loaded and checked at start. */
+import type { BotConnector } from '../bots/connector.js';
+import { DEFAULT_FLOW } from '../bots/flow/default-flow.js';
+import { FlowBot } from '../bots/flow/flow-bot.js';
+import { loadFlow, type Flow } from '../bots/flow/flow-schema.js';
+import type { CallInfo } from '../carriers/leg.js';
+import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettings } from '../call/settings.js';
+import type { BotConfig, VoxgateConfig } from '../config/schema.js';
+
+export class NoRouteError extends Error {}
+
+interface LoadedBot {
+  config: BotConfig;
+  flow: Flow;
+  settings: CallSettings;
+}
+
+export class BotDirectory {
+  private constructor(
+    private readonly bots: Map<string, LoadedBot>,
+    private readonly routes: VoxgateConfig['routes'],
+  ) {}
+
+  static async load(config: VoxgateConfig): Promise<BotDirectory> {
+    const bots = new Map<string, LoadedBot>();
+    for (const bot of config.bots) {
+      const flow = await loadFlow(bot.flow ?? DEFAULT_FLOW);
+      bots.set(bot.name, { config: bot, flow, settings: mergeSettings(DEFAULT_CALL_SETTINGS, config.defaults, { language: flow.language }, bot.settings) });
+    }
+    return new BotDirectory(bots, config.routes);
+  }
+
+  /** The bot for a called number: an exact route first, then "*". */
+  route(calledNumber: string): BotConfig {
+    const normalized = calledNumber.replace(/^\+/, '');
+    const route = this.routes.find((r) => r.number.replace(/^\+/, '') === normalized) ?? this.routes.find((r) => r.number === '*');
+    if (!route) throw new NoRouteError(`no route for called number ${calledNumber}`);
+    return this.bots.get(route.bot)!.config;
+  }
+
+  create(botName: string, _info: CallInfo): { connector: BotConnector; settings: CallSettings } {
+    const bot = this.bots.get(botName);
+    if (!bot) throw new NoRouteError(`unknown bot "${botName}"`);
+    return { connector: new FlowBot(bot.flow, { name: botName }), settings: bot.settings };
+  }
+}

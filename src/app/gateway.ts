@@ -1,0 +1,104 @@
+/** The composition root: wires configuration, store, speech, bots and carrier routes into one server. */
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../call/clock.js';
+import { PlivoRestClient } from '../carriers/plivo/rest-client.js';
+import { plivoRoutes } from '../carriers/plivo/routes.js';
+import type { VoxgateConfig } from '../config/schema.js';
+import { EventBus } from '../events/bus.js';
+import { SpeechPromptAudio } from '../speech/speech-prompt-audio.js';
+import { TtsCache } from '../speech/tts/cache.js';
+import { EspeakTtsProvider } from '../speech/tts/espeak.js';
+import type { SttProvider } from '../speech/stt/provider.js';
+import type { TtsProvider } from '../speech/tts/provider.js';
+import { openDatabase, type Store } from '../store/database.js';
+import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js';
+import { BotDirectory } from './bot-directory.js';
+import { LiveCalls } from './live-calls.js';
+
+export interface GatewayOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** Replaces the configured TTS provider (tests, benchmarks). */
+  tts?: TtsProvider;
+  stt?: SttProvider;
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  /** The URL the server listens on, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly publicUrl: string;
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly calls: LiveCalls;
+  readonly ttsCache: TtsCache | undefined;
+  readonly records: RecordWriter;
+  close(): Promise<void>;
+}
+
+/** Plivo sends at most ~64 KiB per stream message; anything bigger is refused. */
+const MAX_WS_MESSAGE_BYTES = 64 * 1024;
+
+export async function startGateway(config: VoxgateConfig, opts: GatewayOptions): Promise<Gateway> {
+  const { logger } = opts;
+  const clock = opts.clock ?? systemClock;
+  const bots = await BotDirectory.load(config);
+  const store = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, logger });
+  const bus = new EventBus(logger);
+  const records = attachRecordWriter(bus, store, logger);
+  const cacheCfg = config.tts.cache;
+  const ttsCache = cacheCfg.enabled
+    ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
+    : undefined;
+  const tts = opts.tts ?? new EspeakTtsProvider();
+  const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, ttsCache), bus, clock, logger, stt: opts.stt });
+
+  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true, bodyLimit: 1024 * 1024 });
+  await app.register(websocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } });
+  app.get('/health', async () => ({ status: 'ok', liveCalls: calls.size, store: store.dialect }));
+
+  // Listen first so the public URL can default to the real port (port 0 in tests).
+  const plivo = config.carriers.plivo;
+  let publicUrl = config.server.publicUrl ?? '';
+  await app.register(async (scope) => {
+    await scope.register(plivoRoutes, {
+      prefix: '/plivo',
+      get publicBaseUrl() {
+        return publicUrl;
+      },
+      authToken: plivo.authToken,
+      contentType: plivo.contentType,
+      handler: calls,
+      rest: new PlivoRestClient({ authId: plivo.authId, authToken: plivo.authToken ?? '', baseUrl: plivo.apiBaseUrl }),
+      logger,
+    });
+  });
+  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  const port = Number(new URL(address).port);
+  const url = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${port}`;
+  publicUrl ||= url;
+  logger.info({ url, publicUrl, store: store.location }, 'voxgate listening');
+
+  return {
+    app,
+    url,
+    get publicUrl() {
+      return publicUrl;
+    },
+    store,
+    bus,
+    calls,
+    ttsCache,
+    records,
+    async close() {
+      calls.endAll();
+      await app.close();
+      await records.flush();
+      records.detach();
+      await store.close();
+    },
+  };
+}

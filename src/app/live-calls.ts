@@ -1,0 +1,113 @@
+/**
+ * The calls this process is handling. Implements the carriers' CallHandler: starts a CallSession
+ * when a leg comes up and writes the call's start and end to the event bus. The carrier's hangup
+ * callback is authoritative for the record; if it never comes, the leg's own end completes it.
+ */
+import type { Logger } from 'pino';
+import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LegHangup } from '../carriers/leg.js';
+import { CallSession, type SessionEnd } from '../call/call-session.js';
+import type { Clock, TimerHandle } from '../call/clock.js';
+import type { PromptAudioSource } from '../call/prompt-audio.js';
+import type { EventBus } from '../events/bus.js';
+import type { SttProvider } from '../speech/stt/provider.js';
+import type { BotDirectory } from './bot-directory.js';
+
+export interface LiveCallsDeps {
+  bots: BotDirectory;
+  audio: PromptAudioSource;
+  bus: EventBus;
+  clock: Clock;
+  logger: Logger;
+  stt?: SttProvider;
+  /** How long to wait for the carrier's hangup callback after the media leg closed. */
+  hangupCallbackGraceMs?: number;
+}
+
+interface LiveCall {
+  info: CallInfo;
+  botName: string;
+  startedAt: number;
+  session?: CallSession;
+  leg?: CarrierLeg;
+  legEnd?: LegHangup;
+  fallback?: TimerHandle;
+}
+
+export class LiveCalls implements CallHandler {
+  private readonly calls = new Map<string, LiveCall>();
+
+  constructor(private readonly deps: LiveCallsDeps) {}
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  get(callId: string): { info: CallInfo; botName: string; session?: CallSession } | undefined {
+    return this.calls.get(callId);
+  }
+
+  callAnswered(info: CallInfo): void {
+    const bot = this.deps.bots.route(info.to);
+    const at = this.deps.clock.now();
+    this.calls.set(info.callId, { info, botName: bot.name, startedAt: at });
+    this.deps.bus.publish('call.started', { callId: info.callId, carrier: info.carrier, carrierCallId: info.carrierCallId, direction: info.direction, from: info.from, to: info.to, bot: bot.name, at });
+    // A streamed call is answered by the time the carrier asks for instructions.
+    this.deps.bus.publish('call.answered', { callId: info.callId, at });
+    this.deps.logger.info({ callId: info.callId, carrier: info.carrier, from: info.from, to: info.to, bot: bot.name }, 'call answered');
+  }
+
+  legStarted(info: CallInfo, leg: CarrierLeg): void {
+    const call = this.calls.get(info.callId);
+    const log = this.deps.logger.child({ callId: info.callId });
+    if (!call) {
+      log.warn('media leg for a call that is not live; hanging up');
+      leg.hangup('unknown-call').catch(() => undefined);
+      return;
+    }
+    if (call.session) {
+      log.warn('second media leg for a call that already has one; hanging it up');
+      leg.hangup('duplicate-stream').catch(() => undefined);
+      return;
+    }
+    const { connector, settings } = this.deps.bots.create(call.botName, info);
+    const session = new CallSession({ info, leg, bot: connector, audio: this.deps.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.deps.stt });
+    call.session = session;
+    call.leg = leg;
+    leg.once('hangup', (h) => {
+      call.legEnd = h;
+      call.fallback = this.deps.clock.setTimeout(() => this.finish(call, undefined), this.deps.hangupCallbackGraceMs ?? 5000);
+    });
+    session.start().catch((err: unknown) => log.error({ err }, 'session failed to start'));
+  }
+
+  callEnded(callId: string, end: CallEnd): void {
+    const call = this.calls.get(callId);
+    if (!call) {
+      this.deps.logger.info({ callId, cause: end.cause }, 'hangup callback for a call that is not live');
+      return;
+    }
+    call.session?.end({ reason: end.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: end.cause });
+    this.finish(call, end);
+  }
+
+  /** Ends every live call's conversation (shutdown). */
+  endAll(): void {
+    for (const call of [...this.calls.values()]) {
+      call.session?.end({ reason: 'carrier-hangup', byGateway: true, detail: 'gateway shutting down' });
+      call.leg?.hangup('gateway-shutdown').catch(() => undefined);
+      this.finish(call, { cause: 'Gateway Shutdown', side: 'gateway' });
+    }
+  }
+
+  private finish(call: LiveCall, carrierEnd: CallEnd | undefined): void {
+    if (!this.calls.delete(call.info.callId)) return;
+    call.fallback?.cancel();
+    const sessionEnd: SessionEnd | undefined = call.session?.endedWith;
+    const cause = carrierEnd?.cause ?? call.legEnd?.cause ?? 'Media Closed';
+    const side = sessionEnd?.byGateway ? 'gateway' : (carrierEnd?.side ?? call.legEnd?.side ?? 'carrier');
+    const reason = sessionEnd?.reason ?? (side === 'caller' ? 'caller-hangup' : 'carrier-hangup');
+    const at = this.deps.clock.now();
+    this.deps.bus.publish('call.ended', { callId: call.info.callId, at, cause, side, reason, durationSec: carrierEnd?.durationSec });
+    this.deps.logger.info({ callId: call.info.callId, cause, side, reason, durationSec: carrierEnd?.durationSec }, 'call ended');
+  }
+}

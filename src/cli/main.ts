@@ -1,0 +1,74 @@
+/** `voxgate` command line: serve | demo. */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { startGateway } from '../app/gateway.js';
+import { createLogger } from '../logger.js';
+import { runDemo } from './demo.js';
+
+const USAGE = `voxgate <command> [options]
+
+Commands:
+  serve   Run the gateway (carrier webhooks, media streams, bots).
+  demo    Run the gateway with a local Plivo simulator and place one scripted call.
+
+Options:
+  -c, --config <file>   YAML configuration file (env VOXGATE_CONFIG); defaults are built in
+  -p, --port <n>        Listen port (serve: 8080; demo: any free port)
+      --exit            demo: exit when the call is over instead of serving on
+      --wav <file>      demo: where to write what the caller heard (default demo-caller.wav)
+  -h, --help            Show this help
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        exit: { type: 'boolean', default: false },
+        wav: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const env = { ...process.env };
+  if (values.port !== undefined) env.VOXGATE_PORT = values.port;
+  try {
+    const config = await loadConfig(values.config ?? process.env.VOXGATE_CONFIG, env);
+    if (command === 'serve') return await serve(config);
+    if (command === 'demo') return await runDemo(config, { exit: values.exit, wavPath: values.wav ?? 'demo-caller.wav', portGiven: values.port !== undefined });
+    process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+async function serve(config: Parameters<typeof startGateway>[0]): Promise<number> {
+  const logger = createLogger({ level: config.log.level });
+  const gateway = await startGateway(config, { logger });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  logger.info('shutting down');
+  await gateway.close();
+  return 0;
+}
