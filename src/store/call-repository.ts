@@ -31,6 +31,11 @@ export interface CallListQuery {
   limit?: number;
   /** Only calls started strictly before this epoch-ms time (keyset cursor: pass the last page's oldest startedAt). */
   before?: number;
+  /**
+   * With `before`: the last page's oldest call id, so calls sharing that exact startedAt are not
+   * skipped (campaigns start many calls in one millisecond). Pages continue from (before, beforeId).
+   */
+  beforeId?: string;
 }
 
 const DIRECTIONS: readonly CallDirection[] = ['inbound', 'outbound'];
@@ -123,7 +128,16 @@ export class CallRepository {
     }
     let select = this.db.selectFrom('calls').selectAll();
     if (query.before !== undefined) {
-      select = select.where('started_at', '<', requireEpochMs('call list', 'before', query.before));
+      const before = requireEpochMs('call list', 'before', query.before);
+      const beforeId = query.beforeId;
+      select =
+        beforeId === undefined
+          ? select.where('started_at', '<', before)
+          : select.where((eb) =>
+              eb.or([eb('started_at', '<', before), eb.and([eb('started_at', '=', before), eb('id', '<', beforeId)])]),
+            );
+    } else if (query.beforeId !== undefined) {
+      throw new StoreInputError('call list: beforeId needs before (the startedAt of that call)');
     }
     const rows = await select.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map(toCallRecord);

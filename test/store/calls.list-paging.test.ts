@@ -32,6 +32,23 @@ describeOnEachDialect('listing calls pages newest first', (ctx) => {
     expect(third.slice(1).every((c) => c.startedAt < base)).toBe(true);
   });
 
+  it('with beforeId, calls started in the same millisecond are neither skipped nor repeated', async () => {
+    const sameMs = 4_100_000_000_000;
+    const ids = Array.from({ length: 5 }, (_, i) => `same-ms-${process.pid}-${i}`);
+    for (const id of ids) {
+      await ctx.store.calls.insertStarted({ id, carrier: 'sim', carrierCallId: id, direction: 'outbound', from: '+1', to: '+2', bot: 'b', startedAt: sameMs });
+    }
+    const seen: string[] = [];
+    let page = await ctx.store.calls.list({ limit: 2 });
+    while (page.length > 0 && page[0].startedAt === sameMs) {
+      seen.push(...page.filter((c) => c.startedAt === sameMs).map((c) => c.id));
+      const last = page[page.length - 1];
+      page = await ctx.store.calls.list({ limit: 2, before: last.startedAt, beforeId: last.id });
+    }
+    expect(seen).toEqual([...ids].reverse());
+    await expect(ctx.store.calls.list({ beforeId: ids[0] })).rejects.toThrow('call list: beforeId needs before');
+  });
+
   it('finds a call by the id its carrier gave it', async () => {
     const id = uniqueCallId('lookup');
     await ctx.store.calls.insertStarted({
