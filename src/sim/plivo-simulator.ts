@@ -1,0 +1,296 @@
+/**
+ * A local Plivo: the Call REST API subset (HTTP Basic auth), numbers with attached applications,
+ * scripted callers and callees, XML execution and audio streams, all on loopback. Tests, benchmarks
+ * and the demo drive real protocol traffic through it.
+ *
+ * Differences from Plivo worth knowing: invalid XML (not well-formed, wrong root, unknown element or
+ * nesting) hangs the call up with "Invalid Answer XML" as Plivo does; Record, Conference and
+ * MultiPartyCall are valid but not simulated (skipped with a warning); speech input is not recognized;
+ * outbound rate limits (2 calls/s queueing) and API 429s are not modelled.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { systemClock, type Clock } from '../call/clock.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { TtsProvider } from '../speech/tts/provider.js';
+import { AppRequester, AppRequestError, parseMethod } from './app-requests.js';
+import { HANGUP_CAUSES } from './hangup-causes.js';
+import { LatenessHistogram, RealtimeTicker } from './realtime-ticker.js';
+import { SimCall, type CallApp, type SimEnvironment, type SimStats } from './sim-call.js';
+import { validatePartyScript, type PartyScript } from './virtual-party.js';
+
+export interface PlivoSimulatorOptions {
+  authId: string;
+  authToken: string;
+  tts?: TtsProvider;
+  clock?: Clock;
+  logger?: Logger;
+  /** Timeout of each request to the application (answer/action/hangup URLs). Default 5000 ms. */
+  callbackTimeoutMs?: number;
+  /** Share a ticker with a load generator; by default the simulator makes its own. */
+  ticker?: RealtimeTicker;
+  /** Delay before the answer URL's 2nd attempt (the 3rd waits twice as long). Default 250 ms. */
+  answerRetryDelayMs?: number;
+}
+
+export interface NumberAppOptions {
+  answerUrl: string;
+  answerMethod?: 'GET' | 'POST';
+  hangupUrl?: string;
+  hangupMethod?: 'GET' | 'POST';
+  fallbackUrl?: string;
+  fallbackMethod?: 'GET' | 'POST';
+}
+
+export class SimRequestError extends Error {}
+
+/** Plivo numbers are digits without '+'; accept both spellings. */
+export function normalizeNumber(n: string): string {
+  return n.trim().replace(/^\+/, '');
+}
+
+function requireUrl(value: unknown, field: string, optional = false): string | undefined {
+  if (value === undefined || value === null || value === '') {
+    if (optional) return undefined;
+    throw new SimRequestError(`${field} is required`);
+  }
+  if (typeof value !== 'string') throw new SimRequestError(`${field} must be a string URL`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SimRequestError(`${field} must be an absolute URL, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SimRequestError(`${field} must be an http(s) URL`);
+  return value;
+}
+
+function intField(body: Record<string, unknown>, field: string, fallback: number, min: number, max: number): number {
+  const raw = body[field];
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new SimRequestError(`${field} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function stringField(body: Record<string, unknown>, field: string): string {
+  const v = body[field];
+  if (v === undefined || v === null || v === '') throw new SimRequestError(`${field} is required`);
+  if (typeof v !== 'string' && typeof v !== 'number') throw new SimRequestError(`${field} must be a string`);
+  return String(v);
+}
+
+export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
+  readonly stats: SimStats = { frameLateness: new LatenessHistogram(), framesSent: 0, framesReceived: 0, framesPlayed: 0, protocolErrors: 0 };
+  readonly ticker: RealtimeTicker;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly env: SimEnvironment;
+  private readonly numbers = new Map<string, CallApp>();
+  private readonly callees = new Map<string, PartyScript>();
+  private readonly calls = new Map<string, SimCall>();
+  private server: FastifyInstance | undefined;
+
+  constructor(private readonly opts: PlivoSimulatorOptions) {
+    super();
+    if (!opts.authId || !opts.authToken) throw new SimRequestError('PlivoSimulator needs authId and authToken');
+    this.clock = opts.clock ?? systemClock;
+    this.logger = (opts.logger ?? silentLogger()).child({ component: 'plivo-sim' });
+    this.ticker = opts.ticker ?? new RealtimeTicker(this.clock);
+    this.env = {
+      authId: opts.authId,
+      authToken: opts.authToken,
+      clock: this.clock,
+      ticker: this.ticker,
+      logger: this.logger,
+      requester: new AppRequester(opts.authToken, opts.callbackTimeoutMs ?? 5000, this.clock, this.logger, opts.answerRetryDelayMs ?? 250),
+      tts: opts.tts,
+      stats: this.stats,
+      lookupCallee: (number) => this.callees.get(normalizeNumber(number)),
+    };
+  }
+
+  /** Attaches an application to a Plivo number (inbound calls to it fetch `answerUrl`). */
+  addNumber(number: string, app: NumberAppOptions): void {
+    this.numbers.set(normalizeNumber(number), {
+      answerUrl: requireUrl(app.answerUrl, 'answerUrl')!,
+      answerMethod: parseMethod(app.answerMethod, 'POST', 'answerMethod'),
+      hangupUrl: requireUrl(app.hangupUrl, 'hangupUrl', true),
+      hangupMethod: parseMethod(app.hangupMethod, 'POST', 'hangupMethod'),
+      fallbackUrl: requireUrl(app.fallbackUrl, 'fallbackUrl', true),
+      fallbackMethod: parseMethod(app.fallbackMethod, 'POST', 'fallbackMethod'),
+      ringMethod: 'POST',
+    });
+  }
+
+  /** A virtual party that outbound calls (and <Dial>) to `number` reach. */
+  addCallee(number: string, script: PartyScript): void {
+    validatePartyScript(script, `callee ${number}`);
+    this.callees.set(normalizeNumber(number), script);
+  }
+
+  /** A virtual caller dials a Plivo number. Unknown numbers end at once with "Invalid Destination Address". */
+  dialInbound(args: { from: string; to: string; script: PartyScript }): SimCall {
+    validatePartyScript(args.script, `caller ${args.from}`);
+    const call = new SimCall(this.env, {
+      direction: 'inbound',
+      from: normalizeNumber(args.from),
+      to: normalizeNumber(args.to),
+      script: args.script,
+      app: this.numbers.get(normalizeNumber(args.to)),
+    });
+    this.track(call);
+    void call.startInbound();
+    return call;
+  }
+
+  getCall(callUuid: string): SimCall | undefined {
+    return this.calls.get(callUuid);
+  }
+
+  /** Calls not yet ended. */
+  liveCalls(): SimCall[] {
+    return [...this.calls.values()].filter((c) => !c.isEnded);
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<{ restBaseUrl: string }> {
+    if (this.server) throw new SimRequestError('simulator is already listening');
+    const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true }, bodyLimit: 1024 * 1024 });
+    this.server = app;
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    app.addHook('onRequest', async (req, reply) => this.authenticate(req, reply));
+    app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+      const status = err instanceof SimRequestError || err instanceof AppRequestError ? 400 : (err.statusCode ?? 500);
+      if (status >= 500) this.logger.error({ err }, 'simulator REST error');
+      void reply.code(status).send({ api_id: randomUUID(), error: err.message });
+    });
+    app.setNotFoundHandler((req, reply) => void reply.code(404).send({ api_id: randomUUID(), error: `no such resource: ${req.method} ${req.url}` }));
+
+    const base = '/v1/Account/:authId/Call';
+    app.post(`${base}/`, async (req, reply) => this.makeCall(req, reply));
+    app.delete(`${base}/:callUuid/`, async (req, reply) => {
+      const call = this.liveCall(req);
+      if (!call) return reply.code(404).send({ api_id: randomUUID(), error: 'not found' });
+      void call.hangup(call.answeredAt === undefined ? HANGUP_CAUSES.canceled : HANGUP_CAUSES.normal, 'API Request');
+      return reply.code(204).send();
+    });
+    app.post(`${base}/:callUuid/`, async (req, reply) => {
+      const call = this.liveCall(req);
+      if (!call || call.answeredAt === undefined) return reply.code(404).send({ api_id: randomUUID(), error: 'call not found or not in progress' });
+      const body = this.body(req);
+      const legs = String(body.legs ?? 'aleg');
+      if (legs !== 'aleg' && legs !== 'both') throw new SimRequestError(`legs "${legs}" is not supported (only aleg; the simulator has no B legs to transfer)`);
+      const url = requireUrl(body.aleg_url, 'aleg_url')!;
+      call.transfer(url, parseMethod(body.aleg_method as string | undefined, 'POST', 'aleg_method'));
+      return reply.code(202).send({ api_id: randomUUID(), message: 'call transferred' });
+    });
+    app.post(`${base}/:callUuid/DTMF/`, async (req, reply) => {
+      const call = this.liveCall(req);
+      if (!call || call.answeredAt === undefined) return reply.code(404).send({ api_id: randomUUID(), error: 'call not found or not in progress' });
+      const digits = stringField(this.body(req), 'digits');
+      if (!/^[0-9*#A-Dw]+$/.test(digits)) throw new SimRequestError(`digits must be 0-9 * # A-D (w for a pause), got ${JSON.stringify(digits)}`);
+      call.partyHearsDigits(digits.replace(/w/g, ''), 'api');
+      return reply.code(202).send({ api_id: randomUUID(), message: 'digits sent' });
+    });
+    await app.listen({ port, host });
+    const address = app.server.address();
+    const actualPort = typeof address === 'object' && address ? address.port : port;
+    return { restBaseUrl: `http://127.0.0.1:${actualPort}` };
+  }
+
+  /** Ends every live call (hangup callbacks are sent), then closes the REST server. */
+  async close(): Promise<void> {
+    await Promise.all(this.liveCalls().map((c) => c.hangup(c.answeredAt === undefined ? HANGUP_CAUSES.canceled : HANGUP_CAUSES.normal, 'Plivo')));
+    await this.server?.close();
+    this.server = undefined;
+    if (!this.opts.ticker) this.ticker.stop();
+  }
+
+  private track(call: SimCall): void {
+    this.calls.set(call.callUuid, call);
+    this.emit('call', call);
+  }
+
+  private authenticate(req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+    const header = req.headers.authorization;
+    const fail = (error: string) => reply.code(401).header('WWW-Authenticate', 'Basic realm="plivo-sim"').send({ api_id: randomUUID(), error });
+    if (!header || !header.startsWith('Basic ')) return fail('authentication required: send HTTP Basic auth with auth_id and auth_token');
+    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const id = colon < 0 ? decoded : decoded.slice(0, colon);
+    const token = colon < 0 ? '' : decoded.slice(colon + 1);
+    if (id !== this.opts.authId || token !== this.opts.authToken) return fail('authentication failed: wrong auth_id or auth_token');
+    const pathId = (req.params as { authId?: string } | undefined)?.authId;
+    if (pathId !== undefined && pathId !== this.opts.authId) return fail(`auth_id ${pathId} in the URL does not match the credentials`);
+    return undefined;
+  }
+
+  private body(req: FastifyRequest): Record<string, unknown> {
+    const body = req.body;
+    if (body === undefined || body === null) return {};
+    if (typeof body !== 'object' || Array.isArray(body)) throw new SimRequestError('request body must be a JSON object or form-encoded');
+    return body as Record<string, unknown>;
+  }
+
+  private liveCall(req: FastifyRequest): SimCall | undefined {
+    const call = this.calls.get((req.params as { callUuid: string }).callUuid);
+    return call && !call.isEnded ? call : undefined;
+  }
+
+  private async makeCall(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const body = this.body(req);
+    const from = stringField(body, 'from');
+    const to = stringField(body, 'to');
+    const app: CallApp = {
+      answerUrl: requireUrl(body.answer_url, 'answer_url')!,
+      answerMethod: parseMethod(body.answer_method as string | undefined, 'POST', 'answer_method'),
+      hangupUrl: requireUrl(body.hangup_url, 'hangup_url', true),
+      hangupMethod: parseMethod(body.hangup_method as string | undefined, 'POST', 'hangup_method'),
+      fallbackUrl: requireUrl(body.fallback_url, 'fallback_url', true),
+      fallbackMethod: parseMethod(body.fallback_method as string | undefined, 'POST', 'fallback_method'),
+      ringUrl: requireUrl(body.ring_url, 'ring_url', true),
+      ringMethod: parseMethod(body.ring_method as string | undefined, 'POST', 'ring_method'),
+    };
+    const ringTimeoutSec = intField(body, 'ring_timeout', 120, 1, 7200);
+    const timeLimitSec = intField(body, 'time_limit', 14_400, 1, 86_400);
+    const destinations = to.split('<').map((d) => d.trim());
+    if (destinations.some((d) => !d)) throw new SimRequestError(`to "${to}" contains an empty destination`);
+    const requestUuids: string[] = [];
+    for (const destination of destinations) {
+      const requestUuid = randomUUID();
+      requestUuids.push(requestUuid);
+      const script = this.callees.get(normalizeNumber(destination));
+      const call = new SimCall(this.env, {
+        direction: 'outbound',
+        from: normalizeNumber(from),
+        to: normalizeNumber(destination),
+        script: script ?? {},
+        app,
+        requestUuid,
+        ringTimeoutSec,
+        timeLimitSec,
+        callerName: typeof body.caller_name === 'string' ? body.caller_name : undefined,
+      });
+      this.track(call);
+      // Plivo answers the API request first; the call progresses asynchronously.
+      this.clock.setTimeout(() => {
+        if (script) void call.startOutbound();
+        else void call.hangup(HANGUP_CAUSES.invalidDestination, 'Plivo');
+      }, 0);
+    }
+    return reply.code(201).send({
+      api_id: randomUUID(),
+      message: 'call fired',
+      request_uuid: requestUuids.length === 1 ? requestUuids[0] : requestUuids,
+    });
+  }
+}
+
+export { SimCall } from './sim-call.js';
+export type { CallResult, SimStats } from './sim-call.js';
+export type { PartyScript } from './virtual-party.js';
+export { RealtimeTicker, LatenessHistogram } from './realtime-ticker.js';
+export { formatTimelineEvent, type TimelineEvent } from './timeline.js';

@@ -1,0 +1,167 @@
+/**
+ * A scripted person on the phone: answers (or not), presses keys, speaks audio clips at given times,
+ * hangs up, and records everything it heard as 8 kHz PCM16 (one sample slot per 1/8000 s since answer,
+ * silence where nothing played), so tests can check what and when the caller actually heard.
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle } from '../call/clock.js';
+import { readWavFile, writeWavFile } from '../media/wav.js';
+import { resample } from '../media/resample.js';
+
+export interface VoiceClip {
+  /** Seconds after answer at which the party starts speaking this clip. */
+  atSec: number;
+  wavPath?: string;
+  samples?: Int16Array;
+  /** Rate of `samples` (default 8000). */
+  sampleRate?: number;
+}
+
+export interface PartyScript {
+  answerAfterSec?: number;
+  neverAnswer?: boolean;
+  busy?: boolean;
+  /** Key presses; the digits of one entry are pressed 100 ms apart. Times are from answer. */
+  keys?: { atSec: number; digits: string }[];
+  voice?: VoiceClip[];
+  hangupAfterSec?: number;
+  /** WAV path where what this party heard is written when the call ends. */
+  recordTo?: string;
+}
+
+export const HEARD_RATE = 8000;
+const KEY_SPACING_MS = 100;
+
+interface LoadedClip {
+  startSample: number;
+  /** The clip at 8 kHz; other rates are derived lazily and cached. */
+  byRate: Map<number, Int16Array>;
+}
+
+export class ScriptError extends Error {}
+
+/** Validates a script, naming the first bad field. */
+export function validatePartyScript(script: PartyScript, label: string): void {
+  const bad = (msg: string) => {
+    throw new ScriptError(`${label}: ${msg}`);
+  };
+  const nonNeg = (v: unknown, field: string) => {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) bad(`${field} must be a number >= 0, got ${String(v)}`);
+  };
+  nonNeg(script.answerAfterSec, 'answerAfterSec');
+  nonNeg(script.hangupAfterSec, 'hangupAfterSec');
+  for (const [i, k] of (script.keys ?? []).entries()) {
+    nonNeg(k.atSec, `keys[${i}].atSec`);
+    if (typeof k.digits !== 'string' || !/^[0-9*#A-D]+$/.test(k.digits)) bad(`keys[${i}].digits must be DTMF digits 0-9 * # A-D, got ${JSON.stringify(k.digits)}`);
+  }
+  for (const [i, v] of (script.voice ?? []).entries()) {
+    nonNeg(v.atSec, `voice[${i}].atSec`);
+    if (!v.wavPath && !v.samples) bad(`voice[${i}] needs wavPath or samples`);
+    if (v.sampleRate !== undefined && !(v.sampleRate > 0)) bad(`voice[${i}].sampleRate must be > 0`);
+  }
+}
+
+export interface PartyEvents {
+  key: [digit: string];
+  hangup: [];
+}
+
+export class VirtualParty extends EventEmitter<PartyEvents> {
+  private heardBuf = new Int16Array(HEARD_RATE * 4);
+  private heardLen = 0;
+  private clips: LoadedClip[] = [];
+  private timers: TimerHandle[] = [];
+  /** Digits this party heard as DTMF (sendDTMF, the DTMF verb, the DTMF API). */
+  heardDigits = '';
+  answeredAt: number | undefined;
+
+  constructor(
+    readonly script: PartyScript,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  /** Reads the script's WAV files; call before the party answers so playback never waits on disk. */
+  async load(): Promise<void> {
+    for (const clip of this.script.voice ?? []) {
+      let samples: Int16Array;
+      let rate: number;
+      if (clip.samples) {
+        samples = clip.samples;
+        rate = clip.sampleRate ?? HEARD_RATE;
+      } else {
+        const wav = await readWavFile(clip.wavPath!);
+        samples = wav.samples;
+        rate = wav.sampleRate;
+      }
+      const at8k = rate === HEARD_RATE ? samples : resample(samples, rate, HEARD_RATE);
+      this.clips.push({ startSample: Math.round(clip.atSec * HEARD_RATE), byRate: new Map([[HEARD_RATE, at8k]]) });
+    }
+  }
+
+  /** Starts the script clock: key presses and hangup are scheduled from now. */
+  answer(): void {
+    this.answeredAt = this.clock.now();
+    for (const k of this.script.keys ?? []) {
+      [...k.digits].forEach((digit, i) => {
+        this.timers.push(this.clock.setTimeout(() => this.emit('key', digit), k.atSec * 1000 + i * KEY_SPACING_MS));
+      });
+    }
+    if (this.script.hangupAfterSec !== undefined) {
+      this.timers.push(this.clock.setTimeout(() => this.emit('hangup'), this.script.hangupAfterSec * 1000));
+    }
+  }
+
+  /** Cancels pending key presses and the scripted hangup. */
+  stop(): void {
+    for (const t of this.timers) t.cancel();
+    this.timers = [];
+  }
+
+  /**
+   * Fills `out` with what the party says during frame `frameIndex` (20 ms frames since answer) at
+   * `rate`; returns true when a clip was active (speech), false for silence.
+   */
+  speak(frameIndex: number, rate: number, out: Int16Array): boolean {
+    out.fill(0);
+    let active = false;
+    const frameStart = frameIndex * out.length;
+    for (const clip of this.clips) {
+      let samples = clip.byRate.get(rate);
+      if (!samples) {
+        samples = resample(clip.byRate.get(HEARD_RATE)!, HEARD_RATE, rate);
+        clip.byRate.set(rate, samples);
+      }
+      const start = Math.round((clip.startSample * rate) / HEARD_RATE);
+      const from = frameStart - start;
+      if (from + out.length <= 0 || from >= samples.length) continue;
+      active = true;
+      for (let i = Math.max(0, -from); i < out.length && from + i < samples.length; i++) {
+        const mixed = out[i] + samples[from + i];
+        out[i] = mixed > 32767 ? 32767 : mixed < -32768 ? -32768 : mixed;
+      }
+    }
+    return active;
+  }
+
+  /** Appends one frame (8 kHz) of what the party heard. */
+  hear(frame: Int16Array): void {
+    if (this.heardLen + frame.length > this.heardBuf.length) {
+      const bigger = new Int16Array(this.heardBuf.length * 2);
+      bigger.set(this.heardBuf.subarray(0, this.heardLen));
+      this.heardBuf = bigger;
+    }
+    this.heardBuf.set(frame, this.heardLen);
+    this.heardLen += frame.length;
+  }
+
+  /** Everything heard since answer, 8 kHz PCM16. */
+  get heard(): Int16Array {
+    return this.heardBuf.subarray(0, this.heardLen);
+  }
+
+  async writeRecording(): Promise<void> {
+    if (this.script.recordTo) await writeWavFile(this.script.recordTo, this.heard, HEARD_RATE);
+  }
+}
