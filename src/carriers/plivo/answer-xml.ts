@@ -105,3 +105,26 @@ export function hangupXml(reason?: 'rejected' | 'busy'): string {
   const attr = reason ? ` reason="${reason}"` : '';
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Hangup${attr}/></Response>`;
 }
+
+export interface DialXmlOptions {
+  /** Sent to the transfer target as SIP headers (`k=v,k2=v2`). */
+  sipHeaders?: Record<string, string>;
+  callerId?: string;
+}
+
+/** A <Dial> to a phone number (digits, optional "+") or a SIP URI; used to transfer a live call. */
+export function dialXml(target: string, options: DialXmlOptions = {}): string {
+  const trimmed = target.trim();
+  const isSip = /^sips?:/i.test(trimmed);
+  if (!isSip && !/^\+?[0-9]{3,20}$/.test(trimmed)) {
+    throw new Error(`Transfer target "${target}" is neither a phone number (digits, optional +) nor a sip: URI`);
+  }
+  const dialAttrs = options.callerId ? ` callerId="${escapeXml(options.callerId)}"` : '';
+  const headers = options.sipHeaders && Object.keys(options.sipHeaders).length > 0 ? formatExtraHeaders(options.sipHeaders) : '';
+  const headerAttr = headers ? ` sipHeaders="${escapeXml(headers)}"` : '';
+  const inner = isSip
+    ? `<User${headerAttr}>${escapeXml(trimmed)}</User>`
+    : `<Number>${escapeXml(trimmed.replace(/^\+/, ''))}</Number>`;
+  const outerHeaders = isSip ? '' : headerAttr;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Dial${dialAttrs}${outerHeaders}>${inner}</Dial></Response>`;
+}

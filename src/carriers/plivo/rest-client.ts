@@ -111,14 +111,14 @@ export class PlivoRestClient {
   private readonly authId: string;
   private readonly authorization: string;
   private readonly timeoutMs: number;
+  private readonly hasToken: boolean;
 
   constructor(options: PlivoRestClientOptions) {
-    if (!options.authId) throw new Error('PlivoRestClient needs authId (the Plivo auth id)');
-    if (!options.authToken) throw new Error('PlivoRestClient needs authToken (the Plivo auth token)');
     this.authId = options.authId;
     this.baseUrl = (options.baseUrl ?? 'https://api.plivo.com').replace(/\/+$/, '');
     this.authorization = `Basic ${Buffer.from(`${options.authId}:${options.authToken}`).toString('base64')}`;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.hasToken = Boolean(options.authToken);
   }
 
   async makeCall(params: MakeCallParams): Promise<MakeCallResult> {
@@ -236,6 +236,8 @@ export class PlivoRestClient {
 
   private async request(method: 'GET' | 'POST' | 'DELETE', relative: string, body?: JsonBody): Promise<Record<string, unknown>> {
     const path = this.path(relative);
+    // Checked per request, not at construction, so a gateway without Plivo credentials still starts (inbound calls need none).
+    if (!this.authId || !this.hasToken) throw new PlivoApiError(0, 'no Plivo auth id and auth token configured', method, path);
     const headers: Record<string, string> = { authorization: this.authorization, accept: 'application/json' };
     let payload: string | undefined;
     if (body) {

@@ -1,0 +1,374 @@
+/**
+ * Plivo webhooks and the audio stream endpoint as one encapsulated Fastify plugin. Register it with
+ * `prefix: '/plivo'` after @fastify/websocket:
+ *   POST|GET /answer  -> CallHandler.callAnswered, replies <Stream> XML
+ *   POST|GET /hangup  -> CallHandler.callEnded (and ends the call's stream leg)
+ *   POST|GET /dial    -> <Dial> XML used by PlivoStreamLeg.transfer to a number or SIP URI
+ *   GET /stream       -> WebSocket; after `start` names an answered call -> CallHandler.legStarted
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket, RawData } from 'ws';
+import type {} from '@fastify/websocket';
+import type { CallEnd, CallHandler, CallInfo, HangupSide } from '../leg.js';
+import type { Logger } from '../../logger.js';
+import { systemClock, type Clock, type TimerHandle } from '../../call/clock.js';
+import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamXml, type PlivoContentType } from './answer-xml.js';
+import { SIGNATURE_V3_HEADER, SIGNATURE_V3_NONCE_HEADER, verifyV3Signature, type PlivoSignatureParams } from './signature.js';
+import { PlivoStreamProtocolError, parsePlivoStreamMessage } from './stream-protocol.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, PlivoStreamLeg, RateLimitedWarnings, messageText } from './stream-leg.js';
+import type { PlivoRestClient } from './rest-client.js';
+
+export interface PlivoRoutesOptions {
+  /** e.g. "http://127.0.0.1:8080": base for signature URLs; the stream URL is its ws(s):// form + prefix + "/stream". Read per request. */
+  publicBaseUrl: string;
+  /** When set, Signature V3 is verified on every callback (403) and on the stream upgrade (close 1008). */
+  authToken?: string;
+  contentType: PlivoContentType;
+  handler: CallHandler;
+  /** For leg.hangup()/transfer(). */
+  rest?: PlivoRestClient;
+  logger: Logger;
+  newCallId?: () => string;
+  /** Default 64 KiB; larger stream frames close the stream with 1009. */
+  maxMessageBytes?: number;
+  /** How long a stream may stay open without a `start` event; default 10 s. */
+  startTimeoutMs?: number;
+  clock?: Clock;
+}
+
+interface LiveCall {
+  info: CallInfo;
+  leg?: PlivoStreamLeg;
+}
+
+type FormParams = Record<string, string | string[]>;
+
+/** How many ended CallUUIDs are remembered to refuse late stream sockets (insertion-ordered, oldest dropped). */
+const ENDED_MEMORY = 10_000;
+const CALLBACK_BODY_LIMIT = 100 * 1024;
+
+function parseForm(body: string): FormParams {
+  const out: FormParams = {};
+  for (const [key, value] of new URLSearchParams(body)) {
+    const existing = out[key];
+    // Repeated keys stay arrays: Signature V3 signs every value.
+    if (existing === undefined) out[key] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else out[key] = [existing, value];
+  }
+  return out;
+}
+
+function first(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  return undefined;
+}
+
+/** WebSocket close reasons are limited to 123 bytes. */
+function closeReason(text: string): string {
+  const buf = Buffer.from(text, 'utf8');
+  return buf.length <= 123 ? text : buf.subarray(0, 120).toString('utf8') + '...';
+}
+
+function trimBase(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function httpForm(url: string): string {
+  return url.replace(/^ws(s?):\/\//i, 'http$1://');
+}
+
+function wsForm(url: string): string {
+  return url.replace(/^http(s?):\/\//i, 'ws$1://');
+}
+
+/** Maps Plivo's HangupSource to who ended the call; "Caller"/"Callee" depend on the call's direction. */
+export function hangupSide(source: string | undefined, direction: CallInfo['direction']): HangupSide {
+  switch ((source ?? '').toLowerCase()) {
+    case 'caller':
+      return direction === 'inbound' ? 'caller' : 'gateway';
+    case 'callee':
+      return direction === 'inbound' ? 'gateway' : 'caller';
+    case 'api request':
+    case 'api':
+    case 'answer xml':
+      return 'gateway';
+    default:
+      return 'carrier';
+  }
+}
+
+const PASSED_THROUGH = ['ForwardedFrom', 'ALegUUID', 'ALegRequestUUID', 'CallStatus', 'Event', 'CallerName', 'SIP-H-To'];
+
+export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptions): Promise<void> {
+  if (!scope.hasDecorator('websocketServer')) {
+    throw new Error('plivoRoutes needs @fastify/websocket registered on the app before it');
+  }
+  parsePlivoContentType(opts.contentType);
+  const log = opts.logger.child({ carrier: 'plivo' });
+  const newCallId = opts.newCallId ?? randomUUID;
+  const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const clock = opts.clock ?? systemClock;
+  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+  const prefix = scope.prefix;
+  const live = new Map<string, LiveCall>();
+  const ended = new Map<string, string>();
+  // Options are read per request: the app may only learn its public URL after listening.
+  const baseUrl = () => trimBase(httpForm(opts.publicBaseUrl));
+
+  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: CALLBACK_BODY_LIMIT }, (_req, body, done) => {
+    done(null, parseForm(body as string));
+  });
+
+  function rememberEnded(callUuid: string, callId: string): void {
+    ended.set(callUuid, callId);
+    if (ended.size > ENDED_MEMORY) ended.delete(ended.keys().next().value as string);
+  }
+
+  /** Verifies Signature V3 when an auth token is configured; returns why it failed, or undefined. */
+  function signatureProblem(request: FastifyRequest, method: 'GET' | 'POST', url: string, params: PlivoSignatureParams): string | undefined {
+    if (!opts.authToken) return undefined;
+    const signatureHeader = first(request.headers[SIGNATURE_V3_HEADER]);
+    const nonce = first(request.headers[SIGNATURE_V3_NONCE_HEADER]);
+    if (!signatureHeader) return 'missing X-Plivo-Signature-V3 header';
+    if (!nonce) return 'missing X-Plivo-Signature-V3-Nonce header';
+    return verifyV3Signature({ method, url, params, nonce, authToken: opts.authToken, signatureHeader })
+      ? undefined
+      : `X-Plivo-Signature-V3 does not match ${method} ${url} (check the auth token and the public URL)`;
+  }
+
+  /** Reads callback params (query, then form body over it) after checking the signature; replies itself on failure. */
+  function callbackParams(request: FastifyRequest, reply: FastifyReply, route: string): FormParams | undefined {
+    const method = request.method === 'GET' ? 'GET' : 'POST';
+    const body = request.body && typeof request.body === 'object' ? (request.body as FormParams) : {};
+    const problem = signatureProblem(request, method, baseUrl() + request.url, method === 'POST' ? body : {});
+    if (problem) {
+      log.warn({ route, url: request.url, ip: request.ip }, `Plivo ${route} callback rejected: ${problem}`);
+      void reply.code(403).type('application/json').send({ error: `invalid Plivo signature: ${problem}` });
+      return undefined;
+    }
+    return { ...(request.query as FormParams), ...body };
+  }
+
+  function requireCallUuid(params: FormParams, reply: FastifyReply, route: string): string | undefined {
+    const callUuid = first(params.CallUUID);
+    if (!callUuid) {
+      log.warn({ route, params: Object.keys(params) }, `Plivo ${route} callback without CallUUID`);
+      void reply.code(400).send({ error: 'missing CallUUID: a Plivo callback must carry the call\'s CallUUID parameter' });
+      return undefined;
+    }
+    return callUuid;
+  }
+
+  async function answer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const params = callbackParams(request, reply, 'answer');
+    if (!params) return;
+    const callUuid = requireCallUuid(params, reply, 'answer');
+    if (!callUuid) return;
+    const directionParam = first(params.Direction);
+    if (directionParam !== undefined && directionParam !== 'inbound' && directionParam !== 'outbound') {
+      void reply.code(400).send({ error: `Direction is "${directionParam}": expected inbound or outbound` });
+      return;
+    }
+    if (ended.has(callUuid)) {
+      log.warn({ callUuid }, 'Plivo answer callback for a call that already hung up; replying Hangup');
+      void reply.type('text/xml').send(hangupXml());
+      return;
+    }
+    let call = live.get(callUuid);
+    if (call) {
+      // Plivo retries the answer URL and fetches it again on Transfer/Redirect: same call, same stream.
+      log.info({ callId: call.info.callId, callUuid, event: first(params.Event) }, 'Plivo answer URL fetched again for a live call');
+    } else {
+      const extra: Record<string, string> = {};
+      for (const [key, value] of Object.entries(params)) {
+        const v = first(value);
+        if (v && (PASSED_THROUGH.includes(key) || key.startsWith('X-PH-'))) extra[key] = v;
+      }
+      const info: CallInfo = {
+        callId: newCallId(),
+        carrier: 'plivo',
+        carrierCallId: callUuid,
+        direction: directionParam ?? 'inbound',
+        from: first(params.From) ?? '',
+        to: first(params.To) ?? '',
+        ...(first(params.CallerName) ? { callerDisplayName: first(params.CallerName) } : {}),
+        extra,
+      };
+      call = { info };
+      live.set(callUuid, call);
+      try {
+        opts.handler.callAnswered(info);
+      } catch (err) {
+        live.delete(callUuid);
+        log.error({ err, callUuid, callId: info.callId }, 'callAnswered failed; hanging up the Plivo call');
+        void reply.type('text/xml').send(hangupXml());
+        return;
+      }
+      log.info({ callId: info.callId, callUuid, direction: info.direction }, 'Plivo call answered');
+    }
+    const xml = streamXml({
+      streamUrl: `${wsForm(baseUrl())}${prefix}/stream`,
+      contentType: opts.contentType,
+      extraHeaders: { voxgateCallId: call.info.callId },
+    });
+    void reply.type('text/xml').send(xml);
+  }
+
+  async function hangup(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const params = callbackParams(request, reply, 'hangup');
+    if (!params) return;
+    const callUuid = requireCallUuid(params, reply, 'hangup');
+    if (!callUuid) return;
+    const call = live.get(callUuid);
+    if (!call) {
+      // Calls rejected before answer, or a duplicate hangup: nothing to end, but Plivo needs a 200.
+      log.warn({ callUuid, known: ended.has(callUuid) }, 'Plivo hangup callback for a call that is not live');
+      void reply.type('text/xml').send('<Response></Response>');
+      return;
+    }
+    live.delete(callUuid);
+    rememberEnded(callUuid, call.info.callId);
+    const duration = Number(first(params.Duration));
+    const end: CallEnd = {
+      cause: first(params.HangupCauseName) || first(params.HangupCause) || 'Unknown',
+      side: hangupSide(first(params.HangupSource), call.info.direction),
+      ...(Number.isFinite(duration) && first(params.Duration) !== '' ? { durationSec: duration } : {}),
+    };
+    log.info({ callId: call.info.callId, callUuid, ...end }, 'Plivo call ended');
+    try {
+      opts.handler.callEnded(call.info.callId, end);
+    } catch (err) {
+      log.error({ err, callId: call.info.callId }, 'callEnded failed');
+    }
+    call.leg?.endFromCarrier(end);
+    void reply.type('text/xml').send('<Response></Response>');
+  }
+
+  async function dial(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const params = callbackParams(request, reply, 'dial');
+    if (!params) return;
+    const target = first(params.target);
+    if (!target) {
+      void reply.code(400).send({ error: 'missing target: the number or sip: URI to dial' });
+      return;
+    }
+    try {
+      void reply.type('text/xml').send(dialXml(target, { sipHeaders: parseExtraHeaders(first(params.sipHeaders)) }));
+    } catch (err) {
+      void reply.code(400).send({ error: (err as Error).message });
+    }
+  }
+
+  function transferXmlUrl(target: string, headers?: Record<string, string>): string {
+    const query = new URLSearchParams({ target });
+    if (headers && Object.keys(headers).length > 0) query.set('sipHeaders', formatExtraHeaders(headers));
+    return `${baseUrl()}${prefix}/dial?${query.toString()}`;
+  }
+
+  function stream(socket: WebSocket, request: FastifyRequest): void {
+    const problem = signatureProblem(request, 'GET', baseUrl() + request.url, {});
+    if (problem) {
+      log.warn({ url: request.url, ip: request.ip }, `Plivo stream upgrade rejected: ${problem}`);
+      socket.close(1008, 'invalid X-Plivo-Signature-V3');
+      return;
+    }
+    const warnings = new RateLimitedWarnings(log.child({ ip: request.ip }), clock);
+    let startTimer: TimerHandle | undefined = clock.setTimeout(() => {
+      log.warn({ ip: request.ip, timeoutMs: startTimeoutMs }, 'Plivo stream sent no start event; closing');
+      socket.close(1008, `no start event within ${startTimeoutMs} ms`);
+    }, startTimeoutMs);
+    const stopWaiting = () => {
+      startTimer?.cancel();
+      startTimer = undefined;
+      socket.off('message', beforeStart);
+      socket.off('close', stopWaiting);
+    };
+    const refuse = (message: string, reason: string, fields: Record<string, unknown>) => {
+      stopWaiting();
+      log.warn(fields, message);
+      socket.close(1008, closeReason(reason));
+    };
+
+    function beforeStart(data: RawData, isBinary: boolean): void {
+      const text = messageText(data, isBinary, maxMessageBytes);
+      if ('tooLarge' in text) {
+        stopWaiting();
+        log.warn({ size: text.tooLarge, limit: maxMessageBytes }, `Plivo stream message of ${text.tooLarge} bytes exceeds the ${maxMessageBytes}-byte limit; closing`);
+        socket.close(1009, `message of ${text.tooLarge} bytes exceeds ${maxMessageBytes}`);
+        return;
+      }
+      if ('binary' in text) {
+        warnings.warn('binary-frame', `Plivo stream sent a ${text.binary}-byte binary frame; expected JSON text frames`);
+        return;
+      }
+      let msg;
+      try {
+        msg = parsePlivoStreamMessage(text.text);
+      } catch (err) {
+        const kind = err instanceof PlivoStreamProtocolError ? `bad-${err.field}` : 'bad-message';
+        warnings.warn(kind, `Plivo stream message rejected before start: ${(err as Error).message}`);
+        return;
+      }
+      if (msg.event !== 'start') {
+        warnings.warn(`early-${msg.event}`, `Plivo stream sent "${msg.event}" before "start"; dropped`);
+        return;
+      }
+      const { callId: callUuid, streamId, mediaFormat } = msg.start;
+      const call = live.get(callUuid);
+      if (!call) {
+        if (ended.has(callUuid)) {
+          refuse(`Plivo stream for call ${callUuid} opened after its hangup callback; closing`, `call ${callUuid} already ended`, { callUuid, callId: ended.get(callUuid), streamId });
+        } else {
+          refuse(`Plivo stream start names unknown call ${callUuid} (no answer callback seen for it); closing`, `unknown callId ${callUuid}`, { callUuid, streamId });
+        }
+        return;
+      }
+      if (call.leg?.active) {
+        refuse(`Plivo call ${callUuid} already has stream ${call.leg.streamId}; closing the second one`, `call ${callUuid} already has a stream`, { callUuid, callId: call.info.callId, streamId });
+        return;
+      }
+      const configured = parsePlivoContentType(opts.contentType);
+      if (configured.encoding !== mediaFormat.encoding || configured.sampleRate !== mediaFormat.sampleRate) {
+        // Decode what Plivo actually sends and answer in the same format: a mismatch means silent audio.
+        log.warn({ callUuid, configured: opts.contentType, actual: mediaFormat }, 'Plivo stream format differs from the configured contentType; using the stream\'s');
+      }
+      stopWaiting();
+      const leg = new PlivoStreamLeg({
+        socket,
+        callId: call.info.callId,
+        carrierCallId: callUuid,
+        streamId,
+        mediaFormat: { encoding: mediaFormat.encoding, sampleRate: mediaFormat.sampleRate as 8000 | 16000 },
+        logger: log,
+        rest: opts.rest,
+        transferXmlUrl,
+        maxMessageBytes,
+        clock,
+      });
+      call.leg = leg;
+      leg.once('hangup', () => {
+        if (call.leg === leg) call.leg = undefined;
+      });
+      log.info({ callId: call.info.callId, callUuid, streamId, mediaFormat }, 'Plivo stream started');
+      try {
+        opts.handler.legStarted(call.info, leg);
+      } catch (err) {
+        log.error({ err, callId: call.info.callId }, 'legStarted failed; closing the stream');
+        socket.close(1011, 'internal error');
+      }
+    }
+
+    socket.on('message', beforeStart);
+    socket.on('close', stopWaiting);
+  }
+
+  for (const method of ['GET', 'POST'] as const) {
+    scope.route({ method, url: '/answer', handler: answer });
+    scope.route({ method, url: '/hangup', handler: hangup });
+    scope.route({ method, url: '/dial', handler: dial });
+  }
+  scope.get('/stream', { websocket: true }, stream);
+}
