@@ -442,7 +442,8 @@ export class SimCall extends EventEmitter<SimCallEvents> {
 
   private closeHearingSegment(atMs?: number): void {
     if (!this.hearing) return;
-    const at = atMs ?? (this.endedAt ?? this.env.clock.now()) - this.createdAt;
+    // At hangup the segment ends where the last played frame ended, not at the (later) wall time.
+    const at = atMs ?? this.nextFrameDue - FRAME_MS - this.createdAt;
     this.pushTimeline({ type: 'heard-audio-stop', atMs: at, source: this.hearing.label, durationMs: at - this.hearing.since });
     this.hearing = undefined;
   }
