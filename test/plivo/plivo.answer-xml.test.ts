@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import plivo from 'plivo';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import {
+  dialXml,
   formatExtraHeaders,
   hangupXml,
   parseExtraHeaders,
@@ -82,5 +83,15 @@ describe('Plivo answer XML', () => {
     expect(parseExtraHeaders('a=1,b=2')).toEqual({ a: '1', b: '2' });
     expect(parseExtraHeaders('a=1;b=2')).toEqual({ a: '1', b: '2' });
     expect(parseExtraHeaders(undefined)).toEqual({});
+  });
+
+  it('builds transfer <Dial> XML the plivo package agrees with', () => {
+    const theirs = plivo.Response();
+    theirs.addDial({ sipHeaders: 'reason=agent' }).addNumber('14155551234');
+    expect(parse(dialXml('+14155551234', { sipHeaders: { reason: 'agent' } }))).toEqual(parse(theirs.toXML()));
+    const sip = plivo.Response();
+    sip.addDial({}).addUser('sip:agent@pbx.example.com', { sipHeaders: 'a=1' });
+    expect(parse(dialXml('sip:agent@pbx.example.com', { sipHeaders: { a: '1' } }))).toEqual(parse(sip.toXML()));
+    expect(() => dialXml('12; rm -rf')).toThrow(/neither a phone number/);
   });
 });

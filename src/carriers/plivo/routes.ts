@@ -255,11 +255,15 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       void reply.code(400).send({ error: 'missing target: the number or sip: URI to dial' });
       return;
     }
+    let xml: string;
     try {
-      void reply.type('text/xml').send(dialXml(target, { sipHeaders: parseExtraHeaders(first(params.sipHeaders)) }));
+      xml = dialXml(target, { sipHeaders: parseExtraHeaders(first(params.sipHeaders)) });
     } catch (err) {
+      log.warn({ target }, `Plivo dial XML refused: ${(err as Error).message}`);
       void reply.code(400).send({ error: (err as Error).message });
+      return;
     }
+    void reply.type('text/xml').send(xml);
   }
 
   function transferXmlUrl(target: string, headers?: Record<string, string>): string {
