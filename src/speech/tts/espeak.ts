@@ -237,6 +237,7 @@ export class EspeakEngine {
     const id = this.nextId++;
     const out = '/out.wav';
     slot.busy++;
+    slot.worker.ref(); // a pending synthesis keeps the process alive; an idle worker does not
     try {
       const reply = await new Promise<RenderReply>((resolve, reject) => {
         this.pending.set(id, { resolve, reject, worker: slot.worker });
@@ -248,7 +249,7 @@ export class EspeakEngine {
       }
       return reply.wav;
     } finally {
-      slot.busy--;
+      if (--slot.busy === 0) slot.worker.unref();
     }
   }
 
