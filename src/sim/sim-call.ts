@@ -150,8 +150,6 @@ export class SimCall extends EventEmitter<SimCallEvents> {
     this.party.on('key', (d) => this.onPartyKey(d));
     this.party.on('hangup', () => void this.hangup(HANGUP_CAUSES.normal, this.direction === 'inbound' ? 'Caller' : 'Callee'));
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
-    // A listener-less 'error' would throw; SimCall never emits it, but guard against EventEmitter's default.
-    this.on('warning', () => undefined);
   }
 
   /** Aborted when the call ends. */
@@ -404,11 +402,17 @@ export class SimCall extends EventEmitter<SimCallEvents> {
   }
 
   private onTick(now: number): void {
-    while (this.nextFrameDue <= now && !this.isEnded) {
-      const due = this.nextFrameDue;
-      this.processFrame(this.frameIndex, due, now);
-      this.frameIndex++;
-      this.nextFrameDue += FRAME_MS;
+    try {
+      while (this.nextFrameDue <= now && !this.isEnded) {
+        const due = this.nextFrameDue;
+        this.frameIndex++;
+        this.nextFrameDue += FRAME_MS;
+        this.processFrame(this.frameIndex - 1, due, now);
+      }
+    } catch (err) {
+      // A media bug ends this call only, loudly, instead of failing every frame silently.
+      this.logger.error({ err }, 'simulated media loop failed');
+      void this.hangup(HANGUP_CAUSES.normal, 'Error');
     }
   }
 

@@ -17,6 +17,7 @@ export interface VoiceClip {
   sampleRate?: number;
 }
 
+/** A virtual party's behaviour. answerAfterSec / neverAnswer / busy apply to callees; a caller is "answered" when Plivo answers. */
 export interface PartyScript {
   answerAfterSec?: number;
   neverAnswer?: boolean;

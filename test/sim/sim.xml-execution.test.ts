@@ -126,10 +126,11 @@ describe('XML execution', () => {
 
   it('a scripted caller hangup ends the call with Normal Hangup from the Caller', async () => {
     app.route('/answer', '<Response><Wait length="20"/></Response>');
-    const call = inbound('/answer', { hangupAfterSec: 0.2 });
+    const call = inbound('/answer', { hangupAfterSec: 1.1 });
     const result = await call.ended;
-    expect(result).toMatchObject({ cause: 'Normal Hangup', hangupSource: 'Caller' });
+    expect(result).toMatchObject({ cause: 'Normal Hangup', hangupSource: 'Caller', durationSec: 1 });
+    expect(result.heard.length).toBeGreaterThanOrEqual(8000 * 1.06);
     const hangup = await app.waitFor('/hangup');
-    expect(hangup.params.HangupSource).toBe('Caller');
+    expect(hangup.params).toMatchObject({ HangupSource: 'Caller', Duration: '1', BillDuration: '60', HangupCauseCode: '4000' });
   });
 });
