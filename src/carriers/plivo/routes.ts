@@ -298,19 +298,19 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
 
     function beforeStart(data: RawData, isBinary: boolean): void {
       const text = messageText(data, isBinary, maxMessageBytes);
-      if ('tooLarge' in text) {
+      if (typeof text !== 'string' && 'tooLarge' in text) {
         stopWaiting();
         log.warn({ size: text.tooLarge, limit: maxMessageBytes }, `Plivo stream message of ${text.tooLarge} bytes exceeds the ${maxMessageBytes}-byte limit; closing`);
         socket.close(1009, `message of ${text.tooLarge} bytes exceeds ${maxMessageBytes}`);
         return;
       }
-      if ('binary' in text) {
+      if (typeof text !== 'string') {
         warnings.warn('binary-frame', `Plivo stream sent a ${text.binary}-byte binary frame; expected JSON text frames`);
         return;
       }
       let msg;
       try {
-        msg = parsePlivoStreamMessage(text.text);
+        msg = parsePlivoStreamMessage(text);
       } catch (err) {
         const kind = err instanceof PlivoStreamProtocolError ? `bad-${err.field}` : 'bad-message';
         warnings.warn(kind, `Plivo stream message rejected before start: ${(err as Error).message}`);

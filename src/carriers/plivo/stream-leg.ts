@@ -53,13 +53,16 @@ export class RateLimitedWarnings {
   }
 }
 
-/** Turns a ws message into text, or explains why it cannot be one (binary or too large). */
-export function messageText(data: RawData, isBinary: boolean, maxBytes: number): { text: string } | { tooLarge: number } | { binary: number } {
+/** Why a ws message could not be read as a protocol text frame. */
+export type MessageRejection = { tooLarge: number } | { binary: number };
+
+/** Turns a ws message into text; only a rejection allocates an object (this runs for every media frame). */
+export function messageText(data: RawData, isBinary: boolean, maxBytes: number): string | MessageRejection {
   const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
   if (size > maxBytes) return { tooLarge: size };
   if (isBinary) return { binary: size };
   const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-  return { text: buf.toString('utf8') };
+  return buf.toString('utf8');
 }
 
 export interface PlivoStreamLegOptions {
@@ -236,20 +239,20 @@ export class PlivoStreamLeg extends EventEmitter<LegEventMap> implements Carrier
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.ended) return;
     const text = messageText(data, isBinary, this.maxMessageBytes);
-    if ('tooLarge' in text) {
+    if (typeof text !== 'string' && 'tooLarge' in text) {
       const message = `Plivo stream message of ${text.tooLarge} bytes exceeds the ${this.maxMessageBytes}-byte limit; closing the stream`;
       this.logger.warn({ size: text.tooLarge, limit: this.maxMessageBytes }, message);
       this.emit('warning', message);
       this.socket.close(1009, `message of ${text.tooLarge} bytes exceeds ${this.maxMessageBytes}`);
       return;
     }
-    if ('binary' in text) {
+    if (typeof text !== 'string') {
       this.problem('binary-frame', `Plivo stream sent a ${text.binary}-byte binary frame; expected JSON text frames`);
       return;
     }
     let msg;
     try {
-      msg = parsePlivoStreamMessage(text.text);
+      msg = parsePlivoStreamMessage(text);
     } catch (err) {
       const kind = err instanceof PlivoStreamProtocolError ? `bad-${err.field}` : 'bad-message';
       this.problem(kind, err instanceof Error ? err.message : String(err));
