@@ -1,8 +1,7 @@
 /** The configured bots and the routes from called numbers to them. Flows are loaded and checked at start. */
+import type { Logger } from 'pino';
 import type { BotConnector } from '../bots/connector.js';
-import { DEFAULT_FLOW } from '../bots/flow/default-flow.js';
-import { FlowBot } from '../bots/flow/flow-bot.js';
-import { loadFlow, type Flow } from '../bots/flow/flow-schema.js';
+import { DEFAULT_FLOW, FlowBot, loadFlow, type Flow } from '../bots/flow/index.js';
 import type { CallInfo } from '../carriers/leg.js';
 import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettings } from '../call/settings.js';
 import type { BotConfig, VoxgateConfig } from '../config/schema.js';
@@ -38,9 +37,9 @@ export class BotDirectory {
     return this.bots.get(route.bot)!.config;
   }
 
-  create(botName: string, _info: CallInfo): { connector: BotConnector; settings: CallSettings } {
+  create(botName: string, info: CallInfo, logger: Logger): { connector: BotConnector; settings: CallSettings } {
     const bot = this.bots.get(botName);
     if (!bot) throw new NoRouteError(`unknown bot "${botName}"`);
-    return { connector: new FlowBot(bot.flow, { name: botName }), settings: bot.settings };
+    return { connector: new FlowBot(bot.flow, { logger: logger.child({ callId: info.callId }) }), settings: bot.settings };
   }
 }

@@ -1,6 +1,6 @@
 /** The composition root: wires configuration, store, speech, bots and carrier routes into one server. */
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../call/clock.js';
@@ -54,9 +54,11 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
     : undefined;
   const tts = opts.tts ?? new EspeakTtsProvider();
+  // Expired TTS entries are never served; pruning only reclaims their memory and disk.
+  const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
   const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, ttsCache), bus, clock, logger, stt: opts.stt });
 
-  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true, bodyLimit: 1024 * 1024 });
+  const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
   await app.register(websocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } });
   app.get('/health', async () => ({ status: 'ok', liveCalls: calls.size, store: store.dialect }));
 
@@ -94,6 +96,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     ttsCache,
     records,
     async close() {
+      clearInterval(pruneTimer);
       calls.endAll();
       await app.close();
       await records.flush();

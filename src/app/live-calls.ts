@@ -69,7 +69,7 @@ export class LiveCalls implements CallHandler {
       leg.hangup('duplicate-stream').catch(() => undefined);
       return;
     }
-    const { connector, settings } = this.deps.bots.create(call.botName, info);
+    const { connector, settings } = this.deps.bots.create(call.botName, info, this.deps.logger);
     const session = new CallSession({ info, leg, bot: connector, audio: this.deps.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.deps.stt });
     call.session = session;
     call.leg = leg;

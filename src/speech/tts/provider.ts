@@ -14,6 +14,8 @@ export interface TtsRequest {
 
 export interface TtsProvider {
   readonly name: string;
+  /** Provider settings that change the audio beyond the request (speaking rate...); part of the cache key. */
+  readonly cacheScope?: string;
   /** Yields PCM16 mono chunks at `req.sampleRate`, the first as early as the engine allows. */
   synthesize(req: TtsRequest, signal?: AbortSignal): AsyncIterable<Int16Array>;
 }

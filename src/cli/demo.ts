@@ -1,0 +1,133 @@
+/**
+ * `voxgate demo`: the gateway and a local Plivo simulator on loopback, and one simulated caller who
+ * dials in over the real Plivo protocols (signed webhooks, the bidirectional stream), listens to the
+ * flow bot, presses a key and hears the answer. Prints the call's timeline and its stored record.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { destination, pino } from 'pino';
+import { startGateway } from '../app/gateway.js';
+import type { VoxgateConfig } from '../config/schema.js';
+import { PlivoSimulator } from '../sim/plivo-simulator.js';
+import type { TimelineEvent } from '../sim/timeline.js';
+
+export interface DemoOptions {
+  exit: boolean;
+  wavPath: string;
+  portGiven: boolean;
+  /** Where the timeline goes (stdout by default). */
+  out?: (line: string) => void;
+}
+
+const CALLER = '+14155550123';
+const VOXGATE_NUMBER = '+14155550100';
+/** The caller presses 1 once the welcome and the menu have played (they take about 7 s with eSpeak). */
+const CALLER_SCRIPT_KEY_AT_SEC = 7.5;
+
+export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise<number> {
+  const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  await mkdir(config.dataDir, { recursive: true });
+  const logPath = resolve(join(config.dataDir, 'voxgate-demo.log'));
+  const logger = pino({ level: config.log.level, base: { service: 'voxgate' } }, destination({ dest: logPath, sync: false, mkdir: true }));
+
+  const plivo = config.carriers.plivo;
+  // A real token so every webhook and the stream upgrade are signed and verified, as with Plivo.
+  const authToken = plivo.authToken ?? randomBytes(18).toString('base64url');
+  const sim = new PlivoSimulator({ authId: plivo.authId, authToken, logger: logger.child({ component: 'simulator' }) });
+  const { restBaseUrl } = await sim.listen();
+  const gateway = await startGateway(
+    {
+      ...config,
+      server: { ...config.server, host: '127.0.0.1', port: opts.portGiven ? config.server.port : 0, publicUrl: undefined },
+      carriers: { ...config.carriers, plivo: { ...plivo, authToken, apiBaseUrl: restBaseUrl } },
+    },
+    { logger },
+  );
+  sim.addNumber(VOXGATE_NUMBER, { answerUrl: `${gateway.publicUrl}/plivo/answer`, hangupUrl: `${gateway.publicUrl}/plivo/hangup` });
+
+  out(`Voxgate demo`);
+  out(`  gateway    ${gateway.url}   (records: ${gateway.store.location}, logs: ${logPath})`);
+  out(`  simulator  ${restBaseUrl}   (a local Plivo: REST API, signed webhooks, audio stream)`);
+  out('');
+  out(`${CALLER} dials ${VOXGATE_NUMBER}; the flow bot answers; the caller presses 1 at ${CALLER_SCRIPT_KEY_AT_SEC}s.`);
+  out('');
+
+  const t0 = Date.now();
+  const line = (atMs: number, who: string, text: string) => out(`${(atMs / 1000).toFixed(2).padStart(7)}s  ${who.padEnd(9)} ${text}`);
+  const unsubscribe = [
+    gateway.bus.subscribe('transcript', (e) => line(e.at - t0, e.who === 'bot' ? 'bot' : e.who, `says "${e.text}"`)),
+    gateway.bus.subscribe('dtmf', (e) => line(e.at - t0, 'gateway', `received key ${e.digit}`)),
+    gateway.bus.subscribe('prompt.played', (e) => line(e.endedAt - t0, 'gateway', `prompt ${e.heardInFull ? 'heard in full' : 'cut off'} (${((e.endedAt - e.startedAt) / 1000).toFixed(2)}s): "${e.text}"`)),
+    gateway.bus.subscribe('call.ended', (e) => line(e.at - t0, 'gateway', `call ended: ${e.reason} (${e.cause}, by ${e.side})`)),
+  ];
+
+  const call = sim.dialInbound({ from: CALLER, to: VOXGATE_NUMBER, script: { keys: [{ atSec: CALLER_SCRIPT_KEY_AT_SEC, digits: '1' }], recordTo: opts.wavPath, hangupAfterSec: 120 } });
+  call.on('timeline', (ev) => {
+    const text = describeSimEvent(ev);
+    if (text) line(ev.atMs, 'caller', text);
+  });
+  const result = await call.ended;
+  await gateway.records.flush();
+  for (const u of unsubscribe) u();
+
+  const record = await gateway.store.calls.getByCarrierCallId(call.callUuid, 'plivo');
+  out('');
+  if (!record) {
+    out('No call record was written; see the log for what went wrong.');
+  } else {
+    const [transcript, dtmf, prompts] = await Promise.all([
+      gateway.store.transcripts.listForCall(record.id),
+      gateway.store.dtmf.listForCall(record.id),
+      gateway.store.prompts.listForCall(record.id),
+    ]);
+    out(`Call record ${record.id} (${gateway.store.dialect}):`);
+    out(`  ${record.direction} ${record.from} -> ${record.to}, bot ${record.bot}, carrier ${record.carrier} ${record.carrierCallId}`);
+    out(`  duration ${((record.durationMs ?? 0) / 1000).toFixed(1)}s, hangup "${record.hangupCause}" by ${record.hangupSide}, reason ${record.endReason}`);
+    out(`  keys pressed: ${dtmf.map((d) => d.digit).join(' ') || 'none'}; prompts: ${prompts.length} (${prompts.filter((p) => p.heardInFull).length} heard in full)`);
+    out('Transcript:');
+    for (const t of transcript) out(`  ${((t.at - record.startedAt) / 1000).toFixed(2).padStart(6)}s  ${t.speaker.padEnd(6)} ${t.text}`);
+  }
+  out('');
+  out(`The caller heard ${(result.heard.length / 8000).toFixed(1)}s of audio, written to ${resolve(opts.wavPath)}.`);
+
+  if (opts.exit) {
+    await sim.close();
+    await gateway.close();
+    logger.flush();
+    return record ? 0 : 1;
+  }
+  out(`Still serving: gateway ${gateway.url}, simulator ${restBaseUrl}. Ctrl-C to stop.`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await sim.close();
+  await gateway.close();
+  return 0;
+}
+
+function describeSimEvent(ev: TimelineEvent): string | undefined {
+  switch (ev.type) {
+    case 'ringing':
+      return `rings ${ev.to}`;
+    case 'answered':
+      return 'call answered by the carrier';
+    case 'stream-start':
+      return `carrier opened the audio stream (${ev.contentType})`;
+    case 'heard-audio-start':
+      return 'hears audio...';
+    case 'heard-audio-stop':
+      return `...heard ${(ev.durationMs / 1000).toFixed(2)}s of audio`;
+    case 'key':
+      return `presses ${ev.digit}`;
+    case 'cleared':
+      return `playback cleared by the gateway (barge-in, ${(ev.droppedMs / 1000).toFixed(2)}s not played)`;
+    case 'warning':
+      return `carrier warning: ${ev.message}`;
+    case 'hangup':
+      return `call over: ${ev.cause} (${ev.source})`;
+    default:
+      return undefined;
+  }
+}
