@@ -15,7 +15,7 @@ function muLawDecodeSample(u: number): number {
 function muLawEncodeSample(pcm: number): number {
   const BIAS = 0x84;
   const CLIP = 32635;
-  let sign = (pcm >> 8) & 0x80;
+  const sign = (pcm >> 8) & 0x80;
   if (sign) pcm = -pcm;
   if (pcm > CLIP) pcm = CLIP;
   pcm += BIAS;

@@ -2,7 +2,7 @@
  * Voice activity detection with endpointing, for 20 ms PCM16 frames at 8000 or 16000 Hz.
  *
  * Design (why it holds up on phone lines):
- * - Each frame is Hann-windowed and transformed (256/512-point FFT, 31.25 Hz bins); only 250-3750 Hz
+ * - Each frame is Hann-windowed and transformed over 40 ms (this frame and the previous: 512/1024-point FFT, 15.6 Hz bins, enough to resolve 60 Hz hum harmonics instead of seeing them beat); only 250-3750 Hz
  *   counts (telephone speech lives there; mains hum and its low harmonics sit below it), split into
  *   BAND_COUNT bands.
  * - Noise floor per band: the 30th percentile of band power over the last 5 s (a sliding histogram,
@@ -64,7 +64,9 @@ export class VoiceActivityDetector {
 
   private readonly frameSamples: number;
   private readonly fftSize: number;
+  /** Analysis spans the previous frame and this one (40 ms), so 60 Hz hum harmonics are resolved, not beating. */
   private readonly window: Float64Array;
+  private readonly previous: Float64Array;
   private readonly re: Float64Array;
   private readonly im: Float64Array;
   private readonly cosTable: Float64Array;
@@ -112,11 +114,13 @@ export class VoiceActivityDetector {
     this.minSpeechMs = minSpeechMs;
     this.silenceMs = silenceMs;
     this.frameSamples = (opts.sampleRate * FRAME_MS) / 1000;
-    this.fftSize = opts.sampleRate === 8000 ? 256 : 512;
+    this.fftSize = opts.sampleRate === 8000 ? 512 : 1024;
 
     const n = this.fftSize;
-    this.window = new Float64Array(this.frameSamples);
-    for (let i = 0; i < this.frameSamples; i++) this.window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * (i + 0.5)) / this.frameSamples);
+    const span = 2 * this.frameSamples;
+    this.window = new Float64Array(span);
+    for (let i = 0; i < span; i++) this.window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * (i + 0.5)) / span);
+    this.previous = new Float64Array(this.frameSamples);
     this.re = new Float64Array(n);
     this.im = new Float64Array(n);
     this.cosTable = new Float64Array(n / 2);
@@ -176,6 +180,7 @@ export class VoiceActivityDetector {
     this.floorBin.fill(0);
     this.belowFloor.fill(0);
     this.noise.fill(0);
+    this.previous.fill(0);
   }
 
   process(frame: Int16Array): VadEvent | null {
@@ -207,10 +212,14 @@ export class VoiceActivityDetector {
     re.fill(0);
     im.fill(0);
     let energy = 0;
-    for (let i = 0; i < frame.length; i++) {
+    const prev = this.previous;
+    const m = frame.length;
+    for (let i = 0; i < m; i++) {
       const x = frame[i];
       energy += x * x;
-      re[bitReverse[i]] = x * window[i];
+      re[bitReverse[i]] = prev[i] * window[i];
+      re[bitReverse[m + i]] = x * window[m + i];
+      prev[i] = x;
     }
     // Iterative radix-2 FFT on the bit-reversed input.
     for (let size = 2; size <= n; size <<= 1) {

@@ -27,6 +27,10 @@ export function parseWav(buf: Uint8Array): WavAudio {
     // Streaming writers (espeak-ng to a pipe, some recorders) leave the data size at 0 or 0xFFFFFFFF.
     if (id === 'data' && (size === 0 || size === 0xffffffff || body + size > buf.length)) size = buf.length - body;
     if (id === 'fmt ') {
+      // A cut-off header would otherwise surface as a DataView RangeError that names nothing useful.
+      if (size < 16 || body + 16 > buf.length) {
+        throw new WavFormatError(`WAV fmt chunk is truncated (${Math.min(size, buf.length - body)} bytes, need 16)`);
+      }
       format = view.getUint16(body, true);
       channels = view.getUint16(body + 2, true);
       sampleRate = view.getUint32(body + 4, true);
