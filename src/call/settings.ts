@@ -52,8 +52,7 @@ export const DEFAULT_CALL_SETTINGS: CallSettings = {
   disableTtsCache: false,
 };
 
-const partialSchema = callSettingsSchema.partial();
-export type CallSettingsOverrides = z.infer<typeof partialSchema>;
+export type CallSettingsOverrides = Partial<CallSettings>;
 
 export interface SettingsProblem {
   key: string;

@@ -35,7 +35,7 @@ describe('user no-input timeout', () => {
   });
 
   it('forgets earlier timeouts when the caller presses a key', async () => {
-    const { leg, clock, audio, session } = await startSession({ settings, greeting: [{ text: 'Hello.' }] });
+    const { leg, clock, session } = await startSession({ settings, greeting: [{ text: 'Hello.' }] });
     leg.playedAll();
     clock.advance(5000);
     await settle();
