@@ -58,6 +58,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
   const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, ttsCache), bus, clock, logger, stt: opts.stt });
 
+  // A missed rejection is a bug, but it must not take every other call down with it.
+  const onUnhandled = (err: unknown) => logger.error({ err }, 'unhandled promise rejection; the gateway keeps running');
+  process.on('unhandledRejection', onUnhandled);
+
   const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
   await app.register(websocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } });
   app.get('/health', async () => ({ status: 'ok', liveCalls: calls.size, store: store.dialect }));
@@ -97,6 +101,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     records,
     async close() {
       clearInterval(pruneTimer);
+      process.off('unhandledRejection', onUnhandled);
       calls.endAll();
       await app.close();
       await records.flush();

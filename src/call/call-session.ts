@@ -60,7 +60,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private readonly bargeIn = new BargeInPolicy();
   private readonly dtmf: DtmfCollector;
   private readonly noInput: NoInputTimer;
-  private readonly vad: VoiceActivityDetector;
+  private vad: VoiceActivityDetector;
   private stt: SttSession | undefined;
   private pending: PendingAction | undefined;
   private expectBotMessage = false;
@@ -75,11 +75,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.queue = new PromptQueue(deps.leg, deps.clock);
     this.dtmf = new DtmfCollector(deps.clock, this.dtmfOptions());
     this.noInput = new NoInputTimer(deps.clock, this.noInputOptions());
-    this.vad = new VoiceActivityDetector({
-      sampleRate: deps.leg.sampleRate,
-      minSpeechMs: this.settings.bargeInMinSpeechMs,
-      silenceMs: this.settings.vadSilenceMs,
-    });
+    this.vad = this.createVad();
   }
 
   get currentSettings(): Readonly<CallSettings> {
@@ -96,7 +92,6 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     leg.on('dtmf', (digit) => this.handleDtmf(digit));
     leg.on('mark', (name) => this.queue.onMark(name));
     leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
-    leg.on('warning', (message) => this.log.warn({ leg: leg.carrier, problem: message }, 'carrier leg protocol problem'));
     this.queue.on('finished', (o) => this.recordPrompt(o));
     this.queue.on('failed', (prompt, err) => this.log.error({ err, promptId: prompt.id }, 'prompt audio failed; skipped'));
     this.queue.on('idle', () => this.onPlayoutIdle());
@@ -321,7 +316,9 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private applySessionParams(params: Record<string, unknown>): void {
     const { overrides, problems } = parseSettingsOverrides(params);
     for (const p of problems) this.log.warn({ setting: p.key, problem: p.message }, 'bot sent an invalid setting; ignored');
+    const before = this.settings;
     this.settings = mergeSettings(this.settings, overrides);
+    if (before.bargeInMinSpeechMs !== this.settings.bargeInMinSpeechMs || before.vadSilenceMs !== this.settings.vadSilenceMs) this.vad = this.createVad();
     this.dtmf.configure(this.dtmfOptions());
     this.noInput.configure(this.noInputOptions());
   }
@@ -330,6 +327,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     if (!params) return this.settings;
     const { overrides } = parseSettingsOverrides(params);
     return mergeSettings(this.settings, overrides);
+  }
+
+  private createVad(): VoiceActivityDetector {
+    return new VoiceActivityDetector({ sampleRate: this.deps.leg.sampleRate, minSpeechMs: this.settings.bargeInMinSpeechMs, silenceMs: this.settings.vadSilenceMs });
   }
 
   private dtmfOptions(): DtmfCollectOptions {
