@@ -1,0 +1,81 @@
+/**
+ * Figure 2's floor: the least a process can do to carry the same load. It answers Plivo's answer URL
+ * with a bidirectional <Stream>, and on the stream WebSocket parses every message (JSON, base64
+ * payload) and sends one playAudio back per media frame. Nothing else: no signature checks, no VAD,
+ * no sessions. Started by bench/run.ts; speaks the command protocol of bench/lib/ipc.ts.
+ */
+import { createServer } from 'node:http';
+import { WebSocketServer, type RawData } from 'ws';
+import { serveCommands } from './lib/ipc.js';
+import { ArrivalStats, FrameArrivals } from './lib/frame-arrivals.js';
+import { CpuWindow, memorySnapshot } from './lib/process-probe.js';
+
+const arrivals = new ArrivalStats();
+const cpu = new CpuWindow();
+let streams = 0;
+let messages = 0;
+
+const server = createServer((req, res) => {
+  // Drain the form body; the relay needs nothing from it.
+  req.resume();
+  req.on('end', () => {
+    if (req.url?.startsWith('/answer')) {
+      const host = req.headers.host;
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?><Response><Stream bidirectional="true" keepCallAlive="true" contentType="audio/x-mulaw;rate=8000">ws://${host}/stream</Stream></Response>`,
+      );
+      return;
+    }
+    res.writeHead(200);
+    res.end();
+  });
+});
+
+const wss = new WebSocketServer({ server, path: '/stream', perMessageDeflate: false, maxPayload: 64 * 1024 });
+wss.on('connection', (ws) => {
+  streams++;
+  const frames = new FrameArrivals(arrivals);
+  ws.on('message', (data: RawData) => {
+    messages++;
+    const msg = JSON.parse(data.toString()) as { event: string; media?: { payload: string } };
+    if (msg.event !== 'media' || !msg.media) return;
+    frames.onFrame();
+    const audio = Buffer.from(msg.media.payload, 'base64');
+    ws.send(`{"event":"playAudio","media":{"contentType":"audio/x-mulaw","sampleRate":8000,"payload":"${audio.toString('base64')}"}}`);
+  });
+  ws.on('close', () => streams--);
+  ws.on('error', () => undefined);
+});
+
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const base = `http://127.0.0.1:${port}`;
+  serveCommands(
+    {
+      memory: () => memorySnapshot(),
+      'measure-start': () => {
+        arrivals.reset();
+        arrivals.measuring = true;
+        cpu.start();
+      },
+      'measure-stop': () => {
+        arrivals.measuring = false;
+        return {
+          cpu: cpu.stop(),
+          streams,
+          frames: arrivals.frames,
+          lateFrames: arrivals.lateFrames,
+          lateness: arrivals.lateness.toJSON(),
+        };
+      },
+      totals: () => ({ framesReceived: arrivals.totalFrames, messages, streams }),
+      start: () => ({ answerUrl: `${base}/answer`, hangupUrl: `${base}/hangup` }),
+      shutdown: () => {
+        setImmediate(() => process.exit(0));
+      },
+    },
+    { pid: process.pid },
+  );
+});

@@ -1,0 +1,210 @@
+/**
+ * Figures 1 and 2: N concurrent calls against the gateway, and the same load against the bare relay.
+ * For each (server, N): fresh server and load-generator processes; ramp the calls up; let them settle;
+ * then `windows` back-to-back measurement windows (the figure is the median over windows). Memory per
+ * call is the server's RSS (and JS heap) growth after a full GC, from before the first call to N
+ * calls up. Lost frames: caller frames the simulator sent that never reached the server's media
+ * handling, over the whole run.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BenchChild } from './lib/ipc.js';
+import type { CpuWindowResult, MemorySnapshot } from './lib/process-probe.js';
+import { LatencyHistogram, median, round } from './lib/stats.js';
+import type { DialSpec } from './load-generator.js';
+import type { GatewayBenchOptions } from './gateway-server.js';
+
+export type ServerKind = 'gateway' | 'relay';
+
+export const BENCH_BOT = {
+  greeting: 'Hello, thank you for calling. How can I help you today?',
+  answers: ['Sure, let me look that up for you.', 'I can help with that. One moment please.', 'Thanks. Is there anything else?'],
+};
+/** Long prompts for the barge-in figure: the caller interrupts 1.5 s into each. */
+export const BARGE_IN_BOT = {
+  greeting:
+    'Hello, and thank you for calling the Voxgate benchmark line. Please listen carefully, as our menu options have changed recently, and we want to help you as quickly as possible.',
+  answers: [
+    'Thank you. I am looking up your account now, which may take a moment, so please stay on the line while I check the details of your most recent order and its delivery status.',
+    'I understand. Let me explain the options that are available to you today, starting with the most common ones that our callers choose when they have a question like yours.',
+  ],
+};
+export const VAD_SETTINGS = { minSpeechMs: 200, silenceMs: 700 };
+
+interface LoadGenReady {
+  restBaseUrl: string;
+  authId: string;
+  authToken: string;
+}
+
+interface ServerWindow {
+  cpu: CpuWindowResult;
+  frames: number;
+  lateFrames: number;
+  lateness: { buckets: [number, number][]; maxMs: number };
+}
+
+interface LoadGenWindow {
+  cpu: CpuWindowResult;
+  liveCalls: number;
+  framesSent: number;
+  playFramesReceived: number;
+  playFramesPlayed: number;
+  sendLatenessP50Ms: number;
+  sendLatenessP99Ms: number;
+  sendLatenessMaxMs: number;
+  tickLatenessP99Ms: number;
+}
+
+export interface CapacityCell {
+  server: ServerKind;
+  calls: number;
+  streaming: number;
+  windows: number;
+  windowSec: number;
+  /** Median over windows. */
+  cpuFraction: number;
+  cpuFractionPerWindow: number[];
+  elu: number;
+  loopDelayP99Ms: number;
+  rssMB: number;
+  rssPerCallKB: number;
+  heapPerCallKB: number;
+  /** Caller frames: arrival lateness at the server against their 20 ms schedule (all windows). */
+  arrivalP50Ms: number;
+  arrivalP99Ms: number;
+  arrivalMaxMs: number;
+  lateFrames: number;
+  framesInWindows: number;
+  /** Over the whole run: sent by the simulator minus handled by the server. */
+  framesSent: number;
+  framesLost: number;
+  /** The simulator's own send lateness (load-generator health). */
+  simSendP50Ms: number;
+  simSendP99Ms: number;
+  loadGenCpuFraction: number;
+  playFramesReceived: number;
+  protocolErrors: number;
+  problems: Record<string, number>;
+}
+
+export interface CapacityOptions {
+  server: ServerKind;
+  calls: number;
+  rampPerSec: number;
+  settleSec: number;
+  windows: number;
+  windowSec: number;
+  log: (line: string) => void;
+}
+
+function gatewayOptions(lg: LoadGenReady, bot: typeof BENCH_BOT, extra: Partial<GatewayBenchOptions> = {}): GatewayBenchOptions {
+  return {
+    authId: lg.authId,
+    authToken: lg.authToken,
+    plivoApiBaseUrl: lg.restBaseUrl,
+    ttsCache: true,
+    bargeIn: false,
+    bargeInMinSpeechMs: VAD_SETTINGS.minSpeechMs,
+    vadSilenceMs: VAD_SETTINGS.silenceMs,
+    bot,
+    ...extra,
+  };
+}
+
+/** Starts a load generator and a server wired to each other. */
+export async function startPair(
+  server: ServerKind,
+  gatewayExtra: Partial<GatewayBenchOptions> & { bot?: typeof BENCH_BOT } = {},
+  nodeArgs: string[] = [],
+): Promise<{ loadGen: BenchChild<LoadGenReady>; srv: BenchChild; urls: { answerUrl: string; hangupUrl: string } }> {
+  const loadGen = new BenchChild<LoadGenReady>('load generator', 'bench/load-generator.ts');
+  const srv = new BenchChild(server, server === 'gateway' ? 'bench/gateway-server.ts' : 'bench/bare-relay-server.ts', { nodeArgs });
+  try {
+    const lg = await loadGen.ready;
+    await srv.ready;
+    const urls = await srv.call<{ answerUrl: string; hangupUrl: string }>('start', gatewayOptions(lg, gatewayExtra.bot ?? BENCH_BOT, gatewayExtra));
+    return { loadGen, srv, urls };
+  } catch (err) {
+    await Promise.all([loadGen.stop(), srv.stop()]);
+    throw err;
+  }
+}
+
+export function dialSpec(urls: { answerUrl: string; hangupUrl: string }, over: Partial<DialSpec> & { calls: number }): DialSpec {
+  return {
+    ...urls,
+    rampPerSec: 200,
+    script: 'conversation',
+    scriptSec: 600,
+    probeCalls: 0,
+    vad: VAD_SETTINGS,
+    greetingSec: 3.5,
+    answerSec: 2.5,
+    ...over,
+  };
+}
+
+export async function runCapacityCell(opts: CapacityOptions): Promise<CapacityCell> {
+  const { server, calls, log } = opts;
+  const { loadGen, srv, urls } = await startPair(server);
+  try {
+    const memBefore = await srv.call<MemorySnapshot>('memory');
+    const dial = await loadGen.call<{ streaming: number; failed: number; rampMs: number }>('dial', dialSpec(urls, { calls, rampPerSec: opts.rampPerSec }));
+    log(`  ${server} ${calls} calls: ${dial.streaming} streaming, ${dial.failed} failed, ramp ${round(dial.rampMs / 1000, 1)} s`);
+    await sleep(opts.settleSec * 1000);
+    const serverWindows: ServerWindow[] = [];
+    const loadWindows: LoadGenWindow[] = [];
+    const lateness = new LatencyHistogram();
+    for (let w = 0; w < opts.windows; w++) {
+      await Promise.all([srv.call('measure-start'), loadGen.call('measure-start')]);
+      await sleep(opts.windowSec * 1000);
+      const [s, l] = await Promise.all([srv.call<ServerWindow>('measure-stop'), loadGen.call<LoadGenWindow>('measure-stop')]);
+      serverWindows.push(s);
+      loadWindows.push(l);
+      lateness.merge(s.lateness);
+      const windowLateness = new LatencyHistogram();
+      windowLateness.merge(s.lateness);
+      log(
+        `    window ${w + 1}: ${server} cpu ${round(s.cpu.cpuFraction, 3)} elu ${round(s.cpu.elu, 3)}, arrival p99 ${windowLateness.percentile(99)} ms, late ${s.lateFrames}/${s.frames}; load-gen cpu ${round(l.cpu.cpuFraction, 3)}`,
+      );
+    }
+    const memAt = await srv.call<MemorySnapshot>('memory');
+    await loadGen.call('hangup-all');
+    // Let the server read the last frames and closes before counting.
+    await sleep(1000);
+    const [lgTotals, srvTotals] = await Promise.all([
+      loadGen.call<{ framesSent: number; playFramesReceived: number; protocolErrors: number }>('totals'),
+      srv.call<{ framesReceived: number; logProblems?: Record<string, number> }>('totals'),
+    ]);
+    const cpuPerWindow = serverWindows.map((s) => round(s.cpu.cpuFraction, 4));
+    return {
+      server,
+      calls,
+      streaming: dial.streaming,
+      windows: opts.windows,
+      windowSec: opts.windowSec,
+      cpuFraction: round(median(cpuPerWindow), 4),
+      cpuFractionPerWindow: cpuPerWindow,
+      elu: round(median(serverWindows.map((s) => s.cpu.elu)), 4),
+      loopDelayP99Ms: round(median(serverWindows.map((s) => s.cpu.loopDelayP99Ms)), 2),
+      rssMB: round(memAt.rssMB, 1),
+      rssPerCallKB: round(((memAt.rssMB - memBefore.rssMB) * 1024) / calls, 1),
+      heapPerCallKB: round(((memAt.heapUsedMB - memBefore.heapUsedMB) * 1024) / calls, 1),
+      arrivalP50Ms: lateness.percentile(50),
+      arrivalP99Ms: lateness.percentile(99),
+      arrivalMaxMs: round(lateness.maxMs, 2),
+      lateFrames: serverWindows.reduce((n, s) => n + s.lateFrames, 0),
+      framesInWindows: serverWindows.reduce((n, s) => n + s.frames, 0),
+      framesSent: lgTotals.framesSent,
+      framesLost: lgTotals.framesSent - srvTotals.framesReceived,
+      simSendP50Ms: median(loadWindows.map((l) => l.sendLatenessP50Ms)),
+      simSendP99Ms: median(loadWindows.map((l) => l.sendLatenessP99Ms)),
+      loadGenCpuFraction: round(median(loadWindows.map((l) => l.cpu.cpuFraction)), 4),
+      playFramesReceived: lgTotals.playFramesReceived,
+      protocolErrors: lgTotals.protocolErrors,
+      problems: srvTotals.logProblems ?? {},
+    };
+  } finally {
+    await Promise.all([loadGen.stop(), srv.stop()]);
+  }
+}

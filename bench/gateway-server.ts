@@ -1,0 +1,134 @@
+/**
+ * The gateway under test, in its own process: `startGateway` with the real Plivo routes, stream legs,
+ * call sessions (VAD on), event bus, SQLite record store and TTS cache (espeak-ng), and two doubles
+ * that take external latency out of the picture: a zero-latency STT and a zero-latency bot
+ * (bench/doubles.ts). Started by bench/run.ts; speaks the command protocol of bench/lib/ipc.ts.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGateway, type Gateway } from '../src/app/gateway.js';
+import { BotDirectory } from '../src/app/bot-directory.js';
+import { configSchema } from '../src/config/schema.js';
+import { createLogger } from '../src/logger.js';
+import { EspeakTtsProvider } from '../src/speech/tts/espeak.js';
+import { ZeroLatencyBot, ZeroLatencyStt, type BotScript } from './doubles.js';
+import { serveCommands } from './lib/ipc.js';
+import { CpuWindow, memorySnapshot } from './lib/process-probe.js';
+
+export interface GatewayBenchOptions {
+  authId: string;
+  authToken: string;
+  /** The simulator's REST base URL (hangups and transfers go there). */
+  plivoApiBaseUrl: string;
+  ttsCache: boolean;
+  bargeIn: boolean;
+  bargeInMinSpeechMs: number;
+  vadSilenceMs: number;
+  bot: BotScript;
+}
+
+let gateway: Gateway | undefined;
+let dataDir: string | undefined;
+let logPath: string | undefined;
+const stt = new ZeroLatencyStt();
+const cpu = new CpuWindow();
+
+/**
+ * The composition root builds flow bots from configuration; the benchmark needs the zero-latency bot
+ * instead, so it swaps the connector and keeps the settings the directory merged (barge-in, VAD).
+ */
+function useBotDouble(script: BotScript): void {
+  const create = BotDirectory.prototype.create;
+  BotDirectory.prototype.create = function (this: BotDirectory, ...args: Parameters<BotDirectory['create']>) {
+    const made = create.apply(this, args);
+    return { connector: new ZeroLatencyBot(script), settings: made.settings };
+  };
+}
+
+async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; hangupUrl: string; logPath: string }> {
+  useBotDouble(opts.bot);
+  dataDir = await mkdtemp(join(tmpdir(), 'voxgate-bench-'));
+  logPath = join(dataDir, 'gateway.log');
+  const config = configSchema.parse({
+    server: { host: '127.0.0.1', port: 0 },
+    dataDir,
+    log: { level: 'info' },
+    carriers: { plivo: { authId: opts.authId, authToken: opts.authToken, apiBaseUrl: opts.plivoApiBaseUrl, contentType: 'audio/x-mulaw;rate=8000' } },
+    tts: { cache: { enabled: opts.ttsCache } },
+    bots: [{ name: 'bench', type: 'flow', settings: { bargeIn: opts.bargeIn, bargeInMinSpeechMs: opts.bargeInMinSpeechMs, vadSilenceMs: opts.vadSilenceMs } }],
+    routes: [{ number: '*', bot: 'bench' }],
+  });
+  // Logs at info, as deployed, into a file: the run checks it for warnings and errors afterwards.
+  const logger = createLogger({ level: 'info', destination: createWriteStream(logPath) });
+  const tts = new EspeakTtsProvider();
+  gateway = await startGateway(config, { logger, stt, tts });
+  if (opts.ttsCache) await prewarm(gateway, tts, [opts.bot.greeting, ...opts.bot.answers]);
+  return { answerUrl: `${gateway.url}/plivo/answer`, hangupUrl: `${gateway.url}/plivo/hangup`, logPath };
+}
+
+/**
+ * "Cached TTS answers": the bot's prompts are put in the cache before the first call, with the request
+ * the call session makes (bot language, default voice, the stream's 8 kHz), so no measured turn waits
+ * on synthesis.
+ */
+async function prewarm(gw: Gateway, tts: EspeakTtsProvider, texts: string[]): Promise<void> {
+  const cache = gw.ttsCache;
+  if (!cache) return;
+  for (const text of texts) {
+    for await (const _chunk of cache.synthesize(tts, { text, ssml: false, language: 'en-US', sampleRate: 8000 })) {
+      // draining the stream is what fills the cache
+    }
+  }
+}
+
+/** Warning and error lines of the gateway log, counted by message. */
+async function logProblems(): Promise<Record<string, number>> {
+  if (!logPath) return {};
+  const counts: Record<string, number> = {};
+  const text = await readFile(logPath, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const entry = JSON.parse(line) as { level: number; msg?: string; problem?: string };
+      if (entry.level >= 40) {
+        const key = `${entry.level >= 50 ? 'error' : 'warn'}: ${entry.msg ?? ''}${entry.problem ? ` (${entry.problem})` : ''}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+      }
+    } catch {
+      counts['unparseable log line'] = (counts['unparseable log line'] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
+
+serveCommands(
+  {
+    start: (opts: GatewayBenchOptions) => start(opts),
+    memory: () => memorySnapshot(),
+    'live-calls': () => gateway?.calls.size ?? 0,
+    'measure-start': () => {
+      stt.arrivals.reset();
+      stt.arrivals.measuring = true;
+      cpu.start();
+    },
+    'measure-stop': () => {
+      stt.arrivals.measuring = false;
+      return {
+        cpu: cpu.stop(),
+        liveCalls: gateway?.calls.size ?? 0,
+        frames: stt.arrivals.frames,
+        lateFrames: stt.arrivals.lateFrames,
+        lateness: stt.arrivals.lateness.toJSON(),
+      };
+    },
+    totals: async () => ({ framesReceived: stt.arrivals.totalFrames, sttSessions: stt.sessions, liveCalls: gateway?.calls.size ?? 0, logProblems: await logProblems() }),
+    shutdown: async () => {
+      await gateway?.close().catch(() => undefined);
+      if (dataDir) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
+      setImmediate(() => process.exit(0));
+    },
+  },
+  { pid: process.pid },
+);

@@ -1,0 +1,252 @@
+/**
+ * The load generator, in its own process: the Plivo simulator placing N inbound calls to the server
+ * under test (gateway or bare relay), every call streaming 20 ms mu-law frames on one shared ticker
+ * and playing back what the server sends. Callers speak espeak-ng sentences with pauses.
+ *
+ * Probes (on the first `probeCalls` calls) time what a caller experiences, on the wire, with one clock:
+ * - greeting: stream `start` sent -> first playAudio received;
+ * - turn: the caller frame on which the gateway's VAD ends the utterance -> first playAudio received;
+ * - barge-in: the caller frame on which the gateway's VAD starts speech (minimum reached) -> clearAudio received.
+ * Which frame the gateway's VAD decides on is known exactly: a shadow VoiceActivityDetector with the
+ * gateway's settings runs here on the same mu-law-decoded frames, from the same first frame (VAD output
+ * is a pure function of its input frames).
+ */
+import { performance } from 'node:perf_hooks';
+import type WebSocket from 'ws';
+import { decodeMuLaw, encodeMuLaw } from '../src/media/g711.js';
+import { VoiceActivityDetector } from '../src/media/vad.js';
+import { silentLogger } from '../src/logger.js';
+import { PlivoSimulator, type SimCall } from '../src/sim/plivo-simulator.js';
+import { HANGUP_CAUSES } from '../src/sim/hangup-causes.js';
+import type { PlayoutQueue } from '../src/sim/playout-queue.js';
+import type { PlivoStreamClient } from '../src/sim/stream-client.js';
+import type { VoiceClip } from '../src/sim/virtual-party.js';
+import { SENTENCES, synthesizeSpeech } from '../test/support/media-signals.js';
+import { serveCommands } from './lib/ipc.js';
+import { CpuWindow, memorySnapshot } from './lib/process-probe.js';
+
+export type CallScriptKind = 'conversation' | 'barge-in' | 'greeting-only';
+
+export interface DialSpec {
+  answerUrl: string;
+  hangupUrl: string;
+  calls: number;
+  rampPerSec: number;
+  script: CallScriptKind;
+  /** How long the callers' scripts run (s); the harness hangs up before that. */
+  scriptSec: number;
+  probeCalls: number;
+  /** The gateway's VAD settings, for the shadow VAD. */
+  vad: { minSpeechMs: number; silenceMs: number };
+  /** Bot prompt lengths (s) the scripts plan around. */
+  greetingSec: number;
+  answerSec: number;
+}
+
+export interface ProbeResults {
+  greetingMs: number[];
+  turnMs: number[];
+  bargeInMs: number[];
+  /** Endpoints after which no playAudio came within 3 s. */
+  turnsUnanswered: number;
+  /** Speech starts during playback that no clearAudio followed within 1 s. */
+  bargeInsMissed: number;
+}
+
+const NUMBER = '14155550100';
+const AUTH_ID = 'MABENCHVOXGATE000001';
+const AUTH_TOKEN = 'bench-auth-token-not-secret';
+const RATE = 8000;
+const FRAME = 160;
+
+const sim = new PlivoSimulator({ authId: AUTH_ID, authToken: AUTH_TOKEN, logger: silentLogger(), callbackTimeoutMs: 15_000 });
+const cpu = new CpuWindow();
+const calls: SimCall[] = [];
+let streamsOpen = 0;
+let streamsFailed = 0;
+const probes: ProbeResults = { greetingMs: [], turnMs: [], bargeInMs: [], turnsUnanswered: 0, bargeInsMissed: 0 };
+let windowStart = { framesSent: 0, framesReceived: 0, framesPlayed: 0 };
+const clipsCache = new Map<CallScriptKind, Int16Array[]>();
+/** Short interjections for barge-in (more samples per minute); full sentences for conversations. */
+const SHORT_UTTERANCES = ['Yes, I need help with my order.', 'Billing, please.', 'Wait, stop. Agent.'];
+
+async function callerClips(kind: CallScriptKind): Promise<Int16Array[]> {
+  let clips = clipsCache.get(kind);
+  if (!clips) {
+    const texts = kind === 'barge-in' ? SHORT_UTTERANCES : [SENTENCES[1], SENTENCES[3], SENTENCES[5]];
+    clips = [];
+    for (const text of texts) clips.push(await synthesizeSpeech(text, RATE, 'en-us+m3'));
+    clipsCache.set(kind, clips);
+  }
+  return clips;
+}
+
+/**
+ * conversation: the caller waits for the greeting, speaks, waits for the answer to end, speaks again.
+ * barge-in: the caller starts speaking 1 s into every prompt (greeting and answers).
+ * Each call is offset a little so endpoints do not all fall on the same tick.
+ */
+function voiceScript(spec: DialSpec, clips: Int16Array[], callIndex: number): VoiceClip[] {
+  if (spec.script === 'greeting-only') return [];
+  const voice: VoiceClip[] = [];
+  const offset = (callIndex % 25) * 0.08;
+  const endpointSec = spec.vad.silenceMs / 1000;
+  let at = spec.script === 'conversation' ? spec.greetingSec + 1.0 + offset : 1.0 + offset;
+  for (let i = 0; at < spec.scriptSec; i++) {
+    const clip = clips[i % clips.length];
+    voice.push({ atSec: at, samples: clip, sampleRate: RATE });
+    const clipSec = clip.length / RATE;
+    at += spec.script === 'conversation' ? clipSec + endpointSec + spec.answerSec + 1.0 : clipSec + endpointSec + 1.0;
+  }
+  return voice;
+}
+
+/** Private parts of the simulator's stream client the probes read (the simulator exposes no message hook). */
+interface StreamInternals {
+  ws: WebSocket;
+  queue: PlayoutQueue | undefined;
+}
+
+function attachProbe(call: SimCall, spec: DialSpec): void {
+  call.once('stream-start', () => {
+    const startedAt = performance.now();
+    const client = [...call.streams][0] as unknown as StreamInternals & PlivoStreamClient;
+    const internals = client as unknown as StreamInternals;
+    const vad = new VoiceActivityDetector({ sampleRate: RATE, minSpeechMs: spec.vad.minSpeechMs, silenceMs: spec.vad.silenceMs });
+    const mouth = new Int16Array(FRAME);
+    const mulaw = new Uint8Array(FRAME);
+    let greeted = false;
+    let turnSince = -1;
+    let bargeSince = -1;
+    // Registered before the stream client's own tap (it adds its tap right after recording stream-start),
+    // so this runs just before the same frame is sent: the timestamp is the frame's send time.
+    call.addFrameTap((frameIndex) => {
+      const now = performance.now();
+      if (turnSince >= 0 && now - turnSince > 3000) {
+        probes.turnsUnanswered++;
+        turnSince = -1;
+      }
+      if (bargeSince >= 0 && now - bargeSince > 1000) {
+        probes.bargeInsMissed++;
+        bargeSince = -1;
+      }
+      call.party.speak(frameIndex, RATE, mouth);
+      decodeMuLaw(encodeMuLaw(mouth, mulaw), mouth);
+      const ev = vad.process(mouth);
+      if (!ev) return;
+      const pending = internals.queue?.pendingSamples ?? 0;
+      if (ev.type === 'speech-start' && pending > RATE / 10) bargeSince = now;
+      else if (ev.type === 'speech-end' && pending === 0) turnSince = now;
+    });
+    internals.ws.on('message', (data: Buffer) => {
+      const head = data.subarray(0, 24).toString('latin1');
+      if (head.includes('"playAudio"')) {
+        const now = performance.now();
+        if (!greeted) {
+          greeted = true;
+          probes.greetingMs.push(now - startedAt);
+        }
+        if (turnSince >= 0) {
+          probes.turnMs.push(now - turnSince);
+          turnSince = -1;
+        }
+      }
+    });
+    call.on('cleared', () => {
+      if (bargeSince < 0) return;
+      probes.bargeInMs.push(performance.now() - bargeSince);
+      bargeSince = -1;
+    });
+  });
+}
+
+async function dial(spec: DialSpec): Promise<{ dialed: number; streaming: number; failed: number; rampMs: number }> {
+  const clips = await callerClips(spec.script);
+  sim.addNumber(NUMBER, { answerUrl: spec.answerUrl, hangupUrl: spec.hangupUrl });
+  const t0 = performance.now();
+  const base = calls.length;
+  let settle!: () => void;
+  const allUp = new Promise<void>((resolve) => (settle = resolve));
+  const check = () => {
+    if (streamsOpen + streamsFailed >= base + spec.calls) settle();
+  };
+  for (let i = 0; i < spec.calls; i++) {
+    // Pace the dialing: answer-URL requests and WebSocket upgrades at rampPerSec.
+    const due = t0 + (i * 1000) / spec.rampPerSec;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const call = sim.dialInbound({ from: `1555${String(base + i).padStart(7, '0')}`, to: NUMBER, script: { voice: voiceScript(spec, clips, base + i), hangupAfterSec: spec.scriptSec } });
+    // The caller's ear is recorded for tests; over a long load run that buffer only costs memory and copies.
+    call.party.hear = () => undefined;
+    calls.push(call);
+    if (i < spec.probeCalls) attachProbe(call, spec);
+    call.once('stream-start', () => {
+      streamsOpen++;
+      check();
+    });
+    void call.ended.then(() => {
+      if (!call.timeline.some((e) => e.type === 'stream-start')) {
+        streamsFailed++;
+        check();
+      }
+    });
+  }
+  const timeout = new Promise<void>((r) => setTimeout(r, 30_000 + (spec.calls * 1000) / spec.rampPerSec));
+  await Promise.race([allUp, timeout]);
+  return { dialed: spec.calls, streaming: streamsOpen - 0, failed: streamsFailed, rampMs: performance.now() - t0 };
+}
+
+async function hangupAll(): Promise<{ calls: number; ended: number; warnings: Record<string, number> }> {
+  const live = calls.filter((c) => !c.isEnded);
+  await Promise.all(live.map((c) => c.hangup(HANGUP_CAUSES.normal, 'Caller')));
+  const warnings: Record<string, number> = {};
+  for (const c of calls) {
+    for (const e of c.timeline) {
+      if (e.type !== 'warning') continue;
+      const key = e.message.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').slice(0, 160);
+      warnings[key] = (warnings[key] ?? 0) + 1;
+    }
+  }
+  return { calls: calls.length, ended: calls.filter((c) => c.isEnded).length, warnings };
+}
+
+const restBaseUrl = (await sim.listen()).restBaseUrl;
+
+serveCommands(
+  {
+    dial: (spec: DialSpec) => dial(spec),
+    memory: () => memorySnapshot(),
+    'measure-start': () => {
+      sim.stats.frameLateness.reset();
+      sim.ticker.tickLateness.reset();
+      windowStart = { framesSent: sim.stats.framesSent, framesReceived: sim.stats.framesReceived, framesPlayed: sim.stats.framesPlayed };
+      cpu.start();
+    },
+    'measure-stop': () => ({
+      cpu: cpu.stop(),
+      liveCalls: calls.filter((c) => !c.isEnded).length,
+      framesSent: sim.stats.framesSent - windowStart.framesSent,
+      playFramesReceived: sim.stats.framesReceived - windowStart.framesReceived,
+      playFramesPlayed: sim.stats.framesPlayed - windowStart.framesPlayed,
+      sendLatenessP50Ms: sim.stats.frameLateness.percentile(50),
+      sendLatenessP99Ms: sim.stats.frameLateness.percentile(99),
+      sendLatenessMaxMs: sim.stats.frameLateness.maxMs,
+      tickLatenessP99Ms: sim.ticker.tickLateness.percentile(99),
+    }),
+    probes: () => probes,
+    'hangup-all': () => hangupAll(),
+    totals: () => ({
+      framesSent: sim.stats.framesSent,
+      playFramesReceived: sim.stats.framesReceived,
+      playFramesPlayed: sim.stats.framesPlayed,
+      protocolErrors: sim.stats.protocolErrors,
+      streamsOpen,
+      streamsFailed,
+    }),
+    shutdown: async () => {
+      await sim.close().catch(() => undefined);
+      setImmediate(() => process.exit(0));
+    },
+  },
+  { restBaseUrl, authId: AUTH_ID, authToken: AUTH_TOKEN },
+);

@@ -1,0 +1,105 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=capacity,turn,greeting,vad]`: runs the figures of
+ * BENCHMARKS.md and writes bench/results/latest-<mode>.json and .md. The gateway, the bare relay and
+ * the load generator run as separate processes (bench/lib/ipc.ts); this process only orchestrates.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem, release } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { runCapacityCell, type CapacityCell } from './capacity.js';
+import { runGreeting, runTurnAndBargeIn, type GreetingResult, type TurnResult } from './conversation.js';
+import { round } from './lib/stats.js';
+import { renderSummary, evaluateTargets } from './summary.js';
+import { runVadQuality, type VadQualityResult } from './vad-quality.js';
+
+export interface BenchResults {
+  mode: 'full' | 'quick';
+  startedAt: string;
+  durationSec: number;
+  machine: { cpu: string; cores: number; memoryGB: number; node: string; kernel: string; loadAvgBefore: number[]; loadAvgAfter: number[] };
+  capacity: CapacityCell[];
+  turns: TurnResult[];
+  greetings: GreetingResult[];
+  vad?: VadQualityResult;
+  targets: ReturnType<typeof evaluateTargets>;
+  errors: string[];
+}
+
+const FIGURES = ['capacity', 'turn', 'greeting', 'vad'] as const;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, calls: { type: 'string' } }, allowPositionals: true });
+  const quick = values.quick ?? false;
+  const only = new Set(values.only ? values.only.split(',') : FIGURES);
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const t0 = performance.now();
+  const results: BenchResults = {
+    mode: quick ? 'quick' : 'full',
+    startedAt: new Date().toISOString(),
+    durationSec: 0,
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGB: round(totalmem() / 2 ** 30, 1), node: process.version, kernel: release(), loadAvgBefore: loadavg().map((l) => round(l, 2)), loadAvgAfter: [] },
+    capacity: [],
+    turns: [],
+    greetings: [],
+    targets: [],
+    errors: [],
+  };
+  const attempt = async (label: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      const message = `${label}: ${err instanceof Error ? err.message : String(err)}`;
+      results.errors.push(message);
+      log(`  FAILED ${message}`);
+    }
+  };
+
+  if (only.has('vad')) {
+    log('figure 6: VAD quality');
+    await attempt('vad', async () => {
+      results.vad = await runVadQuality({ quick, runs: 3, log });
+    });
+  }
+  if (only.has('greeting')) {
+    log('figure 5: first greeting');
+    for (const cached of [true, false]) {
+      await attempt(`greeting ${cached ? 'cached' : 'uncached'}`, async () => {
+        results.greetings.push(await runGreeting({ cached, calls: quick ? 5 : cached ? 30 : 15, warmup: 2, log }));
+      });
+    }
+  }
+  if (only.has('turn')) {
+    log('figures 3 and 4: turn overhead and barge-in reaction');
+    for (const calls of quick ? [1] : [1, 500]) {
+      await attempt(`turn ${calls}`, async () => {
+        results.turns.push(await runTurnAndBargeIn({ calls, probeCalls: 100, durationSec: quick ? 12 : calls === 1 ? 60 : 30, log }));
+      });
+    }
+  }
+  if (only.has('capacity')) {
+    log('figures 1 and 2: capacity and floor ratio');
+    const counts = values.calls ? values.calls.split(',').map(Number) : quick ? [250] : [100, 250, 500, 1000];
+    for (const calls of counts) {
+      for (const server of ['relay', 'gateway'] as const) {
+        await attempt(`capacity ${server} ${calls}`, async () => {
+          results.capacity.push(
+            await runCapacityCell({ server, calls, rampPerSec: 250, settleSec: quick ? 1 : 2, windows: quick ? 2 : 3, windowSec: quick ? 2 : 5, log }),
+          );
+        });
+      }
+    }
+  }
+
+  results.machine.loadAvgAfter = loadavg().map((l) => round(l, 2));
+  results.durationSec = round((performance.now() - t0) / 1000, 1);
+  results.targets = evaluateTargets(results);
+  const summary = renderSummary(results);
+  await mkdir('bench/results', { recursive: true });
+  await writeFile(`bench/results/latest-${results.mode}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(`bench/results/latest-${results.mode}.md`, summary);
+  log(`\n${summary}`);
+  log(`wrote bench/results/latest-${results.mode}.json and .md in ${results.durationSec} s`);
+}
+
+await main();

@@ -1,0 +1,119 @@
+/** The human summary of a benchmark run (markdown) and the check of each figure against its target. */
+import type { BenchResults } from './run.js';
+import { round } from './lib/stats.js';
+
+export interface TargetCheck {
+  figure: number;
+  target: string;
+  measured: string;
+  /** undefined when the run did not measure it. */
+  met: boolean | undefined;
+}
+
+const fmt = (v: number | undefined, digits = 2) => (v === undefined || Number.isNaN(v) ? 'n/a' : String(round(v, digits)));
+
+export function evaluateTargets(r: Pick<BenchResults, 'capacity' | 'turns' | 'greetings' | 'vad'>): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const gw = (n: number) => r.capacity.find((c) => c.server === 'gateway' && c.calls === n);
+  const relay = (n: number) => r.capacity.find((c) => c.server === 'relay' && c.calls === n);
+  const top = gw(1000);
+  checks.push({
+    figure: 1,
+    target: '1000 calls: no lost frames, p99 lateness < 20 ms, CPU <= 70% of one core',
+    measured: top
+      ? `lost ${top.framesLost}, late ${top.lateFrames}, p99 ${fmt(top.arrivalP99Ms)} ms, CPU ${fmt(top.cpuFraction * 100, 1)}%`
+      : 'not run at 1000 calls',
+    met: top ? top.framesLost === 0 && top.arrivalP99Ms < 20 && top.cpuFraction <= 0.7 : undefined,
+  });
+  const ratios = r.capacity
+    .filter((c) => c.server === 'gateway' && relay(c.calls))
+    .map((c) => ({ calls: c.calls, ratio: c.cpuFraction / relay(c.calls)!.cpuFraction }));
+  checks.push({
+    figure: 2,
+    target: 'gateway CPU / bare relay CPU <= 1.5 at each N',
+    measured: ratios.length ? ratios.map((x) => `${x.calls}: ${fmt(x.ratio)}`).join(', ') : 'not run',
+    met: ratios.length ? ratios.every((x) => x.ratio <= 1.5) : undefined,
+  });
+  checks.push({
+    figure: 3,
+    target: 'turn overhead p99 < 5 ms at 1 and 500 calls',
+    measured: r.turns.length ? r.turns.map((t) => `${t.calls} call(s): p99 ${fmt(t.turn.p99Ms)} ms (n=${t.turn.samples})`).join(', ') : 'not run',
+    met: r.turns.length ? r.turns.every((t) => t.turn.samples > 0 && t.turn.p99Ms < 5) : undefined,
+  });
+  checks.push({
+    figure: 4,
+    target: 'barge-in reaction p99 < 25 ms beyond the minimum speech',
+    measured: r.turns.length ? r.turns.map((t) => `${t.calls} call(s): p99 ${fmt(t.bargeIn.p99Ms)} ms (n=${t.bargeIn.samples}, missed ${t.bargeInsMissed})`).join(', ') : 'not run',
+    met: r.turns.length ? r.turns.every((t) => t.bargeIn.samples > 0 && t.bargeIn.p99Ms < 25 && t.bargeInsMissed === 0) : undefined,
+  });
+  const cached = r.greetings.find((g) => g.cached);
+  checks.push({
+    figure: 5,
+    target: 'first greeting, cached: p99 < 10 ms',
+    measured: cached ? `p99 ${fmt(cached.greeting.p99Ms)} ms (n=${cached.greeting.samples})` : 'not run',
+    met: cached ? cached.greeting.samples > 0 && cached.greeting.p99Ms < 10 : undefined,
+  });
+  const at10 = r.vad?.cells.filter((c) => c.snrDb === 10) ?? [];
+  checks.push({
+    figure: 6,
+    target: 'VAD F1 >= 0.9 at 10 dB SNR',
+    measured: at10.length ? at10.map((c) => `${c.corpus}/${c.noise} ${fmt(c.f1, 3)}`).join(', ') : 'not run',
+    met: at10.length ? at10.every((c) => c.f1 >= 0.9) : undefined,
+  });
+  return checks;
+}
+
+export function renderSummary(r: BenchResults): string {
+  const lines: string[] = [];
+  const m = r.machine;
+  lines.push(`# Voxgate benchmark (${r.mode}) ${r.startedAt}`, '');
+  lines.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, Linux ${m.kernel}. Load average before ${m.loadAvgBefore.join(' / ')}, after ${m.loadAvgAfter.join(' / ')}. Run took ${r.durationSec} s.`, '');
+  lines.push('## Targets', '', '| fig | target | measured | met |', '|---|---|---|---|');
+  for (const t of r.targets) lines.push(`| ${t.figure} | ${t.target} | ${t.measured} | ${t.met === undefined ? 'n/a' : t.met ? 'yes' : '**no**'} |`);
+  lines.push('');
+
+  if (r.capacity.length) {
+    lines.push('## Figures 1-2: capacity and floor ratio', '');
+    lines.push('CPU is user+system time of the server process over the window, as a fraction of one core (median of the windows). Lateness: caller frames at the server against their 20 ms schedule; late = 20 ms or more. Lost: sent by the simulator, never handled by the server.', '');
+    lines.push('| N | server | CPU | gw/relay | ELU | RSS MB | RSS/call KB | heap/call KB | p50 ms | p99 ms | max ms | late | lost | load-gen CPU |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const c of r.capacity) {
+      const relay = r.capacity.find((x) => x.server === 'relay' && x.calls === c.calls);
+      const ratio = c.server === 'gateway' && relay ? fmt(c.cpuFraction / relay.cpuFraction) : '';
+      lines.push(
+        `| ${c.calls} | ${c.server} | ${fmt(c.cpuFraction * 100, 1)}% | ${ratio} | ${fmt(c.elu, 3)} | ${fmt(c.rssMB, 0)} | ${fmt(c.rssPerCallKB, 0)} | ${fmt(c.heapPerCallKB, 0)} | ${fmt(c.arrivalP50Ms)} | ${fmt(c.arrivalP99Ms)} | ${fmt(c.arrivalMaxMs)} | ${c.lateFrames}/${c.framesInWindows} | ${c.framesLost}/${c.framesSent} | ${fmt(c.loadGenCpuFraction * 100, 1)}% |`,
+      );
+    }
+    const problems = r.capacity.filter((c) => Object.keys(c.problems).length || c.protocolErrors || c.streaming < c.calls);
+    for (const c of problems) lines.push('', `- ${c.server} ${c.calls}: ${c.streaming}/${c.calls} streaming, ${c.protocolErrors} protocol errors; log: ${JSON.stringify(c.problems)}`);
+    lines.push('');
+  }
+  if (r.turns.length) {
+    lines.push('## Figures 3-4: turn overhead and barge-in reaction', '');
+    lines.push('Turn: caller frame on which the VAD endpoints -> first playAudio received (zero-latency STT, bot; cached TTS). Barge-in: caller frame on which the VAD starts speech (after the minimum) -> clearAudio received.', '');
+    lines.push('| calls | probed | turn n | turn p50 | turn p99 | barge-in n | barge-in p50 | barge-in p99 | unanswered | missed |', '|---|---|---|---|---|---|---|---|---|---|');
+    for (const t of r.turns) {
+      lines.push(`| ${t.calls} | ${t.probedCalls} | ${t.turn.samples} | ${fmt(t.turn.p50Ms)} | ${fmt(t.turn.p99Ms)} | ${t.bargeIn.samples} | ${fmt(t.bargeIn.p50Ms)} | ${fmt(t.bargeIn.p99Ms)} | ${t.turnsUnanswered} | ${t.bargeInsMissed} |`);
+    }
+    lines.push('');
+  }
+  if (r.greetings.length) {
+    lines.push('## Figure 5: first greeting', '', 'Stream `start` sent -> first playAudio received, one call at a time.', '');
+    lines.push('| greeting | calls | p50 ms | p99 ms | max ms |', '|---|---|---|---|---|');
+    for (const g of r.greetings) lines.push(`| ${g.cached ? 'cached' : 'uncached (espeak-ng)'} | ${g.greeting.samples} | ${fmt(g.greeting.p50Ms)} | ${fmt(g.greeting.p99Ms)} | ${fmt(g.greeting.maxMs)} |`);
+    lines.push('');
+  }
+  if (r.vad) {
+    const v = r.vad;
+    lines.push('## Figure 6: VAD quality', '');
+    lines.push(`VAD at ${v.vad.sampleRate} Hz, minimum speech ${v.vad.minSpeechMs} ms, endpoint silence ${v.vad.silenceMs} ms; frames through mu-law; median of ${v.runs} noise seeds. Corpora: ${v.corpora.map((c) => `${c.name} (${c.clips} clips, ${c.seconds} s, ${round(c.speechFraction * 100, 1)}% speech frames)`).join('; ')}.`, '');
+    for (const n of v.notes) lines.push(`- ${n}`);
+    lines.push('| corpus | noise | SNR dB | precision | recall | F1 |', '|---|---|---|---|---|---|');
+    for (const c of v.cells) lines.push(`| ${c.corpus} | ${c.noise} | ${c.snrDb} | ${c.precision} | ${c.recall} | ${c.f1} |`);
+    lines.push('', '| disturbance | level dBFS | bursts | false barge-ins |', '|---|---|---|---|');
+    for (const b of v.bursts) lines.push(`| ${b.kind} | ${b.levelDbfs ?? ''} | ${b.bursts} | ${b.falseBargeIns} |`);
+    lines.push('');
+  }
+  if (r.errors.length) lines.push('## Errors', '', ...r.errors.map((e) => `- ${e}`), '');
+  return `${lines.join('\n')}\n`;
+}
