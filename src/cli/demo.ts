@@ -22,8 +22,8 @@ export interface DemoOptions {
 
 const CALLER = '+14155550123';
 const VOXGATE_NUMBER = '+14155550100';
-/** The caller presses 1 once the welcome and the menu have played (they take about 7 s with eSpeak). */
-const CALLER_SCRIPT_KEY_AT_SEC = 7.5;
+/** The caller knows the menu: they press 1 this long after it starts, before it has finished. */
+const KEY_INTO_MENU_MS = 2000;
 
 export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise<number> {
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -50,7 +50,7 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
   out(`  gateway    ${gateway.url}   (records: ${gateway.store.location}, logs: ${logPath})`);
   out(`  simulator  ${restBaseUrl}   (a local Plivo: REST API, signed webhooks, audio stream)`);
   out('');
-  out(`${CALLER} dials ${VOXGATE_NUMBER}; the flow bot answers; the caller presses 1 at ${CALLER_SCRIPT_KEY_AT_SEC}s.`);
+  out(`${CALLER} dials ${VOXGATE_NUMBER}; the flow bot answers; the caller presses 1 during the menu.`);
   out('');
 
   const t0 = Date.now();
@@ -62,7 +62,12 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
     gateway.bus.subscribe('call.ended', (e) => line(e.at - t0, 'gateway', `call ended: ${e.reason} (${e.cause}, by ${e.side})`)),
   ];
 
-  const call = sim.dialInbound({ from: CALLER, to: VOXGATE_NUMBER, script: { keys: [{ atSec: CALLER_SCRIPT_KEY_AT_SEC, digits: '1' }], recordTo: opts.wavPath, hangupAfterSec: 120 } });
+  const call = sim.dialInbound({ from: CALLER, to: VOXGATE_NUMBER, script: { recordTo: opts.wavPath, hangupAfterSec: 120 } });
+  // The welcome has been heard in full: the menu is playing now.
+  const offWelcome = gateway.bus.subscribe('prompt.played', () => {
+    offWelcome();
+    call.party.press('1', KEY_INTO_MENU_MS);
+  });
   call.on('timeline', (ev) => {
     const text = describeSimEvent(ev);
     if (text) line(ev.atMs, 'caller', text);

@@ -114,6 +114,19 @@ export class VirtualParty extends EventEmitter<PartyEvents> {
     }
   }
 
+  /** Presses keys (100 ms apart) after `afterMs`, for callers that react to what they heard rather than to a script clock. */
+  press(digits: string, afterMs = 0): void {
+    if (!/^[0-9*#A-D]+$/.test(digits)) throw new ScriptError(`press: digits must be DTMF digits 0-9 * # A-D, got ${JSON.stringify(digits)}`);
+    [...digits].forEach((digit, i) => {
+      this.timers.push(this.clock.setTimeout(() => this.emit('key', digit), afterMs + i * KEY_SPACING_MS));
+    });
+  }
+
+  /** Hangs up after `afterMs`, for callers that react to what they heard. */
+  hangUp(afterMs = 0): void {
+    this.timers.push(this.clock.setTimeout(() => this.emit('hangup'), afterMs));
+  }
+
   /** Cancels pending key presses and the scripted hangup. */
   stop(): void {
     for (const t of this.timers) t.cancel();

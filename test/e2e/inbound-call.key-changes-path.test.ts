@@ -41,7 +41,9 @@ describe('an inbound Plivo call answered by the flow bot, end to end', () => {
 
   it('greets the caller, follows the key the caller pressed, hangs up, and stores the call', async () => {
     const ended = e2e.nextCallEnded();
-    const call = e2e.sim.dialInbound({ from: '+14155550123', to: VOXGATE_NUMBER, script: { keys: [{ atSec: 5, digits: '2' }], hangupAfterSec: 30 } });
+    const call = e2e.sim.dialInbound({ from: '+14155550123', to: VOXGATE_NUMBER, script: { hangupAfterSec: 30 } });
+    // The caller presses 2 once the greeting has finished playing in their ear.
+    call.once('heard-audio-stop', () => call.party.press('2'));
     const result = await call.ended;
     const end = await ended;
     await e2e.gateway.records.flush();
@@ -86,7 +88,8 @@ describe('an inbound Plivo call answered by the flow bot, end to end', () => {
 
   it('records a caller who hangs up during the greeting as caller-hangup with the prompt cut', async () => {
     const ended = e2e.nextCallEnded();
-    const call = e2e.sim.dialInbound({ from: '+14155550999', to: VOXGATE_NUMBER, script: { hangupAfterSec: 1.5 } });
+    const call = e2e.sim.dialInbound({ from: '+14155550999', to: VOXGATE_NUMBER, script: {} });
+    call.once('heard-audio-start', () => call.party.hangUp(500));
     const result = await call.ended;
     const end = await ended;
     await e2e.gateway.records.flush();
