@@ -15,8 +15,7 @@ import type { Logger } from '../../logger.js';
 import { systemClock, type Clock, type TimerHandle } from '../../call/clock.js';
 import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamXml, type PlivoContentType } from './answer-xml.js';
 import { SIGNATURE_V3_HEADER, SIGNATURE_V3_NONCE_HEADER, verifyV3Signature, type PlivoSignatureParams } from './signature.js';
-import { PlivoStreamProtocolError, parsePlivoStreamMessage } from './stream-protocol.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, PlivoStreamLeg, RateLimitedWarnings, messageText } from './stream-leg.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, PlivoStreamLeg, RateLimitedWarnings, readStreamFrame } from './stream-leg.js';
 import type { PlivoRestClient } from './rest-client.js';
 
 export interface PlivoRoutesOptions {
@@ -297,23 +296,15 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     };
 
     function beforeStart(data: RawData, isBinary: boolean): void {
-      const text = messageText(data, isBinary, maxMessageBytes);
-      if (typeof text !== 'string' && 'tooLarge' in text) {
+      const msg = readStreamFrame(data, isBinary, maxMessageBytes);
+      if ('tooLarge' in msg) {
         stopWaiting();
-        log.warn({ size: text.tooLarge, limit: maxMessageBytes }, `Plivo stream message of ${text.tooLarge} bytes exceeds the ${maxMessageBytes}-byte limit; closing`);
-        socket.close(1009, `message of ${text.tooLarge} bytes exceeds ${maxMessageBytes}`);
+        log.warn({ size: msg.tooLarge, limit: maxMessageBytes }, `Plivo stream message of ${msg.tooLarge} bytes exceeds the ${maxMessageBytes}-byte limit; closing`);
+        socket.close(1009, `message of ${msg.tooLarge} bytes exceeds ${maxMessageBytes}`);
         return;
       }
-      if (typeof text !== 'string') {
-        warnings.warn('binary-frame', `Plivo stream sent a ${text.binary}-byte binary frame; expected JSON text frames`);
-        return;
-      }
-      let msg;
-      try {
-        msg = parsePlivoStreamMessage(text);
-      } catch (err) {
-        const kind = err instanceof PlivoStreamProtocolError ? `bad-${err.field}` : 'bad-message';
-        warnings.warn(kind, `Plivo stream message rejected before start: ${(err as Error).message}`);
+      if ('problem' in msg) {
+        warnings.warn(msg.problemKind, `Plivo stream message rejected before start: ${msg.problem}`);
         return;
       }
       if (msg.event !== 'start') {

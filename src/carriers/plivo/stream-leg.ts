@@ -19,6 +19,7 @@ import {
   parsePlivoStreamMessage,
   playAudioMessage,
   sendDtmfMessage,
+  type PlivoInboundMessage,
 } from './stream-protocol.js';
 import type { PlivoRestClient } from './rest-client.js';
 
@@ -53,16 +54,23 @@ export class RateLimitedWarnings {
   }
 }
 
-/** Why a ws message could not be read as a protocol text frame. */
-export type MessageRejection = { tooLarge: number } | { binary: number };
+/** A ws message that is not a usable protocol message: too large (close the stream), or malformed (warn, drop). */
+export type FrameRejection = { tooLarge: number } | { problemKind: string; problem: string };
 
-/** Turns a ws message into text; only a rejection allocates an object (this runs for every media frame). */
-export function messageText(data: RawData, isBinary: boolean, maxBytes: number): string | MessageRejection {
+/**
+ * Reads one ws message as a Plivo stream message. Runs for every media frame, so only a rejection
+ * allocates beyond what JSON parsing itself needs.
+ */
+export function readStreamFrame(data: RawData, isBinary: boolean, maxBytes: number): PlivoInboundMessage | FrameRejection {
   const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
   if (size > maxBytes) return { tooLarge: size };
-  if (isBinary) return { binary: size };
+  if (isBinary) return { problemKind: 'binary-frame', problem: `Plivo stream sent a ${size}-byte binary frame; expected JSON text frames` };
   const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-  return buf.toString('utf8');
+  try {
+    return parsePlivoStreamMessage(buf.toString('utf8'));
+  } catch (err) {
+    return { problemKind: err instanceof PlivoStreamProtocolError ? `bad-${err.field}` : 'bad-message', problem: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 export interface PlivoStreamLegOptions {
@@ -238,24 +246,16 @@ export class PlivoStreamLeg extends EventEmitter<LegEventMap> implements Carrier
 
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.ended) return;
-    const text = messageText(data, isBinary, this.maxMessageBytes);
-    if (typeof text !== 'string' && 'tooLarge' in text) {
-      const message = `Plivo stream message of ${text.tooLarge} bytes exceeds the ${this.maxMessageBytes}-byte limit; closing the stream`;
-      this.logger.warn({ size: text.tooLarge, limit: this.maxMessageBytes }, message);
+    const msg = readStreamFrame(data, isBinary, this.maxMessageBytes);
+    if ('tooLarge' in msg) {
+      const message = `Plivo stream message of ${msg.tooLarge} bytes exceeds the ${this.maxMessageBytes}-byte limit; closing the stream`;
+      this.logger.warn({ size: msg.tooLarge, limit: this.maxMessageBytes }, message);
       this.emit('warning', message);
-      this.socket.close(1009, `message of ${text.tooLarge} bytes exceeds ${this.maxMessageBytes}`);
+      this.socket.close(1009, `message of ${msg.tooLarge} bytes exceeds ${this.maxMessageBytes}`);
       return;
     }
-    if (typeof text !== 'string') {
-      this.problem('binary-frame', `Plivo stream sent a ${text.binary}-byte binary frame; expected JSON text frames`);
-      return;
-    }
-    let msg;
-    try {
-      msg = parsePlivoStreamMessage(text);
-    } catch (err) {
-      const kind = err instanceof PlivoStreamProtocolError ? `bad-${err.field}` : 'bad-message';
-      this.problem(kind, err instanceof Error ? err.message : String(err));
+    if ('problem' in msg) {
+      this.problem(msg.problemKind, msg.problem);
       return;
     }
     switch (msg.event) {
