@@ -2,18 +2,23 @@
  * Figure 2's floor: the least a process can do to carry the same load. It answers Plivo's answer URL
  * with a bidirectional <Stream>, and on the stream WebSocket parses every message (JSON, base64
  * payload) and sends one playAudio back per media frame. Nothing else: no signature checks, no VAD,
- * no sessions. Started by bench/run.ts; speaks the command protocol of bench/lib/ipc.ts.
+ * no sessions. With `echo: false` (the "sink") it only parses: a stricter floor that shows what the
+ * gateway costs beyond reading the stream, since echoing a message per frame is itself a large share of
+ * the relay's CPU (one socket write per frame). Started by bench/run.ts; speaks the command protocol of
+ * bench/lib/ipc.ts.
  */
 import { createServer } from 'node:http';
 import { WebSocketServer, type RawData } from 'ws';
 import { serveCommands } from './lib/ipc.js';
 import { ArrivalStats, FrameArrivals } from './lib/frame-arrivals.js';
-import { CpuWindow, memorySnapshot } from './lib/process-probe.js';
+import { CpuWindow, WindowProfiler, memorySnapshot } from './lib/process-probe.js';
 
 const arrivals = new ArrivalStats();
 const cpu = new CpuWindow();
+const profiler = new WindowProfiler();
 let streams = 0;
 let messages = 0;
+let echo = true;
 
 const server = createServer((req, res) => {
   // Drain the form body; the relay needs nothing from it.
@@ -42,7 +47,8 @@ wss.on('connection', (ws) => {
     if (msg.event !== 'media' || !msg.media) return;
     frames.onFrame();
     const audio = Buffer.from(msg.media.payload, 'base64');
-    ws.send(`{"event":"playAudio","media":{"contentType":"audio/x-mulaw","sampleRate":8000,"payload":"${audio.toString('base64')}"}}`);
+    if (echo)
+      ws.send(`{"event":"playAudio","media":{"contentType":"audio/x-mulaw","sampleRate":8000,"payload":"${audio.toString('base64')}"}}`);
   });
   ws.on('close', () => streams--);
   ws.on('error', () => undefined);
@@ -55,6 +61,8 @@ server.listen(0, '127.0.0.1', () => {
   serveCommands(
     {
       memory: () => memorySnapshot(),
+      'profile-start': () => profiler.start(),
+      'profile-stop': (path: string) => profiler.stop(path),
       'measure-start': () => {
         arrivals.reset();
         arrivals.measuring = true;
@@ -71,7 +79,10 @@ server.listen(0, '127.0.0.1', () => {
         };
       },
       totals: () => ({ framesReceived: arrivals.totalFrames, messages, streams }),
-      start: () => ({ answerUrl: `${base}/answer`, hangupUrl: `${base}/hangup` }),
+      start: (opts: { echo?: boolean }) => {
+        echo = opts.echo ?? true;
+        return { answerUrl: `${base}/answer`, hangupUrl: `${base}/hangup` };
+      },
       shutdown: () => {
         setImmediate(() => process.exit(0));
       },

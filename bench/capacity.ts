@@ -13,7 +13,8 @@ import { LatencyHistogram, median, round } from './lib/stats.js';
 import type { DialSpec } from './load-generator.js';
 import type { GatewayBenchOptions } from './gateway-server.js';
 
-export type ServerKind = 'gateway' | 'relay';
+/** relay: parses every frame and echoes one back (figure 2's floor); sink: parses only (a stricter floor). */
+export type ServerKind = 'gateway' | 'relay' | 'sink';
 
 export const BENCH_BOT = {
   greeting: 'Hello, thank you for calling. How can I help you today?',
@@ -64,6 +65,8 @@ export interface CapacityCell {
   /** Median over windows. */
   cpuFraction: number;
   cpuFractionPerWindow: number[];
+  /** Share of that CPU spent in the kernel (socket reads and writes on loopback). */
+  systemShare: number;
   elu: number;
   loopDelayP99Ms: number;
   rssMB: number;
@@ -95,6 +98,8 @@ export interface CapacityOptions {
   windows: number;
   windowSec: number;
   log: (line: string) => void;
+  /** Profile one extra steady-state window of the server and the load generator (inspector CPU profiles) into this directory. */
+  profileDir?: string;
 }
 
 function gatewayOptions(lg: LoadGenReady, bot: typeof BENCH_BOT, extra: Partial<GatewayBenchOptions> = {}): GatewayBenchOptions {
@@ -115,14 +120,14 @@ function gatewayOptions(lg: LoadGenReady, bot: typeof BENCH_BOT, extra: Partial<
 export async function startPair(
   server: ServerKind,
   gatewayExtra: Partial<GatewayBenchOptions> & { bot?: typeof BENCH_BOT } = {},
-  nodeArgs: string[] = [],
 ): Promise<{ loadGen: BenchChild<LoadGenReady>; srv: BenchChild; urls: { answerUrl: string; hangupUrl: string } }> {
   const loadGen = new BenchChild<LoadGenReady>('load generator', 'bench/load-generator.ts');
-  const srv = new BenchChild(server, server === 'gateway' ? 'bench/gateway-server.ts' : 'bench/bare-relay-server.ts', { nodeArgs });
+  const srv = new BenchChild(server, server === 'gateway' ? 'bench/gateway-server.ts' : 'bench/bare-relay-server.ts');
   try {
     const lg = await loadGen.ready;
     await srv.ready;
-    const urls = await srv.call<{ answerUrl: string; hangupUrl: string }>('start', gatewayOptions(lg, gatewayExtra.bot ?? BENCH_BOT, gatewayExtra));
+    const startArgs = server === 'gateway' ? gatewayOptions(lg, gatewayExtra.bot ?? BENCH_BOT, gatewayExtra) : { echo: server === 'relay' };
+    const urls = await srv.call<{ answerUrl: string; hangupUrl: string }>('start', startArgs);
     return { loadGen, srv, urls };
   } catch (err) {
     await Promise.all([loadGen.stop(), srv.stop()]);
@@ -168,6 +173,12 @@ export async function runCapacityCell(opts: CapacityOptions): Promise<CapacityCe
         `    window ${w + 1}: ${server} cpu ${round(s.cpu.cpuFraction, 3)} elu ${round(s.cpu.elu, 3)}, arrival p99 ${windowLateness.percentile(99)} ms, late ${s.lateFrames}/${s.frames}; load-gen cpu ${round(l.cpu.cpuFraction, 3)}`,
       );
     }
+    if (opts.profileDir) {
+      // One more window, profiled; not part of the figures (the profiler itself costs CPU).
+      await Promise.all([srv.call('profile-start'), loadGen.call('profile-start')]);
+      await sleep(opts.windowSec * 1000);
+      await Promise.all([srv.call('profile-stop', `${opts.profileDir}/${server}.cpuprofile`), loadGen.call('profile-stop', `${opts.profileDir}/load-generator.cpuprofile`)]);
+    }
     const memAt = await srv.call<MemorySnapshot>('memory');
     await loadGen.call('hangup-all');
     // Let the server read the last frames and closes before counting.
@@ -185,6 +196,7 @@ export async function runCapacityCell(opts: CapacityOptions): Promise<CapacityCe
       windowSec: opts.windowSec,
       cpuFraction: round(median(cpuPerWindow), 4),
       cpuFractionPerWindow: cpuPerWindow,
+      systemShare: round(median(serverWindows.map((s) => s.cpu.systemMs / (s.cpu.userMs + s.cpu.systemMs))), 3),
       elu: round(median(serverWindows.map((s) => s.cpu.elu)), 4),
       loopDelayP99Ms: round(median(serverWindows.map((s) => s.cpu.loopDelayP99Ms)), 2),
       rssMB: round(memAt.rssMB, 1),

@@ -8,14 +8,16 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { startGateway, type Gateway } from '../src/app/gateway.js';
 import { BotDirectory } from '../src/app/bot-directory.js';
+import { PlivoStreamLeg } from '../src/carriers/plivo/stream-leg.js';
 import { configSchema } from '../src/config/schema.js';
 import { createLogger } from '../src/logger.js';
 import { EspeakTtsProvider } from '../src/speech/tts/espeak.js';
 import { ZeroLatencyBot, ZeroLatencyStt, type BotScript } from './doubles.js';
 import { serveCommands } from './lib/ipc.js';
-import { CpuWindow, memorySnapshot } from './lib/process-probe.js';
+import { CpuWindow, WindowProfiler, memorySnapshot } from './lib/process-probe.js';
 
 export interface GatewayBenchOptions {
   authId: string;
@@ -30,10 +32,16 @@ export interface GatewayBenchOptions {
 }
 
 let gateway: Gateway | undefined;
+/** Endpoint decisions (the caller's final transcript is published in the same synchronous chain), in epoch ms. */
+const decisions: { carrierCallId: string; at: number }[] = [];
+/** When the gateway handed prompt audio (play) and clears to the stream socket, in epoch ms. */
+const plays: { carrierCallId: string; at: number }[] = [];
+const clears: { carrierCallId: string; at: number }[] = [];
 let dataDir: string | undefined;
 let logPath: string | undefined;
 const stt = new ZeroLatencyStt();
 const cpu = new CpuWindow();
+const profiler = new WindowProfiler();
 
 /**
  * The composition root builds flow bots from configuration; the benchmark needs the zero-latency bot
@@ -49,6 +57,7 @@ function useBotDouble(script: BotScript): void {
 
 async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; hangupUrl: string; logPath: string }> {
   useBotDouble(opts.bot);
+  recordLegCommands();
   dataDir = await mkdtemp(join(tmpdir(), 'voxgate-bench-'));
   logPath = join(dataDir, 'gateway.log');
   const config = configSchema.parse({
@@ -65,6 +74,7 @@ async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; ha
   const tts = new EspeakTtsProvider();
   gateway = await startGateway(config, { logger, stt, tts });
   if (opts.ttsCache) await prewarm(gateway, tts, [opts.bot.greeting, ...opts.bot.answers]);
+  recordDecisions(gateway);
   return { answerUrl: `${gateway.url}/plivo/answer`, hangupUrl: `${gateway.url}/plivo/hangup`, logPath };
 }
 
@@ -81,6 +91,41 @@ async function prewarm(gw: Gateway, tts: EspeakTtsProvider, texts: string[]): Pr
       // draining the stream is what fills the cache
     }
   }
+}
+
+/** Epoch time with sub-millisecond resolution, comparable across processes on one machine. */
+function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * The endpoint decision's time: VAD speech-end -> STT double final result -> CallSession publishes the
+ * caller's transcript, all in one synchronous call chain, so the bus event marks the decision.
+ */
+function recordDecisions(gw: Gateway): void {
+  const carrierIds = new Map<string, string>();
+  gw.bus.subscribe('call.started', (e) => {
+    carrierIds.set(e.callId, e.carrierCallId);
+  });
+  gw.bus.subscribe('transcript', (e) => {
+    if (e.who === 'caller') decisions.push({ carrierCallId: carrierIds.get(e.callId) ?? e.callId, at: preciseNow() });
+  });
+}
+
+/**
+ * Times the gateway's own side of figures 3 and 4: when the leg's play() and clear() return, the
+ * playAudio / clearAudio message has been written to the socket. Measurement only; behaviour unchanged.
+ */
+function recordLegCommands(): void {
+  const { play, clear } = PlivoStreamLeg.prototype;
+  PlivoStreamLeg.prototype.play = function (this: PlivoStreamLeg, samples: Int16Array) {
+    play.call(this, samples);
+    plays.push({ carrierCallId: this.carrierCallId, at: preciseNow() });
+  };
+  PlivoStreamLeg.prototype.clear = function (this: PlivoStreamLeg) {
+    clear.call(this);
+    clears.push({ carrierCallId: this.carrierCallId, at: preciseNow() });
+  };
 }
 
 /** Warning and error lines of the gateway log, counted by message. */
@@ -107,7 +152,11 @@ serveCommands(
   {
     start: (opts: GatewayBenchOptions) => start(opts),
     memory: () => memorySnapshot(),
+    'profile-start': () => profiler.start(),
+    'profile-stop': (path: string) => profiler.stop(path),
     'live-calls': () => gateway?.calls.size ?? 0,
+    clock: () => preciseNow(),
+    decisions: () => ({ decisions, plays, clears }),
     'measure-start': () => {
       stt.arrivals.reset();
       stt.arrivals.measuring = true;

@@ -23,7 +23,7 @@ import type { PlivoStreamClient } from '../src/sim/stream-client.js';
 import type { VoiceClip } from '../src/sim/virtual-party.js';
 import { SENTENCES, synthesizeSpeech } from '../test/support/media-signals.js';
 import { serveCommands } from './lib/ipc.js';
-import { CpuWindow, memorySnapshot } from './lib/process-probe.js';
+import { CpuWindow, WindowProfiler, memorySnapshot } from './lib/process-probe.js';
 
 export type CallScriptKind = 'conversation' | 'barge-in' | 'greeting-only';
 
@@ -46,7 +46,12 @@ export interface DialSpec {
 export interface ProbeResults {
   greetingMs: number[];
   turnMs: number[];
+  /** Per turn sample: the call, and when the playAudio arrived (epoch ms, for matching the gateway's decision time). */
+  turnCalls: string[];
+  turnReceivedAt: number[];
   bargeInMs: number[];
+  bargeInCalls: string[];
+  bargeInReceivedAt: number[];
   /** Endpoints after which no playAudio came within 3 s. */
   turnsUnanswered: number;
   /** Speech starts during playback that no clearAudio followed within 1 s. */
@@ -61,10 +66,11 @@ const FRAME = 160;
 
 const sim = new PlivoSimulator({ authId: AUTH_ID, authToken: AUTH_TOKEN, logger: silentLogger(), callbackTimeoutMs: 15_000 });
 const cpu = new CpuWindow();
+const profiler = new WindowProfiler();
 const calls: SimCall[] = [];
 let streamsOpen = 0;
 let streamsFailed = 0;
-const probes: ProbeResults = { greetingMs: [], turnMs: [], bargeInMs: [], turnsUnanswered: 0, bargeInsMissed: 0 };
+const probes: ProbeResults = { greetingMs: [], turnMs: [], turnCalls: [], turnReceivedAt: [], bargeInMs: [], bargeInCalls: [], bargeInReceivedAt: [], turnsUnanswered: 0, bargeInsMissed: 0 };
 let windowStart = { framesSent: 0, framesReceived: 0, framesPlayed: 0 };
 const clipsCache = new Map<CallScriptKind, Int16Array[]>();
 /** Short interjections for barge-in (more samples per minute); full sentences for conversations. */
@@ -148,13 +154,18 @@ function attachProbe(call: SimCall, spec: DialSpec): void {
         }
         if (turnSince >= 0) {
           probes.turnMs.push(now - turnSince);
+          probes.turnCalls.push(call.callUuid);
+          probes.turnReceivedAt.push(performance.timeOrigin + now);
           turnSince = -1;
         }
       }
     });
     call.on('cleared', () => {
       if (bargeSince < 0) return;
-      probes.bargeInMs.push(performance.now() - bargeSince);
+      const now = performance.now();
+      probes.bargeInMs.push(now - bargeSince);
+      probes.bargeInCalls.push(call.callUuid);
+      probes.bargeInReceivedAt.push(performance.timeOrigin + now);
       bargeSince = -1;
     });
   });
@@ -216,6 +227,8 @@ serveCommands(
   {
     dial: (spec: DialSpec) => dial(spec),
     memory: () => memorySnapshot(),
+    'profile-start': () => profiler.start(),
+    'profile-stop': (path: string) => profiler.stop(path),
     'measure-start': () => {
       sim.stats.frameLateness.reset();
       sim.ticker.tickLateness.reset();
@@ -234,6 +247,7 @@ serveCommands(
       tickLatenessP99Ms: sim.ticker.tickLateness.percentile(99),
     }),
     probes: () => probes,
+    clock: () => performance.timeOrigin + performance.now(),
     'hangup-all': () => hangupAll(),
     totals: () => ({
       framesSent: sim.stats.framesSent,

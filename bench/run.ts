@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { runCapacityCell, type CapacityCell } from './capacity.js';
+import { runCapacityCell, type CapacityCell, type ServerKind } from './capacity.js';
 import { runGreeting, runTurnAndBargeIn, type GreetingResult, type TurnResult } from './conversation.js';
 import { round } from './lib/stats.js';
 import { renderSummary, evaluateTargets } from './summary.js';
@@ -29,7 +29,13 @@ export interface BenchResults {
 const FIGURES = ['capacity', 'turn', 'greeting', 'vad'] as const;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, calls: { type: 'string' } }, allowPositionals: true });
+  const { values } = parseArgs({ options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      calls: { type: 'string' },
+      servers: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+    }, allowPositionals: true });
   const quick = values.quick ?? false;
   const only = new Set(values.only ? values.only.split(',') : FIGURES);
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -81,10 +87,20 @@ async function main(): Promise<void> {
     log('figures 1 and 2: capacity and floor ratio');
     const counts = values.calls ? values.calls.split(',').map(Number) : quick ? [250] : [100, 250, 500, 1000];
     for (const calls of counts) {
-      for (const server of ['relay', 'gateway'] as const) {
+      const servers = (values.servers ? values.servers.split(',') : ['sink', 'relay', 'gateway']) as ServerKind[];
+      for (const server of servers) {
         await attempt(`capacity ${server} ${calls}`, async () => {
           results.capacity.push(
-            await runCapacityCell({ server, calls, rampPerSec: 250, settleSec: quick ? 1 : 2, windows: quick ? 2 : 3, windowSec: quick ? 2 : 5, log }),
+            await runCapacityCell({
+              server,
+              calls,
+              rampPerSec: 250,
+              settleSec: quick ? 1 : 2,
+              windows: quick ? 2 : 3,
+              windowSec: quick ? 2 : 5,
+              log,
+              profileDir: values.profile ? `bench/results/profiles/${server}-${calls}` : undefined,
+            }),
           );
         });
       }

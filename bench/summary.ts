@@ -10,6 +10,7 @@ export interface TargetCheck {
   met: boolean | undefined;
 }
 
+const pp = (s: { p50Ms: number; p99Ms: number }) => `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)}`;
 const fmt = (v: number | undefined, digits = 2) => (v === undefined || Number.isNaN(v) ? 'n/a' : String(round(v, digits)));
 
 export function evaluateTargets(r: Pick<BenchResults, 'capacity' | 'turns' | 'greetings' | 'vad'>): TargetCheck[] {
@@ -37,13 +38,22 @@ export function evaluateTargets(r: Pick<BenchResults, 'capacity' | 'turns' | 'gr
   checks.push({
     figure: 3,
     target: 'turn overhead p99 < 5 ms at 1 and 500 calls',
-    measured: r.turns.length ? r.turns.map((t) => `${t.calls} call(s): p99 ${fmt(t.turn.p99Ms)} ms (n=${t.turn.samples})`).join(', ') : 'not run',
-    met: r.turns.length ? r.turns.every((t) => t.turn.samples > 0 && t.turn.p99Ms < 5) : undefined,
+    measured: r.turns.length
+      ? r.turns
+          .map((t) => `${t.calls} call(s): p99 ${fmt(t.turnInGateway.p99Ms)} ms to playAudio sent, ${fmt(t.turnFromDecision.p99Ms)} ms to playAudio received (n=${t.turnInGateway.samples})`)
+          .join('; ')
+      : 'not run',
+    // The gateway's own overhead is the target; the received figure adds the load generator's event-loop delay.
+    met: r.turns.length ? r.turns.every((t) => t.turnInGateway.samples > 0 && t.turnInGateway.p99Ms < 5) : undefined,
   });
   checks.push({
     figure: 4,
     target: 'barge-in reaction p99 < 25 ms beyond the minimum speech',
-    measured: r.turns.length ? r.turns.map((t) => `${t.calls} call(s): p99 ${fmt(t.bargeIn.p99Ms)} ms (n=${t.bargeIn.samples}, missed ${t.bargeInsMissed})`).join(', ') : 'not run',
+    measured: r.turns.length
+      ? r.turns
+          .map((t) => `${t.calls} call(s): p99 ${fmt(t.bargeIn.p99Ms)} ms received, ${fmt(t.bargeInToClearSent.p99Ms)} ms sent (n=${t.bargeIn.samples}, missed ${t.bargeInsMissed})`)
+          .join('; ')
+      : 'not run',
     met: r.turns.length ? r.turns.every((t) => t.bargeIn.samples > 0 && t.bargeIn.p99Ms < 25 && t.bargeInsMissed === 0) : undefined,
   });
   const cached = r.greetings.find((g) => g.cached);
@@ -75,13 +85,15 @@ export function renderSummary(r: BenchResults): string {
   if (r.capacity.length) {
     lines.push('## Figures 1-2: capacity and floor ratio', '');
     lines.push('CPU is user+system time of the server process over the window, as a fraction of one core (median of the windows). Lateness: caller frames at the server against their 20 ms schedule; late = 20 ms or more. Lost: sent by the simulator, never handled by the server.', '');
-    lines.push('| N | server | CPU | gw/relay | ELU | RSS MB | RSS/call KB | heap/call KB | p50 ms | p99 ms | max ms | late | lost | load-gen CPU |');
-    lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    lines.push('| N | server | CPU | gw/relay | gw/sink | ELU | RSS MB | RSS/call KB | heap/call KB | p50 ms | p99 ms | max ms | late | lost | load-gen CPU |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const c of r.capacity) {
       const relay = r.capacity.find((x) => x.server === 'relay' && x.calls === c.calls);
+      const sink = r.capacity.find((x) => x.server === 'sink' && x.calls === c.calls);
       const ratio = c.server === 'gateway' && relay ? fmt(c.cpuFraction / relay.cpuFraction) : '';
+      const sinkRatio = c.server === 'gateway' && sink ? fmt(c.cpuFraction / sink.cpuFraction) : '';
       lines.push(
-        `| ${c.calls} | ${c.server} | ${fmt(c.cpuFraction * 100, 1)}% | ${ratio} | ${fmt(c.elu, 3)} | ${fmt(c.rssMB, 0)} | ${fmt(c.rssPerCallKB, 0)} | ${fmt(c.heapPerCallKB, 0)} | ${fmt(c.arrivalP50Ms)} | ${fmt(c.arrivalP99Ms)} | ${fmt(c.arrivalMaxMs)} | ${c.lateFrames}/${c.framesInWindows} | ${c.framesLost}/${c.framesSent} | ${fmt(c.loadGenCpuFraction * 100, 1)}% |`,
+        `| ${c.calls} | ${c.server} | ${fmt(c.cpuFraction * 100, 1)}% | ${ratio} | ${sinkRatio} | ${fmt(c.elu, 3)} | ${fmt(c.rssMB, 0)} | ${fmt(c.rssPerCallKB, 0)} | ${fmt(c.heapPerCallKB, 0)} | ${fmt(c.arrivalP50Ms)} | ${fmt(c.arrivalP99Ms)} | ${fmt(c.arrivalMaxMs)} | ${c.lateFrames}/${c.framesInWindows} | ${c.framesLost}/${c.framesSent} | ${fmt(c.loadGenCpuFraction * 100, 1)}% |`,
       );
     }
     const problems = r.capacity.filter((c) => Object.keys(c.problems).length || c.protocolErrors || c.streaming < c.calls);
@@ -90,11 +102,20 @@ export function renderSummary(r: BenchResults): string {
   }
   if (r.turns.length) {
     lines.push('## Figures 3-4: turn overhead and barge-in reaction', '');
-    lines.push('Turn: caller frame on which the VAD endpoints -> first playAudio received (zero-latency STT, bot; cached TTS). Barge-in: caller frame on which the VAD starts speech (after the minimum) -> clearAudio received.', '');
-    lines.push('| calls | probed | turn n | turn p50 | turn p99 | barge-in n | barge-in p50 | barge-in p99 | unanswered | missed |', '|---|---|---|---|---|---|---|---|---|---|');
+    lines.push(
+      'p50 / p99 in ms. Turn (zero-latency STT and bot, cached TTS): from the endpoint decision in the gateway to the first playAudio written to its socket (the gateway\'s overhead) and received by the simulated caller (adds the load generator\'s event-loop delay); "frame" is the caller frame on which the VAD decided, as sent. Barge-in: from the caller frame on which the VAD starts speech (minimum reached) to clearAudio written by the gateway and received by the caller.',
+      '',
+    );
+    lines.push(
+      '| calls | probed | turn n | decision -> playAudio sent | decision -> playAudio received | frame -> decision | frame -> playAudio received | barge-in n | frame -> clearAudio sent | frame -> clearAudio received | unanswered | missed |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
     for (const t of r.turns) {
-      lines.push(`| ${t.calls} | ${t.probedCalls} | ${t.turn.samples} | ${fmt(t.turn.p50Ms)} | ${fmt(t.turn.p99Ms)} | ${t.bargeIn.samples} | ${fmt(t.bargeIn.p50Ms)} | ${fmt(t.bargeIn.p99Ms)} | ${t.turnsUnanswered} | ${t.bargeInsMissed} |`);
+      lines.push(
+        `| ${t.calls} | ${t.probedCalls} | ${t.turnInGateway.samples} | ${pp(t.turnInGateway)} | ${pp(t.turnFromDecision)} | ${pp(t.frameToDecision)} | ${pp(t.turn)} | ${t.bargeIn.samples} | ${pp(t.bargeInToClearSent)} | ${pp(t.bargeIn)} | ${t.turnsUnanswered} | ${t.bargeInsMissed} |`,
+      );
     }
+    lines.push('', `Clock offset between the processes estimated to within ${r.turns.map((t) => fmt(t.clockUncertaintyMs, 3)).join(' / ')} ms.`);
     lines.push('');
   }
   if (r.greetings.length) {

@@ -68,3 +68,39 @@ export function memorySnapshot(collect = true): MemorySnapshot {
   const mb = (b: number) => b / (1024 * 1024);
   return { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), externalMB: mb(m.external), arrayBuffersMB: mb(m.arrayBuffers) };
 }
+
+/**
+ * A CPU profile of this process's main thread over a chosen window (the steady state), through the
+ * inspector, so start-up, ramp-up and teardown do not blur where the media path spends its time.
+ */
+export class WindowProfiler {
+  private session: import('node:inspector').Session | undefined;
+
+  async start(): Promise<void> {
+    const { Session } = await import('node:inspector');
+    const session = new Session();
+    session.connect();
+    this.session = session;
+    await this.post('Profiler.enable');
+    await this.post('Profiler.setSamplingInterval', { interval: 200 });
+    await this.post('Profiler.start');
+  }
+
+  /** Stops and writes the .cpuprofile (loadable in Chrome DevTools, or bench/profile-summary.ts). */
+  async stop(path: string): Promise<void> {
+    if (!this.session) return;
+    const { profile } = (await this.post('Profiler.stop')) as { profile: unknown };
+    this.session.disconnect();
+    this.session = undefined;
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { dirname } = await import('node:path');
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, JSON.stringify(profile));
+  }
+
+  private post(method: string, params?: object): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.session!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result)));
+    });
+  }
+}
