@@ -41,13 +41,21 @@ export interface TurnResult {
   bargeIn: LatencySummary;
   /** Barge-in split: trigger frame sent -> clearAudio written by the gateway (inbound trip, queueing, VAD). */
   bargeInToClearSent: LatencySummary;
+  /** How long PlivoStreamLeg.play() held the event loop per prompt (it encodes and sends the whole prompt). */
+  playBlocking: LatencySummary;
   turnsUnanswered: number;
   bargeInsMissed: number;
   bargeInMinSpeechMs: number;
 }
 
-export async function runTurnAndBargeIn(opts: { calls: number; probeCalls: number; durationSec: number; log: (line: string) => void }): Promise<TurnResult> {
-  const { loadGen, srv, urls } = await startPair('gateway', { bargeIn: true, bot: BARGE_IN_BOT });
+export async function runTurnAndBargeIn(opts: {
+  calls: number;
+  probeCalls: number;
+  durationSec: number;
+  log: (line: string) => void;
+  noRecords?: boolean;
+}): Promise<TurnResult> {
+  const { loadGen, srv, urls } = await startPair('gateway', { bargeIn: true, bot: BARGE_IN_BOT, noRecords: opts.noRecords });
   try {
     // Clock offsets are estimated while both processes are idle (round trips are short), before and after.
     const before = [await clockOffset(srv), await clockOffset(loadGen)];
@@ -56,7 +64,9 @@ export async function runTurnAndBargeIn(opts: { calls: number; probeCalls: numbe
     opts.log(`  turn/barge-in ${opts.calls} calls: ${dial.streaming} streaming, ${dial.failed} failed`);
     await sleep(opts.durationSec * 1000);
     const probes = await loadGen.call<ProbeResults>('probes');
-    const { decisions, plays, clears } = await srv.call<Record<'decisions' | 'plays' | 'clears', { carrierCallId: string; at: number }[]>>('decisions');
+    const { decisions, plays, clears, playBlocking } = await srv.call<
+      Record<'decisions' | 'plays' | 'clears', { carrierCallId: string; at: number }[]> & { playBlocking: number[] }
+    >('decisions');
     await loadGen.call('hangup-all');
     await sleep(500);
     const after = [await clockOffset(srv), await clockOffset(loadGen)];
@@ -108,6 +118,7 @@ export async function runTurnAndBargeIn(opts: { calls: number; probeCalls: numbe
       turn: summarize(probes.turnMs),
       bargeIn: summarize(probes.bargeInMs),
       bargeInToClearSent: summarize(toClear),
+      playBlocking: summarize(playBlocking),
       turnsUnanswered: probes.turnsUnanswered,
       bargeInsMissed: probes.bargeInsMissed,
       bargeInMinSpeechMs: VAD_SETTINGS.minSpeechMs,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startGateway, type Gateway } from '../src/app/gateway.js';
 import { BotDirectory } from '../src/app/bot-directory.js';
+import { WebSocket } from 'ws';
 import { PlivoStreamLeg } from '../src/carriers/plivo/stream-leg.js';
 import { configSchema } from '../src/config/schema.js';
 import { createLogger } from '../src/logger.js';
@@ -29,6 +30,8 @@ export interface GatewayBenchOptions {
   bargeInMinSpeechMs: number;
   vadSilenceMs: number;
   bot: BotScript;
+  /** Diagnostic only: detach the SQLite call-record writer. */
+  noRecords?: boolean;
 }
 
 let gateway: Gateway | undefined;
@@ -37,6 +40,8 @@ const decisions: { carrierCallId: string; at: number }[] = [];
 /** When the gateway handed prompt audio (play) and clears to the stream socket, in epoch ms. */
 const plays: { carrierCallId: string; at: number }[] = [];
 const clears: { carrierCallId: string; at: number }[] = [];
+/** How long each play() call ran (ms): the event loop is held for that long. */
+const playBlocking: number[] = [];
 let dataDir: string | undefined;
 let logPath: string | undefined;
 const stt = new ZeroLatencyStt();
@@ -75,6 +80,8 @@ async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; ha
   gateway = await startGateway(config, { logger, stt, tts });
   if (opts.ttsCache) await prewarm(gateway, tts, [opts.bot.greeting, ...opts.bot.answers]);
   recordDecisions(gateway);
+  // Diagnostic: without the call-record writer, to show what SQLite writes cost the call path.
+  if (opts.noRecords) gateway.records.detach();
   return { answerUrl: `${gateway.url}/plivo/answer`, hangupUrl: `${gateway.url}/plivo/hangup`, logPath };
 }
 
@@ -113,14 +120,27 @@ function recordDecisions(gw: Gateway): void {
 }
 
 /**
- * Times the gateway's own side of figures 3 and 4: when the leg's play() and clear() return, the
- * playAudio / clearAudio message has been written to the socket. Measurement only; behaviour unchanged.
+ * Times the gateway's own side of figures 3 and 4: when the first playAudio of a play() and each
+ * clearAudio are written to the stream socket, and how long play() holds the event loop (it encodes
+ * and sends a whole prompt at once). Measurement only; behaviour unchanged.
  */
 function recordLegCommands(): void {
   const { play, clear } = PlivoStreamLeg.prototype;
+  const { send } = WebSocket.prototype;
+  let pendingFirstSend: string | undefined;
+  WebSocket.prototype.send = function (this: WebSocket, ...args: Parameters<WebSocket['send']>) {
+    send.apply(this, args);
+    if (pendingFirstSend !== undefined) {
+      plays.push({ carrierCallId: pendingFirstSend, at: preciseNow() });
+      pendingFirstSend = undefined;
+    }
+  } as WebSocket['send'];
   PlivoStreamLeg.prototype.play = function (this: PlivoStreamLeg, samples: Int16Array) {
+    const started = performance.now();
+    pendingFirstSend = this.carrierCallId;
     play.call(this, samples);
-    plays.push({ carrierCallId: this.carrierCallId, at: preciseNow() });
+    pendingFirstSend = undefined;
+    playBlocking.push(performance.now() - started);
   };
   PlivoStreamLeg.prototype.clear = function (this: PlivoStreamLeg) {
     clear.call(this);
@@ -156,7 +176,7 @@ serveCommands(
     'profile-stop': (path: string) => profiler.stop(path),
     'live-calls': () => gateway?.calls.size ?? 0,
     clock: () => preciseNow(),
-    decisions: () => ({ decisions, plays, clears }),
+    decisions: () => ({ decisions, plays, clears, playBlocking }),
     'measure-start': () => {
       stt.arrivals.reset();
       stt.arrivals.measuring = true;

@@ -23,6 +23,8 @@ export interface BenchResults {
   greetings: GreetingResult[];
   vad?: VadQualityResult;
   targets: ReturnType<typeof evaluateTargets>;
+  /** Seconds each figure took. */
+  timings: Record<string, number>;
   errors: string[];
 }
 
@@ -49,11 +51,14 @@ async function main(): Promise<void> {
     turns: [],
     greetings: [],
     targets: [],
+    timings: {},
     errors: [],
   };
   const attempt = async (label: string, fn: () => Promise<void>) => {
+    const started = performance.now();
     try {
       await fn();
+      results.timings[label] = round((performance.now() - started) / 1000, 1);
     } catch (err) {
       const message = `${label}: ${err instanceof Error ? err.message : String(err)}`;
       results.errors.push(message);
@@ -64,14 +69,14 @@ async function main(): Promise<void> {
   if (only.has('vad')) {
     log('figure 6: VAD quality');
     await attempt('vad', async () => {
-      results.vad = await runVadQuality({ quick, runs: 3, log });
+      results.vad = await runVadQuality({ quick, runs: quick ? 2 : 3, log });
     });
   }
   if (only.has('greeting')) {
     log('figure 5: first greeting');
     for (const cached of [true, false]) {
       await attempt(`greeting ${cached ? 'cached' : 'uncached'}`, async () => {
-        results.greetings.push(await runGreeting({ cached, calls: quick ? 5 : cached ? 30 : 15, warmup: 2, log }));
+        results.greetings.push(await runGreeting({ cached, calls: quick ? (cached ? 4 : 3) : cached ? 30 : 15, warmup: quick ? 1 : 2, log }));
       });
     }
   }
@@ -79,7 +84,7 @@ async function main(): Promise<void> {
     log('figures 3 and 4: turn overhead and barge-in reaction');
     for (const calls of quick ? [1] : [1, 500]) {
       await attempt(`turn ${calls}`, async () => {
-        results.turns.push(await runTurnAndBargeIn({ calls, probeCalls: 100, durationSec: quick ? 12 : calls === 1 ? 60 : 30, log }));
+        results.turns.push(await runTurnAndBargeIn({ calls, probeCalls: 100, durationSec: quick ? 10 : calls === 1 ? 60 : 30, log }));
       });
     }
   }
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
     log('figures 1 and 2: capacity and floor ratio');
     const counts = values.calls ? values.calls.split(',').map(Number) : quick ? [250] : [100, 250, 500, 1000];
     for (const calls of counts) {
-      const servers = (values.servers ? values.servers.split(',') : ['sink', 'relay', 'gateway']) as ServerKind[];
+      const servers = (values.servers ? values.servers.split(',') : quick ? ['relay', 'gateway'] : ['sink', 'relay', 'gateway']) as ServerKind[];
       for (const server of servers) {
         await attempt(`capacity ${server} ${calls}`, async () => {
           results.capacity.push(

@@ -77,7 +77,12 @@ export function renderSummary(r: BenchResults): string {
   const lines: string[] = [];
   const m = r.machine;
   lines.push(`# Voxgate benchmark (${r.mode}) ${r.startedAt}`, '');
-  lines.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, Linux ${m.kernel}. Load average before ${m.loadAvgBefore.join(' / ')}, after ${m.loadAvgAfter.join(' / ')}. Run took ${r.durationSec} s.`, '');
+  lines.push(
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, Linux ${m.kernel}. Load average before ${m.loadAvgBefore.join(' / ')}, after ${m.loadAvgAfter.join(' / ')}. Run took ${r.durationSec} s (${Object.entries(r.timings)
+      .map(([k, v]) => `${k} ${v} s`)
+      .join(', ')}).`,
+    '',
+  );
   lines.push('## Targets', '', '| fig | target | measured | met |', '|---|---|---|---|');
   for (const t of r.targets) lines.push(`| ${t.figure} | ${t.target} | ${t.measured} | ${t.met === undefined ? 'n/a' : t.met ? 'yes' : '**no**'} |`);
   lines.push('');
@@ -115,6 +120,7 @@ export function renderSummary(r: BenchResults): string {
         `| ${t.calls} | ${t.probedCalls} | ${t.turnInGateway.samples} | ${pp(t.turnInGateway)} | ${pp(t.turnFromDecision)} | ${pp(t.frameToDecision)} | ${pp(t.turn)} | ${t.bargeIn.samples} | ${pp(t.bargeInToClearSent)} | ${pp(t.bargeIn)} | ${t.turnsUnanswered} | ${t.bargeInsMissed} |`,
       );
     }
+    lines.push('', `PlivoStreamLeg.play() held the event loop per prompt: ${r.turns.map((t) => `${t.calls} call(s) p50 / p99 ${pp(t.playBlocking)} ms`).join('; ')}.`);
     lines.push('', `Clock offset between the processes estimated to within ${r.turns.map((t) => fmt(t.clockUncertaintyMs, 3)).join(' / ')} ms.`);
     lines.push('');
   }
