@@ -64,25 +64,25 @@ for (let i = 0; i < 65536; i++) {
 
 /** Decodes mu-law bytes into `out` (allocated when not given); returns the filled view. */
 export function decodeMuLaw(input: Uint8Array, out?: Int16Array): Int16Array {
-  const dst = out && out.length >= input.length ? out.subarray(0, input.length) : new Int16Array(input.length);
+  const dst = out === undefined || out.length < input.length ? new Int16Array(input.length) : out.length === input.length ? out : out.subarray(0, input.length);
   for (let i = 0; i < input.length; i++) dst[i] = MULAW_TO_PCM[input[i]];
   return dst;
 }
 
 export function encodeMuLaw(input: Int16Array, out?: Uint8Array): Uint8Array {
-  const dst = out && out.length >= input.length ? out.subarray(0, input.length) : new Uint8Array(input.length);
+  const dst = out === undefined || out.length < input.length ? new Uint8Array(input.length) : out.length === input.length ? out : out.subarray(0, input.length);
   for (let i = 0; i < input.length; i++) dst[i] = PCM_TO_MULAW[input[i] & 0xffff];
   return dst;
 }
 
 export function decodeALaw(input: Uint8Array, out?: Int16Array): Int16Array {
-  const dst = out && out.length >= input.length ? out.subarray(0, input.length) : new Int16Array(input.length);
+  const dst = out === undefined || out.length < input.length ? new Int16Array(input.length) : out.length === input.length ? out : out.subarray(0, input.length);
   for (let i = 0; i < input.length; i++) dst[i] = ALAW_TO_PCM[input[i]];
   return dst;
 }
 
 export function encodeALaw(input: Int16Array, out?: Uint8Array): Uint8Array {
-  const dst = out && out.length >= input.length ? out.subarray(0, input.length) : new Uint8Array(input.length);
+  const dst = out === undefined || out.length < input.length ? new Uint8Array(input.length) : out.length === input.length ? out : out.subarray(0, input.length);
   for (let i = 0; i < input.length; i++) dst[i] = PCM_TO_ALAW[input[i] & 0xffff];
   return dst;
 }

@@ -22,6 +22,7 @@ import {
   type PlivoInboundMessage,
 } from './stream-protocol.js';
 import type { PlivoRestClient } from './rest-client.js';
+import { MediaFrameScanner } from './media-fast-path.js';
 
 /** Raw bytes per playAudio message: 12000 bytes is 16000 base64 characters, under the 16 KB the protocol doc advises. */
 const MAX_PLAY_BYTES = 12_000;
@@ -106,6 +107,7 @@ export class PlivoStreamLeg extends EventEmitter<LegEventMap> implements Carrier
   private readonly maxMessageBytes: number;
   private readonly warnings: RateLimitedWarnings;
   private readonly payloadDecoder = new PlivoPayloadDecoder();
+  private readonly mediaScanner = new MediaFrameScanner();
   /** One 20 ms frame, filled across chunks and handed to every `audio` listener. */
   private readonly frame: Int16Array;
   private frameFill = 0;
@@ -246,6 +248,13 @@ export class PlivoStreamLeg extends EventEmitter<LegEventMap> implements Carrier
 
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.ended) return;
+    if (!isBinary && Buffer.isBuffer(data) && data.length <= this.maxMessageBytes) {
+      const payload = this.mediaScanner.tryDecode(data);
+      if (payload) {
+        this.pushAudio(payload);
+        return;
+      }
+    }
     const msg = readStreamFrame(data, isBinary, this.maxMessageBytes);
     if ('tooLarge' in msg) {
       const message = `Plivo stream message of ${msg.tooLarge} bytes exceeds the ${this.maxMessageBytes}-byte limit; closing the stream`;
