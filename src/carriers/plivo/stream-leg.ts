@@ -108,6 +108,9 @@ export class PlivoStreamLeg extends EventEmitter<LegEventMap> implements Carrier
   private readonly warnings: RateLimitedWarnings;
   private readonly payloadDecoder = new PlivoPayloadDecoder();
   private readonly mediaScanner = new MediaFrameScanner();
+  /** Audio and checkpoints waiting to be sent, in order. */
+  private readonly outbound: ({ samples: Int16Array; offset: number } | { mark: string })[] = [];
+  private sendScheduled = false;
   /** One 20 ms frame, filled across chunks and handed to every `audio` listener. */
   private readonly frame: Int16Array;
   private frameFill = 0;
@@ -145,38 +148,74 @@ export class PlivoStreamLeg extends EventEmitter<LegEventMap> implements Carrier
     return !this.ended;
   }
 
+  /**
+   * Queues audio; the first message leaves at once and the rest one message per event-loop turn, so a
+   * long prompt never holds the loop (and every other call's frames) while it is encoded and sent.
+   * Takes ownership of `samples`.
+   */
   play(samples: Int16Array): void {
-    if (!this.canSend('play')) return;
-    const { encoding, sampleRate } = this.mediaFormat;
-    if (encoding === 'audio/x-mulaw') {
-      for (let offset = 0; offset < samples.length; offset += MAX_PLAY_BYTES) {
-        const chunk = samples.subarray(offset, Math.min(samples.length, offset + MAX_PLAY_BYTES));
-        const bytes = encodeMuLaw(chunk, this.encodeScratch);
-        const payload = this.encodeScratch.toString('base64', 0, bytes.length);
-        this.socket.send(playAudioMessage(encoding, sampleRate, payload));
-      }
-      return;
-    }
-    const samplesPerMessage = MAX_PLAY_BYTES / 2;
-    for (let offset = 0; offset < samples.length; offset += samplesPerMessage) {
-      const end = Math.min(samples.length, offset + samplesPerMessage);
-      let bytes: Buffer;
-      if (LITTLE_ENDIAN_HOST) {
-        bytes = Buffer.from(samples.buffer, samples.byteOffset + offset * 2, (end - offset) * 2);
-      } else {
-        bytes = this.encodeScratch.subarray(0, (end - offset) * 2);
-        for (let i = offset; i < end; i++) bytes.writeInt16LE(samples[i], (i - offset) * 2);
-      }
-      this.socket.send(playAudioMessage(encoding, sampleRate, bytes.toString('base64')));
-    }
+    if (!this.canSend('play') || samples.length === 0) return;
+    this.outbound.push({ samples, offset: 0 });
+    if (!this.sendScheduled) this.sendNext();
   }
 
+  /** The checkpoint follows the audio queued before it, so playout confirmation stays in order. */
   mark(name: string): void {
-    if (this.canSend('mark')) this.socket.send(checkpointMessage(this.streamId, name));
+    if (!this.canSend('mark')) return;
+    this.outbound.push({ mark: name });
+    if (!this.sendScheduled) this.sendNext();
   }
 
   clear(): void {
-    if (this.canSend('clear')) this.socket.send(clearAudioMessage(this.streamId));
+    if (!this.canSend('clear')) return;
+    this.outbound.length = 0; // audio not yet sent is dropped here rather than sent and cleared
+    this.socket.send(clearAudioMessage(this.streamId));
+  }
+
+  private readonly sendNext = (): void => {
+    this.sendScheduled = false;
+    if (this.ended || this.socket.readyState !== this.socket.OPEN) {
+      this.outbound.length = 0;
+      return;
+    }
+    let sentAudio = false;
+    while (this.outbound.length > 0) {
+      const item = this.outbound[0];
+      if ('mark' in item) {
+        this.outbound.shift();
+        this.socket.send(checkpointMessage(this.streamId, item.mark));
+        continue;
+      }
+      if (sentAudio) break;
+      sentAudio = true;
+      item.offset = this.sendAudioMessage(item.samples, item.offset);
+      if (item.offset >= item.samples.length) this.outbound.shift();
+    }
+    if (this.outbound.length > 0) {
+      this.sendScheduled = true;
+      setImmediate(this.sendNext);
+    }
+  };
+
+  /** Sends one playAudio message of at most MAX_PLAY_BYTES from `offset`; returns the next offset. */
+  private sendAudioMessage(samples: Int16Array, offset: number): number {
+    const { encoding, sampleRate } = this.mediaFormat;
+    if (encoding === 'audio/x-mulaw') {
+      const end = Math.min(samples.length, offset + MAX_PLAY_BYTES);
+      const bytes = encodeMuLaw(samples.subarray(offset, end), this.encodeScratch);
+      this.socket.send(playAudioMessage(encoding, sampleRate, this.encodeScratch.toString('base64', 0, bytes.length)));
+      return end;
+    }
+    const end = Math.min(samples.length, offset + MAX_PLAY_BYTES / 2);
+    let bytes: Buffer;
+    if (LITTLE_ENDIAN_HOST) {
+      bytes = Buffer.from(samples.buffer, samples.byteOffset + offset * 2, (end - offset) * 2);
+    } else {
+      bytes = this.encodeScratch.subarray(0, (end - offset) * 2);
+      for (let i = offset; i < end; i++) bytes.writeInt16LE(samples[i], (i - offset) * 2);
+    }
+    this.socket.send(playAudioMessage(encoding, sampleRate, bytes.toString('base64')));
+    return end;
   }
 
   /** Throws on digits outside 0-9 * # A-D (a caller bug, not wire input). */
