@@ -99,7 +99,30 @@ function openSqlite(dataDir: string): OpenedDatabase {
   } catch (err) {
     throw new StoreOpenError(`cannot open SQLite database ${file}: ${errorText(err)}`, { cause: err });
   }
+  cachePreparedStatements(database);
   return { dialect: 'sqlite', location: file, db: new Kysely<VoxgateDatabase>({ dialect: new SqliteDialect({ database }) }) };
+}
+
+/** Distinct statements kept prepared; the record writes use a handful, so this bound is never reached in practice. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely's SQLite driver prepares every query anew, but the record inserts repeat the same SQL text
+ * with new parameters: preparing once halves the time each insert holds the event loop. Safe because
+ * better-sqlite3 runs a statement to completion synchronously (Kysely's streaming reads, which would
+ * keep a statement busy, are not used by the store).
+ */
+function cachePreparedStatements(database: BetterSqlite3.Database): void {
+  const prepare = database.prepare.bind(database);
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  database.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      statement = prepare(source);
+      if (cache.size < STATEMENT_CACHE_SIZE) cache.set(source, statement);
+    }
+    return statement;
+  }) as typeof database.prepare;
 }
 
 /** int8 (BIGINT, COUNT) as a JS number: epoch-ms times and row ids stay far below 2^53. */
