@@ -209,7 +209,8 @@ async function dial(spec: DialSpec): Promise<{ dialed: number; streaming: number
 
 async function hangupAll(): Promise<{ calls: number; ended: number; warnings: Record<string, number> }> {
   const live = calls.filter((c) => !c.isEnded);
-  await Promise.all(live.map((c) => c.hangup(HANGUP_CAUSES.normal, 'Caller')));
+  // Bounded: a saturated run (the relay echoing 50,000 frames/s at 1000 calls) can take minutes to drain.
+  await Promise.race([Promise.all(live.map((c) => c.hangup(HANGUP_CAUSES.normal, 'Caller'))), new Promise((r) => setTimeout(r, 10_000))]);
   const warnings: Record<string, number> = {};
   for (const c of calls) {
     for (const e of c.timeline) {

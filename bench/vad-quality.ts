@@ -7,7 +7,7 @@
  * Then the false barge-in count: speech-start events caused by clicks, coughs and 150 ms noise
  * bursts over a quiet line (every such event would cut a prompt).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeMuLaw, encodeMuLaw } from '../src/media/g711.js';
 import { readWavFile } from '../src/media/wav.js';
@@ -108,20 +108,22 @@ async function espeakCorpus(sentences: number): Promise<Corpus> {
 /** Evenly spaced prompts of 1.5-6 s from the Asterisk recordings (one professional female voice). */
 async function humanCorpus(count: number): Promise<Corpus | undefined> {
   if (!existsSync(HUMAN_SOUNDS_DIR)) return undefined;
+  // Pre-select by file size (8 kHz 16-bit mono: 16,000 bytes a second) so only the chosen files are read.
   const files = readdirSync(HUMAN_SOUNDS_DIR)
     .filter((f) => f.endsWith('.wav'))
-    .sort();
-  const candidates: Int16Array[] = [];
-  for (const f of files) {
-    const wav = await readWavFile(join(HUMAN_SOUNDS_DIR, f));
-    const seconds = wav.samples.length / wav.sampleRate;
-    if (wav.sampleRate === RATE && seconds >= 1.5 && seconds <= 6) candidates.push(wav.samples);
-  }
-  if (candidates.length === 0) return undefined;
-  const step = Math.max(1, Math.floor(candidates.length / count));
+    .sort()
+    .filter((f) => {
+      const seconds = statSync(join(HUMAN_SOUNDS_DIR, f)).size / 16_000;
+      return seconds >= 1.5 && seconds <= 6;
+    });
+  if (files.length === 0) return undefined;
+  const step = Math.max(1, Math.floor(files.length / count));
   const clips: Int16Array[] = [];
-  for (let i = 0; i < candidates.length && clips.length < count; i += step) clips.push(candidates[i]);
-  return buildCorpus('human', clips);
+  for (let i = 0; i < files.length && clips.length < count; i += step) {
+    const wav = await readWavFile(join(HUMAN_SOUNDS_DIR, files[i]));
+    if (wav.sampleRate === RATE) clips.push(wav.samples);
+  }
+  return clips.length ? buildCorpus('human', clips) : undefined;
 }
 
 /** Babble talkers: other voices saying other sentences than the foreground. */
@@ -173,8 +175,8 @@ export async function runVadQuality(opts: { quick: boolean; runs: number; log: (
   const { quick, runs, log } = opts;
   const notes: string[] = [];
   const probe = new VoiceActivityDetector({ sampleRate: RATE });
-  const corpora: Corpus[] = [await espeakCorpus(quick ? 4 : 8)];
-  const human = await humanCorpus(quick ? 8 : 24);
+  const corpora: Corpus[] = [await espeakCorpus(quick ? 3 : 8)];
+  const human = await humanCorpus(quick ? 6 : 24);
   if (human) corpora.push(human);
   else notes.push(`human recordings skipped: ${HUMAN_SOUNDS_DIR} is absent (apt-get install asterisk-core-sounds-en-wav)`);
   const talkers = await babbleTalkers(6);
