@@ -7,7 +7,8 @@
 import type { Clock, TimerHandle } from '../call/clock.js';
 import { FRAME_MS } from '../media/audio.js';
 
-export type TickSubscriber = (now: number) => void;
+/** `due` is when the tick was scheduled: work due by then belongs to this tick even if the ms clock reads a little earlier. */
+export type TickSubscriber = (now: number, due: number) => void;
 
 /** Fixed-bucket histogram of lateness in ms (0.1 ms resolution up to 10 s); recording never allocates. */
 export class LatenessHistogram {
@@ -74,6 +75,13 @@ export class RealtimeTicker {
     };
   }
 
+  /** The first tick at or after `t`, so a new subscriber can put its own schedule on the ticker's grid. */
+  nextTickAt(t: number): number {
+    if (!this.timer) return t;
+    const k = Math.max(0, Math.ceil((t - this.startedAt) / this.periodMs));
+    return this.startedAt + k * this.periodMs;
+  }
+
   stop(): void {
     this.timer?.cancel();
     this.timer = undefined;
@@ -93,7 +101,7 @@ export class RealtimeTicker {
     if (behind > this.tickIndex + 5) this.tickIndex = behind;
     for (const fn of this.subscribers) {
       try {
-        fn(now);
+        fn(now, due);
       } catch {
         // A subscriber's bug must not stop every other call's media; subscribers log their own errors.
       }

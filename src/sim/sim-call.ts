@@ -255,8 +255,9 @@ export class SimCall extends EventEmitter<SimCallEvents> {
     this.state = 'in-progress';
     this.record({ type: 'answered' });
     this.party.answer();
-    this.nextFrameDue = this.answeredAt + FRAME_MS;
-    this.unsubscribeTick = this.env.ticker.subscribe((now) => this.onTick(now));
+    this.unsubscribeTick = this.env.ticker.subscribe((now, due) => this.onTick(now, due));
+    // Frames fall due on the shared ticker's grid, so lateness measures delay, not this call's phase against the tick.
+    this.nextFrameDue = this.env.ticker.nextTickAt(this.answeredAt + FRAME_MS);
     if (this.opts.timeLimitSec) {
       this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.timeLimit, 'Plivo'), this.opts.timeLimitSec * 1000));
     }
@@ -401,9 +402,10 @@ export class SimCall extends EventEmitter<SimCallEvents> {
     this.record({ type: 'key', digit, consumed });
   }
 
-  private onTick(now: number): void {
+  private onTick(now: number, tickDue: number): void {
+    const horizon = now > tickDue ? now : tickDue;
     try {
-      while (this.nextFrameDue <= now && !this.isEnded) {
+      while (this.nextFrameDue <= horizon && !this.isEnded) {
         const due = this.nextFrameDue;
         this.frameIndex++;
         this.nextFrameDue += FRAME_MS;

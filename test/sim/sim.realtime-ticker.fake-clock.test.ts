@@ -17,6 +17,19 @@ describe('RealtimeTicker', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it('puts a late subscriber on its grid and tells subscribers when each tick was due', () => {
+    const clock = new FakeClock(1000);
+    const ticker = new RealtimeTicker(clock);
+    ticker.subscribe(() => undefined);
+    clock.advance(27);
+    // A call answered 27 ms in has its first frame due on the 40 ms tick, not at its own 47 ms phase.
+    expect(ticker.nextTickAt(clock.now() + 20)).toBe(1060);
+    const dues: number[] = [];
+    ticker.subscribe((_now, due) => dues.push(due));
+    clock.advance(60);
+    expect(dues).toEqual([1040, 1060, 1080]);
+  });
+
   it('corrects drift: ticks stay on the absolute 20 ms grid even when each timer fires late', () => {
     // A clock whose timers fire 7 ms late, like a busy event loop.
     const fake = new FakeClock(0);
