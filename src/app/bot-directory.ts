@@ -14,19 +14,23 @@ interface LoadedBot {
   settings: CallSettings;
 }
 
+/** Builds the connector for one call; replaces the configured bot type (tests, benchmarks, embedding apps). */
+export type BotConnectorFactory = (botName: string, info: CallInfo, logger: Logger) => BotConnector;
+
 export class BotDirectory {
   private constructor(
     private readonly bots: Map<string, LoadedBot>,
     private readonly routes: VoxgateConfig['routes'],
+    private readonly connectorFactory?: BotConnectorFactory,
   ) {}
 
-  static async load(config: VoxgateConfig): Promise<BotDirectory> {
+  static async load(config: VoxgateConfig, connectorFactory?: BotConnectorFactory): Promise<BotDirectory> {
     const bots = new Map<string, LoadedBot>();
     for (const bot of config.bots) {
       const flow = await loadFlow(bot.flow ?? DEFAULT_FLOW);
       bots.set(bot.name, { config: bot, flow, settings: mergeSettings(DEFAULT_CALL_SETTINGS, config.defaults, { language: flow.language }, bot.settings) });
     }
-    return new BotDirectory(bots, config.routes);
+    return new BotDirectory(bots, config.routes, connectorFactory);
   }
 
   /** The bot for a called number: an exact route first, then "*". */
@@ -40,6 +44,7 @@ export class BotDirectory {
   create(botName: string, info: CallInfo, logger: Logger): { connector: BotConnector; settings: CallSettings } {
     const bot = this.bots.get(botName);
     if (!bot) throw new NoRouteError(`unknown bot "${botName}"`);
-    return { connector: new FlowBot(bot.flow, { logger: logger.child({ callId: info.callId }) }), settings: bot.settings };
+    const connector = this.connectorFactory?.(botName, info, logger) ?? new FlowBot(bot.flow, { logger: logger.child({ callId: info.callId }) });
+    return { connector, settings: bot.settings };
   }
 }

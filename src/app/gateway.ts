@@ -15,7 +15,7 @@ import type { SttProvider } from '../speech/stt/provider.js';
 import type { TtsProvider } from '../speech/tts/provider.js';
 import { openDatabase, type Store } from '../store/database.js';
 import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js';
-import { BotDirectory } from './bot-directory.js';
+import { BotDirectory, type BotConnectorFactory } from './bot-directory.js';
 import { LiveCalls } from './live-calls.js';
 
 export interface GatewayOptions {
@@ -24,6 +24,8 @@ export interface GatewayOptions {
   /** Replaces the configured TTS provider (tests, benchmarks). */
   tts?: TtsProvider;
   stt?: SttProvider;
+  /** Replaces the configured bots' connectors (tests, benchmarks, embedding apps); settings and routes still come from the config. */
+  createBotConnector?: BotConnectorFactory;
 }
 
 export interface Gateway {
@@ -45,7 +47,7 @@ const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 export async function startGateway(config: VoxgateConfig, opts: GatewayOptions): Promise<Gateway> {
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
-  const bots = await BotDirectory.load(config);
+  const bots = await BotDirectory.load(config, opts.createBotConnector);
   const store = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, logger });
   const bus = new EventBus(logger);
   const records = attachRecordWriter(bus, store, logger);
