@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startGateway, type Gateway } from '../src/app/gateway.js';
-import { BotDirectory } from '../src/app/bot-directory.js';
 import { WebSocket } from 'ws';
 import { PlivoStreamLeg } from '../src/carriers/plivo/stream-leg.js';
 import { configSchema } from '../src/config/schema.js';
@@ -48,20 +47,7 @@ const stt = new ZeroLatencyStt();
 const cpu = new CpuWindow();
 const profiler = new WindowProfiler();
 
-/**
- * The composition root builds flow bots from configuration; the benchmark needs the zero-latency bot
- * instead, so it swaps the connector and keeps the settings the directory merged (barge-in, VAD).
- */
-function useBotDouble(script: BotScript): void {
-  const create = BotDirectory.prototype.create;
-  BotDirectory.prototype.create = function (this: BotDirectory, ...args: Parameters<BotDirectory['create']>) {
-    const made = create.apply(this, args);
-    return { connector: new ZeroLatencyBot(script), settings: made.settings };
-  };
-}
-
 async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; hangupUrl: string; logPath: string }> {
-  useBotDouble(opts.bot);
   recordLegCommands();
   dataDir = await mkdtemp(join(tmpdir(), 'voxgate-bench-'));
   logPath = join(dataDir, 'gateway.log');
@@ -77,7 +63,8 @@ async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; ha
   // Logs at info, as deployed, into a file: the run checks it for warnings and errors afterwards.
   const logger = createLogger({ level: 'info', destination: createWriteStream(logPath) });
   const tts = new EspeakTtsProvider();
-  gateway = await startGateway(config, { logger, stt, tts });
+  // Settings and routes still come from the configuration; only the connector is the double.
+  gateway = await startGateway(config, { logger, stt, tts, createBotConnector: () => new ZeroLatencyBot(opts.bot) });
   if (opts.ttsCache) await prewarm(gateway, tts, [opts.bot.greeting, ...opts.bot.answers]);
   recordDecisions(gateway);
   // Diagnostic: without the call-record writer, to show what SQLite writes cost the call path.
