@@ -238,10 +238,13 @@ export class VoiceActivityDetector {
     const audible = !first && energy >= this.energyGate;
     const voicedThreshold = VOICED_DB + VOICED_SLOPE * fluctuation;
     const continueThreshold = CONTINUE_DB + CONTINUE_SLOPE * fluctuation;
-    // Voicing costs as much as the filters; skip it when no outcome depends on it.
-    const voicing = audible && (snr > voicedThreshold || (this.rawSpeech && snr > continueThreshold)) ? this.voicing() : 0;
-    const voiced = voicing > VOICED_CORRELATION;
-    const onset = audible && (snr > ONSET_DB + ONSET_SLOPE * fluctuation || (voiced && snr > voicedThreshold));
+    const onsetThreshold = ONSET_DB + ONSET_SLOPE * fluctuation;
+    // Voicing costs as much as the filters, so it runs only where it can change an outcome: below the
+    // voiced threshold it is never read, and inside an utterance a frame above the onset threshold is
+    // an onset anyway (voiced frames are counted only before speech-start).
+    const needVoicing = audible && snr > voicedThreshold && (!this.inSpeech || snr <= onsetThreshold);
+    const voiced = needVoicing && this.voicing() > VOICED_CORRELATION;
+    const onset = audible && (snr > onsetThreshold || (voiced && snr > voicedThreshold));
     let speech = onset || (audible && this.rawSpeech && snr > continueThreshold);
     if (speech) {
       const db = DB_PER_OCTAVE * Math.log2(energy);
