@@ -186,9 +186,7 @@ async function dial(spec: DialSpec): Promise<{ dialed: number; streaming: number
     const due = t0 + (i * 1000) / spec.rampPerSec;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const call = sim.dialInbound({ from: `1555${String(base + i).padStart(7, '0')}`, to: NUMBER, script: { voice: voiceScript(spec, clips, base + i), hangupAfterSec: spec.scriptSec } });
-    // The caller's ear is recorded for tests; over a long load run that buffer only costs memory and copies.
-    call.party.hear = () => undefined;
+    const call = sim.dialInbound({ from: `1555${String(base + i).padStart(7, '0')}`, to: NUMBER, script: { voice: voiceScript(spec, clips, base + i), hangupAfterSec: spec.scriptSec, recordHeard: false } });
     calls.push(call);
     if (i < spec.probeCalls) attachProbe(call, spec);
     call.once('stream-start', () => {

@@ -28,6 +28,8 @@ export interface PartyScript {
   hangupAfterSec?: number;
   /** WAV path where what this party heard is written when the call ends. */
   recordTo?: string;
+  /** Keep what this party hears (default true); load tests turn it off, since it grows 16 KB a second per call. */
+  recordHeard?: boolean;
 }
 
 export const HEARD_RATE = 8000;
@@ -161,6 +163,7 @@ export class VirtualParty extends EventEmitter<PartyEvents> {
 
   /** Appends one frame (8 kHz) of what the party heard. */
   hear(frame: Int16Array): void {
+    if (this.script.recordHeard === false) return;
     if (this.heardLen + frame.length > this.heardBuf.length) {
       const bigger = new Int16Array(this.heardBuf.length * 2);
       bigger.set(this.heardBuf.subarray(0, this.heardLen));
