@@ -26,6 +26,7 @@ import {
 } from '../test/support/media-signals.js';
 import { cough } from './lib/disturbances.js';
 import { median, round } from './lib/stats.js';
+import { concatPcm } from '../src/media/audio.js';
 
 export const HUMAN_SOUNDS_DIR = '/usr/share/asterisk/sounds/en';
 const RATE = 8000;
@@ -89,13 +90,7 @@ function buildCorpus(name: Corpus['name'], clips: Int16Array[]): Corpus {
     parts.push(new Int16Array(gap * FRAME));
     labels.push(...new Array<boolean>(gap).fill(false));
   });
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const clean = new Int16Array(total);
-  let off = 0;
-  for (const p of parts) {
-    clean.set(p, off);
-    off += p.length;
-  }
+  const clean = concatPcm(parts);
   return { name, clean, labels, clips: clips.length };
 }
 

@@ -17,3 +17,16 @@ export function rmsDbfs(samples: Int16Array): number {
   const rms = Math.sqrt(sum / samples.length);
   return rms === 0 ? -Infinity : 20 * Math.log10(rms / 32768);
 }
+
+/** Joins PCM chunks into one buffer. */
+export function concatPcm(parts: readonly Int16Array[]): Int16Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Int16Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { XMLParser } from 'fast-xml-parser';
 import { decodeMuLaw, encodeMuLaw } from '../../src/media/g711.js';
+import { concatPcm } from '../../src/media/audio.js';
 import type { PlivoContentType } from '../../src/carriers/plivo/answer-xml.js';
 import {
   PlivoStreamClient,
@@ -29,13 +30,7 @@ function decodePlayAudio(messages: Array<Record<string, unknown>>, encoding: str
     if (encoding === 'audio/x-mulaw') parts.push(decodeMuLaw(bytes));
     else parts.push(Int16Array.from({ length: bytes.length / 2 }, (_, i) => bytes.readInt16LE(i * 2)));
   }
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatPcm(parts);
 }
 
 const formats: Array<{ contentType: PlivoContentType; encoding: string; rate: number }> = [

@@ -4,7 +4,7 @@
  * stated SNR, frame-level ground-truth labels and scoring. Everything is deterministic: noises take a
  * seed, so a failing run can be replayed exactly.
  */
-import { samplesPerFrame } from '../../src/media/audio.js';
+import { concatPcm, samplesPerFrame } from '../../src/media/audio.js';
 import { resample } from '../../src/media/resample.js';
 import { parseWav } from '../../src/media/wav.js';
 
@@ -54,13 +54,7 @@ export function silence(ms: number, sampleRate: number): Int16Array {
 }
 
 export function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatPcm(parts);
 }
 
 /** mulberry32: small, fast, seedable; Math.random cannot be replayed. */

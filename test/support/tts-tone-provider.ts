@@ -1,4 +1,5 @@
 import { TtsError, type TtsProvider, type TtsRequest } from '../../src/speech/tts/provider.js';
+import { concatPcm } from '../../src/media/audio.js';
 
 /**
  * A TTS provider for cache tests: renders each word as a 100 ms tone whose pitch depends on the
@@ -51,11 +52,5 @@ function tone(seed: string, sampleRate: number): Int16Array {
 export async function collectAudio(stream: AsyncIterable<Int16Array>): Promise<Int16Array> {
   const parts: Int16Array[] = [];
   for await (const c of stream) parts.push(c);
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatPcm(parts);
 }
