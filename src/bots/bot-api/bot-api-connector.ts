@@ -1,0 +1,312 @@
+/**
+ * The AudioCodes-compatible Bot API client (docs/protocols/bot-api.md): one conversation with a
+ * remote bot over HTTP, plus the optional websocket for asynchronous bot activities.
+ *
+ * Failure reporting: start() rejects when the conversation cannot be opened. Once open, every
+ * problem (send failed after retries, conversation gone, malformed answer, refresh rejected) is
+ * reported once through the `failure` event and send() resolves, so the session applies one policy.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import { eventActivity, type Activity } from '../activity.js';
+import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
+import { systemClock, type Clock, type TimerHandle } from '../../call/clock.js';
+import { silentLogger, type Logger } from '../../logger.js';
+import { parseActivities, parseCreateAnswer, parseRefreshAnswer, type BotApiConversationUrls } from './bot-api-answers.js';
+import { authHeaders, BotApiError, botApiRequest, type BotApiAuth } from './bot-api-http.js';
+import { sharedOAuthTokenCache, type OAuthClientCredentials, type OAuthTokenCache } from './oauth-token-cache.js';
+
+export interface BotApiConnectorOptions {
+  /** The bot's name in the config; reported as `botName`. */
+  name: string;
+  botUrl: string;
+  token?: string;
+  oauth?: OAuthClientCredentials;
+  /** Shared per bot so its connectors reuse one OAuth token. */
+  tokenCache?: OAuthTokenCache;
+  /** Per attempt. Default 5000. */
+  requestTimeoutMs?: number;
+  /** Extra attempts on timeout, network error or 5xx, resending the same activities. Default 2. */
+  retries?: number;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/** Refresh when this fraction of the granted lifetime has passed. */
+const REFRESH_AT_FRACTION = 2 / 3;
+/** After a failed refresh, try again this soon (bounded by the time left). */
+const REFRESH_RETRY_MS = 5000;
+
+type ConnectorState = 'idle' | 'starting' | 'open' | 'ended';
+
+export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implements BotConnector {
+  readonly botName: string;
+  private readonly botUrl: string;
+  private readonly auth: BotApiAuth;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly clock: Clock;
+  private log: Logger;
+  private state: ConnectorState = 'idle';
+  private conversationId = '';
+  private urls?: BotApiConversationUrls;
+  private refreshTimer?: TimerHandle;
+  private expiresAt = 0;
+  private socket?: WebSocket;
+  /** Aborts in-flight requests when the call ends. */
+  private readonly lifetime = new AbortController();
+  /** Sends go out one at a time so the bot sees activities in the order the caller produced them. */
+  private sendChain: Promise<void> = Promise.resolve();
+  private endPromise?: Promise<void>;
+  private failed = false;
+
+  constructor(options: BotApiConnectorOptions) {
+    super();
+    try {
+      this.botUrl = new URL(options.botUrl).toString();
+    } catch {
+      throw new Error(`bot-api bot "${options.name}": botUrl ${JSON.stringify(options.botUrl)} is not a valid absolute URL`);
+    }
+    this.botName = options.name;
+    this.auth = { token: options.token, oauth: options.oauth, tokenCache: options.tokenCache ?? sharedOAuthTokenCache };
+    this.timeoutMs = options.requestTimeoutMs ?? 5000;
+    this.retries = options.retries ?? 2;
+    this.clock = options.clock ?? systemClock;
+    this.log = (options.logger ?? silentLogger()).child({ bot: this.botName });
+  }
+
+  async start(info: BotConversationInfo): Promise<void> {
+    if (this.state !== 'idle') throw new Error(`bot-api bot "${this.botName}": start() called twice`);
+    this.state = 'starting';
+    this.conversationId = info.conversationId;
+    this.log = this.log.child({ conversation: info.conversationId });
+    // Not aborted by end(): if the bot creates the conversation, it must also hear the disconnect.
+    const created = await this.request('POST', this.botUrl, { conversation: this.conversationId }, false);
+    const urls = parseCreateAnswer(created, this.botUrl);
+    this.urls = urls;
+    if ((this.state as ConnectorState) === 'ended') {
+      // end() arrived while the conversation was being created: close it on the bot too.
+      await this.disconnect(this.pendingEnd ?? { reasonCode: 'client-disconnected' });
+      return;
+    }
+    this.state = 'open';
+    this.scheduleRefresh(urls.expiresSeconds);
+    if (urls.websocketURL) await this.openSocket(urls.websocketURL);
+    const start = eventActivity(
+      'start',
+      {
+        parameters: {
+          caller: info.caller,
+          callee: info.callee,
+          callerHost: info.callerHost,
+          calleeHost: info.calleeHost,
+          callerDisplayName: info.callerDisplayName,
+          vaigConversationId: info.conversationId,
+          ...info.parameters,
+        },
+      },
+      this.clock.now(),
+    );
+    const answer = await this.request('POST', urls.activitiesURL, { conversation: this.conversationId, activities: [start] });
+    this.deliver(parseActivities(answer, urls.activitiesURL, this.clock.now()));
+  }
+
+  send(activity: Activity): Promise<void> {
+    if (this.state === 'idle' || this.state === 'starting') {
+      return Promise.reject(new Error(`bot-api bot "${this.botName}": send() before start() completed`));
+    }
+    const next = this.sendChain.then(() => this.sendNow(activity));
+    this.sendChain = next;
+    return next;
+  }
+
+  private async sendNow(activity: Activity): Promise<void> {
+    if (this.state !== 'open' || !this.urls) {
+      this.log.debug({ activity: activity.name ?? activity.type }, 'conversation over; activity not sent');
+      return;
+    }
+    const url = this.urls.activitiesURL;
+    try {
+      const answer = await this.request('POST', url, { conversation: this.conversationId, activities: [activity] });
+      this.deliver(parseActivities(answer, url, this.clock.now()));
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  private pendingEnd?: { reasonCode: BotDisconnectReason; reason?: string };
+
+  end(reasonCode: BotDisconnectReason, reason?: string): Promise<void> {
+    if (this.endPromise) return this.endPromise;
+    const wasStarting = this.state === 'starting';
+    const wasOpen = this.state === 'open';
+    this.state = 'ended';
+    this.refreshTimer?.cancel();
+    this.refreshTimer = undefined;
+    this.closeSocket();
+    this.lifetime.abort();
+    if (wasStarting) {
+      // start() sends the disconnect once the create answer is in.
+      this.pendingEnd = { reasonCode, reason };
+      this.endPromise = Promise.resolve();
+    } else {
+      this.endPromise = wasOpen ? this.disconnect({ reasonCode, reason }) : Promise.resolve();
+    }
+    return this.endPromise;
+  }
+
+  private async disconnect(end: { reasonCode: BotDisconnectReason; reason?: string }): Promise<void> {
+    const url = this.urls?.disconnectURL;
+    if (!url) return;
+    try {
+      await botApiRequest({
+        method: 'POST',
+        url,
+        body: { conversation: this.conversationId, reasonCode: end.reasonCode, reason: end.reason ?? end.reasonCode },
+        auth: this.auth,
+        clock: this.clock,
+        log: this.log,
+        timeoutMs: this.timeoutMs,
+        retries: this.retries,
+      });
+      this.log.debug({ reasonCode: end.reasonCode }, 'bot conversation disconnected');
+    } catch (err) {
+      if (err instanceof BotApiError && err.kind === 'conversation-gone') return; // already gone on the bot side
+      throw err;
+    }
+  }
+
+  // ---- refresh ------------------------------------------------------------------------------
+
+  private scheduleRefresh(expiresSeconds: number): void {
+    if (!this.urls?.refreshURL || this.state === 'ended') return;
+    this.expiresAt = this.clock.now() + expiresSeconds * 1000;
+    this.armRefresh(expiresSeconds * 1000 * REFRESH_AT_FRACTION);
+  }
+
+  private armRefresh(inMs: number): void {
+    this.refreshTimer?.cancel();
+    this.refreshTimer = this.clock.setTimeout(() => void this.refresh(), Math.max(0, inMs));
+  }
+
+  private async refresh(): Promise<void> {
+    this.refreshTimer = undefined;
+    const url = this.urls?.refreshURL;
+    if (!url || this.state !== 'open') return;
+    try {
+      const answer = await this.request('POST', url, { conversation: this.conversationId });
+      if (this.state !== 'open') return;
+      const expires = parseRefreshAnswer(answer, url) ?? this.urls!.expiresSeconds;
+      this.scheduleRefresh(expires);
+    } catch (err) {
+      if (this.state !== 'open') return;
+      if (err instanceof BotApiError && (err.kind === 'conversation-gone' || err.kind === 'auth')) {
+        this.fail(err);
+        return;
+      }
+      const left = this.expiresAt - this.clock.now();
+      this.log.warn({ err, msLeft: left }, 'bot-api refresh failed; retrying');
+      this.armRefresh(left > 0 ? Math.min(REFRESH_RETRY_MS, left / 2) : REFRESH_RETRY_MS);
+    }
+  }
+
+  // ---- websocket ----------------------------------------------------------------------------
+
+  /** Resolves once the socket is open or has failed: it is optional, so a failure is logged, not fatal. */
+  private async openSocket(url: string): Promise<void> {
+    const token = await this.socketToken();
+    await new Promise<void>((resolve) => {
+      const socket = new WebSocket(url, { headers: authHeaders(token), handshakeTimeout: this.timeoutMs });
+      this.socket = socket;
+      let settled = false;
+      const settle = () => {
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      };
+      socket.on('open', () => {
+        this.log.debug({ url }, 'bot-api websocket open');
+        settle();
+      });
+      socket.on('unexpected-response', (_req, res) => {
+        this.log.warn({ url, status: res.statusCode }, 'bot-api websocket refused; async bot activities will not arrive');
+        socket.terminate();
+        settle();
+      });
+      socket.on('error', (err) => {
+        this.log.warn({ err, url }, 'bot-api websocket error');
+        settle();
+      });
+      socket.on('close', (code) => {
+        if (this.state === 'open') this.log.warn({ url, code }, 'bot-api websocket closed by the bot');
+        settle();
+      });
+      socket.on('message', (data, isBinary) => this.onSocketFrame(isBinary ? null : data.toString(), url));
+    });
+  }
+
+  private async socketToken(): Promise<string> {
+    if (!this.auth.oauth) return this.auth.token ?? '';
+    return (this.auth.tokenCache ?? sharedOAuthTokenCache).token(this.auth.oauth);
+  }
+
+  private onSocketFrame(text: string | null, url: string): void {
+    if (this.state !== 'open') return;
+    if (text === null) {
+      this.log.warn({ url }, 'bot-api websocket sent a binary frame; ignored');
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      this.log.warn({ url, frame: text.slice(0, 80) }, 'bot-api websocket frame is not JSON; ignored');
+      return;
+    }
+    try {
+      this.deliver(parseActivities(body, url, this.clock.now()));
+    } catch (err) {
+      this.log.warn({ url, problem: (err as Error).message }, 'bot-api websocket frame ignored');
+    }
+  }
+
+  private closeSocket(): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (!socket) return;
+    if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+    else socket.close(1000, 'conversation ended');
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  private request(method: 'POST', url: string, body: unknown, abortOnEnd = true): Promise<unknown> {
+    return botApiRequest({
+      method,
+      url,
+      body,
+      auth: this.auth,
+      clock: this.clock,
+      log: this.log,
+      timeoutMs: this.timeoutMs,
+      retries: this.retries,
+      signal: abortOnEnd ? this.lifetime.signal : undefined,
+    });
+  }
+
+  private deliver(activities: Activity[]): void {
+    if (activities.length === 0 || this.state !== 'open') return;
+    this.emit('activities', activities);
+  }
+
+  /** Reports a mid-call failure once; the conversation is unusable afterwards. */
+  private fail(err: Error): void {
+    if (this.failed || this.state === 'ended') return;
+    this.failed = true;
+    this.refreshTimer?.cancel();
+    this.refreshTimer = undefined;
+    this.log.error({ err }, 'bot-api conversation failed');
+    this.emit('failure', err);
+  }
+}
