@@ -4,7 +4,7 @@ import type { BotConnector } from '../bots/connector.js';
 import { DEFAULT_FLOW, FlowBot, loadFlow, type Flow } from '../bots/flow/index.js';
 import type { CallInfo } from '../carriers/leg.js';
 import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettings } from '../call/settings.js';
-import type { BotConfig, VoxgateConfig } from '../config/schema.js';
+import { resolveBot, type BotConfig, type VoxgateConfig } from '../config/schema.js';
 
 export class NoRouteError extends Error {}
 
@@ -26,7 +26,10 @@ export class BotDirectory {
 
   static async load(config: VoxgateConfig, connectorFactory?: BotConnectorFactory): Promise<BotDirectory> {
     const bots = new Map<string, LoadedBot>();
-    for (const bot of config.bots) {
+    const byName = new Map(config.bots.map((b) => [b.name, b]));
+    for (const raw of config.bots) {
+      if (raw.isBase) continue;
+      const bot = resolveBot(raw.name, byName);
       const flow = await loadFlow(bot.flow ?? DEFAULT_FLOW);
       bots.set(bot.name, { config: bot, flow, settings: mergeSettings(DEFAULT_CALL_SETTINGS, config.defaults, { language: flow.language }, bot.settings) });
     }

@@ -7,7 +7,12 @@ const plivoContentType = z.enum(['audio/x-mulaw;rate=8000', 'audio/x-l16;rate=80
 export const botSchema = z
   .object({
     name: z.string().min(1),
-    type: z.literal('flow'),
+    /** A template other bots extend; it answers no calls itself. */
+    isBase: z.boolean().default(false),
+    /** Inherit everything from this base bot except name and isBase; own values win, settings merge key by key. */
+    extends: z.string().min(1).optional(),
+    /** Required unless inherited from a base bot. */
+    type: z.literal('flow').optional(),
     /** Path to a YAML/JSON flow file, or the flow inline. Omitted: the built-in demo flow. */
     flow: z.union([z.string().min(1), z.record(z.unknown())]).optional(),
     /** Conversation settings for this bot (bot-api names: bargeIn, sendDTMF, userNoInputTimeoutMS...). */
@@ -76,15 +81,53 @@ export const configSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
-    const names = new Set<string>();
+    const byName = new Map<string, (typeof cfg.bots)[number]>();
     cfg.bots.forEach((b, i) => {
-      if (names.has(b.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'name'], message: `duplicate bot name "${b.name}"` });
-      names.add(b.name);
+      if (byName.has(b.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'name'], message: `duplicate bot name "${b.name}"` });
+      byName.set(b.name, b);
     });
+    cfg.bots.forEach((b, i) => {
+      const problem = inheritanceProblem(b.name, byName);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'extends'], message: problem });
+      else if (!b.isBase && !resolveBot(b.name, byName).type) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'type'], message: `bot "${b.name}" has no type and inherits none` });
+    });
+    const answering = cfg.bots.filter((b) => !b.isBase).map((b) => b.name);
     cfg.routes.forEach((r, i) => {
-      if (!names.has(r.bot)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['routes', i, 'bot'], message: `unknown bot "${r.bot}" (known: ${[...names].join(', ') || 'none'})` });
+      const bot = byName.get(r.bot);
+      if (!bot) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['routes', i, 'bot'], message: `unknown bot "${r.bot}" (known: ${answering.join(', ') || 'none'})` });
+      else if (bot.isBase) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['routes', i, 'bot'], message: `"${r.bot}" is a base bot (a template); route to a bot that extends it` });
     });
   });
+
+type RawBot = z.infer<typeof botSchema>;
+
+/** Why a bot's `extends` chain is broken (unknown base, a non-base parent, a cycle), or undefined. */
+function inheritanceProblem(name: string, byName: Map<string, RawBot>): string | undefined {
+  const seen = [name];
+  for (let bot = byName.get(name); bot?.extends; ) {
+    const parent = byName.get(bot.extends);
+    if (!parent) return `bot "${bot.name}" extends unknown bot "${bot.extends}"`;
+    if (!parent.isBase) return `bot "${bot.name}" extends "${parent.name}", which is not a base bot (isBase: true)`;
+    if (seen.includes(parent.name)) return `bots extend each other in a cycle: ${[...seen, parent.name].join(' -> ')}`;
+    seen.push(parent.name);
+    bot = parent;
+  }
+  return undefined;
+}
+
+/** A bot with its base bots' values filled in: own values win, settings merge key by key. */
+export function resolveBot(name: string, byName: Map<string, RawBot>): RawBot {
+  const bot = byName.get(name)!;
+  if (!bot.extends) return bot;
+  const base = resolveBot(bot.extends, byName);
+  return {
+    ...base,
+    ...Object.fromEntries(Object.entries(bot).filter(([, v]) => v !== undefined)),
+    name: bot.name,
+    isBase: bot.isBase,
+    settings: { ...base.settings, ...bot.settings },
+  };
+}
 
 export type VoxgateConfig = z.infer<typeof configSchema>;
 export type BotConfig = z.infer<typeof botSchema>;
