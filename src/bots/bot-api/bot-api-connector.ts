@@ -181,7 +181,7 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
   private scheduleRefresh(expiresSeconds: number): void {
     if (!this.urls?.refreshURL || this.state === 'ended') return;
     this.expiresAt = this.clock.now() + expiresSeconds * 1000;
-    this.armRefresh(expiresSeconds * 1000 * REFRESH_AT_FRACTION);
+    this.armRefresh(Math.round(expiresSeconds * 1000 * REFRESH_AT_FRACTION));
   }
 
   private armRefresh(inMs: number): void {

@@ -117,7 +117,7 @@ async function attemptOnce(opts: BotApiRequestOptions, token: string): Promise<u
   if (status === 401 || status === 403) {
     throw new BotApiError('auth', url, `${method} ${url} answered ${status}: the bot rejected the ${token ? 'token' : 'request without a token'} (check the bot's token or OAuth settings)`, status);
   }
-  if (status === 404) throw new BotApiError('conversation-gone', url, `${method} ${url} answered 404: the bot does not know this conversation`, status);
+  if (status === 404) throw new BotApiError('conversation-gone', url, `${method} ${url} answered 404: no such conversation (or wrong URL) on the bot`, status);
   if (status < 200 || status >= 300) {
     throw new BotApiError('http', url, `${method} ${url} answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, status);
   }
