@@ -1,21 +1,27 @@
-/** The configured bots and the routes from called numbers to them. Flows are loaded and checked at start. */
+/**
+ * The configured bots and the routes from called numbers to them. Every bot is checked at start
+ * (flows loaded, secrets found), so a bad bot stops startup instead of failing a caller.
+ */
 import type { Logger } from 'pino';
+import { BotApiConnector, OAuthTokenCache } from '../bots/bot-api/index.js';
 import type { BotConnector } from '../bots/connector.js';
-import { DEFAULT_FLOW, FlowBot, loadFlow, type Flow } from '../bots/flow/index.js';
+import { DEFAULT_FLOW, FlowBot, loadFlow } from '../bots/flow/index.js';
+import { LlmBotConnector } from '../bots/llm/index.js';
 import type { CallInfo } from '../carriers/leg.js';
 import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettings } from '../call/settings.js';
-import { resolveBot, type BotConfig, type VoxgateConfig } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+import { resolveBot, type BotConfig, type SecretRef, type VoxgateConfig } from '../config/schema.js';
 
 export class NoRouteError extends Error {}
 
-interface LoadedBot {
-  config: BotConfig;
-  flow: Flow;
-  settings: CallSettings;
-}
-
 /** Builds the connector for one call; replaces the configured bot type (tests, benchmarks, embedding apps). */
 export type BotConnectorFactory = (botName: string, info: CallInfo, logger: Logger) => BotConnector;
+
+interface LoadedBot {
+  config: BotConfig;
+  settings: CallSettings;
+  connect: (logger: Logger) => BotConnector;
+}
 
 export class BotDirectory {
   private constructor(
@@ -24,14 +30,41 @@ export class BotDirectory {
     private readonly connectorFactory?: BotConnectorFactory,
   ) {}
 
-  static async load(config: VoxgateConfig, connectorFactory?: BotConnectorFactory): Promise<BotDirectory> {
+  static async load(config: VoxgateConfig, connectorFactory?: BotConnectorFactory, env: NodeJS.ProcessEnv = process.env): Promise<BotDirectory> {
     const bots = new Map<string, LoadedBot>();
     const byName = new Map(config.bots.map((b) => [b.name, b]));
     for (const raw of config.bots) {
       if (raw.isBase) continue;
       const bot = resolveBot(raw.name, byName);
-      const flow = await loadFlow(bot.flow ?? DEFAULT_FLOW);
-      bots.set(bot.name, { config: bot, flow, settings: mergeSettings(DEFAULT_CALL_SETTINGS, config.defaults, { language: flow.language }, bot.settings) });
+      const secret = (ref: SecretRef | undefined, key: string) => resolveSecret(ref, `bots.${bot.name}.${key}`, env);
+      const base = mergeSettings(DEFAULT_CALL_SETTINGS, config.defaults);
+      if (bot.type === 'bot-api') {
+        const api = bot.botApi!;
+        // One token cache per bot: all its calls share (and renew) one OAuth token.
+        const tokenCache = new OAuthTokenCache();
+        const token = secret(api.token, 'botApi.token');
+        const oauth = api.oauth && { ...api.oauth, clientSecret: secret(api.oauth.clientSecret, 'botApi.oauth.clientSecret')! };
+        bots.set(bot.name, {
+          config: bot,
+          settings: mergeSettings(base, bot.settings),
+          connect: (logger) => new BotApiConnector({ name: bot.name, botUrl: api.url, token, oauth, tokenCache, requestTimeoutMs: api.requestTimeoutMs, retries: api.retries, logger }),
+        });
+      } else if (bot.type === 'llm') {
+        const llm = bot.llm!;
+        const apiKey = secret(llm.apiKey, 'llm.apiKey');
+        bots.set(bot.name, {
+          config: bot,
+          settings: mergeSettings(base, bot.settings),
+          connect: (logger) => new LlmBotConnector({ ...llm, name: bot.name, apiKey, logger }),
+        });
+      } else {
+        const flow = await loadFlow(bot.flow ?? DEFAULT_FLOW);
+        bots.set(bot.name, {
+          config: bot,
+          settings: mergeSettings(base, { language: flow.language }, bot.settings),
+          connect: (logger) => new FlowBot(flow, { logger }),
+        });
+      }
     }
     return new BotDirectory(bots, config.routes, connectorFactory);
   }
@@ -47,7 +80,15 @@ export class BotDirectory {
   create(botName: string, info: CallInfo, logger: Logger): { connector: BotConnector; settings: CallSettings } {
     const bot = this.bots.get(botName);
     if (!bot) throw new NoRouteError(`unknown bot "${botName}"`);
-    const connector = this.connectorFactory?.(botName, info, logger) ?? new FlowBot(bot.flow, { logger: logger.child({ callId: info.callId }) });
+    const callLogger = logger.child({ callId: info.callId });
+    const connector = this.connectorFactory?.(botName, info, logger) ?? bot.connect(callLogger);
     return { connector, settings: bot.settings };
   }
+}
+
+function resolveSecret(ref: SecretRef | undefined, key: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (ref === undefined || typeof ref === 'string') return ref;
+  const value = env[ref.env];
+  if (!value) throw new ConfigError(`invalid configuration: ${key}: environment variable ${ref.env} is not set`);
+  return value;
 }

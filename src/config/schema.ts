@@ -4,6 +4,56 @@ import { callSettingsSchema } from '../call/settings.js';
 
 const plivoContentType = z.enum(['audio/x-mulaw;rate=8000', 'audio/x-l16;rate=8000', 'audio/x-l16;rate=16000']);
 
+/** A secret: inline (tests, local setups) or, better, the name of an environment variable holding it. */
+const secretSchema = z.union([z.string().min(1), z.object({ env: z.string().min(1) }).strict()]);
+export type SecretRef = z.infer<typeof secretSchema>;
+
+const botApiSchema = z
+  .object({
+    /** The bot's base URL (AudioCodes-compatible Bot API). */
+    url: z.string().url(),
+    /** Static Bearer token. */
+    token: secretSchema.optional(),
+    /** OAuth 2.0 client credentials; the token is cached per bot and renewed before it expires. */
+    oauth: z
+      .object({ tokenUrl: z.string().url(), clientId: z.string().min(1), clientSecret: secretSchema, scope: z.string().optional(), credentialsIn: z.enum(['basic', 'body']).optional() })
+      .strict()
+      .optional(),
+    requestTimeoutMs: z.number().int().positive().optional(),
+    retries: z.number().int().min(0).max(5).optional(),
+  })
+  .strict();
+
+const llmToolSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ or -, at most 64'),
+    description: z.string().min(1),
+    parameters: z.record(z.unknown()).default({ type: 'object', properties: {} }),
+    url: z.string().url(),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
+    headers: z.record(z.string()).optional(),
+  })
+  .strict();
+
+const llmSchema = z
+  .object({
+    /** OpenAI-compatible API root, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1 (Ollama). */
+    baseUrl: z.string().url(),
+    apiKey: secretSchema.optional(),
+    /** Azure OpenAI sends the key as `api-key`. */
+    apiKeyHeader: z.string().optional(),
+    query: z.record(z.string()).optional(),
+    model: z.string().min(1),
+    systemPrompt: z.string().min(1),
+    greeting: z.string().optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z.number().int().positive().optional(),
+    tools: z.array(llmToolSchema).optional(),
+    requestTimeoutMs: z.number().int().positive().optional(),
+    maxToolRounds: z.number().int().min(1).max(20).optional(),
+  })
+  .strict();
+
 export const botSchema = z
   .object({
     name: z.string().min(1),
@@ -12,9 +62,13 @@ export const botSchema = z
     /** Inherit everything from this base bot except name and isBase; own values win, settings merge key by key. */
     extends: z.string().min(1).optional(),
     /** Required unless inherited from a base bot. */
-    type: z.literal('flow').optional(),
+    type: z.enum(['flow', 'bot-api', 'llm']).optional(),
     /** Path to a YAML/JSON flow file, or the flow inline. Omitted: the built-in demo flow. */
     flow: z.union([z.string().min(1), z.record(z.unknown())]).optional(),
+    /** type bot-api: where the bot is and how to authenticate. */
+    botApi: botApiSchema.optional(),
+    /** type llm: the model server and the assistant. */
+    llm: llmSchema.optional(),
     /** Conversation settings for this bot (bot-api names: bargeIn, sendDTMF, userNoInputTimeoutMS...). */
     settings: callSettingsSchema.partial().strict().default({}),
   })
@@ -89,7 +143,12 @@ export const configSchema = z
     cfg.bots.forEach((b, i) => {
       const problem = inheritanceProblem(b.name, byName);
       if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'extends'], message: problem });
-      else if (!b.isBase && !resolveBot(b.name, byName).type) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'type'], message: `bot "${b.name}" has no type and inherits none` });
+      else if (!b.isBase) {
+        const resolved = resolveBot(b.name, byName);
+        if (!resolved.type) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'type'], message: `bot "${b.name}" has no type and inherits none` });
+        else if (resolved.type === 'bot-api' && !resolved.botApi) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'botApi'], message: `bot "${b.name}" is of type bot-api but has no botApi section (url, token or oauth)` });
+        else if (resolved.type === 'llm' && !resolved.llm) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'llm'], message: `bot "${b.name}" is of type llm but has no llm section (baseUrl, model, systemPrompt)` });
+      }
     });
     const answering = cfg.bots.filter((b) => !b.isBase).map((b) => b.name);
     cfg.routes.forEach((r, i) => {

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { BotDirectory } from '../../src/app/bot-directory.js';
+import { BotApiConnector } from '../../src/bots/bot-api/index.js';
+import { LlmBotConnector } from '../../src/bots/llm/index.js';
+import { parseConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/logger.js';
+
+const info = { callId: 'c1', carrier: 'plivo', carrierCallId: 'x', direction: 'inbound' as const, from: '1', to: '2' };
+const routes = [{ number: '*', bot: 'b' }];
+
+describe('bot types in the configuration', () => {
+  it('builds a Bot API connector and an LLM connector from their sections', async () => {
+    const config = parseConfig({
+      bots: [
+        { name: 'b', type: 'bot-api', botApi: { url: 'http://127.0.0.1:9/bot', token: { env: 'SUPPORT_BOT_TOKEN' } } },
+        { name: 'assistant', type: 'llm', llm: { baseUrl: 'http://127.0.0.1:9/v1', model: 'llama3', systemPrompt: 'You answer phone calls.', apiKey: { env: 'LLM_KEY' } } },
+      ],
+      routes: [
+        { number: '+15550001', bot: 'assistant' },
+        { number: '*', bot: 'b' },
+      ],
+    });
+    const bots = await BotDirectory.load(config, undefined, { SUPPORT_BOT_TOKEN: 'tok', LLM_KEY: 'key' });
+    expect(bots.create('b', info, silentLogger()).connector).toBeInstanceOf(BotApiConnector);
+    expect(bots.create(bots.route('+15550001').name, info, silentLogger()).connector).toBeInstanceOf(LlmBotConnector);
+  });
+
+  it('names the missing section of a typed bot', () => {
+    expect(() => parseConfig({ bots: [{ name: 'b', type: 'bot-api' }], routes })).toThrow(/bots\.0\.botApi: bot "b" is of type bot-api but has no botApi section/);
+    expect(() => parseConfig({ bots: [{ name: 'b', type: 'llm' }], routes })).toThrow(/bots\.0\.llm: bot "b" is of type llm but has no llm section/);
+  });
+
+  it('stops startup naming the bot, the key and the variable when a secret is not in the environment', async () => {
+    const config = parseConfig({ bots: [{ name: 'b', type: 'bot-api', botApi: { url: 'http://127.0.0.1:9/bot', token: { env: 'MISSING_TOKEN' } } }], routes });
+    await expect(BotDirectory.load(config, undefined, {})).rejects.toThrow('bots.b.botApi.token: environment variable MISSING_TOKEN is not set');
+  });
+});
