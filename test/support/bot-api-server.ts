@@ -58,6 +58,8 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
   /** How many times each activity id reached the bot logic. */
   readonly processed = new Map<string, number>();
   tokensIssued = 0;
+  /** Answer websocket upgrades with 503 (a bot whose push channel is down). */
+  refuseWebsockets = false;
   private readonly conversations = new Map<string, Conversation>();
   private readonly faults = new Map<BotApiRequestKind, BotApiFault[]>();
   private readonly issuedTokens = new Set<string>();
@@ -152,6 +154,10 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
       };
       this.on('websocket', on);
     });
+  }
+
+  socketOf(conversation: string): WebSocket | undefined {
+    return this.conversations.get(conversation)?.socket;
   }
 
   count(kind: BotApiRequestKind): number {
@@ -317,6 +323,7 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
       socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (!conv) return refuse(404);
+    if (this.refuseWebsockets) return refuse(503);
     if (!this.authorized(req.headers.authorization)) return refuse(401);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       conv.socket = ws;
