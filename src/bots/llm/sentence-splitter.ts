@@ -24,7 +24,7 @@ export class SentenceSplitter {
     for (let m = SENTENCE_END.exec(this.buffer); m !== null; m = SENTENCE_END.exec(this.buffer)) {
       const end = m.index + m[0].length;
       const candidate = this.buffer.slice(start, end);
-      if (m[0][0] === '.' && m[0].length === 1 && endsWithAbbreviation(candidate)) continue;
+      if (m[0][0] === '.' && m[0].length === 1 && (endsWithAbbreviation(candidate) || isListNumber(candidate))) continue;
       const sentence = candidate.trim();
       if (sentence.length > 0) out.push(sentence);
       start = end;
@@ -44,6 +44,11 @@ export class SentenceSplitter {
   reset(): void {
     this.buffer = '';
   }
+}
+
+/** "2. " opening a numbered list item (at the start or after a colon) belongs to the item's sentence. */
+function isListNumber(candidate: string): boolean {
+  return /(^|:)\s*\d{1,2}\.$/.test(candidate);
 }
 
 function endsWithAbbreviation(candidate: string): boolean {
