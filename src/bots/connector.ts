@@ -38,6 +38,12 @@ export type BotDisconnectReason =
 
 export interface BotConnector extends EventEmitter<BotConnectorEventMap> {
   readonly botName: string;
+  /**
+   * The bot wants `event promptInterrupted` (value `{activityId, heardFraction}`) when barge-in cuts
+   * one of its messages, e.g. to keep an LLM's history to what the caller heard. Off for protocols
+   * whose bots do not expect it.
+   */
+  readonly wantsPromptInterruptions?: boolean;
   /** Opens the conversation and sends the `start` event. */
   start(info: BotConversationInfo): Promise<void>;
   /** Delivers one gateway -> bot activity. */

@@ -206,7 +206,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       if (typeof a.text !== 'string' || !a.text.trim()) return;
       this.expectBotMessage = false;
       this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'bot', text: a.text });
-      this.enqueue(a.text, settings, (signal) =>
+      this.enqueue(a.text, settings, a.id, (signal) =>
         this.deps.audio.speak(
           { text: a.text!, ssml: /^\s*<speak[\s>]/.test(a.text!), language: a.language ?? settings.language, voice: settings.voiceName, sampleRate: this.deps.leg.sampleRate },
           { noCache: settings.disableTtsCache, signal },
@@ -223,7 +223,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
         this.expectBotMessage = false;
         const label = typeof params.playUrlAltText === 'string' ? params.playUrlAltText : `[audio ${url.startsWith('data:') ? 'data URL' : url}]`;
         this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'bot', text: label });
-        this.enqueue(label, settings, (signal) => this.deps.audio.playUrl(url, { mediaFormat, sampleRate: this.deps.leg.sampleRate, signal }));
+        this.enqueue(label, settings, a.id, (signal) => this.deps.audio.playUrl(url, { mediaFormat, sampleRate: this.deps.leg.sampleRate, signal }));
         return;
       }
       case 'hangup':
@@ -258,9 +258,9 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     }
   }
 
-  private enqueue(text: string, settings: CallSettings, audio: Prompt['audio']): void {
+  private enqueue(text: string, settings: CallSettings, activityId: string | undefined, audio: Prompt['audio']): void {
     this.noInput.pause();
-    this.queue.enqueue({ id: randomUUID(), text, bargeIn: settings.bargeIn, bargeInOnDTMF: settings.bargeInOnDTMF, audio });
+    this.queue.enqueue({ id: randomUUID(), activityId, text, bargeIn: settings.bargeIn, bargeInOnDTMF: settings.bargeInOnDTMF, audio });
   }
 
   private requestHangup(reason: string, endReason: EndReason): void {
@@ -295,7 +295,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     if (s.userNoInputSendEvent) this.sendToBot(eventActivity('noUserInput', { value: attempt }, this.deps.clock.now()));
     if (s.userNoInputSpeech) {
       this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'bot', text: s.userNoInputSpeech });
-      this.enqueue(s.userNoInputSpeech, s, (signal) =>
+      this.enqueue(s.userNoInputSpeech, s, undefined, (signal) =>
         this.deps.audio.speak({ text: s.userNoInputSpeech!, language: s.language, voice: s.voiceName, sampleRate: this.deps.leg.sampleRate }, { noCache: s.disableTtsCache, signal }),
       );
     } else if (!s.userNoInputSendEvent) {
@@ -346,6 +346,12 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private recordPrompt(o: PromptOutcome): void {
     if (o.startedAt === undefined) return; // purged before any of it played
     this.deps.bus.publish('prompt.played', { callId: this.callId, promptId: o.prompt.id, text: o.prompt.text, startedAt: o.startedAt, endedAt: o.endedAt, heardInFull: o.heardInFull });
+    if (!o.heardInFull && o.prompt.activityId && this.deps.bot.wantsPromptInterruptions && !this.ended) {
+      // Audio still being synthesized when cut is not counted, so this errs toward "heard more".
+      const audioMs = (o.sentSamples * 1000) / this.deps.leg.sampleRate;
+      const heardFraction = audioMs > 0 ? Math.min(1, (o.endedAt - o.startedAt) / audioMs) : 0;
+      this.sendToBot(eventActivity('promptInterrupted', { value: { activityId: o.prompt.activityId, heardFraction } }, this.deps.clock.now()));
+    }
   }
 
   private openStt(provider: SttProvider): void {

@@ -9,6 +9,8 @@ import type { Clock } from './clock.js';
 
 export interface Prompt {
   id: string;
+  /** The bot activity this prompt speaks, when it came from one. */
+  activityId?: string;
   /** What is spoken, or the URL played; kept for records and logs. */
   text: string;
   /** Speech may interrupt this prompt. */
@@ -32,6 +34,9 @@ export interface PromptOutcome {
   startedAt?: number;
   endedAt: number;
   heardInFull: boolean;
+  /** Samples of the prompt handed to the leg, and whether that was all of it. */
+  sentSamples: number;
+  fullySent: boolean;
 }
 
 export interface PromptQueueEventMap {
@@ -44,6 +49,7 @@ export interface PromptQueueEventMap {
 interface Entry {
   prompt: Prompt;
   abort: AbortController;
+  sentSamples: number;
   sentAudio: boolean;
   sent: boolean;
   startedAt?: number;
@@ -66,7 +72,7 @@ export class PromptQueue extends EventEmitter<PromptQueueEventMap> {
 
   enqueue(prompt: Prompt): void {
     if (this.closed) return;
-    this.entries.push({ prompt, abort: new AbortController(), sentAudio: false, sent: false });
+    this.entries.push({ prompt, abort: new AbortController(), sentSamples: 0, sentAudio: false, sent: false });
     void this.pump();
   }
 
@@ -88,7 +94,7 @@ export class PromptQueue extends EventEmitter<PromptQueueEventMap> {
     const now = this.clock.now();
     // Marks arrive in playout order, so everything before this one has played too.
     const done = this.entries.splice(0, idx + 1);
-    for (const e of done) this.emit('finished', { prompt: e.prompt, startedAt: e.startedAt ?? now, endedAt: now, heardInFull: true });
+    for (const e of done) this.emit('finished', { ...this.outcome(e, now, true), startedAt: e.startedAt ?? now });
     const head = this.entries[0];
     if (head && head.sentAudio && head.startedAt === undefined) head.startedAt = now;
     if (this.entries.length === 0) this.emit('idle');
@@ -102,7 +108,7 @@ export class PromptQueue extends EventEmitter<PromptQueueEventMap> {
     const cut = this.entries.splice(0, this.entries.length);
     for (const e of cut) e.abort.abort();
     this.sink.clear();
-    const outcomes = cut.map((e) => ({ prompt: e.prompt, startedAt: e.startedAt, endedAt: now, heardInFull: false }));
+    const outcomes = cut.map((e) => this.outcome(e, now, false));
     for (const o of outcomes) this.emit('finished', o);
     this.emit('idle');
     return outcomes;
@@ -114,9 +120,13 @@ export class PromptQueue extends EventEmitter<PromptQueueEventMap> {
     const now = this.clock.now();
     const cut = this.entries.splice(0, this.entries.length);
     for (const e of cut) e.abort.abort();
-    const outcomes = cut.map((e) => ({ prompt: e.prompt, startedAt: e.startedAt, endedAt: now, heardInFull: false }));
+    const outcomes = cut.map((e) => this.outcome(e, now, false));
     for (const o of outcomes) this.emit('finished', o);
     return outcomes;
+  }
+
+  private outcome(e: Entry, endedAt: number, heardInFull: boolean): PromptOutcome {
+    return { prompt: e.prompt, startedAt: e.startedAt, endedAt, heardInFull, sentSamples: e.sentSamples, fullySent: e.sent };
   }
 
   /** Sends prompts' audio strictly in order: the next prompt's audio waits for the previous one's. */
@@ -144,6 +154,7 @@ export class PromptQueue extends EventEmitter<PromptQueueEventMap> {
           entry.sentAudio = true;
           if (this.entries[0] === entry) entry.startedAt = this.clock.now();
         }
+        entry.sentSamples += chunk.length;
         this.sink.play(chunk);
       }
       if (signal.aborted) return;

@@ -69,6 +69,7 @@ export class RecordingLeg extends EventEmitter<LegEventMap> implements CarrierLe
 /** A bot the test scripts: it records what the gateway sent and emits what the test tells it to. */
 export class ScriptedBot extends EventEmitter<BotConnectorEventMap> implements BotConnector {
   readonly botName = 'scripted';
+  wantsPromptInterruptions = false;
   readonly received: Activity[] = [];
   startInfo: BotConversationInfo | undefined;
   endedWith: BotDisconnectReason | undefined;

@@ -7,10 +7,13 @@ import { FakeClock } from './fake-clock.js';
 import { RecordingLeg, ScriptedBot, ToneAudioSource, settle, testCallInfo } from './call-doubles.js';
 
 /** A CallSession wired to doubles and a fake clock, with the bus events it published. */
-export async function startSession(opts: { settings?: CallSettingsOverrides; greeting?: Partial<Activity>[]; durationsMs?: Record<string, number> } = {}) {
+export async function startSession(
+  opts: { settings?: CallSettingsOverrides; greeting?: Partial<Activity>[]; durationsMs?: Record<string, number>; botWantsPromptInterruptions?: boolean } = {},
+) {
   const clock = new FakeClock();
   const leg = new RecordingLeg();
   const bot = new ScriptedBot(opts.greeting ?? []);
+  bot.wantsPromptInterruptions = opts.botWantsPromptInterruptions ?? false;
   const audio = new ToneAudioSource(opts.durationsMs);
   const bus = new EventBus();
   const published: { type: keyof BusEventMap; event: unknown }[] = [];
