@@ -117,6 +117,11 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
     this.conversations.delete(conversation);
   }
 
+  /** Invalidates every OAuth token issued so far (the authorization server rotated its keys). */
+  revokeTokens(): void {
+    this.issuedTokens.clear();
+  }
+
   /** Changes the bearer token the bot accepts (a rotated secret). */
   requireToken(token: string): void {
     this.token = token;
