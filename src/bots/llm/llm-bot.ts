@@ -233,7 +233,7 @@ export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implemen
         this.speak(message, sentence, turn);
       };
       const splitter = new SentenceSplitter();
-      const result = await this.withTimeout(turn, `POST ${this.completionsUrl}`, (touch) =>
+      const result = await this.withTimeout(turn.controller, `POST ${this.completionsUrl}`, (touch) =>
         streamChatCompletion({
           url: this.completionsUrl,
           headers: this.authHeaders(),
@@ -307,9 +307,13 @@ export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implemen
         continueTurn = true;
         continue;
       }
+      // The tool gets its own controller: its timeout fails the tool call, not the turn.
+      const toolController = new AbortController();
+      const cancelTool = (): void => toolController.abort(turn.controller.signal.reason);
+      turn.controller.signal.addEventListener('abort', cancelTool, { once: true });
       try {
-        const result = await this.withTimeout(turn, `${tool.method ?? 'POST'} ${tool.url}`, () =>
-          callHttpTool(tool, args, turn.controller.signal),
+        const result = await this.withTimeout(toolController, `${tool.method ?? 'POST'} ${tool.url}`, () =>
+          callHttpTool(tool, args, toolController.signal),
         );
         answer(result);
         this.log.debug({ tool: name }, 'HTTP tool answered');
@@ -318,9 +322,11 @@ export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implemen
           answer('error: cancelled, the caller spoke');
           continue; // the remaining calls get the same answer
         }
-        if (err instanceof ChatCompletionError) {
-          answer(`error: ${err.message}`); // timeout: let the model apologise instead of failing the turn
-        } else throw err;
+        if (!(err instanceof ChatCompletionError)) throw err;
+        this.log.warn({ tool: name, err }, 'HTTP tool timed out');
+        answer(`error: ${err.message}`); // let the model apologise instead of failing the turn
+      } finally {
+        turn.controller.signal.removeEventListener('abort', cancelTool);
       }
       continueTurn = true;
     }
@@ -329,14 +335,13 @@ export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implemen
   }
 
   /**
-   * Runs `work` under the idle timeout: the turn aborts with a ChatCompletionError when nothing
+   * Runs `work` under the idle timeout: `controller` aborts with a ChatCompletionError when nothing
    * arrived for requestTimeoutMs (work calls `touch` whenever something arrives).
    */
-  private async withTimeout<T>(turn: LlmTurn, what: string, work: (touch: () => void) => Promise<T>): Promise<T> {
+  private async withTimeout<T>(controller: AbortController, what: string, work: (touch: () => void) => Promise<T>): Promise<T> {
     const ms = this.timeoutMs;
     let timer: TimerHandle | undefined;
     let timedOut: ChatCompletionError | undefined;
-    const controller = turn.controller;
     const arm = (): void => {
       timer?.cancel();
       timer = this.clock.setTimeout(() => {
