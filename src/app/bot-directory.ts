@@ -9,7 +9,7 @@ import { DEFAULT_FLOW, FlowBot, loadFlow } from '../bots/flow/index.js';
 import { LlmBotConnector } from '../bots/llm/index.js';
 import type { CallInfo } from '../carriers/leg.js';
 import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettings } from '../call/settings.js';
-import { ConfigError } from '../config/load.js';
+import { resolveSecret } from '../config/secrets.js';
 import { resolveBot, type BotConfig, type SecretRef, type VoxgateConfig } from '../config/schema.js';
 
 export class NoRouteError extends Error {}
@@ -84,11 +84,4 @@ export class BotDirectory {
     const connector = this.connectorFactory?.(botName, info, logger) ?? bot.connect(callLogger);
     return { connector, settings: bot.settings };
   }
-}
-
-function resolveSecret(ref: SecretRef | undefined, key: string, env: NodeJS.ProcessEnv): string | undefined {
-  if (ref === undefined || typeof ref === 'string') return ref;
-  const value = env[ref.env];
-  if (!value) throw new ConfigError(`invalid configuration: ${key}: environment variable ${ref.env} is not set`);
-  return value;
 }

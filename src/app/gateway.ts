@@ -12,6 +12,8 @@ import { SpeechPromptAudio } from '../speech/speech-prompt-audio.js';
 import { TtsCache } from '../speech/tts/cache.js';
 import { EspeakTtsProvider } from '../speech/tts/espeak.js';
 import type { SttProvider } from '../speech/stt/provider.js';
+import { DeepgramSttProvider } from '../speech/stt/deepgram.js';
+import { resolveSecret } from '../config/secrets.js';
 import type { TtsProvider } from '../speech/tts/provider.js';
 import { openDatabase, type Store } from '../store/database.js';
 import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js';
@@ -41,6 +43,13 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+function sttFromConfig(config: VoxgateConfig, logger: Logger): SttProvider | undefined {
+  const { stt } = config;
+  if (stt.provider !== 'deepgram' || !stt.deepgram) return undefined;
+  const dg = stt.deepgram;
+  return new DeepgramSttProvider({ apiKey: resolveSecret(dg.apiKey, 'stt.deepgram.apiKey', process.env)!, baseUrl: dg.baseUrl, model: dg.model, endpointingMs: dg.endpointingMs, logger });
+}
+
 /** Plivo sends at most ~64 KiB per stream message; anything bigger is refused. */
 const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 
@@ -58,7 +67,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const tts = opts.tts ?? new EspeakTtsProvider();
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
-  const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, ttsCache), bus, clock, logger, stt: opts.stt });
+  const stt = opts.stt ?? sttFromConfig(config, logger);
+  const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, ttsCache), bus, clock, logger, stt });
 
   // A missed rejection is a bug, but it must not take every other call down with it.
   const onUnhandled = (err: unknown) => logger.error({ err }, 'unhandled promise rejection; the gateway keeps running');

@@ -128,6 +128,20 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Speech-to-text for caller speech; without it callers are heard only by the VAD (barge-in, no-input). */
+    stt: z
+      .object({
+        provider: z.enum(['none', 'deepgram']).default('none'),
+        deepgram: z
+          .object({ apiKey: secretSchema, baseUrl: z.string().url().optional(), model: z.string().optional(), endpointingMs: z.number().int().positive().optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({})
+      .superRefine((stt, ctx) => {
+        if (stt.provider === 'deepgram' && !stt.deepgram) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['deepgram'], message: 'provider deepgram needs a deepgram section (apiKey)' });
+      }),
     /** Settings every bot starts from. */
     defaults: callSettingsSchema.partial().strict().default({}),
     bots: z.array(botSchema).default([{ name: 'demo', type: 'flow', settings: {} }]),

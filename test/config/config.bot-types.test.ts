@@ -35,3 +35,11 @@ describe('bot types in the configuration', () => {
     await expect(BotDirectory.load(config, undefined, {})).rejects.toThrow('bots.b.botApi.token: environment variable MISSING_TOKEN is not set');
   });
 });
+
+describe('speech-to-text in the configuration', () => {
+  it('is off unless a provider is chosen, and names the missing section', () => {
+    expect(parseConfig({}).stt.provider).toBe('none');
+    expect(() => parseConfig({ stt: { provider: 'deepgram' } })).toThrow(/stt\.deepgram: provider deepgram needs a deepgram section/);
+    expect(parseConfig({ stt: { provider: 'deepgram', deepgram: { apiKey: { env: 'DEEPGRAM_API_KEY' } } } }).stt.deepgram?.apiKey).toEqual({ env: 'DEEPGRAM_API_KEY' });
+  });
+});
