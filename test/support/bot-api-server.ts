@@ -28,6 +28,8 @@ export interface BotApiFault {
   rawBody?: string;
   /** Process the request but never answer (the client times out); the answer is dropped when the client hangs up. */
   hold?: boolean;
+  /** Answer normally once this settles (a slow bot the test releases). */
+  until?: Promise<unknown>;
 }
 
 export interface BotApiServerOptions {
@@ -199,6 +201,7 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
 
     const fault = this.faults.get(kind)?.shift();
     if (!this.authorized(req.headers.authorization)) return send(res, 401, { error: 'unauthorized' });
+    if (fault?.until) await fault.until;
     const answer = this.answer(kind, body, conversation);
     if (fault?.hold) return; // the client's timeout or hang-up ends this exchange
     if (fault?.rawBody !== undefined) {

@@ -58,6 +58,8 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
   /** Sends go out one at a time so the bot sees activities in the order the caller produced them. */
   private sendChain: Promise<void> = Promise.resolve();
   private endPromise?: Promise<void>;
+  /** end() called while the conversation was being created: sent once the create answer is in. */
+  private pendingEnd?: { reasonCode: BotDisconnectReason; reason?: string; settle: (p: Promise<void>) => void };
   private failed = false;
 
   constructor(options: BotApiConnectorOptions) {
@@ -81,12 +83,17 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
     this.conversationId = info.conversationId;
     this.log = this.log.child({ conversation: info.conversationId });
     // Not aborted by end(): if the bot creates the conversation, it must also hear the disconnect.
-    const created = await this.request('POST', this.botUrl, { conversation: this.conversationId }, false);
-    const urls = parseCreateAnswer(created, this.botUrl);
+    let urls: BotApiConversationUrls;
+    try {
+      urls = parseCreateAnswer(await this.request('POST', this.botUrl, { conversation: this.conversationId }, false), this.botUrl);
+    } catch (err) {
+      this.pendingEnd?.settle(Promise.resolve()); // nothing was opened, nothing to disconnect
+      throw err;
+    }
     this.urls = urls;
-    if ((this.state as ConnectorState) === 'ended') {
+    if (this.pendingEnd) {
       // end() arrived while the conversation was being created: close it on the bot too.
-      await this.disconnect(this.pendingEnd ?? { reasonCode: 'client-disconnected' });
+      this.pendingEnd.settle(this.disconnect(this.pendingEnd));
       return;
     }
     this.state = 'open';
@@ -107,8 +114,16 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
       },
       this.clock.now(),
     );
-    const answer = await this.request('POST', urls.activitiesURL, { conversation: this.conversationId, activities: [start] });
-    this.deliver(parseActivities(answer, urls.activitiesURL, this.clock.now()));
+    let greeting: Activity[];
+    try {
+      const answer = await this.request('POST', urls.activitiesURL, { conversation: this.conversationId, activities: [start] });
+      greeting = parseActivities(answer, urls.activitiesURL, this.clock.now());
+    } catch (err) {
+      // The call ended while the start event was in flight: nothing left to start.
+      if ((this.state as ConnectorState) === 'ended') return;
+      throw err;
+    }
+    this.deliver(greeting);
   }
 
   send(activity: Activity): Promise<void> {
@@ -126,15 +141,16 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
       return;
     }
     const url = this.urls.activitiesURL;
+    let answer: Activity[];
     try {
-      const answer = await this.request('POST', url, { conversation: this.conversationId, activities: [activity] });
-      this.deliver(parseActivities(answer, url, this.clock.now()));
+      const body = await this.request('POST', url, { conversation: this.conversationId, activities: [activity] });
+      answer = parseActivities(body, url, this.clock.now());
     } catch (err) {
       this.fail(err as Error);
+      return;
     }
+    this.deliver(answer);
   }
-
-  private pendingEnd?: { reasonCode: BotDisconnectReason; reason?: string };
 
   end(reasonCode: BotDisconnectReason, reason?: string): Promise<void> {
     if (this.endPromise) return this.endPromise;
@@ -146,9 +162,10 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
     this.closeSocket();
     this.lifetime.abort();
     if (wasStarting) {
-      // start() sends the disconnect once the create answer is in.
-      this.pendingEnd = { reasonCode, reason };
-      this.endPromise = Promise.resolve();
+      // start() sends the disconnect once the create answer is in; end() resolves after it.
+      this.endPromise = new Promise<void>((resolve, reject) => {
+        this.pendingEnd = { reasonCode, reason, settle: (p) => p.then(resolve, reject) };
+      });
     } else {
       this.endPromise = wasOpen ? this.disconnect({ reasonCode, reason }) : Promise.resolve();
     }
@@ -214,7 +231,14 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
 
   /** Resolves once the socket is open or has failed: it is optional, so a failure is logged, not fatal. */
   private async openSocket(url: string): Promise<void> {
-    const token = await this.socketToken();
+    let token: string;
+    try {
+      token = await this.socketToken();
+    } catch (err) {
+      this.log.warn({ err, url }, 'no token for the bot-api websocket; async bot activities will not arrive');
+      return;
+    }
+    if (this.state !== 'open') return; // ended while the token was fetched
     await new Promise<void>((resolve) => {
       const socket = new WebSocket(url, { headers: authHeaders(token), handshakeTimeout: this.timeoutMs });
       this.socket = socket;
