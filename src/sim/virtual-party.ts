@@ -124,6 +124,14 @@ export class VirtualParty extends EventEmitter<PartyEvents> {
     });
   }
 
+  /** Starts speaking `samples` now (from the next frame), for callers that answer what they heard. */
+  sayNow(samples: Int16Array, sampleRate = HEARD_RATE): void {
+    if (this.answeredAt === undefined) throw new ScriptError('sayNow: the party has not answered');
+    const at8k = sampleRate === HEARD_RATE ? samples : resample(samples, sampleRate, HEARD_RATE);
+    const startSample = Math.ceil(((this.clock.now() - this.answeredAt) * HEARD_RATE) / 1000);
+    this.clips.push({ startSample, byRate: new Map([[HEARD_RATE, at8k]]) });
+  }
+
   /** Hangs up after `afterMs`, for callers that react to what they heard. */
   hangUp(afterMs = 0): void {
     this.timers.push(this.clock.setTimeout(() => this.emit('hangup'), afterMs));
