@@ -94,6 +94,42 @@ describe('LLM bot against server variants', () => {
     expect(server.requests).toHaveLength(1); // hang up ends the turn even though send_dtmf alone would continue
   });
 
+  it('accepts whole tool calls without an index, as Ollama streams them', async () => {
+    server.script((reply) => {
+      reply.raw(
+        `data: ${JSON.stringify({
+          id: 'chatcmpl-o',
+          object: 'chat.completion.chunk',
+          created: 1,
+          model: 'llama3.1',
+          choices: [
+            {
+              index: 0,
+              delta: {
+                role: 'assistant',
+                content: '',
+                tool_calls: [
+                  { id: 'call_1', type: 'function', function: { name: 'send_dtmf', arguments: '{"digits":"42"}' } },
+                  { id: 'call_2', type: 'function', function: { name: 'transfer_call', arguments: '{"target":"sip:desk@example.com"}' } },
+                ],
+              },
+              finish_reason: null,
+            },
+          ],
+        })}\n\n`,
+      );
+      reply.finish('tool_calls');
+    });
+    const bot = new LlmBotConnector({ name: 'ollama', baseUrl: server.baseUrl, model: 'llama3.1', systemPrompt: 's', greeting: 'Hi.' });
+    const out = new BotOutputRecorder(bot);
+    await bot.start(callInfo);
+    await bot.send(messageActivity('extension 42 then the front desk'));
+    expect(out.activities.slice(1)).toMatchObject([
+      { type: 'event', name: 'sendDtmf', activityParams: { dtmfDigits: '42' } },
+      { type: 'event', name: 'transfer', activityParams: { transferTarget: 'sip:desk@example.com' } },
+    ]);
+  });
+
   it('an HTTP tool that does not answer in time gives the model an error to apologise with', async () => {
     const api = await startSilentApi();
     const clock = new FakeClock();

@@ -131,7 +131,12 @@ function parseChunk(url: string, data: string): { choices?: Array<{ delta?: unkn
 
 /** Tool calls stream as fragments keyed by index: the first carries id and name, the rest argument pieces. */
 function mergeToolCall(calls: ChatToolCall[], part: ChunkToolCallDelta): void {
-  const index = typeof part.index === 'number' ? part.index : calls.length > 0 ? calls.length - 1 : 0;
+  let index = part.index;
+  if (typeof index !== 'number') {
+    // Ollama sends whole calls without `index`: a new id starts a new call, no id continues the last.
+    const last = calls.length - 1;
+    index = last < 0 || (part.id !== undefined && calls[last].id !== '' && calls[last].id !== part.id) ? calls.length : last;
+  }
   let call = calls[index];
   if (!call) {
     call = { id: '', type: 'function', function: { name: '', arguments: '' } };
