@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BotApiConnector } from '../../src/bots/bot-api/index.js';
+import { messageActivity } from '../../src/bots/activity.js';
 import { BotApiServer } from '../support/bot-api-server.js';
 
 const info = { conversationId: 'call-race-1', direction: 'inbound' as const, caller: '+15550001', callee: '+15550002' };
@@ -49,5 +50,24 @@ describe('bot-api: the caller hangs up while the conversation is starting', () =
     await expect(starting).resolves.toBeUndefined();
     expect(server.count('disconnect')).toBe(1);
     expect(greeted).toEqual([]);
+  });
+});
+
+describe('bot-api: caller input while the conversation is starting', () => {
+  it('queues it until the start event has been answered, then sends it in order', async () => {
+    server = await BotApiServer.start();
+    const slow = gate();
+    server.fault('create', { until: slow.opened });
+    const bot = new BotApiConnector({ name: 'echo', botUrl: server.botUrl });
+    const texts: string[] = [];
+    bot.on('activities', (list) => texts.push(...list.map((a) => a.text ?? '')));
+    const starting = bot.start(info);
+    await server.waitForRequest((r) => r.kind === 'create');
+    const early = bot.send(messageActivity('hello early'));
+    slow.open();
+    await starting;
+    await early;
+    expect(texts).toEqual(['Hello, I am the echo bot.', 'You said: hello early']);
+    await bot.end('client-disconnected');
   });
 });

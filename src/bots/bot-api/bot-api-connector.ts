@@ -55,8 +55,12 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
   private socket?: WebSocket;
   /** Aborts in-flight requests when the call ends. */
   private readonly lifetime = new AbortController();
-  /** Sends go out one at a time so the bot sees activities in the order the caller produced them. */
-  private sendChain: Promise<void> = Promise.resolve();
+  /**
+   * Sends go out one at a time so the bot sees activities in the order the caller produced them;
+   * the chain starts when start() has finished, so early caller input follows the start event.
+   */
+  private sendChain: Promise<void>;
+  private startFinished!: () => void;
   private endPromise?: Promise<void>;
   /** end() called while the conversation was being created: sent once the create answer is in. */
   private pendingEnd?: { reasonCode: BotDisconnectReason; reason?: string; settle: (p: Promise<void>) => void };
@@ -64,6 +68,7 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
 
   constructor(options: BotApiConnectorOptions) {
     super();
+    this.sendChain = new Promise<void>((resolve) => (this.startFinished = resolve));
     try {
       this.botUrl = new URL(options.botUrl).toString();
     } catch {
@@ -80,6 +85,14 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
   async start(info: BotConversationInfo): Promise<void> {
     if (this.state !== 'idle') throw new Error(`bot-api bot "${this.botName}": start() called twice`);
     this.state = 'starting';
+    try {
+      await this.open(info);
+    } finally {
+      this.startFinished();
+    }
+  }
+
+  private async open(info: BotConversationInfo): Promise<void> {
     this.conversationId = info.conversationId;
     this.log = this.log.child({ conversation: info.conversationId });
     // Not aborted by end(): if the bot creates the conversation, it must also hear the disconnect.
@@ -127,9 +140,7 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
   }
 
   send(activity: Activity): Promise<void> {
-    if (this.state === 'idle' || this.state === 'starting') {
-      return Promise.reject(new Error(`bot-api bot "${this.botName}": send() before start() completed`));
-    }
+    if (this.state === 'idle') return Promise.reject(new Error(`bot-api bot "${this.botName}": send() before start()`));
     const next = this.sendChain.then(() => this.sendNow(activity));
     this.sendChain = next;
     return next;
