@@ -127,3 +127,22 @@ describe('LLM bot errors become failure events', () => {
     expect(out.texts).toEqual(['Back again.']);
   });
 });
+
+describe('LLM bot and a throwing activities listener', () => {
+  it('keeps streaming and does not blame the LLM server', async () => {
+    const server = await OpenAiChatServer.start();
+    try {
+      server.script(answer('One.', 'Two.'));
+      const b = new LlmBotConnector({ name: 'b', baseUrl: server.baseUrl, model: 'm', systemPrompt: 's' });
+      const out = new BotOutputRecorder(b);
+      b.on('activities', () => {
+        throw new Error('listener bug');
+      });
+      await b.start(callInfo);
+      expect(out.texts).toEqual(['One.', 'Two.']);
+      expect(out.failures).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -295,7 +295,7 @@ export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implemen
           continueTurn = true;
           continue;
         }
-        this.emit('activities', [mapped.activity]);
+        this.emitActivity(mapped.activity);
         answer('done');
         if (name === 'send_dtmf') continueTurn = true;
         else callEnded = true; // transfer / hang up: nothing more to say on this call
@@ -366,7 +366,16 @@ export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implemen
     message.content = before.length === 0 ? sentence : `${before} ${sentence}`;
     const activity = messageActivity(sentence, {}, this.clock.now());
     this.spoken.set(activity.id, { message, start, end: start + sentence.length, turn });
-    this.emit('activities', [activity]);
+    this.emitActivity(activity);
+  }
+
+  /** A throwing listener is the gateway's bug: log it rather than report it as the LLM server's failure. */
+  private emitActivity(activity: Activity): void {
+    try {
+      this.emit('activities', [activity]);
+    } catch (err) {
+      this.log.error({ err, activityId: activity.id }, 'an activities listener threw');
+    }
   }
 
   private authHeaders(): Record<string, string> {
