@@ -146,3 +146,12 @@ describe('LLM bot and a throwing activities listener', () => {
     }
   });
 });
+
+describe('LLM bot configuration', () => {
+  it('rejects a baseUrl that is not an absolute http(s) URL, naming the bot', () => {
+    expect(() => new LlmBotConnector({ name: 'cfg', baseUrl: 'localhost:11434/v1', model: 'm', systemPrompt: 's' })).toThrow(
+      'LLM bot "cfg": baseUrl "localhost:11434/v1" is not an absolute http(s) URL',
+    );
+    expect(() => new LlmBotConnector({ name: 'cfg', baseUrl: '/v1', model: 'm', systemPrompt: 's' })).toThrow(/not an absolute http\(s\) URL/);
+  });
+});

@@ -85,7 +85,15 @@ export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implemen
     this.log = (options.logger ?? silentLogger()).child({ bot: options.name });
     this.clock = options.clock ?? systemClock;
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const url = new URL(`${options.baseUrl.replace(/\/+$/, '')}/chat/completions`);
+    let url: URL;
+    try {
+      url = new URL(`${options.baseUrl.replace(/\/+$/, '')}/chat/completions`);
+    } catch {
+      throw new Error(`LLM bot "${options.name}": baseUrl ${JSON.stringify(options.baseUrl)} is not an absolute http(s) URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`LLM bot "${options.name}": baseUrl ${JSON.stringify(options.baseUrl)} is not an absolute http(s) URL`);
+    }
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
     this.completionsUrl = url.toString();
     this.history = [{ role: 'system', content: options.systemPrompt }];
