@@ -76,6 +76,38 @@ describe('Deepgram STT: failures', () => {
     expect((await nextFailure(s)).message).toMatch(/connection error \(ECONNREFUSED\)/);
   });
 
+  it('reports a Deepgram that accepts the connection but never answers the upgrade (connectTimeoutMs)', async () => {
+    const silent = createServer();
+    const accepted: import('node:net').Socket[] = [];
+    silent.on('connection', (socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const s = new DeepgramSttProvider({ apiKey: 'k', baseUrl: `ws://127.0.0.1:${port}`, connectTimeoutMs: 50, logger: silentLogger() }).startSession({
+      language: 'en-US',
+      sampleRate: 8000,
+    });
+    expect((await nextFailure(s)).message).toMatch(/connection error: Opening handshake has timed out/);
+    for (const socket of accepted) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+
+  it('the double rejects a listen request without encoding or sample_rate with 400 and dg-error, as Deepgram does', async () => {
+    const { default: WebSocket } = await import('ws');
+    const status = (query: string) =>
+      new Promise<{ status: number; dgError: string | undefined }>((resolve) => {
+        const ws = new WebSocket(`${server.url}/v1/listen?${query}`, { headers: { Authorization: 'Token right-key' } });
+        ws.on('unexpected-response', (_req, res) => {
+          resolve({ status: res.statusCode ?? 0, dgError: res.headers['dg-error'] as string | undefined });
+          res.resume();
+          ws.terminate();
+        });
+        ws.on('error', () => undefined);
+      });
+    expect(await status('sample_rate=8000')).toEqual({ status: 400, dgError: 'encoding is required for raw audio' });
+    expect((await status('encoding=linear16')).status).toBe(400);
+    expect((await status('encoding=linear16&sample_rate=abc')).status).toBe(400);
+  });
+
   it('reports invalid session options instead of connecting', async () => {
     const s = new DeepgramSttProvider({ apiKey: 'right-key', baseUrl: server.url, logger: silentLogger() }).startSession({
       language: 'en-US',

@@ -23,6 +23,8 @@ export interface DeepgramSttOptions {
   keepAliveMs?: number;
   /** Audio kept while the socket is still opening; older frames beyond this are dropped. Default 5000 ms. */
   maxPendingAudioMs?: number;
+  /** Opening handshake deadline; a Deepgram that accepts TCP but never answers fails the session. Default 10000. */
+  connectTimeoutMs?: number;
   /** How long close() waits for Deepgram to flush and close before dropping the socket. Default 5000. */
   closeTimeoutMs?: number;
   clock?: Clock;
@@ -133,6 +135,9 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
   private audioSinceKeepAliveCheck = false;
   private keepAliveTimer: TimerHandle | undefined;
   private closeTimer: TimerHandle | undefined;
+  /** Byte view of the last frame written: callers that refill one frame buffer cost no allocation here. */
+  private lastFrame: Int16Array | undefined;
+  private lastFrameBytes: Buffer | undefined;
   /** Reused for byte-swapping on big-endian hosts, where Int16Array memory is not the wire order. */
   private swapBuffer: Buffer | undefined;
 
@@ -154,7 +159,12 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
     }
 
     const url = buildListenUrl(listenUrl, provider, options);
-    this.ws = new WebSocket(url, { headers: { Authorization: `Token ${provider.apiKey}` } });
+    this.ws = new WebSocket(url, {
+      headers: { Authorization: `Token ${provider.apiKey}` },
+      handshakeTimeout: provider.connectTimeoutMs ?? 10_000,
+      // Compression would hold a reference to the caller's frame until deflated (and PCM barely compresses).
+      perMessageDeflate: false,
+    });
     this.ws.binaryType = 'nodebuffer';
     this.ws.on('open', () => this.onOpen());
     this.ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
@@ -213,8 +223,12 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
   private sendAudio(frame: Int16Array): void {
     this.audioSinceKeepAliveCheck = true;
     if (HOST_IS_LITTLE_ENDIAN) {
-      // ws copies read-only buffers while masking, so the caller's frame is never mutated.
-      this.ws!.send(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), { binary: true });
+      if (frame !== this.lastFrame) {
+        this.lastFrame = frame;
+        this.lastFrameBytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+      }
+      // ws copies read-only (Buffer) data while masking, so the caller's frame is never mutated.
+      this.ws!.send(this.lastFrameBytes!, { binary: true });
       return;
     }
     if (!this.swapBuffer || this.swapBuffer.byteLength !== frame.byteLength) {
@@ -394,8 +408,7 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
 
   private emitFailure(error: Error): void {
     this.log.warn({ err: error.message }, 'deepgram stt session failed');
-    // An unhandled 'failure' must not crash the process, so emit only to listeners that exist.
-    if (this.listenerCount('failure') > 0) this.emit('failure', error);
+    this.emit('failure', error);
   }
 }
 
