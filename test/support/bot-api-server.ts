@@ -335,6 +335,9 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
     if (!this.authorized(req.headers.authorization)) return refuse(401);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       conv.socket = ws;
+      ws.on('close', () => {
+        if (conv.socket === ws) conv.socket = undefined;
+      });
       this.emit('websocket', conv.id);
     });
   }

@@ -36,6 +36,10 @@ export interface BotApiConnectorOptions {
 const REFRESH_AT_FRACTION = 2 / 3;
 /** After a failed refresh, try again this soon (bounded by the time left). */
 const REFRESH_RETRY_MS = 5000;
+/** Websocket reopen backoff: 1 s, 2 s, 4 s... up to 30 s, at most this many times in a row. */
+const SOCKET_REOPEN_FIRST_MS = 1000;
+const SOCKET_REOPEN_MAX_MS = 30_000;
+const SOCKET_MAX_REOPENS = 8;
 
 type ConnectorState = 'idle' | 'starting' | 'open' | 'ended';
 
@@ -53,6 +57,9 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
   private refreshTimer?: TimerHandle;
   private expiresAt = 0;
   private socket?: WebSocket;
+  private socketReopen?: TimerHandle;
+  /** Consecutive failed websocket opens; reset by a successful open. */
+  private socketFailures = 0;
   /** Aborts in-flight requests when the call ends. */
   private readonly lifetime = new AbortController();
   /**
@@ -240,45 +247,59 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
 
   // ---- websocket ----------------------------------------------------------------------------
 
-  /** Resolves once the socket is open or has failed: it is optional, so a failure is logged, not fatal. */
+  /**
+   * Resolves once the socket is open or has failed: it is optional, so a failure is logged, not
+   * fatal. A socket lost mid-call is reopened with backoff, since the bot's later answers may only
+   * come this way ("please wait" now, the answer later).
+   */
   private async openSocket(url: string): Promise<void> {
     let token: string;
     try {
       token = await this.socketToken();
     } catch (err) {
-      this.log.warn({ err, url }, 'no token for the bot-api websocket; async bot activities will not arrive');
+      this.log.warn({ err, url }, 'no token for the bot-api websocket');
+      this.reopenSocketLater(url);
       return;
     }
     if (this.state !== 'open') return; // ended while the token was fetched
     await new Promise<void>((resolve) => {
       const socket = new WebSocket(url, { headers: authHeaders(token), handshakeTimeout: this.timeoutMs });
       this.socket = socket;
-      let settled = false;
-      const settle = () => {
-        if (!settled) {
-          settled = true;
-          resolve();
-        }
-      };
       socket.on('open', () => {
+        this.socketFailures = 0;
         this.log.debug({ url }, 'bot-api websocket open');
-        settle();
+        resolve();
       });
       socket.on('unexpected-response', (_req, res) => {
-        this.log.warn({ url, status: res.statusCode }, 'bot-api websocket refused; async bot activities will not arrive');
+        this.log.warn({ url, status: res.statusCode }, 'bot-api websocket refused');
+        res.resume();
         socket.terminate();
-        settle();
       });
-      socket.on('error', (err) => {
-        this.log.warn({ err, url }, 'bot-api websocket error');
-        settle();
-      });
+      socket.on('error', (err) => this.log.warn({ err, url }, 'bot-api websocket error'));
       socket.on('close', (code) => {
-        if (this.state === 'open') this.log.warn({ url, code }, 'bot-api websocket closed by the bot');
-        settle();
+        resolve();
+        if (this.socket !== socket) return; // closed by us
+        this.socket = undefined;
+        if (this.state !== 'open') return;
+        this.log.warn({ url, code }, 'bot-api websocket lost');
+        this.reopenSocketLater(url);
       });
       socket.on('message', (data, isBinary) => this.onSocketFrame(isBinary ? null : data.toString(), url));
     });
+  }
+
+  private reopenSocketLater(url: string): void {
+    if (this.state !== 'open') return;
+    if (this.socketFailures >= SOCKET_MAX_REOPENS) {
+      this.log.error({ url, attempts: this.socketFailures }, 'bot-api websocket given up; async bot activities will not arrive');
+      return;
+    }
+    const delay = Math.min(SOCKET_REOPEN_MAX_MS, SOCKET_REOPEN_FIRST_MS * 2 ** this.socketFailures);
+    this.socketFailures++;
+    this.socketReopen = this.clock.setTimeout(() => {
+      this.socketReopen = undefined;
+      void this.openSocket(url);
+    }, delay);
   }
 
   private async socketToken(): Promise<string> {
@@ -307,6 +328,8 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
   }
 
   private closeSocket(): void {
+    this.socketReopen?.cancel();
+    this.socketReopen = undefined;
     const socket = this.socket;
     this.socket = undefined;
     if (!socket) return;
