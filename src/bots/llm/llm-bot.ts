@@ -65,6 +65,8 @@ class TurnSuperseded extends Error {}
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implements BotConnector {
+  /** Barge-in reports keep the history to what the caller heard. */
+  readonly wantsPromptInterruptions = true;
   readonly botName: string;
   private readonly log: Logger;
   private readonly clock: Clock;
