@@ -1,0 +1,88 @@
+/**
+ * Voxgate's response endpoint (`DCS_RESPONSE_URL` role): the brain POSTs a reply for a live call and
+ * the router hands it to that call's webhook connector.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from '../../logger.js';
+import { parseWebhookReply, WebhookReplyError } from './webhook-reply.js';
+import type { WebhookReply } from './webhook-reply.js';
+
+/** What the router needs of a connector (WebhookBotConnector implements it). */
+export interface WebhookReplyTarget {
+  /** False when the conversation has ended. */
+  deliverReply(reply: WebhookReply): boolean;
+}
+
+export interface WebhookDelivery {
+  status: number;
+  error?: string;
+}
+
+export class WebhookReplyRouter {
+  private readonly calls = new Map<string, WebhookReplyTarget>();
+
+  register(callId: string, connector: WebhookReplyTarget): void {
+    this.calls.set(callId, connector);
+  }
+
+  /** With `connector`, only removes the entry if it still belongs to that connector. */
+  unregister(callId: string, connector?: WebhookReplyTarget): void {
+    if (connector && this.calls.get(callId) !== connector) return;
+    this.calls.delete(callId);
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  /** 200 delivered; 400 bad reply (the error names the field); 404 unknown or ended call. */
+  deliver(body: unknown): WebhookDelivery {
+    let reply: WebhookReply;
+    try {
+      reply = parseWebhookReply(body);
+    } catch (err) {
+      if (err instanceof WebhookReplyError) return { status: 400, error: err.message };
+      throw err;
+    }
+    const target = this.calls.get(reply.call_id);
+    if (!target) return { status: 404, error: `no live call with call_id "${reply.call_id}"` };
+    if (!target.deliverReply(reply)) {
+      this.calls.delete(reply.call_id);
+      return { status: 404, error: `call "${reply.call_id}" has ended` };
+    }
+    return { status: 200 };
+  }
+}
+
+export interface WebhookResponseRoutesOptions {
+  router: WebhookReplyRouter;
+  /** When set, requests need `Authorization: Bearer <token>`. */
+  token?: string;
+  logger?: Logger;
+}
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1]!.trim());
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** `POST /response`: mount with a prefix (`/webhook`). */
+export const webhookResponseRoutes: FastifyPluginAsync<WebhookResponseRoutesOptions> = async (app, opts) => {
+  const { router, token } = opts;
+  app.post('/response', async (req, reply) => {
+    if (token && !bearerMatches(req.headers.authorization, token)) {
+      opts.logger?.warn({ ip: req.ip }, 'webhook reply rejected: missing or wrong bearer token');
+      return reply.code(401).send({ error: 'missing or wrong Authorization: Bearer token' });
+    }
+    const result = router.deliver(req.body);
+    if (result.status !== 200) {
+      opts.logger?.warn({ status: result.status, problem: result.error }, 'webhook reply refused');
+      return reply.code(result.status).send({ error: result.error });
+    }
+    return reply.code(200).send({ ok: true });
+  });
+};
