@@ -275,7 +275,9 @@ export async function errorBodySnippet(res: Response): Promise<string> {
 
 export function describeFetchError(err: unknown): string {
   const e = err as Error & { cause?: { code?: string; message?: string } };
+  // undici reports "fetch failed" and keeps the reason (ECONNREFUSED, bad port...) in `cause`.
   if (e?.cause?.code) return `${e.cause.code}${e.cause.message ? ` (${e.cause.message})` : ''}`;
+  if (e?.cause?.message) return e.cause.message;
   return e?.message ?? String(err);
 }
 
