@@ -87,3 +87,26 @@ describe('webhook bot: a brain that fails is reported, never thrown', () => {
     expect((await failure).message).toContain('url "brain.local/webhook" is not an absolute http(s) URL');
   });
 });
+
+describe('webhook bot: the call ends while the brain is still thinking', () => {
+  it('drops the waiting request without a failure and still tells the brain the call ended', async () => {
+    const brain = await new WebhookBrain().listen();
+    try {
+      brain.answer = (req) => (req.type === 'text' ? 'hold' : { body: {} });
+      const clock = new FakeClock();
+      const bot = new WebhookBotConnector({ name: 'ori', url: brain.url, clock });
+      const failures: Error[] = [];
+      bot.on('failure', (e) => failures.push(e));
+      await bot.start(call);
+      const turn = bot.send(messageActivity('hello?'));
+      await brain.request('text');
+      await bot.end('client-disconnected', 'caller hung up');
+      await turn;
+      expect((await brain.request('end')).body).toMatchObject({ type: 'end', call_id: 'call-f', reason: 'caller hung up' });
+      expect(failures).toEqual([]);
+      expect(clock.pendingTimers()).toBe(0);
+    } finally {
+      await brain.close();
+    }
+  });
+});

@@ -60,6 +60,8 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
   private readonly router?: WebhookReplyRouter;
   private callId?: string;
   private ended = false;
+  /** Aborted at end(): a request still waiting for the brain is dropped, not reported as a failure. */
+  private readonly lifetime = new AbortController();
   /** Requests go out one at a time so the brain sees caller turns in order. */
   private chain: Promise<void> = Promise.resolve();
 
@@ -120,6 +122,7 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
   async end(reasonCode: BotDisconnectReason, reason?: string): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.lifetime.abort();
     if (this.callId === undefined) return;
     this.router?.unregister(this.callId, this);
     await this.enqueue({ type: 'end', call_id: this.callId, reason: reason ?? reasonCode, reason_code: reasonCode }, true);
@@ -139,10 +142,12 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
   }
 
   private async exchange(request: BrainRequest, isEnd: boolean): Promise<void> {
+    if (!isEnd && this.ended) return; // queued before end(), pointless now
     let answer: unknown;
     try {
-      answer = await this.post(request);
+      answer = await this.post(request, isEnd ? undefined : this.lifetime.signal);
     } catch (err) {
+      if (!isEnd && this.ended) return; // the call ended while the brain was thinking
       if (isEnd) this.log.warn({ err, callId: request.call_id }, 'brain did not take the end of the call');
       else this.fail(err as Error);
       return;
@@ -160,7 +165,7 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
     if (replies.length) this.emitActivities(replies.map((r) => replyActivity(r, this.clock.now())));
   }
 
-  private async post(request: BrainRequest): Promise<unknown> {
+  private async post(request: BrainRequest, signal?: AbortSignal): Promise<unknown> {
     const what = `webhook bot "${this.botName}": POST ${this.url} (${request.type})`;
     const controller = new AbortController();
     let timedOut = false;
@@ -168,6 +173,8 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
       timedOut = true;
       controller.abort();
     }, this.timeoutMs);
+    const onEnd = () => controller.abort();
+    signal?.addEventListener('abort', onEnd, { once: true });
     let status: number;
     let text: string;
     try {
@@ -182,6 +189,7 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
       throw new WebhookBotError('network', `${what} failed: ${cause?.code ?? cause?.message ?? (err as Error).message} (is the brain running?)`, undefined, { cause: err });
     } finally {
       timer.cancel();
+      signal?.removeEventListener('abort', onEnd);
     }
     if (status < 200 || status >= 300) {
       const hint = status === 401 || status === 403 ? ' (check the webhook bot token)' : '';
