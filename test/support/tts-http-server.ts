@@ -62,6 +62,8 @@ export interface OpenAiSpeechScript {
   gates?: Promise<void>[];
   /** Answer with an error instead: status and OpenAI error JSON. */
   error?: { status: number; message: string; type: string; code?: string };
+  /** Answer 200 with this JSON instead of audio (a proxy or a server that ignored response_format). */
+  okJson?: unknown;
 }
 
 export class TtsHttpDouble {
@@ -164,6 +166,7 @@ export class TtsHttpDouble {
     }
     const script = this.speechScripts.shift() ?? { hz: 440, ms: 500 };
     if (script.error) return openAiError(res, script.error.status, script.error.message, script.error.type, null, script.error.code);
+    if (script.okJson !== undefined) return sendJson(res, 200, script.okJson);
     const bytes = pcm16le(tone(script.hz, script.ms, 24000));
     res.writeHead(200, { 'content-type': 'audio/pcm', 'transfer-encoding': 'chunked' });
     await writeChunked(res, bytes, script.chunks ?? 5, script.gates);
@@ -199,7 +202,8 @@ async function writeChunked(res: ServerResponse, bytes: Uint8Array, count: numbe
   let off = 0;
   for (let i = 0; off < bytes.length; i++) {
     if (i > 0) {
-      if (gates[i - 1]) await gates[i - 1];
+      const gate = gates[i - 1] as Promise<void> | undefined;
+      if (gate) await gate;
       else await new Promise<void>((r) => setImmediate(r));
     }
     if (res.destroyed) return;
