@@ -45,12 +45,14 @@ export { encodeWav, encodeMuLaw };
 /** How the generic endpoint answers one POST. */
 export type GenericAnswer =
   /** Audio bytes with this Content-Type, sent in `chunks` pieces (default 4). */
-  | { kind: 'audio'; contentType: string; bytes: Uint8Array; chunks?: number }
+  | { kind: 'audio'; contentType: string; bytes: Uint8Array; chunks?: number; gates?: Promise<void>[] }
   /** `{ audio_url }` pointing at the audio served by GET (relative path unless `absolute`). */
   | { kind: 'audio_url'; contentType: string; bytes: Uint8Array; absolute?: boolean; getStatus?: number }
   | { kind: 'status'; status: number; contentType?: string; body: string }
-  /** Accept the request and never answer (for abort and timeout tests). */
-  | { kind: 'hang' };
+  /** Send headers (audio/wav) and then no body (for abort tests). */
+  | { kind: 'hang' }
+  /** Accept the request and never send even the headers (for the answer deadline). */
+  | { kind: 'silent' };
 
 export interface OpenAiSpeechScript {
   /** Tone frequency and length of the generated speech. */
@@ -180,13 +182,15 @@ export class TtsHttpDouble {
         res.writeHead(200, { 'content-type': 'audio/wav' });
         res.flushHeaders();
         return new Promise<void>(() => {});
+      case 'silent':
+        return new Promise<void>(() => {});
       case 'status':
         res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'text/plain' });
         res.end(answer.body);
         return;
       case 'audio':
         res.writeHead(200, { 'content-type': answer.contentType });
-        return writeChunked(res, answer.bytes, answer.chunks ?? 4);
+        return writeChunked(res, answer.bytes, answer.chunks ?? 4, answer.gates);
       case 'audio_url': {
         const id = `a${this.nextAudio++}.raw`;
         this.audioById.set(id, { contentType: answer.contentType, bytes: answer.bytes, status: answer.getStatus ?? 200 });
