@@ -13,6 +13,16 @@ export class BargeInPolicy {
     return playing.bargeIn ? 'interrupt' : 'ignore';
   }
 
+  /**
+   * Recognized words (interim or final) while `playing` is heard: with a minimum word count, speech
+   * interrupts only once enough words are recognized, so backchannels ("mm-hm", "okay") do not.
+   */
+  onRecognizedWords(playing: Prompt | undefined, words: number, minWords: number): InputDecision {
+    if (!playing) return 'accept';
+    if (!playing.bargeIn) return 'ignore';
+    return words >= minWords ? 'interrupt' : 'ignore';
+  }
+
   /** A key press while `playing` is heard. */
   onDtmf(playing: Prompt | undefined): InputDecision {
     if (!playing) return 'accept';

@@ -150,7 +150,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     }
     const decision = this.bargeIn.onSpeech(this.queue.current);
     if (decision === 'ignore') return;
-    if (decision === 'interrupt') this.interrupt('speech');
+    // With a word minimum the recognizer decides (onSttResult); the VAD alone cannot count words.
+    if (decision === 'interrupt' && !(this.stt && this.settings.bargeInMinWordCount > 0)) this.interrupt('speech');
     this.noInput.userInput();
   }
 
@@ -172,7 +173,16 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   }
 
   private onSttResult(result: SttResult): void {
-    if (!result.final || !result.text.trim() || this.ended) return;
+    if (!result.text.trim() || this.ended) return;
+    const minWords = this.settings.bargeInMinWordCount;
+    const playing = this.queue.current;
+    if (playing && minWords > 0) {
+      const decision = this.bargeIn.onRecognizedWords(playing, result.text.trim().split(/\s+/).length, minWords);
+      if (decision === 'interrupt') this.interrupt('speech');
+      // Too few words over a playing prompt: a backchannel, neither an interruption nor a turn.
+      else if (decision === 'ignore') return;
+    }
+    if (!result.final) return;
     // Speech recognized while a non-interruptible prompt plays was not meant for the bot.
     if (this.bargeIn.onSpeech(this.queue.current) === 'ignore') return;
     this.noInput.userInput();

@@ -13,6 +13,8 @@ export const callSettingsSchema = z.object({
   bargeInOnDTMF: z.boolean(),
   /** Speech must last this long (VAD) before it counts as barge-in. */
   bargeInMinSpeechMs: z.number().int().min(0).max(5000),
+  /** With STT: speech interrupts only once this many words are recognized (so "mm-hm" does not); 0 = the VAD alone decides. */
+  bargeInMinWordCount: z.number().int().min(0).max(20),
   /** VAD endpoint: this much silence ends the caller's utterance. */
   vadSilenceMs: z.number().int().min(100).max(10_000),
   /** DTMF digits are sent to the bot at all. */
@@ -40,6 +42,7 @@ export const DEFAULT_CALL_SETTINGS: CallSettings = {
   bargeIn: false,
   bargeInOnDTMF: false,
   bargeInMinSpeechMs: 200,
+  bargeInMinWordCount: 0,
   vadSilenceMs: 700,
   sendDTMF: true,
   dtmfCollect: false,

@@ -5,6 +5,7 @@ import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDiscon
 import type { CallInfo, CarrierLeg, LegCapabilities, LegEventMap } from '../../src/carriers/leg.js';
 import type { PromptAudioSource } from '../../src/call/prompt-audio.js';
 import type { TtsRequest } from '../../src/speech/tts/provider.js';
+import type { SttProvider, SttSession, SttSessionEventMap, SttSessionOptions } from '../../src/speech/stt/provider.js';
 
 export type LegCommand =
   | { kind: 'play'; samples: number }
@@ -131,4 +132,33 @@ export const testCallInfo: CallInfo = {
 /** Lets queued promise callbacks (prompt pump, bot sends) run; no wall-clock time passes. */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/** A recognizer the test speaks for: it emits the results the test hands it. */
+export class ScriptedSttSession extends EventEmitter<SttSessionEventMap> implements SttSession {
+  frames = 0;
+  endsOfUtterance = 0;
+  closed = false;
+  write(): void {
+    this.frames++;
+  }
+  endOfUtterance(): void {
+    this.endsOfUtterance++;
+  }
+  close(): void {
+    this.closed = true;
+  }
+  hear(text: string, final = false): void {
+    this.emit('result', { text, final });
+  }
+}
+
+export class ScriptedStt implements SttProvider {
+  readonly name = 'scripted';
+  session: ScriptedSttSession | undefined;
+  options: SttSessionOptions | undefined;
+  startSession(options: SttSessionOptions): SttSession {
+    this.options = options;
+    return (this.session = new ScriptedSttSession());
+  }
 }

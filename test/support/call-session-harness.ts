@@ -3,12 +3,13 @@ import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettingsOverrides } from
 import { EventBus, type BusEventMap } from '../../src/events/bus.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Activity } from '../../src/bots/activity.js';
+import type { SttProvider } from '../../src/speech/stt/provider.js';
 import { FakeClock } from './fake-clock.js';
 import { RecordingLeg, ScriptedBot, ToneAudioSource, settle, testCallInfo } from './call-doubles.js';
 
 /** A CallSession wired to doubles and a fake clock, with the bus events it published. */
 export async function startSession(
-  opts: { settings?: CallSettingsOverrides; greeting?: Partial<Activity>[]; durationsMs?: Record<string, number>; botWantsPromptInterruptions?: boolean } = {},
+  opts: { settings?: CallSettingsOverrides; greeting?: Partial<Activity>[]; durationsMs?: Record<string, number>; botWantsPromptInterruptions?: boolean; stt?: SttProvider } = {},
 ) {
   const clock = new FakeClock();
   const leg = new RecordingLeg();
@@ -27,6 +28,7 @@ export async function startSession(
     bus,
     clock,
     logger: silentLogger(),
+    stt: opts.stt,
   });
   await session.start();
   await settle();
