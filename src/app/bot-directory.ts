@@ -7,6 +7,7 @@ import { BotApiConnector, OAuthTokenCache } from '../bots/bot-api/index.js';
 import type { BotConnector } from '../bots/connector.js';
 import { DEFAULT_FLOW, FlowBot, loadFlow } from '../bots/flow/index.js';
 import { LlmBotConnector } from '../bots/llm/index.js';
+import { WebhookBotConnector, type WebhookReplyRouter } from '../bots/webhook/index.js';
 import type { CallInfo } from '../carriers/leg.js';
 import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettings } from '../call/settings.js';
 import { resolveSecret } from '../config/secrets.js';
@@ -30,7 +31,12 @@ export class BotDirectory {
     private readonly connectorFactory?: BotConnectorFactory,
   ) {}
 
-  static async load(config: VoxgateConfig, connectorFactory?: BotConnectorFactory, env: NodeJS.ProcessEnv = process.env): Promise<BotDirectory> {
+  static async load(
+    config: VoxgateConfig,
+    connectorFactory?: BotConnectorFactory,
+    env: NodeJS.ProcessEnv = process.env,
+    webhookReplies?: WebhookReplyRouter,
+  ): Promise<BotDirectory> {
     const bots = new Map<string, LoadedBot>();
     const byName = new Map(config.bots.map((b) => [b.name, b]));
     for (const raw of config.bots) {
@@ -48,6 +54,14 @@ export class BotDirectory {
           config: bot,
           settings: mergeSettings(base, bot.settings),
           connect: (logger) => new BotApiConnector({ name: bot.name, botUrl: api.url, token, oauth, tokenCache, requestTimeoutMs: api.requestTimeoutMs, retries: api.retries, logger }),
+        });
+      } else if (bot.type === 'webhook') {
+        const hook = bot.webhook!;
+        const token = secret(hook.token, 'webhook.token');
+        bots.set(bot.name, {
+          config: bot,
+          settings: mergeSettings(base, bot.settings),
+          connect: (logger) => new WebhookBotConnector({ name: bot.name, url: hook.url, token, requestTimeoutMs: hook.requestTimeoutMs, router: webhookReplies, logger }),
         });
       } else if (bot.type === 'llm') {
         const llm = bot.llm!;

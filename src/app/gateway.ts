@@ -18,6 +18,7 @@ import type { TtsProvider } from '../speech/tts/provider.js';
 import { openDatabase, type Store } from '../store/database.js';
 import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js';
 import { BotDirectory, type BotConnectorFactory } from './bot-directory.js';
+import { WebhookReplyRouter, webhookResponseRoutes } from '../bots/webhook/index.js';
 import { LiveCalls } from './live-calls.js';
 
 export interface GatewayOptions {
@@ -56,7 +57,8 @@ const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 export async function startGateway(config: VoxgateConfig, opts: GatewayOptions): Promise<Gateway> {
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
-  const bots = await BotDirectory.load(config, opts.createBotConnector);
+  const webhookReplies = new WebhookReplyRouter();
+  const bots = await BotDirectory.load(config, opts.createBotConnector, process.env, webhookReplies);
   const store = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, logger });
   const bus = new EventBus(logger);
   const records = attachRecordWriter(bus, store, logger);
@@ -77,6 +79,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
   await app.register(websocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } });
   app.get('/health', async () => ({ status: 'ok', liveCalls: calls.size, store: store.dialect }));
+  await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), logger });
 
   // Listen first so the public URL can default to the real port (port 0 in tests).
   const plivo = config.carriers.plivo;

@@ -17,6 +17,7 @@ const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
   ['PLIVO_AUTH_TOKEN', ['carriers', 'plivo', 'authToken']],
   ['PLIVO_API_BASE_URL', ['carriers', 'plivo', 'apiBaseUrl']],
   ['PLIVO_CONTENT_TYPE', ['carriers', 'plivo', 'contentType']],
+  ['DCS_RESPONSE_TOKEN', ['webhook', 'responseToken']],
 ];
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

@@ -54,6 +54,16 @@ const llmSchema = z
   })
   .strict();
 
+const webhookBotSchema = z
+  .object({
+    /** The conversation service ("brain") URL that receives the call's start, the caller's text and DTMF, and its end. */
+    url: z.string().url(),
+    /** Bearer token Voxgate sends to the brain. */
+    token: secretSchema.optional(),
+    requestTimeoutMs: z.number().int().positive().optional(),
+  })
+  .strict();
+
 export const botSchema = z
   .object({
     name: z.string().min(1),
@@ -62,13 +72,15 @@ export const botSchema = z
     /** Inherit everything from this base bot except name and isBase; own values win, settings merge key by key. */
     extends: z.string().min(1).optional(),
     /** Required unless inherited from a base bot. */
-    type: z.enum(['flow', 'bot-api', 'llm']).optional(),
+    type: z.enum(['flow', 'bot-api', 'llm', 'webhook']).optional(),
     /** Path to a YAML/JSON flow file, or the flow inline. Omitted: the built-in demo flow. */
     flow: z.union([z.string().min(1), z.record(z.unknown())]).optional(),
     /** type bot-api: where the bot is and how to authenticate. */
     botApi: botApiSchema.optional(),
     /** type llm: the model server and the assistant. */
     llm: llmSchema.optional(),
+    /** type webhook: a remote conversation service that answers on Voxgate's /webhook/response endpoint. */
+    webhook: webhookBotSchema.optional(),
     /** Conversation settings for this bot (bot-api names: bargeIn, sendDTMF, userNoInputTimeoutMS...). */
     settings: callSettingsSchema.partial().strict().default({}),
   })
@@ -128,6 +140,14 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Voxgate's endpoint for webhook bots' replies (the DCS_RESPONSE_URL role): POST <publicUrl>/webhook/response. */
+    webhook: z
+      .object({
+        /** Bearer token the brain must send on /webhook/response (env DCS_RESPONSE_TOKEN). */
+        responseToken: secretSchema.optional(),
+      })
+      .strict()
+      .default({}),
     /** Speech-to-text for caller speech; without it callers are heard only by the VAD (barge-in, no-input). */
     stt: z
       .object({
@@ -161,6 +181,7 @@ export const configSchema = z
         const resolved = resolveBot(b.name, byName);
         if (!resolved.type) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'type'], message: `bot "${b.name}" has no type and inherits none` });
         else if (resolved.type === 'bot-api' && !resolved.botApi) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'botApi'], message: `bot "${b.name}" is of type bot-api but has no botApi section (url, token or oauth)` });
+        else if (resolved.type === 'webhook' && !resolved.webhook) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'webhook'], message: `bot "${b.name}" is of type webhook but has no webhook section (url)` });
         else if (resolved.type === 'llm' && !resolved.llm) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'llm'], message: `bot "${b.name}" is of type llm but has no llm section (baseUrl, model, systemPrompt)` });
       }
     });
