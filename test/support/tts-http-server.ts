@@ -45,7 +45,7 @@ export { encodeWav, encodeMuLaw };
 /** How the generic endpoint answers one POST. */
 export type GenericAnswer =
   /** Audio bytes with this Content-Type, sent in `chunks` pieces (default 4). */
-  | { kind: 'audio'; contentType: string; bytes: Uint8Array; chunks?: number; gates?: Promise<void>[] }
+  | { kind: 'audio'; contentType: string; bytes: Uint8Array; chunks?: number; gates?: Promise<void>[]; cutAfterChunks?: number }
   /** `{ audio_url }` pointing at the audio served by GET (relative path unless `absolute`). */
   | { kind: 'audio_url'; contentType: string; bytes: Uint8Array; absolute?: boolean; getStatus?: number }
   | { kind: 'status'; status: number; contentType?: string; body: string }
@@ -190,7 +190,7 @@ export class TtsHttpDouble {
         return;
       case 'audio':
         res.writeHead(200, { 'content-type': answer.contentType });
-        return writeChunked(res, answer.bytes, answer.chunks ?? 4, answer.gates);
+        return writeChunked(res, answer.bytes, answer.chunks ?? 4, answer.gates, answer.cutAfterChunks);
       case 'audio_url': {
         const id = `a${this.nextAudio++}.raw`;
         this.audioById.set(id, { contentType: answer.contentType, bytes: answer.bytes, status: answer.getStatus ?? 200 });
@@ -201,7 +201,7 @@ export class TtsHttpDouble {
 }
 
 /** Writes `bytes` in `count` pieces of uneven (odd where possible) sizes, awaiting gates between them. */
-async function writeChunked(res: ServerResponse, bytes: Uint8Array, count: number, gates: Promise<void>[] = []): Promise<void> {
+async function writeChunked(res: ServerResponse, bytes: Uint8Array, count: number, gates: Promise<void>[] = [], cutAfter = Infinity): Promise<void> {
   const size = Math.ceil(bytes.length / count) | 1;
   let off = 0;
   for (let i = 0; off < bytes.length; i++) {
@@ -211,6 +211,10 @@ async function writeChunked(res: ServerResponse, bytes: Uint8Array, count: numbe
       else await new Promise<void>((r) => setImmediate(r));
     }
     if (res.destroyed) return;
+    if (i >= cutAfter) {
+      res.destroy(); // the server dies mid-body: the client sees the connection drop, not an end
+      return;
+    }
     const piece = bytes.subarray(off, Math.min(bytes.length, off + size));
     off += piece.length;
     await new Promise<void>((resolve) => res.write(piece, () => resolve()));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpTtsProvider } from '../../src/speech/tts/http-tts.js';
 import { TtsError } from '../../src/speech/tts/provider.js';
-import { collect, encodeWav, startTtsHttpDouble, tone, type TtsHttpDouble } from '../support/tts-http-server.js';
+import { collect, encodeWav, pcm16le, startTtsHttpDouble, tone, type TtsHttpDouble } from '../support/tts-http-server.js';
 
 let server: TtsHttpDouble;
 beforeAll(async () => {
@@ -64,6 +64,14 @@ describe('HttpTtsProvider failures name the URL and what was wrong', () => {
     server.genericAnswers.push({ kind: 'status', status: 200, contentType: 'audio/wav', body: '<html>oops</html>' });
     const err = await failure(new HttpTtsProvider({ url: `${server.url}/tts` }));
     expect((err as Error).message).toContain('returned an unreadable WAV: not a RIFF/WAVE file');
+  });
+
+  it('the server dropping the connection mid-body -> TtsError, not a silent short prompt', async () => {
+    server.genericAnswers.push({ kind: 'audio', contentType: 'audio/pcm;rate=8000', bytes: pcm16le(tone(440, 1000, 8000)), chunks: 4, cutAfterChunks: 2 });
+    const url = `${server.url}/tts`;
+    const err = await failure(new HttpTtsProvider({ url }));
+    expect(err).toBeInstanceOf(TtsError);
+    expect((err as Error).message).toMatch(new RegExp(`^TTS provider "http": POST ${url.replace(/[./]/g, '\\$&')}: the audio body broke off after \\d+ bytes: `));
   });
 
   it('connection refused -> TtsError naming the URL', async () => {

@@ -226,26 +226,31 @@ export async function* decodeAudioStream(
   if (decoder) startDecoding(decoder.format);
   let header: Uint8Array | undefined; // WAV bytes buffered until the data chunk starts
   let received = 0;
-  for await (const chunk of body) {
-    received += chunk.length;
-    let bytes = chunk;
-    if (!decoder) {
-      header = header ? concatBytes(header, chunk) : chunk;
-      let parsed;
-      try {
-        parsed = parseWavHeader(header);
-      } catch (err) {
-        throw new TtsError(provider, `${describe} returned an unreadable WAV: ${(err as Error).message}`);
+  try {
+    for await (const chunk of body) {
+      received += chunk.length;
+      let bytes = chunk;
+      if (!decoder) {
+        header = header ? concatBytes(header, chunk) : chunk;
+        let parsed;
+        try {
+          parsed = parseWavHeader(header);
+        } catch (err) {
+          throw new TtsError(provider, `${describe} returned an unreadable WAV: ${(err as Error).message}`);
+        }
+        if (!parsed) continue;
+        startDecoding(parsed.format);
+        bytes = header.subarray(parsed.dataOffset);
+        header = undefined;
       }
-      if (!parsed) continue;
-      startDecoding(parsed.format);
-      bytes = header.subarray(parsed.dataOffset);
-      header = undefined;
+      const pcm = decoder!.decode(bytes);
+      if (pcm.length === 0) continue;
+      const out = resampler ? resampler.push(pcm) : pcm;
+      if (out.length > 0) yield out;
     }
-    const pcm = decoder!.decode(bytes);
-    if (pcm.length === 0) continue;
-    const out = resampler ? resampler.push(pcm) : pcm;
-    if (out.length > 0) yield out;
+  } catch (err) {
+    if (err instanceof TtsError) throw err;
+    throw new TtsError(provider, `${describe}: the audio body broke off after ${received} bytes: ${describeFetchError(err)}`);
   }
   if (!decoder) {
     throw new TtsError(provider, `${describe} returned ${received} bytes, too few for a WAV header and data chunk`);
