@@ -35,7 +35,7 @@ export interface CallSessionDeps {
 }
 
 /** Why the conversation ended, as recorded on the call. */
-export type EndReason = 'caller-hangup' | 'bot-hangup' | 'transferred' | 'no-input' | 'bot-error' | 'carrier-hangup';
+export type EndReason = 'caller-hangup' | 'bot-hangup' | 'transferred' | 'no-input' | 'bot-no-response' | 'bot-error' | 'carrier-hangup';
 
 export interface SessionEnd {
   reason: EndReason;
@@ -60,6 +60,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private readonly bargeIn = new BargeInPolicy();
   private readonly dtmf: DtmfCollector;
   private readonly noInput: NoInputTimer;
+  /** The same waiting shape, for the bot: armed when a turn went to it, cleared by its answer. */
+  private readonly botNoResponse: NoInputTimer;
   private vad: VoiceActivityDetector;
   private stt: SttSession | undefined;
   private pending: PendingAction | undefined;
@@ -75,6 +77,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.queue = new PromptQueue(deps.leg, deps.clock);
     this.dtmf = new DtmfCollector(deps.clock, this.dtmfOptions());
     this.noInput = new NoInputTimer(deps.clock, this.noInputOptions());
+    this.botNoResponse = new NoInputTimer(deps.clock, this.botNoResponseOptions());
     this.vad = this.createVad();
   }
 
@@ -95,8 +98,13 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.queue.on('finished', (o) => this.recordPrompt(o));
     this.queue.on('failed', (prompt, err) => this.log.error({ err, promptId: prompt.id }, 'prompt audio failed; skipped'));
     this.queue.on('idle', () => this.onPlayoutIdle());
-    this.dtmf.on('submit', (digits) => this.sendToBot(eventActivity('DTMF', { value: digits }, this.deps.clock.now())));
+    this.dtmf.on('submit', (digits) => this.sendTurnToBot(eventActivity('DTMF', { value: digits }, this.deps.clock.now())));
     this.noInput.on('reprompt', (attempt) => this.reprompt(attempt));
+    this.botNoResponse.on('reprompt', (attempt) => this.botStillSilent(attempt));
+    this.botNoResponse.on('giveUp', (attempts) => {
+      this.log.warn({ attempts }, 'bot did not answer: giving up');
+      this.requestHangup('bot-no-response', 'bot-no-response');
+    });
     this.noInput.on('giveUp', (attempts) => {
       this.log.info({ attempts }, 'no caller input: giving up');
       this.requestHangup('no-input', 'no-input');
@@ -129,6 +137,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.ended = end;
     this.deps.leg.off('audio', this.onLegAudio);
     this.noInput.pause();
+    this.botNoResponse.pause();
     this.dtmf.reset();
     this.queue.close();
     this.stt?.close();
@@ -188,7 +197,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.noInput.userInput();
     this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'caller', text: result.text });
     const parameters = result.confidence === undefined ? undefined : { confidence: result.confidence };
-    this.sendToBot(messageActivity(result.text, { parameters }, this.deps.clock.now()));
+    this.sendTurnToBot(messageActivity(result.text, { parameters }, this.deps.clock.now()));
   }
 
   private interrupt(by: 'speech' | 'dtmf'): void {
@@ -211,6 +220,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
 
   private handleActivity(a: Activity): void {
     if (a.sessionParams) this.applySessionParams(a.sessionParams);
+    if (a.type === 'message' || (a.name !== 'config' && a.name !== 'expectAnotherBotMessage')) this.botNoResponse.userInput();
     const settings = this.activitySettings(a.activityParams);
     if (a.type === 'message') {
       if (typeof a.text !== 'string' || !a.text.trim()) return;
@@ -260,6 +270,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       case 'expectAnotherBotMessage':
         this.expectBotMessage = true;
         this.noInput.pause();
+        this.botNoResponse.arm();
         return;
       case 'config':
         return; // sessionParams already applied
@@ -313,6 +324,24 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     }
   }
 
+  /** The caller's turn: the bot now owes an answer. */
+  private sendTurnToBot(activity: Activity): void {
+    this.botNoResponse.arm();
+    this.sendToBot(activity);
+  }
+
+  /** The bot is slow to answer: tell the caller to hold on, if configured. */
+  private botStillSilent(attempt: number): void {
+    const s = this.settings;
+    this.log.info({ attempt }, 'bot has not answered yet');
+    if (s.botNoInputSpeech && !this.queue.busy) {
+      this.enqueue(s.botNoInputSpeech, s, undefined, (signal) =>
+        this.deps.audio.speak({ text: s.botNoInputSpeech!, language: s.language, voice: s.voiceName, sampleRate: this.deps.leg.sampleRate }, { noCache: s.disableTtsCache, signal }),
+      );
+    }
+    this.botNoResponse.arm();
+  }
+
   private sendToBot(activity: Activity): void {
     if (this.ended) return;
     this.deps.bot.send(activity).catch((err: unknown) => {
@@ -331,6 +360,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     if (before.bargeInMinSpeechMs !== this.settings.bargeInMinSpeechMs || before.vadSilenceMs !== this.settings.vadSilenceMs) this.vad = this.createVad();
     this.dtmf.configure(this.dtmfOptions());
     this.noInput.configure(this.noInputOptions());
+    this.botNoResponse.configure(this.botNoResponseOptions());
   }
 
   private activitySettings(params: Record<string, unknown> | undefined): CallSettings {
@@ -351,6 +381,11 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private noInputOptions(): NoInputOptions {
     const s = this.settings;
     return { timeoutMs: s.userNoInputTimeoutMS, retries: s.userNoInputRetries, botOwnsGiveUp: s.userNoInputSendEvent };
+  }
+
+  private botNoResponseOptions(): NoInputOptions {
+    const s = this.settings;
+    return { timeoutMs: s.botNoInputTimeoutMS, retries: s.botNoInputRetries, botOwnsGiveUp: false };
   }
 
   private recordPrompt(o: PromptOutcome): void {

@@ -32,6 +32,12 @@ export const callSettingsSchema = z.object({
   userNoInputSpeech: z.string().optional(),
   /** Send `noUserInput` events to the bot; the bot then owns the give-up decision. */
   userNoInputSendEvent: z.boolean(),
+  /** After the caller's turn went to the bot (or it said expectAnotherBotMessage): wait this long for its answer; 0 = off. */
+  botNoInputTimeoutMS: z.number().int().min(0).max(600_000),
+  /** "Please wait" prompts before giving up (hang up, reason bot-no-response). */
+  botNoInputRetries: z.number().int().min(0).max(100),
+  /** Played to the caller on each bot no-response timeout. */
+  botNoInputSpeech: z.string().optional(),
   disableTtsCache: z.boolean(),
 });
 
@@ -52,6 +58,8 @@ export const DEFAULT_CALL_SETTINGS: CallSettings = {
   userNoInputTimeoutMS: 0,
   userNoInputRetries: 2,
   userNoInputSendEvent: false,
+  botNoInputTimeoutMS: 0,
+  botNoInputRetries: 1,
   disableTtsCache: false,
 };
 
