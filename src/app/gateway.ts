@@ -11,6 +11,8 @@ import { EventBus } from '../events/bus.js';
 import { SpeechPromptAudio } from '../speech/speech-prompt-audio.js';
 import { TtsCache } from '../speech/tts/cache.js';
 import { EspeakTtsProvider } from '../speech/tts/espeak.js';
+import { HttpTtsProvider } from '../speech/tts/http-tts.js';
+import { OpenAiTtsProvider } from '../speech/tts/openai-tts.js';
 import type { SttProvider } from '../speech/stt/provider.js';
 import { DeepgramSttProvider } from '../speech/stt/deepgram.js';
 import { resolveSecret } from '../config/secrets.js';
@@ -44,6 +46,18 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+function ttsFromConfig(config: VoxgateConfig, logger: Logger): TtsProvider {
+  const { tts } = config;
+  if (tts.provider === 'http' && tts.http) {
+    return new HttpTtsProvider({ url: tts.http.url, token: resolveSecret(tts.http.token, 'tts.http.token', process.env), requestTimeoutMs: tts.http.requestTimeoutMs, logger });
+  }
+  if (tts.provider === 'openai' && tts.openai) {
+    const o = tts.openai;
+    return new OpenAiTtsProvider({ baseUrl: o.baseUrl, apiKey: resolveSecret(o.apiKey, 'tts.openai.apiKey', process.env), model: o.model, voice: o.voice, speed: o.speed, logger });
+  }
+  return new EspeakTtsProvider();
+}
+
 function sttFromConfig(config: VoxgateConfig, logger: Logger): SttProvider | undefined {
   const { stt } = config;
   if (stt.provider !== 'deepgram' || !stt.deepgram) return undefined;
@@ -66,7 +80,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const ttsCache = cacheCfg.enabled
     ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
     : undefined;
-  const tts = opts.tts ?? new EspeakTtsProvider();
+  const tts = opts.tts ?? ttsFromConfig(config, logger);
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
   const stt = opts.stt ?? sttFromConfig(config, logger);

@@ -18,6 +18,8 @@ const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
   ['PLIVO_API_BASE_URL', ['carriers', 'plivo', 'apiBaseUrl']],
   ['PLIVO_CONTENT_TYPE', ['carriers', 'plivo', 'contentType']],
   ['DCS_RESPONSE_TOKEN', ['webhook', 'responseToken']],
+  // The conversation-service integration's name for its HTTP TTS (seed 000): setting it selects that provider.
+  ['AI_TTS_URL', ['tts', 'http', 'url']],
 ];
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
@@ -48,6 +50,10 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 
     if (value === undefined || value === '') continue;
     setPath(merged, path, kind === 'number' ? Number(value) : value);
     used.push(name);
+  }
+  if (used.includes('AI_TTS_URL')) {
+    const tts = merged.tts as Record<string, unknown>;
+    tts.provider ??= 'http';
   }
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(describe(result.error, used.length ? `${source} + env ${used.join(', ')}` : source));

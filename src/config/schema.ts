@@ -126,7 +126,19 @@ export const configSchema = z
       .default({}),
     tts: z
       .object({
-        provider: z.literal('espeak').default('espeak'),
+        /** espeak: local, offline. http: a generic text-in, audio-out service (AI_TTS_URL). openai: OpenAI-compatible /audio/speech. */
+        provider: z.enum(['espeak', 'http', 'openai']).default('espeak'),
+        http: z.object({ url: z.string().url(), token: secretSchema.optional(), requestTimeoutMs: z.number().int().positive().optional() }).strict().optional(),
+        openai: z
+          .object({
+            baseUrl: z.string().url(),
+            apiKey: secretSchema.optional(),
+            model: z.string().min(1),
+            voice: z.string().optional(),
+            speed: z.number().min(0.25).max(4).optional(),
+          })
+          .strict()
+          .optional(),
         cache: z
           .object({
             enabled: z.boolean().default(true),
@@ -139,7 +151,11 @@ export const configSchema = z
           .default({}),
       })
       .strict()
-      .default({}),
+      .default({})
+      .superRefine((tts, ctx) => {
+        if (tts.provider === 'http' && !tts.http) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['http'], message: 'provider http needs an http section (url), or set AI_TTS_URL' });
+        if (tts.provider === 'openai' && !tts.openai) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['openai'], message: 'provider openai needs an openai section (baseUrl, model)' });
+      }),
     /** Voxgate's endpoint for webhook bots' replies (the DCS_RESPONSE_URL role): POST <publicUrl>/webhook/response. */
     webhook: z
       .object({

@@ -43,3 +43,19 @@ describe('speech-to-text in the configuration', () => {
     expect(parseConfig({ stt: { provider: 'deepgram', deepgram: { apiKey: { env: 'DEEPGRAM_API_KEY' } } } }).stt.deepgram?.apiKey).toEqual({ env: 'DEEPGRAM_API_KEY' });
   });
 });
+
+describe('text-to-speech in the configuration', () => {
+  it('defaults to the local eSpeak provider', () => {
+    expect(parseConfig({}).tts.provider).toBe('espeak');
+  });
+
+  it('selects the HTTP provider from AI_TTS_URL, the conversation-service integration name', () => {
+    const cfg = parseConfig({}, { AI_TTS_URL: 'http://127.0.0.1:9/tts' });
+    expect(cfg.tts).toMatchObject({ provider: 'http', http: { url: 'http://127.0.0.1:9/tts' } });
+  });
+
+  it('names the missing section of a chosen provider', () => {
+    expect(() => parseConfig({ tts: { provider: 'openai' } })).toThrow(/tts\.openai: provider openai needs an openai section/);
+    expect(() => parseConfig({ tts: { provider: 'http' } })).toThrow(/tts\.http: provider http needs an http section \(url\), or set AI_TTS_URL/);
+  });
+});

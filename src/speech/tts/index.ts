@@ -1,4 +1,6 @@
-/** TTS: the provider contract, the local eSpeak NG provider and the shared cache. */
+/** TTS: the provider contract, the providers and the shared cache. */
 export * from './provider.js';
 export * from './espeak.js';
 export * from './cache.js';
+export * from './http-tts.js';
+export * from './openai-tts.js';
