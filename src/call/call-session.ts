@@ -17,6 +17,7 @@ import { BargeInPolicy } from './barge-in-policy.js';
 import type { Clock } from './clock.js';
 import { DtmfCollector, type DtmfCollectOptions } from './dtmf-collector.js';
 import { NoInputTimer, type NoInputOptions } from './no-input-timer.js';
+import { UtteranceCollector, type UtteranceCollectorOptions } from './utterance-collector.js';
 import type { PromptAudioSource } from './prompt-audio.js';
 import { PromptQueue, type Prompt, type PromptOutcome } from './prompt-queue.js';
 import { mergeSettings, parseSettingsOverrides, type CallSettings } from './settings.js';
@@ -59,6 +60,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private readonly queue: PromptQueue;
   private readonly bargeIn = new BargeInPolicy();
   private readonly dtmf: DtmfCollector;
+  private readonly utterances: UtteranceCollector;
   private readonly noInput: NoInputTimer;
   /** The same waiting shape, for the bot: armed when a turn went to it, cleared by its answer. */
   private readonly botNoResponse: NoInputTimer;
@@ -76,6 +78,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.log = deps.logger.child({ callId: this.callId });
     this.queue = new PromptQueue(deps.leg, deps.clock);
     this.dtmf = new DtmfCollector(deps.clock, this.dtmfOptions());
+    this.utterances = new UtteranceCollector(deps.clock, this.utteranceOptions());
     this.noInput = new NoInputTimer(deps.clock, this.noInputOptions());
     this.botNoResponse = new NoInputTimer(deps.clock, this.botNoResponseOptions());
     this.vad = this.createVad();
@@ -99,6 +102,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.queue.on('failed', (prompt, err) => this.log.error({ err, promptId: prompt.id }, 'prompt audio failed; skipped'));
     this.queue.on('idle', () => this.onPlayoutIdle());
     this.dtmf.on('submit', (digits) => this.sendTurnToBot(eventActivity('DTMF', { value: digits }, this.deps.clock.now())));
+    this.utterances.on('submit', (text, parts) => this.sendTurnToBot(messageActivity(text, { parameters: { recognitions: parts } }, this.deps.clock.now())));
     this.noInput.on('reprompt', (attempt) => this.reprompt(attempt));
     this.botNoResponse.on('reprompt', (attempt) => this.botStillSilent(attempt));
     this.botNoResponse.on('giveUp', (attempts) => {
@@ -139,6 +143,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.noInput.pause();
     this.botNoResponse.pause();
     this.dtmf.reset();
+    this.utterances.reset();
     this.queue.close();
     this.stt?.close();
     const code: BotDisconnectReason = end.reason === 'transferred' ? 'transferred' : end.reason === 'bot-hangup' ? 'bot-disconnected' : end.reason === 'bot-error' ? 'error' : 'client-disconnected';
@@ -155,8 +160,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     if (!event) return;
     if (event.type === 'speech-end') {
       this.stt?.endOfUtterance();
+      this.utterances.speechEnded();
       return;
     }
+    this.utterances.speechStarted();
     const decision = this.bargeIn.onSpeech(this.queue.current);
     if (decision === 'ignore') return;
     // With a word minimum the recognizer decides (onSttResult); the VAD alone cannot count words.
@@ -178,6 +185,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     }
     if (decision === 'interrupt') this.interrupt('dtmf');
     this.noInput.userInput();
+    if (this.utterances.digit(digit)) return;
     if (this.settings.sendDTMF) this.dtmf.press(digit);
   }
 
@@ -196,6 +204,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     if (this.bargeIn.onSpeech(this.queue.current) === 'ignore') return;
     this.noInput.userInput();
     this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'caller', text: result.text });
+    if (this.utterances.enabled) {
+      this.utterances.add(result.text);
+      return;
+    }
     const parameters = result.confidence === undefined ? undefined : { confidence: result.confidence };
     this.sendTurnToBot(messageActivity(result.text, { parameters }, this.deps.clock.now()));
   }
@@ -359,6 +371,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.settings = mergeSettings(this.settings, overrides);
     if (before.bargeInMinSpeechMs !== this.settings.bargeInMinSpeechMs || before.vadSilenceMs !== this.settings.vadSilenceMs) this.vad = this.createVad();
     this.dtmf.configure(this.dtmfOptions());
+    this.utterances.configure(this.utteranceOptions());
     this.noInput.configure(this.noInputOptions());
     this.botNoResponse.configure(this.botNoResponseOptions());
   }
@@ -381,6 +394,11 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private noInputOptions(): NoInputOptions {
     const s = this.settings;
     return { timeoutMs: s.userNoInputTimeoutMS, retries: s.userNoInputRetries, botOwnsGiveUp: s.userNoInputSendEvent };
+  }
+
+  private utteranceOptions(): UtteranceCollectorOptions {
+    const s = this.settings;
+    return { enabled: s.continuousASR, timeoutMs: s.continuousASRTimeoutInMS, submitDigit: s.continuousASRDigits };
   }
 
   private botNoResponseOptions(): NoInputOptions {

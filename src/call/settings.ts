@@ -30,6 +30,10 @@ export const callSettingsSchema = z.object({
   userNoInputRetries: z.number().int().min(0).max(100),
   /** Text played as the reprompt on each no-input timeout. */
   userNoInputSpeech: z.string().optional(),
+  /** Collect the caller's utterances and send them as one message after a silence or a submit digit. */
+  continuousASR: z.boolean(),
+  continuousASRDigits: z.string().max(1),
+  continuousASRTimeoutInMS: z.number().int().min(200).max(60_000),
   /** Send `noUserInput` events to the bot; the bot then owns the give-up decision. */
   userNoInputSendEvent: z.boolean(),
   /** After the caller's turn went to the bot (or it said expectAnotherBotMessage): wait this long for its answer; 0 = off. */
@@ -58,6 +62,9 @@ export const DEFAULT_CALL_SETTINGS: CallSettings = {
   userNoInputTimeoutMS: 0,
   userNoInputRetries: 2,
   userNoInputSendEvent: false,
+  continuousASR: false,
+  continuousASRDigits: '#',
+  continuousASRTimeoutInMS: 3000,
   botNoInputTimeoutMS: 0,
   botNoInputRetries: 1,
   disableTtsCache: false,
