@@ -67,6 +67,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private vad: VoiceActivityDetector;
   private stt: SttSession | undefined;
   private pending: PendingAction | undefined;
+  private failing = false;
   private expectBotMessage = false;
   private ended: SessionEnd | undefined;
   private readonly onLegAudio = (frame: Int16Array) => this.handleAudio(frame);
@@ -116,7 +117,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     bot.on('activities', (activities) => this.handleActivities(activities));
     bot.on('failure', (err) => {
       this.log.error({ err, bot: bot.botName }, 'bot failed');
-      this.requestHangup('bot-error', 'bot-error');
+      this.failed();
     });
     if (this.deps.stt) this.openStt(this.deps.stt);
     this.log.info({ from: info.from, to: info.to, bot: bot.botName, carrier: info.carrier }, 'conversation started');
@@ -131,7 +132,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       });
     } catch (err) {
       this.log.error({ err, bot: bot.botName }, 'bot did not start');
-      this.requestHangup('bot-error', 'bot-error');
+      this.failed();
     }
   }
 
@@ -302,6 +303,27 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.onPlayoutIdle();
   }
 
+  /** The bot failed: apologize, then transfer to a person or hang up, so the caller is never left in silence. */
+  private failed(): void {
+    if (this.failing || this.ended) return;
+    this.failing = true;
+    this.noInput.pause();
+    this.botNoResponse.pause();
+    const s = this.settings;
+    if (s.failureSpeech) {
+      this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'system', text: s.failureSpeech });
+      this.enqueue(s.failureSpeech, s, undefined, (signal) =>
+        this.deps.audio.speak({ text: s.failureSpeech, language: s.language, voice: s.voiceName, sampleRate: this.deps.leg.sampleRate }, { noCache: false, signal }),
+      );
+    }
+    if (s.failureTransferTarget) {
+      this.pending = { kind: 'transfer', target: s.failureTransferTarget, headers: {} };
+      this.onPlayoutIdle();
+    } else {
+      this.requestHangup('bot-error', 'bot-error');
+    }
+  }
+
   /** The caller has heard everything queued: run a pending hangup/transfer, or start waiting for input. */
   private onPlayoutIdle(): void {
     if (this.ended || this.queue.busy) return;
@@ -358,7 +380,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     if (this.ended) return;
     this.deps.bot.send(activity).catch((err: unknown) => {
       this.log.error({ err, activity: activity.name ?? activity.type }, 'sending to bot failed');
-      this.requestHangup('bot-error', 'bot-error');
+      this.failed();
     });
   }
 

@@ -42,6 +42,10 @@ export const callSettingsSchema = z.object({
   botNoInputRetries: z.number().int().min(0).max(100),
   /** Played to the caller on each bot no-response timeout. */
   botNoInputSpeech: z.string().optional(),
+  /** Said to the caller when the bot fails, before the failure action; empty for silence. */
+  failureSpeech: z.string(),
+  /** Where to transfer the caller when the bot fails; without it the call is hung up (reason bot-error). */
+  failureTransferTarget: z.string().optional(),
   disableTtsCache: z.boolean(),
 });
 
@@ -67,6 +71,7 @@ export const DEFAULT_CALL_SETTINGS: CallSettings = {
   continuousASRTimeoutInMS: 3000,
   botNoInputTimeoutMS: 0,
   botNoInputRetries: 1,
+  failureSpeech: 'Sorry, something went wrong. Please try again later.',
   disableTtsCache: false,
 };
 
