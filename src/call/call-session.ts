@@ -14,6 +14,7 @@ import type { EventBus } from '../events/bus.js';
 import { VoiceActivityDetector } from '../media/vad.js';
 import type { SttProvider, SttResult, SttSession } from '../speech/stt/provider.js';
 import { BargeInPolicy } from './barge-in-policy.js';
+import { decodeBotActivity } from './bot-command.js';
 import type { Clock } from './clock.js';
 import { DtmfCollector, type DtmfCollectOptions } from './dtmf-collector.js';
 import { NoInputTimer, type NoInputOptions } from './no-input-timer.js';
@@ -233,50 +234,33 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
 
   private handleActivity(a: Activity): void {
     if (a.sessionParams) this.applySessionParams(a.sessionParams);
-    if (a.type === 'message' || (a.name !== 'config' && a.name !== 'expectAnotherBotMessage')) this.botNoResponse.userInput();
+    const command = decodeBotActivity(a);
+    if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.botNoResponse.userInput();
     const settings = this.activitySettings(a.activityParams);
-    if (a.type === 'message') {
-      if (typeof a.text !== 'string' || !a.text.trim()) return;
-      this.expectBotMessage = false;
-      this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'bot', text: a.text });
-      this.enqueue(a.text, settings, a.id, (signal) =>
-        this.deps.audio.speak(
-          { text: a.text!, ssml: /^\s*<speak[\s>]/.test(a.text!), language: a.language ?? settings.language, voice: settings.voiceName, sampleRate: this.deps.leg.sampleRate },
-          { noCache: settings.disableTtsCache, signal },
-        ),
-      );
-      return;
-    }
-    const params = a.activityParams ?? {};
-    switch (a.name) {
-      case 'playUrl': {
-        const url = params.playUrlUrl;
-        if (typeof url !== 'string') throw new Error('playUrl activity without activityParams.playUrlUrl');
-        const mediaFormat = typeof params.playUrlMediaFormat === 'string' ? params.playUrlMediaFormat : undefined;
+    const { leg, bus, audio, clock } = this.deps;
+    switch (command.kind) {
+      case 'speak':
+      case 'play': {
         this.expectBotMessage = false;
-        const label = typeof params.playUrlAltText === 'string' ? params.playUrlAltText : `[audio ${url.startsWith('data:') ? 'data URL' : url}]`;
-        this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'bot', text: label });
-        this.enqueue(label, settings, a.id, (signal) => this.deps.audio.playUrl(url, { mediaFormat, sampleRate: this.deps.leg.sampleRate, signal }));
+        const text = command.kind === 'speak' ? command.text : command.label;
+        bus.publish('transcript', { callId: this.callId, at: clock.now(), who: 'bot', text });
+        this.enqueue(text, settings, command.activityId, (signal) =>
+          command.kind === 'speak'
+            ? audio.speak({ text, ssml: command.ssml, language: command.language ?? settings.language, voice: settings.voiceName, sampleRate: leg.sampleRate }, { noCache: settings.disableTtsCache, signal })
+            : audio.playUrl(command.url, { mediaFormat: command.mediaFormat, sampleRate: leg.sampleRate, signal }),
+        );
         return;
       }
       case 'hangup':
-        this.requestHangup(typeof params.hangupReason === 'string' ? params.hangupReason : 'bot-hangup', 'bot-hangup');
+        this.requestHangup(command.reason, 'bot-hangup');
         return;
       case 'transfer':
-      case 'handover': {
-        const target = params.transferTarget;
-        if (typeof target !== 'string' || !target) throw new Error('transfer activity without activityParams.transferTarget');
-        const headers: Record<string, string> = {};
-        if (Array.isArray(params.transferSipHeaders)) for (const h of params.transferSipHeaders as { name?: unknown; value?: unknown }[]) if (typeof h?.name === 'string') headers[h.name] = String(h.value ?? '');
-        this.pending = { kind: 'transfer', target, headers };
+        this.pending = { kind: 'transfer', target: command.target, headers: command.headers };
         this.onPlayoutIdle();
         return;
-      }
-      case 'sendDtmf': {
-        const digits = String(params.dtmfDigits ?? '').replace(/[^0-9*#]/g, '').slice(0, 20);
-        if (digits) this.deps.leg.sendDtmf(digits);
+      case 'sendDtmf':
+        leg.sendDtmf(command.digits);
         return;
-      }
       case 'abortPrompts':
         this.queue.clear();
         return;
@@ -285,10 +269,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
         this.noInput.pause();
         this.botNoResponse.arm();
         return;
-      case 'config':
-        return; // sessionParams already applied
-      default:
-        this.log.debug({ name: a.name }, 'bot event not handled by this gateway');
+      case 'none':
+        if (command.unknownEvent) this.log.debug({ name: command.unknownEvent }, 'bot event not handled by this gateway');
     }
   }
 
