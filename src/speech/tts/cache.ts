@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { systemClock, type Clock } from '../../call/clock.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { TtsProvider, TtsRequest } from './provider.js';
+import { concatPcm } from '../../media/audio.js';
 
 export interface TtsCacheOptions {
   /** Directory for the on-disk entries (created when missing); no directory = memory only. */
@@ -211,7 +212,7 @@ export class TtsCache {
         }
         signal.throwIfAborted();
         if (generation === this.generation) {
-          const entry = { samples: concat(flight.chunks), createdAt: this.clock.now() };
+          const entry = { samples: concatPcm(flight.chunks), createdAt: this.clock.now() };
           this.memorySet(key, entry);
           // Written before the requests see the end, so a finished synthesis is durable.
           await this.diskSet(key, entry, provider, req);
@@ -381,16 +382,4 @@ function waitForChange(flight: Flight, signal?: AbortSignal): Promise<void> {
     flight.wake.add(wake);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-function concat(chunks: Int16Array[]): Int16Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Int16Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

@@ -322,6 +322,18 @@ export interface HttpTtsOptions {
   logger?: Logger;
 }
 
+/** Parses a provider's URL option; anything but an absolute http(s) URL is a TtsError naming the option. */
+export function httpUrlOption(provider: string, option: string, value: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new TtsError(provider, `${option} must be an absolute http(s) URL, got "${value}"`);
+  return url;
+}
+
 export class HttpTtsProvider implements TtsProvider {
   readonly name = PROVIDER_NAME;
   readonly cacheScope: string;
@@ -331,15 +343,7 @@ export class HttpTtsProvider implements TtsProvider {
   private readonly logger?: Logger;
 
   constructor(options: HttpTtsOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.url);
-    } catch {
-      throw new TtsError(PROVIDER_NAME, `url must be an absolute http(s) URL, got "${options.url}"`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new TtsError(PROVIDER_NAME, `url must be an absolute http(s) URL, got "${options.url}"`);
-    }
+    const url = httpUrlOption(PROVIDER_NAME, 'url', options.url);
     const timeoutMs = options.requestTimeoutMs ?? 10_000;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw new TtsError(PROVIDER_NAME, `requestTimeoutMs must be a positive number, got ${options.requestTimeoutMs}`);

@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../../logger.js';
 import {
+  httpUrlOption,
   checkSampleRate,
   decodeAudioStream,
   describeFetchError,
@@ -75,15 +76,7 @@ export class OpenAiTtsProvider implements TtsProvider {
   private readonly logger?: Logger;
 
   constructor(options: OpenAiTtsOptions) {
-    let base: URL;
-    try {
-      base = new URL(options.baseUrl);
-    } catch {
-      throw new TtsError(PROVIDER_NAME, `baseUrl must be an absolute http(s) URL, got "${options.baseUrl}"`);
-    }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-      throw new TtsError(PROVIDER_NAME, `baseUrl must be an absolute http(s) URL, got "${options.baseUrl}"`);
-    }
+    const base = httpUrlOption(PROVIDER_NAME, 'baseUrl', options.baseUrl);
     if (typeof options.model !== 'string' || options.model.trim() === '') {
       throw new TtsError(PROVIDER_NAME, 'model is required (e.g. "tts-1" or "gpt-4o-mini-tts")');
     }
