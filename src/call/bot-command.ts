@@ -11,6 +11,7 @@ export type BotCommand =
   | { kind: 'transfer'; target: string; headers: Record<string, string> }
   | { kind: 'sendDtmf'; digits: string }
   | { kind: 'abortPrompts' }
+  | { kind: 'sendMetaData'; metadata: unknown }
   | { kind: 'expectAnotherBotMessage' }
   /** Nothing to do beyond the settings every activity may carry (config, empty messages, unknown events). */
   | { kind: 'none'; unknownEvent?: string };
@@ -52,6 +53,8 @@ export function decodeBotActivity(a: Activity): BotCommand {
     }
     case 'abortPrompts':
       return { kind: 'abortPrompts' };
+    case 'sendMetaData':
+      return { kind: 'sendMetaData', metadata: a.value ?? a.activityParams ?? {} };
     case 'expectAnotherBotMessage':
       return { kind: 'expectAnotherBotMessage' };
     case 'config':

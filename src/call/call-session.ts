@@ -15,6 +15,7 @@ import { VoiceActivityDetector } from '../media/vad.js';
 import type { SttProvider, SttResult, SttSession } from '../speech/stt/provider.js';
 import { BargeInPolicy } from './barge-in-policy.js';
 import { decodeBotActivity } from './bot-command.js';
+import { resolvePlaceholders } from './placeholders.js';
 import type { Clock } from './clock.js';
 import { DtmfCollector, type DtmfCollectOptions } from './dtmf-collector.js';
 import { NoInputTimer, type NoInputOptions } from './no-input-timer.js';
@@ -37,7 +38,7 @@ export interface CallSessionDeps {
 }
 
 /** Why the conversation ended, as recorded on the call. */
-export type EndReason = 'caller-hangup' | 'bot-hangup' | 'transferred' | 'no-input' | 'bot-no-response' | 'bot-error' | 'carrier-hangup';
+export type EndReason = 'caller-hangup' | 'bot-hangup' | 'transferred' | 'no-input' | 'bot-no-response' | 'bot-error' | 'config-error' | 'carrier-hangup';
 
 export interface SessionEnd {
   reason: EndReason;
@@ -69,6 +70,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private stt: SttSession | undefined;
   private pending: PendingAction | undefined;
   private failing = false;
+  /** sendMetaDataUrl with its placeholders resolved at call start. */
+  private metaDataUrl: string | undefined;
   private expectBotMessage = false;
   private ended: SessionEnd | undefined;
   private readonly onLegAudio = (frame: Int16Array) => this.handleAudio(frame);
@@ -121,6 +124,14 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       this.failed();
     });
     if (this.deps.stt) this.openStt(this.deps.stt);
+    try {
+      this.metaDataUrl = this.settings.sendMetaDataUrl && resolvePlaceholders(this.settings.sendMetaDataUrl, this.placeholderValues(), 'sendMetaDataUrl');
+    } catch (err) {
+      // A placeholder that cannot be resolved is a configuration error: end the call rather than run it half-configured.
+      this.log.error({ err }, 'call settings could not be resolved; ending the call');
+      this.requestHangup('config-error', 'config-error');
+      return;
+    }
     this.log.info({ from: info.from, to: info.to, bot: bot.botName, carrier: info.carrier }, 'conversation started');
     try {
       await bot.start({
@@ -264,6 +275,9 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       case 'abortPrompts':
         this.queue.clear();
         return;
+      case 'sendMetaData':
+        this.forwardMetaData(command.metadata);
+        return;
       case 'expectAnotherBotMessage':
         this.expectBotMessage = true;
         this.noInput.pause();
@@ -338,6 +352,26 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     } else if (!s.userNoInputSendEvent) {
       this.noInput.arm();
     }
+  }
+
+  private placeholderValues(): Record<string, string | undefined> {
+    const { info } = this.deps;
+    return { conversationId: info.callId, caller: info.from, callee: info.to, callerDisplayName: info.callerDisplayName, carrier: info.carrier, carrierCallId: info.carrierCallId, ...info.extra };
+  }
+
+  /** The bot's metadata goes to the configured HTTP endpoint, off the call path. */
+  private forwardMetaData(metadata: unknown): void {
+    const url = this.metaDataUrl;
+    if (!url) {
+      this.log.warn('bot sent sendMetaData but no sendMetaDataUrl is configured; dropped');
+      return;
+    }
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ conversationId: this.callId, metadata }), signal: AbortSignal.timeout(5000) }).then(
+      (res) => {
+        if (!res.ok) this.log.warn({ url, status: res.status }, 'sendMetaData endpoint refused the metadata');
+      },
+      (err: unknown) => this.log.warn({ err, url }, 'sendMetaData endpoint unreachable'),
+    );
   }
 
   /** The caller's turn: the bot now owes an answer. */

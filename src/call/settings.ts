@@ -42,6 +42,8 @@ export const callSettingsSchema = z.object({
   botNoInputRetries: z.number().int().min(0).max(100),
   /** Played to the caller on each bot no-response timeout. */
   botNoInputSpeech: z.string().optional(),
+  /** Where the bot's sendMetaData activities are POSTed; may hold ${caller}-style placeholders, resolved at call start. */
+  sendMetaDataUrl: z.string().optional(),
   /** Said to the caller when the bot fails, before the failure action; empty for silence. */
   failureSpeech: z.string(),
   /** Where to transfer the caller when the bot fails; without it the call is hung up (reason bot-error). */
