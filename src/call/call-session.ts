@@ -15,7 +15,7 @@ import { VoiceActivityDetector } from '../media/vad.js';
 import type { SttProvider, SttResult, SttSession } from '../speech/stt/provider.js';
 import { BargeInPolicy } from './barge-in-policy.js';
 import { decodeBotActivity } from './bot-command.js';
-import { resolvePlaceholders } from './placeholders.js';
+import { MetadataForwarder } from './metadata-forwarder.js';
 import type { Clock } from './clock.js';
 import { DtmfCollector, type DtmfCollectOptions } from './dtmf-collector.js';
 import { NoInputTimer, type NoInputOptions } from './no-input-timer.js';
@@ -70,8 +70,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private stt: SttSession | undefined;
   private pending: PendingAction | undefined;
   private failing = false;
-  /** sendMetaDataUrl with its placeholders resolved at call start. */
-  private metaDataUrl: string | undefined;
+  private metadata: MetadataForwarder | undefined;
   private expectBotMessage = false;
   private ended: SessionEnd | undefined;
   private readonly onLegAudio = (frame: Int16Array) => this.handleAudio(frame);
@@ -125,7 +124,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     });
     if (this.deps.stt) this.openStt(this.deps.stt);
     try {
-      this.metaDataUrl = this.settings.sendMetaDataUrl && resolvePlaceholders(this.settings.sendMetaDataUrl, this.placeholderValues(), 'sendMetaDataUrl');
+      this.metadata = new MetadataForwarder(this.settings.sendMetaDataUrl, info, this.log);
     } catch (err) {
       // A placeholder that cannot be resolved is a configuration error: end the call rather than run it half-configured.
       this.log.error({ err }, 'call settings could not be resolved; ending the call');
@@ -276,7 +275,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
         this.queue.clear();
         return;
       case 'sendMetaData':
-        this.forwardMetaData(command.metadata);
+        this.metadata?.forward(command.metadata);
         return;
       case 'expectAnotherBotMessage':
         this.expectBotMessage = true;
@@ -352,26 +351,6 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     } else if (!s.userNoInputSendEvent) {
       this.noInput.arm();
     }
-  }
-
-  private placeholderValues(): Record<string, string | undefined> {
-    const { info } = this.deps;
-    return { conversationId: info.callId, caller: info.from, callee: info.to, callerDisplayName: info.callerDisplayName, carrier: info.carrier, carrierCallId: info.carrierCallId, ...info.extra };
-  }
-
-  /** The bot's metadata goes to the configured HTTP endpoint, off the call path. */
-  private forwardMetaData(metadata: unknown): void {
-    const url = this.metaDataUrl;
-    if (!url) {
-      this.log.warn('bot sent sendMetaData but no sendMetaDataUrl is configured; dropped');
-      return;
-    }
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ conversationId: this.callId, metadata }), signal: AbortSignal.timeout(5000) }).then(
-      (res) => {
-        if (!res.ok) this.log.warn({ url, status: res.status }, 'sendMetaData endpoint refused the metadata');
-      },
-      (err: unknown) => this.log.warn({ err, url }, 'sendMetaData endpoint unreachable'),
-    );
   }
 
   /** The caller's turn: the bot now owes an answer. */

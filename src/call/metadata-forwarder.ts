@@ -1,0 +1,35 @@
+/** Forwards the bot's sendMetaData activities by HTTP POST, off the call path, to a URL resolved at call start. */
+import type { Logger } from 'pino';
+import type { CallInfo } from '../carriers/leg.js';
+import { resolvePlaceholders } from './placeholders.js';
+
+const POST_TIMEOUT_MS = 5000;
+
+export class MetadataForwarder {
+  private readonly url: string | undefined;
+
+  /** Throws PlaceholderError when the URL names a value the call does not have. */
+  constructor(
+    urlTemplate: string | undefined,
+    private readonly info: CallInfo,
+    private readonly log: Logger,
+  ) {
+    const values = { conversationId: info.callId, caller: info.from, callee: info.to, callerDisplayName: info.callerDisplayName, carrier: info.carrier, carrierCallId: info.carrierCallId, ...info.extra };
+    this.url = urlTemplate && resolvePlaceholders(urlTemplate, values, 'sendMetaDataUrl');
+  }
+
+  forward(metadata: unknown): void {
+    const url = this.url;
+    if (!url) {
+      this.log.warn('bot sent sendMetaData but no sendMetaDataUrl is configured; dropped');
+      return;
+    }
+    const body = JSON.stringify({ conversationId: this.info.callId, metadata });
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(POST_TIMEOUT_MS) }).then(
+      (res) => {
+        if (!res.ok) this.log.warn({ url, status: res.status }, 'sendMetaData endpoint refused the metadata');
+      },
+      (err: unknown) => this.log.warn({ err, url }, 'sendMetaData endpoint unreachable'),
+    );
+  }
+}
