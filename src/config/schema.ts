@@ -1,12 +1,11 @@
 /** Voxgate configuration: a YAML file plus environment variables, validated here. Every setting has a default. */
 import { z } from 'zod';
 import { callSettingsSchema } from '../call/settings.js';
+import { secretSchema } from './secrets.js';
+export type { SecretRef } from './secrets.js';
 
 const plivoContentType = z.enum(['audio/x-mulaw;rate=8000', 'audio/x-l16;rate=8000', 'audio/x-l16;rate=16000']);
 
-/** A secret: inline (tests, local setups) or, better, the name of an environment variable holding it. */
-const secretSchema = z.union([z.string().min(1), z.object({ env: z.string().min(1) }).strict()]);
-export type SecretRef = z.infer<typeof secretSchema>;
 
 const botApiSchema = z
   .object({
