@@ -107,11 +107,13 @@ describe('ElevenLabsTtsProvider streams raw PCM as it arrives', () => {
     expect(elevenLabsFormatFor(44100)).toBe('pcm_24000');
   });
 
-  it('cacheScope changes with model and voice settings', () => {
+  it('cacheScope changes with the default voice, model, voice settings and a forced output format', () => {
     const a = provider().cacheScope;
     expect(provider({ modelId: 'eleven_turbo_v2_5' }).cacheScope).not.toBe(a);
     expect(provider({ stability: 0.2 }).cacheScope).not.toBe(a);
     expect(provider({ speed: 1.1 }).cacheScope).not.toBe(a);
+    expect(provider({ voiceId: 'another-default' }).cacheScope).not.toBe(a);
+    expect(provider({ outputFormat: 'ulaw_8000' }).cacheScope).not.toBe(a);
     expect(provider().cacheScope).toBe(a);
   });
 

@@ -118,7 +118,7 @@ function breakSeconds(tag: string): number | undefined {
 
 export class ElevenLabsTtsProvider implements TtsProvider {
   readonly name = PROVIDER_NAME;
-  /** Model and voice settings change the audio for the same text and voice. */
+  /** Default voice, model, voice settings and a forced output format change the audio for the same request. */
   readonly cacheScope: string;
   private readonly base: string;
   private readonly apiKey: string;
@@ -160,7 +160,8 @@ export class ElevenLabsTtsProvider implements TtsProvider {
     this.timeoutMs = timeoutMs;
     this.logger = options.logger;
     const settingsKey = Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(',');
-    this.cacheScope = `${base.host}|${this.modelId}|${settingsKey}`;
+    // The default voice speaks when a request names none; the cache key holds only the request's voice.
+    this.cacheScope = `${base.host}|${this.voiceId}|${this.modelId}|${settingsKey}|${this.outputFormat ?? 'pcm'}`;
   }
 
   async *synthesize(req: TtsRequest, signal?: AbortSignal): AsyncIterable<Int16Array> {
