@@ -51,6 +51,8 @@ export class AzureTtsDouble {
   /** Tokens this double issued and still honours; a test may delete one to revoke it. */
   readonly validTokens = new Set<string>();
   tokensIssued = 0;
+  /** Accept issueToken requests and never answer them. */
+  stallTokens = false;
   closedEarly = 0;
   url = '';
   private server?: Server;
@@ -104,7 +106,8 @@ export class AzureTtsDouble {
     res.end();
   }
 
-  private issueToken(req: RecordedAzureRequest, res: ServerResponse): void {
+  private async issueToken(req: RecordedAzureRequest, res: ServerResponse): Promise<void> {
+    if (this.stallTokens) return new Promise<void>(() => {});
     if (req.headers['ocp-apim-subscription-key'] !== AZURE_TEST_KEY) return accessDenied(res);
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const now = Math.floor(Date.now() / 1000);

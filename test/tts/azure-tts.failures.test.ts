@@ -43,6 +43,19 @@ describe('AzureTtsProvider failures', () => {
     expect(server.synthesisRequests().length).toBe(syntheses); // no synthesis without a token
   });
 
+  it('a token endpoint that never answers -> TtsError naming the deadline; nothing is synthesized', async () => {
+    server.stallTokens = true;
+    try {
+      const syntheses = server.synthesisRequests().length;
+      const err = await failure(provider({ useTokenAuth: true, requestTimeoutMs: 100 }));
+      expect(err).toBeInstanceOf(TtsError);
+      expect(err.message).toMatch(/within 100 ms$/);
+      expect(server.synthesisRequests().length).toBe(syntheses);
+    } finally {
+      server.stallTokens = false;
+    }
+  });
+
   it('SSML Azure cannot parse -> 400 TtsError saying the SSML may be invalid', async () => {
     const err = await failure(provider(), { ...req, ssml: true, text: '<speak><prosody rate="fast">unclosed</speak>' });
     expect(err.message).toMatch(/answered 400 Bad Request: \(empty body\) \(bad request: invalid SSML, unknown voice, or a header Azure refused\)$/);

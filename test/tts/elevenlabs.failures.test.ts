@@ -111,6 +111,14 @@ describe('ElevenLabsTtsProvider failures', () => {
     gate.resolve();
   });
 
+  it('aborting before the answer rejects with the abort reason, not a TtsError', async () => {
+    server.scripts.push({ stallBeforeHeaders: true });
+    const controller = new AbortController();
+    const pending = failure(provider(), controller.signal);
+    controller.abort(new Error('hung up'));
+    expect((await pending).message).toBe('hung up');
+  });
+
   it('an unreachable server -> TtsError with the socket error', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
