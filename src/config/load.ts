@@ -3,7 +3,9 @@ import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
 import { configSchema, type VoxgateConfig } from './schema.js';
 
-export class ConfigError extends Error {}
+import { ConfigError } from './errors.js';
+
+export { ConfigError };
 
 /** Environment variables and the config keys they set; they win over the file. */
 const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [

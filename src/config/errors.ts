@@ -1,0 +1,2 @@
+/** Invalid configuration; the message names the key and what was expected. */
+export class ConfigError extends Error {}
