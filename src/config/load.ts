@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
-import { configSchema, type VoxgateConfig } from './schema.js';
-
 import { ConfigError } from './errors.js';
+import { configSchema, type VoxgateConfig } from './schema.js';
 
 export { ConfigError };
 
