@@ -64,7 +64,7 @@ interface IssuedToken {
 
 export const BOT_ACCOUNT = { id: 'echo-bot@direct-line', name: 'Echo Bot', role: 'bot' };
 
-export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLineRequest]; stream: [conversationId: string] }> {
+export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLineRequest]; stream: [conversationId: string]; streamClosed: [conversationId: string, code: number] }> {
   readonly requests: RecordedDirectLineRequest[] = [];
   /** Answer stream upgrades with 403 (a network that blocks WebSockets). */
   refuseStreams = false;
@@ -186,6 +186,19 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
     });
   }
 
+  /** Resolves with the close code once the conversation has no open stream left. */
+  waitForStreamsClosed(conversationId: string): Promise<number | undefined> {
+    if (this.streamCount(conversationId) === 0) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const on = (id: string, code: number) => {
+        if (id !== conversationId || this.streamCount(conversationId) > 0) return;
+        this.off('streamClosed', on);
+        resolve(code);
+      };
+      this.on('streamClosed', on);
+    });
+  }
+
   count(kind: DirectLineRequestKind): number {
     return this.requests.filter((r) => r.kind === kind).length;
   }
@@ -302,7 +315,10 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
     if (this.refuseStreams) return refuse(403, 'Forbidden');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       c.streams.add(ws);
-      ws.on('close', () => c.streams.delete(ws));
+      ws.on('close', (code) => {
+        c.streams.delete(ws);
+        this.emit('streamClosed', c.id, code);
+      });
       const from = Number(url.searchParams.get('watermark') ?? '0') || 0;
       if (from < c.log.length) ws.send(JSON.stringify({ activities: c.log.slice(from), watermark: String(c.log.length) }));
       this.emit('stream', c.id);
