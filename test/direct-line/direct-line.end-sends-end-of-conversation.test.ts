@@ -46,7 +46,8 @@ describe('Direct Line end', () => {
     await bot.end('client-disconnected');
     await starting;
     const conversationId = server.onlyConversation();
-    expect(server.transcript(conversationId).map((a) => a.type)).toContain('endOfConversation');
+    // The call ended before the start event went out: the bot only hears that it is over.
+    expect(server.transcript(conversationId).map((a) => a.type)).toEqual(['endOfConversation']);
     expect(server.streamCount(conversationId)).toBe(0);
   });
 

@@ -149,7 +149,7 @@ export class DirectLineConnector extends EventEmitter<BotConnectorEventMap> impl
     // Listen before the start event, so the greeting cannot race past us.
     if (this.useWebSocket && created.streamUrl) {
       const opened = await this.openStream(created.streamUrl, true);
-      if (this.ended()) return;
+      if (this.ended() || this.failed) return;
       if (!opened) {
         this.log.warn('Direct Line WebSocket stream could not be opened; polling instead');
         this.startPolling();
