@@ -12,12 +12,20 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import { encodeWav, tone } from './tts-http-server.js';
 
+/** The JSON body of a synthesize request, as far as the double reads it. */
+export interface GoogleSynthesizeBody {
+  input?: Record<string, unknown>;
+  voice?: Record<string, unknown>;
+  audioConfig?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
 export interface RecordedGoogleRequest {
   method: string;
   path: string;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
-  body: Record<string, any> | undefined;
+  body: GoogleSynthesizeBody | undefined;
 }
 
 export interface GoogleScript {
@@ -62,9 +70,9 @@ export class GoogleTtsDouble {
       req.on('data', (c: Buffer) => parts.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(parts).toString('utf8');
-        let body: Record<string, any> | undefined;
+        let body: GoogleSynthesizeBody | undefined;
         try {
-          body = raw ? (JSON.parse(raw) as Record<string, any>) : undefined;
+          body = raw ? (JSON.parse(raw) as GoogleSynthesizeBody) : undefined;
         } catch {
           body = undefined;
         }
@@ -114,7 +122,7 @@ export class GoogleTtsDouble {
       res.end(script.raw.body);
       return;
     }
-    const rate: number = script.answerRate ?? req.body.audioConfig.sampleRateHertz ?? 24000;
+    const rate = script.answerRate ?? (req.body.audioConfig?.sampleRateHertz as number | undefined) ?? 24000;
     const wav = encodeWav(tone(script.hz ?? 440, script.ms ?? 500, rate), rate);
     const json = JSON.stringify({ audioContent: wav.toString('base64') });
     res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', vary: 'Origin, X-Origin, Referer' });
@@ -159,11 +167,12 @@ export class GoogleTtsDouble {
 }
 
 /** What the API would answer 400 for, or undefined when the body is a valid LINEAR16 synthesis request. */
-function validateBody(body: Record<string, any>): string | undefined {
+function validateBody(body: GoogleSynthesizeBody): string | undefined {
   for (const [section, fields] of Object.entries(KNOWN_FIELDS)) {
     const obj = section === '' ? body : body[section];
     if (obj === undefined) continue;
-    for (const name of Object.keys(obj as object)) {
+    if (typeof obj !== 'object' || obj === null) return `Invalid value at '${SNAKE[section]}': expected an object.`;
+    for (const name of Object.keys(obj)) {
       if (!fields.includes(name)) {
         return `Invalid JSON payload received. Unknown name "${name}"${section ? ` at '${SNAKE[section]}'` : ''}: Cannot find field.`;
       }
@@ -176,25 +185,29 @@ function validateBody(body: Record<string, any>): string | undefined {
   if (typeof input.ssml === 'string' && !/^\s*(?:<\?xml[^>]*\?>\s*)?<speak[\s>][\s\S]*<\/speak>\s*$/.test(input.ssml)) {
     return 'Invalid SSML. The root element must be <speak>.';
   }
-  if (!voice || typeof voice.languageCode !== 'string' || voice.languageCode === '') return 'Voice language code must be set.';
-  if (typeof voice.name === 'string') {
-    const lang = /^([a-z]{2,3}-[A-Za-z]{2,4})-/.exec(voice.name)?.[1];
-    if (!lang) return `Voice '${voice.name}' does not exist.`;
-    if (lang.toLowerCase() !== voice.languageCode.toLowerCase()) {
-      return `Requested language code '${voice.languageCode}' doesn't match the voice '${voice.name}''s language code '${lang}'.`;
+  const languageCode = voice?.languageCode;
+  if (typeof languageCode !== 'string' || languageCode === '') return 'Voice language code must be set.';
+  if (voice?.name !== undefined) {
+    const name = String(voice.name);
+    const lang = /^([a-z]{2,3}-[A-Za-z]{2,4})-/.exec(name)?.[1];
+    if (!lang) return `Voice '${name}' does not exist.`;
+    if (lang.toLowerCase() !== languageCode.toLowerCase()) {
+      return `Requested language code '${languageCode}' doesn't match the voice '${name}''s language code '${lang}'.`;
     }
   }
-  if (voice.ssmlGender !== undefined && !['MALE', 'FEMALE', 'NEUTRAL', 'SSML_VOICE_GENDER_UNSPECIFIED'].includes(voice.ssmlGender)) {
-    return `Invalid value at 'voice.ssml_gender' (type.googleapis.com/google.cloud.texttospeech.v1.SsmlVoiceGender), "${voice.ssmlGender}"`;
+  if (voice?.ssmlGender !== undefined && !['MALE', 'FEMALE', 'NEUTRAL', 'SSML_VOICE_GENDER_UNSPECIFIED'].includes(String(voice.ssmlGender))) {
+    return `Invalid value at 'voice.ssml_gender' (type.googleapis.com/google.cloud.texttospeech.v1.SsmlVoiceGender), "${String(voice.ssmlGender)}"`;
   }
   if (!audioConfig) return 'AudioConfig is required.';
   if (audioConfig.audioEncoding !== 'LINEAR16') return `This double serves audioEncoding LINEAR16 only, got ${JSON.stringify(audioConfig.audioEncoding)}`;
   const rate = audioConfig.sampleRateHertz;
-  if (rate !== undefined && (!Number.isInteger(rate) || rate < 8000 || rate > 48000)) return `sample_rate_hertz ${rate} is not supported.`;
-  if (audioConfig.speakingRate !== undefined && (audioConfig.speakingRate < 0.25 || audioConfig.speakingRate > 4)) {
+  if (rate !== undefined && (typeof rate !== 'number' || !Number.isInteger(rate) || rate < 8000 || rate > 48000)) return `sample_rate_hertz ${String(rate)} is not supported.`;
+  const speakingRate = audioConfig.speakingRate;
+  if (speakingRate !== undefined && (typeof speakingRate !== 'number' || speakingRate < 0.25 || speakingRate > 4)) {
     return 'speaking_rate must be between 0.25 and 4.0.';
   }
-  if (audioConfig.pitch !== undefined && (audioConfig.pitch < -20 || audioConfig.pitch > 20)) return 'pitch must be between -20.0 and 20.0.';
+  const pitch = audioConfig.pitch;
+  if (pitch !== undefined && (typeof pitch !== 'number' || pitch < -20 || pitch > 20)) return 'pitch must be between -20.0 and 20.0.';
   return undefined;
 }
 
