@@ -84,7 +84,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
   const stt = opts.stt ?? sttFromConfig(config, logger);
-  const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, ttsCache), bus, clock, logger, stt });
+  const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, { cache: ttsCache, fallback: tts.name === 'espeak' ? undefined : new EspeakTtsProvider(), clock, logger }), bus, clock, logger, stt, recordingsDir: join(config.dataDir, 'recordings'), ttsProvider: tts.name });
 
   // A missed rejection is a bug, but it must not take every other call down with it.
   const onUnhandled = (err: unknown) => logger.error({ err }, 'unhandled promise rejection; the gateway keeps running');

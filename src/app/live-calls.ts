@@ -19,6 +19,10 @@ export interface LiveCallsDeps {
   clock: Clock;
   logger: Logger;
   stt?: SttProvider;
+  /** Where call recordings are written. */
+  recordingsDir?: string;
+  /** The TTS provider's name, for per-turn records. */
+  ttsProvider?: string;
   /** How long to wait for the carrier's hangup callback after the media leg closed. */
   hangupCallbackGraceMs?: number;
 }
@@ -70,7 +74,7 @@ export class LiveCalls implements CallHandler {
       return;
     }
     const { connector, settings } = this.deps.bots.create(call.botName, info, this.deps.logger);
-    const session = new CallSession({ info, leg, bot: connector, audio: this.deps.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.deps.stt });
+    const session = new CallSession({ info, leg, bot: connector, audio: this.deps.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.deps.stt, recordingsDir: this.deps.recordingsDir, ttsProvider: this.deps.ttsProvider });
     call.session = session;
     call.leg = leg;
     leg.once('hangup', (h) => {

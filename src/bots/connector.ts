@@ -18,6 +18,11 @@ export interface BotConversationInfo {
   callerDisplayName?: string;
   /** Extra start parameters (SIP headers mapped to the bot, dial-out metadata...). */
   parameters?: Record<string, unknown>;
+  /**
+   * Replaces the connector's own `start` activity (configured override), or null to send none.
+   * Honoured by connectors whose protocol has a start activity (Bot API); undefined = the default.
+   */
+  initialActivity?: Activity | null;
 }
 
 export interface BotConnectorEventMap {

@@ -13,6 +13,7 @@ export type BotCommand =
   | { kind: 'abortPrompts' }
   | { kind: 'sendMetaData'; metadata: unknown }
   | { kind: 'expectAnotherBotMessage' }
+  | { kind: 'record'; action: 'start' | 'stop' | 'pause' | 'resume' }
   /** Nothing to do beyond the settings every activity may carry (config, empty messages, unknown events). */
   | { kind: 'none'; unknownEvent?: string };
 
@@ -57,6 +58,14 @@ export function decodeBotActivity(a: Activity): BotCommand {
       return { kind: 'sendMetaData', metadata: a.value ?? a.activityParams ?? {} };
     case 'expectAnotherBotMessage':
       return { kind: 'expectAnotherBotMessage' };
+    case 'startCallRecording':
+      return { kind: 'record', action: 'start' };
+    case 'stopCallRecording':
+      return { kind: 'record', action: 'stop' };
+    case 'pauseCallRecording':
+      return { kind: 'record', action: 'pause' };
+    case 'resumeCallRecording':
+      return { kind: 'record', action: 'resume' };
     case 'config':
       return { kind: 'none' };
     default:

@@ -12,9 +12,13 @@ import type { BotConnector, BotDisconnectReason } from '../bots/connector.js';
 import type { CallInfo, CarrierLeg } from '../carriers/leg.js';
 import type { EventBus } from '../events/bus.js';
 import { VoiceActivityDetector } from '../media/vad.js';
-import type { SttProvider, SttResult, SttSession } from '../speech/stt/provider.js';
+import type { SttProvider, SttResult } from '../speech/stt/provider.js';
 import { BargeInPolicy } from './barge-in-policy.js';
 import { decodeBotActivity } from './bot-command.js';
+import { CallRecognizer } from './call-recognizer.js';
+import { CallRecording } from './call-recording.js';
+import { initialActivityOverride, startParameters } from './conversation-opening.js';
+import { TurnTimeline } from './turn-timeline.js';
 import { MetadataForwarder } from './metadata-forwarder.js';
 import type { Clock } from './clock.js';
 import { DtmfCollector, type DtmfCollectOptions } from './dtmf-collector.js';
@@ -35,10 +39,17 @@ export interface CallSessionDeps {
   clock: Clock;
   logger: Logger;
   stt?: SttProvider;
+  /** Where call recordings are written; without it the bot's recording requests are refused. */
+  recordingsDir?: string;
+  /** The TTS provider's name, for the per-turn records. */
+  ttsProvider?: string;
 }
 
 /** Why the conversation ended, as recorded on the call. */
-export type EndReason = 'caller-hangup' | 'bot-hangup' | 'transferred' | 'no-input' | 'bot-no-response' | 'bot-error' | 'config-error' | 'carrier-hangup';
+export type EndReason = 'caller-hangup' | 'bot-hangup' | 'transferred' | 'no-input' | 'bot-no-response' | 'bot-error' | 'stt-error' | 'tts-error' | 'config-error' | 'carrier-hangup';
+
+/** Which part of the conversation failed, for the failure policy and the records. */
+type FailedPart = 'bot' | 'stt' | 'tts';
 
 export interface SessionEnd {
   reason: EndReason;
@@ -67,7 +78,9 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   /** The same waiting shape, for the bot: armed when a turn went to it, cleared by its answer. */
   private readonly botNoResponse: NoInputTimer;
   private vad: VoiceActivityDetector;
-  private stt: SttSession | undefined;
+  private recognizer: CallRecognizer | undefined;
+  private readonly recording: CallRecording;
+  private readonly turns: TurnTimeline;
   private pending: PendingAction | undefined;
   private failing = false;
   private metadata: MetadataForwarder | undefined;
@@ -80,7 +93,30 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.callId = deps.info.callId;
     this.settings = deps.settings;
     this.log = deps.logger.child({ callId: this.callId });
-    this.queue = new PromptQueue(deps.leg, deps.clock);
+    this.recording = new CallRecording({
+      callId: this.callId,
+      dir: deps.recordingsDir,
+      sampleRate: deps.leg.sampleRate,
+      clock: deps.clock,
+      publish: (saved) => deps.bus.publish('recording.saved', saved),
+      log: this.log,
+    });
+    // What is played goes through the recording too, so it holds what the caller heard.
+    this.queue = new PromptQueue(
+      {
+        play: (samples) => {
+          deps.leg.play(samples);
+          this.recording.botAudio(samples);
+        },
+        mark: (name) => deps.leg.mark(name),
+        clear: () => {
+          deps.leg.clear();
+          this.recording.botCleared();
+        },
+      },
+      deps.clock,
+    );
+    this.turns = new TurnTimeline({ callId: this.callId, bot: deps.bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, publish: (turn) => deps.bus.publish('turn', turn) });
     this.dtmf = new DtmfCollector(deps.clock, this.dtmfOptions());
     this.utterances = new UtteranceCollector(deps.clock, this.utteranceOptions());
     this.noInput = new NoInputTimer(deps.clock, this.noInputOptions());
@@ -103,10 +139,11 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     leg.on('mark', (name) => this.queue.onMark(name));
     leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
     this.queue.on('finished', (o) => this.recordPrompt(o));
-    this.queue.on('failed', (prompt, err) => this.log.error({ err, promptId: prompt.id }, 'prompt audio failed; skipped'));
+    this.queue.on('failed', (prompt, err) => this.promptFailed(prompt, err));
+    this.queue.on('audioStarted', (_prompt, at) => this.turns.audioStarted(at));
     this.queue.on('idle', () => this.onPlayoutIdle());
-    this.dtmf.on('submit', (digits) => this.sendTurnToBot(eventActivity('DTMF', { value: digits }, this.deps.clock.now())));
-    this.utterances.on('submit', (text, parts) => this.sendTurnToBot(messageActivity(text, { parameters: { recognitions: parts } }, this.deps.clock.now())));
+    this.dtmf.on('submit', (digits) => this.sendTurnToBot('dtmf', eventActivity('DTMF', { value: digits }, this.deps.clock.now())));
+    this.utterances.on('submit', (text, parts) => this.sendTurnToBot('speech', messageActivity(text, { parameters: { recognitions: parts } }, this.deps.clock.now())));
     this.noInput.on('reprompt', (attempt) => this.reprompt(attempt));
     this.botNoResponse.on('reprompt', (attempt) => this.botStillSilent(attempt));
     this.botNoResponse.on('giveUp', (attempts) => {
@@ -120,11 +157,14 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     bot.on('activities', (activities) => this.handleActivities(activities));
     bot.on('failure', (err) => {
       this.log.error({ err, bot: bot.botName }, 'bot failed');
-      this.failed();
+      this.failed('bot', err);
     });
-    if (this.deps.stt) this.openStt(this.deps.stt);
+    if (this.deps.stt) this.openRecognizer(this.deps.stt);
+    if (this.settings.recordCall) this.recording.apply('start');
+    let initialActivity: Activity | null | undefined;
     try {
       this.metadata = new MetadataForwarder(this.settings.sendMetaDataUrl, info, this.log);
+      initialActivity = initialActivityOverride(info, this.settings, this.deps.clock.now());
     } catch (err) {
       // A placeholder that cannot be resolved is a configuration error: end the call rather than run it half-configured.
       this.log.error({ err }, 'call settings could not be resolved; ending the call');
@@ -132,6 +172,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       return;
     }
     this.log.info({ from: info.from, to: info.to, bot: bot.botName, carrier: info.carrier }, 'conversation started');
+    const now = this.deps.clock.now();
+    this.turns.input('start', null, now);
+    if (this.settings.welcomeMessage) this.say(this.settings.welcomeMessage, this.settings, { who: 'bot' });
+    this.turns.botSent(now);
     try {
       await bot.start({
         conversationId: info.callId,
@@ -139,12 +183,16 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
         caller: info.from,
         callee: info.to,
         callerDisplayName: info.callerDisplayName,
-        parameters: info.extra,
+        parameters: startParameters(info, this.settings),
+        initialActivity,
       });
     } catch (err) {
       this.log.error({ err, bot: bot.botName }, 'bot did not start');
-      this.failed();
+      this.failed('bot', err);
+      return;
     }
+    const initialText = this.settings.initialMessageToBot;
+    if (initialText) this.sendToBot(messageActivity(initialText, {}, this.deps.clock.now()));
   }
 
   /** Ends the conversation (idempotent). The leg is not touched: the caller is already gone or the hangup was sent. */
@@ -157,8 +205,12 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.dtmf.reset();
     this.utterances.reset();
     this.queue.close();
-    this.stt?.close();
-    const code: BotDisconnectReason = end.reason === 'transferred' ? 'transferred' : end.reason === 'bot-hangup' ? 'bot-disconnected' : end.reason === 'bot-error' ? 'error' : 'client-disconnected';
+    this.recognizer?.close();
+    this.turns.close(this.deps.clock.now());
+    this.recording.close().catch((err: unknown) => this.log.error({ err }, 'recording could not be closed'));
+    if (this.wantsEvent('conversationEnd')) this.sendToBot(eventActivity('conversationEnd', { value: { reason: end.reason, detail: end.detail } }, this.deps.clock.now()), true);
+    const code: BotDisconnectReason =
+      end.reason === 'transferred' ? 'transferred' : end.reason === 'bot-hangup' ? 'bot-disconnected' : end.reason.endsWith('-error') ? 'error' : 'client-disconnected';
     this.deps.bot.end(code, end.detail ?? end.reason).catch((err: unknown) => this.log.warn({ err }, 'bot disconnect failed'));
     this.log.info({ reason: end.reason, detail: end.detail }, 'conversation ended');
     this.emit('ended', end);
@@ -167,19 +219,23 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   // ---- caller input -------------------------------------------------------------------------
 
   private handleAudio(frame: Int16Array): void {
-    this.stt?.write(frame);
+    this.recording.callerAudio(frame);
+    this.recognizer?.write(frame);
     const event = this.vad.process(frame);
     if (!event) return;
     if (event.type === 'speech-end') {
-      this.stt?.endOfUtterance();
+      this.recognizer?.endOfUtterance();
       this.utterances.speechEnded();
+      this.turns.speechEnded(this.deps.clock.now());
+      this.notifyBot('silenceDetected');
       return;
     }
     this.utterances.speechStarted();
+    this.notifyBot('voiceDetected');
     const decision = this.bargeIn.onSpeech(this.queue.current);
     if (decision === 'ignore') return;
     // With a word minimum the recognizer decides (onSttResult); the VAD alone cannot count words.
-    if (decision === 'interrupt' && !(this.stt && this.settings.bargeInMinWordCount > 0)) this.interrupt('speech');
+    if (decision === 'interrupt' && !(this.recognizer && this.settings.bargeInMinWordCount > 0)) this.interrupt('speech');
     this.noInput.userInput();
   }
 
@@ -211,7 +267,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       // Too few words over a playing prompt: a backchannel, neither an interruption nor a turn.
       else if (decision === 'ignore') return;
     }
-    if (!result.final) return;
+    if (!result.final) {
+      this.notifyBot('speechHypothesis', result.text);
+      return;
+    }
     // Speech recognized while a non-interruptible prompt plays was not meant for the bot.
     if (this.bargeIn.onSpeech(this.queue.current) === 'ignore') return;
     this.noInput.userInput();
@@ -221,7 +280,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       return;
     }
     const parameters = result.confidence === undefined ? undefined : { confidence: result.confidence };
-    this.sendTurnToBot(messageActivity(result.text, { parameters }, this.deps.clock.now()));
+    this.sendTurnToBot('speech', messageActivity(result.text, { parameters }, this.deps.clock.now()));
   }
 
   private interrupt(by: 'speech' | 'dtmf'): void {
@@ -245,20 +304,19 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private handleActivity(a: Activity): void {
     if (a.sessionParams) this.applySessionParams(a.sessionParams);
     const command = decodeBotActivity(a);
+    if (command.kind !== 'none') this.turns.botAnswered(this.deps.clock.now());
     if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.botNoResponse.userInput();
     const settings = this.activitySettings(a.activityParams);
     const { leg, bus, audio, clock } = this.deps;
     switch (command.kind) {
       case 'speak':
+        this.expectBotMessage = false;
+        this.say(command.text, settings, { who: 'bot', activityId: command.activityId, ssml: command.ssml, language: command.language });
+        return;
       case 'play': {
         this.expectBotMessage = false;
-        const text = command.kind === 'speak' ? command.text : command.label;
-        bus.publish('transcript', { callId: this.callId, at: clock.now(), who: 'bot', text });
-        this.enqueue(text, settings, command.activityId, (signal) =>
-          command.kind === 'speak'
-            ? audio.speak({ text, ssml: command.ssml, language: command.language ?? settings.language, voice: settings.voiceName, sampleRate: leg.sampleRate }, { noCache: settings.disableTtsCache, signal })
-            : audio.playUrl(command.url, { mediaFormat: command.mediaFormat, sampleRate: leg.sampleRate, signal }),
-        );
+        bus.publish('transcript', { callId: this.callId, at: clock.now(), who: 'bot', text: command.label });
+        this.enqueue(command.label, settings, command.activityId, (signal) => audio.playUrl(command.url, { mediaFormat: command.mediaFormat, sampleRate: leg.sampleRate, signal }), command.url);
         return;
       }
       case 'hangup':
@@ -282,14 +340,37 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
         this.noInput.pause();
         this.botNoResponse.arm();
         return;
+      case 'record':
+        this.recording.apply(command.action);
+        return;
       case 'none':
         if (command.unknownEvent) this.log.debug({ name: command.unknownEvent }, 'bot event not handled by this gateway');
     }
   }
 
-  private enqueue(text: string, settings: CallSettings, activityId: string | undefined, audio: Prompt['audio']): void {
+  /** Speaks text to the caller (bot message, reprompt, apology) and writes it to the transcript. */
+  private say(text: string, s: CallSettings, opts: { who: 'bot' | 'system'; activityId?: string; ssml?: boolean; language?: string }): void {
+    const { bus, clock, audio, leg } = this.deps;
+    bus.publish('transcript', { callId: this.callId, at: clock.now(), who: opts.who, text });
+    const req = { text, ssml: opts.ssml, language: opts.language ?? s.ttsLanguage ?? s.language, voice: s.voiceName, sampleRate: leg.sampleRate };
+    this.enqueue(text, s, opts.activityId, (signal) => audio.speak(req, { noCache: s.disableTtsCache, signal, firstAudioTimeoutMs: s.ttsTimeoutMS }));
+  }
+
+  /** `playUrl` names the URL for prompts that play a file rather than speak. */
+  private enqueue(text: string, settings: CallSettings, activityId: string | undefined, audio: Prompt['audio'], playUrl?: string): void {
     this.noInput.pause();
-    this.queue.enqueue({ id: randomUUID(), activityId, text, bargeIn: settings.bargeIn, bargeInOnDTMF: settings.bargeInOnDTMF, audio });
+    this.queue.enqueue({ id: randomUUID(), activityId, text, playUrl, bargeIn: settings.bargeIn, bargeInOnDTMF: settings.bargeInOnDTMF, audio });
+  }
+
+  private promptFailed(prompt: Prompt, err: Error): void {
+    if (prompt.playUrl) {
+      this.log.error({ err, url: prompt.playUrl }, 'playUrl audio failed; skipped');
+      this.notifyBot('playUrlFailed', { url: prompt.playUrl, activityId: prompt.activityId, reason: err.message });
+      return;
+    }
+    this.log.error({ err, promptId: prompt.id }, 'prompt could not be synthesized');
+    this.turns.failed('tts-error', err.message, this.deps.clock.now());
+    this.failed('tts', err);
   }
 
   private requestHangup(reason: string, endReason: EndReason): void {
@@ -298,24 +379,23 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.onPlayoutIdle();
   }
 
-  /** The bot failed: apologize, then transfer to a person or hang up, so the caller is never left in silence. */
-  private failed(): void {
+  /**
+   * The bot or a speech provider failed: apologize, then transfer to a person or hang up, so the
+   * caller is never left in silence. (When TTS itself failed, the apology goes to the fallback voice.)
+   */
+  private failed(part: FailedPart, err?: unknown): void {
     if (this.failing || this.ended) return;
     this.failing = true;
+    if (part === 'bot') this.turns.failed('bot-error', err instanceof Error ? err.message : String(err), this.deps.clock.now());
     this.noInput.pause();
     this.botNoResponse.pause();
     const s = this.settings;
-    if (s.failureSpeech) {
-      this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'system', text: s.failureSpeech });
-      this.enqueue(s.failureSpeech, s, undefined, (signal) =>
-        this.deps.audio.speak({ text: s.failureSpeech, language: s.language, voice: s.voiceName, sampleRate: this.deps.leg.sampleRate }, { noCache: false, signal }),
-      );
-    }
+    if (s.failureSpeech) this.say(s.failureSpeech, s, { who: 'system' });
     if (s.failureTransferTarget) {
       this.pending = { kind: 'transfer', target: s.failureTransferTarget, headers: {} };
       this.onPlayoutIdle();
     } else {
-      this.requestHangup('bot-error', 'bot-error');
+      this.requestHangup(`${part}-error`, `${part}-error`);
     }
   }
 
@@ -342,19 +422,19 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private reprompt(attempt: number): void {
     const s = this.settings;
     this.log.info({ attempt }, 'no caller input: reprompting');
-    if (s.userNoInputSendEvent) this.sendToBot(eventActivity('noUserInput', { value: attempt }, this.deps.clock.now()));
+    if (s.userNoInputSendEvent || s.sendEventsToBot.includes('noUserInput')) this.sendToBot(eventActivity('noUserInput', { value: attempt }, this.deps.clock.now()));
     if (s.userNoInputSpeech) {
-      this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'bot', text: s.userNoInputSpeech });
-      this.enqueue(s.userNoInputSpeech, s, undefined, (signal) =>
-        this.deps.audio.speak({ text: s.userNoInputSpeech!, language: s.language, voice: s.voiceName, sampleRate: this.deps.leg.sampleRate }, { noCache: s.disableTtsCache, signal }),
-      );
+      this.say(s.userNoInputSpeech, s, { who: 'bot' });
     } else if (!s.userNoInputSendEvent) {
       this.noInput.arm();
     }
   }
 
   /** The caller's turn: the bot now owes an answer. */
-  private sendTurnToBot(activity: Activity): void {
+  private sendTurnToBot(kind: 'speech' | 'dtmf', activity: Activity): void {
+    const now = this.deps.clock.now();
+    this.turns.input(kind, activity.text ?? (typeof activity.value === 'string' ? activity.value : null), now);
+    this.turns.botSent(now);
     this.botNoResponse.arm();
     this.sendToBot(activity);
   }
@@ -363,20 +443,26 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private botStillSilent(attempt: number): void {
     const s = this.settings;
     this.log.info({ attempt }, 'bot has not answered yet');
-    if (s.botNoInputSpeech && !this.queue.busy) {
-      this.enqueue(s.botNoInputSpeech, s, undefined, (signal) =>
-        this.deps.audio.speak({ text: s.botNoInputSpeech!, language: s.language, voice: s.voiceName, sampleRate: this.deps.leg.sampleRate }, { noCache: s.disableTtsCache, signal }),
-      );
-    }
+    if (s.botNoInputSpeech && !this.queue.busy) this.say(s.botNoInputSpeech, s, { who: 'system' });
     this.botNoResponse.arm();
   }
 
-  private sendToBot(activity: Activity): void {
-    if (this.ended) return;
+  /** `evenAfterEnd` is for the conversationEnd event, sent while the conversation is being closed. */
+  private sendToBot(activity: Activity, evenAfterEnd = false): void {
+    if (this.ended && !evenAfterEnd) return;
     this.deps.bot.send(activity).catch((err: unknown) => {
       this.log.error({ err, activity: activity.name ?? activity.type }, 'sending to bot failed');
-      this.failed();
+      this.failed('bot', err);
     });
+  }
+
+  private wantsEvent(name: string): boolean {
+    return this.settings.sendEventsToBot.includes(name);
+  }
+
+  /** Optional gateway events, sent only when the bot listed them in sendEventsToBot. */
+  private notifyBot(name: string, value?: unknown): void {
+    if (this.wantsEvent(name)) this.sendToBot(eventActivity(name, value === undefined ? {} : { value }, this.deps.clock.now()));
   }
 
   // ---- settings and records -----------------------------------------------------------------
@@ -391,6 +477,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.utterances.configure(this.utteranceOptions());
     this.noInput.configure(this.noInputOptions());
     this.botNoResponse.configure(this.botNoResponseOptions());
+    this.recognizer?.configure(this.settings);
   }
 
   private activitySettings(params: Record<string, unknown> | undefined): CallSettings {
@@ -426,6 +513,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private recordPrompt(o: PromptOutcome): void {
     if (o.startedAt === undefined) return; // purged before any of it played
     this.deps.bus.publish('prompt.played', { callId: this.callId, promptId: o.prompt.id, text: o.prompt.text, startedAt: o.startedAt, endedAt: o.endedAt, heardInFull: o.heardInFull });
+    if (o.heardInFull) this.notifyBot('playFinished', { activityId: o.prompt.activityId });
     if (!o.heardInFull && o.prompt.activityId && this.deps.bot.wantsPromptInterruptions && !this.ended) {
       // Audio still being synthesized when cut is not counted, so this errs toward "heard more".
       const audioMs = (o.sentSamples * 1000) / this.deps.leg.sampleRate;
@@ -434,11 +522,14 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     }
   }
 
-  private openStt(provider: SttProvider): void {
-    const s = this.settings;
-    const session = provider.startSession({ language: s.language, sampleRate: this.deps.leg.sampleRate });
-    session.on('result', (r) => this.onSttResult(r));
-    session.on('failure', (err) => this.log.error({ err, stt: provider.name }, 'speech recognition failed'));
-    this.stt = session;
+  private openRecognizer(provider: SttProvider): void {
+    const recognizer = new CallRecognizer(provider, this.settings, this.deps.leg.sampleRate, this.deps.clock, this.settings.sttTimeoutMS);
+    recognizer.on('result', (r) => this.onSttResult(r));
+    recognizer.on('failure', (err) => {
+      this.log.error({ err, stt: provider.name }, 'speech recognition failed');
+      this.failed('stt', err);
+    });
+    this.recognizer = recognizer;
+    recognizer.open();
   }
 }

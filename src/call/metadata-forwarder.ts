@@ -1,6 +1,7 @@
 /** Forwards the bot's sendMetaData activities by HTTP POST, off the call path, to a URL resolved at call start. */
 import type { Logger } from 'pino';
 import type { CallInfo } from '../carriers/leg.js';
+import { callAttributes } from './conversation-opening.js';
 import { resolvePlaceholders } from './placeholders.js';
 
 const POST_TIMEOUT_MS = 5000;
@@ -14,8 +15,7 @@ export class MetadataForwarder {
     private readonly info: CallInfo,
     private readonly log: Logger,
   ) {
-    const values = { conversationId: info.callId, caller: info.from, callee: info.to, callerDisplayName: info.callerDisplayName, carrier: info.carrier, carrierCallId: info.carrierCallId, ...info.extra };
-    this.url = urlTemplate && resolvePlaceholders(urlTemplate, values, 'sendMetaDataUrl');
+    this.url = urlTemplate && resolvePlaceholders(urlTemplate, callAttributes(info), 'sendMetaDataUrl');
   }
 
   forward(metadata: unknown): void {

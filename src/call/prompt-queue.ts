@@ -13,6 +13,8 @@ export interface Prompt {
   activityId?: string;
   /** What is spoken, or the URL played; kept for records and logs. */
   text: string;
+  /** Set when the prompt plays a URL instead of speaking text. */
+  playUrl?: string;
   /** Speech may interrupt this prompt. */
   bargeIn: boolean;
   /** A key press may interrupt this prompt. */
@@ -42,6 +44,8 @@ export interface PromptOutcome {
 export interface PromptQueueEventMap {
   finished: [outcome: PromptOutcome];
   failed: [prompt: Prompt, error: Error];
+  /** The prompt's first audio went to the carrier (turn timing). */
+  audioStarted: [prompt: Prompt, at: number];
   /** Nothing is queued or playing any more. */
   idle: [];
 }
@@ -152,7 +156,9 @@ export class PromptQueue extends EventEmitter<PromptQueueEventMap> {
         if (chunk.length === 0) continue;
         if (!entry.sentAudio) {
           entry.sentAudio = true;
-          if (this.entries[0] === entry) entry.startedAt = this.clock.now();
+          const now = this.clock.now();
+          if (this.entries[0] === entry) entry.startedAt = now;
+          this.emit('audioStarted', entry.prompt, now);
         }
         entry.sentSamples += chunk.length;
         this.sink.play(chunk);

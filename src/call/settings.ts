@@ -4,9 +4,20 @@
  */
 import { z } from 'zod';
 
+const languageTag = z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a language tag such as en-US');
+
 export const callSettingsSchema = z.object({
-  language: z.string().min(2),
+  language: languageTag,
+  /** Overrides `language` for speech synthesis / for recognition only. */
+  ttsLanguage: languageTag.optional(),
+  sttLanguage: languageTag.optional(),
   voiceName: z.string().optional(),
+  /** Phrases the recognizer should favour (product names, account words); providers that support hints get them. */
+  sttContextPhrases: z.array(z.string().min(1).max(200)).max(500),
+  /** How strongly to favour them (provider scale, e.g. Google 0-20); omitted uses the provider's default. */
+  sttContextBoost: z.number().min(0).max(100).optional(),
+  /** Ask the recognizer for unpunctuated text (digits, IDs). */
+  sttDisablePunctuation: z.boolean(),
   /** Speech interrupts a playing prompt. Off by default, as in the commercial gateway. */
   bargeIn: z.boolean(),
   /** A key press interrupts a playing prompt. Off by default. */
@@ -49,6 +60,26 @@ export const callSettingsSchema = z.object({
   /** Where to transfer the caller when the bot fails; without it the call is hung up (reason bot-error). */
   failureTransferTarget: z.string().optional(),
   disableTtsCache: z.boolean(),
+  /** Deadline for the recognizer's final result after the caller stopped speaking; 0 = none (providers may stay silent on noise). */
+  sttTimeoutMS: z.number().int().min(0).max(60_000),
+  /** Deadline for a prompt's first synthesized audio; on expiry the fallback voice speaks it, or the call fails over. 0 = none. */
+  ttsTimeoutMS: z.number().int().min(0).max(60_000),
+  /** Optional gateway events the bot wants (speechHypothesis, voiceDetected, silenceDetected, playFinished, playUrlFailed, conversationEnd, noUserInput...). */
+  sendEventsToBot: z.array(z.string().min(1)),
+  /** The first activity: `start` (caller, callee, hosts, display name, mapped headers), `none`, or a JSON object sent instead (string values may hold ${...} placeholders). */
+  initialActivity: z.union([z.enum(['start', 'none']), z.record(z.unknown())]),
+  /** Carrier/SIP headers (e.g. X-PH-AccountId, X-Customer-Id) copied into the start activity's parameters. */
+  sipHeadersToBot: z.array(z.string().min(1)),
+  /** A text message sent to the bot right after the start activity, for bots that only speak when spoken to. */
+  initialMessageToBot: z.string().optional(),
+  /** Said by the gateway itself when the conversation starts, for bots that do not greet. */
+  welcomeMessage: z.string().optional(),
+  /** Answer only once the bot's first message is ready (the caller hears ringing, not silence, while the bot starts). */
+  connectOnBotPrompt: z.boolean(),
+  /** How long to keep the caller ringing for the bot's first message before answering anyway. */
+  connectOnBotPromptTimeoutMS: z.number().int().min(100).max(30_000),
+  /** Record the call from the start (bots can also start, stop, pause and resume recording). */
+  recordCall: z.boolean(),
 });
 
 export type CallSettings = z.infer<typeof callSettingsSchema>;
@@ -75,6 +106,16 @@ export const DEFAULT_CALL_SETTINGS: CallSettings = {
   botNoInputRetries: 1,
   failureSpeech: 'Sorry, something went wrong. Please try again later.',
   disableTtsCache: false,
+  sttContextPhrases: [],
+  sttDisablePunctuation: false,
+  sttTimeoutMS: 0,
+  ttsTimeoutMS: 5000,
+  sendEventsToBot: [],
+  initialActivity: 'start',
+  sipHeadersToBot: [],
+  connectOnBotPrompt: true,
+  connectOnBotPromptTimeoutMS: 5000,
+  recordCall: false,
 };
 
 export type CallSettingsOverrides = Partial<CallSettings>;

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { CallDirection, HangupSide } from '../carriers/leg.js';
+import type { RecordingRecord, TurnRecord } from '../store/schema.js';
 
 export interface CallStartedEvent {
   callId: string;
@@ -58,6 +59,11 @@ export interface PromptPlayedEvent {
   heardInFull: boolean;
 }
 
+/** A conversational turn finished; published once per turn. */
+export type TurnEvent = TurnRecord;
+/** A recording file was closed and is complete on disk. */
+export type RecordingSavedEvent = Omit<RecordingRecord, 'id'>;
+
 export interface BusEventMap {
   'call.started': CallStartedEvent;
   'call.answered': CallAnsweredEvent;
@@ -65,6 +71,8 @@ export interface BusEventMap {
   transcript: TranscriptEvent;
   dtmf: DtmfEvent;
   'prompt.played': PromptPlayedEvent;
+  turn: TurnEvent;
+  'recording.saved': RecordingSavedEvent;
 }
 
 type Listener<T> = (event: T) => void | Promise<void>;

@@ -71,23 +71,29 @@ export function parseWav(buf: Uint8Array): WavAudio {
   return { samples: mono, sampleRate };
 }
 
-/** Encodes mono PCM16 as a canonical 44-byte-header WAV. */
-export function encodeWav(samples: Int16Array, sampleRate: number): Buffer {
-  const dataBytes = samples.length * 2;
-  const out = Buffer.alloc(44 + dataBytes);
+/** The canonical 44-byte header of a PCM16 WAV holding `dataBytes` of interleaved samples. */
+export function wavHeader(dataBytes: number, sampleRate: number, channels = 1): Buffer {
+  const out = Buffer.alloc(44);
   out.write('RIFF', 0, 'ascii');
   out.writeUInt32LE(36 + dataBytes, 4);
   out.write('WAVE', 8, 'ascii');
   out.write('fmt ', 12, 'ascii');
   out.writeUInt32LE(16, 16);
   out.writeUInt16LE(1, 20);
-  out.writeUInt16LE(1, 22);
+  out.writeUInt16LE(channels, 22);
   out.writeUInt32LE(sampleRate, 24);
-  out.writeUInt32LE(sampleRate * 2, 28);
-  out.writeUInt16LE(2, 32);
+  out.writeUInt32LE(sampleRate * 2 * channels, 28);
+  out.writeUInt16LE(2 * channels, 32);
   out.writeUInt16LE(16, 34);
   out.write('data', 36, 'ascii');
   out.writeUInt32LE(dataBytes, 40);
+  return out;
+}
+
+/** Encodes mono PCM16 as a canonical 44-byte-header WAV. */
+export function encodeWav(samples: Int16Array, sampleRate: number): Buffer {
+  const out = Buffer.alloc(44 + samples.length * 2);
+  wavHeader(samples.length * 2, sampleRate).copy(out, 0);
   for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i], 44 + i * 2);
   return out;
 }

@@ -1,20 +1,89 @@
-import type { PromptAudioSource } from '../call/prompt-audio.js';
+import type { Logger } from 'pino';
+import type { PromptAudioSource, SpeakOptions } from '../call/prompt-audio.js';
+import { systemClock, type Clock } from '../call/clock.js';
 import type { TtsCache } from './tts/cache.js';
-import type { TtsProvider, TtsRequest } from './tts/provider.js';
+import { TtsError, type TtsProvider, type TtsRequest } from './tts/provider.js';
 import { loadPlayUrlAudio } from './play-url.js';
+
+export interface SpeechPromptAudioOptions {
+  cache?: TtsCache;
+  /**
+   * Speaks a prompt the main provider could not start (error or deadline), so a vendor outage
+   * degrades the voice instead of silencing the call. Typically the local eSpeak NG voice.
+   */
+  fallback?: TtsProvider;
+  clock?: Clock;
+  logger?: Logger;
+}
 
 /** Prompt audio for calls: bot text through the shared TTS cache, playUrl audio fetched and converted. */
 export class SpeechPromptAudio implements PromptAudioSource {
+  private readonly clock: Clock;
+
   constructor(
     private readonly tts: TtsProvider,
-    private readonly cache?: TtsCache,
-  ) {}
+    private readonly options: SpeechPromptAudioOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
 
-  speak(req: TtsRequest, opts: { noCache: boolean; signal: AbortSignal }): AsyncIterable<Int16Array> {
-    return this.cache ? this.cache.synthesize(this.tts, req, opts) : this.tts.synthesize(req, opts.signal);
+  async *speak(req: TtsRequest, opts: SpeakOptions): AsyncIterable<Int16Array> {
+    let started = false;
+    try {
+      for await (const chunk of this.withFirstAudioDeadline(this.tts, req, opts)) {
+        started = true;
+        yield chunk;
+      }
+    } catch (err) {
+      const { fallback, logger } = this.options;
+      // Once the caller heard part of it, a second voice restarting the sentence is worse than stopping.
+      if (started || opts.signal.aborted || !fallback || fallback === this.tts) throw err;
+      logger?.warn({ err, provider: this.tts.name, fallback: fallback.name }, 'TTS failed before any audio; speaking the prompt with the fallback voice');
+      yield* this.synthesize(fallback, { ...req, voice: undefined, ssml: req.ssml }, opts);
+    }
   }
 
   async *playUrl(url: string, opts: { mediaFormat?: string; sampleRate: number; signal: AbortSignal }): AsyncIterable<Int16Array> {
     yield await loadPlayUrlAudio(url, opts);
+  }
+
+  private synthesize(provider: TtsProvider, req: TtsRequest, opts: SpeakOptions): AsyncIterable<Int16Array> {
+    const { cache } = this.options;
+    return cache ? cache.synthesize(provider, req, opts) : provider.synthesize(req, opts.signal);
+  }
+
+  /** The provider must produce its first audio within `firstAudioTimeoutMs`, or the request is aborted. */
+  private async *withFirstAudioDeadline(provider: TtsProvider, req: TtsRequest, opts: SpeakOptions): AsyncIterable<Int16Array> {
+    const timeoutMs = opts.firstAudioTimeoutMs ?? 0;
+    if (timeoutMs <= 0) {
+      yield* this.synthesize(provider, req, opts);
+      return;
+    }
+    const abort = new AbortController();
+    const onOuterAbort = () => abort.abort(opts.signal.reason);
+    opts.signal.addEventListener('abort', onOuterAbort, { once: true });
+    const iterator = this.synthesize(provider, req, { ...opts, signal: abort.signal })[Symbol.asyncIterator]();
+    try {
+      let expired!: () => void;
+      const deadline = new Promise<'expired'>((resolve) => (expired = () => resolve('expired')));
+      const timer = this.clock.setTimeout(expired, timeoutMs);
+      const first = await Promise.race([iterator.next(), deadline]);
+      timer.cancel();
+      if (first === 'expired') {
+        abort.abort();
+        throw new TtsError(provider.name, `no audio within ${timeoutMs} ms (ttsTimeoutMS)`);
+      }
+      if (first.done) return;
+      yield first.value;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      opts.signal.removeEventListener('abort', onOuterAbort);
+      // Not awaited: a provider stuck past its deadline must not hold the prompt queue.
+      iterator.return?.().catch(() => undefined);
+    }
   }
 }

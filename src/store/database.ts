@@ -13,6 +13,8 @@ import { CallRepository } from './call-repository.js';
 import { DtmfRepository } from './dtmf-repository.js';
 import { storeMigrationProvider } from './migrations/index.js';
 import { PromptRepository } from './prompt-repository.js';
+import { RecordingRepository } from './recording-repository.js';
+import { TurnRepository } from './turn-repository.js';
 import type { VoxgateDatabase } from './schema.js';
 import { TranscriptRepository } from './transcript-repository.js';
 
@@ -39,6 +41,8 @@ export interface Store {
   readonly transcripts: TranscriptRepository;
   readonly dtmf: DtmfRepository;
   readonly prompts: PromptRepository;
+  readonly turns: TurnRepository;
+  readonly recordings: RecordingRepository;
   /** Closes the connection(s). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -69,6 +73,8 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Store> {
     transcripts: new TranscriptRepository(opened.db),
     dtmf: new DtmfRepository(opened.db),
     prompts: new PromptRepository(opened.db),
+    turns: new TurnRepository(opened.db),
+    recordings: new RecordingRepository(opened.db),
     close: () => (closing ??= opened.db.destroy()),
   };
 }

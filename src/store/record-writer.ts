@@ -20,6 +20,8 @@ import { DtmfRepository } from './dtmf-repository.js';
 import { PromptRepository } from './prompt-repository.js';
 import type { VoxgateDatabase } from './schema.js';
 import { TranscriptRepository } from './transcript-repository.js';
+import { RecordingRepository } from './recording-repository.js';
+import { TurnRepository } from './turn-repository.js';
 
 export interface RecordWriter {
   /** Resolves once every write queued so far (and any queued meanwhile) has finished. */
@@ -28,7 +30,7 @@ export interface RecordWriter {
   detach(): void;
 }
 
-type Repositories = Pick<Store, 'calls' | 'transcripts' | 'dtmf' | 'prompts'>;
+type Repositories = Pick<Store, 'calls' | 'transcripts' | 'dtmf' | 'prompts' | 'turns' | 'recordings'>;
 /** Log lines a write wants to emit; held back until its batch commits, so a replayed batch logs once. */
 type Note = (level: 'warn' | 'debug', fields: Record<string, unknown>, message: string) => void;
 type Write = (repos: Repositories, note: Note) => Promise<void>;
@@ -39,7 +41,14 @@ interface Queued {
 }
 
 function repositoriesOn(db: Kysely<VoxgateDatabase>): Repositories {
-  return { calls: new CallRepository(db), transcripts: new TranscriptRepository(db), dtmf: new DtmfRepository(db), prompts: new PromptRepository(db) };
+  return {
+    calls: new CallRepository(db),
+    transcripts: new TranscriptRepository(db),
+    dtmf: new DtmfRepository(db),
+    prompts: new PromptRepository(db),
+    turns: new TurnRepository(db),
+    recordings: new RecordingRepository(db),
+  };
 }
 
 export function attachRecordWriter(bus: EventBus, store: Store, logger: Logger): RecordWriter {
@@ -144,6 +153,12 @@ export function attachRecordWriter(bus: EventBus, store: Store, logger: Logger):
         endedAt: e.endedAt,
         heardInFull: e.heardInFull,
       });
+    }),
+    on('turn', (e) => async (repos) => {
+      await repos.turns.add(e);
+    }),
+    on('recording.saved', (e) => async (repos) => {
+      await repos.recordings.add(e);
     }),
   ];
 

@@ -52,11 +52,57 @@ export interface PromptsTable {
   heard_in_full: ColumnType<boolean | number, number, number>;
 }
 
+export type TurnInputKind = 'start' | 'speech' | 'dtmf' | 'event';
+/** answered: the caller heard the bot's answer start; silent: the bot answered without audio; the rest name what went wrong. */
+export type TurnOutcome = 'answered' | 'silent' | 'no-answer' | 'bot-error' | 'tts-error';
+
+export interface TurnsTable {
+  id: Generated<number>;
+  call_id: string;
+  /** 0 is the opening (start activity to greeting); each caller input opens the next. */
+  seq: number;
+  input_kind: TurnInputKind;
+  input_text: string | null;
+  /** The VAD heard the caller stop (speech turns). */
+  speech_ended_at: number | null;
+  /** The input was complete: STT final, DTMF submitted, or the call started. */
+  input_at: number;
+  bot_sent_at: number | null;
+  /** The bot's first activity with something to do. */
+  bot_answered_at: number | null;
+  /** The first audio of the answer went to the carrier. */
+  first_audio_at: number | null;
+  stt_ms: number | null;
+  bot_ms: number | null;
+  tts_ms: number | null;
+  /** End of the caller's speech (or the input) to the first audio of the answer. */
+  e2e_ms: number | null;
+  stt_provider: string | null;
+  tts_provider: string | null;
+  bot: string;
+  outcome: TurnOutcome;
+  error: string | null;
+}
+
+export interface RecordingsTable {
+  id: Generated<number>;
+  call_id: string;
+  path: string;
+  format: string;
+  sample_rate: number;
+  channels: number;
+  started_at: number;
+  ended_at: number;
+  duration_ms: number;
+}
+
 export interface VoxgateDatabase {
   calls: CallsTable;
   transcript_lines: TranscriptLinesTable;
   dtmf_events: DtmfEventsTable;
   prompts: PromptsTable;
+  turns: TurnsTable;
+  recordings: RecordingsTable;
 }
 
 export type CallRow = Selectable<CallsTable>;
@@ -103,4 +149,39 @@ export interface PromptRecord {
   startedAt: number;
   endedAt: number;
   heardInFull: boolean;
+}
+
+/** One conversational turn and where its time went (all times epoch ms, latencies in ms). */
+export interface TurnRecord {
+  callId: string;
+  seq: number;
+  inputKind: TurnInputKind;
+  inputText: string | null;
+  speechEndedAt: number | null;
+  inputAt: number;
+  botSentAt: number | null;
+  botAnsweredAt: number | null;
+  firstAudioAt: number | null;
+  sttMs: number | null;
+  botMs: number | null;
+  ttsMs: number | null;
+  e2eMs: number | null;
+  sttProvider: string | null;
+  ttsProvider: string | null;
+  bot: string;
+  outcome: TurnOutcome;
+  error: string | null;
+}
+
+/** One recording file of a call (a call may have several: each start/stop makes one). */
+export interface RecordingRecord {
+  id: number;
+  callId: string;
+  path: string;
+  format: 'wav';
+  sampleRate: number;
+  channels: number;
+  startedAt: number;
+  endedAt: number;
+  durationMs: number;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, expect, it, describe } from 'vitest';
 import { openDatabase } from '../../src/store/database.js';
+import { storeMigrations } from '../../src/store/migrations/index.js';
 import { describeOnEachDialect, makeTempDir, uniqueCallId, type TempDir } from '../support/store-fixtures.js';
 
 const T0 = 1_700_000_000_000;
@@ -20,7 +21,7 @@ describeOnEachDialect('reopening the store keeps its records', (ctx) => {
     expect((await third.transcripts.listForCall(id)).map((l) => l.text)).toEqual(['remember me']);
     expect((await third.prompts.listForCall(id))[0].heardInFull).toBe(true);
     const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(third.db);
-    expect(applied.rows.map((r) => r.name)).toEqual(['0001-call-records']);
+    expect(applied.rows.map((r) => r.name)).toEqual(Object.keys(storeMigrations).sort());
   });
 
   it('timestamps and ids come back as numbers, not strings', async () => {

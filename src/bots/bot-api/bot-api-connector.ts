@@ -119,21 +119,24 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
     this.state = 'open';
     this.scheduleRefresh(urls.expiresSeconds);
     if (urls.websocketURL) await this.openSocket(urls.websocketURL);
-    const start = eventActivity(
-      'start',
-      {
-        parameters: {
-          caller: info.caller,
-          callee: info.callee,
-          callerHost: info.callerHost,
-          calleeHost: info.calleeHost,
-          callerDisplayName: info.callerDisplayName,
-          vaigConversationId: info.conversationId,
-          ...info.parameters,
+    if (info.initialActivity === null) return; // configured to open without a start activity
+    const start =
+      info.initialActivity ??
+      eventActivity(
+        'start',
+        {
+          parameters: {
+            caller: info.caller,
+            callee: info.callee,
+            callerHost: info.callerHost,
+            calleeHost: info.calleeHost,
+            callerDisplayName: info.callerDisplayName,
+            vaigConversationId: info.conversationId,
+            ...info.parameters,
+          },
         },
-      },
-      this.clock.now(),
-    );
+        this.clock.now(),
+      );
     let greeting: Activity[];
     try {
       const answer = await this.request('POST', urls.activitiesURL, { conversation: this.conversationId, activities: [start] });

@@ -4,9 +4,11 @@
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import { callRecordsMigration } from './0001-call-records.js';
+import { turnsAndRecordingsMigration } from './0002-turns-and-recordings.js';
 
 export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0001-call-records': callRecordsMigration,
+  '0002-turns-and-recordings': turnsAndRecordingsMigration,
 };
 
 export const storeMigrationProvider: MigrationProvider = {
