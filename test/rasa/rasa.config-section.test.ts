@@ -39,6 +39,7 @@ describe('Rasa config section', () => {
     const issues = (input: unknown) => rasaConfigSchema.safeParse(input).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(issues({ url: 'http://rasa:5005', tokn: 'x' })).toEqual([expect.stringContaining("Unrecognized key(s) in object: 'tokn'")]);
     expect(issues({ url: 'ftp://rasa' })).toEqual(['url: must be an http(s) URL']);
+    expect(issues({ url: 'http://admin:pw@rasa:5005' })).toEqual(['url: must not contain credentials; use token or bearerToken']);
     expect(issues({ url: 'http://rasa:5005', startMessage: '' })).toEqual([expect.stringMatching(/^startMessage: /)]);
   });
 

@@ -47,6 +47,14 @@ describe('Rasa: other gateway events', () => {
     expect(await rasa.message(1)).toMatchObject({ message: '/no_user_input{"retry":"2"}', metadata: { event: 'noUserInput', value: 2 } });
   });
 
+  it('asks the call for barge-in reports only when promptInterrupted has a message', async () => {
+    const { rasa, bot } = await started({ eventMessages: { promptInterrupted: '/interrupted' } });
+    expect(bot.wantsPromptInterruptions).toBe(true);
+    expect(new RasaConnector({ name: 'ivr', url: rasa.url }).wantsPromptInterruptions).toBe(false);
+    await bot.send(eventActivity('promptInterrupted', { value: { activityId: 'a1', heardFraction: 0.4 } }));
+    expect(await rasa.message(1)).toMatchObject({ message: '/interrupted', metadata: { event: 'promptInterrupted', value: { activityId: 'a1', heardFraction: 0.4 } } });
+  });
+
   it('does not send events that have no configured message', async () => {
     const { rasa, bot } = await started({ eventMessages: { noUserInput: '/no_user_input' } });
     await bot.send(eventActivity('promptInterrupted', { value: { activityId: 'a1', heardFraction: 0.4 } }));

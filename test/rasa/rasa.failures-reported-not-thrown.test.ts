@@ -189,5 +189,6 @@ describe('Rasa: bad configuration', () => {
   it('refuses a url that is not an absolute http(s) URL, naming Rasa and the url', () => {
     expect(() => new RasaConnector({ name: 'moodbot', url: 'rasa:5005' })).toThrow('Rasa bot "moodbot": url "rasa:5005" is not an absolute http(s) URL of the Rasa server');
     expect(() => new RasaConnector({ name: 'moodbot', url: 'localhost' })).toThrow(/not an absolute http\(s\) URL/);
+    expect(() => new RasaConnector({ name: 'moodbot', url: 'http://admin:pw@rasa:5005' })).toThrow('Rasa bot "moodbot": url must not contain credentials; use token or bearerToken');
   });
 });

@@ -6,7 +6,8 @@ import type { RasaConnectorOptions } from './rasa-connector.js';
 const httpUrl = z
   .string()
   .url()
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), { message: 'must be an http(s) URL' });
+  .refine((u) => /^https?:$/.test(new URL(u).protocol), { message: 'must be an http(s) URL' })
+  .refine((u) => !new URL(u).username && !new URL(u).password, { message: 'must not contain credentials; use token or bearerToken' });
 
 export const rasaConfigSchema = z
   .object({

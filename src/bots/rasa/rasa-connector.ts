@@ -62,6 +62,8 @@ function valueText(value: unknown): string {
 
 export class RasaConnector extends EventEmitter<BotConnectorEventMap> implements BotConnector {
   readonly botName: string;
+  /** The call reports barge-in cuts only to bots that want them: here, when a message is configured for them. */
+  readonly wantsPromptInterruptions: boolean;
   private readonly endpoint: RasaEndpoint;
   private readonly startMessage: string;
   private readonly dtmfTemplate: string;
@@ -86,10 +88,14 @@ export class RasaConnector extends EventEmitter<BotConnectorEventMap> implements
     } catch {
       throw new Error(`Rasa bot "${options.name}": url ${JSON.stringify(options.url)} is not an absolute http(s) URL of the Rasa server`);
     }
+    // fetch refuses URLs with user:password, and the URL appears in logs: credentials belong in token/bearerToken.
+    const parsed = new URL(options.url);
+    if (parsed.username || parsed.password) throw new Error(`Rasa bot "${options.name}": url must not contain credentials; use token or bearerToken`);
     this.endpoint = { webhookUrl, token: options.token || undefined, bearerToken: options.bearerToken || undefined, timeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS };
     this.startMessage = options.startMessage ?? DEFAULT_RASA_START_MESSAGE;
     this.dtmfTemplate = options.dtmfTemplate ?? DEFAULT_RASA_DTMF_TEMPLATE;
     this.eventMessages = options.eventMessages ?? {};
+    this.wantsPromptInterruptions = Object.hasOwn(this.eventMessages, 'promptInterrupted');
     this.endMessage = options.endMessage;
     this.clock = options.clock ?? systemClock;
     this.log = (options.logger ?? silentLogger()).child({ bot: options.name, botKind: 'rasa' });
