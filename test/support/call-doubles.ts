@@ -155,10 +155,15 @@ export class ScriptedSttSession extends EventEmitter<SttSessionEventMap> impleme
 
 export class ScriptedStt implements SttProvider {
   readonly name = 'scripted';
+  /** The latest session and its options. */
   session: ScriptedSttSession | undefined;
   options: SttSessionOptions | undefined;
+  /** Every session opened, oldest first (a mid-call language change opens a new one). */
+  readonly sessions: { options: SttSessionOptions; session: ScriptedSttSession }[] = [];
   startSession(options: SttSessionOptions): SttSession {
     this.options = options;
-    return (this.session = new ScriptedSttSession());
+    this.session = new ScriptedSttSession();
+    this.sessions.push({ options, session: this.session });
+    return this.session;
   }
 }

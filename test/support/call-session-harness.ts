@@ -4,23 +4,36 @@ import { EventBus, type BusEventMap } from '../../src/events/bus.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Activity } from '../../src/bots/activity.js';
 import type { SttProvider } from '../../src/speech/stt/provider.js';
+import type { PromptAudioSource } from '../../src/call/prompt-audio.js';
+import type { CallInfo } from '../../src/carriers/leg.js';
 import { FakeClock } from './fake-clock.js';
 import { RecordingLeg, ScriptedBot, ToneAudioSource, settle, testCallInfo } from './call-doubles.js';
 
 /** A CallSession wired to doubles and a fake clock, with the bus events it published. */
 export async function startSession(
-  opts: { settings?: CallSettingsOverrides; greeting?: Partial<Activity>[]; durationsMs?: Record<string, number>; botWantsPromptInterruptions?: boolean; stt?: SttProvider } = {},
+  opts: {
+    settings?: CallSettingsOverrides;
+    greeting?: Partial<Activity>[];
+    durationsMs?: Record<string, number>;
+    botWantsPromptInterruptions?: boolean;
+    stt?: SttProvider;
+    /** Replaces the tone source (failing or slow TTS). */
+    audio?: PromptAudioSource;
+    recordingsDir?: string;
+    info?: CallInfo;
+  } = {},
 ) {
   const clock = new FakeClock();
   const leg = new RecordingLeg();
   const bot = new ScriptedBot(opts.greeting ?? []);
   bot.wantsPromptInterruptions = opts.botWantsPromptInterruptions ?? false;
-  const audio = new ToneAudioSource(opts.durationsMs);
+  const tones = new ToneAudioSource(opts.durationsMs);
+  const audio = opts.audio ?? tones;
   const bus = new EventBus();
   const published: { type: keyof BusEventMap; event: unknown }[] = [];
-  for (const type of ['transcript', 'dtmf', 'prompt.played'] as const) bus.subscribe(type, (event) => void published.push({ type, event }));
+  for (const type of ['transcript', 'dtmf', 'prompt.played', 'turn', 'recording.saved'] as const) bus.subscribe(type, (event) => void published.push({ type, event }));
   const session = new CallSession({
-    info: testCallInfo,
+    info: opts.info ?? testCallInfo,
     leg,
     bot,
     audio,
@@ -29,9 +42,14 @@ export async function startSession(
     clock,
     logger: silentLogger(),
     stt: opts.stt,
+    recordingsDir: opts.recordingsDir,
+    ttsProvider: 'tone',
   });
   await session.start();
   await settle();
   const prompts = () => published.filter((p) => p.type === 'prompt.played').map((p) => p.event as BusEventMap['prompt.played']);
-  return { clock, leg, bot, audio, bus, session, published, prompts };
+  const turns = () => published.filter((p) => p.type === 'turn').map((p) => p.event as BusEventMap['turn']);
+  const recordings = () => published.filter((p) => p.type === 'recording.saved').map((p) => p.event as BusEventMap['recording.saved']);
+  const transcript = () => published.filter((p) => p.type === 'transcript').map((p) => p.event as BusEventMap['transcript']);
+  return { clock, leg, bot, audio: tones, bus, session, published, prompts, turns, recordings, transcript };
 }
