@@ -234,7 +234,7 @@ export async function pollyErrorMessage(res: Response): Promise<string> {
   const rawType = res.headers.get('x-amzn-errortype') ?? (typeof json?.__type === 'string' ? json.__type : undefined) ?? (typeof json?.code === 'string' ? json.code : undefined);
   const type = rawType?.split(':')[0].split('#').pop();
   const message = typeof json?.message === 'string' ? json.message : typeof json?.Message === 'string' ? json.Message : undefined;
-  const flat = (message ?? text).replace(/\s+/g, ' ');
+  const flat = (message ?? text).replace(/\s+/g, ' ').trim();
   const detail = flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
   return `${type ?? 'error'}${detail ? `: ${detail}` : ''}`;
 }
