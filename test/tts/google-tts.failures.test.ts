@@ -2,7 +2,7 @@
 import '../../src/config/load.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GoogleTtsProvider } from '../../src/speech/tts/google-tts.js';
-import { TtsError } from '../../src/speech/tts/provider.js';
+import { TtsError, type TtsRequest } from '../../src/speech/tts/provider.js';
 import { encodeWav, tone } from '../support/tts-http-server.js';
 import { startGoogleTtsDouble, type GoogleTtsDouble } from '../support/google-tts-server.js';
 import { collect } from '../support/tts-http-server.js';
@@ -20,7 +20,7 @@ function provider(extra: Partial<ConstructorParameters<typeof GoogleTtsProvider>
   return new GoogleTtsProvider({ baseUrl: server.url, apiKey: 'AIza-test-key', ...extra });
 }
 
-async function failure(tts: GoogleTtsProvider, signal?: AbortSignal, request = req): Promise<Error> {
+async function failure(tts: GoogleTtsProvider, signal?: AbortSignal, request: TtsRequest = req): Promise<Error> {
   try {
     await collect(tts.synthesize(request, signal));
   } catch (err) {
@@ -37,9 +37,11 @@ describe('GoogleTtsProvider failures', () => {
     expect(err.message).not.toContain('wrong-secret');
   });
 
-  it('a rejected access token -> 401 UNAUTHENTICATED', async () => {
-    const err = await failure(provider({ apiKey: undefined, getAccessToken: async () => 'ya29.expired' }));
+  it('a rejected access token -> 401 UNAUTHENTICATED, and the token source is told to drop that token', async () => {
+    const dropped: string[] = [];
+    const err = await failure(provider({ apiKey: undefined, getAccessToken: async () => 'ya29.expired', invalidateAccessToken: (t) => dropped.push(t) }));
     expect(err.message).toMatch(/answered 401 Unauthorized: Request had invalid authentication credentials\..* \(UNAUTHENTICATED\/ACCESS_TOKEN_TYPE_UNSUPPORTED\)$/);
+    expect(dropped).toEqual(['ya29.expired']);
   });
 
   it('a failing token source -> TtsError saying no token could be had, and no request is sent', async () => {

@@ -44,6 +44,8 @@ export interface GoogleTtsOptions {
   apiKey?: string;
   /** Returns a current OAuth access token (service account), sent as `Authorization: Bearer`; called per request. */
   getAccessToken?: () => Promise<string>;
+  /** Told the token Google answered 401 to, so the token source fetches a fresh one next time. */
+  invalidateAccessToken?: (rejectedToken: string) => void;
   voice?: string;
   ssmlGender?: GoogleSsmlGender;
   speakingRate?: number;
@@ -64,11 +66,12 @@ export interface GoogleTtsOptions {
 export function googleTtsFromConfig(
   config: GoogleTtsConfig,
   env: NodeJS.ProcessEnv,
-  extra: { logger?: Logger; getAccessToken?: () => Promise<string> } = {},
+  extra: { logger?: Logger; getAccessToken?: () => Promise<string>; invalidateAccessToken?: (rejectedToken: string) => void } = {},
   key = 'tts.google',
 ): GoogleTtsProvider {
   const apiKey = resolveSecret(config.apiKey, `${key}.apiKey`, env);
-  return new GoogleTtsProvider({ ...config, apiKey, getAccessToken: apiKey ? undefined : extra.getAccessToken, logger: extra.logger });
+  const tokens = apiKey ? {} : { getAccessToken: extra.getAccessToken, invalidateAccessToken: extra.invalidateAccessToken };
+  return new GoogleTtsProvider({ ...config, apiKey, ...tokens, logger: extra.logger });
 }
 
 /** The language tag a Google voice name starts with ("en-US-Neural2-F" -> "en-US", "cmn-CN-Wavenet-A" -> "cmn-CN"). */
@@ -89,6 +92,7 @@ export class GoogleTtsProvider implements TtsProvider {
   private readonly endpoint: URL;
   private readonly apiKey?: string;
   private readonly getAccessToken?: () => Promise<string>;
+  private readonly invalidateAccessToken?: (rejectedToken: string) => void;
   private readonly voice?: string;
   private readonly ssmlGender?: GoogleSsmlGender;
   private readonly speakingRate?: number;
@@ -122,6 +126,7 @@ export class GoogleTtsProvider implements TtsProvider {
     this.endpoint = new URL(`${base.href.replace(/\/+$/, '')}/v1/text:synthesize`);
     this.apiKey = hasKey ? options.apiKey : undefined;
     this.getAccessToken = options.getAccessToken;
+    this.invalidateAccessToken = options.invalidateAccessToken;
     this.voice = options.voice;
     this.ssmlGender = options.ssmlGender;
     this.speakingRate = options.speakingRate;
@@ -182,9 +187,9 @@ export class GoogleTtsProvider implements TtsProvider {
   private async post(body: unknown, where: string, signal?: AbortSignal): Promise<unknown> {
     const url = new URL(this.endpoint);
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', accept: 'application/json' };
+    let token: string | undefined;
     if (this.apiKey) url.searchParams.set('key', this.apiKey);
     else {
-      let token: string;
       try {
         token = await this.getAccessToken!();
       } catch (err) {
@@ -206,7 +211,11 @@ export class GoogleTtsProvider implements TtsProvider {
         if (deadline.timedOut()) throw timeoutError();
         throw new TtsError(PROVIDER_NAME, `${where} failed: ${describeFetchError(err)}`);
       }
-      if (!res.ok) throw new TtsError(PROVIDER_NAME, `${where} answered ${res.status} ${res.statusText}: ${await googleErrorMessage(res)}`);
+      if (!res.ok) {
+        // A revoked or expired token is only noticed here: the token source must not hand it out again.
+        if (res.status === 401 && token !== undefined) this.invalidateAccessToken?.(token);
+        throw new TtsError(PROVIDER_NAME, `${where} answered ${res.status} ${res.statusText}: ${await googleErrorMessage(res)}`);
+      }
       const contentType = (res.headers.get('content-type') ?? '').toLowerCase();
       if (!contentType.startsWith('application/json')) {
         throw new TtsError(PROVIDER_NAME, `${where} answered Content-Type "${contentType}" instead of JSON: ${await errorBodySnippet(res)}`);
