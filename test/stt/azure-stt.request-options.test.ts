@@ -74,6 +74,25 @@ describe('Azure STT: what the short-audio request asks Azure for', () => {
     expect(server.tokenRequests).toHaveLength(2);
   });
 
+  it('with useTokenAuth a token Azure refuses is reported, then replaced for the next utterance', async () => {
+    const p = provider({ useTokenAuth: true });
+    server.nextRecognition('One.');
+    await speak(p, { language: 'en-US', sampleRate: 8000 });
+    server.expireTokens();
+    const session = p.startSession({ language: 'en-US', sampleRate: 8000 });
+    const failure = new Promise<Error>((resolve) => session.once('failure', resolve));
+    for (const f of toneFrames(5)) session.write(f);
+    session.endOfUtterance();
+    expect((await failure).message).toMatch(/HTTP 401 .*\(the token is renewed for the next utterance\)$/);
+    server.nextRecognition('Two.');
+    const result = resultsUntilFinal(session);
+    for (const f of toneFrames(5)) session.write(f);
+    session.endOfUtterance();
+    expect((await result)[0]!.text).toBe('Two.');
+    expect(server.tokenRequests.map((t) => t.status)).toEqual([200, 200]);
+    session.close();
+  });
+
   it('config section: needs a region or baseUrl, resolves the key from the environment, wires in one line', async () => {
     const config = azureSttConfigSchema.parse({ key: { env: 'AZURE_SPEECH_KEY' }, baseUrl: server.url, requestTimeoutMs: 5000 });
     const options = azureSttOptions(config, { logger: silentLogger(), env: { AZURE_SPEECH_KEY: 'azure-test-key' } });

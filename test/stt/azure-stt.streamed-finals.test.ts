@@ -101,6 +101,27 @@ describe('Azure STT: audio streamed while the caller speaks, one final per utter
     session.close();
   });
 
+  it('takes Azure\'s answer when Azure ends the phrase before the utterance upload ended, and carries on', async () => {
+    server.nextRecognition('Hello there.', { answerAfterBytes: 44 + 10 * 640 });
+    server.nextRecognition('Bye.');
+    const session = provider.startSession({ language: 'en-US', sampleRate: 16000 });
+    const results = finals(session, 2);
+    const failures: Error[] = [];
+    session.on('failure', (e) => failures.push(e));
+    const frames = toneFrames(40, 16000);
+    for (const f of frames.slice(0, 12)) session.write(f);
+    const first = await server.request(0);
+    await first.waitForBytes(44 + 10 * 640);
+    // The caller keeps talking into the answered request: that audio is dropped, not an error.
+    for (const f of frames.slice(12, 20)) session.write(f);
+    session.endOfUtterance();
+    for (const f of frames.slice(20)) session.write(f);
+    session.endOfUtterance();
+    expect((await results).map((r) => r.text)).toEqual(['Hello there.', 'Bye.']);
+    expect(failures).toEqual([]);
+    session.close();
+  });
+
   it('ends a request at maxUtteranceMs and carries on with the rest of the utterance in a new one', async () => {
     const short = new AzureSttProvider({ key: 'azure-test-key', baseUrl: server.url, maxUtteranceMs: 200, logger: silentLogger() });
     server.nextRecognition('part one');

@@ -36,7 +36,8 @@ export interface AzureRecognitionRequest {
 }
 
 export type AzureScriptedAnswer =
-  | { text: string; confidence?: number; lexical?: string; itn?: string }
+  /** `answerAfterBytes`: answer as soon as that much body arrived, as Azure does when it hears the phrase end before the upload ends. */
+  | { text: string; confidence?: number; lexical?: string; itn?: string; answerAfterBytes?: number }
   | { recognitionStatus: 'NoMatch' | 'InitialSilenceTimeout' | 'BabbleTimeout' | 'Error' }
   | { status: number; body: string; contentType?: string }
   | { drop: true }
@@ -82,7 +83,10 @@ export class AzureSttServer {
   }
 
   /** Scripts the transcript of the next request (Display = text; Lexical/ITN derived unless given). */
-  nextRecognition(text: string, options: { confidence?: number; lexical?: string; itn?: string; after?: Promise<unknown> } = {}): void {
+  nextRecognition(
+    text: string,
+    options: { confidence?: number; lexical?: string; itn?: string; answerAfterBytes?: number; after?: Promise<unknown> } = {},
+  ): void {
     const { after, ...rest } = options;
     this.script.push({ answer: { text, ...rest }, after });
   }
@@ -187,12 +191,20 @@ export class AzureSttServer {
     this.record(record);
     if (expectsContinue) res.writeContinue();
     const scripted = this.script.shift();
+    const early = scripted && 'text' in scripted.answer ? scripted.answer.answerAfterBytes : undefined;
+    let answered = false;
     req.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       record.bytesReceived += chunk.byteLength;
       events.emit('data');
+      if (early !== undefined && !answered && record.bytesReceived >= early) {
+        answered = true;
+        void this.answerRecognition(record, Buffer.concat(chunks), scripted, res, answer);
+      }
     });
-    req.on('end', () => void this.answerRecognition(record, Buffer.concat(chunks), scripted, res, answer));
+    req.on('end', () => {
+      if (!answered) void this.answerRecognition(record, Buffer.concat(chunks), scripted, res, answer);
+    });
   }
 
   private async answerRecognition(

@@ -209,7 +209,14 @@ export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements
     this.inFlight.add(upload);
     upload.write(streamingWavHeader());
     void this.authHeaders().then(
-      (headers) => upload.open(headers),
+      (headers) => {
+        try {
+          upload.open(headers);
+        } catch (err) {
+          // node:http throws synchronously for a header it cannot send (a key with a line break, say).
+          upload.fail(new AzureSttError(`${VENDOR}: could not send the request: ${(err as Error).message}`, undefined, true));
+        }
+      },
       (err: AzureSttError) => upload.fail(err),
     );
     const outcome = upload.answer
@@ -237,7 +244,14 @@ export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements
     if (status !== 200) {
       const hint =
         status === 401 ? ' (wrong key or token, or a key of another region)' : status === 403 ? ' (no key or token sent)' : status === 400 ? ' (unsupported language or audio)' : status === 429 ? ' (request rate limit)' : '';
-      throw new AzureSttError(`${VENDOR}: Azure rejected the recognition with HTTP ${status}${hint}: ${errorDetail(body)}`, status, status === 401 || status === 403);
+      // The streamed audio cannot be replayed; a refused token is only renewed for the next utterance.
+      const tokenRefused = status === 401 && this.tokens !== undefined;
+      if (tokenRefused) this.tokens!.invalidate();
+      throw new AzureSttError(
+        `${VENDOR}: Azure rejected the recognition with HTTP ${status}${hint}: ${errorDetail(body)}${tokenRefused ? ' (the token is renewed for the next utterance)' : ''}`,
+        status,
+        (status === 401 && !tokenRefused) || status === 403,
+      );
     }
     return parseRecognitionResult(body, this.punctuation);
   }

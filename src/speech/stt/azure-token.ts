@@ -30,6 +30,11 @@ export class AzureTokenSource {
     return this.pending;
   }
 
+  /** Drops the cached token (Azure refused it early, e.g. after a key rotation), so the next request gets a new one. */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
   private async issue(): Promise<string> {
     const controller = new AbortController();
     const deadline = this.clock.setTimeout(() => controller.abort(), this.timeoutMs);
