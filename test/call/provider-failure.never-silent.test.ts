@@ -15,10 +15,7 @@ class FailingTts implements PromptAudioSource {
     void opts;
   }
   playUrl(url: string, opts: Parameters<PromptAudioSource['playUrl']>[1]): AsyncIterable<Int16Array> {
-    if (url.includes('missing')) return (async function* () {
-      throw new Error('playUrl: 404 Not Found');
-    })();
-    return this.tones.playUrl(url, opts);
+    return url.includes('missing') ? notFound() : this.tones.playUrl(url, opts);
   }
 }
 
@@ -36,6 +33,11 @@ async function speakAndStop(ctx: Awaited<ReturnType<typeof startSession>>, stt: 
   }
   await settle();
   expect(stt.session!.endsOfUtterance).toBe(1);
+}
+
+async function* notFound(): AsyncIterable<Int16Array> {
+  yield* [];
+  throw new Error('playUrl: 404 Not Found');
 }
 
 describe('a failing speech provider never leaves the caller in silence', () => {
