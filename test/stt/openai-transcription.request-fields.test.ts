@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import {
   OpenAiTranscriptionProvider,
   openAiSttConfigSchema,
@@ -89,6 +91,14 @@ describe('OpenAI STT: language, hints and punctuation in the request', () => {
     expect(options.apiKey).toBe('sk-from-env');
     expect(() => openAiSttConfigSchema.parse({ baseUrl: 'https://api.openai.com/v1', model: 'whisper-1', temperature: 0 })).toThrow(/temperature/);
     expect(() => openAiSttConfigSchema.parse({ baseUrl: 'not a url', model: 'whisper-1' })).toThrow();
+  });
+
+  it('the README example validates against the config schema', () => {
+    const doc = readFileSync(new URL('../../docs/readme/openai-stt.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const { stt } = parseYaml(yaml) as { stt: { provider: string; openai: unknown } };
+    expect(stt.provider).toBe('openai');
+    expect(openAiSttConfigSchema.parse(stt.openai)).toMatchObject({ model: 'gpt-4o-mini-transcribe', stream: true });
   });
 
   it('rejects bad provider options with a message naming the option', () => {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { VoskSttProvider, voskConfigSchema, voskSttOptions } from '../../src/speech/stt/vosk.js';
 import { silentLogger } from '../../src/logger.js';
 import { resample } from '../../src/media/resample.js';
@@ -75,6 +77,14 @@ describe('Vosk STT: what the config frame asks for', () => {
     expect(() => voskConfigSchema.parse({ url: 'ws://vosk:2700', model: 'x' })).toThrow(/model/);
     expect(() => new VoskSttProvider({ url: 'http://vosk:2700', logger: silentLogger() })).toThrow(/Vosk STT: url "http:\/\/vosk:2700" must use ws or wss/);
     expect(() => new VoskSttProvider({ url: server.url, sampleRate: 0, logger: silentLogger() })).toThrow(/Vosk STT: sampleRate must be a positive integer, got 0/);
+  });
+
+  it('the README example validates against the config schema', () => {
+    const doc = readFileSync(new URL('../../docs/readme/vosk.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const { stt } = parseYaml(yaml) as { stt: { provider: string; vosk: unknown } };
+    expect(stt.provider).toBe('vosk');
+    expect(voskConfigSchema.parse(stt.vosk)).toEqual({ url: 'ws://vosk:2700', sampleRate: 16000, connectTimeoutMs: 10000 });
   });
 
   it('reports invalid session options instead of connecting', async () => {
