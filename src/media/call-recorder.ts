@@ -7,7 +7,6 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { once } from 'node:events';
 import { wavHeader } from './wav.js';
 
 export interface RecordingFile {
@@ -30,6 +29,7 @@ export class CallRecorder {
   private botEnd = 0;
   private paused = false;
   private stopped = false;
+  private stopping: Promise<RecordingFile> | undefined;
   private readonly out: WriteStream;
   private failure: Error | undefined;
   private readonly flushSamples: number;
@@ -85,20 +85,24 @@ export class CallRecorder {
     this.paused = false;
   }
 
-  /** Writes what was recorded and completes the header. Safe to call twice. */
-  async stop(): Promise<RecordingFile> {
-    if (!this.stopped) {
-      this.stopped = true;
-      this.flush(this.position);
-      this.out.end();
-      await once(this.out, 'close');
-      if (this.failure) throw this.failure;
-      const file = await open(this.path, 'r+');
-      try {
-        await file.write(wavHeader(this.position * 4, this.sampleRate, 2), 0, 44, 0);
-      } finally {
-        await file.close();
-      }
+  /** Writes what was recorded and completes the header. Safe to call twice: every caller waits for the same complete file. */
+  stop(): Promise<RecordingFile> {
+    this.stopping ??= this.finish();
+    return this.stopping;
+  }
+
+  private async finish(): Promise<RecordingFile> {
+    this.stopped = true;
+    this.flush(this.position);
+    this.out.end();
+    // A stream that failed to open is already closed: waiting for 'close' again would never return.
+    if (!this.out.closed) await new Promise<void>((resolve) => this.out.once('close', resolve));
+    if (this.failure) throw this.failure;
+    const file = await open(this.path, 'r+');
+    try {
+      await file.write(wavHeader(this.position * 4, this.sampleRate, 2), 0, 44, 0);
+    } finally {
+      await file.close();
     }
     return { path: this.path, sampleRate: this.sampleRate, channels: 2, durationMs: Math.round((this.position * 1000) / this.sampleRate) };
   }
