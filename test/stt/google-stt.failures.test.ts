@@ -45,6 +45,21 @@ describe('Google STT: failures', () => {
     s.close();
   });
 
+  it('tells the token source about a token Google refused and recovers with a new one on the next utterance', async () => {
+    const tokens = ['ya29.revoked', 'ya29.right'];
+    const rejected: string[] = [];
+    const s = session({ apiKey: undefined, getAccessToken: () => Promise.resolve(tokens[0]!), onTokenRejected: (t) => rejected.push(t) && tokens.shift() });
+    const failure = nextFailure(s);
+    sayOneUtterance(s);
+    expect((await failure).message).toMatch(/HTTP 401 .*\(the token is renewed for the next utterance\)$/);
+    expect(rejected).toEqual(['ya29.revoked']);
+    server.nextTranscript('Back again.');
+    const results = resultsUntilFinal(s);
+    sayOneUtterance(s);
+    expect((await results)[0]!.text).toBe('Back again.');
+    s.close();
+  });
+
   it('reports a token source that fails, and recovers on the next utterance', async () => {
     let calls = 0;
     const s = session({

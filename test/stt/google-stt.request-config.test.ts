@@ -86,6 +86,16 @@ describe('Google STT: what the recognize request asks Google for', () => {
     const { results } = await speak(new GoogleSttProvider(options), { language: 'en-US', sampleRate: 8000 });
     expect(results[0]!.text).toBe('Hello.');
     expect(() => googleSttConfigSchema.parse({ apiKey: 'k', region: 'x' })).toThrow(/Unrecognized key/);
+    // Without an API key a service-account token source (GoogleAccessTokenSource's shape) supplies Bearer tokens.
+    const invalidated: string[] = [];
+    const keyless = googleSttOptions(googleSttConfigSchema.parse({ baseUrl: server.url }), {
+      logger: silentLogger(),
+      tokenSource: { token: () => Promise.resolve('ya29.test-token'), invalidate: (t) => invalidated.push(t ?? '') },
+    });
+    expect(keyless.apiKey).toBeUndefined();
+    expect(await keyless.getAccessToken!()).toBe('ya29.test-token');
+    keyless.onTokenRejected!('ya29.old');
+    expect(invalidated).toEqual(['ya29.old']);
     expect(() => googleSttConfigSchema.parse({ requestTimeoutMs: 0 })).toThrow();
   });
 

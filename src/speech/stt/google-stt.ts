@@ -44,6 +44,8 @@ export interface GoogleSttOptions {
   /** Either apiKey or getAccessToken (OAuth2 Bearer, e.g. a service account's token()), not both. */
   apiKey?: string;
   getAccessToken?: () => Promise<string>;
+  /** Told about a token Google refused (401), so the token source fetches a new one for the next utterance. */
+  onTokenRejected?: (token: string) => void;
   model?: string;
   baseUrl?: string;
   /** Default 10000 ms. */
@@ -59,17 +61,26 @@ export interface GoogleSttOptions {
 /** Provider options from the `google` STT config section (the API key resolved from the environment if given as `{ env }`). */
 export function googleSttOptions(
   config: GoogleSttConfig,
-  deps: { logger: Logger; env?: NodeJS.ProcessEnv; getAccessToken?: () => Promise<string>; clock?: Clock },
+  deps: { logger: Logger; env?: NodeJS.ProcessEnv; tokenSource?: GoogleTokenSource; clock?: Clock },
 ): GoogleSttOptions {
   const apiKey = resolveSecret(config.apiKey, 'stt.google.apiKey', deps.env ?? process.env);
+  const source = deps.tokenSource;
   return {
     ...config,
     apiKey,
     // An API key in the config wins: the token source is only the fallback for keyless setups.
-    ...(apiKey === undefined && deps.getAccessToken ? { getAccessToken: deps.getAccessToken } : {}),
+    ...(apiKey === undefined && source
+      ? { getAccessToken: () => source.token(), ...(source.invalidate ? { onTokenRejected: (t: string) => source.invalidate!(t) } : {}) }
+      : {}),
     logger: deps.logger,
     ...(deps.clock ? { clock: deps.clock } : {}),
   };
+}
+
+/** What googleSttOptions needs of a service-account token source (GoogleAccessTokenSource fits). */
+export interface GoogleTokenSource {
+  token(): Promise<string>;
+  invalidate?(rejectedToken?: string): void;
 }
 
 /** A recognition that failed; `permanent` ones (bad credentials) stop the session. */
@@ -274,8 +285,10 @@ export class GoogleSttSession extends EventEmitter<SttSessionEventMap> implement
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
       let url = this.endpoint;
+      let token: string | undefined;
       if (this.provider.getAccessToken) {
-        headers.authorization = `Bearer ${await this.accessToken(controller.signal)}`;
+        token = await this.accessToken(controller.signal);
+        headers.authorization = `Bearer ${token}`;
       } else {
         url = `${url}?${new URLSearchParams({ key: this.provider.apiKey! }).toString()}`;
       }
@@ -283,7 +296,15 @@ export class GoogleSttSession extends EventEmitter<SttSessionEventMap> implement
       const started = this.clock.now();
       const response = await fetch(url, { method: 'POST', headers, body, signal: controller.signal });
       const text = await response.text();
-      if (!response.ok) throw httpError(response.status, text);
+      if (!response.ok) {
+        const error = httpError(response.status, text);
+        if (response.status === 401 && token !== undefined && this.provider.onTokenRejected) {
+          // A revoked or expired token: the source replaces it, so only this utterance is lost.
+          this.provider.onTokenRejected(token);
+          throw new GoogleSttError(`${error.message} (the token is renewed for the next utterance)`, 401);
+        }
+        throw error;
+      }
       const result = parseRecognizeResponse(text);
       this.log.debug({ seq, ms: this.clock.now() - started, audioMs: (samples.length * 1000) / (this.config.sampleRateHertz as number), empty: !result }, 'google stt utterance recognized');
       return result;
