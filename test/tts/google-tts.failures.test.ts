@@ -120,6 +120,16 @@ describe('GoogleTtsProvider failures', () => {
     await closed;
   });
 
+  it('aborting while the access token is still being fetched rejects at once with the abort reason', async () => {
+    const controller = new AbortController();
+    const before = server.requests.length;
+    const tts = provider({ apiKey: undefined, getAccessToken: () => new Promise<string>(() => {}) });
+    const next = tts.synthesize(req, controller.signal)[Symbol.asyncIterator]().next();
+    controller.abort(new Error('hung up'));
+    await expect(next).rejects.toThrow('hung up');
+    expect(server.requests.length).toBe(before);
+  });
+
   it('aborting between chunks stops the audio there', async () => {
     server.scripts.push({ ms: 1000 });
     const controller = new AbortController();

@@ -191,8 +191,9 @@ export class GoogleTtsProvider implements TtsProvider {
     if (this.apiKey) url.searchParams.set('key', this.apiKey);
     else {
       try {
-        token = await this.getAccessToken!();
+        token = await untilAborted(this.getAccessToken!(), signal);
       } catch (err) {
+        if (signal?.aborted) throw signal.reason;
         throw new TtsError(PROVIDER_NAME, `could not get an OAuth access token for ${where}: ${(err as Error)?.message ?? String(err)}`);
       }
       if (typeof token !== 'string' || token.trim() === '') throw new TtsError(PROVIDER_NAME, `getAccessToken returned no token for ${where}`);
@@ -230,6 +231,20 @@ export class GoogleTtsProvider implements TtsProvider {
       deadline.clear();
     }
   }
+}
+
+/** A barge-in must not wait for a slow token endpoint: settles with the abort reason as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (err: unknown) => (signal.removeEventListener('abort', onAbort), reject(err as Error)),
+    );
+  });
 }
 
 /** Reads the whole body, counting bytes so a connection cut mid-answer is reported with how much arrived. */
