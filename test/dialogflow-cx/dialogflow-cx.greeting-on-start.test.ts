@@ -14,7 +14,7 @@ describe('Dialogflow CX: the call starts with the start event and the agent gree
   it('sends the welcome event with the caller and callee, authorized by a service-account token, and plays the greeting', async () => {
     f = await new CxFixture().start();
     f.cx.reply({ responseMessages: [cxText('Hello, this is Voxgate support. How can I help?')] });
-    await f.connector.start(CALL);
+    await f.connector.start({ ...CALL, parameters: { 'X-Account.Id': 'A-42' } });
 
     const [batch] = await f.batchesReceived(1);
     expect(batch).toEqual([expect.objectContaining({ type: 'message', text: 'Hello, this is Voxgate support. How can I help?' })]);
@@ -24,6 +24,9 @@ describe('Dialogflow CX: the call starts with the start event and the agent gree
     expect(query.body.queryInput).toEqual({ event: { event: 'welcome' }, languageCode: 'en' });
     expect(query.body.queryParams?.parameters).toMatchObject({ caller: '+14155550100', callee: '+442071234567', direction: 'inbound', callerDisplayName: 'Ada' });
     expect(query.body.queryParams?.payload).toMatchObject({ caller: '+14155550100', callee: '+442071234567', vaigConversationId: CALL.conversationId });
+    // SIP headers: parameter ids made CX-safe, the original names kept in the payload for webhooks
+    expect(query.body.queryParams?.parameters).toMatchObject({ 'X-Account_Id': 'A-42' });
+    expect(query.body.queryParams?.payload).toMatchObject({ parameters: { 'X-Account.Id': 'A-42' } });
     expect(f.google.requests).toHaveLength(1);
     expect(query.authorization).toMatch(/^Bearer ya29\./);
   });

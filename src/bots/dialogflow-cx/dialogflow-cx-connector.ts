@@ -74,6 +74,13 @@ export function dialogflowCxSessionId(conversationId: string): string {
   return createHash('sha256').update(conversationId).digest('hex').slice(0, MAX_SESSION_ID);
 }
 
+/** CX parameter ids hold letters, digits, `_` and `-`; SIP header names may carry dots and more. */
+function sessionParameterNames(parameters: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(parameters ?? {})) out[name.replace(/[^A-Za-z0-9_-]/g, '_')] = value;
+  return out;
+}
+
 export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> implements BotConnector {
   readonly botName: string;
   readonly wantsPromptInterruptions = false;
@@ -142,7 +149,7 @@ export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> im
     // Session parameters are what flows and conditions read ($session.params.caller); the payload is what webhooks see.
     await this.enqueue({
       input: { event: { event: this.startEvent } },
-      queryParams: { parameters: { ...info.parameters, ...call }, payload: { ...call, parameters: info.parameters ?? {} } },
+      queryParams: { parameters: { ...sessionParameterNames(info.parameters), ...call }, payload: { ...call, parameters: info.parameters ?? {} } },
       what: `event ${this.startEvent}`,
     });
   }
