@@ -14,8 +14,6 @@ import { z } from 'zod';
 import type { Logger } from '../../logger.js';
 import { systemClock, type Clock } from '../../call/clock.js';
 import { encodeWav } from '../../media/wav.js';
-// secrets.ts and load.ts import each other through schema.ts; entering through load.ts is the order that initializes.
-import '../../config/load.js';
 import { resolveSecret, secretSchema } from '../../config/secrets.js';
 import type { SttProvider, SttResult, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
 import { UtteranceAudio } from './openai-utterance-audio.js';

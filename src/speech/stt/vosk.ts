@@ -16,8 +16,6 @@ import { z } from 'zod';
 import type { Logger } from '../../logger.js';
 import { systemClock, type Clock, type TimerHandle } from '../../call/clock.js';
 import { StreamResampler } from '../../media/resample.js';
-// secrets.ts and load.ts import each other through schema.ts; entering through load.ts is the order that initializes.
-import '../../config/load.js';
 import { resolveSecret, secretSchema } from '../../config/secrets.js';
 import type { SttProvider, SttResult, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
 
