@@ -19,10 +19,23 @@ export class TurnTimeline {
   private open: { record: TurnRecord } | undefined;
   /** The VAD's end of speech, waiting for the STT final that makes it a turn. */
   private speechEndedAt: number | null = null;
+  /** The last speech turn's final came before the VAD heard the caller stop: the next speech end is that utterance's, not a new one's. */
+  private awaitingLateSpeechEnd = false;
 
   constructor(private readonly options: TurnTimelineOptions) {}
 
+  /** The VAD heard the caller start: an end of speech heard before belongs to an earlier utterance. */
+  speechStarted(): void {
+    this.speechEndedAt = null;
+    this.awaitingLateSpeechEnd = false;
+  }
+
   speechEnded(at: number): void {
+    // Fast-endpointing STT: the final (and its turn) came first; carried over, this end would inflate the next turn by seconds.
+    if (this.awaitingLateSpeechEnd) {
+      this.awaitingLateSpeechEnd = false;
+      return;
+    }
     this.speechEndedAt = at;
   }
 
@@ -31,6 +44,7 @@ export class TurnTimeline {
     this.close(at, 'no-answer');
     const speechEndedAt = kind === 'speech' ? this.speechEndedAt : null;
     this.speechEndedAt = null;
+    if (kind === 'speech') this.awaitingLateSpeechEnd = speechEndedAt === null;
     this.open = {
       record: {
         callId: this.options.callId,
@@ -68,12 +82,13 @@ export class TurnTimeline {
     r.botMs = Math.max(0, at - (r.botSentAt ?? r.inputAt));
   }
 
-  /** The first audio of a prompt went to the carrier: the answer is being heard; the turn is complete. */
+  /** The first audio of a prompt went to the carrier: once the bot has answered, that is its answer being heard; the turn is complete. */
   audioStarted(at: number): void {
     const r = this.open?.record;
-    if (!r) return;
+    // Audio before the bot answered is the gateway's own (please-wait, welcome message), not the answer being timed.
+    if (!r || r.botAnsweredAt === null) return;
     r.firstAudioAt = at;
-    if (r.botAnsweredAt !== null) r.ttsMs = Math.max(0, at - r.botAnsweredAt);
+    r.ttsMs = Math.max(0, at - r.botAnsweredAt);
     r.e2eMs = Math.max(0, at - (r.speechEndedAt ?? r.inputAt));
     this.close(at, 'answered');
   }
