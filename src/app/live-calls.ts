@@ -11,6 +11,9 @@ import type { PromptAudioSource } from '../call/prompt-audio.js';
 import type { EventBus } from '../events/bus.js';
 import type { SttProvider } from '../speech/stt/provider.js';
 import type { BotDirectory } from './bot-directory.js';
+import { EarlyStartedConnector } from '../bots/early-started-connector.js';
+import { botConversationInfo } from '../call/conversation-opening.js';
+import type { CallSettings } from '../call/settings.js';
 
 export interface LiveCallsDeps {
   bots: BotDirectory;
@@ -31,6 +34,8 @@ interface LiveCall {
   info: CallInfo;
   botName: string;
   startedAt: number;
+  /** The bot, started while the caller still hears ringing (connectOnBotPrompt); the session takes it over. */
+  earlyBot?: { connector: EarlyStartedConnector; settings: CallSettings };
   session?: CallSession;
   leg?: CarrierLeg;
   legEnd?: LegHangup;
@@ -50,14 +55,23 @@ export class LiveCalls implements CallHandler {
     return this.calls.get(callId);
   }
 
-  callAnswered(info: CallInfo): void {
+  /**
+   * The carrier offers a call and waits for instructions. With connectOnBotPrompt the bot is started
+   * now and the answer waits (the caller hears ringing) until its first message is ready, or
+   * connectOnBotPromptTimeoutMS passes.
+   */
+  async callAnswered(info: CallInfo): Promise<void> {
     const bot = this.deps.bots.route(info.to);
     const at = this.deps.clock.now();
-    this.calls.set(info.callId, { info, botName: bot.name, startedAt: at });
+    const call: LiveCall = { info, botName: bot.name, startedAt: at };
+    this.calls.set(info.callId, call);
     this.deps.bus.publish('call.started', { callId: info.callId, carrier: info.carrier, carrierCallId: info.carrierCallId, direction: info.direction, from: info.from, to: info.to, bot: bot.name, at });
-    // A streamed call is answered by the time the carrier asks for instructions.
-    this.deps.bus.publish('call.answered', { callId: info.callId, at });
-    this.deps.logger.info({ callId: info.callId, carrier: info.carrier, from: info.from, to: info.to, bot: bot.name }, 'call answered');
+    const early = this.startBotEarly(call);
+    if (early) await this.untilFirstPromptOrTimeout(early.connector, early.settings.connectOnBotPromptTimeoutMS);
+    if (!this.calls.has(info.callId)) return; // hung up while ringing
+    // A streamed call is answered once the carrier has its instructions.
+    this.deps.bus.publish('call.answered', { callId: info.callId, at: this.deps.clock.now() });
+    this.deps.logger.info({ callId: info.callId, carrier: info.carrier, from: info.from, to: info.to, bot: bot.name, waitedMs: this.deps.clock.now() - at }, 'call answered');
   }
 
   legStarted(info: CallInfo, leg: CarrierLeg): void {
@@ -73,7 +87,8 @@ export class LiveCalls implements CallHandler {
       leg.hangup('duplicate-stream').catch(() => undefined);
       return;
     }
-    const { connector, settings } = this.deps.bots.create(call.botName, info, this.deps.logger);
+    const { connector, settings } = call.earlyBot ?? this.deps.bots.create(call.botName, info, this.deps.logger);
+    call.earlyBot = undefined;
     const session = new CallSession({ info, leg, bot: connector, audio: this.deps.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.deps.stt, recordingsDir: this.deps.recordingsDir, ttsProvider: this.deps.ttsProvider });
     call.session = session;
     call.leg = leg;
@@ -103,9 +118,30 @@ export class LiveCalls implements CallHandler {
     }
   }
 
+  private startBotEarly(call: LiveCall): LiveCall['earlyBot'] {
+    const created = this.deps.bots.create(call.botName, call.info, this.deps.logger);
+    if (!created.settings.connectOnBotPrompt) return undefined; // the connector is created again, unstarted, with the leg
+    let conversation;
+    try {
+      conversation = botConversationInfo(call.info, created.settings, this.deps.clock.now());
+    } catch {
+      return undefined; // a settings error: the session reports it and ends the call
+    }
+    call.earlyBot = { connector: new EarlyStartedConnector(created.connector, conversation), settings: created.settings };
+    return call.earlyBot;
+  }
+
+  private async untilFirstPromptOrTimeout(connector: EarlyStartedConnector, timeoutMs: number): Promise<void> {
+    let timer: TimerHandle | undefined;
+    await Promise.race([connector.firstPrompt, new Promise<void>((resolve) => (timer = this.deps.clock.setTimeout(resolve, timeoutMs)))]);
+    timer?.cancel();
+  }
+
   private finish(call: LiveCall, carrierEnd: CallEnd | undefined): void {
     if (!this.calls.delete(call.info.callId)) return;
     call.fallback?.cancel();
+    // Started while ringing, but the media never came: the bot still hears that the call is over.
+    call.earlyBot?.connector.end('client-disconnected', 'caller hung up before the call connected').catch(() => undefined);
     const sessionEnd: SessionEnd | undefined = call.session?.endedWith;
     const cause = carrierEnd?.cause ?? call.legEnd?.cause ?? 'Media Closed';
     const side = sessionEnd?.byGateway ? 'gateway' : (carrierEnd?.side ?? call.legEnd?.side ?? 'carrier');

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Activity } from '../bots/activity.js';
 import { eventActivity, messageActivity } from '../bots/activity.js';
-import type { BotConnector, BotDisconnectReason } from '../bots/connector.js';
+import type { BotConnector, BotConversationInfo, BotDisconnectReason } from '../bots/connector.js';
 import type { CallInfo, CarrierLeg } from '../carriers/leg.js';
 import type { EventBus } from '../events/bus.js';
 import { VoiceActivityDetector } from '../media/vad.js';
@@ -17,7 +17,7 @@ import { BargeInPolicy } from './barge-in-policy.js';
 import { decodeBotActivity } from './bot-command.js';
 import { CallRecognizer } from './call-recognizer.js';
 import { CallRecording } from './call-recording.js';
-import { initialActivityOverride, startParameters } from './conversation-opening.js';
+import { botConversationInfo } from './conversation-opening.js';
 import { TurnTimeline } from './turn-timeline.js';
 import { MetadataForwarder } from './metadata-forwarder.js';
 import type { Clock } from './clock.js';
@@ -161,10 +161,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     });
     if (this.deps.stt) this.openRecognizer(this.deps.stt);
     if (this.settings.recordCall) this.recording.apply('start');
-    let initialActivity: Activity | null | undefined;
+    let conversation: BotConversationInfo;
     try {
       this.metadata = new MetadataForwarder(this.settings.sendMetaDataUrl, info, this.log);
-      initialActivity = initialActivityOverride(info, this.settings, this.deps.clock.now());
+      conversation = botConversationInfo(info, this.settings, this.deps.clock.now());
     } catch (err) {
       // A placeholder that cannot be resolved is a configuration error: end the call rather than run it half-configured.
       this.log.error({ err }, 'call settings could not be resolved; ending the call');
@@ -177,15 +177,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     if (this.settings.welcomeMessage) this.say(this.settings.welcomeMessage, this.settings, { who: 'bot' });
     this.turns.botSent(now);
     try {
-      await bot.start({
-        conversationId: info.callId,
-        direction: info.direction,
-        caller: info.from,
-        callee: info.to,
-        callerDisplayName: info.callerDisplayName,
-        parameters: startParameters(info, this.settings),
-        initialActivity,
-      });
+      await bot.start(conversation);
     } catch (err) {
       this.log.error({ err, bot: bot.botName }, 'bot did not start');
       this.failed('bot', err);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Activity } from '../bots/activity.js';
+import type { BotConversationInfo } from '../bots/connector.js';
 import type { CallInfo } from '../carriers/leg.js';
 import { resolvePlaceholders } from './placeholders.js';
 import type { CallSettings } from './settings.js';
@@ -56,4 +57,17 @@ function resolveDeep(value: unknown, values: Record<string, string | undefined>)
   if (Array.isArray(value)) return value.map((v) => resolveDeep(v, values));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveDeep(v, values)]));
   return value;
+}
+
+/** What the bot connector is started with. Throws PlaceholderError when an override names an unknown value. */
+export function botConversationInfo(info: CallInfo, settings: CallSettings, now: number): BotConversationInfo {
+  return {
+    conversationId: info.callId,
+    direction: info.direction,
+    caller: info.from,
+    callee: info.to,
+    callerDisplayName: info.callerDisplayName,
+    parameters: startParameters(info, settings),
+    initialActivity: initialActivityOverride(info, settings, now),
+  };
 }

@@ -78,8 +78,11 @@ export interface CallEnd {
 
 /** How a carrier adapter hands calls to the application (the composition root implements it). */
 export interface CallHandler {
-  /** A call was offered and answered by the carrier; the record starts here. */
-  callAnswered(info: CallInfo): void;
+  /**
+   * A call was offered and the carrier asks for instructions; the record starts here. The carrier
+   * adapter answers once this resolves (the application may keep the caller ringing meanwhile).
+   */
+  callAnswered(info: CallInfo): void | Promise<void>;
   /** The media leg for an answered call is up: start the conversation. */
   legStarted(info: CallInfo, leg: CarrierLeg): void;
   /** The carrier says the call is over (hangup callback); authoritative even if media lingers. */

@@ -199,7 +199,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       call = { info };
       live.set(callUuid, call);
       try {
-        opts.handler.callAnswered(info);
+        await opts.handler.callAnswered(info);
       } catch (err) {
         live.delete(callUuid);
         log.error({ err, callUuid, callId: info.callId }, 'callAnswered failed; hanging up the Plivo call');
