@@ -8,6 +8,11 @@ import type { BotConnector } from '../bots/connector.js';
 import { DEFAULT_FLOW, FlowBot, loadFlow } from '../bots/flow/index.js';
 import { LlmBotConnector } from '../bots/llm/index.js';
 import { WebhookBotConnector, type WebhookReplyRouter } from '../bots/webhook/index.js';
+import { DialogflowCxConnector, dialogflowCxOptionsFromConfig } from '../bots/dialogflow-cx/index.js';
+import { DirectLineConnector } from '../bots/direct-line/index.js';
+import { directLineOptionsFromConfig } from '../bots/direct-line/direct-line-config.js';
+import { RasaConnector } from '../bots/rasa/index.js';
+import { rasaOptionsFromConfig } from '../bots/rasa/rasa-config.js';
 import type { CallInfo } from '../carriers/leg.js';
 import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettings } from '../call/settings.js';
 import { resolveSecret } from '../config/secrets.js';
@@ -36,6 +41,8 @@ export class BotDirectory {
     connectorFactory?: BotConnectorFactory,
     env: NodeJS.ProcessEnv = process.env,
     webhookReplies?: WebhookReplyRouter,
+    /** The URL webhook bots' brains reply to (DCS_RESPONSE_URL role); known once the server listens. */
+    webhookResponseUrl?: () => string,
   ): Promise<BotDirectory> {
     const bots = new Map<string, LoadedBot>();
     const byName = new Map(config.bots.map((b) => [b.name, b]));
@@ -61,7 +68,7 @@ export class BotDirectory {
         bots.set(bot.name, {
           config: bot,
           settings: mergeSettings(base, bot.settings),
-          connect: (logger) => new WebhookBotConnector({ name: bot.name, url: hook.url, token, requestTimeoutMs: hook.requestTimeoutMs, router: webhookReplies, logger }),
+          connect: (logger) => new WebhookBotConnector({ name: bot.name, url: hook.url, token, requestTimeoutMs: hook.requestTimeoutMs, router: webhookReplies, responseUrl: webhookResponseUrl, logger }),
         });
       } else if (bot.type === 'llm') {
         const llm = bot.llm!;
@@ -71,6 +78,15 @@ export class BotDirectory {
           settings: mergeSettings(base, bot.settings),
           connect: (logger) => new LlmBotConnector({ ...llm, name: bot.name, apiKey, logger }),
         });
+      } else if (bot.type === 'rasa') {
+        const options = rasaOptionsFromConfig(bot.name, bot.rasa!, env);
+        bots.set(bot.name, { config: bot, settings: mergeSettings(base, bot.settings), connect: (logger) => new RasaConnector({ ...options, logger }) });
+      } else if (bot.type === 'direct-line') {
+        const options = directLineOptionsFromConfig(bot.name, bot.directLine!, env);
+        bots.set(bot.name, { config: bot, settings: mergeSettings(base, bot.settings), connect: (logger) => new DirectLineConnector({ ...options, logger }) });
+      } else if (bot.type === 'dialogflow-cx') {
+        const options = dialogflowCxOptionsFromConfig(bot.name, bot.dialogflowCx!, env);
+        bots.set(bot.name, { config: bot, settings: mergeSettings(base, bot.settings), connect: (logger) => new DialogflowCxConnector({ ...options, logger }) });
       } else {
         const flow = await loadFlow(bot.flow ?? DEFAULT_FLOW);
         bots.set(bot.name, {

@@ -11,10 +11,7 @@ import { EventBus } from '../events/bus.js';
 import { SpeechPromptAudio } from '../speech/speech-prompt-audio.js';
 import { TtsCache } from '../speech/tts/cache.js';
 import { EspeakTtsProvider } from '../speech/tts/espeak.js';
-import { HttpTtsProvider } from '../speech/tts/http-tts.js';
-import { OpenAiTtsProvider } from '../speech/tts/openai-tts.js';
 import type { SttProvider } from '../speech/stt/provider.js';
-import { DeepgramSttProvider } from '../speech/stt/deepgram.js';
 import { resolveSecret } from '../config/secrets.js';
 import type { TtsProvider } from '../speech/tts/provider.js';
 import { openDatabase, type Store } from '../store/database.js';
@@ -22,6 +19,7 @@ import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js
 import { BotDirectory, type BotConnectorFactory } from './bot-directory.js';
 import { WebhookReplyRouter, webhookResponseRoutes } from '../bots/webhook/index.js';
 import { LiveCalls } from './live-calls.js';
+import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -46,25 +44,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-function ttsFromConfig(config: VoxgateConfig, logger: Logger): TtsProvider {
-  const { tts } = config;
-  if (tts.provider === 'http' && tts.http) {
-    return new HttpTtsProvider({ url: tts.http.url, token: resolveSecret(tts.http.token, 'tts.http.token', process.env), requestTimeoutMs: tts.http.requestTimeoutMs, logger });
-  }
-  if (tts.provider === 'openai' && tts.openai) {
-    const o = tts.openai;
-    return new OpenAiTtsProvider({ baseUrl: o.baseUrl, apiKey: resolveSecret(o.apiKey, 'tts.openai.apiKey', process.env), model: o.model, voice: o.voice, speed: o.speed, logger });
-  }
-  return new EspeakTtsProvider();
-}
-
-function sttFromConfig(config: VoxgateConfig, logger: Logger): SttProvider | undefined {
-  const { stt } = config;
-  if (stt.provider !== 'deepgram' || !stt.deepgram) return undefined;
-  const dg = stt.deepgram;
-  return new DeepgramSttProvider({ apiKey: resolveSecret(dg.apiKey, 'stt.deepgram.apiKey', process.env)!, baseUrl: dg.baseUrl, model: dg.model, endpointingMs: dg.endpointingMs, logger });
-}
-
 /** Plivo sends at most ~64 KiB per stream message; anything bigger is refused. */
 const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 
@@ -72,7 +51,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
   const webhookReplies = new WebhookReplyRouter();
-  const bots = await BotDirectory.load(config, opts.createBotConnector, process.env, webhookReplies);
+  let publicUrl = config.server.publicUrl ?? '';
+  const bots = await BotDirectory.load(config, opts.createBotConnector, process.env, webhookReplies, () => config.webhook.responseUrl ?? `${publicUrl}/webhook/response`);
   const store = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, logger });
   const bus = new EventBus(logger);
   const records = attachRecordWriter(bus, store, logger);
@@ -97,7 +77,6 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
 
   // Listen first so the public URL can default to the real port (port 0 in tests).
   const plivo = config.carriers.plivo;
-  let publicUrl = config.server.publicUrl ?? '';
   await app.register(async (scope) => {
     await scope.register(plivoRoutes, {
       prefix: '/plivo',

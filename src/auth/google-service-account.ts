@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { importPKCS8, SignJWT } from 'jose';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../call/clock.js';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
 import { resolveSecret, secretSchema } from '../config/secrets.js';
 import { silentLogger, type Logger } from '../logger.js';
 

@@ -19,6 +19,7 @@ const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
   ['PLIVO_API_BASE_URL', ['carriers', 'plivo', 'apiBaseUrl']],
   ['PLIVO_CONTENT_TYPE', ['carriers', 'plivo', 'contentType']],
   ['DCS_RESPONSE_TOKEN', ['webhook', 'responseToken']],
+  ['DCS_RESPONSE_URL', ['webhook', 'responseUrl']],
   // The conversation-service integration's name for its HTTP TTS (seed 000): setting it selects that provider.
   ['AI_TTS_URL', ['tts', 'http', 'url']],
 ];
@@ -51,6 +52,15 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 
     if (value === undefined || value === '') continue;
     setPath(merged, path, kind === 'number' ? Number(value) : value);
     used.push(name);
+  }
+  // The conversation service's URL (seed 000's DCS_URL): a webhook bot named "dcs", answering every number unless routes say otherwise.
+  if (env.DCS_URL) {
+    const bots = (merged.bots ??= []) as Record<string, unknown>[];
+    if (Array.isArray(bots) && !bots.some((b) => b?.name === 'dcs')) {
+      if (!('routes' in merged)) merged.routes = [{ number: '*', bot: 'dcs' }];
+      bots.push({ name: 'dcs', type: 'webhook', webhook: { url: env.DCS_URL } });
+    }
+    used.push('DCS_URL');
   }
   if (used.includes('AI_TTS_URL')) {
     const tts = merged.tts as Record<string, unknown>;

@@ -2,6 +2,18 @@
 import { z } from 'zod';
 import { callSettingsSchema } from '../call/settings.js';
 import { secretSchema } from './secrets.js';
+import { googleCredentialsSchema } from '../auth/google-service-account.js';
+import { dialogflowCxConfigSchema } from '../bots/dialogflow-cx/dialogflow-cx-config.js';
+import { directLineConfigSchema } from '../bots/direct-line/direct-line-config.js';
+import { rasaConfigSchema } from '../bots/rasa/rasa-config.js';
+import { azureSttConfigSchema } from '../speech/stt/azure-stt.js';
+import { googleSttConfigSchema } from '../speech/stt/google-stt.js';
+import { openAiSttConfigSchema } from '../speech/stt/openai-transcription.js';
+import { voskConfigSchema } from '../speech/stt/vosk.js';
+import { azureTtsConfigSchema } from '../speech/tts/azure-tts.js';
+import { elevenLabsTtsConfigSchema } from '../speech/tts/elevenlabs-tts.js';
+import { googleTtsConfigSchema } from '../speech/tts/google-tts.js';
+import { pollyTtsConfigSchema } from '../speech/tts/polly-tts.js';
 export type { SecretRef } from './secrets.js';
 
 const plivoContentType = z.enum(['audio/x-mulaw;rate=8000', 'audio/x-l16;rate=8000', 'audio/x-l16;rate=16000']);
@@ -71,7 +83,7 @@ export const botSchema = z
     /** Inherit everything from this base bot except name and isBase; own values win, settings merge key by key. */
     extends: z.string().min(1).optional(),
     /** Required unless inherited from a base bot. */
-    type: z.enum(['flow', 'bot-api', 'llm', 'webhook']).optional(),
+    type: z.enum(['flow', 'bot-api', 'llm', 'webhook', 'rasa', 'direct-line', 'dialogflow-cx']).optional(),
     /** Path to a YAML/JSON flow file, or the flow inline. Omitted: the built-in demo flow. */
     flow: z.union([z.string().min(1), z.record(z.unknown())]).optional(),
     /** type bot-api: where the bot is and how to authenticate. */
@@ -80,6 +92,12 @@ export const botSchema = z
     llm: llmSchema.optional(),
     /** type webhook: a remote conversation service that answers on Voxgate's /webhook/response endpoint. */
     webhook: webhookBotSchema.optional(),
+    /** type rasa: a Rasa server's REST channel. */
+    rasa: rasaConfigSchema.optional(),
+    /** type direct-line: a Microsoft Bot Framework bot through Direct Line 3.0. */
+    directLine: directLineConfigSchema.optional(),
+    /** type dialogflow-cx: a Dialogflow CX agent (detectIntent over REST, service-account auth). */
+    dialogflowCx: dialogflowCxConfigSchema.optional(),
     /** Conversation settings for this bot (bot-api names: bargeIn, sendDTMF, userNoInputTimeoutMS...). */
     settings: callSettingsSchema.partial().strict().default({}),
   })
@@ -126,7 +144,7 @@ export const configSchema = z
     tts: z
       .object({
         /** espeak: local, offline. http: a generic text-in, audio-out service (AI_TTS_URL). openai: OpenAI-compatible /audio/speech. */
-        provider: z.enum(['espeak', 'http', 'openai']).default('espeak'),
+        provider: z.enum(['espeak', 'http', 'openai', 'elevenlabs', 'azure', 'google', 'polly']).default('espeak'),
         http: z.object({ url: z.string().url(), token: secretSchema.optional(), requestTimeoutMs: z.number().int().positive().optional() }).strict().optional(),
         openai: z
           .object({
@@ -138,6 +156,10 @@ export const configSchema = z
           })
           .strict()
           .optional(),
+        elevenlabs: elevenLabsTtsConfigSchema.optional(),
+        azure: azureTtsConfigSchema.optional(),
+        google: googleTtsConfigSchema.optional(),
+        polly: pollyTtsConfigSchema.optional(),
         cache: z
           .object({
             enabled: z.boolean().default(true),
@@ -154,29 +176,42 @@ export const configSchema = z
       .superRefine((tts, ctx) => {
         if (tts.provider === 'http' && !tts.http) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['http'], message: 'provider http needs an http section (url), or set AI_TTS_URL' });
         if (tts.provider === 'openai' && !tts.openai) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['openai'], message: 'provider openai needs an openai section (baseUrl, model)' });
+        for (const [name, needs] of [['elevenlabs', 'apiKey, voiceId'], ['azure', 'key, region'], ['google', 'apiKey, or google.credentials at the top level'], ['polly', 'region, accessKeyId, secretAccessKey']] as const) {
+          if (tts.provider === name && !tts[name]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: `provider ${name} needs a ${name} section (${needs})` });
+        }
       }),
     /** Voxgate's endpoint for webhook bots' replies (the DCS_RESPONSE_URL role): POST <publicUrl>/webhook/response. */
     webhook: z
       .object({
         /** Bearer token the brain must send on /webhook/response (env DCS_RESPONSE_TOKEN). */
         responseToken: secretSchema.optional(),
+        /** The reply URL the brain is told (env DCS_RESPONSE_URL); defaults to <publicUrl>/webhook/response. */
+        responseUrl: z.string().url().optional(),
       })
       .strict()
       .default({}),
     /** Speech-to-text for caller speech; without it callers are heard only by the VAD (barge-in, no-input). */
     stt: z
       .object({
-        provider: z.enum(['none', 'deepgram']).default('none'),
+        provider: z.enum(['none', 'deepgram', 'openai', 'vosk', 'google', 'azure']).default('none'),
         deepgram: z
           .object({ apiKey: secretSchema, baseUrl: z.string().url().optional(), model: z.string().optional(), endpointingMs: z.number().int().positive().optional() })
           .strict()
           .optional(),
+        openai: openAiSttConfigSchema.optional(),
+        vosk: voskConfigSchema.optional(),
+        google: googleSttConfigSchema.optional(),
+        azure: azureSttConfigSchema.optional(),
       })
       .strict()
       .default({})
       .superRefine((stt, ctx) => {
-        if (stt.provider === 'deepgram' && !stt.deepgram) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['deepgram'], message: 'provider deepgram needs a deepgram section (apiKey)' });
+        for (const [name, needs] of [['deepgram', 'apiKey'], ['openai', 'baseUrl, model'], ['vosk', 'url'], ['google', 'apiKey, or google.credentials at the top level'], ['azure', 'key, region']] as const) {
+          if (stt.provider === name && !stt[name]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: `provider ${name} needs a ${name} section (${needs})` });
+        }
       }),
+    /** A Google service account for Google STT/TTS when their section has no apiKey. */
+    google: z.object({ credentials: googleCredentialsSchema }).strict().optional(),
     /** Settings every bot starts from. */
     defaults: callSettingsSchema.partial().strict().default({}),
     bots: z.array(botSchema).default([{ name: 'demo', type: 'flow', settings: {} }]),
@@ -198,6 +233,9 @@ export const configSchema = z
         else if (resolved.type === 'bot-api' && !resolved.botApi) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'botApi'], message: `bot "${b.name}" is of type bot-api but has no botApi section (url, token or oauth)` });
         else if (resolved.type === 'webhook' && !resolved.webhook) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'webhook'], message: `bot "${b.name}" is of type webhook but has no webhook section (url)` });
         else if (resolved.type === 'llm' && !resolved.llm) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'llm'], message: `bot "${b.name}" is of type llm but has no llm section (baseUrl, model, systemPrompt)` });
+        else if (resolved.type === 'rasa' && !resolved.rasa) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'rasa'], message: `bot "${b.name}" is of type rasa but has no rasa section (url)` });
+        else if (resolved.type === 'direct-line' && !resolved.directLine) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'directLine'], message: `bot "${b.name}" is of type direct-line but has no directLine section (secret)` });
+        else if (resolved.type === 'dialogflow-cx' && !resolved.dialogflowCx) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'dialogflowCx'], message: `bot "${b.name}" is of type dialogflow-cx but has no dialogflowCx section (project, location, agent, credentials)` });
       }
     });
     const answering = cfg.bots.filter((b) => !b.isBase).map((b) => b.name);

@@ -1,7 +1,5 @@
 /** The `directLine` config section of a bot of type direct-line (Microsoft Bot Framework Direct Line 3.0). */
 import { z } from 'zod';
-// Loaded first on purpose: secrets.ts and load.ts import each other, and entering the cycle at secrets.ts leaves secretSchema undefined in schema.ts.
-import '../../config/load.js';
 import { resolveSecret, secretSchema } from '../../config/secrets.js';
 import type { DirectLineConnectorOptions } from './direct-line-connector.js';
 import { DIRECT_LINE_PUBLIC_BASE_URL } from './direct-line-http.js';

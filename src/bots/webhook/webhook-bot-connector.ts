@@ -27,6 +27,8 @@ export interface WebhookBotOptions {
   clock?: Clock;
   /** When given, the call id is registered at start and unregistered at end, so async replies reach this call. */
   router?: WebhookReplyRouter;
+  /** Where the brain should POST its replies (Voxgate's DCS_RESPONSE_URL); sent with the start. */
+  responseUrl?: () => string;
 }
 
 /** The brain did not take a request: unreachable, timed out, non-2xx or a malformed answer. */
@@ -43,7 +45,7 @@ export class WebhookBotError extends Error {
 }
 
 type BrainRequest =
-  | { type: 'start'; call_id: string; caller: string; callee: string; direction: string; parameters: Record<string, unknown> }
+  | { type: 'start'; call_id: string; caller: string; callee: string; direction: string; parameters: Record<string, unknown>; response_url?: string }
   | { type: 'text'; call_id: string; text: string }
   | { type: 'dtmf'; call_id: string; digits: string }
   | { type: 'end'; call_id: string; reason: string; reason_code: BotDisconnectReason };
@@ -58,6 +60,7 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly router?: WebhookReplyRouter;
+  private readonly responseUrl?: () => string;
   private callId?: string;
   private ended = false;
   /** Aborted at end(): a request still waiting for the brain is dropped, not reported as a failure. */
@@ -74,6 +77,7 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
     this.log = (options.logger ?? silentLogger()).child({ bot: options.name, botKind: 'webhook' });
     this.clock = options.clock ?? systemClock;
     this.router = options.router;
+    this.responseUrl = options.responseUrl;
   }
 
   /** The call id this conversation answers to, once started. */
@@ -99,7 +103,8 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
     this.router?.register(info.conversationId, this);
     const parameters: Record<string, unknown> = { ...info.parameters };
     for (const key of ['callerHost', 'calleeHost', 'callerDisplayName'] as const) if (info[key] !== undefined) parameters[key] = info[key];
-    await this.enqueue({ type: 'start', call_id: info.conversationId, caller: info.caller, callee: info.callee, direction: info.direction, parameters });
+    const responseUrl = this.responseUrl?.();
+    await this.enqueue({ type: 'start', call_id: info.conversationId, caller: info.caller, callee: info.callee, direction: info.direction, parameters, ...(responseUrl ? { response_url: responseUrl } : {}) });
   }
 
   async send(activity: Activity): Promise<void> {
