@@ -1,5 +1,3 @@
-// schema.ts first: src/config/secrets.ts and load.ts import each other, and loading secrets.ts first fails.
-import '../../src/config/schema.js';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';

@@ -1,5 +1,3 @@
-// Loaded first: src/config/secrets.ts imports load.ts, which imports schema.ts, which needs secrets.ts evaluated.
-import '../../src/config/load.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureTtsProvider, azureTtsConfigSchema, azureTtsFromConfig, type AzureTtsOptions } from '../../src/speech/tts/azure-tts.js';
 import { completeSsml } from '../../src/speech/tts/azure-ssml.js';

@@ -1,5 +1,3 @@
-// Loaded first: src/config/secrets.ts imports load.ts, which imports schema.ts, which needs secrets.ts evaluated.
-import '../../src/config/load.js';
 import aws4 from 'aws4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PollyTtsProvider, type PollyTtsOptions } from '../../src/speech/tts/polly-tts.js';

@@ -1,5 +1,3 @@
-// Loaded first: src/config/secrets.ts imports load.ts, which imports schema.ts, which needs secrets.ts evaluated.
-import '../../src/config/load.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPollyVoice, pollyTtsConfigSchema, pollyTtsFromConfig, PollyTtsProvider, type PollyTtsOptions } from '../../src/speech/tts/polly-tts.js';
 import { POLLY_TEST_CREDENTIALS, startPollyDouble, type PollyDouble } from '../support/polly-server.js';
