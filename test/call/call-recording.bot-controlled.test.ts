@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { settle } from '../support/call-doubles.js';
@@ -132,6 +132,22 @@ describe('call recording requested by the bot', () => {
     ctx.bot.say({ text: 'Still here.' });
     await settle();
     await botEvent(ctx, 'stopCallRecording');
+    ctx.leg.emit('hangup', { side: 'caller', cause: 'Normal Hangup' });
+    await settle();
+    expect(ctx.recordings()).toEqual([]);
+    expect(ctx.audio.spoken.map((r) => r.text)).toEqual(['Still here.']);
+    expect(ctx.session.endedWith).toMatchObject({ reason: 'caller-hangup' });
+  });
+
+  it('refuses the request when the recordings directory cannot be created, and the call goes on', async () => {
+    const notADir = join(dir, 'occupied');
+    await writeFile(notADir, 'a file where the directory should be');
+    const ctx = await startSession({ recordingsDir: join(notADir, 'recordings') });
+    await botEvent(ctx, 'startCallRecording');
+    await callerTone(ctx, 300);
+    await botEvent(ctx, 'stopCallRecording');
+    ctx.bot.say({ text: 'Still here.' });
+    await settle();
     ctx.leg.emit('hangup', { side: 'caller', cause: 'Normal Hangup' });
     await settle();
     expect(ctx.recordings()).toEqual([]);
