@@ -1,18 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { validateFlow } from '../../src/bots/flow/index.js';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+const root = new URL('../../', import.meta.url);
+const documents = ['README.md', ...readdirSync(new URL('docs/providers/', root)).map((f) => `docs/providers/${f}`)];
+const blocks = documents.flatMap((doc) =>
+  [...readFileSync(new URL(doc, root), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => [`${doc} #${i}`, m[1]] as const),
+);
 
-describe('the README’s YAML examples', () => {
+describe('the YAML examples of the README and the provider pages', () => {
   it('are there to check', () => {
-    expect(blocks.length).toBeGreaterThanOrEqual(8);
+    expect(blocks.filter(([where]) => where.startsWith('README')).length).toBeGreaterThanOrEqual(8);
+    expect(blocks.length).toBeGreaterThanOrEqual(20);
   });
 
-  it.each(blocks.map((b, i) => [i, b] as const))('example %i is valid configuration (or a valid flow)', (_i, block) => {
+  it.each(blocks)('%s is valid configuration (or a valid flow)', (_where, block) => {
     const doc = parseYaml(block) as Record<string, unknown>;
     if ('steps' in doc) {
       expect(() => validateFlow(doc, 'README flow')).not.toThrow();

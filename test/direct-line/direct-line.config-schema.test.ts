@@ -5,7 +5,7 @@ import { DIRECT_LINE_PUBLIC_BASE_URL, directLineConfigSchema, directLineOptionsF
 
 describe('Direct Line config', () => {
   it('the README example validates and yields connector options with the secret from the environment', () => {
-    const doc = readFileSync(new URL('../../docs/readme/direct-line.md', import.meta.url), 'utf8');
+    const doc = readFileSync(new URL('../../docs/providers/direct-line.md', import.meta.url), 'utf8');
     const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1];
     const bot = (parseYaml(yaml) as { bots: { name: string; directLine: unknown }[] }).bots[0];
     const config = directLineConfigSchema.parse(bot.directLine);

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { rasaConfigSchema, rasaOptionsFromConfig } from '../../src/bots/rasa/rasa-config.js';
 import { RasaConnector } from '../../src/bots/rasa/index.js';
 
-const doc = readFileSync(new URL('../../docs/readme/rasa.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../docs/providers/rasa.md', import.meta.url), 'utf8');
 const yamlBlocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
 describe('Rasa config section', () => {

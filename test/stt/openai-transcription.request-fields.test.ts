@@ -94,7 +94,7 @@ describe('OpenAI STT: language, hints and punctuation in the request', () => {
   });
 
   it('the README example validates against the config schema', () => {
-    const doc = readFileSync(new URL('../../docs/readme/openai-stt.md', import.meta.url), 'utf8');
+    const doc = readFileSync(new URL('../../docs/providers/openai-stt.md', import.meta.url), 'utf8');
     const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
     const { stt } = parseYaml(yaml) as { stt: { provider: string; openai: unknown } };
     expect(stt.provider).toBe('openai');

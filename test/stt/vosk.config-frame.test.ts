@@ -80,7 +80,7 @@ describe('Vosk STT: what the config frame asks for', () => {
   });
 
   it('the README example validates against the config schema', () => {
-    const doc = readFileSync(new URL('../../docs/readme/vosk.md', import.meta.url), 'utf8');
+    const doc = readFileSync(new URL('../../docs/providers/vosk.md', import.meta.url), 'utf8');
     const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
     const { stt } = parseYaml(yaml) as { stt: { provider: string; vosk: unknown } };
     expect(stt.provider).toBe('vosk');
