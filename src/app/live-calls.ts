@@ -87,9 +87,10 @@ export class LiveCalls implements CallHandler {
       leg.hangup('duplicate-stream').catch(() => undefined);
       return;
     }
-    const { connector, settings } = call.earlyBot ?? this.deps.bots.create(call.botName, info, this.deps.logger);
+    const early = call.earlyBot;
     call.earlyBot = undefined;
-    const session = new CallSession({ info, leg, bot: connector, audio: this.deps.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.deps.stt, recordingsDir: this.deps.recordingsDir, ttsProvider: this.deps.ttsProvider });
+    const { connector, settings } = early ?? this.deps.bots.create(call.botName, info, this.deps.logger);
+    const session = new CallSession({ info, leg, bot: connector, audio: this.deps.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.deps.stt, recordingsDir: this.deps.recordingsDir, ttsProvider: this.deps.ttsProvider, botName: call.botName, botStartedAt: early?.connector.startedAt });
     call.session = session;
     call.leg = leg;
     leg.once('hangup', (h) => {
@@ -127,7 +128,7 @@ export class LiveCalls implements CallHandler {
     } catch {
       return undefined; // a settings error: the session reports it and ends the call
     }
-    call.earlyBot = { connector: new EarlyStartedConnector(created.connector, conversation), settings: created.settings };
+    call.earlyBot = { connector: new EarlyStartedConnector(created.connector, conversation, this.deps.clock.now()), settings: created.settings };
     return call.earlyBot;
   }
 

@@ -13,6 +13,8 @@ type Held = { event: 'activities'; activities: Activity[] } | { event: 'failure'
 export class EarlyStartedConnector extends EventEmitter<BotConnectorEventMap> implements BotConnector {
   readonly botName: string;
   readonly wantsPromptInterruptions?: boolean;
+  /** When the bot was started (the clock of whoever created this). */
+  readonly startedAt: number;
   /** Resolves once the bot has said something, failed, or could not start: time to connect the call. */
   readonly firstPrompt: Promise<void>;
   private readonly started: Promise<void>;
@@ -22,8 +24,10 @@ export class EarlyStartedConnector extends EventEmitter<BotConnectorEventMap> im
   constructor(
     private readonly inner: BotConnector,
     info: BotConversationInfo,
+    now: number,
   ) {
     super();
+    this.startedAt = now;
     this.botName = inner.botName;
     this.wantsPromptInterruptions = inner.wantsPromptInterruptions;
     this.firstPrompt = new Promise((resolve) => (this.promptArrived = resolve));

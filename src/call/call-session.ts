@@ -43,6 +43,10 @@ export interface CallSessionDeps {
   recordingsDir?: string;
   /** The TTS provider's name, for the per-turn records. */
   ttsProvider?: string;
+  /** The configured bot's name for the records (the connector's own name otherwise). */
+  botName?: string;
+  /** When the bot was started, if before the session (connect on bot prompt): the opening turn starts there. */
+  botStartedAt?: number;
 }
 
 /** Why the conversation ended, as recorded on the call. */
@@ -116,7 +120,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       },
       deps.clock,
     );
-    this.turns = new TurnTimeline({ callId: this.callId, bot: deps.bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, publish: (turn) => deps.bus.publish('turn', turn) });
+    this.turns = new TurnTimeline({ callId: this.callId, bot: deps.botName ?? deps.bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, publish: (turn) => deps.bus.publish('turn', turn) });
     this.dtmf = new DtmfCollector(deps.clock, this.dtmfOptions());
     this.utterances = new UtteranceCollector(deps.clock, this.utteranceOptions());
     this.noInput = new NoInputTimer(deps.clock, this.noInputOptions());
@@ -140,7 +144,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
     this.queue.on('finished', (o) => this.recordPrompt(o));
     this.queue.on('failed', (prompt, err) => this.promptFailed(prompt, err));
-    this.queue.on('audioStarted', (_prompt, at) => this.turns.audioStarted(at));
+    // Only the bot's own prompts answer a turn; please-wait and welcome prompts do not.
+    this.queue.on('audioStarted', (prompt, at) => prompt.activityId && this.turns.audioStarted(at));
     this.queue.on('idle', () => this.onPlayoutIdle());
     this.dtmf.on('submit', (digits) => this.sendTurnToBot('dtmf', eventActivity('DTMF', { value: digits }, this.deps.clock.now())));
     this.utterances.on('submit', (text, parts) => this.sendTurnToBot('speech', messageActivity(text, { parameters: { recognitions: parts } }, this.deps.clock.now())));
@@ -172,10 +177,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       return;
     }
     this.log.info({ from: info.from, to: info.to, bot: bot.botName, carrier: info.carrier }, 'conversation started');
-    const now = this.deps.clock.now();
-    this.turns.input('start', null, now);
+    const botStartedAt = this.deps.botStartedAt ?? this.deps.clock.now();
+    this.turns.input('start', null, botStartedAt);
     if (this.settings.welcomeMessage) this.say(this.settings.welcomeMessage, this.settings, { who: 'bot' });
-    this.turns.botSent(now);
+    this.turns.botSent(botStartedAt);
     try {
       await bot.start(conversation);
     } catch (err) {
@@ -223,6 +228,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       return;
     }
     this.utterances.speechStarted();
+    this.turns.speechStarted();
     this.notifyBot('voiceDetected');
     const decision = this.bargeIn.onSpeech(this.queue.current);
     if (decision === 'ignore') return;
@@ -296,7 +302,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private handleActivity(a: Activity): void {
     if (a.sessionParams) this.applySessionParams(a.sessionParams);
     const command = decodeBotActivity(a);
-    if (command.kind !== 'none') this.turns.botAnswered(this.deps.clock.now());
+    if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.turns.botAnswered(this.deps.clock.now());
     if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.botNoResponse.userInput();
     const settings = this.activitySettings(a.activityParams);
     const { leg, bus, audio, clock } = this.deps;

@@ -19,8 +19,10 @@ async function setup(settings: Record<string, unknown> = {}) {
   const bus = new EventBus();
   const answered: BusEventMap['call.answered'][] = [];
   bus.subscribe('call.answered', (e) => void answered.push(e));
+  const turns: BusEventMap['turn'][] = [];
+  bus.subscribe('turn', (e) => void turns.push(e));
   const calls = new LiveCalls({ bots: directory, audio: new ToneAudioSource(), bus, clock, logger: silentLogger() });
-  return { calls, bots, clock, answered };
+  return { calls, bots, clock, answered, turns };
 }
 
 /** Whether a promise has settled, without waiting for it. */
@@ -50,6 +52,19 @@ describe('connect on bot prompt', () => {
     expect(bots).toHaveLength(1); // the session took over the started bot
     expect(leg.count('play')).toBeGreaterThan(0); // the greeting said while ringing is played
     calls.endAll();
+  });
+
+  it('the opening turn counts the bot’s time from its start while ringing, under the configured bot name', async () => {
+    const { calls, bots, clock, turns } = await setup();
+    const answering = calls.callAnswered(testCallInfo);
+    clock.advance(800);
+    bots[0].say({ text: 'Welcome to Acme.' });
+    await answering;
+    const leg = new RecordingLeg(testCallInfo.callId);
+    calls.legStarted(testCallInfo, leg);
+    await settle();
+    calls.endAll();
+    expect(turns[0]).toMatchObject({ seq: 0, inputKind: 'start', botMs: 800, bot: 'demo', outcome: 'answered' });
   });
 
   it('answers anyway after connectOnBotPromptTimeoutMS when the bot stays silent', async () => {
