@@ -81,10 +81,11 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
   if (!record) {
     out('No call record was written; see the log for what went wrong.');
   } else {
-    const [transcript, dtmf, prompts] = await Promise.all([
+    const [transcript, dtmf, prompts, turns] = await Promise.all([
       gateway.store.transcripts.listForCall(record.id),
       gateway.store.dtmf.listForCall(record.id),
       gateway.store.prompts.listForCall(record.id),
+      gateway.store.turns.listForCall(record.id),
     ]);
     out(`Call record ${record.id} (${gateway.store.dialect}):`);
     out(`  ${record.direction} ${record.from} -> ${record.to}, bot ${record.bot}, carrier ${record.carrier} ${record.carrierCallId}`);
@@ -92,6 +93,9 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
     out(`  keys pressed: ${dtmf.map((d) => d.digit).join(' ') || 'none'}; prompts: ${prompts.length} (${prompts.filter((p) => p.heardInFull).length} heard in full)`);
     out('Transcript:');
     for (const t of transcript) out(`  ${((t.at - record.startedAt) / 1000).toFixed(2).padStart(6)}s  ${t.speaker.padEnd(6)} ${t.text}`);
+    out('Turns (where the time went: bot answer, first TTS audio, end to end):');
+    const ms = (v: number | null) => (v === null ? '-' : `${v} ms`).padStart(7);
+    for (const t of turns) out(`  #${t.seq} ${t.inputKind.padEnd(6)} ${(t.inputText ?? '').padEnd(4)} bot ${ms(t.botMs)}  tts ${ms(t.ttsMs)}  e2e ${ms(t.e2eMs)}  ${t.outcome}`);
   }
   out('');
   out(`The caller heard ${(result.heard.length / 8000).toFixed(1)}s of audio, written to ${resolve(opts.wavPath)}.`);
