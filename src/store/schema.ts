@@ -96,6 +96,86 @@ export interface RecordingsTable {
   duration_ms: number;
 }
 
+export interface OutboundCallsTable {
+  conversation_id: string;
+  source: string;
+  bot: string | null;
+  target: string;
+  caller: string;
+  /** The carrier's id for the request (Plivo request_uuid), known once the carrier took it. */
+  carrier_request_id: string | null;
+  notify_url: string | null;
+  /** The OutboundCallRequest as JSON. */
+  request: string;
+  status: string;
+  reason_code: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CampaignsTable {
+  id: string;
+  name: string;
+  /** The campaign definition as JSON (validated on the way in). */
+  definition: string;
+  status: 'running' | 'paused' | 'cancelled' | 'completed';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CampaignContactsTable {
+  id: Generated<number>;
+  campaign_id: string;
+  /** Order in the list (escalation calls contacts in this order). */
+  position: number;
+  phone: string;
+  name: string | null;
+  /** IANA zone for calling windows, e.g. Europe/Athens. */
+  timezone: string | null;
+  /** JSON object of the contact's own values for prompts. */
+  variables: string;
+  /** pending | in-progress | done | skipped */
+  status: string;
+  /** accepted | rejected | exhausted | ... once done. */
+  outcome: string | null;
+  attempts_made: number;
+  next_attempt_at: number | null;
+  updated_at: number;
+}
+
+export interface CampaignAttemptsTable {
+  id: Generated<number>;
+  campaign_id: string;
+  contact_id: number;
+  /** 1-based; (contact_id, attempt_no) is unique: an attempt is dialed at most once. */
+  attempt_no: number;
+  conversation_id: string | null;
+  /** dialing | ringing | answered | completed | failed | interrupted */
+  status: string;
+  outcome: string | null;
+  dtmf: string | null;
+  detail: string | null;
+  /** The process that claimed the attempt (several processes may share a campaign). */
+  owner: string | null;
+  started_at: number;
+  ended_at: number | null;
+}
+
+export interface CallbackOutboxTable {
+  id: Generated<number>;
+  /** Sent as the Idempotency-Key header; receivers de-duplicate redeliveries by it. */
+  idempotency_key: string;
+  url: string;
+  body: string;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
 export interface VoxgateDatabase {
   calls: CallsTable;
   transcript_lines: TranscriptLinesTable;
@@ -103,6 +183,11 @@ export interface VoxgateDatabase {
   prompts: PromptsTable;
   turns: TurnsTable;
   recordings: RecordingsTable;
+  outbound_calls: OutboundCallsTable;
+  campaigns: CampaignsTable;
+  campaign_contacts: CampaignContactsTable;
+  campaign_attempts: CampaignAttemptsTable;
+  callback_outbox: CallbackOutboxTable;
 }
 
 export type CallRow = Selectable<CallsTable>;

@@ -5,10 +5,12 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { callRecordsMigration } from './0001-call-records.js';
 import { turnsAndRecordingsMigration } from './0002-turns-and-recordings.js';
+import { outboundAndCampaignsMigration } from './0003-outbound-and-campaigns.js';
 
 export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0001-call-records': callRecordsMigration,
   '0002-turns-and-recordings': turnsAndRecordingsMigration,
+  '0003-outbound-and-campaigns': outboundAndCampaignsMigration,
 };
 
 export const storeMigrationProvider: MigrationProvider = {

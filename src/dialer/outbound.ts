@@ -1,0 +1,52 @@
+/**
+ * The outbound-call vocabulary shared by the dialout API, the conversation API (dial plans) and
+ * campaigns: what is asked for, and the status a placed call goes through.
+ */
+import type { DialPlan } from '../bots/dial-plan/dial-plan.js';
+
+export interface OutboundCallRequest {
+  /** Configured bot that talks to the callee; or `dialPlan`. */
+  bot?: string;
+  /** Verbs run on the call instead of a bot (conversation API, campaigns). */
+  dialPlan?: DialPlan;
+  /** E.164 number, with or without `tel:`. */
+  target: string;
+  /** Caller id shown to the callee. */
+  caller: string;
+  callerDisplayName?: string;
+  /** `detect`: the call goes on and the bot is told; `disconnect`: a machine ends the call (reason machine-detected). */
+  machineDetection?: 'detect' | 'disconnect';
+  /** Passed to the bot as `dialoutMetadata`. */
+  metadata?: Record<string, unknown>;
+  /** `${name}` values for prompts (campaign contact variables). */
+  variables?: Record<string, string>;
+  /** Who asked: for logs and records. */
+  source: 'dialout' | 'conversation-api' | 'campaign';
+}
+
+export type OutboundStatus = 'initiated' | 'ringing' | 'answered' | 'completed' | 'failed';
+export type OutboundReasonCode = 'no-answer' | 'busy' | 'declined' | 'error' | 'machine-detected';
+
+export interface OutboundStatusEvent {
+  conversationId: string;
+  status: OutboundStatus;
+  /** failed (and completed after a machine hangup): why. */
+  reasonCode?: OutboundReasonCode;
+  reason?: string;
+  at: number;
+  /** completed: every DTMF digit the callee pressed, in order. */
+  dtmf?: string;
+  /** completed: why the conversation ended (bot-hangup, caller-hangup, no-input...). */
+  endReason?: string;
+  /** completed: talk time. */
+  durationMs?: number;
+}
+
+/** Places calls; every status change is published on the bus as `outbound.status`. */
+export interface CallPlacer {
+  /** Resolves once the carrier accepted (or queued) the call; throws OutboundRequestError for bad requests. */
+  place(request: OutboundCallRequest): Promise<{ conversationId: string }>;
+}
+
+/** A request that cannot be placed (unknown bot, bad number...); the message names the field. */
+export class OutboundRequestError extends Error {}
