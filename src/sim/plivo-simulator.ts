@@ -5,8 +5,9 @@
  *
  * Differences from Plivo worth knowing: invalid XML (not well-formed, wrong root, unknown element or
  * nesting) hangs the call up with "Invalid Answer XML" as Plivo does; Record, Conference and
- * MultiPartyCall are valid but not simulated (skipped with a warning); speech input is not recognized;
- * outbound rate limits (2 calls/s queueing) and API 429s are not modelled.
+ * MultiPartyCall are valid but not simulated (skipped with a warning); speech input is not recognized.
+ * Outbound calls beyond the account's calls per second are queued and fired in order as Plivo does
+ * ("call queued"); the REST API's 300 requests / 5 s limit (429) is modelled when `apiRateLimit` is set.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -17,7 +18,8 @@ import type { TtsProvider } from '../speech/tts/provider.js';
 import { AppRequester, AppRequestError, parseMethod } from './app-requests.js';
 import { HANGUP_CAUSES } from './hangup-causes.js';
 import { LatenessHistogram, RealtimeTicker } from './realtime-ticker.js';
-import { SimCall, type CallApp, type SimEnvironment, type SimStats } from './sim-call.js';
+import { SimCall, type CallApp, type MachineDetectionOptions, type SimEnvironment, type SimStats } from './sim-call.js';
+import type { TimerHandle } from '../call/clock.js';
 import { validatePartyScript, type PartyScript } from './virtual-party.js';
 
 export interface PlivoSimulatorOptions {
@@ -32,7 +34,24 @@ export interface PlivoSimulatorOptions {
   ticker?: RealtimeTicker;
   /** Delay before the answer URL's 2nd attempt (the 3rd waits twice as long). Default 250 ms. */
   answerRetryDelayMs?: number;
+  /** The account's outbound calls per second: more are queued and fired in order at this rate. Default 2 (Plivo's default). */
+  outboundCallsPerSecond?: number;
+  /** Plivo's REST API rate limit (300 requests per 5000 ms): beyond it requests get 429. Off by default. */
+  apiRateLimit?: { maxRequests: number; windowMs: number };
 }
+
+/** One outbound call as the Call API queued and fired it, for measuring the achieved calls per second. */
+export interface OutboundFiring {
+  requestUuid: string;
+  callUuid: string;
+  to: string;
+  /** When the Call API request arrived (clock ms). */
+  requestedAt: number;
+  /** When Plivo started the call (clock ms); undefined while queued, or when canceled in the queue. */
+  firedAt: number | undefined;
+}
+
+const CPS_WINDOW_MS = 1000;
 
 export interface NumberAppOptions {
   answerUrl: string;
@@ -81,7 +100,7 @@ function stringField(body: Record<string, unknown>, field: string): string {
   return String(v);
 }
 
-export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
+export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimCall] }> {
   readonly stats: SimStats = { frameLateness: new LatenessHistogram(), framesSent: 0, framesReceived: 0, framesPlayed: 0, protocolErrors: 0 };
   readonly ticker: RealtimeTicker;
   private readonly clock: Clock;
@@ -91,6 +110,14 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
   private readonly callees = new Map<string, PartyScript>();
   private readonly calls = new Map<string, SimCall>();
   private server: FastifyInstance | undefined;
+  private readonly outboundCps: number;
+  /** Outbound calls waiting for the calls-per-second window, in request order. */
+  private readonly outboundQueue: { call: SimCall; start: () => void }[] = [];
+  /** Fire times inside the current calls-per-second window. */
+  private recentFires: number[] = [];
+  private drainTimer: TimerHandle | undefined;
+  private readonly firings: SimCall[] = [];
+  private apiRequests: number[] = [];
 
   constructor(private readonly opts: PlivoSimulatorOptions) {
     super();
@@ -98,6 +125,12 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
     this.clock = opts.clock ?? systemClock;
     this.logger = (opts.logger ?? silentLogger()).child({ component: 'plivo-sim' });
     this.ticker = opts.ticker ?? new RealtimeTicker(this.clock);
+    this.outboundCps = opts.outboundCallsPerSecond ?? 2;
+    if (!Number.isInteger(this.outboundCps) || this.outboundCps < 1) throw new SimRequestError(`outboundCallsPerSecond must be an integer >= 1, got ${String(opts.outboundCallsPerSecond)}`);
+    const limit = opts.apiRateLimit;
+    if (limit && !(Number.isInteger(limit.maxRequests) && limit.maxRequests >= 1 && limit.windowMs > 0)) {
+      throw new SimRequestError('apiRateLimit needs maxRequests (integer >= 1) and windowMs (> 0)');
+    }
     this.env = {
       authId: opts.authId,
       authToken: opts.authToken,
@@ -149,6 +182,16 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
     return this.calls.get(callUuid);
   }
 
+  /** Every outbound call the Call API accepted, in request order, with when it was actually fired. */
+  outboundFirings(): OutboundFiring[] {
+    return this.firings.map((c) => ({ requestUuid: c.requestUuid, callUuid: c.callUuid, to: c.to, requestedAt: c.createdAt, firedAt: c.firedAt }));
+  }
+
+  /** Outbound calls still waiting in the calls-per-second queue. */
+  queuedCalls(): SimCall[] {
+    return this.outboundQueue.map((q) => q.call).filter((c) => !c.isEnded);
+  }
+
   /** Calls not yet ended. */
   liveCalls(): SimCall[] {
     return [...this.calls.values()].filter((c) => !c.isEnded);
@@ -161,7 +204,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
-    app.addHook('onRequest', async (req, reply) => this.authenticate(req, reply));
+    app.addHook('onRequest', async (req, reply) => this.authenticate(req, reply) ?? this.rateLimit(reply));
     app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       const status = err instanceof SimRequestError || err instanceof AppRequestError ? 400 : (err.statusCode ?? 500);
       if (status >= 500) this.logger.error({ err }, 'simulator REST error');
@@ -203,6 +246,8 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
 
   /** Ends every live call (hangup callbacks are sent), then closes the REST server. */
   async close(): Promise<void> {
+    this.drainTimer?.cancel();
+    this.drainTimer = undefined;
     await Promise.all(this.liveCalls().map((c) => c.hangup(c.answeredAt === undefined ? HANGUP_CAUSES.canceled : HANGUP_CAUSES.normal, 'Plivo')));
     await this.server?.close();
     this.server = undefined;
@@ -228,6 +273,50 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
     return undefined;
   }
 
+  /** Plivo's API limit counts every authenticated request of the account in a sliding window. */
+  private rateLimit(reply: FastifyReply): FastifyReply | undefined {
+    const limit = this.opts.apiRateLimit;
+    if (!limit) return undefined;
+    const now = this.clock.now();
+    this.apiRequests = this.apiRequests.filter((t) => t > now - limit.windowMs);
+    if (this.apiRequests.length >= limit.maxRequests) {
+      return reply.code(429).send({ api_id: randomUUID(), error: `too many requests: the API allows ${limit.maxRequests} requests per ${limit.windowMs / 1000} seconds` });
+    }
+    this.apiRequests.push(now);
+    return undefined;
+  }
+
+  /** Queues an outbound call behind the calls-per-second window; true when it had to wait. */
+  private enqueueOutbound(call: SimCall, start: () => void): boolean {
+    this.firings.push(call);
+    this.outboundQueue.push({ call, start });
+    this.drainOutbound();
+    return this.outboundQueue.some((q) => q.call === call);
+  }
+
+  /** Fires queued calls in order while the last second holds fewer than `outboundCps` fires, then waits for the window. */
+  private drainOutbound(): void {
+    if (this.drainTimer) return;
+    while (this.outboundQueue.length > 0) {
+      const now = this.clock.now();
+      this.recentFires = this.recentFires.filter((t) => t > now - CPS_WINDOW_MS);
+      if (this.recentFires.length >= this.outboundCps) {
+        this.drainTimer = this.clock.setTimeout(() => {
+          this.drainTimer = undefined;
+          this.drainOutbound();
+        }, this.recentFires[0] + CPS_WINDOW_MS - now);
+        return;
+      }
+      const next = this.outboundQueue.shift()!;
+      // A call canceled (DELETE) while queued never reaches the carrier and uses no slot.
+      if (next.call.isEnded) continue;
+      this.recentFires.push(now);
+      next.call.firedAt = now;
+      this.emit('fired', next.call);
+      next.start();
+    }
+  }
+
   private body(req: FastifyRequest): Record<string, unknown> {
     const body = req.body;
     if (body === undefined || body === null) return {};
@@ -238,6 +327,20 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
   private liveCall(req: FastifyRequest): SimCall | undefined {
     const call = this.calls.get((req.params as { callUuid: string }).callUuid);
     return call && !call.isEnded ? call : undefined;
+  }
+
+  /** The Call API's machine_detection parameters; undefined when detection is off. */
+  private machineDetection(body: Record<string, unknown>): MachineDetectionOptions | undefined {
+    const raw = body.machine_detection;
+    if (raw === undefined || raw === null || raw === '' || raw === false || raw === 'false') return undefined;
+    const mode = raw === true ? 'true' : String(raw).toLowerCase();
+    if (mode !== 'true' && mode !== 'hangup') throw new SimRequestError(`machine_detection must be true or hangup, got ${JSON.stringify(raw)}`);
+    return {
+      mode,
+      timeMs: intField(body, 'machine_detection_time', 5000, 2000, 10_000),
+      url: requireUrl(body.machine_detection_url, 'machine_detection_url', true),
+      method: parseMethod(body.machine_detection_method as string | undefined, 'POST', 'machine_detection_method'),
+    };
   }
 
   private async makeCall(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -255,10 +358,12 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
       ringMethod: parseMethod(body.ring_method as string | undefined, 'POST', 'ring_method'),
     };
     const ringTimeoutSec = intField(body, 'ring_timeout', 120, 1, 7200);
+    const machineDetection = this.machineDetection(body);
     const timeLimitSec = intField(body, 'time_limit', 14_400, 1, 86_400);
     const destinations = to.split('<').map((d) => d.trim());
     if (destinations.some((d) => !d)) throw new SimRequestError(`to "${to}" contains an empty destination`);
     const requestUuids: string[] = [];
+    let queued = false;
     for (const destination of destinations) {
       const requestUuid = randomUUID();
       requestUuids.push(requestUuid);
@@ -273,23 +378,28 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall] }> {
         ringTimeoutSec,
         timeLimitSec,
         callerName: typeof body.caller_name === 'string' ? body.caller_name : undefined,
+        machineDetection,
       });
       this.track(call);
       // Plivo answers the API request first; the call progresses asynchronously.
-      this.clock.setTimeout(() => {
-        if (script) void call.startOutbound();
-        else void call.hangup(HANGUP_CAUSES.invalidDestination, 'Plivo');
-      }, 0);
+      const start = () =>
+        void this.clock.setTimeout(() => {
+          if (call.isEnded) return;
+          if (script) void call.startOutbound();
+          else void call.hangup(HANGUP_CAUSES.invalidDestination, 'Plivo');
+        }, 0);
+      if (this.enqueueOutbound(call, start)) queued = true;
     }
     return reply.code(201).send({
       api_id: randomUUID(),
-      message: 'call fired',
+      message: queued ? 'call queued' : 'call fired',
       request_uuid: requestUuids.length === 1 ? requestUuids[0] : requestUuids,
     });
   }
 }
 
 export { SimCall } from './sim-call.js';
+export type { MachineDetectionOptions } from './sim-call.js';
 export type { CallResult, SimStats } from './sim-call.js';
 export type { PartyScript } from './virtual-party.js';
 export { RealtimeTicker, LatenessHistogram } from './realtime-ticker.js';

@@ -78,6 +78,17 @@ export interface EarSource {
   pull(out: Int16Array): number;
 }
 
+/** The Call API's machine_detection parameters. */
+export interface MachineDetectionOptions {
+  /** `true`: report a machine and go on; `hangup`: hang up on a machine (9100 Machine Detected). */
+  mode: 'true' | 'hangup';
+  /** machine_detection_time: how long Plivo analyses the audio after answer (2000-10000 ms, default 5000). */
+  timeMs: number;
+  /** machine_detection_url: set, detection runs in the background (async); unset, no XML runs until it ends (sync). */
+  url?: string;
+  method: HttpMethod;
+}
+
 export interface SimCallOptions {
   direction: 'inbound' | 'outbound';
   from: string;
@@ -88,6 +99,7 @@ export interface SimCallOptions {
   ringTimeoutSec?: number;
   timeLimitSec?: number;
   callerName?: string;
+  machineDetection?: MachineDetectionOptions;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -112,8 +124,13 @@ export class SimCall extends EventEmitter<SimCallEvents> {
   readonly streams = new Set<PlivoStreamClient>();
   app: CallApp | undefined;
 
+  /** When the Call API request for this call arrived (outbound) or the caller dialed (inbound). */
   readonly createdAt: number;
+  /** Outbound: when Plivo actually started the call, after the account's calls-per-second queue. */
+  firedAt: number | undefined;
   answeredAt: number | undefined;
+  /** Machine detection's verdict once it ran (`Machine` parameter of later callbacks). */
+  machine: boolean | undefined;
   endedAt: number | undefined;
 
   private resolveEnded!: (r: CallResult) => void;
@@ -192,27 +209,42 @@ export class SimCall extends EventEmitter<SimCallEvents> {
       STIRVerification: 'Not Applicable',
     };
     if (this.direction === 'outbound') p.RequestUUID = this.requestUuid;
+    if (this.machine !== undefined) p.Machine = String(this.machine);
     return { ...p, ...extra };
   }
 
   // ---- lifecycle ----
 
-  /** Outbound: ring the callee per its script, then answer (or fail busy / no-answer). */
+  /**
+   * Outbound, once the calls-per-second queue releases the call: the carrier refuses it (unreachable,
+   * busy) or it rings (ring_url) until the callee answers, declines, or ring_timeout passes.
+   */
   async startOutbound(): Promise<void> {
+    this.firedAt = this.env.clock.now();
     await this.loadParty();
     if (this.isEnded) return;
-    this.state = 'ringing';
-    this.record({ type: 'ringing', to: this.to });
-    if (this.app?.ringUrl) void this.env.requester.notify(this.app.ringUrl, this.app.ringMethod, this.params());
     const script = this.party.script;
+    if (script.unreachable) {
+      // The carrier rejects the INVITE before any 180 Ringing: no ring_url, nothing billed.
+      this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.destinationOutOfService, 'Carrier'), 50));
+      return;
+    }
     if (script.busy) {
-      // A busy line answers the INVITE with 486 almost at once.
+      // A busy line answers the INVITE with 486 almost at once, without ringing.
       this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.busy, 'Callee'), 50));
       return;
     }
+    this.state = 'ringing';
+    this.record({ type: 'ringing', to: this.to });
+    if (this.app?.ringUrl) void this.env.requester.notify(this.app.ringUrl, this.app.ringMethod, this.params({ CallStatus: 'ringing', Event: 'Ring' }));
     const ringTimeoutMs = (this.opts.ringTimeoutSec ?? 120) * 1000;
-    this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.noAnswer, 'Plivo'), ringTimeoutMs));
+    this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.ringTimeout, 'Plivo'), ringTimeoutMs));
     if (script.neverAnswer) return;
+    if (script.declines) {
+      const declineMs = (script.answerAfterSec ?? 1) * 1000;
+      if (declineMs < ringTimeoutMs) this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.rejected, 'Callee'), declineMs));
+      return;
+    }
     const answerMs = (script.answerAfterSec ?? 0) * 1000;
     if (answerMs >= ringTimeoutMs) return;
     this.timers.push(this.env.clock.setTimeout(() => this.onAnswered('StartApp'), answerMs));
@@ -244,8 +276,56 @@ export class SimCall extends EventEmitter<SimCallEvents> {
     for (const t of this.timers) t.cancel();
     this.timers = [];
     this.markAnswered();
+    const detection = this.opts.machineDetection;
+    if (detection) {
+      this.startMachineDetection(detection, event);
+      return;
+    }
+    this.runAnswerUrl(event);
+  }
+
+  private runAnswerUrl(event: string): void {
     if (this.app) this.runApp(this.app.answerUrl, this.app.answerMethod, event, true);
     else void this.hangup(HANGUP_CAUSES.endOfXml, 'Plivo');
+  }
+
+  /**
+   * Machine detection after answer. Sync (no machine_detection_url): no XML runs during the analysis;
+   * then a machine is hung up on (`hangup`) or the answer URL gets `Machine=true|false`. Async: the answer
+   * URL runs at once and only a detected machine is reported, to machine_detection_url (Event=MachineDetection).
+   * The verdict falls due when the analysis window (machine_detection_time) ends.
+   */
+  private startMachineDetection(detection: MachineDetectionOptions, event: string): void {
+    const isMachine = this.party.script.machine === true;
+    if (detection.url) {
+      this.runAnswerUrl(event);
+      if (!isMachine) return;
+      this.timers.push(
+        this.env.clock.setTimeout(() => void this.reportMachineAsync(detection, detection.url!), detection.timeMs),
+      );
+      return;
+    }
+    this.timers.push(
+      this.env.clock.setTimeout(() => {
+        if (this.isEnded) return;
+        this.machine = isMachine;
+        this.record({ type: 'machine-detection', machine: isMachine });
+        if (isMachine && detection.mode === 'hangup') void this.hangup(HANGUP_CAUSES.machineDetected, 'Plivo');
+        else this.runAnswerUrl(event);
+      }, detection.timeMs),
+    );
+  }
+
+  private async reportMachineAsync(detection: MachineDetectionOptions, url: string): Promise<void> {
+    if (this.isEnded) return;
+    this.machine = true;
+    this.record({ type: 'machine-detection', machine: true });
+    await this.env.requester.notify(
+      url,
+      detection.method,
+      this.params({ Machine: 'true', IfMachine: detection.mode === 'hangup' ? 'hangup' : 'continue', Event: 'MachineDetection', CallStatus: 'in-progress' }),
+    );
+    if (detection.mode === 'hangup') await this.hangup(HANGUP_CAUSES.machineDetected, 'Plivo');
   }
 
   /** Starts media: the party's script clock, the frame loop and the time limit. */
@@ -312,7 +392,7 @@ export class SimCall extends EventEmitter<SimCallEvents> {
       const params = this.params({
         CallStatus: statusBefore,
         Event: 'Hangup',
-        HangupCause: cause.name,
+        HangupCause: cause.telephony,
         HangupCauseName: cause.name,
         HangupCauseCode: String(cause.code),
         HangupSource: source,

@@ -12,6 +12,7 @@ export type TimelineEvent =
   | { type: 'checkpoint'; atMs: number; streamId: string; name: string }
   | { type: 'cleared'; atMs: number; streamId: string; droppedMs: number }
   | { type: 'dial'; atMs: number; status: string; number?: string }
+  | { type: 'machine-detection'; atMs: number; machine: boolean }
   | { type: 'warning'; atMs: number; message: string }
   | { type: 'hangup'; atMs: number; cause: string; causeCode: number; source: string };
 

@@ -17,11 +17,24 @@ export interface VoiceClip {
   sampleRate?: number;
 }
 
-/** A virtual party's behaviour. answerAfterSec / neverAnswer / busy apply to callees; a caller is "answered" when Plivo answers. */
+/**
+ * A virtual party's behaviour. answerAfterSec / neverAnswer / busy / declines / unreachable / machine
+ * apply to callees; a caller is "answered" when Plivo answers.
+ */
 export interface PartyScript {
   answerAfterSec?: number;
   neverAnswer?: boolean;
+  /** The line is busy: the call ends at once (Busy Line), without ringing. */
   busy?: boolean;
+  /** The callee rings, then presses decline after `answerAfterSec` (default 1 s): Rejected. */
+  declines?: boolean;
+  /** The number is out of service: the carrier refuses the call before it rings (Destination Out Of Service). */
+  unreachable?: boolean;
+  /**
+   * An answering machine picks up (after `answerAfterSec`); its greeting is the `voice` clips. Plivo's
+   * machine detection (the Call API's machine_detection) reports it; humans are never reported as machines.
+   */
+  machine?: boolean;
   /** Key presses; the digits of one entry are pressed 100 ms apart. Times are from answer. */
   keys?: { atSec: number; digits: string }[];
   voice?: VoiceClip[];
@@ -52,6 +65,8 @@ export function validatePartyScript(script: PartyScript, label: string): void {
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) bad(`${field} must be a number >= 0, got ${String(v)}`);
   };
   nonNeg(script.answerAfterSec, 'answerAfterSec');
+  const outcomes = (['neverAnswer', 'busy', 'declines', 'unreachable', 'machine'] as const).filter((k) => script[k] === true);
+  if (outcomes.length > 1) bad(`${outcomes.join(' and ')} exclude each other: pick one outcome`);
   nonNeg(script.hangupAfterSec, 'hangupAfterSec');
   for (const [i, k] of (script.keys ?? []).entries()) {
     nonNeg(k.atSec, `keys[${i}].atSec`);

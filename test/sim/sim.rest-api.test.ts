@@ -62,7 +62,7 @@ describe('Call REST API', () => {
     await makeCall({ from: '1', to: '14155550200', answer_url: app.url('/answer'), hangup_url: app.url('/hangup'), ring_timeout: 1 });
     const hangup = await app.waitFor('/hangup');
     expect(performance.now() - started).toBeGreaterThanOrEqual(950);
-    expect(hangup.params).toMatchObject({ CallStatus: 'no-answer', HangupCauseName: 'No Answer', Duration: '0', BillDuration: '0', AnswerTime: '' });
+    expect(hangup.params).toMatchObject({ CallStatus: 'no-answer', HangupCauseName: 'Ring Timeout', HangupCauseCode: '6010', Duration: '0', BillDuration: '0', AnswerTime: '' });
     expect(app.requests.some((r) => r.path === '/answer')).toBe(false);
   });
 
@@ -70,7 +70,7 @@ describe('Call REST API', () => {
     sim.addCallee('14155550201', { busy: true });
     await makeCall({ from: '1', to: '14155550201', answer_url: app.url('/answer'), hangup_url: app.url('/hangup') });
     const hangup = await app.waitFor('/hangup');
-    expect(hangup.params).toMatchObject({ CallStatus: 'busy', HangupCauseName: 'Busy Line', HangupSource: 'Callee' });
+    expect(hangup.params).toMatchObject({ CallStatus: 'busy', HangupCauseName: 'Busy Line', HangupCauseCode: '3010', HangupSource: 'Callee' });
   });
 
   it('an unregistered number ends with Invalid Destination (2000)', async () => {
