@@ -55,3 +55,9 @@ export const dialPlanSchema = z.object({ verbs: z.array(dialPlanVerbSchema).min(
 
 export type DialPlanVerb = z.infer<typeof dialPlanVerbSchema>;
 export type DialPlan = z.infer<typeof dialPlanSchema>;
+/** A plan as written (defaults not yet applied), e.g. parsed from a request body. */
+export type DialPlanInput = z.input<typeof dialPlanSchema>;
+export type SayVerb = Extract<DialPlanVerb, { type: 'SAY' }>;
+export type PlayVerb = Extract<DialPlanVerb, { type: 'PLAY' }>;
+export type PauseVerb = Extract<DialPlanVerb, { type: 'PAUSE' }>;
+export type CollectVerb = Extract<DialPlanVerb, { type: 'COLLECT' }>;
