@@ -1,0 +1,198 @@
+/**
+ * A status-callback receiver on a real loopback HTTP server, scripted per request: answer 2xx,
+ * fail with any status (429 with Retry-After...), hang without answering, or drop the connection.
+ * With a secret it checks X-Voxgate-Signature the way a customer's receiver would (401 when wrong).
+ */
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { verifyVoxgateSignature } from '../../src/dialer/callback-signature.js';
+import type { Store } from '../../src/store/database.js';
+import { CallbackOutboxRepository } from '../../src/store/callback-outbox-repository.js';
+import { StatusNotifier, type StatusNotifierEvent, type StatusNotifierOptions } from '../../src/dialer/status-notifier.js';
+import { FakeClock } from './fake-clock.js';
+import { captureLogger, type CapturedLog } from './store-fixtures.js';
+
+export type ReceiverReply =
+  | { status: number; body?: string; headers?: Record<string, string> }
+  /** Reads the request, then never answers (until the receiver closes). */
+  | { hang: true }
+  /** Reads the request, then destroys the socket without a response. */
+  | { drop: true };
+
+export interface ReceivedCallback {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Raw body text, as signed. */
+  body: string;
+  /** What the receiver did with it. */
+  reply: ReceiverReply;
+}
+
+export interface CallbackReceiverOptions {
+  /** When set, requests whose signature does not verify get 401 (and are recorded). */
+  secret?: string;
+  /** The receiver's clock for the signature's age check (tests pass the fake clock). */
+  now?: () => number;
+  toleranceSec?: number;
+}
+
+const OK: ReceiverReply = { status: 200, body: '{"received":true}', headers: { 'Content-Type': 'application/json' } };
+
+export class CallbackReceiver {
+  readonly requests: ReceivedCallback[] = [];
+  private readonly script: ReceiverReply[] = [];
+  private readonly waiters: { count: number; resolve: () => void }[] = [];
+  private readonly hanging = new Set<ServerResponse>();
+
+  private constructor(private readonly server: Server, private readonly opts: CallbackReceiverOptions) {}
+
+  static async start(opts: CallbackReceiverOptions = {}): Promise<CallbackReceiver> {
+    const server = createServer();
+    const receiver = new CallbackReceiver(server, opts);
+    server.on('request', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => receiver.answer(req.method ?? '', req.url ?? '', req.headers, Buffer.concat(chunks).toString('utf8'), res));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return receiver;
+  }
+
+  url(path = '/voxgate/status'): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
+  }
+
+  /** The next requests get these replies, in order; after them, 200. */
+  replyNext(...replies: ReceiverReply[]): this {
+    this.script.push(...replies);
+    return this;
+  }
+
+  /** The next `n` requests fail with `status` (default 503). */
+  failNext(n: number, status = 503): this {
+    for (let i = 0; i < n; i++) this.script.push({ status, body: `{"error":"try later (${status})"}`, headers: { 'Content-Type': 'application/json' } });
+    return this;
+  }
+
+  /** Resolves once `count` requests have arrived in all. */
+  waitForRequests(count: number): Promise<ReceivedCallback[]> {
+    if (this.requests.length >= count) return Promise.resolve(this.requests.slice(0, count));
+    return new Promise((resolve) => this.waiters.push({ count, resolve: () => resolve(this.requests.slice(0, count)) }));
+  }
+
+  /** Timestamps (X-Voxgate-Timestamp) of the requests received, in unix seconds. */
+  timestamps(): number[] {
+    return this.requests.map((r) => Number(r.headers['x-voxgate-timestamp']));
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private answer(method: string, path: string, headers: IncomingHttpHeaders, body: string, res: ServerResponse): void {
+    let reply = this.script.shift() ?? OK;
+    if (this.opts.secret !== undefined) {
+      const valid = verifyVoxgateSignature(
+        this.opts.secret,
+        header(headers, 'x-voxgate-timestamp'),
+        body,
+        header(headers, 'x-voxgate-signature'),
+        this.opts.toleranceSec,
+        this.opts.now?.() ?? Date.now(),
+      );
+      if (!valid) reply = { status: 401, body: '{"error":"invalid X-Voxgate-Signature"}', headers: { 'Content-Type': 'application/json' } };
+    }
+    this.requests.push({ method, path, headers, body, reply });
+    if ('hang' in reply) {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+    } else if ('drop' in reply) {
+      res.socket?.destroy();
+    } else {
+      res.writeHead(reply.status, reply.headers ?? {});
+      res.end(reply.body ?? '');
+    }
+    for (const waiter of this.waiters.filter((w) => this.requests.length >= w.count)) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  }
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+// ---- A StatusNotifier wired to a receiver, a fake clock and a captured log, for the notifier tests. ----
+
+export const CALLBACK_SECRET = 'whsec_test_5f1c0a9e';
+export const T0 = 1_700_000_000_000;
+
+export interface NotifierHarness {
+  clock: FakeClock;
+  receiver: CallbackReceiver;
+  outbox: CallbackOutboxRepository;
+  notifier: StatusNotifier;
+  events: StatusNotifierEvent[];
+  logs: CapturedLog[];
+  /** Another notifier on `store` (a restarted or second process) sharing the clock, secret and log. */
+  spawn(store: Store, overrides?: Partial<StatusNotifierOptions>): StatusNotifier;
+  /** Closes the receiver first (so hanging requests end), then every notifier. */
+  close(): Promise<void>;
+}
+
+/**
+ * Empties the outbox (suites share one database per dialect), starts a signature-checking
+ * receiver and a notifier with an exact retry schedule (no jitter) on a fake clock.
+ */
+export async function startNotifierHarness(store: Store, overrides: Partial<StatusNotifierOptions> = {}): Promise<NotifierHarness> {
+  await store.db.deleteFrom('callback_outbox').execute();
+  const clock = new FakeClock(T0);
+  const receiver = await CallbackReceiver.start({ secret: CALLBACK_SECRET, now: () => clock.now() });
+  const { logger, lines } = captureLogger();
+  const events: StatusNotifierEvent[] = [];
+  const notifiers: StatusNotifier[] = [];
+  const spawn = (s: Store, more: Partial<StatusNotifierOptions> = {}): StatusNotifier => {
+    const notifier = new StatusNotifier({
+      outbox: new CallbackOutboxRepository(s.db),
+      secret: CALLBACK_SECRET,
+      clock,
+      logger,
+      requestTimeoutMs: 2000,
+      ...overrides,
+      ...more,
+      retry: { random: () => 0, ...overrides.retry, ...more.retry },
+    });
+    notifier.onEvent((e) => events.push(e));
+    notifiers.push(notifier);
+    return notifier;
+  };
+  const notifier = spawn(store);
+  return {
+    clock,
+    receiver,
+    outbox: new CallbackOutboxRepository(store.db),
+    notifier,
+    events,
+    logs: lines,
+    spawn,
+    async close() {
+      await receiver.close();
+      for (const n of notifiers) await n.close();
+    },
+  };
+}
+
+/** Moves the fake clock on, then waits for the notifier to finish what fell due. */
+export async function advanceAndSettle(h: NotifierHarness, ms: number, notifier: StatusNotifier = h.notifier): Promise<void> {
+  h.clock.advance(ms);
+  await notifier.idle();
+}
