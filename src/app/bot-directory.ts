@@ -31,7 +31,8 @@ export class BotDirectory {
   private constructor(
     private readonly bots: Map<string, LoadedBot>,
     private readonly routes: VoxgateConfig['routes'],
-    private readonly connectorFactory?: BotConnectorFactory,
+    private readonly connectorFactory: BotConnectorFactory | undefined,
+    private readonly defaults: CallSettings,
   ) {}
 
   static async load(
@@ -94,7 +95,7 @@ export class BotDirectory {
         });
       }
     }
-    return new BotDirectory(bots, config.routes, connectorFactory);
+    return new BotDirectory(bots, config.routes, connectorFactory, mergeSettings(DEFAULT_CALL_SETTINGS, config.defaults));
   }
 
   /** The bot for a called number: an exact route first, then "*". */
@@ -103,6 +104,15 @@ export class BotDirectory {
     const route = this.routes.find((r) => r.number.replace(/^\+/, '') === normalized) ?? this.routes.find((r) => r.number === '*');
     if (!route) throw new NoRouteError(`no route for called number ${calledNumber}`);
     return this.bots.get(route.bot)!.config;
+  }
+
+  has(botName: string): boolean {
+    return this.bots.has(botName);
+  }
+
+  /** A connector built elsewhere (a dial plan) with the configured default settings. */
+  withDefaults(connector: BotConnector): { connector: BotConnector; settings: CallSettings } {
+    return { connector, settings: this.defaults };
   }
 
   create(botName: string, info: CallInfo, logger: Logger): { connector: BotConnector; settings: CallSettings } {

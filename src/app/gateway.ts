@@ -19,6 +19,7 @@ import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js
 import { BotDirectory, type BotConnectorFactory } from './bot-directory.js';
 import { WebhookReplyRouter, webhookResponseRoutes } from '../bots/webhook/index.js';
 import { LiveCalls } from './live-calls.js';
+import { OutboundDialer } from '../dialer/outbound-dialer.js';
 import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
 
 export interface GatewayOptions {
@@ -41,6 +42,8 @@ export interface Gateway {
   readonly calls: LiveCalls;
   readonly ttsCache: TtsCache | undefined;
   readonly records: RecordWriter;
+  /** Places outbound calls (dialout API, conversation API, campaigns). */
+  readonly dialer: OutboundDialer;
   close(): Promise<void>;
 }
 
@@ -64,7 +67,20 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
   const stt = opts.stt ?? sttFromConfig(config, logger);
-  const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, { cache: ttsCache, fallback: tts.name === 'espeak' ? undefined : new EspeakTtsProvider(), clock, logger }), bus, clock, logger, stt, recordingsDir: join(config.dataDir, 'recordings'), ttsProvider: tts.name });
+  const plivo = config.carriers.plivo;
+  const plivoRest = new PlivoRestClient({ authId: plivo.authId, authToken: plivo.authToken ?? '', baseUrl: plivo.apiBaseUrl });
+  const dialer = new OutboundDialer({
+    carrier: plivoRest,
+    publicUrl: () => publicUrl,
+    knowsBot: (name) => bots.has(name),
+    callsPerSecond: config.dialer.callsPerSecond,
+    ringTimeoutSec: config.dialer.ringTimeoutSec,
+    bus,
+    clock,
+    logger,
+    records: store.outboundCalls,
+  });
+  const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, { cache: ttsCache, fallback: tts.name === 'espeak' ? undefined : new EspeakTtsProvider(), clock, logger }), bus, clock, logger, stt, recordingsDir: join(config.dataDir, 'recordings'), ttsProvider: tts.name, outbound: dialer });
 
   // A missed rejection is a bug, but it must not take every other call down with it.
   const onUnhandled = (err: unknown) => logger.error({ err }, 'unhandled promise rejection; the gateway keeps running');
@@ -76,7 +92,6 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), logger });
 
   // Listen first so the public URL can default to the real port (port 0 in tests).
-  const plivo = config.carriers.plivo;
   await app.register(async (scope) => {
     await scope.register(plivoRoutes, {
       prefix: '/plivo',
@@ -86,7 +101,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       authToken: plivo.authToken,
       contentType: plivo.contentType,
       handler: calls,
-      rest: new PlivoRestClient({ authId: plivo.authId, authToken: plivo.authToken ?? '', baseUrl: plivo.apiBaseUrl }),
+      rest: plivoRest,
       logger,
     });
   });
@@ -107,7 +122,9 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     calls,
     ttsCache,
     records,
+    dialer,
     async close() {
+      dialer.close();
       clearInterval(pruneTimer);
       process.off('unhandledRejection', onUnhandled);
       calls.endAll();

@@ -4,7 +4,12 @@
  * callback is authoritative for the record; if it never comes, the leg's own end completes it.
  */
 import type { Logger } from 'pino';
-import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LegHangup } from '../carriers/leg.js';
+import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LegHangup, OutboundFailure } from '../carriers/leg.js';
+import type { BotConnector } from '../bots/connector.js';
+import { outboundReasonCode, type OutboundDialer } from '../dialer/outbound-dialer.js';
+
+/** The bot name recorded for calls that run a dial plan instead of a configured bot. */
+const DIAL_PLAN_BOT = 'dial-plan';
 import { CallSession, type SessionEnd } from '../call/call-session.js';
 import type { Clock, TimerHandle } from '../call/clock.js';
 import type { PromptAudioSource } from '../call/prompt-audio.js';
@@ -26,6 +31,8 @@ export interface LiveCallsDeps {
   recordingsDir?: string;
   /** The TTS provider's name, for per-turn records. */
   ttsProvider?: string;
+  /** Places outbound calls; their callbacks come back through this handler. */
+  outbound?: OutboundDialer;
   /** How long to wait for the carrier's hangup callback after the media leg closed. */
   hangupCallbackGraceMs?: number;
 }
@@ -60,18 +67,46 @@ export class LiveCalls implements CallHandler {
    * now and the answer waits (the caller hears ringing) until its first message is ready, or
    * connectOnBotPromptTimeoutMS passes.
    */
-  async callAnswered(info: CallInfo): Promise<void> {
-    const bot = this.deps.bots.route(info.to);
+  async callAnswered(offered: CallInfo): Promise<void> {
+    const request = this.deps.outbound?.request(offered.callId);
+    const info: CallInfo = request ? { ...offered, direction: 'outbound', outbound: { target: request.target, metadata: request.metadata } } : offered;
+    const botName = request ? (request.bot ?? DIAL_PLAN_BOT) : this.deps.bots.route(info.to).name;
     const at = this.deps.clock.now();
-    const call: LiveCall = { info, botName: bot.name, startedAt: at };
+    const call: LiveCall = { info, botName, startedAt: at };
     this.calls.set(info.callId, call);
-    this.deps.bus.publish('call.started', { callId: info.callId, carrier: info.carrier, carrierCallId: info.carrierCallId, direction: info.direction, from: info.from, to: info.to, bot: bot.name, at });
+    this.deps.bus.publish('call.started', { callId: info.callId, carrier: info.carrier, carrierCallId: info.carrierCallId, direction: info.direction, from: info.from, to: info.to, bot: botName, at });
     const early = this.startBotEarly(call);
     if (early) await this.untilFirstPromptOrTimeout(early.connector, early.settings.connectOnBotPromptTimeoutMS);
     if (!this.calls.has(info.callId)) return; // hung up while ringing
     // A streamed call is answered once the carrier has its instructions.
     this.deps.bus.publish('call.answered', { callId: info.callId, at: this.deps.clock.now() });
-    this.deps.logger.info({ callId: info.callId, carrier: info.carrier, from: info.from, to: info.to, bot: bot.name, waitedMs: this.deps.clock.now() - at }, 'call answered');
+    if (request) this.deps.outbound?.answered(info.callId);
+    this.deps.logger.info({ callId: info.callId, carrier: info.carrier, from: info.from, to: info.to, bot: botName, waitedMs: this.deps.clock.now() - at }, 'call answered');
+  }
+
+  isOutbound(callId: string): boolean {
+    return this.deps.outbound?.isOutbound(callId) ?? false;
+  }
+
+  callRinging(callId: string): void {
+    this.deps.outbound?.ringing(callId);
+  }
+
+  /** An outbound call nobody answered still leaves a call record, ended with the reason. */
+  callFailed(callId: string, failure: OutboundFailure): void {
+    const request = this.deps.outbound?.request(callId);
+    if (!request) return;
+    const at = this.deps.clock.now();
+    // The dialer first, so the record's call.ended below is not taken for the end of an answered call.
+    this.deps.outbound?.failed(callId, failure);
+    this.deps.bus.publish('call.started', { callId, carrier: 'plivo', carrierCallId: callId, direction: 'outbound', from: request.caller, to: request.target, bot: request.bot ?? DIAL_PLAN_BOT, at });
+    this.deps.bus.publish('call.ended', { callId, at, cause: failure.cause, side: 'carrier', reason: outboundReasonCode(failure) });
+  }
+
+  machineDetected(callId: string, isMachine: boolean): void {
+    this.deps.outbound?.machineDetected(callId, isMachine);
+    const session = this.calls.get(callId)?.session;
+    if (session && this.deps.outbound?.request(callId)?.machineDetection === 'detect') session.notifyBot('machineDetected', isMachine);
   }
 
   legStarted(info: CallInfo, leg: CarrierLeg): void {
@@ -89,7 +124,7 @@ export class LiveCalls implements CallHandler {
     }
     const early = call.earlyBot;
     call.earlyBot = undefined;
-    const { connector, settings } = early ?? this.deps.bots.create(call.botName, info, this.deps.logger);
+    const { connector, settings } = early ?? this.createConnector(call);
     const session = new CallSession({ info, leg, bot: connector, audio: this.deps.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.deps.stt, recordingsDir: this.deps.recordingsDir, ttsProvider: this.deps.ttsProvider, botName: call.botName, botStartedAt: early?.connector.startedAt });
     call.session = session;
     call.leg = leg;
@@ -120,7 +155,7 @@ export class LiveCalls implements CallHandler {
   }
 
   private startBotEarly(call: LiveCall): LiveCall['earlyBot'] {
-    const created = this.deps.bots.create(call.botName, call.info, this.deps.logger);
+    const created = this.createConnector(call);
     if (!created.settings.connectOnBotPrompt) return undefined; // the connector is created again, unstarted, with the leg
     let conversation;
     try {
@@ -130,6 +165,12 @@ export class LiveCalls implements CallHandler {
     }
     call.earlyBot = { connector: new EarlyStartedConnector(created.connector, conversation, this.deps.clock.now()), settings: created.settings };
     return call.earlyBot;
+  }
+
+  /** The configured bot, or for a dial-plan call the dialer's dial-plan connector with the default settings. */
+  private createConnector(call: LiveCall): { connector: BotConnector; settings: CallSettings } {
+    const dialPlan = this.deps.outbound?.dialPlanConnector(call.info.callId);
+    return dialPlan ? this.deps.bots.withDefaults(dialPlan) : this.deps.bots.create(call.botName, call.info, this.deps.logger);
   }
 
   private async untilFirstPromptOrTimeout(connector: EarlyStartedConnector, timeoutMs: number): Promise<void> {

@@ -23,6 +23,8 @@ export interface BotConversationInfo {
    * Honoured by connectors whose protocol has a start activity (Bot API); undefined = the default.
    */
   initialActivity?: Activity | null;
+  /** Activities sent just before the start activity, in the same request (e.g. `dialoutInitiated`). */
+  prelude?: Activity[];
 }
 
 export interface BotConnectorEventMap {

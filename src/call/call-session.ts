@@ -458,8 +458,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     return this.settings.sendEventsToBot.includes(name);
   }
 
-  /** Optional gateway events, sent only when the bot listed them in sendEventsToBot. */
-  private notifyBot(name: string, value?: unknown): void {
+  /** Optional gateway events (also from outside the call, e.g. machine detection), sent only when the bot listed them in sendEventsToBot. */
+  notifyBot(name: string, value?: unknown): void {
     if (this.wantsEvent(name)) this.sendToBot(eventActivity(name, value === undefined ? {} : { value }, this.deps.clock.now()));
   }
 

@@ -61,13 +61,23 @@ function resolveDeep(value: unknown, values: Record<string, string | undefined>)
 
 /** What the bot connector is started with. Throws PlaceholderError when an override names an unknown value. */
 export function botConversationInfo(info: CallInfo, settings: CallSettings, now: number): BotConversationInfo {
+  const parameters: Record<string, unknown> = startParameters(info, settings);
+  let prelude: Activity[] | undefined;
+  if (info.outbound) {
+    parameters.outboundTarget = info.outbound.target;
+    if (info.outbound.metadata) parameters.dialoutMetadata = info.outbound.metadata;
+    if (settings.sendEventsToBot.includes('dialoutInitiated')) {
+      prelude = [{ id: randomUUID(), timestamp: new Date(now).toISOString(), type: 'event', name: 'dialoutInitiated', value: { target: info.outbound.target } }];
+    }
+  }
   return {
     conversationId: info.callId,
     direction: info.direction,
     caller: info.from,
     callee: info.to,
     callerDisplayName: info.callerDisplayName,
-    parameters: startParameters(info, settings),
+    parameters,
     initialActivity: initialActivityOverride(info, settings, now),
+    ...(prelude ? { prelude } : {}),
   };
 }

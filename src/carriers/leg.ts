@@ -67,6 +67,16 @@ export interface CallInfo {
   callerDisplayName?: string;
   /** Carrier-specific extras worth passing to the bot (SIP headers, forwarded-from...). */
   extra?: Record<string, string>;
+  /** Dialed-out calls: who was called and the dialer's metadata, passed to the bot in its start activity. */
+  outbound?: { target: string; metadata?: Record<string, unknown> };
+}
+
+/** Why an outbound call ended without being answered, as the carrier reported it. */
+export interface OutboundFailure {
+  /** Carrier cause text, e.g. "Busy Line", "No Answer", "Rejected". */
+  cause: string;
+  /** Carrier call status, e.g. busy, no-answer, failed, timeout. */
+  status?: string;
 }
 
 export interface CallEnd {
@@ -87,4 +97,12 @@ export interface CallHandler {
   legStarted(info: CallInfo, leg: CarrierLeg): void;
   /** The carrier says the call is over (hangup callback); authoritative even if media lingers. */
   callEnded(callId: string, end: CallEnd): void;
+  /** Outbound: whether this handler placed the call with this id (the carrier's callbacks then use it as the call id). */
+  isOutbound?(callId: string): boolean;
+  /** Outbound: the callee's phone is ringing. */
+  callRinging?(callId: string): void;
+  /** Outbound: the call ended before it was answered (busy, no answer, rejected, unreachable). */
+  callFailed?(callId: string, failure: OutboundFailure): void;
+  /** Outbound: answering-machine detection's verdict. */
+  machineDetected?(callId: string, isMachine: boolean): void;
 }

@@ -212,6 +212,17 @@ export const configSchema = z
       }),
     /** A Google service account for Google STT/TTS when their section has no apiKey. */
     google: z.object({ credentials: googleCredentialsSchema }).strict().optional(),
+    /** The HTTP APIs (outbound calls; management later): the token callers must present. */
+    api: z.object({ token: secretSchema.optional() }).strict().default({}),
+    /** Outbound calls: how fast they may start, and how long a callee's phone may ring. */
+    dialer: z
+      .object({
+        /** Plivo queues calls above the account's rate (2/s by default); Voxgate paces itself to it. */
+        callsPerSecond: z.number().positive().max(100).default(2),
+        ringTimeoutSec: z.number().int().min(5).max(300).default(45),
+      })
+      .strict()
+      .default({}),
     /** Settings every bot starts from. */
     defaults: callSettingsSchema.partial().strict().default({}),
     bots: z.array(botSchema).default([{ name: 'demo', type: 'flow', settings: {} }]),

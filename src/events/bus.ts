@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { CallDirection, HangupSide } from '../carriers/leg.js';
 import type { RecordingRecord, TurnRecord } from '../store/schema.js';
+import type { OutboundStatusEvent } from '../dialer/outbound.js';
 
 export interface CallStartedEvent {
   callId: string;
@@ -73,6 +74,8 @@ export interface BusEventMap {
   'prompt.played': PromptPlayedEvent;
   turn: TurnEvent;
   'recording.saved': RecordingSavedEvent;
+  /** A call Voxgate placed changed status (initiated, ringing, answered, completed, failed). */
+  'outbound.status': OutboundStatusEvent;
 }
 
 type Listener<T> = (event: T) => void | Promise<void>;

@@ -15,6 +15,7 @@ import { storeMigrationProvider } from './migrations/index.js';
 import { PromptRepository } from './prompt-repository.js';
 import { RecordingRepository } from './recording-repository.js';
 import { TurnRepository } from './turn-repository.js';
+import { OutboundCallRepository } from './outbound-call-repository.js';
 import type { VoxgateDatabase } from './schema.js';
 import { TranscriptRepository } from './transcript-repository.js';
 
@@ -43,6 +44,7 @@ export interface Store {
   readonly prompts: PromptRepository;
   readonly turns: TurnRepository;
   readonly recordings: RecordingRepository;
+  readonly outboundCalls: OutboundCallRepository;
   /** Closes the connection(s). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -75,6 +77,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Store> {
     prompts: new PromptRepository(opened.db),
     turns: new TurnRepository(opened.db),
     recordings: new RecordingRepository(opened.db),
+    outboundCalls: new OutboundCallRepository(opened.db),
     close: () => (closing ??= opened.db.destroy()),
   };
 }

@@ -30,6 +30,8 @@ export interface RecordWriter {
   detach(): void;
 }
 
+/** The bus events that belong to one call (and so carry its callId). */
+type CallEventType = { [K in keyof BusEventMap]: BusEventMap[K] extends { callId: string } ? K : never }[keyof BusEventMap];
 type Repositories = Pick<Store, 'calls' | 'transcripts' | 'dtmf' | 'prompts' | 'turns' | 'recordings'>;
 /** Log lines a write wants to emit; held back until its batch commits, so a replayed batch logs once. */
 type Note = (level: 'warn' | 'debug', fields: Record<string, unknown>, message: string) => void;
@@ -97,7 +99,7 @@ export function attachRecordWriter(bus: EventBus, store: Store, logger: Logger):
     }
   };
 
-  const on = <K extends keyof BusEventMap>(type: K, toWrite: (e: BusEventMap[K]) => Write) =>
+  const on = <K extends CallEventType>(type: K, toWrite: (e: BusEventMap[K]) => Write) =>
     bus.subscribe(type, (e) => {
       // Listeners run inside publish(); a malformed event must not throw back into the call path.
       if (!e || typeof e.callId !== 'string' || e.callId === '') {

@@ -34,6 +34,15 @@ describe('how the conversation opens', () => {
     expect(leg.count('hangup')).toBe(1);
   });
 
+  it('a dialed-out call gives the bot outboundTarget and dialoutMetadata, and dialoutInitiated before start when asked for', async () => {
+    const outboundInfo = { ...testCallInfo, direction: 'outbound' as const, outbound: { target: '+14155550201', metadata: { ticket: 'T-1' } } };
+    const { bot } = await startSession({ info: outboundInfo, settings: { sendEventsToBot: ['dialoutInitiated'] } });
+    expect(bot.startInfo?.parameters).toMatchObject({ outboundTarget: '+14155550201', dialoutMetadata: { ticket: 'T-1' } });
+    expect(bot.startInfo?.prelude?.map((a) => [a.type, a.name, a.value])).toEqual([['event', 'dialoutInitiated', { target: '+14155550201' }]]);
+    const plain = await startSession({ info: outboundInfo });
+    expect(plain.bot.startInfo?.prelude).toBeUndefined();
+  });
+
   it('initialMessageToBot is sent as a text message right after the start', async () => {
     const { bot } = await startSession({ settings: { initialMessageToBot: 'hello' } });
     expect(bot.received.map((a) => [a.type, a.text])).toEqual([['message', 'hello']]);

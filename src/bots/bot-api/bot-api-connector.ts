@@ -139,7 +139,7 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
       );
     let greeting: Activity[];
     try {
-      const answer = await this.request('POST', urls.activitiesURL, { conversation: this.conversationId, activities: [start] });
+      const answer = await this.request('POST', urls.activitiesURL, { conversation: this.conversationId, activities: [...(info.prelude ?? []), start] });
       greeting = parseActivities(answer, urls.activitiesURL, this.clock.now());
     } catch (err) {
       // The call ended while the start event was in flight: nothing left to start.

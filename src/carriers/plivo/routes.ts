@@ -4,6 +4,8 @@
  *   POST|GET /answer  -> CallHandler.callAnswered, replies <Stream> XML
  *   POST|GET /hangup  -> CallHandler.callEnded (and ends the call's stream leg)
  *   POST|GET /dial    -> <Dial> XML used by PlivoStreamLeg.transfer to a number or SIP URI
+ *   POST|GET /ring    -> CallHandler.callRinging (outbound calls placed with ?callId=)
+ *   POST|GET /machine -> CallHandler.machineDetected (answering-machine detection result)
  *   GET /stream       -> WebSocket; after `start` names an answered call -> CallHandler.legStarted
  */
 import { randomUUID } from 'node:crypto';
@@ -186,8 +188,11 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
         const v = first(value);
         if (v && (PASSED_THROUGH.includes(key) || key.startsWith('X-PH-'))) extra[key] = v;
       }
+      // Calls Voxgate dialed carry their id in the (signed) answer URL's query.
+      const placedId = first(params.callId);
+      const outbound = placedId !== undefined && opts.handler.isOutbound?.(placedId) === true;
       const info: CallInfo = {
-        callId: newCallId(),
+        callId: outbound ? placedId : newCallId(),
         carrier: 'plivo',
         carrierCallId: callUuid,
         direction: directionParam ?? 'inbound',
@@ -222,6 +227,20 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     const callUuid = requireCallUuid(params, reply, 'hangup');
     if (!callUuid) return;
     const call = live.get(callUuid);
+    const placedId = first(params.callId);
+    if (!call && placedId && !ended.has(callUuid) && opts.handler.isOutbound?.(placedId)) {
+      // A call Voxgate dialed that was never answered: busy, no answer, rejected, unreachable.
+      rememberEnded(callUuid, placedId);
+      const failure = { cause: first(params.HangupCauseName) || first(params.HangupCause) || 'Unknown', status: first(params.CallStatus) };
+      log.info({ callId: placedId, callUuid, ...failure }, 'Plivo outbound call not answered');
+      try {
+        opts.handler.callFailed?.(placedId, failure);
+      } catch (err) {
+        log.error({ err, callId: placedId }, 'callFailed failed');
+      }
+      void reply.type('text/xml').send('<Response></Response>');
+      return;
+    }
     if (!call) {
       // Calls rejected before answer, or a duplicate hangup: nothing to end, but Plivo needs a 200.
       log.warn({ callUuid, known: ended.has(callUuid) }, 'Plivo hangup callback for a call that is not live');
@@ -244,6 +263,26 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     }
     call.leg?.endFromCarrier(end);
     void reply.type('text/xml').send('<Response></Response>');
+  }
+
+  /** ring_url and machine_detection_url of calls Voxgate dialed: informational, always answered 200. */
+  function outboundEvent(route: 'ring' | 'machine') {
+    return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const params = callbackParams(request, reply, route);
+      if (!params) return;
+      const placedId = first(params.callId);
+      if (!placedId || !opts.handler.isOutbound?.(placedId)) {
+        log.warn({ route, callUuid: first(params.CallUUID) }, `Plivo ${route} callback for a call Voxgate did not place; ignored`);
+      } else {
+        try {
+          if (route === 'ring') opts.handler.callRinging?.(placedId);
+          else opts.handler.machineDetected?.(placedId, (first(params.Machine) ?? '').toLowerCase() === 'true');
+        } catch (err) {
+          log.error({ err, callId: placedId, route }, `${route} handling failed`);
+        }
+      }
+      void reply.type('text/xml').send('<Response></Response>');
+    };
   }
 
   async function dial(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -364,6 +403,8 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     scope.route({ method, url: '/answer', handler: answer });
     scope.route({ method, url: '/hangup', handler: hangup });
     scope.route({ method, url: '/dial', handler: dial });
+    scope.route({ method, url: '/ring', handler: outboundEvent('ring') });
+    scope.route({ method, url: '/machine', handler: outboundEvent('machine') });
   }
   scope.get('/stream', { websocket: true }, stream);
 }

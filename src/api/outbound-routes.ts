@@ -1,0 +1,106 @@
+/**
+ * Outbound call APIs, as a Fastify plugin:
+ *   POST /api/v1/actions/dialout  (bot-api dialout: a bot talks to the callee) -> {conversationId}
+ *   POST /api/v1/calls            (conversation API: a dial plan runs on the call) -> {conversationId, status}
+ * Both take a Bearer token (or Basic with the token as password) until OAuth scopes arrive.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { dialPlanSchema } from '../bots/dial-plan/dial-plan.js';
+import type { Logger } from '../logger.js';
+import { OutboundRequestError, type OutboundCallRequest } from '../dialer/outbound.js';
+import type { OutboundNotifications } from '../dialer/outbound-notifications.js';
+
+export interface OutboundRoutesOptions {
+  placer: { place(request: OutboundCallRequest, extra?: { notifyUrl?: string }): Promise<{ conversationId: string }> };
+  notifications: OutboundNotifications;
+  /** Without a token the outbound API refuses every request (503): dialing is never open to anyone. */
+  token: string | undefined;
+  logger: Logger;
+}
+
+const phone = z.string().min(3).max(40);
+
+const dialoutSchema = z
+  .object({
+    bot: z.string().min(1),
+    target: phone,
+    caller: phone,
+    callerHost: z.string().optional(),
+    callerDisplayName: z.string().max(100).optional(),
+    notifyUrl: z.string().url().optional(),
+    machineDetection: z.enum(['disconnect', 'detect']).optional(),
+    metadata: z.record(z.unknown()).optional(),
+  })
+  .strict();
+
+const conversationCallSchema = z
+  .object({
+    from: phone,
+    to: z.object({ phone }).strict(),
+    dialPlan: dialPlanSchema,
+    callback: z.object({ url: z.string().url(), strategy: z.enum(['OnChange', 'OnCompletion']).default('OnChange') }).strict().optional(),
+    /** `${name}` values for the dial plan's SAY texts. */
+    variables: z.record(z.string()).optional(),
+  })
+  .strict();
+
+function validationMessage(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoutesOptions): Promise<void> {
+  const log = opts.logger.child({ component: 'outbound-api' });
+
+  scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!opts.token) return reply.code(503).send({ error: 'the outbound API is disabled: set api.token (env VOXGATE_API_TOKEN) to enable it' });
+    const header = request.headers.authorization ?? '';
+    let given = '';
+    if (header.startsWith('Bearer ')) given = header.slice(7);
+    else if (header.startsWith('Basic ')) given = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':').slice(1).join(':');
+    if (!given || !sameSecret(given, opts.token)) {
+      log.warn({ url: request.url, ip: request.ip }, 'outbound API request with a missing or wrong token');
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or invalid bearer token' });
+    }
+  });
+
+  const placeOr400 = async (reply: FastifyReply, request: OutboundCallRequest, notifyUrl?: string) => {
+    try {
+      return await opts.placer.place(request, { notifyUrl });
+    } catch (err) {
+      if (err instanceof OutboundRequestError) {
+        void reply.code(400).send({ error: err.message });
+        return undefined;
+      }
+      throw err;
+    }
+  };
+
+  scope.post('/actions/dialout', async (request, reply) => {
+    const parsed = dialoutSchema.safeParse(request.body);
+    if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
+    const b = parsed.data;
+    const placed = await placeOr400(reply, { bot: b.bot, target: b.target, caller: b.caller, callerDisplayName: b.callerDisplayName, machineDetection: b.machineDetection, metadata: b.metadata, source: 'dialout' }, b.notifyUrl);
+    if (!placed) return reply;
+    // Registered before the answer is sent, so even a notification racing the answer is delivered.
+    if (b.notifyUrl) opts.notifications.watch(placed.conversationId, b.notifyUrl, 'dialout', b.target);
+    return { conversationId: placed.conversationId };
+  });
+
+  scope.post('/calls', async (request, reply) => {
+    const parsed = conversationCallSchema.safeParse(request.body);
+    if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
+    const b = parsed.data;
+    const placed = await placeOr400(reply, { dialPlan: b.dialPlan, target: b.to.phone, caller: b.from, variables: b.variables, source: 'conversation-api' });
+    if (!placed) return reply;
+    if (b.callback) opts.notifications.watch(placed.conversationId, b.callback.url, b.callback.strategy, b.to.phone);
+    return { conversationId: placed.conversationId, status: 'Queued' };
+  });
+}

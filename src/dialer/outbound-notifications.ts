@@ -1,0 +1,74 @@
+/**
+ * Tells the requester how its calls are going: dialout notifications (answered / failed / completed
+ * with reason codes) and conversation-API status callbacks (every change with OnChange, the outcome
+ * once with OnCompletion). Delivery is the notifier's job (signed, retried, at least once); this only
+ * decides what to send where. A call's notifications may arrive before its HTTP answer was read.
+ */
+import type { EventBus } from '../events/bus.js';
+import type { OutboundStatusEvent } from './outbound.js';
+
+export interface Notifier {
+  /** Queues a delivery and returns at once. */
+  notify(url: string, payload: object, idempotencyKey: string): void;
+}
+
+export type CallbackStyle = 'dialout' | 'OnChange' | 'OnCompletion';
+
+interface Subscription {
+  url: string;
+  style: CallbackStyle;
+  to: string;
+}
+
+/** Conversation-API status names (queued, ringing, answered, completed, failed, no-answer, busy). */
+export function conversationStatus(e: OutboundStatusEvent): string {
+  if (e.status === 'initiated') return 'queued';
+  if (e.status === 'failed') return e.reasonCode === 'no-answer' || e.reasonCode === 'busy' ? e.reasonCode : 'failed';
+  return e.status;
+}
+
+export class OutboundNotifications {
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    bus: EventBus,
+    private readonly notifier: Notifier,
+  ) {
+    this.unsubscribe = bus.subscribe('outbound.status', (e) => this.onStatus(e));
+  }
+
+  /** Registers where a call's notifications go; call before its first status could matter (right after place()). */
+  watch(conversationId: string, url: string, style: CallbackStyle, to: string): void {
+    this.subscriptions.set(conversationId, { url, style, to });
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private onStatus(e: OutboundStatusEvent): void {
+    const sub = this.subscriptions.get(e.conversationId);
+    if (!sub) return;
+    const final = e.status === 'completed' || e.status === 'failed';
+    if (final) this.subscriptions.delete(e.conversationId);
+    const key = `${e.conversationId}:${e.status}`;
+    if (sub.style === 'dialout') {
+      if (e.status === 'initiated' || e.status === 'ringing') return; // the dialout API reports answered, failed and completed only
+      this.notifier.notify(sub.url, { conversationId: e.conversationId, status: e.status, reasonCode: e.reasonCode ?? (e.status === 'completed' ? 'normal' : undefined), reason: e.reason }, key);
+      return;
+    }
+    if (sub.style === 'OnCompletion' && !final) return;
+    this.notifier.notify(
+      sub.url,
+      {
+        conversationId: e.conversationId,
+        to: sub.to,
+        status: conversationStatus(e),
+        timestamp: new Date(e.at).toISOString(),
+        ...(final ? { input: { dtmf: e.dtmf ?? '' }, endReason: e.endReason, durationMs: e.durationMs, reasonCode: e.reasonCode } : {}),
+      },
+      key,
+    );
+  }
+}

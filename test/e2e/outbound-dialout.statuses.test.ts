@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OutboundStatusEvent } from '../../src/dialer/outbound.js';
+import { startE2e, VOXGATE_NUMBER, type E2eSetup } from '../support/e2e-gateway.js';
+
+const flow = {
+  name: 'offer',
+  language: 'en-US',
+  start: 'menu',
+  steps: {
+    menu: { collect: { prompt: 'A ticket is waiting. Press 1 to accept.', maxDigits: 1, timeoutMs: 5000, branches: { '1': 'yes' }, noMatch: 'bye', timeout: 'bye' } },
+    yes: { say: 'Thank you.', hangup: 'accepted' },
+    bye: { say: 'Goodbye.', hangup: 'completed' },
+  },
+};
+
+/** Collects the outbound statuses of one call (the first, `initiated`, is published inside place()) until it is completed or failed. */
+function statusesOf(e2e: E2eSetup, conversationId: () => string | undefined): Promise<OutboundStatusEvent[]> {
+  const all: OutboundStatusEvent[] = [];
+  return new Promise((resolve) => {
+    const off = e2e.gateway.bus.subscribe('outbound.status', (e) => {
+      all.push(e);
+      if (e.conversationId === conversationId() && (e.status === 'completed' || e.status === 'failed')) {
+        off();
+        resolve(all.filter((s) => s.conversationId === e.conversationId));
+      }
+    });
+  });
+}
+
+describe('outbound calls placed through Plivo (simulator), end to end', () => {
+  let e2e: E2eSetup;
+  beforeAll(async () => {
+    e2e = await startE2e({ bots: [{ name: 'offer', type: 'flow', flow }], routes: [{ number: '*', bot: 'offer' }] });
+  });
+  afterAll(() => e2e?.close());
+
+  it('an answered call: initiated, ringing, answered, completed with the digits the callee pressed; the bot learns the target', async () => {
+    e2e.sim.addCallee('+14155550201', { answerAfterSec: 0.2, keys: [{ atSec: 1, digits: '1' }] });
+    let id: string | undefined;
+    const statuses = statusesOf(e2e, () => id);
+    ({ conversationId: id } = await e2e.gateway.dialer.place({ bot: 'offer', target: 'tel:+14155550201', caller: VOXGATE_NUMBER, source: 'dialout', metadata: { ticket: 'T-1' } }));
+    const seen = await statuses;
+    expect(seen.map((s) => s.status)).toEqual(['initiated', 'ringing', 'answered', 'completed']);
+    expect(seen.at(-1)).toMatchObject({ dtmf: '1', endReason: 'bot-hangup' });
+    await e2e.gateway.records.flush();
+    const record = await e2e.gateway.store.calls.get(id!);
+    expect(record).toMatchObject({ direction: 'outbound', to: '14155550201', bot: 'offer', endReason: 'bot-hangup' });
+    expect(await e2e.gateway.store.outboundCalls.get(id!)).toMatchObject({ status: 'completed', target: '+14155550201', source: 'dialout' });
+  });
+
+  it('a busy line fails with reason busy and still leaves a call record', async () => {
+    e2e.sim.addCallee('+14155550202', { busy: true });
+    let id: string | undefined;
+    const statuses = statusesOf(e2e, () => id);
+    ({ conversationId: id } = await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550202', caller: VOXGATE_NUMBER, source: 'dialout' }));
+    const seen = await statuses;
+    expect(seen.at(-1)).toMatchObject({ status: 'failed', reasonCode: 'busy' });
+    await e2e.gateway.records.flush();
+    expect(await e2e.gateway.store.calls.get(id!)).toMatchObject({ direction: 'outbound', endReason: 'busy' });
+  });
+
+  it('a callee who declines fails with reason declined', async () => {
+    e2e.sim.addCallee('+14155550203', { declines: true, answerAfterSec: 0.3 });
+    let id: string | undefined;
+    const statuses = statusesOf(e2e, () => id);
+    ({ conversationId: id } = await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550203', caller: VOXGATE_NUMBER, source: 'dialout' }));
+    expect((await statuses).at(-1)).toMatchObject({ status: 'failed', reasonCode: 'declined' });
+  });
+
+  it('refuses a request naming an unknown bot or a target that is not a number, naming the field', async () => {
+    await expect(e2e.gateway.dialer.place({ bot: 'nobody', target: '+14155550204', caller: VOXGATE_NUMBER, source: 'dialout' })).rejects.toThrow(/bot: unknown bot "nobody"/);
+    await expect(e2e.gateway.dialer.place({ bot: 'offer', target: 'sip:alice', caller: VOXGATE_NUMBER, source: 'dialout' })).rejects.toThrow(/target: "sip:alice" is not a phone number/);
+  });
+});
