@@ -36,34 +36,34 @@ describe('outbound calls placed through Plivo (simulator), end to end', () => {
 
   it('an answered call: initiated, ringing, answered, completed with the digits the callee pressed; the bot learns the target', async () => {
     e2e.sim.addCallee('+14155550201', { answerAfterSec: 0.2, keys: [{ atSec: 1, digits: '1' }] });
-    let id: string | undefined;
-    const statuses = statusesOf(e2e, () => id);
-    ({ conversationId: id } = await e2e.gateway.dialer.place({ bot: 'offer', target: 'tel:+14155550201', caller: VOXGATE_NUMBER, source: 'dialout', metadata: { ticket: 'T-1' } }));
+    const placed: { id?: string } = {};
+    const statuses = statusesOf(e2e, () => placed.id);
+    placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target: 'tel:+14155550201', caller: VOXGATE_NUMBER, source: 'dialout', metadata: { ticket: 'T-1' } })).conversationId;
     const seen = await statuses;
     expect(seen.map((s) => s.status)).toEqual(['initiated', 'ringing', 'answered', 'completed']);
     expect(seen.at(-1)).toMatchObject({ dtmf: '1', endReason: 'bot-hangup' });
     await e2e.gateway.records.flush();
-    const record = await e2e.gateway.store.calls.get(id!);
+    const record = await e2e.gateway.store.calls.get(placed.id!);
     expect(record).toMatchObject({ direction: 'outbound', to: '14155550201', bot: 'offer', endReason: 'bot-hangup' });
-    expect(await e2e.gateway.store.outboundCalls.get(id!)).toMatchObject({ status: 'completed', target: '+14155550201', source: 'dialout' });
+    expect(await e2e.gateway.store.outboundCalls.get(placed.id!)).toMatchObject({ status: 'completed', target: '+14155550201', source: 'dialout' });
   });
 
   it('a busy line fails with reason busy and still leaves a call record', async () => {
     e2e.sim.addCallee('+14155550202', { busy: true });
-    let id: string | undefined;
-    const statuses = statusesOf(e2e, () => id);
-    ({ conversationId: id } = await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550202', caller: VOXGATE_NUMBER, source: 'dialout' }));
+    const placed: { id?: string } = {};
+    const statuses = statusesOf(e2e, () => placed.id);
+    placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550202', caller: VOXGATE_NUMBER, source: 'dialout' })).conversationId;
     const seen = await statuses;
     expect(seen.at(-1)).toMatchObject({ status: 'failed', reasonCode: 'busy' });
     await e2e.gateway.records.flush();
-    expect(await e2e.gateway.store.calls.get(id!)).toMatchObject({ direction: 'outbound', endReason: 'busy' });
+    expect(await e2e.gateway.store.calls.get(placed.id!)).toMatchObject({ direction: 'outbound', endReason: 'busy' });
   });
 
   it('a callee who declines fails with reason declined', async () => {
     e2e.sim.addCallee('+14155550203', { declines: true, answerAfterSec: 0.3 });
-    let id: string | undefined;
-    const statuses = statusesOf(e2e, () => id);
-    ({ conversationId: id } = await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550203', caller: VOXGATE_NUMBER, source: 'dialout' }));
+    const placed: { id?: string } = {};
+    const statuses = statusesOf(e2e, () => placed.id);
+    placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550203', caller: VOXGATE_NUMBER, source: 'dialout' })).conversationId;
     expect((await statuses).at(-1)).toMatchObject({ status: 'failed', reasonCode: 'declined' });
   });
 
