@@ -51,14 +51,14 @@ export class CallbackRetryPolicy {
    * time, or why to give up. A receiver's Retry-After replaces the backoff (never below the base delay).
    */
   next(attemptsMade: number, createdAt: number, now: number, retryAfterMs?: number): RetryDecision {
-    const ageText = `${Math.round((now - createdAt) / 1000)} s`;
+    const ageText = seconds(now - createdAt);
     if (attemptsMade >= this.maxAttempts) return { giveUp: `gave up after ${attemptsMade} attempts over ${ageText}` };
     const delay = retryAfterMs === undefined
       ? this.backoffMs(attemptsMade)
       : Math.min(this.maxRetryAfterMs, Math.max(this.baseDelayMs, retryAfterMs));
     const retryAt = now + delay;
     if (retryAt > createdAt + this.maxAgeMs) {
-      return { giveUp: `gave up after ${attemptsMade} attempts over ${ageText}: the next one would pass the ${Math.round(this.maxAgeMs / 1000)} s age limit` };
+      return { giveUp: `gave up after ${attemptsMade} attempts over ${ageText}: the next one would pass the ${seconds(this.maxAgeMs)} age limit` };
     }
     return { retryAt };
   }
@@ -71,6 +71,10 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 function positive(name: string, value: number): number {
