@@ -221,8 +221,6 @@ export class SimCall extends EventEmitter<SimCallEvents> {
    */
   async startOutbound(): Promise<void> {
     this.firedAt = this.env.clock.now();
-    await this.loadParty();
-    if (this.isEnded) return;
     const script = this.party.script;
     if (script.unreachable) {
       // The carrier rejects the INVITE before any 180 Ringing: no ring_url, nothing billed.
@@ -234,6 +232,8 @@ export class SimCall extends EventEmitter<SimCallEvents> {
       this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.busy, 'Callee'), 50));
       return;
     }
+    await this.loadParty();
+    if (this.isEnded) return;
     this.state = 'ringing';
     this.record({ type: 'ringing', to: this.to });
     if (this.app?.ringUrl) void this.env.requester.notify(this.app.ringUrl, this.app.ringMethod, this.params({ CallStatus: 'ringing', Event: 'Ring' }));
