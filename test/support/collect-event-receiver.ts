@@ -16,6 +16,8 @@ export class CollectEventReceiver {
   readonly received: ReceivedCollectEvent[] = [];
   /** Status code for the next answers. */
   status = 200;
+  /** Take requests but never answer them (a hung eventUrl); close() drops them. */
+  stall = false;
   private server?: Server;
   private waiters: { count: number; resolve: () => void }[] = [];
 
@@ -32,7 +34,7 @@ export class CollectEventReceiver {
           return;
         }
         this.received.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
-        res.writeHead(this.status, { 'content-type': 'application/json' }).end(this.status < 300 ? '{}' : JSON.stringify({ error: 'receiver failing' }));
+        if (!this.stall) res.writeHead(this.status, { 'content-type': 'application/json' }).end(this.status < 300 ? '{}' : JSON.stringify({ error: 'receiver failing' }));
         this.waiters = this.waiters.filter((w) => (this.received.length >= w.count ? (w.resolve(), false) : true));
       });
     });
