@@ -85,6 +85,8 @@ export interface CampaignProgress {
   attempts: { total: number; active: number; byOutcome: Partial<Record<AttemptOutcome, number>> };
   /** Sequential campaigns: who accepted. */
   acceptedBy?: { position: number; phone: string; name: string | null };
+  /** A completed sequential campaign: someone accepted, or the list ran out. */
+  result?: 'accepted' | 'exhausted';
 }
 
 /** A contact and its attempts, flattened: one row per attempt, one row with no attempt for an untouched contact. */
@@ -506,6 +508,9 @@ export class CampaignRepository {
         .orderBy('position')
         .executeTakeFirst();
       if (accepted) progress.acceptedBy = { position: Number(accepted.position), phone: accepted.phone, name: accepted.name };
+    }
+    if (campaign.definition.escalation === 'sequential' && campaign.status === 'completed') {
+      progress.result = progress.acceptedBy ? 'accepted' : 'exhausted';
     }
     return progress;
   }
