@@ -236,7 +236,7 @@ export class SimCall extends EventEmitter<SimCallEvents> {
     if (this.isEnded) return;
     this.state = 'ringing';
     this.record({ type: 'ringing', to: this.to });
-    if (this.app?.ringUrl) void this.env.requester.notify(this.app.ringUrl, this.app.ringMethod, this.params({ CallStatus: 'ringing', Event: 'Ring' }));
+    if (this.app?.ringUrl) void this.env.requester.notify(this.app.ringUrl, this.app.ringMethod, this.params({ CallStatus: 'ringing' }));
     const ringTimeoutMs = (this.opts.ringTimeoutSec ?? 120) * 1000;
     this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.ringTimeout, 'Plivo'), ringTimeoutMs));
     if (script.neverAnswer) return;
