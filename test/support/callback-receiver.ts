@@ -145,6 +145,8 @@ export interface NotifierHarness {
   logs: CapturedLog[];
   /** Another notifier on `store` (a restarted or second process) sharing the clock, secret and log. */
   spawn(store: Store, overrides?: Partial<StatusNotifierOptions>): StatusNotifier;
+  /** Resolves with the first event (already seen or still to come) that `match` accepts. */
+  eventWhere(match: (event: StatusNotifierEvent) => boolean): Promise<StatusNotifierEvent>;
   /** Closes the receiver first (so hanging requests end), then every notifier. */
   close(): Promise<void>;
 }
@@ -184,6 +186,17 @@ export async function startNotifierHarness(store: Store, overrides: Partial<Stat
     events,
     logs: lines,
     spawn,
+    eventWhere(match) {
+      const seen = events.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => {
+        const stop = notifiers.map((n) => n.onEvent((e) => {
+          if (!match(e)) return;
+          for (const s of stop) s();
+          resolve(e);
+        }));
+      });
+    },
     async close() {
       await receiver.close();
       for (const n of notifiers) await n.close();
