@@ -77,4 +77,34 @@ describe('seed 002 escalation plan: menu repeated once after 10 s of silence, th
     await receiver.waitFor(1);
     expect(receiver.received).toHaveLength(1);
   });
+
+  it('any other key is no answer (the contact is tried again)', async () => {
+    const call = await start();
+    await call.hearOne();
+    await call.press('7');
+    expect(escalationAnswer(await call.bot.finished)).toBe('no-answer');
+    expect(call.bot.result.collects[0]).toMatchObject({ status: 'collected', digits: '7' });
+  });
+
+  it("the seed's own conversation-API JSON runs as written", async () => {
+    const seedJson = {
+      verbs: [
+        { type: 'PAUSE', duration: 3 },
+        { type: 'SAY', message: { text: 'here you can define your ticket', gender: 'male', language: 'en-US' } },
+        { type: 'PAUSE', duration: 4 },
+        { type: 'SAY', message: { text: 'PRESS ONE TO BE CONNECTED THERE OR PRESS 2 TO BE CONNECTED THERE', language: 'en-US', gender: 'female' }, bargeIn: true },
+        { type: 'PAUSE', duration: 10 },
+        { type: 'SAY', message: { text: 'PRESS ONE TO BE CONNECTED THERE OR PRESS 2 TO BE CONNECTED THERE', language: 'en-US', gender: 'female' }, bargeIn: true },
+        { type: 'PAUSE', duration: 6 },
+        { type: 'COLLECT', eventUrl: receiver.url('/eventUrl') },
+      ],
+    };
+    const call = await startDialPlanCall(seedJson);
+    for (let i = 0; i < 5; i++) await call.hearOne(); // up to and including the second menu
+    await call.press('1'); // during PAUSE 6, which follows a bargeIn menu
+    const [event] = await receiver.waitFor(1);
+    expect(event).toMatchObject({ path: '/eventUrl', body: { digits: '1', status: 'collected', verbIndex: 7 } });
+    expect(call.audio.spoken.map((r) => r.voice)).toEqual(['male', 'female', 'female']);
+    expect(call.hangupReason()).toBe('dial-plan-completed');
+  });
 });
