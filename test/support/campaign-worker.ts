@@ -1,0 +1,69 @@
+/**
+ * A campaign process for the crash and multi-process tests: runs every running campaign in the
+ * SQLite store under `dataDir` with a CallPlacer that appends each placed attempt to `logFile`
+ * (synchronously, before the call "starts") and prints `placed <position> <attempt>` on stdout, then
+ * completes the call after a short real delay with a result that depends only on (position, attempt).
+ * Exits 0 once no campaign is running.
+ *
+ * Usage: node --import tsx test/support/campaign-worker.ts <dataDir> <logFile>
+ */
+import { appendFileSync } from 'node:fs';
+import { CampaignRunner } from '../../src/dialer/campaign-runner.js';
+import type { CallPlacer, OutboundCallRequest, OutboundStatusEvent } from '../../src/dialer/outbound.js';
+import { silentLogger } from '../../src/logger.js';
+import { CampaignRepository } from '../../src/store/campaign-repository.js';
+import { openDatabase } from '../../src/store/database.js';
+import { workerCalleeResult } from './campaign-worker-script.js';
+
+const [dataDir, logFile] = process.argv.slice(2);
+if (!dataDir || !logFile) {
+  console.error('usage: campaign-worker.ts <dataDir> <logFile>');
+  process.exit(2);
+}
+
+const listeners = new Set<(event: OutboundStatusEvent) => void>();
+const publish = (event: OutboundStatusEvent) => listeners.forEach((l) => l(event));
+let seq = 0;
+
+const placer: CallPlacer = {
+  async place(request: OutboundCallRequest) {
+    const position = Number(request.metadata?.contactPosition);
+    const attemptNo = Number(request.metadata?.attemptNo);
+    const conversationId = `w${process.pid}-${++seq}`;
+    appendFileSync(logFile, `${JSON.stringify({ position, attemptNo, phone: request.target, conversationId, pid: process.pid })}\n`);
+    process.stdout.write(`placed ${position} ${attemptNo}\n`);
+    const result = workerCalleeResult(position, attemptNo);
+    setTimeout(() => publish({ conversationId, status: 'answered', at: Date.now() }), 20);
+    setTimeout(() => {
+      if (result === 'no-answer') publish({ conversationId, status: 'failed', reasonCode: 'no-answer', at: Date.now() });
+      else publish({ conversationId, status: 'completed', dtmf: result === 'accept' ? '1' : '2', at: Date.now() });
+    }, 150 + Math.floor(Math.random() * 150));
+    return { conversationId };
+  },
+};
+
+const store = await openDatabase({ dataDir });
+const repository = new CampaignRepository(store.db);
+const runner = new CampaignRunner({
+  repository,
+  placer,
+  subscribe: (listener) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  },
+  logger: silentLogger(),
+  pollIntervalMs: 50,
+});
+await runner.start();
+process.stdout.write('started\n');
+
+// Another process may finish the campaign: watch the store, not only this runner's events.
+const watch = setInterval(() => {
+  void repository.listByStatus(['running', 'paused']).then(async (open) => {
+    if (open.length > 0) return;
+    clearInterval(watch);
+    await runner.stop();
+    await store.close();
+    process.exit(0);
+  });
+}, 50);
