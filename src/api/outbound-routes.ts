@@ -10,10 +10,10 @@ import { z } from 'zod';
 import { dialPlanSchema } from '../bots/dial-plan/dial-plan.js';
 import type { Logger } from '../logger.js';
 import { OutboundRequestError, type OutboundCallRequest } from '../dialer/outbound.js';
-import type { OutboundNotifications } from '../dialer/outbound-notifications.js';
+import type { CallbackStyle, OutboundNotifications } from '../dialer/outbound-notifications.js';
 
 export interface OutboundRoutesOptions {
-  placer: { place(request: OutboundCallRequest, extra?: { notifyUrl?: string }): Promise<{ conversationId: string }> };
+  placer: { place(request: OutboundCallRequest, extra?: { notifyUrl?: string; onCreated?: (conversationId: string) => void }): Promise<{ conversationId: string }> };
   notifications: OutboundNotifications;
   /** Without a token the outbound API refuses every request (503): dialing is never open to anyone. */
   token: string | undefined;
@@ -71,9 +71,11 @@ export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoute
     }
   });
 
-  const placeOr400 = async (reply: FastifyReply, request: OutboundCallRequest, notifyUrl?: string) => {
+  const placeOr400 = async (reply: FastifyReply, request: OutboundCallRequest, watch?: { url: string; style: CallbackStyle }, notifyUrl?: string) => {
     try {
-      return await opts.placer.place(request, { notifyUrl });
+      // Watched from the moment the call exists, so no status (and no notification racing the answer) is missed.
+      const onCreated = watch && ((id: string) => opts.notifications.watch(id, watch.url, watch.style, request.target));
+      return await opts.placer.place(request, { notifyUrl, onCreated });
     } catch (err) {
       if (err instanceof OutboundRequestError) {
         void reply.code(400).send({ error: err.message });
@@ -87,10 +89,9 @@ export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoute
     const parsed = dialoutSchema.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
     const b = parsed.data;
-    const placed = await placeOr400(reply, { bot: b.bot, target: b.target, caller: b.caller, callerDisplayName: b.callerDisplayName, machineDetection: b.machineDetection, metadata: b.metadata, source: 'dialout' }, b.notifyUrl);
+    const call: OutboundCallRequest = { bot: b.bot, target: b.target, caller: b.caller, callerDisplayName: b.callerDisplayName, machineDetection: b.machineDetection, metadata: b.metadata, source: 'dialout' };
+    const placed = await placeOr400(reply, call, b.notifyUrl ? { url: b.notifyUrl, style: 'dialout' } : undefined, b.notifyUrl);
     if (!placed) return reply;
-    // Registered before the answer is sent, so even a notification racing the answer is delivered.
-    if (b.notifyUrl) opts.notifications.watch(placed.conversationId, b.notifyUrl, 'dialout', b.target);
     return { conversationId: placed.conversationId };
   });
 
@@ -98,9 +99,8 @@ export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoute
     const parsed = conversationCallSchema.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
     const b = parsed.data;
-    const placed = await placeOr400(reply, { dialPlan: b.dialPlan, target: b.to.phone, caller: b.from, variables: b.variables, source: 'conversation-api' });
+    const placed = await placeOr400(reply, { dialPlan: b.dialPlan, target: b.to.phone, caller: b.from, variables: b.variables, source: 'conversation-api' }, b.callback && { url: b.callback.url, style: b.callback.strategy });
     if (!placed) return reply;
-    if (b.callback) opts.notifications.watch(placed.conversationId, b.callback.url, b.callback.strategy, b.to.phone);
     return { conversationId: placed.conversationId, status: 'Queued' };
   });
 }

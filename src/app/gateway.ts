@@ -20,6 +20,11 @@ import { BotDirectory, type BotConnectorFactory } from './bot-directory.js';
 import { WebhookReplyRouter, webhookResponseRoutes } from '../bots/webhook/index.js';
 import { LiveCalls } from './live-calls.js';
 import { OutboundDialer } from '../dialer/outbound-dialer.js';
+import { OutboundNotifications } from '../dialer/outbound-notifications.js';
+import { createStatusNotifier, type StatusNotifier } from '../dialer/status-notifier.js';
+import { DialPlanBot } from '../bots/dial-plan/index.js';
+import { outboundRoutes } from '../api/outbound-routes.js';
+import { randomBytes } from 'node:crypto';
 import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
 
 export interface GatewayOptions {
@@ -44,6 +49,8 @@ export interface Gateway {
   readonly records: RecordWriter;
   /** Places outbound calls (dialout API, conversation API, campaigns). */
   readonly dialer: OutboundDialer;
+  /** Delivers status callbacks (signed, retried, at least once). */
+  readonly notifier: StatusNotifier;
   close(): Promise<void>;
 }
 
@@ -73,6 +80,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     carrier: plivoRest,
     publicUrl: () => publicUrl,
     knowsBot: (name) => bots.has(name),
+    dialPlanConnector: (request) => new DialPlanBot(request.dialPlan!, { variables: request.variables, logger, clock }),
     callsPerSecond: config.dialer.callsPerSecond,
     ringTimeoutSec: config.dialer.ringTimeoutSec,
     bus,
@@ -80,6 +88,11 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     logger,
     records: store.outboundCalls,
   });
+  const apiToken = resolveSecret(config.api.token, 'api.token', process.env);
+  const callbackSecret = resolveSecret(config.callbacks.secret, 'callbacks.secret', process.env) ?? apiToken;
+  if (!callbackSecret) logger.warn('no callbacks.secret (or api.token): status callbacks are signed with a random key receivers cannot check');
+  const notifier = createStatusNotifier(store, { secret: callbackSecret ?? randomBytes(32).toString('hex'), clock, logger });
+  const notifications = new OutboundNotifications(bus, notifier);
   const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, { cache: ttsCache, fallback: tts.name === 'espeak' ? undefined : new EspeakTtsProvider(), clock, logger }), bus, clock, logger, stt, recordingsDir: join(config.dataDir, 'recordings'), ttsProvider: tts.name, outbound: dialer });
 
   // A missed rejection is a bug, but it must not take every other call down with it.
@@ -89,6 +102,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
   await app.register(websocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } });
   app.get('/health', async () => ({ status: 'ok', liveCalls: calls.size, store: store.dialect }));
+  await app.register(outboundRoutes, { prefix: '/api/v1', placer: dialer, notifications, token: apiToken, logger });
   await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), logger });
 
   // Listen first so the public URL can default to the real port (port 0 in tests).
@@ -109,6 +123,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const port = Number(new URL(address).port);
   const url = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${port}`;
   publicUrl ||= url;
+  notifier.start();
   logger.info({ url, publicUrl, store: store.location }, 'voxgate listening');
 
   return {
@@ -123,13 +138,16 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     ttsCache,
     records,
     dialer,
+    notifier,
     async close() {
       dialer.close();
+      notifications.close();
       clearInterval(pruneTimer);
       process.off('unhandledRejection', onUnhandled);
       calls.endAll();
       await app.close();
       await records.flush();
+      await notifier.close();
       records.detach();
       await store.close();
     },

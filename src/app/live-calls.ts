@@ -43,6 +43,8 @@ interface LiveCall {
   startedAt: number;
   /** The bot, started while the caller still hears ringing (connectOnBotPrompt); the session takes it over. */
   earlyBot?: { connector: EarlyStartedConnector; settings: CallSettings };
+  /** The bot made at answer time but not started (connectOnBotPrompt off): the session starts it. */
+  preparedBot?: { connector: BotConnector; settings: CallSettings };
   session?: CallSession;
   leg?: CarrierLeg;
   legEnd?: LegHangup;
@@ -123,8 +125,9 @@ export class LiveCalls implements CallHandler {
       return;
     }
     const early = call.earlyBot;
+    const { connector, settings } = early ?? call.preparedBot ?? this.createConnector(call);
     call.earlyBot = undefined;
-    const { connector, settings } = early ?? this.createConnector(call);
+    call.preparedBot = undefined;
     const session = new CallSession({ info, leg, bot: connector, audio: this.deps.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.deps.stt, recordingsDir: this.deps.recordingsDir, ttsProvider: this.deps.ttsProvider, botName: call.botName, botStartedAt: early?.connector.startedAt });
     call.session = session;
     call.leg = leg;
@@ -156,12 +159,15 @@ export class LiveCalls implements CallHandler {
 
   private startBotEarly(call: LiveCall): LiveCall['earlyBot'] {
     const created = this.createConnector(call);
-    if (!created.settings.connectOnBotPrompt) return undefined; // the connector is created again, unstarted, with the leg
     let conversation;
     try {
-      conversation = botConversationInfo(call.info, created.settings, this.deps.clock.now());
+      conversation = created.settings.connectOnBotPrompt ? botConversationInfo(call.info, created.settings, this.deps.clock.now()) : undefined;
     } catch {
-      return undefined; // a settings error: the session reports it and ends the call
+      conversation = undefined; // a settings error: the session reports it and ends the call
+    }
+    if (!conversation) {
+      call.preparedBot = created;
+      return undefined;
     }
     call.earlyBot = { connector: new EarlyStartedConnector(created.connector, conversation, this.deps.clock.now()), settings: created.settings };
     return call.earlyBot;

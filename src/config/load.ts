@@ -21,6 +21,7 @@ const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
   ['DCS_RESPONSE_TOKEN', ['webhook', 'responseToken']],
   ['DCS_RESPONSE_URL', ['webhook', 'responseUrl']],
   ['VOXGATE_API_TOKEN', ['api', 'token']],
+  ['VOXGATE_CALLBACK_SECRET', ['callbacks', 'secret']],
   // The conversation-service integration's name for its HTTP TTS (seed 000): setting it selects that provider.
   ['AI_TTS_URL', ['tts', 'http', 'url']],
 ];

@@ -214,6 +214,8 @@ export const configSchema = z
     google: z.object({ credentials: googleCredentialsSchema }).strict().optional(),
     /** The HTTP APIs (outbound calls; management later): the token callers must present. */
     api: z.object({ token: secretSchema.optional() }).strict().default({}),
+    /** Status callbacks (dialout notifyUrl, conversation-API callbacks, campaigns): the HMAC-SHA256 signing key; defaults to api.token. */
+    callbacks: z.object({ secret: secretSchema.optional() }).strict().default({}),
     /** Outbound calls: how fast they may start, and how long a callee's phone may ring. */
     dialer: z
       .object({

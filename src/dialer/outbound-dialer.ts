@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BotConnector } from '../bots/connector.js';
+import { DialPlanBot } from '../bots/dial-plan/index.js';
 import type { OutboundFailure } from '../carriers/leg.js';
 import type { MakeCallParams, MakeCallResult } from '../carriers/plivo/rest-client.js';
 import type { Clock } from '../call/clock.js';
@@ -47,6 +48,10 @@ interface PlacedCall {
   machine?: boolean;
   /** A notify URL given with the request (dialout API). */
   notifyUrl?: string;
+  /** Dial-plan calls: the connector, built (and so validated) when the call was requested. */
+  dialPlanBot?: BotConnector;
+  /** Dial-plan calls: the digits its COLLECTs gathered (keys the plan ignored are not input). */
+  collected?: string;
 }
 
 const E164ISH = /^\+?[0-9]{3,15}$/;
@@ -84,7 +89,7 @@ export class OutboundDialer implements CallPlacer {
         if (call.machine && call.request.machineDetection === 'disconnect') {
           this.transition(e.callId, 'failed', { reasonCode: 'machine-detected', reason: 'answering machine', durationMs });
         } else {
-          this.transition(e.callId, 'completed', { dtmf: call.dtmf, endReason: e.reason, durationMs, ...(call.machine ? { reasonCode: 'machine-detected' as const } : {}) });
+          this.transition(e.callId, 'completed', { dtmf: call.collected ?? call.dtmf, endReason: e.reason, durationMs, ...(call.machine ? { reasonCode: 'machine-detected' as const } : {}) });
         }
         this.calls.delete(e.callId);
       }),
@@ -92,7 +97,7 @@ export class OutboundDialer implements CallPlacer {
   }
 
   /** Validates the request, queues the call and returns its id; the call starts in its rate slot. */
-  async place(request: OutboundCallRequest, extra: { notifyUrl?: string } = {}): Promise<{ conversationId: string }> {
+  async place(request: OutboundCallRequest, extra: { notifyUrl?: string; onCreated?: (conversationId: string) => void } = {}): Promise<{ conversationId: string }> {
     const target = request.target.replace(/^tel:/i, '').replace(/[\s()-]/g, '');
     if (!E164ISH.test(target)) throw new OutboundRequestError(`target: "${request.target}" is not a phone number (expected E.164 such as +14155550100, optionally tel:)`);
     const caller = request.caller.replace(/^tel:/i, '');
@@ -102,7 +107,17 @@ export class OutboundDialer implements CallPlacer {
     if (request.dialPlan && !this.options.dialPlanConnector) throw new OutboundRequestError('dialPlan: dial plans are not available on this gateway');
     const conversationId = randomUUID();
     const normalized = { ...request, target, caller };
-    this.calls.set(conversationId, { request: normalized, status: 'initiated', dtmf: '', notifyUrl: extra.notifyUrl });
+    let dialPlanBot: BotConnector | undefined;
+    try {
+      dialPlanBot = request.dialPlan && this.options.dialPlanConnector?.(normalized, conversationId);
+    } catch (err) {
+      throw new OutboundRequestError(`dialPlan: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const placed: PlacedCall = { request: normalized, status: 'initiated', dtmf: '', notifyUrl: extra.notifyUrl, dialPlanBot };
+    if (dialPlanBot instanceof DialPlanBot) dialPlanBot.outcome.on('collect', (c) => (placed.collected = (placed.collected ?? '') + c.digits));
+    this.calls.set(conversationId, placed);
+    // Before the first status, so whoever watches this call sees every one of them.
+    extra.onCreated?.(conversationId);
     const now = this.options.clock.now();
     this.options.records
       ?.insert({ conversationId, source: request.source, bot: request.bot ?? null, target, caller, notifyUrl: extra.notifyUrl ?? null, request: normalized, status: 'initiated', createdAt: now })
@@ -125,10 +140,12 @@ export class OutboundDialer implements CallPlacer {
     return this.calls.has(callId);
   }
 
-  /** The connector for a dial-plan call (undefined when the call has a configured bot). */
+  /** The connector for a dial-plan call, handed out once (undefined when the call has a configured bot). */
   dialPlanConnector(callId: string): BotConnector | undefined {
     const call = this.calls.get(callId);
-    return call?.request.dialPlan && this.options.dialPlanConnector ? this.options.dialPlanConnector(call.request, callId) : undefined;
+    const bot = call?.dialPlanBot;
+    if (call) call.dialPlanBot = undefined;
+    return bot;
   }
 
   ringing(callId: string): void {

@@ -34,7 +34,7 @@ export interface OutboundStatusEvent {
   reasonCode?: OutboundReasonCode;
   reason?: string;
   at: number;
-  /** completed: every DTMF digit the callee pressed, in order. */
+  /** completed: the callee's input: a dial plan's collected digits, else every DTMF digit pressed, in order. */
   dtmf?: string;
   /** completed: why the conversation ended (bot-hangup, caller-hangup, no-input...). */
   endReason?: string;
