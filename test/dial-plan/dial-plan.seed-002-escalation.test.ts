@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ESCALATION_MENU_TEXT, escalationAnswer, seed002EscalationPlan } from '../../src/bots/dial-plan/escalation-plan.js';
-import { dialPlanSchema } from '../../src/bots/dial-plan/dial-plan.js';
+import { dialPlanSchema, type DialPlanInput } from '../../src/bots/dial-plan/dial-plan.js';
 import { CollectEventReceiver } from '../support/collect-event-receiver.js';
 import { startDialPlanCall } from './dial-plan-call.js';
 
@@ -87,7 +87,7 @@ describe('seed 002 escalation plan: menu repeated once after 10 s of silence, th
   });
 
   it("the seed's own conversation-API JSON runs as written", async () => {
-    const seedJson = {
+    const seedJson: DialPlanInput = {
       verbs: [
         { type: 'PAUSE', duration: 3 },
         { type: 'SAY', message: { text: 'here you can define your ticket', gender: 'male', language: 'en-US' } },
