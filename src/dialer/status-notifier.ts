@@ -63,6 +63,8 @@ export type StatusNotifierEvent =
 
 /** Idempotency keys travel as an HTTP header: printable ASCII only, bounded length. */
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
+/** Larger payloads are refused: a status callback is a small JSON document, and every attempt resends it. */
+const MAX_BODY_BYTES = 256 * 1024;
 /** Order keys remembered for queued callbacks; beyond this the oldest are dropped (order becomes best effort). */
 const MAX_REMEMBERED_ORDER_KEYS = 10_000;
 
@@ -139,6 +141,10 @@ export class StatusNotifier {
       }
       if (body === undefined) {
         this.reject(key, urlText, `payload must be a JSON object or array, got ${payload === null ? 'null' : typeof payload}`);
+        return;
+      }
+      if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+        this.reject(key, urlText, `payload is ${Buffer.byteLength(body)} bytes as JSON; the limit is ${MAX_BODY_BYTES}`);
         return;
       }
       const urlProblem = callbackUrlProblem(url);

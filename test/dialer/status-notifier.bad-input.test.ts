@@ -45,6 +45,7 @@ describeOnEachDialect('status callbacks: bad input is a clear, logged error, nev
     h.notifier.notify(h.receiver.url(), { n: 1n } as object, 'bigint');
     h.notifier.notify(h.receiver.url(), 'answered' as unknown as object, 'string-payload');
     h.notifier.notify(h.receiver.url(), { status: 'answered' }, '');
+    h.notifier.notify(h.receiver.url(), { blob: 'x'.repeat(300_000) }, 'too-big');
     h.notifier.notify(h.receiver.url(), { status: 'answered' }, 'line\r\nX-Injected: 1');
     await h.notifier.idle();
 
@@ -53,7 +54,8 @@ describeOnEachDialect('status callbacks: bad input is a clear, logged error, nev
     expect(errors[1]).toMatch(/^payload cannot be sent as JSON: .*BigInt/);
     expect(errors[2]).toBe('payload must be a JSON object or array, got string');
     expect(errors[3]).toBe('idempotency key must be 1 to 255 printable ASCII characters, got ""');
-    expect(errors[4]).toMatch(/^idempotency key must be 1 to 255 printable ASCII characters/);
+    expect(errors[4]).toBe('payload is 300011 bytes as JSON; the limit is 262144');
+    expect(errors[5]).toMatch(/^idempotency key must be 1 to 255 printable ASCII characters/);
     expect(await h.outbox.list()).toEqual([]);
     expect(h.receiver.requests).toHaveLength(0);
   });

@@ -52,6 +52,12 @@ describe('verifyVoxgateSignature', () => {
     expect(verifyVoxgateSignature('s3cret', ts, Buffer.from(body), header, 300, now)).toBe(true);
   });
 
+  it('matches the example in the README (secret whsec_example)', () => {
+    expect(signVoxgateCallback('whsec_example', 1_700_000_000, '{"conversationId":"conv-1","status":"completed"}')).toBe(
+      'sha256=e253d374d36201975a279034860606a948839b9cd85dd9eef263bdaea3b6bbb0',
+    );
+  });
+
   it('rejects a changed body, timestamp, secret, or a malformed header', () => {
     expect(verifyVoxgateSignature('s3cret', String(ts), '{"status":"failed"}', header, 300, now)).toBe(false);
     expect(verifyVoxgateSignature('s3cret', String(ts + 1), body, header, 300, now)).toBe(false);
