@@ -100,4 +100,21 @@ describe('DialPlanBot: COLLECT', () => {
     expect(call.queued()).not.toContain('Are you still there?');
     expect(digitsOf(call)).toEqual([['timeout', '']]);
   });
+
+  it("the call's bot-no-response timer never fires between COLLECTs: the next verbs answer each input", async () => {
+    const call = await startDialPlanCall(
+      { verbs: [{ type: 'COLLECT', maxDigits: 1, timeout: 5 }, { type: 'COLLECT', maxDigits: 1, timeout: 5 }] },
+      { settings: { botNoInputTimeoutMS: 1_000, botNoInputSpeech: 'Please wait.' } },
+    );
+    await call.hearAll();
+    await call.press('1');
+    await call.wait(1_500);
+    await call.hearAll();
+    await call.press('2');
+    await call.wait(1_500);
+    await call.hearAll();
+    expect(call.queued()).not.toContain('Please wait.');
+    expect(call.bot.result.collects.map((c) => c.digits)).toEqual(['1', '2']);
+    expect(call.hangupReason()).toBe('dial-plan-completed');
+  });
 });
