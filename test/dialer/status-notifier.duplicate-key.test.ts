@@ -18,7 +18,8 @@ describeOnEachDialect('status callbacks: one idempotency key, one callback', (ct
     expect(h.receiver.requests).toHaveLength(1);
     expect(JSON.parse(h.receiver.requests[0].body)).toEqual({ status: 'answered', n: 1 });
     expect(await h.outbox.list()).toHaveLength(1);
-    expect(h.events.map((e) => e.type)).toEqual(['queued', 'duplicate', 'delivered', 'duplicate']);
+    // The second write and the first delivery race; only the counts are fixed.
+    expect(h.events.map((e) => e.type).sort()).toEqual(['delivered', 'duplicate', 'duplicate', 'queued']);
   });
 
   it('two notifiers on one database (two processes) send a shared batch once each', async () => {
