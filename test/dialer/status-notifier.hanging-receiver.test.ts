@@ -16,7 +16,7 @@ describeOnEachDialect('status callbacks: a hanging receiver never holds up the c
     const before = performance.now();
     const returned = h.notifier.notify(h.receiver.url(), { status: 'initiated' }, 'hang-2');
     expect(returned).toBeUndefined();
-    expect(performance.now() - before).toBeLessThan(20);
+    expect(performance.now() - before).toBeLessThan(50);
     // The second callback goes out while the first is still hanging.
     await h.receiver.waitForRequests(2);
 
