@@ -115,7 +115,10 @@ export class StatusNotifier {
     this.userAgent = opts.userAgent ?? 'Voxgate-Callbacks/1';
   }
 
-  /** Starts the pump: callbacks left pending by a previous process are sent as they fall due. */
+  /**
+   * Starts the pump: callbacks left pending by a previous process are sent as they fall due. (A
+   * notify() starts it too; call start() at boot so old callbacks do not wait for a new one.)
+   */
   start(): void {
     this.kick();
   }
