@@ -47,6 +47,16 @@ export class CallbackRetryPolicy {
   }
 
   /**
+   * Before attempt number `attemptNo` starts at `now`: why it must not (a process down past the
+   * age limit, or attempts lost to crashes), or undefined when it may go.
+   */
+  tooLate(attemptNo: number, createdAt: number, now: number): string | undefined {
+    if (now > createdAt + this.maxAgeMs) return `not sent: queued ${seconds(now - createdAt)} ago, past the ${seconds(this.maxAgeMs)} age limit`;
+    if (attemptNo > this.maxAttempts) return `gave up: ${attemptNo - 1} attempts made`;
+    return undefined;
+  }
+
+  /**
    * After attempt number `attemptsMade` failed with a retryable error at `now`: the next attempt
    * time, or why to give up. A receiver's Retry-After replaces the backoff (never below the base delay).
    */

@@ -309,6 +309,15 @@ export class StatusNotifier {
   }
 
   private async deliver(row: CallbackRecord): Promise<void> {
+    const tooLate = this.policy.tooLate(row.attempts, row.createdAt, this.clock.now());
+    if (tooLate) {
+      // Left pending by a process that was down (or crashed mid-send) too long.
+      await this.outbox.markFailed(row.id, row.lastError ? `${row.lastError} (${tooLate})` : tooLate);
+      this.orderKeys.delete(row.idempotencyKey);
+      this.logger.error({ idempotencyKey: row.idempotencyKey, url: row.url }, `status callback failed: ${tooLate}`);
+      this.emit({ type: 'failed', idempotencyKey: row.idempotencyKey, url: row.url, attempts: row.attempts - 1, error: tooLate });
+      return;
+    }
     const outcome = await deliverCallback({
       url: row.url,
       body: row.body,

@@ -53,4 +53,15 @@ describeOnEachDialect('status callbacks survive a restart', (ctx) => {
     expect(h.receiver.requests).toHaveLength(1);
     expect(await h.outbox.get('r-3:answered')).toMatchObject({ status: 'delivered', attempts: 2 });
   });
+
+  it('a callback queued longer ago than the age limit is failed on start, not sent', async () => {
+    h = await startNotifierHarness(ctx.store);
+    await h.notifier.close();
+    await h.outbox.enqueue({ idempotencyKey: 'r-4:ringing', url: h.receiver.url(), body: '{"status":"ringing"}', createdAt: T0 - 25 * 3600_000 });
+    const restarted = h.spawn(await ctx.reopen());
+    restarted.start();
+    await restarted.idle();
+    expect(h.receiver.requests).toHaveLength(0);
+    expect(await h.outbox.get('r-4:ringing')).toMatchObject({ status: 'failed', lastError: 'not sent: queued 90000 s ago, past the 86400 s age limit' });
+  });
 });
