@@ -305,12 +305,17 @@ export class CampaignRepository {
       returning id`.execute(this.db);
     const id = inserted.rows[0]?.id;
     if (id === undefined) return undefined;
-    await this.db
-      .updateTable('campaign_contacts')
-      .set({ status: 'in-progress', attempts_made: req.attemptNo, next_attempt_at: null, updated_at: now })
-      .where('id', '=', req.contactId)
-      .where('attempts_made', '<', req.attemptNo)
-      .execute();
+    try {
+      await this.db
+        .updateTable('campaign_contacts')
+        .set({ status: 'in-progress', attempts_made: req.attemptNo, next_attempt_at: null, updated_at: now })
+        .where('id', '=', req.contactId)
+        .where('attempts_made', '<', req.attemptNo)
+        .execute();
+    } catch {
+      // The attempt row is the claim and is already committed: the contact stays claimable-looking, but the
+      // in-flight attempt blocks any new claim, and finishAttempt brings attempts_made up to date.
+    }
     return {
       id: Number(id),
       campaignId: req.campaignId,

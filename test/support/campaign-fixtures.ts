@@ -59,7 +59,7 @@ export interface RunnerRig {
 export async function runnerRig(
   store: Store,
   script: (phone: string, attemptNo: number) => CalleeScript,
-  opts: { start?: number; hangingNotifier?: boolean; pollIntervalMs?: number } = {},
+  opts: { start?: number; hangingNotifier?: boolean; pollIntervalMs?: number; autoStart?: boolean } = {},
 ): Promise<RunnerRig> {
   const clock = new FakeClock(opts.start);
   const placer = new ScriptedCallPlacer(clock, script);
@@ -76,7 +76,7 @@ export async function runnerRig(
   });
   const events: CampaignRunnerEvent[] = [];
   runner.onEvent((e) => events.push(e));
-  await runner.start();
+  if (opts.autoStart !== false) await runner.start();
   return {
     clock,
     placer,
