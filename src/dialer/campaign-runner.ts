@@ -55,6 +55,8 @@ export interface CampaignRunnerOptions {
   recoveryIntervalMs?: number;
   /** An attempt claimed on another host is taken as abandoned after this long. Default 6 h. */
   abandonedAfterMs?: number;
+  /** A call of this runner with no final status after this long is failed as an error (the dialer lost it). Default 2 h. */
+  attemptTimeoutMs?: number;
 }
 
 export type CampaignRunnerEvent =
@@ -95,6 +97,7 @@ export class CampaignRunner {
   private readonly pollIntervalMs: number;
   private readonly recoveryIntervalMs: number;
   private readonly abandonedAfterMs: number;
+  private readonly attemptTimeoutMs: number;
 
   private readonly states = new Map<string, CampaignState>();
   private readonly flights = new Map<string, Flight>();
@@ -120,6 +123,7 @@ export class CampaignRunner {
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
     this.recoveryIntervalMs = opts.recoveryIntervalMs ?? 60_000;
     this.abandonedAfterMs = opts.abandonedAfterMs ?? 6 * 3_600_000;
+    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 2 * 3_600_000;
   }
 
   onEvent(listener: (event: CampaignRunnerEvent) => void): () => void {
@@ -253,6 +257,8 @@ export class CampaignRunner {
     if (now - this.lastRecoveryAt >= this.recoveryIntervalMs) await this.recoverAbandoned();
     let wakeAt = now + this.pollIntervalMs;
     const campaigns = await this.repo.listByStatus(['running']);
+    // Pacing state of campaigns no longer running is dropped (a resumed campaign starts a fresh grid).
+    for (const id of this.states.keys()) if (!campaigns.some((c) => c.id === id)) this.states.delete(id);
     for (const campaign of campaigns) {
       if (!this.running) break;
       wakeAt = Math.min(wakeAt, await this.dialDue(campaign, now));
@@ -436,26 +442,29 @@ export class CampaignRunner {
     }
   }
 
-  /** Attempts in flight whose owner is gone: the attempt is used up (the call may have rung), never re-dialed. */
+  /**
+   * Attempts in flight whose owner is gone: the attempt is used up (the call may have rung), never
+   * re-dialed. Own attempts with no final status after attemptTimeoutMs are failed: the dialer lost them.
+   */
   private async recoverAbandoned(): Promise<void> {
     const now = this.clock.now();
     this.lastRecoveryAt = now;
     const campaigns = new Map<string, CampaignRecord | undefined>();
     for (const attempt of await this.repo.activeAttempts()) {
-      if (!this.isAbandoned(attempt, now)) continue;
+      let result: AttemptResult;
+      if (this.isAbandoned(attempt, now)) {
+        result = { status: 'interrupted', outcome: 'interrupted', detail: `owner ${attempt.owner ?? 'unknown'} stopped before the call ended` };
+      } else if (attempt.owner === this.owner && now - attempt.startedAt > this.attemptTimeoutMs) {
+        result = { status: 'failed', outcome: 'error', detail: `no final status from the dialer within ${Math.round(this.attemptTimeoutMs / 1000)} s` };
+      } else continue;
       if (!campaigns.has(attempt.campaignId)) campaigns.set(attempt.campaignId, await this.repo.get(attempt.campaignId));
       const campaign = campaigns.get(attempt.campaignId);
       if (!campaign) continue;
-      const finished = await this.repo.finishAttempt(
-        attempt.id,
-        { status: 'interrupted', outcome: 'interrupted', detail: `owner ${attempt.owner ?? 'unknown'} stopped before the call ended` },
-        policyOf(campaign),
-        now,
-      );
-      if (finished) {
-        this.logger.warn({ campaignId: campaign.id, attemptId: attempt.id, owner: attempt.owner }, 'attempt left in flight by a stopped process marked interrupted');
-        this.announce(campaign, finished);
-      }
+      const finished = await this.repo.finishAttempt(attempt.id, result, policyOf(campaign), now);
+      if (!finished) continue;
+      if (attempt.conversationId) this.flights.delete(attempt.conversationId);
+      this.logger.warn({ campaignId: campaign.id, attemptId: attempt.id, owner: attempt.owner, outcome: result.outcome }, result.detail ?? 'attempt ended by recovery');
+      this.announce(campaign, finished);
     }
   }
 

@@ -68,4 +68,22 @@ describeOnEachDialect('campaign attempts left behind by a stopped process', (ctx
     await advanceUntil(first.clock, first.runner, campaignEnded(first.runner, campaign.id), { stepMs: 1000 });
     expect(await first.runner.progress(campaign.id)).toMatchObject({ contactOutcomes: { accepted: 4 }, attempts: { total: 4 } });
   });
+
+  it('a call the dialer never reports an end for is failed as an error after attemptTimeoutMs, and the contact is retried', async () => {
+    const rig = await runnerRig(ctx.store, (phone, attemptNo) => (attemptNo === 1 ? { lost: true } : { answer: true, dtmf: '1' }), {
+      attemptTimeoutMs: 10 * 60_000,
+    });
+    rigs.push(rig);
+    const campaign = await rig.runner.create(seed002Campaign());
+    await advanceUntil(rig.clock, rig.runner, campaignEnded(rig.runner, campaign.id), { stepMs: 1000 });
+    const history = await rig.runner.history(campaign.id);
+    expect(history.map((h) => [h.phone, h.attemptNo, h.status, h.outcome])).toEqual([
+      [ALICE, 1, 'failed', 'error'],
+      [ALICE, 2, 'completed', 'accepted'],
+    ]);
+    expect(history[0]!.detail).toBe('no final status from the dialer within 600 s');
+    // Noticed at the first recovery pass after the timeout (they run every minute).
+    expect(history[0]!.endedAt! - history[0]!.startedAt).toBeGreaterThan(10 * 60_000);
+    expect(history[0]!.endedAt! - history[0]!.startedAt).toBeLessThanOrEqual(11 * 60_000 + 1000);
+  });
 });

@@ -15,7 +15,9 @@ export type CalleeScript =
   /** The call fails after `afterMs` (rings out, busy line, declined, machine). */
   | { fail: OutboundReasonCode; afterMs?: number }
   /** place() itself throws: a request the dialer refuses (bad number...). */
-  | { refuse: string };
+  | { refuse: string }
+  /** The dialer never reports how the call ended. */
+  | { lost: true };
 
 export interface PlacedCall {
   conversationId: string;
@@ -55,6 +57,7 @@ export class ScriptedCallPlacer implements CallPlacer {
     // Like the real dialer, `initiated` is published before place() returns.
     this.publish({ conversationId, status: 'initiated', at: this.clock.now() });
     this.clock.setTimeout(() => this.publish({ conversationId, status: 'ringing', at: this.clock.now() }), RING_MS / 2);
+    if ('lost' in callee) return { conversationId };
     if ('fail' in callee) {
       this.clock.setTimeout(() => this.end({ conversationId, status: 'failed', reasonCode: callee.fail, reason: callee.fail, at: this.clock.now() }), callee.afterMs ?? RING_MS);
     } else {

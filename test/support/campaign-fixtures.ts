@@ -59,7 +59,7 @@ export interface RunnerRig {
 export async function runnerRig(
   store: Store,
   script: (phone: string, attemptNo: number) => CalleeScript,
-  opts: { start?: number; hangingNotifier?: boolean; pollIntervalMs?: number; autoStart?: boolean } = {},
+  opts: { start?: number; hangingNotifier?: boolean; pollIntervalMs?: number; autoStart?: boolean; attemptTimeoutMs?: number } = {},
 ): Promise<RunnerRig> {
   const clock = new FakeClock(opts.start);
   const placer = new ScriptedCallPlacer(clock, script);
@@ -73,6 +73,7 @@ export async function runnerRig(
     clock,
     logger: silentLogger(),
     pollIntervalMs: opts.pollIntervalMs,
+    attemptTimeoutMs: opts.attemptTimeoutMs,
   });
   const events: CampaignRunnerEvent[] = [];
   runner.onEvent((e) => events.push(e));
