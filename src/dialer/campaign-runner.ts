@@ -10,18 +10,20 @@ import { randomUUID } from 'node:crypto';
 import { stringify } from 'csv-stringify/sync';
 import { systemClock, type Clock, type TimerHandle } from '../call/clock.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type {
-  CampaignAttemptRecord,
-  CampaignContactRecord,
-  CampaignExportRow,
-  CampaignHistoryEntry,
-  CampaignPolicy,
-  CampaignProgress,
-  CampaignRecord,
+import type { Kysely } from 'kysely';
+import type { VoxgateDatabase } from '../store/schema.js';
+import {
   CampaignRepository,
-  CampaignStatus,
-  AttemptResult,
-  FinishedAttempt,
+  type CampaignAttemptRecord,
+  type CampaignContactRecord,
+  type CampaignExportRow,
+  type CampaignHistoryEntry,
+  type CampaignPolicy,
+  type CampaignProgress,
+  type CampaignRecord,
+  type CampaignStatus,
+  type AttemptResult,
+  type FinishedAttempt,
 } from '../store/campaign-repository.js';
 import {
   outcomeFromDtmf,
@@ -494,6 +496,14 @@ export class CampaignRunner {
     void promise.finally(() => this.tracked.delete(promise)).catch(() => undefined);
     return promise;
   }
+}
+
+/**
+ * The runner on a store, for the composition root:
+ * `createCampaignRunner(store, { placer: dialer, subscribe: (l) => bus.subscribe('outbound.status', l), notifier, logger })`.
+ */
+export function createCampaignRunner(store: { db: Kysely<VoxgateDatabase> }, opts: Omit<CampaignRunnerOptions, 'repository'>): CampaignRunner {
+  return new CampaignRunner({ ...opts, repository: new CampaignRepository(store.db) });
 }
 
 function policyOf(campaign: CampaignRecord): CampaignPolicy {
