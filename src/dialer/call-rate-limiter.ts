@@ -1,15 +1,17 @@
 /**
  * Paces call starts at a fixed rate (calls per second), first come first served. Requests beyond the
- * rate wait their turn instead of being refused, as carriers queue them; the pacing is driven by the
- * injected clock so tests can check the achieved rate exactly.
+ * rate wait their turn instead of being refused, as carriers queue them. One timer drives the queue:
+ * a late timer (a busy event loop) never releases a catch-up burst, since the carrier would count
+ * a burst against its own per-second limit; at most one start is made up for.
  */
 import type { Clock, TimerHandle } from '../call/clock.js';
 
 export class CallRateLimiter {
   private readonly intervalMs: number;
   /** When the next call may start. */
-  private nextSlot = 0;
-  private readonly timers = new Set<TimerHandle>();
+  private nextSlot = Number.NEGATIVE_INFINITY;
+  private readonly queue: (() => void)[] = [];
+  private timer: TimerHandle | undefined;
 
   constructor(
     callsPerSecond: number,
@@ -19,32 +21,40 @@ export class CallRateLimiter {
     this.intervalMs = 1000 / callsPerSecond;
   }
 
-  /** Runs `start` in the next free slot; returns how long it waits (ms). */
-  schedule(start: () => void): number {
-    const now = this.clock.now();
-    const slot = Math.max(now, this.nextSlot);
-    this.nextSlot = slot + this.intervalMs;
-    const wait = slot - now;
-    if (wait <= 0) {
-      start();
-      return 0;
-    }
-    const timer = this.clock.setTimeout(() => {
-      this.timers.delete(timer);
-      start();
-    }, wait);
-    this.timers.add(timer);
-    return wait;
+  /** Runs `start` in the next free slot (at once when one is free). */
+  schedule(start: () => void): void {
+    this.queue.push(start);
+    this.pump();
   }
 
   /** Calls still waiting for their slot. */
   get waiting(): number {
-    return this.timers.size;
+    return this.queue.length;
   }
 
   /** Drops every waiting call (shutdown). */
   close(): void {
-    for (const t of this.timers) t.cancel();
-    this.timers.clear();
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.queue.length = 0;
+  }
+
+  /** `late`: woken by the slot timer, which may fire late; then one missed slot is made up, no more. */
+  private pump(late = false): void {
+    if (this.timer) return;
+    while (this.queue.length > 0) {
+      const now = this.clock.now();
+      if (now < this.nextSlot) {
+        this.timer = this.clock.setTimeout(() => {
+          this.timer = undefined;
+          this.pump(true);
+        }, this.nextSlot - now);
+        return;
+      }
+      // Idle time and slots missed by more than one interval are gone, not owed: no bursts.
+      this.nextSlot = Math.max(this.nextSlot, now - (late ? this.intervalMs : 0)) + this.intervalMs;
+      late = false;
+      this.queue.shift()!();
+    }
   }
 }

@@ -9,7 +9,7 @@ import type { OutboundStatusEvent } from './outbound.js';
 
 export interface Notifier {
   /** Queues a delivery and returns at once. */
-  notify(url: string, payload: object, idempotencyKey: string): void;
+  notify(url: string, payload: object, idempotencyKey: string, options?: { orderKey?: string }): void;
 }
 
 export type CallbackStyle = 'dialout' | 'OnChange' | 'OnCompletion';
@@ -55,7 +55,7 @@ export class OutboundNotifications {
     const key = `${e.conversationId}:${e.status}`;
     if (sub.style === 'dialout') {
       if (e.status === 'initiated' || e.status === 'ringing') return; // the dialout API reports answered, failed and completed only
-      this.notifier.notify(sub.url, { conversationId: e.conversationId, status: e.status, reasonCode: e.reasonCode ?? (e.status === 'completed' ? 'normal' : undefined), reason: e.reason }, key);
+      this.notifier.notify(sub.url, { conversationId: e.conversationId, status: e.status, reasonCode: e.reasonCode ?? (e.status === 'completed' ? 'normal' : undefined), reason: e.reason }, key, { orderKey: e.conversationId });
       return;
     }
     if (sub.style === 'OnCompletion' && !final) return;
@@ -69,6 +69,8 @@ export class OutboundNotifications {
         ...(final ? { input: { dtmf: e.dtmf ?? '' }, endReason: e.endReason, durationMs: e.durationMs, reasonCode: e.reasonCode } : {}),
       },
       key,
+      // One call's statuses go out one at a time, in order.
+      { orderKey: e.conversationId },
     );
   }
 }

@@ -42,7 +42,7 @@ describe('outbound APIs over HTTP: dialout and the conversation API (dial plans)
       { conversationId, status: 'answered' },
       { conversationId, status: 'completed', reasonCode: 'normal' },
     ]);
-    expect(got.every((r) => r.reply.status === 200 && r.headers['idempotency-key'] && r.headers['x-voxgate-signature'])).toBe(true);
+    expect(got.every((r) => 'status' in r.reply && r.reply.status === 200 && r.headers['idempotency-key'] && r.headers['x-voxgate-signature'])).toBe(true);
   });
 
   it('dialout to a busy line notifies failed with reason busy', async () => {

@@ -21,9 +21,9 @@ export interface E2eSetup {
   close(): Promise<void>;
 }
 
-export async function startE2e(rawConfig: Record<string, unknown> = {}): Promise<E2eSetup> {
+export async function startE2e(rawConfig: Record<string, unknown> = {}, simOptions: Partial<ConstructorParameters<typeof PlivoSimulator>[0]> = {}): Promise<E2eSetup> {
   const dataDir = await mkdtemp(join(tmpdir(), 'vg-e2e-'));
-  const sim = new PlivoSimulator({ authId: AUTH_ID, authToken: AUTH_TOKEN });
+  const sim = new PlivoSimulator({ authId: AUTH_ID, authToken: AUTH_TOKEN, ...simOptions });
   const { restBaseUrl } = await sim.listen();
   const config = parseConfig({
     ...rawConfig,
