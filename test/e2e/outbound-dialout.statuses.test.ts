@@ -67,6 +67,24 @@ describe('outbound calls placed through Plivo (simulator), end to end', () => {
     expect((await statuses).at(-1)).toMatchObject({ status: 'failed', reasonCode: 'declined' });
   });
 
+  it('machineDetection disconnect: an answering machine ends the call as failed, machine-detected', async () => {
+    e2e.sim.addCallee('+14155550205', { machine: true, answerAfterSec: 0.2 });
+    const placed: { id?: string } = {};
+    const statuses = statusesOf(e2e, () => placed.id);
+    placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550205', caller: VOXGATE_NUMBER, source: 'dialout', machineDetection: 'disconnect' })).conversationId;
+    expect((await statuses).at(-1)).toMatchObject({ status: 'failed', reasonCode: 'machine-detected' });
+  }, 20_000);
+
+  it('machineDetection detect: the call goes on and completes, marked machine-detected', async () => {
+    e2e.sim.addCallee('+14155550206', { machine: true, answerAfterSec: 0.2, hangupAfterSec: 8 });
+    const placed: { id?: string } = {};
+    const statuses = statusesOf(e2e, () => placed.id);
+    placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550206', caller: VOXGATE_NUMBER, source: 'dialout', machineDetection: 'detect' })).conversationId;
+    const seen = await statuses;
+    expect(seen.map((x) => x.status)).toContain('answered');
+    expect(seen.at(-1)).toMatchObject({ status: 'completed', reasonCode: 'machine-detected' });
+  }, 20_000);
+
   it('refuses a request naming an unknown bot or a target that is not a number, naming the field', async () => {
     await expect(e2e.gateway.dialer.place({ bot: 'nobody', target: '+14155550204', caller: VOXGATE_NUMBER, source: 'dialout' })).rejects.toThrow(/bot: unknown bot "nobody"/);
     await expect(e2e.gateway.dialer.place({ bot: 'offer', target: 'sip:alice', caller: VOXGATE_NUMBER, source: 'dialout' })).rejects.toThrow(/target: "sip:alice" is not a phone number/);
