@@ -4,8 +4,8 @@
  *   POST /api/v1/calls            (conversation API: a dial plan runs on the call) -> {conversationId, status}
  * Both take a Bearer token (or Basic with the token as password) until OAuth scopes arrive.
  */
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { requireApiToken } from './api-token.js';
 import { z } from 'zod';
 import { dialPlanSchema } from '../bots/dial-plan/dial-plan.js';
 import type { Logger } from '../logger.js';
@@ -50,26 +50,8 @@ function validationMessage(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoutesOptions): Promise<void> {
-  const log = opts.logger.child({ component: 'outbound-api' });
-
-  scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!opts.token) return reply.code(503).send({ error: 'the outbound API is disabled: set api.token (env VOXGATE_API_TOKEN) to enable it' });
-    const header = request.headers.authorization ?? '';
-    let given = '';
-    if (header.startsWith('Bearer ')) given = header.slice(7);
-    else if (header.startsWith('Basic ')) given = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':').slice(1).join(':');
-    if (!given || !sameSecret(given, opts.token)) {
-      log.warn({ url: request.url, ip: request.ip }, 'outbound API request with a missing or wrong token');
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or invalid bearer token' });
-    }
-  });
+  scope.addHook('onRequest', requireApiToken(opts.token, opts.logger));
 
   const placeOr400 = async (reply: FastifyReply, request: OutboundCallRequest, watch?: { url: string; style: CallbackStyle }, notifyUrl?: string) => {
     try {

@@ -24,6 +24,8 @@ import { OutboundNotifications } from '../dialer/outbound-notifications.js';
 import { createStatusNotifier, type StatusNotifier } from '../dialer/status-notifier.js';
 import { DialPlanBot } from '../bots/dial-plan/index.js';
 import { outboundRoutes } from '../api/outbound-routes.js';
+import { campaignRoutes } from '../api/campaign-routes.js';
+import { createCampaignRunner, type CampaignRunner } from '../dialer/campaign-runner.js';
 import { randomBytes } from 'node:crypto';
 import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
 
@@ -51,6 +53,8 @@ export interface Gateway {
   readonly dialer: OutboundDialer;
   /** Delivers status callbacks (signed, retried, at least once). */
   readonly notifier: StatusNotifier;
+  /** Outbound campaigns: contact lists called with retries, escalation, pacing and windows. */
+  readonly campaigns: CampaignRunner;
   close(): Promise<void>;
 }
 
@@ -93,6 +97,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   if (!callbackSecret) logger.warn('no callbacks.secret (or api.token): status callbacks are signed with a random key receivers cannot check');
   const notifier = createStatusNotifier(store, { secret: callbackSecret ?? randomBytes(32).toString('hex'), clock, logger });
   const notifications = new OutboundNotifications(bus, notifier);
+  const campaigns = createCampaignRunner(store, { placer: dialer, subscribe: (listener) => bus.subscribe('outbound.status', listener), notifier, clock, logger });
   const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, { cache: ttsCache, fallback: tts.name === 'espeak' ? undefined : new EspeakTtsProvider(), clock, logger }), bus, clock, logger, stt, recordingsDir: join(config.dataDir, 'recordings'), ttsProvider: tts.name, outbound: dialer });
 
   // A missed rejection is a bug, but it must not take every other call down with it.
@@ -103,6 +108,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   await app.register(websocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } });
   app.get('/health', async () => ({ status: 'ok', liveCalls: calls.size, store: store.dialect }));
   await app.register(outboundRoutes, { prefix: '/api/v1', placer: dialer, notifications, token: apiToken, logger });
+  await app.register(campaignRoutes, { prefix: '/api/v1/campaigns', campaigns, token: apiToken, logger });
   await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), logger });
 
   // Listen first so the public URL can default to the real port (port 0 in tests).
@@ -124,6 +130,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const url = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${port}`;
   publicUrl ||= url;
   notifier.start();
+  // Campaigns left running by a previous process go on (their interrupted attempts are never re-dialed).
+  await campaigns.start();
   logger.info({ url, publicUrl, store: store.location }, 'voxgate listening');
 
   return {
@@ -139,7 +147,9 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     records,
     dialer,
     notifier,
+    campaigns,
     async close() {
+      await campaigns.stop();
       dialer.close();
       notifications.close();
       clearInterval(pruneTimer);

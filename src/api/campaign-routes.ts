@@ -1,0 +1,82 @@
+/**
+ * Campaign API, as a Fastify plugin under /api/v1/campaigns:
+ *   POST   /                 {campaign: {...definition}, contactsCsv?: "phone,name,..."} -> 201 campaign
+ *   GET    /:id              live progress (counts by outcome)
+ *   GET    /:id/attempts     every attempt, in order
+ *   GET    /:id/results.csv  results export
+ *   POST   /:id/pause | /:id/resume | /:id/cancel
+ * Same token as the outbound API.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { CampaignDefinitionError } from '../dialer/campaign-definition.js';
+import { ContactListError, parseContactsCsv } from '../dialer/campaign-contacts.js';
+import type { CampaignRunner } from '../dialer/campaign-runner.js';
+import { requireApiToken } from './api-token.js';
+import type { Logger } from '../logger.js';
+
+export interface CampaignRoutesOptions {
+  campaigns: CampaignRunner;
+  token: string | undefined;
+  logger: Logger;
+}
+
+const createSchema = z
+  .object({
+    campaign: z.record(z.unknown()),
+    /** The contact list as CSV text (header: phone, name, timezone, then variables), added to campaign.contacts. */
+    contactsCsv: z.string().max(20 * 1024 * 1024).optional(),
+  })
+  .strict();
+
+const idParams = z.object({ id: z.string().uuid('a campaign id (UUID)') });
+
+export async function campaignRoutes(scope: FastifyInstance, opts: CampaignRoutesOptions): Promise<void> {
+  const { campaigns } = opts;
+  scope.addHook('onRequest', requireApiToken(opts.token, opts.logger));
+
+  scope.post('/', { bodyLimit: 25 * 1024 * 1024 }, async (request, reply) => {
+    const parsed = createSchema.safeParse(request.body);
+    if (!parsed.success) return reply.code(400).send({ error: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
+    try {
+      const contacts = parsed.data.contactsCsv === undefined ? undefined : parseContactsCsv(parsed.data.contactsCsv);
+      const record = await campaigns.create(parsed.data.campaign, contacts);
+      return reply.code(201).send({ id: record.id, name: record.name, status: record.status, progress: await campaigns.progress(record.id) });
+    } catch (err) {
+      if (err instanceof CampaignDefinitionError || err instanceof ContactListError) return reply.code(400).send({ error: err.message });
+      throw err;
+    }
+  });
+
+  const withCampaign = <T>(handler: (id: string) => Promise<T | undefined>) =>
+    async (request: { params: unknown }, reply: import('fastify').FastifyReply) => {
+      const params = idParams.safeParse(request.params);
+      if (!params.success) return reply.code(400).send({ error: `id: ${params.error.issues[0].message}` });
+      const result = await handler(params.data.id);
+      if (result === undefined) return reply.code(404).send({ error: `no campaign ${params.data.id}` });
+      return result;
+    };
+
+  scope.get('/:id', withCampaign((id) => campaigns.progress(id)));
+  scope.get(
+    '/:id/attempts',
+    withCampaign(async (id) => ((await campaigns.progress(id)) ? { attempts: await campaigns.history(id) } : undefined)),
+  );
+  scope.get('/:id/results.csv', async (request, reply) => {
+    const params = idParams.safeParse(request.params);
+    if (!params.success) return reply.code(400).send({ error: `id: ${params.error.issues[0].message}` });
+    if (!(await campaigns.progress(params.data.id))) return reply.code(404).send({ error: `no campaign ${params.data.id}` });
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="campaign-${params.data.id}.csv"`).send(await campaigns.exportCsv(params.data.id));
+  });
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    scope.post(`/:id/${action}`, async (request, reply) => {
+      const params = idParams.safeParse(request.params);
+      if (!params.success) return reply.code(400).send({ error: `id: ${params.error.issues[0].message}` });
+      const before = await campaigns.progress(params.data.id);
+      if (!before) return reply.code(404).send({ error: `no campaign ${params.data.id}` });
+      const changed = await campaigns[action](params.data.id);
+      if (!changed) return reply.code(409).send({ error: `campaign is ${before.status}: cannot ${action} it` });
+      return campaigns.progress(params.data.id);
+    });
+  }
+}
