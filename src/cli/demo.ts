@@ -2,6 +2,7 @@
  * `voxgate demo`: the gateway and a local Plivo simulator on loopback, and one simulated caller who
  * dials in over the real Plivo protocols (signed webhooks, the bidirectional stream), listens to the
  * flow bot, presses a key and hears the answer. Prints the call's timeline and its stored record.
+ * Then the seed 002 escalation runs as an outbound campaign against three virtual employees.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { startGateway } from '../app/gateway.js';
 import type { VoxgateConfig } from '../config/schema.js';
 import { PlivoSimulator } from '../sim/plivo-simulator.js';
 import type { TimelineEvent } from '../sim/timeline.js';
+import { runEscalationDemo } from './demo-escalation.js';
 
 export interface DemoOptions {
   exit: boolean;
@@ -41,6 +43,8 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
       ...config,
       server: { ...config.server, host: '127.0.0.1', port: opts.portGiven ? config.server.port : 0, publicUrl: undefined },
       carriers: { ...config.carriers, plivo: { ...plivo, authToken, apiBaseUrl: restBaseUrl } },
+      // The escalation's unanswered calls ring for 3 s, not 45, to keep the demo short.
+      dialer: { ...config.dialer, ringTimeoutSec: 3 },
     },
     { logger },
   );
@@ -99,12 +103,14 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
   }
   out('');
   out(`The caller heard ${(result.heard.length / 8000).toFixed(1)}s of audio, written to ${resolve(opts.wavPath)}.`);
+  out('');
+  const escalated = await runEscalationDemo(gateway, sim, { caller: VOXGATE_NUMBER, out });
 
   if (opts.exit) {
     await sim.close();
     await gateway.close();
     logger.flush();
-    return record ? 0 : 1;
+    return record && escalated ? 0 : 1;
   }
   out(`Still serving: gateway ${gateway.url}, simulator ${restBaseUrl}. Ctrl-C to stop.`);
   await new Promise<void>((done) => {

@@ -9,7 +9,8 @@ const USAGE = `voxgate <command> [options]
 
 Commands:
   serve   Run the gateway (carrier webhooks, media streams, bots).
-  demo    Run the gateway with a local Plivo simulator and place one scripted call.
+  demo    Run the gateway with a local Plivo simulator: one scripted inbound call, then the
+          seed 002 escalation campaign (outbound calls to three virtual employees).
 
 Options:
   -c, --config <file>   YAML configuration file (env VOXGATE_CONFIG); defaults are built in

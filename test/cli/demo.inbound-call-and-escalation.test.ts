@@ -1,0 +1,31 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDemo } from '../../src/cli/demo.js';
+import { parseConfig } from '../../src/config/load.js';
+
+describe('voxgate demo', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vg-demo-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('runs the inbound call, then the seed 002 escalation, and prints the attempt history and the outcome', async () => {
+    const lines: string[] = [];
+    const code = await runDemo(parseConfig({ dataDir: dir, log: { level: 'silent' } }), { exit: true, wavPath: join(dir, 'caller.wav'), portGiven: false, out: (l) => lines.push(l) });
+    expect(code).toBe(0);
+    const text = lines.join('\n');
+    expect(text).toMatch(/call ended: bot-hangup/);
+    const history = lines.slice(lines.findIndex((l) => l.startsWith('Attempt history')) + 1, lines.findIndex((l) => l.startsWith('Outcome:')));
+    expect(history.map((l) => l.trim().split(/\s+/).slice(0, 4).join(' '))).toEqual([
+      'Alice attempt 1 no-answer',
+      'Alice attempt 2 no-answer',
+      'Alice attempt 3 no-answer',
+      'Bob attempt 1 rejected',
+      'Carol attempt 1 accepted',
+    ]);
+    expect(lines.at(-1)).toBe('Outcome: accepted by Carol');
+  }, 120_000);
+});
