@@ -45,16 +45,17 @@ export async function runEscalationDemo(gateway: Gateway, sim: PlivoSimulator, o
 
   const t0 = Date.now();
   const stamp = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
-  let campaignId: string | undefined;
+  // Known once create() returns; its first events come after (dialing waits for the next pass).
+  const campaign: { id?: string } = {};
   const finished = new Promise<void>((resolve) => {
     gateway.campaigns.onEvent((e) => {
-      if (e.campaignId !== campaignId) return;
+      if (e.campaignId !== campaign.id) return;
       if (e.type === 'attempt.started') out(`${stamp()}  calling ${e.contact.name} (attempt ${e.attempt.attemptNo})`);
       else if (e.type === 'attempt.finished') out(`${stamp()}  ${e.contact.name}, attempt ${e.attempt.attemptNo}: ${e.attempt.outcome}${e.attempt.dtmf ? ` (key ${e.attempt.dtmf})` : ''}`);
       else if (e.type === 'campaign.status' && e.status !== 'running') resolve();
     });
   });
-  campaignId = (await gateway.campaigns.create(escalationCampaign(opts.caller))).id;
+  const campaignId = (campaign.id = (await gateway.campaigns.create(escalationCampaign(opts.caller))).id);
   await finished;
 
   const [progress, history] = await Promise.all([gateway.campaigns.progress(campaignId), gateway.campaigns.history(campaignId)]);
