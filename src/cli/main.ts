@@ -1,9 +1,10 @@
-/** `voxgate` command line: serve | demo. */
+/** `voxgate` command line: serve | demo | campaign run. */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startGateway } from '../app/gateway.js';
 import { createLogger } from '../logger.js';
 import { runDemo } from './demo.js';
+import { runCampaign } from './campaign-command.js';
 
 const USAGE = `voxgate <command> [options]
 
@@ -12,11 +13,17 @@ Commands:
   demo    Run the gateway with a local Plivo simulator: one scripted inbound call, then the
           seed 002 escalation campaign (outbound calls to three virtual employees).
 
+  campaign run <contacts.csv> --campaign <campaign.yaml> [--watch] [--results out.csv]
+          Run the gateway and one outbound campaign until it is over.
+
 Options:
   -c, --config <file>   YAML configuration file (env VOXGATE_CONFIG); defaults are built in
   -p, --port <n>        Listen port (serve: 8080; demo: any free port)
       --exit            demo: exit when the call is over instead of serving on
       --wav <file>      demo: where to write what the caller heard (default demo-caller.wav)
+      --campaign <file>  campaign run: the campaign definition (YAML or JSON; see docs/campaigns.md)
+      --watch            campaign run: show a live progress bar
+      --results <file>   campaign run: write the results CSV here at the end
   -h, --help            Show this help
 `;
 
@@ -31,6 +38,9 @@ export async function main(argv: string[]): Promise<number> {
         port: { type: 'string', short: 'p' },
         exit: { type: 'boolean', default: false },
         wav: { type: 'string' },
+        campaign: { type: 'string' },
+        watch: { type: 'boolean', default: false },
+        results: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -49,6 +59,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const config = await loadConfig(values.config ?? process.env.VOXGATE_CONFIG, env);
     if (command === 'serve') return await serve(config);
+    if (command === 'campaign') {
+      if (positionals[1] !== 'run' || !positionals[2] || !values.campaign) {
+        process.stderr.write(`usage: voxgate campaign run <contacts.csv> --campaign <campaign.yaml> [--watch] [--results out.csv]\n`);
+        return 2;
+      }
+      const logger = createLogger({ level: config.log.level, destination: process.stderr });
+      return await runCampaign(config, { contactsPath: positionals[2], campaignPath: values.campaign, watch: values.watch, resultsPath: values.results, logger, interactive: process.stdout.isTTY });
+    }
     if (command === 'demo') return await runDemo(config, { exit: values.exit, wavPath: values.wav ?? 'demo-caller.wav', portGiven: values.port !== undefined });
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
