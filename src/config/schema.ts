@@ -220,7 +220,7 @@ export const configSchema = z
     dialer: z
       .object({
         /** Plivo queues calls above the account's rate (2/s by default); Voxgate paces itself to it. */
-        callsPerSecond: z.number().positive().max(100).default(2),
+        callsPerSecond: z.number().positive().max(1000).default(2),
         ringTimeoutSec: z.number().int().min(1).max(300).default(45),
       })
       .strict()
