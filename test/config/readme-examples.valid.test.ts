@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { validateFlow } from '../../src/bots/flow/index.js';
+import { parseCampaignDefinition } from '../../src/dialer/campaign-definition.js';
 
 const root = new URL('../../', import.meta.url);
 const documents = ['README.md', ...readdirSync(new URL('docs/providers/', root)).map((f) => `docs/providers/${f}`)];
@@ -16,8 +17,12 @@ describe('the YAML examples of the README and the provider pages', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(20);
   });
 
-  it.each(blocks)('%s is valid configuration (or a valid flow)', (_where, block) => {
+  it.each(blocks)('%s is valid configuration (or a valid flow or campaign)', (_where, block) => {
     const doc = parseYaml(block) as Record<string, unknown>;
+    if ('attemptsPerContact' in doc) {
+      expect(() => parseCampaignDefinition(doc)).not.toThrow();
+      return;
+    }
     if ('steps' in doc) {
       expect(() => validateFlow(doc, 'README flow')).not.toThrow();
       return;
