@@ -33,6 +33,7 @@ import {
   type CampaignDefinition,
 } from './campaign-definition.js';
 import { CallPacer } from './campaign-pacer.js';
+import { CampaignJobQueue, type CampaignQueueOptions, type DialJobData } from './campaign-queue.js';
 import { CallingWindow } from './campaign-window.js';
 import { OutboundRequestError, type CallPlacer, type OutboundCallRequest, type OutboundReasonCode, type OutboundStatusEvent } from './outbound.js';
 
@@ -59,6 +60,11 @@ export interface CampaignRunnerOptions {
   abandonedAfterMs?: number;
   /** A call of this runner with no final status after this long is failed as an error (the dialer lost it). Default 2 h. */
   attemptTimeoutMs?: number;
+  /**
+   * Absent (default): one process, paced in-process. Set (REDIS_URL): claims are queued in BullMQ on
+   * Redis and dialed by whichever process's worker takes them, paced by a limiter shared by all processes.
+   */
+  queue?: CampaignQueueOptions | CampaignJobQueue;
 }
 
 export type CampaignRunnerEvent =
@@ -113,6 +119,9 @@ export class CampaignRunner {
   private placing = 0;
   private running = false;
   private lastRecoveryAt = Number.NEGATIVE_INFINITY;
+  /** The shared queue (Redis mode); undefined: in-process pacing. */
+  private readonly queue?: CampaignJobQueue;
+  private readonly campaignCache = new Map<string, CampaignRecord>();
 
   constructor(opts: CampaignRunnerOptions) {
     this.repo = opts.repository;
@@ -126,6 +135,12 @@ export class CampaignRunner {
     this.recoveryIntervalMs = opts.recoveryIntervalMs ?? 60_000;
     this.abandonedAfterMs = opts.abandonedAfterMs ?? 6 * 3_600_000;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 2 * 3_600_000;
+    if (opts.queue) this.queue = opts.queue instanceof CampaignJobQueue ? opts.queue : new CampaignJobQueue(opts.queue, this.logger);
+  }
+
+  /** `queue`: dialing goes through the shared Redis queue; `in-process`: this runner paces its own calls. */
+  get mode(): 'queue' | 'in-process' {
+    return this.queue ? 'queue' : 'in-process';
   }
 
   onEvent(listener: (event: CampaignRunnerEvent) => void): () => void {
@@ -146,6 +161,8 @@ export class CampaignRunner {
   /** Marks attempts left in flight by dead processes as interrupted, then runs every running campaign. */
   async start(): Promise<void> {
     if (this.running) return;
+    // Redis down at start is a configuration problem: say so rather than hang on the first claim.
+    await this.queue?.check();
     this.running = true;
     liveOwners.add(this.owner);
     this.unsubscribe = this.subscribeToStatus((event) => this.onStatus(event));
@@ -162,6 +179,8 @@ export class CampaignRunner {
     liveOwners.delete(this.owner);
     this.timer?.handle.cancel();
     this.timer = undefined;
+    // Workers finish the job in hand (its call is placed) and take no more; queued jobs stay in Redis for other processes.
+    await this.queue?.close();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.settled();
@@ -183,6 +202,7 @@ export class CampaignRunner {
     if (cancelled) {
       this.logger.info({ campaignId }, 'campaign cancelled');
       this.emit({ type: 'campaign.status', campaignId, status: 'cancelled' });
+      await this.queue?.remove(campaignId);
       await this.notifyCampaignEnd(campaignId);
     }
     return cancelled;
@@ -261,6 +281,7 @@ export class CampaignRunner {
     const campaigns = await this.repo.listByStatus(['running']);
     // Pacing state of campaigns no longer running is dropped (a resumed campaign starts a fresh grid).
     for (const id of this.states.keys()) if (!campaigns.some((c) => c.id === id)) this.states.delete(id);
+    if (this.queue) await this.syncWorkers(campaigns);
     for (const campaign of campaigns) {
       if (!this.running) break;
       wakeAt = Math.min(wakeAt, await this.dialDue(campaign, now));
@@ -286,7 +307,7 @@ export class CampaignRunner {
         this.logger.debug({ campaignId: campaign.id, contact: contact.position, opensAt }, 'outside calling window');
         continue;
       }
-      if (!state.pacer.canStart(now)) return state.pacer.nextStartAt();
+      if (!this.queue && !state.pacer.canStart(now)) return state.pacer.nextStartAt();
       const attempt = await this.repo.claimAttempt({
         campaignId: campaign.id,
         contactId: contact.id,
@@ -295,20 +316,26 @@ export class CampaignRunner {
         owner: this.owner,
         now,
         onlyIfFirstOpen: def.escalation === 'sequential',
+        ...(this.queue ? { status: 'queued' as const } : {}),
       });
       if (!attempt) {
         // Another runner claimed it (or the campaign stopped): its result will show up in the store.
         lostRace = true;
         continue;
       }
-      state.pacer.start(now);
       room--;
-      this.place(campaign, contact, attempt);
+      if (this.queue) {
+        await this.queueAttempt(attempt);
+        continue;
+      }
+      state.pacer.start(now);
+      void this.place(campaign, contact, attempt);
     }
+    // Redis mode: attempts finish in other processes too, unseen here; the poll notices the freed room.
     if (room <= 0 || lostRace) return now + this.pollIntervalMs;
     const next = await this.repo.nextDueAt(campaign.id, def.escalation);
-    if (next === undefined) return Number.POSITIVE_INFINITY;
-    return Math.max(next, state.pacer.nextStartAt(), now + 1);
+    if (next === undefined) return this.queue ? now + this.pollIntervalMs : Number.POSITIVE_INFINITY;
+    return Math.max(next, this.queue ? now + 1 : state.pacer.nextStartAt(), now + 1);
   }
 
   private stateFor(campaign: CampaignRecord): CampaignState {
@@ -321,30 +348,80 @@ export class CampaignRunner {
     return state;
   }
 
-  private place(campaign: CampaignRecord, contact: CampaignContactRecord, attempt: CampaignAttemptRecord): void {
+  /** Places the call and follows it; the returned promise settles once the dialer took (or refused) the call. */
+  private place(campaign: CampaignRecord, contact: CampaignContactRecord, attempt: CampaignAttemptRecord): Promise<void> {
     this.logger.info({ campaignId: campaign.id, contact: contact.position, attemptNo: attempt.attemptNo }, 'campaign attempt claimed');
     this.emit({ type: 'attempt.started', campaignId: campaign.id, attempt, contact });
     this.placing++;
+    let placed!: () => void;
+    const placedPromise = new Promise<void>((resolve) => (placed = resolve));
     this.track(
       (async () => {
         let conversationId: string;
         try {
           ({ conversationId } = await this.placer.place(callRequest(campaign.definition, contact, attempt)));
         } catch (err) {
+          placed();
           const final = err instanceof OutboundRequestError;
           await this.finish(campaign, attempt, { status: 'failed', outcome: 'error', detail: errorText(err), final });
           return;
         } finally {
           this.placing--;
         }
+        placed();
         const flight: Flight = { campaign, attempt, chain: this.repo.setConversation(attempt.id, conversationId) };
         this.flights.set(conversationId, flight);
         const early = this.earlyEvents.get(conversationId);
         this.earlyEvents.delete(conversationId);
         for (const event of early ?? []) this.enqueue(flight, event);
         await flight.chain;
-      })().catch((err: unknown) => this.logger.error({ err, campaignId: campaign.id, attemptId: attempt.id }, 'placing a campaign call failed')),
+      })()
+        .catch((err: unknown) => this.logger.error({ err, campaignId: campaign.id, attemptId: attempt.id }, 'placing a campaign call failed'))
+        .finally(() => placed()),
     );
+    return placedPromise;
+  }
+
+  /** Redis mode: hands a claimed attempt to the shared queue; a failed add is retried by the next recovery. */
+  private async queueAttempt(attempt: CampaignAttemptRecord): Promise<void> {
+    try {
+      await this.queue!.enqueue(attempt.campaignId, attempt.id, attempt.startedAt);
+    } catch (err) {
+      this.logger.error({ err, campaignId: attempt.campaignId, attemptId: attempt.id }, 'queueing a campaign attempt failed; retried at the next recovery');
+    }
+  }
+
+  /** Redis mode: a worker per running campaign in this process; campaigns no longer running are left. */
+  private async syncWorkers(campaigns: CampaignRecord[]): Promise<void> {
+    const queue = this.queue!;
+    const running = new Set(campaigns.map((c) => c.id));
+    for (const id of queue.workingOn()) if (!running.has(id)) await queue.leave(id);
+    for (const campaign of campaigns) {
+      if (!this.running) return;
+      this.campaignCache.set(campaign.id, campaign);
+      const { callsPerSecond, maxConcurrent } = campaign.definition.pacing;
+      await queue.work(campaign.id, callsPerSecond, maxConcurrent, (job) => this.dialQueued(job));
+    }
+  }
+
+  /**
+   * Redis mode, a job taken by this process's worker: the attempt becomes ours (`queued -> dialing`)
+   * and is dialed here, where its status callbacks will arrive. A job whose attempt was taken already
+   * (redelivered after a worker died) does nothing: recovery marks that attempt interrupted.
+   */
+  private async dialQueued(job: DialJobData): Promise<void> {
+    if (!this.running) throw new Error('campaign runner stopped');
+    const taken = await this.repo.takeQueuedAttempt(job.attemptId, this.owner, this.clock.now());
+    if (taken.kind !== 'dial') {
+      this.logger.debug({ campaignId: job.campaignId, attemptId: job.attemptId, result: taken.kind }, 'queued attempt not dialed');
+      if (taken.kind === 'released') this.kick();
+      return;
+    }
+    const attempt = taken.attempt;
+    const campaign = this.campaignCache.get(attempt.campaignId) ?? (await this.repo.get(attempt.campaignId));
+    const contact = await this.repo.contact(attempt.contactId);
+    if (!campaign || !contact) throw new Error(`campaign attempt ${attempt.id}: campaign or contact missing`);
+    await this.place(campaign, contact, attempt);
   }
 
   private onStatus(event: OutboundStatusEvent): void {
@@ -417,6 +494,7 @@ export class CampaignRunner {
     }
     if (finished.campaignFinished) {
       this.emit({ type: 'campaign.status', campaignId: campaign.id, status: 'completed' });
+      if (this.queue) this.track(this.queue.remove(campaign.id));
       this.track(this.notifyCampaignEnd(campaign.id));
     }
   }
@@ -467,6 +545,19 @@ export class CampaignRunner {
       if (attempt.conversationId) this.flights.delete(attempt.conversationId);
       this.logger.warn({ campaignId: campaign.id, attemptId: attempt.id, owner: attempt.owner, outcome: result.outcome }, result.detail ?? 'attempt ended by recovery');
       this.announce(campaign, finished);
+    }
+    if (this.queue) await this.requeueQueued(campaigns);
+  }
+
+  /**
+   * Redis mode: claims still `queued` are added again with their own jobId. BullMQ ignores the add
+   * while the job exists; a job lost from Redis (flushed, failed too often) is recreated.
+   */
+  private async requeueQueued(campaigns: Map<string, CampaignRecord | undefined>): Promise<void> {
+    for (const attempt of await this.repo.queuedAttempts()) {
+      if (!campaigns.has(attempt.campaignId)) campaigns.set(attempt.campaignId, await this.repo.get(attempt.campaignId));
+      if (campaigns.get(attempt.campaignId)?.status !== 'running') continue;
+      await this.queueAttempt(attempt);
     }
   }
 

@@ -18,9 +18,12 @@ import type { CampaignAttemptsTable, CampaignContactsTable, CampaignsTable, Voxg
 
 export type CampaignStatus = CampaignsTable['status'];
 export type ContactStatus = 'pending' | 'in-progress' | 'done' | 'skipped';
-export type AttemptStatus = 'dialing' | 'ringing' | 'answered' | 'completed' | 'failed' | 'interrupted';
+/** `queued`: claimed and waiting in the shared (Redis) queue for its rate-limit slot; no call yet. */
+export type AttemptStatus = 'queued' | 'dialing' | 'ringing' | 'answered' | 'completed' | 'failed' | 'interrupted';
 /** A call is (or may be) live on the carrier while its attempt is in one of these. */
 export const ACTIVE_ATTEMPT_STATUSES = ['dialing', 'ringing', 'answered'] as const;
+/** Attempts that hold a contact and a maxConcurrent slot: queued or live. */
+const CLAIMED_ATTEMPT_STATUSES = ['queued', ...ACTIVE_ATTEMPT_STATUSES] as const;
 const OPEN_CONTACT_STATUSES = ['pending', 'in-progress'] as const;
 /** Rows per INSERT when loading contacts: well below SQLite's and PostgreSQL's bound-parameter limits. */
 const CONTACT_INSERT_CHUNK = 500;
@@ -119,7 +122,17 @@ export interface ClaimRequest {
   now: number;
   /** Sequential escalation: only while every earlier contact is settled. */
   onlyIfFirstOpen: boolean;
+  /** `queued` when a shared queue dials it later (taken with takeQueuedAttempt). Default `dialing`. */
+  status?: 'dialing' | 'queued';
 }
+
+/** What a queue worker found when it came to dial a queued attempt. */
+export type TakenAttempt =
+  | { kind: 'dial'; attempt: CampaignAttemptRecord }
+  /** The campaign stopped running: the claim was undone (the contact waits again, or is cancelled). */
+  | { kind: 'released' }
+  /** Already taken, released or ended (a redelivered job): nothing to do. */
+  | { kind: 'gone' };
 
 export interface AttemptResult {
   status: 'completed' | 'failed' | 'interrupted';
@@ -218,6 +231,8 @@ export class CampaignRepository {
         .where('campaign_id', '=', campaignId)
         .where('status', '=', 'pending')
         .execute();
+      // Claims still waiting in a shared queue were never dialed: their contacts are cancelled too.
+      await this.releaseQueuedIn(trx, { campaignId }, now);
       return true;
     });
   }
@@ -292,14 +307,15 @@ export class CampaignRepository {
     const firstOpen = req.onlyIfFirstOpen
       ? sql`and not exists (select 1 from campaign_contacts e where e.campaign_id = c.campaign_id and e.position < c.position and e.status in ('pending', 'in-progress'))`
       : sql``;
+    const status = req.status ?? 'dialing';
     const inserted = await sql<{ id: number }>`
       insert into campaign_attempts (campaign_id, contact_id, attempt_no, status, owner, started_at)
-      select c.campaign_id, c.id, c.attempts_made + 1, 'dialing', ${req.owner}, cast(${now} as bigint)
+      select c.campaign_id, c.id, c.attempts_made + 1, ${status}, ${req.owner}, cast(${now} as bigint)
       from campaign_contacts c join campaigns k on k.id = c.campaign_id
       where c.id = ${req.contactId} and c.campaign_id = ${req.campaignId}
         and c.attempts_made = ${req.attemptNo - 1} and c.attempts_made < ${req.attemptsPerContact}
         and c.status = 'pending' and k.status = 'running'
-        and not exists (select 1 from campaign_attempts a where a.contact_id = c.id and a.status in ('dialing', 'ringing', 'answered'))
+        and not exists (select 1 from campaign_attempts a where a.contact_id = c.id and a.status in ('queued', 'dialing', 'ringing', 'answered'))
         ${firstOpen}
       on conflict (contact_id, attempt_no) do nothing
       returning id`.execute(this.db);
@@ -322,7 +338,7 @@ export class CampaignRepository {
       contactId: req.contactId,
       attemptNo: req.attemptNo,
       conversationId: null,
-      status: 'dialing',
+      status,
       outcome: null,
       dtmf: null,
       detail: null,
@@ -330,6 +346,68 @@ export class CampaignRepository {
       startedAt: now,
       endedAt: null,
     };
+  }
+
+  /**
+   * A queue worker takes a queued attempt to dial it: `queued -> dialing` under its own owner, only
+   * while the campaign runs. One guarded UPDATE, so of two workers given the same job (a stalled job
+   * redelivered) exactly one wins. A campaign no longer running gets the claim undone instead.
+   */
+  async takeQueuedAttempt(attemptId: number, owner: string, now: number): Promise<TakenAttempt> {
+    requireEpochMs('campaign attempt', 'now', now);
+    const row = await this.db
+      .updateTable('campaign_attempts')
+      .set({ status: 'dialing', owner, started_at: now })
+      .where('id', '=', attemptId)
+      .where('status', '=', 'queued')
+      .where((eb) => eb.exists(eb.selectFrom('campaigns as k').select('k.id').whereRef('k.id', '=', 'campaign_attempts.campaign_id').where('k.status', '=', 'running')))
+      .returningAll()
+      .executeTakeFirst();
+    if (row) return { kind: 'dial', attempt: toAttempt(row) };
+    return (await this.releaseQueuedAttempts({ attemptId }, now)) > 0 ? { kind: 'released' } : { kind: 'gone' };
+  }
+
+  /** Queued attempts (never dialed), oldest first: to re-enqueue those whose job the queue lost. */
+  async queuedAttempts(campaignId?: string): Promise<CampaignAttemptRecord[]> {
+    let query = this.db.selectFrom('campaign_attempts').selectAll().where('status', '=', 'queued');
+    if (campaignId) query = query.where('campaign_id', '=', campaignId);
+    return (await query.orderBy('id').execute()).map(toAttempt);
+  }
+
+  /**
+   * Undoes claims that were never dialed (campaign paused or cancelled while they waited in the queue):
+   * the attempt row goes, so the attempt number is free again, and its contact waits for it (or is
+   * cancelled). Only while the campaign is not running; returns how many were released.
+   */
+  async releaseQueuedAttempts(which: { attemptId: number } | { campaignId: string }, now: number): Promise<number> {
+    return this.db.transaction().execute((trx) => this.releaseQueuedIn(trx, which, now));
+  }
+
+  private async releaseQueuedIn(trx: Kysely<VoxgateDatabase>, which: { attemptId: number } | { campaignId: string }, now: number): Promise<number> {
+    const released = await trx
+      .deleteFrom('campaign_attempts')
+      .where('status', '=', 'queued')
+      .where((eb) => ('attemptId' in which ? eb('id', '=', which.attemptId) : eb('campaign_id', '=', which.campaignId)))
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('campaigns as k').select('k.id').whereRef('k.id', '=', 'campaign_attempts.campaign_id').where('k.status', '=', 'running'))))
+      .returning(['campaign_id', 'contact_id', 'attempt_no'])
+      .execute();
+    for (const r of released) {
+      const campaign = await trx.selectFrom('campaigns').select('status').where('id', '=', r.campaign_id).executeTakeFirstOrThrow();
+      const cancelled = campaign.status === 'cancelled' || campaign.status === 'completed';
+      await trx
+        .updateTable('campaign_contacts')
+        .set({
+          status: cancelled ? 'skipped' : 'pending',
+          outcome: cancelled ? 'cancelled' : null,
+          attempts_made: Number(r.attempt_no) - 1,
+          next_attempt_at: cancelled ? null : now,
+          updated_at: now,
+        })
+        .where('id', '=', Number(r.contact_id))
+        .where('status', '=', 'in-progress')
+        .execute();
+    }
+    return released.length;
   }
 
   async setConversation(attemptId: number, conversationId: string): Promise<void> {
@@ -421,12 +499,13 @@ export class CampaignRepository {
     return (await query.orderBy('id').execute()).map(toAttempt);
   }
 
+  /** Attempts holding a maxConcurrent slot: live calls and claims queued for dialing. */
   async countActiveAttempts(campaignId: string): Promise<number> {
     const row = await this.db
       .selectFrom('campaign_attempts')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('campaign_id', '=', campaignId)
-      .where('status', 'in', ACTIVE_ATTEMPT_STATUSES)
+      .where('status', 'in', CLAIMED_ATTEMPT_STATUSES)
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
