@@ -176,6 +176,66 @@ export interface CallbackOutboxTable {
   delivered_at: number | null;
 }
 
+export interface OauthClientsTable {
+  client_id: string;
+  name: string;
+  /** scrypt hash of the client secret (the secret itself is shown once, at creation). */
+  secret_hash: string;
+  /** JSON array of granted scopes. */
+  scopes: string;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface AlarmsTable {
+  id: Generated<number>;
+  /** type + entity: one active alarm per condition. */
+  alarm_key: string;
+  type: string;
+  entity: string;
+  /** clear | indeterminate | warning | minor | major | critical */
+  severity: string;
+  message: string;
+  raised_at: number;
+  updated_at: number;
+}
+
+export interface AlarmHistoryTable {
+  id: Generated<number>;
+  alarm_key: string;
+  type: string;
+  entity: string;
+  severity: string;
+  message: string;
+  at: number;
+}
+
+export interface AlarmRulesTable {
+  type: string;
+  /** 0/1 */
+  disabled: number;
+  /** JSON array: only these entities raise this alarm type; null = all. */
+  allowed_entities: string | null;
+  updated_at: number;
+}
+
+export interface ConfigEntriesTable {
+  /** bot | provider | route */
+  kind: string;
+  name: string;
+  /** JSON, validated by the runtime's own schema before it is stored. */
+  body: string;
+  updated_at: number;
+}
+
+export interface SettingsTable {
+  key: string;
+  /** JSON */
+  value: string;
+  updated_at: number;
+}
+
 export interface VoxgateDatabase {
   calls: CallsTable;
   transcript_lines: TranscriptLinesTable;
@@ -188,6 +248,12 @@ export interface VoxgateDatabase {
   campaign_contacts: CampaignContactsTable;
   campaign_attempts: CampaignAttemptsTable;
   callback_outbox: CallbackOutboxTable;
+  oauth_clients: OauthClientsTable;
+  alarms: AlarmsTable;
+  alarm_history: AlarmHistoryTable;
+  alarm_rules: AlarmRulesTable;
+  config_entries: ConfigEntriesTable;
+  settings: SettingsTable;
 }
 
 export type CallRow = Selectable<CallsTable>;
