@@ -64,6 +64,11 @@ export class LiveCalls implements CallHandler {
     return this.calls.get(callId);
   }
 
+  /** The calls up now, oldest first: what the console's live list shows. */
+  list(): { callId: string; info: CallInfo; botName: string; startedAt: number; connected: boolean }[] {
+    return [...this.calls.values()].map((c) => ({ callId: c.info.callId, info: c.info, botName: c.botName, startedAt: c.startedAt, connected: c.session !== undefined }));
+  }
+
   /**
    * The carrier offers a call and waits for instructions. With connectOnBotPrompt the bot is started
    * now and the answer waits (the caller hears ringing) until its first message is ready, or

@@ -382,6 +382,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
    * caller is never left in silence. (When TTS itself failed, the apology goes to the fallback voice.)
    */
   private failed(part: FailedPart, err?: unknown): void {
+    const provider = part === 'bot' ? (this.deps.botName ?? this.deps.bot.botName) : part === 'stt' ? (this.recognizer?.providerName ?? 'stt') : (this.deps.ttsProvider ?? 'tts');
+    this.deps.bus.publish('provider.error', { kind: part, provider, callId: this.callId, error: err instanceof Error ? err.message : String(err), at: this.deps.clock.now() });
     if (this.failing || this.ended) return;
     this.failing = true;
     if (part === 'bot') this.turns.failed('bot-error', err instanceof Error ? err.message : String(err), this.deps.clock.now());

@@ -204,6 +204,7 @@ export class OutboundDialer implements CallPlacer {
       this.log.info({ callId, target: request.target, requestUuid: res.requestUuid }, 'outbound call fired');
     } catch (err) {
       this.log.error({ err, callId, target: request.target }, 'Plivo refused the outbound call');
+      this.options.bus.publish('provider.error', { kind: 'carrier', provider: 'plivo', callId, error: err instanceof Error ? err.message : String(err), at: this.options.clock.now() });
       if (!this.calls.has(callId)) return;
       this.transition(callId, 'failed', { reasonCode: 'error', reason: err instanceof Error ? err.message : String(err) });
       this.calls.delete(callId);

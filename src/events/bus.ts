@@ -65,6 +65,17 @@ export type TurnEvent = TurnRecord;
 /** A recording file was closed and is complete on disk. */
 export type RecordingSavedEvent = Omit<RecordingRecord, 'id'>;
 
+/** A provider the gateway depends on failed: the bot, speech recognition, speech synthesis or the carrier. */
+export interface ProviderErrorEvent {
+  kind: 'bot' | 'stt' | 'tts' | 'carrier';
+  /** The bot's configured name, the STT/TTS provider's name, or the carrier. */
+  provider: string;
+  /** The call it happened on, when it happened on one. */
+  callId?: string;
+  error: string;
+  at: number;
+}
+
 export interface BusEventMap {
   'call.started': CallStartedEvent;
   'call.answered': CallAnsweredEvent;
@@ -76,6 +87,7 @@ export interface BusEventMap {
   'recording.saved': RecordingSavedEvent;
   /** A call Voxgate placed changed status (initiated, ringing, answered, completed, failed). */
   'outbound.status': OutboundStatusEvent;
+  'provider.error': ProviderErrorEvent;
 }
 
 type Listener<T> = (event: T) => void | Promise<void>;

@@ -43,9 +43,11 @@ async function* notFound(): AsyncIterable<Int16Array> {
 describe('a failing speech provider never leaves the caller in silence', () => {
   it('an STT failure plays the apology, then hangs up as stt-error', async () => {
     const stt = new ScriptedStt();
-    const { leg, session, audio } = await startSession({ stt, settings: { failureSpeech: 'Sorry, we have a problem.' } });
+    const { leg, session, audio, providerErrors } = await startSession({ stt, settings: { failureSpeech: 'Sorry, we have a problem.' } });
     stt.session!.emit('failure', new Error('Deepgram closed the stream (1011)'));
     await settle();
+    // Published for metrics and alarms.
+    expect(providerErrors()).toMatchObject([{ kind: 'stt', provider: 'scripted', callId: 'call-1', error: 'Deepgram closed the stream (1011)' }]);
     expect(audio.spoken.map((r) => r.text)).toEqual(['Sorry, we have a problem.']);
     expect(leg.count('hangup')).toBe(0); // the apology plays first
     leg.playedAll();
@@ -94,7 +96,7 @@ describe('a failing speech provider never leaves the caller in silence', () => {
 
   it('a bot message whose speech cannot be synthesized fails over: apology, then hang up as tts-error', async () => {
     const tts = new FailingTts(new Set(['Your balance is 42 dollars.']));
-    const { bot, leg, session, turns } = await startSession({ audio: tts, settings: { failureSpeech: 'Sorry.' } });
+    const { bot, leg, session, turns, providerErrors } = await startSession({ audio: tts, settings: { failureSpeech: 'Sorry.' } });
     bot.say({ text: 'Your balance is 42 dollars.' });
     await settle();
     leg.playedAll();
@@ -102,6 +104,7 @@ describe('a failing speech provider never leaves the caller in silence', () => {
     expect(tts.tones.spoken.map((r) => r.text)).toEqual(['Sorry.']);
     expect(session.endedWith?.reason).toBe('tts-error');
     expect(turns()[0]).toMatchObject({ seq: 0, outcome: 'tts-error', error: expect.stringContaining('503') });
+    expect(providerErrors()).toMatchObject([{ kind: 'tts', provider: 'tone' }]);
   });
 
   it('a playUrl that cannot be fetched is skipped, the bot is told (playUrlFailed) and the call goes on', async () => {

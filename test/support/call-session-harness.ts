@@ -31,7 +31,7 @@ export async function startSession(
   const audio = opts.audio ?? tones;
   const bus = new EventBus();
   const published: { type: keyof BusEventMap; event: unknown }[] = [];
-  for (const type of ['transcript', 'dtmf', 'prompt.played', 'turn', 'recording.saved'] as const) bus.subscribe(type, (event) => void published.push({ type, event }));
+  for (const type of ['transcript', 'dtmf', 'prompt.played', 'turn', 'recording.saved', 'provider.error'] as const) bus.subscribe(type, (event) => void published.push({ type, event }));
   const session = new CallSession({
     info: opts.info ?? testCallInfo,
     leg,
@@ -51,5 +51,6 @@ export async function startSession(
   const turns = () => published.filter((p) => p.type === 'turn').map((p) => p.event as BusEventMap['turn']);
   const recordings = () => published.filter((p) => p.type === 'recording.saved').map((p) => p.event as BusEventMap['recording.saved']);
   const transcript = () => published.filter((p) => p.type === 'transcript').map((p) => p.event as BusEventMap['transcript']);
-  return { clock, leg, bot, audio: tones, bus, session, published, prompts, turns, recordings, transcript };
+  const providerErrors = () => published.filter((p) => p.type === 'provider.error').map((p) => p.event as BusEventMap['provider.error']);
+  return { clock, leg, bot, audio: tones, bus, session, published, prompts, turns, recordings, transcript, providerErrors };
 }
