@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { resolveSecret, secretSchema } from '../../config/secrets.js';
 import type { Logger } from '../../logger.js';
-import { checkSampleRate, decodeAudioStream, describeFetchError, errorBodySnippet, httpUrlOption, requestDeadline } from './http-tts.js';
+import { checkSampleRate, decodeAudioStream, describeFetchError, errorBodySnippet, firstByteWithin, httpUrlOption, requestDeadline } from './http-tts.js';
 import { completeSsml, defaultAzureVoice, normaliseLocale, plainTextSsml, ssmlIsEmpty } from './azure-ssml.js';
 import { TtsError, type TtsProvider, type TtsRequest } from './provider.js';
 
@@ -137,7 +137,7 @@ export class AzureTtsProvider implements TtsProvider {
         }
         if (!res.body) throw new TtsError(PROVIDER_NAME, `${where} answered ${res.status} without a body`);
         const counted = { bytes: 0 };
-        const audio = firstByteWithin(res.body as unknown as AsyncIterable<Uint8Array>, deadline, counted, timeoutError, signal);
+        const audio = firstByteWithin(res.body as unknown as AsyncIterable<Uint8Array>, deadline, timeoutError, signal, counted);
         yield* decodeAudioStream(audio, { kind: 'raw', format: { encoding: 'pcm16le', sampleRate: rate, channels: 1 } }, req.sampleRate, where, PROVIDER_NAME);
         // Azure answers 200 with no audio when the SSML renders to nothing (e.g. an unknown voice in some regions).
         if (counted.bytes === 0) throw new TtsError(PROVIDER_NAME, `${where} answered 200 with an empty body (no audio for voice "${voice}")`);
@@ -243,28 +243,6 @@ function untilAborted<T>(promise: Promise<T>, deadlineSignal: AbortSignal, signa
   });
 }
 
-/**
- * Passes the body through, keeping the request deadline armed until the first byte: headers can
- * come before synthesis has produced any audio.
- */
-async function* firstByteWithin(
-  body: AsyncIterable<Uint8Array>,
-  deadline: { clear(): void; timedOut(): boolean },
-  counted: { bytes: number },
-  timeoutError: () => TtsError,
-  signal?: AbortSignal,
-): AsyncGenerator<Uint8Array> {
-  try {
-    for await (const chunk of body) {
-      if (counted.bytes === 0) deadline.clear();
-      counted.bytes += chunk.length;
-      yield chunk;
-    }
-  } catch (err) {
-    if (!signal?.aborted && deadline.timedOut()) throw timeoutError();
-    throw err;
-  }
-}
 
 /** What Azure's status codes mean, as its REST reference lists them. */
 function hintFor(status: number): string {

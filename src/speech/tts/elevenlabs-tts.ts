@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { resolveSecret, secretSchema } from '../../config/secrets.js';
 import type { Logger } from '../../logger.js';
-import { checkSampleRate, decodeAudioStream, describeFetchError, errorBodySnippet, httpUrlOption, requestDeadline, type RawAudioFormat } from './http-tts.js';
+import { checkSampleRate, decodeAudioStream, describeFetchError, errorBodySnippet, firstByteWithin, httpUrlOption, requestDeadline, type RawAudioFormat } from './http-tts.js';
 import { ssmlToText } from './openai-tts.js';
 import { TtsError, type TtsProvider, type TtsRequest } from './provider.js';
 
@@ -201,7 +201,7 @@ export class ElevenLabsTtsProvider implements TtsProvider {
       }
       if (!res.body) throw new TtsError(PROVIDER_NAME, `${where} answered ${res.status} without a body`);
       const counted = { bytes: 0 };
-      const audio = firstByteWithin(res.body as unknown as AsyncIterable<Uint8Array>, deadline, counted, timeoutError, signal);
+      const audio = firstByteWithin(res.body as unknown as AsyncIterable<Uint8Array>, deadline, timeoutError, signal, counted);
       yield* decodeAudioStream(audio, { kind: 'raw', format: formatOf(outputFormat) }, req.sampleRate, where, PROVIDER_NAME);
       if (counted.bytes === 0) throw new TtsError(PROVIDER_NAME, `${where} answered 200 with an empty body (no audio)`);
     } catch (err) {
@@ -215,28 +215,6 @@ export class ElevenLabsTtsProvider implements TtsProvider {
   }
 }
 
-/**
- * Passes the body through, keeping the request deadline armed until the first byte: ElevenLabs
- * sends its headers at once and may then take seconds before the first audio.
- */
-async function* firstByteWithin(
-  body: AsyncIterable<Uint8Array>,
-  deadline: { clear(): void; timedOut(): boolean },
-  counted: { bytes: number },
-  timeoutError: () => TtsError,
-  signal?: AbortSignal,
-): AsyncGenerator<Uint8Array> {
-  try {
-    for await (const chunk of body) {
-      if (counted.bytes === 0) deadline.clear();
-      counted.bytes += chunk.length;
-      yield chunk;
-    }
-  } catch (err) {
-    if (!signal?.aborted && deadline.timedOut()) throw timeoutError();
-    throw err;
-  }
-}
 
 /**
  * ElevenLabs errors: `{ detail: { status, message } }` (401 invalid_api_key / quota_exceeded,

@@ -304,6 +304,30 @@ export function requestDeadline(signal: AbortSignal | undefined, timeoutMs: numb
   };
 }
 
+/**
+ * Passes an answer body through, keeping the request deadline armed until the first audio byte:
+ * streaming TTS services send their headers at once and may take seconds before any audio. A body
+ * cut by the deadline becomes `timeoutError()`; `counted.bytes` tracks what arrived (for errors).
+ */
+export async function* firstByteWithin(
+  body: AsyncIterable<Uint8Array>,
+  deadline: { clear(): void; timedOut(): boolean },
+  timeoutError: () => Error,
+  signal?: AbortSignal,
+  counted: { bytes: number } = { bytes: 0 },
+): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of body) {
+      if (counted.bytes === 0 && chunk.length > 0) deadline.clear();
+      counted.bytes += chunk.length;
+      yield chunk;
+    }
+  } catch (err) {
+    if (!signal?.aborted && deadline.timedOut()) throw timeoutError();
+    throw err;
+  }
+}
+
 export function checkSampleRate(provider: string, sampleRate: number): void {
   if (!Number.isInteger(sampleRate) || sampleRate < 4000 || sampleRate > 192000) {
     throw new TtsError(provider, `sampleRate must be an integer between 4000 and 192000, got ${sampleRate}`);

@@ -9,7 +9,7 @@ import aws4 from 'aws4';
 import { z } from 'zod';
 import { resolveSecret, secretSchema } from '../../config/secrets.js';
 import type { Logger } from '../../logger.js';
-import { checkSampleRate, decodeAudioStream, describeFetchError, errorBodySnippet, httpUrlOption, requestDeadline } from './http-tts.js';
+import { checkSampleRate, decodeAudioStream, describeFetchError, errorBodySnippet, firstByteWithin, httpUrlOption, requestDeadline } from './http-tts.js';
 import { defaultPollyVoice, POLLY_BILINGUAL_VOICES, type PollyEngine } from './polly-voices.js';
 import { TtsError, type TtsProvider, type TtsRequest } from './provider.js';
 
@@ -192,27 +192,6 @@ export class PollyTtsProvider implements TtsProvider {
   }
 }
 
-/** Passes the body through, keeping the request deadline armed until the first byte arrives. */
-async function* firstByteWithin(
-  body: AsyncIterable<Uint8Array>,
-  deadline: { clear(): void; timedOut(): boolean },
-  timeoutError: () => TtsError,
-  signal?: AbortSignal,
-): AsyncGenerator<Uint8Array> {
-  let first = true;
-  try {
-    for await (const chunk of body) {
-      if (first && chunk.length > 0) {
-        deadline.clear();
-        first = false;
-      }
-      yield chunk;
-    }
-  } catch (err) {
-    if (!signal?.aborted && deadline.timedOut()) throw timeoutError();
-    throw err;
-  }
-}
 
 /**
  * Polly errors (restJson1): the type in the `x-amzn-ErrorType` header ("InvalidSsmlException:http://...")
