@@ -1,6 +1,8 @@
 /**
  * The configured bots and the routes from called numbers to them. Every bot is checked at start
- * (flows loaded, secrets found), so a bad bot stops startup instead of failing a caller.
+ * (flows loaded, secrets found), so a bad bot stops startup instead of failing a caller. `reload`
+ * swaps in a new configuration checked the same way: new calls use it, calls in progress keep the
+ * connector and settings they were given.
  */
 import type { Logger } from 'pino';
 import { BotApiConnector, OAuthTokenCache } from '../bots/bot-api/index.js';
@@ -27,12 +29,23 @@ interface LoadedBot {
   connect: (logger: Logger) => BotConnector;
 }
 
+interface LoadedConfig {
+  bots: Map<string, LoadedBot>;
+  routes: VoxgateConfig['routes'];
+  defaults: CallSettings;
+}
+
+interface DirectoryDeps {
+  connectorFactory?: BotConnectorFactory;
+  env: NodeJS.ProcessEnv;
+  webhookReplies?: WebhookReplyRouter;
+  webhookResponseUrl?: () => string;
+}
+
 export class BotDirectory {
   private constructor(
-    private readonly bots: Map<string, LoadedBot>,
-    private readonly routes: VoxgateConfig['routes'],
-    private readonly connectorFactory: BotConnectorFactory | undefined,
-    private readonly defaults: CallSettings,
+    private loaded: LoadedConfig,
+    private readonly deps: DirectoryDeps,
   ) {}
 
   static async load(
@@ -43,6 +56,20 @@ export class BotDirectory {
     /** The URL webhook bots' brains reply to (DCS_RESPONSE_URL role); known once the server listens. */
     webhookResponseUrl?: () => string,
   ): Promise<BotDirectory> {
+    const deps: DirectoryDeps = { connectorFactory, env, webhookReplies, webhookResponseUrl };
+    return new BotDirectory(await BotDirectory.build(config, deps), deps);
+  }
+
+  /**
+   * Puts a new configuration to use for the next calls. Checked fully before the swap: on a bad bot
+   * (a missing secret, an unreadable flow) it throws and the current configuration stays.
+   */
+  async reload(config: VoxgateConfig): Promise<void> {
+    this.loaded = await BotDirectory.build(config, this.deps);
+  }
+
+  private static async build(config: VoxgateConfig, deps: DirectoryDeps): Promise<LoadedConfig> {
+    const { env, webhookReplies, webhookResponseUrl } = deps;
     const bots = new Map<string, LoadedBot>();
     const byName = new Map(config.bots.map((b) => [b.name, b]));
     for (const raw of config.bots) {
@@ -95,31 +122,32 @@ export class BotDirectory {
         });
       }
     }
-    return new BotDirectory(bots, config.routes, connectorFactory, mergeSettings(DEFAULT_CALL_SETTINGS, config.defaults));
+    return { bots, routes: config.routes, defaults: mergeSettings(DEFAULT_CALL_SETTINGS, config.defaults) };
   }
 
   /** The bot for a called number: an exact route first, then "*". */
   route(calledNumber: string): BotConfig {
     const normalized = calledNumber.replace(/^\+/, '');
-    const route = this.routes.find((r) => r.number.replace(/^\+/, '') === normalized) ?? this.routes.find((r) => r.number === '*');
+    const { routes, bots } = this.loaded;
+    const route = routes.find((r) => r.number.replace(/^\+/, '') === normalized) ?? routes.find((r) => r.number === '*');
     if (!route) throw new NoRouteError(`no route for called number ${calledNumber}`);
-    return this.bots.get(route.bot)!.config;
+    return bots.get(route.bot)!.config;
   }
 
   has(botName: string): boolean {
-    return this.bots.has(botName);
+    return this.loaded.bots.has(botName);
   }
 
   /** A connector built elsewhere (a dial plan) with the configured default settings. */
   withDefaults(connector: BotConnector): { connector: BotConnector; settings: CallSettings } {
-    return { connector, settings: this.defaults };
+    return { connector, settings: this.loaded.defaults };
   }
 
   create(botName: string, info: CallInfo, logger: Logger): { connector: BotConnector; settings: CallSettings } {
-    const bot = this.bots.get(botName);
+    const bot = this.loaded.bots.get(botName);
     if (!bot) throw new NoRouteError(`unknown bot "${botName}"`);
     const callLogger = logger.child({ callId: info.callId });
-    const connector = this.connectorFactory?.(botName, info, logger) ?? bot.connect(callLogger);
+    const connector = this.deps.connectorFactory?.(botName, info, logger) ?? bot.connect(callLogger);
     return { connector, settings: bot.settings };
   }
 }

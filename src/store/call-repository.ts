@@ -38,6 +38,26 @@ export interface CallListQuery {
   beforeId?: string;
 }
 
+/** History filters of the management API; every field narrows the result, absent fields do not. */
+export interface CallSearch {
+  /** Started at or after this epoch-ms time. */
+  from?: number;
+  /** Started strictly before this epoch-ms time. */
+  to?: number;
+  /** The caller or the called number; a leading "+" is optional. */
+  number?: string;
+  bot?: string;
+  direction?: CallDirection;
+  /** Why the conversation ended (end reason) or the carrier's hangup cause. */
+  reason?: string;
+  minDurationMs?: number;
+  maxDurationMs?: number;
+  /** Page size, 1 to 1000; default 50. */
+  limit?: number;
+  /** Continue after this call of the previous page (newest first, ties broken by id). */
+  after?: { startedAt: number; id: string };
+}
+
 const DIRECTIONS: readonly CallDirection[] = ['inbound', 'outbound'];
 const HANGUP_SIDES: readonly HangupSide[] = ['caller', 'gateway', 'carrier'];
 export const MAX_CALL_PAGE = 1000;
@@ -142,6 +162,67 @@ export class CallRepository {
     const rows = await select.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map(toCallRecord);
   }
+
+  /** Newest first by (startedAt, id): a stable order, so keyset pages neither repeat nor skip calls. */
+  async search(query: CallSearch = {}): Promise<CallRecord[]> {
+    const what = 'call search';
+    const limit = query.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CALL_PAGE) {
+      throw new StoreInputError(`${what}: limit must be an integer from 1 to ${MAX_CALL_PAGE}, got ${limit}`);
+    }
+    let select = this.db.selectFrom('calls').selectAll();
+    if (query.from !== undefined) select = select.where('started_at', '>=', requireEpochMs(what, 'from', query.from));
+    if (query.to !== undefined) select = select.where('started_at', '<', requireEpochMs(what, 'to', query.to));
+    if (query.number !== undefined) {
+      const bare = requireText(what, 'number', query.number).replace(/^\+/, '');
+      const forms = [bare, `+${bare}`];
+      select = select.where((eb) => eb.or([eb('from_number', 'in', forms), eb('to_number', 'in', forms)]));
+    }
+    if (query.bot !== undefined) select = select.where('bot', '=', requireText(what, 'bot', query.bot));
+    if (query.direction !== undefined) select = select.where('direction', '=', requireOneOf(what, 'direction', query.direction, DIRECTIONS));
+    if (query.reason !== undefined) {
+      const reason = requireText(what, 'reason', query.reason);
+      select = select.where((eb) => eb.or([eb('end_reason', '=', reason), eb('hangup_cause', '=', reason)]));
+    }
+    if (query.minDurationMs !== undefined) select = select.where('duration_ms', '>=', requireDuration(what, 'minDurationMs', query.minDurationMs));
+    if (query.maxDurationMs !== undefined) select = select.where('duration_ms', '<=', requireDuration(what, 'maxDurationMs', query.maxDurationMs));
+    if (query.after !== undefined) {
+      const startedAt = requireEpochMs(what, 'after.startedAt', query.after.startedAt);
+      const id = requireText(what, 'after.id', query.after.id);
+      select = select.where((eb) => eb.or([eb('started_at', '<', startedAt), eb.and([eb('started_at', '=', startedAt), eb('id', '<', id)])]));
+    }
+    const rows = await select.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toCallRecord);
+  }
+
+  /**
+   * Ids of calls that ended (or, never ended, started) before `cutoff`, oldest first: the retention
+   * purge's candidates. Bounded by `limit` so a large purge runs in batches.
+   */
+  async idsOlderThan(cutoff: number, limit: number): Promise<string[]> {
+    const at = requireEpochMs('call purge', 'cutoff', cutoff);
+    const rows = await this.db
+      .selectFrom('calls')
+      .select('id')
+      .where(sql<number>`coalesce(ended_at, started_at)`, '<', at)
+      .orderBy('started_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Deletes calls; their transcript, DTMF, prompts, turns and recording rows go with them (ON DELETE CASCADE). */
+  async deleteMany(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await this.db.deleteFrom('calls').where('id', 'in', [...ids]).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
+
+function requireDuration(record: string, field: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new StoreInputError(`${record}: ${field} must be a non-negative number of milliseconds, got ${value}`);
+  return Math.round(value);
 }
 
 function toCallRecord(row: CallRow): CallRecord {

@@ -1,0 +1,75 @@
+/**
+ * Configuration edited at run time (bots, providers, routes) and management settings (retention).
+ * Bodies are JSON validated by the runtime's own schemas before they get here; this layer only stores.
+ */
+import type { Kysely } from 'kysely';
+import { requireEpochMs, requireOneOf, requireText } from './input-checks.js';
+import type { VoxgateDatabase } from './schema.js';
+
+export type ConfigEntryKind = 'bot' | 'provider' | 'route';
+const KINDS: readonly ConfigEntryKind[] = ['bot', 'provider', 'route'];
+
+export interface ConfigEntry {
+  kind: ConfigEntryKind;
+  name: string;
+  /** The stored JSON value; `null` marks an entry deleted over the configuration file (a tombstone). */
+  body: unknown;
+  updatedAt: number;
+}
+
+/** Stored in place of a body when an entry of the configuration file is deleted through the API. */
+const TOMBSTONE = { $deleted: true };
+
+export class ConfigRepository {
+  constructor(private readonly db: Kysely<VoxgateDatabase>) {}
+
+  async list(kind?: ConfigEntryKind): Promise<ConfigEntry[]> {
+    let select = this.db.selectFrom('config_entries').selectAll();
+    if (kind !== undefined) select = select.where('kind', '=', requireOneOf('config entry', 'kind', kind, KINDS));
+    const rows = await select.orderBy('kind').orderBy('name').execute();
+    return rows.map((r) => {
+      const body = JSON.parse(r.body) as unknown;
+      return { kind: r.kind as ConfigEntryKind, name: r.name, body: isTombstone(body) ? null : body, updatedAt: Number(r.updated_at) };
+    });
+  }
+
+  /** Creates or replaces an entry; `body: null` stores a tombstone (the file's entry stays hidden). */
+  async put(kind: ConfigEntryKind, name: string, body: unknown, at: number): Promise<void> {
+    const what = 'config entry';
+    const values = {
+      kind: requireOneOf(what, 'kind', kind, KINDS),
+      name: requireText(what, 'name', name),
+      body: JSON.stringify(body === null ? TOMBSTONE : body),
+      updated_at: requireEpochMs(what, 'updatedAt', at),
+    };
+    await this.db
+      .insertInto('config_entries')
+      .values(values)
+      .onConflict((oc) => oc.columns(['kind', 'name']).doUpdateSet({ body: values.body, updated_at: values.updated_at }))
+      .execute();
+  }
+
+  /** Forgets an entry (the configuration file's value, if any, applies again). */
+  async remove(kind: ConfigEntryKind, name: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('config_entries').where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async getSetting<T>(key: string): Promise<T | undefined> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  async putSetting(key: string, value: unknown, at: number): Promise<void> {
+    const values = { key: requireText('setting', 'key', key), value: JSON.stringify(value), updated_at: requireEpochMs('setting', 'updatedAt', at) };
+    await this.db
+      .insertInto('settings')
+      .values(values)
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: values.value, updated_at: values.updated_at }))
+      .execute();
+  }
+}
+
+function isTombstone(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as Record<string, unknown>).$deleted === true;
+}
