@@ -1,0 +1,65 @@
+/**
+ * Liveness and readiness for orchestrators (Kubernetes probes, load balancers):
+ *   GET /healthz  200 while the process serves HTTP at all
+ *   GET /readyz   200 when the record store answers a cheap query in time; 503 with the reason otherwise
+ */
+import type { FastifyInstance } from 'fastify';
+import { sql, type QueryExecutorProvider } from 'kysely';
+import type { Clock, TimerHandle } from '../call/clock.js';
+import { systemClock } from '../call/clock.js';
+import { silentLogger, type Logger } from '../logger.js';
+
+export interface HealthRoutesOptions {
+  /** The store's query builder (`store.db`); readiness runs `select 1` on it. */
+  db: QueryExecutorProvider;
+  /** A store query slower than this makes /readyz fail. Default 2000 ms. */
+  readyTimeoutMs?: number;
+  /** Extra readiness checks (e.g. "not shutting down"); a string return is the reason for a 503. */
+  extraChecks?: (() => Promise<string | undefined> | string | undefined)[];
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptions): Promise<void> {
+  const timeoutMs = opts.readyTimeoutMs ?? 2000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new RangeError(`health routes: readyTimeoutMs must be a positive integer, got ${String(timeoutMs)}`);
+  const clock = opts.clock ?? systemClock;
+  const logger = (opts.logger ?? silentLogger()).child({ component: 'health' });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const problem = (await storeProblem(opts.db, timeoutMs, clock)) ?? (await extraProblem(opts.extraChecks ?? []));
+    if (problem) {
+      logger.warn({ reason: problem }, 'not ready');
+      return reply.code(503).send({ status: 'not ready', reason: problem });
+    }
+    return { status: 'ready' };
+  });
+}
+
+async function storeProblem(db: QueryExecutorProvider, timeoutMs: number, clock: Clock): Promise<string | undefined> {
+  let timer: TimerHandle | undefined;
+  const timedOut = new Promise<string>((resolve) => (timer = clock.setTimeout(() => resolve(`store: no answer to a test query within ${timeoutMs} ms`), timeoutMs)));
+  try {
+    const query = sql`select 1 as ok`.execute(db).then(
+      () => undefined,
+      (err: unknown) => `store: ${err instanceof Error ? err.message || err.name : String(err)}`,
+    );
+    return await Promise.race([query, timedOut]);
+  } finally {
+    timer?.cancel();
+  }
+}
+
+async function extraProblem(checks: NonNullable<HealthRoutesOptions['extraChecks']>): Promise<string | undefined> {
+  for (const check of checks) {
+    try {
+      const problem = await check();
+      if (problem) return problem;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+  return undefined;
+}

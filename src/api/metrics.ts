@@ -1,0 +1,229 @@
+/**
+ * Prometheus metrics, driven by the event bus: live calls, calls by outcome, turn latency
+ * histograms, barge-ins, provider errors, outbound statuses, campaign progress, plus Node's own
+ * process and event-loop metrics. Each VoxgateMetrics owns its Registry (never prom-client's
+ * global one), so several gateways or test suites in one process do not clash.
+ *
+ * `metricsRoutes` serves it as `GET /metrics` in the text exposition format, open by default or
+ * behind a bearer token.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventBus, TurnEvent } from '../events/bus.js';
+import { silentLogger, type Logger } from '../logger.js';
+
+/** Seconds: spread over what a phone caller perceives, from "instant" to "the line went dead". */
+export const TURN_LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5] as const;
+
+/** A cut prompt counts as a barge-in unless the call ends within this long after the cut (then the hangup cut it). */
+const HANGUP_CUT_TOLERANCE_MS = 1000;
+
+export type ProviderErrorKind = 'stt' | 'tts' | 'bot' | 'carrier';
+
+/** Call end reasons that mean a provider failed (call-session.ts EndReason). */
+const END_REASON_ERROR_KIND: Partial<Record<string, Exclude<ProviderErrorKind, 'carrier'>>> = { 'stt-error': 'stt', 'tts-error': 'tts', 'bot-error': 'bot' };
+
+/** One campaign's progress, as `CampaignRepository.progress()` reports it (the fields the gauge reads). */
+export interface CampaignProgressSample {
+  campaignId: string;
+  name: string;
+  status: string;
+  contacts: { total: number; pending: number; inProgress: number; done: number; skipped: number };
+}
+
+export interface VoxgateMetricsOptions {
+  /** Read at scrape time: progress of the campaigns worth showing (e.g. running and paused ones). */
+  collectCampaigns?: () => Promise<CampaignProgressSample[]>;
+  /** Node process metrics (CPU, memory, handles, GC, event-loop lag). Default true. */
+  processMetrics?: boolean;
+  /** Event-loop delay sampling resolution, ms. Default 10. */
+  eventLoopMonitoringPrecision?: number;
+  logger?: Logger;
+}
+
+interface CallState {
+  direction: string;
+  bot: string;
+  lastSttProvider?: string;
+  lastTtsProvider?: string;
+  /** Provider error kinds already counted from turns, so the call's end reason does not count them again. */
+  countedErrors: Set<ProviderErrorKind>;
+  /** Prompts cut before the end; confirmed as barge-ins once the call is seen going on. */
+  cutPrompts: number[];
+}
+
+export class VoxgateMetrics {
+  readonly registry = new Registry();
+  readonly activeCalls: Gauge<'direction'>;
+  readonly calls: Counter<'direction' | 'reason'>;
+  readonly bargeIns: Counter<'bot'>;
+  readonly providerErrors: Counter<'kind' | 'provider'>;
+  readonly outboundCalls: Counter<'status' | 'reason'>;
+  readonly turns: Counter<'bot' | 'outcome'>;
+  readonly turnLatency: Histogram<'stage' | 'bot'>;
+  readonly campaignContacts: Gauge<'campaign' | 'name' | 'state'>;
+
+  private readonly live = new Map<string, CallState>();
+  private readonly logger: Logger;
+
+  constructor(opts: VoxgateMetricsOptions = {}) {
+    const registers = [this.registry];
+    this.logger = (opts.logger ?? silentLogger()).child({ component: 'metrics' });
+    this.activeCalls = new Gauge({ name: 'voxgate_active_calls', help: 'Calls in progress', labelNames: ['direction'], registers });
+    this.calls = new Counter({ name: 'voxgate_calls_total', help: 'Calls ended, by direction and end reason (caller-hangup, bot-error, no-answer...)', labelNames: ['direction', 'reason'], registers });
+    this.bargeIns = new Counter({ name: 'voxgate_barge_ins_total', help: 'Prompts the caller cut off while the call went on', labelNames: ['bot'], registers });
+    this.providerErrors = new Counter({ name: 'voxgate_provider_errors_total', help: 'Failures of speech, bot and carrier providers', labelNames: ['kind', 'provider'], registers });
+    this.outboundCalls = new Counter({ name: 'voxgate_outbound_calls_total', help: 'Outbound call status changes, by status and reason code', labelNames: ['status', 'reason'], registers });
+    this.turns = new Counter({ name: 'voxgate_turns_total', help: 'Conversational turns, by bot and outcome', labelNames: ['bot', 'outcome'], registers });
+    this.turnLatency = new Histogram({
+      name: 'voxgate_turn_latency_seconds',
+      help: 'Turn latency by stage: stt (speech end to final transcript), bot (request to answer), tts (answer to first audio), e2e (speech end to first audio)',
+      labelNames: ['stage', 'bot'],
+      buckets: [...TURN_LATENCY_BUCKETS],
+      registers,
+    });
+    const collectCampaigns = opts.collectCampaigns;
+    const logger = this.logger;
+    this.campaignContacts = new Gauge({
+      name: 'voxgate_campaign_contacts',
+      help: 'Campaign contacts by state (total, pending, in_progress, done, skipped)',
+      labelNames: ['campaign', 'name', 'state'],
+      registers,
+      async collect() {
+        if (!collectCampaigns) return;
+        this.reset();
+        try {
+          for (const c of await collectCampaigns()) {
+            const labels = { campaign: c.campaignId, name: c.name };
+            const { total, pending, inProgress, done, skipped } = c.contacts;
+            for (const [state, value] of [['total', total], ['pending', pending], ['in_progress', inProgress], ['done', done], ['skipped', skipped]] as const) {
+              this.set({ ...labels, state }, value);
+            }
+          }
+        } catch (err) {
+          // A scrape still answers with everything else; the gauge is just empty this time.
+          logger.warn({ err }, 'campaign progress not read for /metrics');
+        }
+      },
+    });
+    if (opts.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'voxgate_', eventLoopMonitoringPrecision: opts.eventLoopMonitoringPrecision ?? 10 });
+    }
+  }
+
+  /** Subscribes to the bus; returns the unsubscribe function. */
+  attach(bus: EventBus): () => void {
+    const offs = [
+      bus.subscribe('call.started', (e) => this.guard('call.started', () => this.callStarted(e.callId, e.direction, e.bot))),
+      bus.subscribe('call.ended', (e) => this.guard('call.ended', () => this.callEnded(e.callId, e.reason, e.at))),
+      bus.subscribe('prompt.played', (e) => this.guard('prompt.played', () => this.promptPlayed(e.callId, e.heardInFull, e.endedAt))),
+      bus.subscribe('turn', (e) => this.guard('turn', () => this.turn(e))),
+      bus.subscribe('transcript', (e) => this.guard('transcript', () => this.callWentOn(e.callId))),
+      bus.subscribe('dtmf', (e) => this.guard('dtmf', () => this.callWentOn(e.callId))),
+      bus.subscribe('outbound.status', (e) => this.guard('outbound.status', () => this.outboundStatus(e.status, e.reasonCode))),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+
+  /** The text exposition, as a scrape gets it. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Counts a provider failure that does not show on the bus (e.g. from a future `provider.error` event). */
+  providerError(kind: ProviderErrorKind, provider: string | undefined): void {
+    this.providerErrors.inc({ kind, provider: provider || 'unknown' });
+  }
+
+  private callStarted(callId: string, direction: string, bot: string): void {
+    if (this.live.has(callId)) return;
+    this.live.set(callId, { direction, bot, countedErrors: new Set(), cutPrompts: [] });
+    this.activeCalls.inc({ direction });
+  }
+
+  private callEnded(callId: string, reason: string, at: number): void {
+    const call = this.live.get(callId);
+    const direction = call?.direction ?? 'unknown';
+    this.calls.inc({ direction, reason });
+    if (!call) return;
+    this.live.delete(callId);
+    this.activeCalls.dec({ direction });
+    for (const cutAt of call.cutPrompts) if (at - cutAt > HANGUP_CUT_TOLERANCE_MS) this.bargeIns.inc({ bot: call.bot });
+    const kind = END_REASON_ERROR_KIND[reason];
+    if (kind && !call.countedErrors.has(kind)) {
+      const provider = kind === 'stt' ? call.lastSttProvider : kind === 'tts' ? call.lastTtsProvider : call.bot;
+      this.providerError(kind, provider);
+    }
+  }
+
+  private promptPlayed(callId: string, heardInFull: boolean, endedAt: number): void {
+    this.callWentOn(callId);
+    const call = this.live.get(callId);
+    if (call && !heardInFull) call.cutPrompts.push(endedAt);
+  }
+
+  /** Something happened after a cut prompt: the caller, not a hangup, cut it. */
+  private callWentOn(callId: string): void {
+    const call = this.live.get(callId);
+    if (!call || call.cutPrompts.length === 0) return;
+    this.bargeIns.inc({ bot: call.bot }, call.cutPrompts.length);
+    call.cutPrompts = [];
+  }
+
+  private turn(t: TurnEvent): void {
+    this.callWentOn(t.callId);
+    const call = this.live.get(t.callId);
+    if (call) {
+      if (t.sttProvider) call.lastSttProvider = t.sttProvider;
+      if (t.ttsProvider) call.lastTtsProvider = t.ttsProvider;
+    }
+    this.turns.inc({ bot: t.bot, outcome: t.outcome });
+    for (const [stage, ms] of [['stt', t.sttMs], ['bot', t.botMs], ['tts', t.ttsMs], ['e2e', t.e2eMs]] as const) {
+      if (ms !== null && Number.isFinite(ms) && ms >= 0) this.turnLatency.observe({ stage, bot: t.bot }, ms / 1000);
+    }
+    const kind = t.outcome === 'bot-error' ? 'bot' : t.outcome === 'tts-error' ? 'tts' : undefined;
+    if (kind) {
+      this.providerError(kind, kind === 'bot' ? t.bot : (t.ttsProvider ?? undefined));
+      call?.countedErrors.add(kind);
+    }
+  }
+
+  private outboundStatus(status: string, reasonCode: string | undefined): void {
+    this.outboundCalls.inc({ status, reason: reasonCode ?? '' });
+    // The carrier refused or could not place the call (API error, unreachable network).
+    if (status === 'failed' && reasonCode === 'error') this.providerError('carrier', undefined);
+  }
+
+  private guard(event: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ err, event }, 'metrics update failed');
+    }
+  }
+}
+
+export interface MetricsRoutesOptions {
+  metrics: VoxgateMetrics;
+  /** When set, scrapes must send `Authorization: Bearer <token>`; unset, /metrics is open. */
+  bearerToken?: string;
+  /** Default '/metrics'. */
+  path?: string;
+}
+
+/** `GET /metrics` in the Prometheus text format. */
+export async function metricsRoutes(app: FastifyInstance, opts: MetricsRoutesOptions): Promise<void> {
+  const expected = opts.bearerToken ? Buffer.from(opts.bearerToken) : undefined;
+  app.get(opts.path ?? '/metrics', async (request, reply) => {
+    if (expected) {
+      const header = request.headers.authorization ?? '';
+      const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'metrics: missing or invalid bearer token' });
+      }
+    }
+    const { contentType, body } = await opts.metrics.exposition();
+    return reply.type(contentType).send(body);
+  });
+}
