@@ -22,8 +22,9 @@ export interface WorkerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-export function startWorker(dataDir: string, logFile: string): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, dataDir, logFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `env`: extra environment, e.g. VOXGATE_WORKER_REDIS_URL / VOXGATE_WORKER_REDIS_PREFIX for Redis mode. */
+export function startWorker(dataDir: string, logFile: string, env: Record<string, string> = {}): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, dataDir, logFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const waiters: { n: number; resolve: () => void }[] = [];
@@ -57,6 +58,8 @@ export interface PlacementLogLine {
   phone: string;
   conversationId: string;
   pid: number;
+  /** Epoch ms when the placer was called. */
+  at: number;
 }
 
 export function readPlacementLog(...files: string[]): PlacementLogLine[] {
@@ -71,6 +74,21 @@ export function readPlacementLog(...files: string[]): PlacementLogLine[] {
  * says (interrupted attempts count as used), attempts numbered 1..k without gaps, each
  * (contact, attempt) placed at most once, and every attempt that ran to a result was really placed.
  */
+/**
+ * Placements per second over the run: n starts span n-1 intervals. `peakPerSecond`: most starts in any
+ * one-second window (catches bursts the average hides).
+ */
+export function placementRate(placements: PlacementLogLine[]): { count: number; perSecond: number; peakPerSecond: number } {
+  const times = placements.map((p) => p.at).sort((a, b) => a - b);
+  const span = times.length > 1 ? times[times.length - 1]! - times[0]! : 0;
+  let peak = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= 1000) j++;
+    peak = Math.max(peak, i - j + 1);
+  }
+  return { count: times.length, perSecond: span > 0 ? ((times.length - 1) * 1000) / span : 0, peakPerSecond: peak };
+}
+
 export function expectNoLossNoDuplicate(
   contacts: CampaignContactRecord[],
   attempts: CampaignAttemptRecord[],

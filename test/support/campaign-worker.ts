@@ -3,7 +3,8 @@
  * SQLite store under `dataDir` with a CallPlacer that appends each placed attempt to `logFile`
  * (synchronously, before the call "starts") and prints `placed <position> <attempt>` on stdout, then
  * completes the call after a short real delay with a result that depends only on (position, attempt).
- * Exits 0 once no campaign is running.
+ * Exits 0 once no campaign is running. With VOXGATE_WORKER_REDIS_URL (and VOXGATE_WORKER_REDIS_PREFIX)
+ * it runs in Redis mode: claims go through the shared BullMQ queue.
  *
  * Usage: node --import tsx test/support/campaign-worker.ts <dataDir> <logFile>
  */
@@ -30,7 +31,7 @@ const placer: CallPlacer = {
     const position = Number(request.metadata?.contactPosition);
     const attemptNo = Number(request.metadata?.attemptNo);
     const conversationId = `w${process.pid}-${++seq}`;
-    appendFileSync(logFile, `${JSON.stringify({ position, attemptNo, phone: request.target, conversationId, pid: process.pid })}\n`);
+    appendFileSync(logFile, `${JSON.stringify({ position, attemptNo, phone: request.target, conversationId, pid: process.pid, at: Date.now() })}\n`);
     process.stdout.write(`placed ${position} ${attemptNo}\n`);
     const result = workerCalleeResult(position, attemptNo);
     setTimeout(() => publish({ conversationId, status: 'answered', at: Date.now() }), 20);
@@ -42,6 +43,7 @@ const placer: CallPlacer = {
   },
 };
 
+const redisUrl = process.env.VOXGATE_WORKER_REDIS_URL;
 const store = await openDatabase({ dataDir });
 const repository = new CampaignRepository(store.db);
 const runner = new CampaignRunner({
@@ -53,6 +55,7 @@ const runner = new CampaignRunner({
   },
   logger: silentLogger(),
   pollIntervalMs: 50,
+  ...(redisUrl ? { queue: { connection: redisUrl, prefix: process.env.VOXGATE_WORKER_REDIS_PREFIX } } : {}),
 });
 await runner.start();
 process.stdout.write('started\n');
