@@ -1,0 +1,125 @@
+/**
+ * Who is calling the management API: an OAuth client holding an access token from /oauth/token,
+ * or the operator with the static `api.token` (a bootstrap credential holding every scope).
+ * One ApiAuth per process, shared by the token endpoint, the enforcement plugin and the
+ * client-management routes.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { Clock } from '../../call/clock.js';
+import { systemClock } from '../../call/clock.js';
+import { secretSchema } from '../../config/secrets.js';
+import type { VoxgateDatabase } from '../../store/schema.js';
+import { AccessTokens, DEFAULT_ISSUER, DEFAULT_TOKEN_TTL_SECONDS } from './access-tokens.js';
+import { OAuthClientRepository, type OAuthClientInfo } from './client-repository.js';
+import type { Scope } from './scopes.js';
+import { loadOrCreateSigningKey, signingKeyFromSecret } from './signing-key.js';
+
+/** The `api.oauth` config section. */
+export const apiOAuthConfigSchema = z
+  .object({
+    /** HS256 key (at least 32 characters); without it a key is generated and kept in the store. */
+    signingKey: secretSchema.optional(),
+    tokenTtlSeconds: z.number().int().min(60).max(86_400).default(DEFAULT_TOKEN_TTL_SECONDS),
+    issuer: z.string().min(1).default(DEFAULT_ISSUER),
+  })
+  .strict();
+export type ApiOAuthConfig = z.infer<typeof apiOAuthConfigSchema>;
+
+/** The authenticated caller of an /api request. */
+export interface Principal {
+  /** The OAuth client id, or STATIC_TOKEN_PRINCIPAL for the configured api.token. */
+  clientId: string;
+  scopes: Scope[];
+}
+
+export const STATIC_TOKEN_PRINCIPAL = 'static-api-token';
+/** How long a client's revocation state is trusted before the store is asked again. */
+export const DEFAULT_REVOCATION_CACHE_MS = 5000;
+
+export interface ApiAuthOptions {
+  /** `store.db`. */
+  db: Kysely<VoxgateDatabase>;
+  /** The resolved `api.token`: accepted as a Bearer token holding every scope. */
+  staticToken?: string;
+  /** The resolved `api.oauth.signingKey`; without it the key in the store's settings is used (generated once). */
+  signingKey?: string;
+  tokenTtlSeconds?: number;
+  issuer?: string;
+  revocationCacheMs?: number;
+  clock?: Clock;
+}
+
+export class ApiAuth {
+  private readonly revocations = new Map<string, { revoked: boolean; checkedAt: number }>();
+
+  private constructor(
+    readonly clients: OAuthClientRepository,
+    readonly tokens: AccessTokens,
+    private readonly staticToken: Buffer | undefined,
+    private readonly clock: Clock,
+    private readonly revocationCacheMs: number,
+  ) {}
+
+  static async create(opts: ApiAuthOptions): Promise<ApiAuth> {
+    const clock = opts.clock ?? systemClock;
+    const key = opts.signingKey ? signingKeyFromSecret(opts.signingKey) : await loadOrCreateSigningKey(opts.db, clock.now());
+    const tokens = new AccessTokens({ key, issuer: opts.issuer, ttlSeconds: opts.tokenTtlSeconds, clock });
+    const staticToken = opts.staticToken ? Buffer.from(opts.staticToken) : undefined;
+    return new ApiAuth(new OAuthClientRepository(opts.db, clock), tokens, staticToken, clock, opts.revocationCacheMs ?? DEFAULT_REVOCATION_CACHE_MS);
+  }
+
+  /** The caller behind an Authorization header, or undefined when it proves nothing. */
+  async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
+    const presented = presentedCredential(authorization);
+    if (!presented) return undefined;
+    if (this.isStaticToken(presented.value)) return { clientId: STATIC_TOKEN_PRINCIPAL, scopes: ['admin'] };
+    if (presented.scheme !== 'bearer') return undefined;
+    const verified = await this.tokens.verify(presented.value);
+    if (!verified || (await this.isRevoked(verified.clientId))) return undefined;
+    return { clientId: verified.clientId, scopes: verified.scopes };
+  }
+
+  /** Revokes the client and forgets its cached state here at once (other processes notice within the cache time). */
+  async revokeClient(clientId: string): Promise<OAuthClientInfo | undefined> {
+    const client = await this.clients.revoke(clientId);
+    this.revocations.delete(clientId);
+    return client;
+  }
+
+  private isStaticToken(presented: string): boolean {
+    if (!this.staticToken) return false;
+    const given = Buffer.from(presented);
+    return given.length === this.staticToken.length && timingSafeEqual(given, this.staticToken);
+  }
+
+  private async isRevoked(clientId: string): Promise<boolean> {
+    const now = this.clock.now();
+    const cached = this.revocations.get(clientId);
+    if (cached && now - cached.checkedAt < this.revocationCacheMs) return cached.revoked;
+    const client = await this.clients.get(clientId);
+    // A deleted client row counts as revoked.
+    const revoked = !client || client.revokedAt !== null;
+    this.revocations.set(clientId, { revoked, checkedAt: now });
+    return revoked;
+  }
+}
+
+/**
+ * The Bearer token; or the password of Basic credentials, which the earlier static-token check
+ * accepted, so existing callers of the outbound API keep working with api.token (static token only).
+ */
+function presentedCredential(authorization: string | undefined): { scheme: 'bearer' | 'basic'; value: string } | undefined {
+  if (!authorization) return undefined;
+  const [scheme, value] = authorization.trim().split(/\s+/, 2);
+  if (!value) return undefined;
+  if (scheme.toLowerCase() === 'bearer') return { scheme: 'bearer', value };
+  if (scheme.toLowerCase() === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const password = colon >= 0 ? decoded.slice(colon + 1) : '';
+    return password ? { scheme: 'basic', value: password } : undefined;
+  }
+  return undefined;
+}
