@@ -183,7 +183,7 @@ export function dialJobId(attemptId: number, claimedAt: number): string {
 
 /**
  * BullMQ's limiter is a fixed window (at most `max` job starts per `duration` ms, counted in Redis).
- * The smallest window that states the rate exactly (to 0.5%) in whole milliseconds keeps starts
+ * The smallest window that states the rate exactly (to 0.2%) in whole milliseconds keeps starts
  * evenly spread instead of a burst of callsPerSecond at the top of each second.
  */
 export function rateLimiter(callsPerSecond: number): RateLimiterOptions {
@@ -192,7 +192,7 @@ export function rateLimiter(callsPerSecond: number): RateLimiterOptions {
   for (let max = 1; max <= limit; max++) {
     const exact = (max * 1000) / callsPerSecond;
     const duration = Math.round(exact);
-    if (duration >= 1 && Math.abs(duration - exact) / exact <= 0.005) return { max, duration };
+    if (duration >= 1 && Math.abs(duration - exact) / exact <= 0.002) return { max, duration };
   }
   return { max: limit, duration: Math.round((limit * 1000) / callsPerSecond) };
 }

@@ -4,6 +4,9 @@
  * each call's outbound.status events into attempt outcomes and contact transitions. All state is in
  * the store, so several runners (processes) can share campaigns and a restarted one carries on;
  * attempts a dead process left in flight are marked interrupted (used up, never dialed again).
+ * By default each runner paces its own calls (one process). With `queue` (REDIS_URL) claims are
+ * stored `queued` and handed to a BullMQ queue whose Redis-side rate limiter all processes share;
+ * the process whose worker takes a job dials it (see campaign-queue.ts).
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -396,6 +399,7 @@ export class CampaignRunner {
     const queue = this.queue!;
     const running = new Set(campaigns.map((c) => c.id));
     for (const id of queue.workingOn()) if (!running.has(id)) await queue.leave(id);
+    for (const id of this.campaignCache.keys()) if (!running.has(id)) this.campaignCache.delete(id);
     for (const campaign of campaigns) {
       if (!this.running) return;
       this.campaignCache.set(campaign.id, campaign);
