@@ -4,6 +4,7 @@
  * configuration with the same schema the file goes through, applied (new calls use it), then stored.
  */
 import { z } from 'zod';
+import { FlowError } from '../bots/flow/flow-schema.js';
 import type { Logger } from '../logger.js';
 import type { ConfigEntry, ConfigEntryKind, ConfigRepository } from '../store/config-repository.js';
 import { ConfigError } from './errors.js';
@@ -204,7 +205,8 @@ export class RuntimeConfig {
     try {
       await this.opts.apply?.(result.data);
     } catch (err) {
-      if (err instanceof ConfigError) throw new RuntimeConfigError(err.message.replace(/^invalid configuration: /, ''), 400);
+      // The bots could not be built (a secret's env variable unset, a flow file unreadable): nothing changed.
+      if (err instanceof ConfigError || err instanceof FlowError) throw new RuntimeConfigError(err.message.replace(/^invalid configuration: /, ''), 400);
       throw err;
     }
     const now = this.opts.now?.() ?? Date.now();
