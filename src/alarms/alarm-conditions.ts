@@ -1,0 +1,310 @@
+/**
+ * Watches the event bus and turns failures into alarms:
+ *   bot-failure     per bot           calls/turns that failed with bot-error
+ *   stt-failure     per STT provider  calls that ended with stt-error
+ *   tts-failure     per TTS provider  turns/calls that failed with tts-error
+ *   carrier-failure per carrier       outbound calls the carrier refused or could not place (reason code `error`)
+ *   bot-error-rate  per bot           share of a bot's calls that ended in a failure, over a window
+ *
+ * Failure alarms count failures in a sliding window: majorCount -> major, criticalCount -> critical,
+ * and failures still arriving persistentMs after the alarm went up -> critical. The severity only
+ * rises during an episode; the alarm clears once no failure came for quietMs. The error-rate alarm
+ * follows the rate both ways (warning, major, clear) once the window holds minCalls calls.
+ *
+ * Time comes from the Clock; a periodic evaluation (evaluateEveryMs) clears quiet alarms and lets
+ * old failures fall out of the windows even when no event arrives.
+ */
+import type { Clock, TimerHandle } from '../call/clock.js';
+import { systemClock } from '../call/clock.js';
+import type { EventBus, TurnEvent } from '../events/bus.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { AlarmManager } from './alarm-manager.js';
+import type { AlarmSeverity } from './severity.js';
+
+export type FailureAlarmType = 'bot-failure' | 'stt-failure' | 'tts-failure' | 'carrier-failure';
+export const BOT_ERROR_RATE = 'bot-error-rate';
+
+export interface FailureThresholds {
+  /** Sliding window the failures are counted in. */
+  windowMs: number;
+  /** Failures in the window that raise a major alarm. */
+  majorCount: number;
+  /** Failures in the window that raise a critical alarm. */
+  criticalCount: number;
+  /** A major alarm still seeing failures this long after it was raised becomes critical. */
+  persistentMs: number;
+  /** No failure for this long clears the alarm. */
+  quietMs: number;
+}
+
+export interface ErrorRateThresholds {
+  windowMs: number;
+  /** Fewer calls than this in the window: the rate is not judged (one failed call out of two is not a trend). */
+  minCalls: number;
+  /** Failed share (0..1) that raises a warning. */
+  warningRate: number;
+  /** Failed share (0..1) that raises a major alarm. */
+  majorRate: number;
+}
+
+export interface AlarmThresholds {
+  bot: FailureThresholds;
+  stt: FailureThresholds;
+  tts: FailureThresholds;
+  carrier: FailureThresholds;
+  errorRate: ErrorRateThresholds;
+}
+
+const FAILURE_DEFAULTS: FailureThresholds = { windowMs: 5 * 60_000, majorCount: 3, criticalCount: 10, persistentMs: 15 * 60_000, quietMs: 10 * 60_000 };
+
+export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
+  bot: FAILURE_DEFAULTS,
+  stt: FAILURE_DEFAULTS,
+  tts: FAILURE_DEFAULTS,
+  carrier: FAILURE_DEFAULTS,
+  errorRate: { windowMs: 15 * 60_000, minCalls: 10, warningRate: 0.1, majorRate: 0.25 },
+};
+
+/** Call end reasons that count as a failed call for the error rate. */
+const FAILED_END_REASONS = new Set(['bot-error', 'stt-error', 'tts-error', 'bot-no-response', 'config-error']);
+
+export interface AlarmConditionsOptions {
+  alarms: Pick<AlarmManager, 'raise' | 'clear' | 'onChange'>;
+  /** Overrides of the defaults, per group and field. */
+  thresholds?: { [K in keyof AlarmThresholds]?: Partial<AlarmThresholds[K]> };
+  /** Entity of carrier-failure alarms: outbound.status does not name the carrier. Default 'plivo'. */
+  carrier?: string;
+  /** Default 10000 ms. */
+  evaluateEveryMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+interface FailureState {
+  type: FailureAlarmType;
+  entity: string;
+  times: number[];
+  severity: AlarmSeverity;
+  raisedAt: number;
+  lastAt: number;
+}
+
+interface CallState {
+  bot: string;
+  sttProvider?: string;
+  ttsProvider?: string;
+  /** Failure kinds already counted from this call's turns. */
+  counted: Set<FailureAlarmType>;
+}
+
+export class AlarmConditions {
+  readonly thresholds: AlarmThresholds;
+  private readonly alarms: AlarmConditionsOptions['alarms'];
+  private readonly carrier: string;
+  private readonly evaluateEveryMs: number;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly failures = new Map<string, FailureState>();
+  /** Per bot: ended calls in the error-rate window. */
+  private readonly callOutcomes = new Map<string, { at: number; failed: boolean }[]>();
+  private readonly rateSeverity = new Map<string, AlarmSeverity>();
+  private readonly calls = new Map<string, CallState>();
+  private readonly offs: (() => void)[] = [];
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(opts: AlarmConditionsOptions) {
+    this.alarms = opts.alarms;
+    const t = opts.thresholds ?? {};
+    this.thresholds = {
+      bot: checkFailure('bot', { ...DEFAULT_ALARM_THRESHOLDS.bot, ...t.bot }),
+      stt: checkFailure('stt', { ...DEFAULT_ALARM_THRESHOLDS.stt, ...t.stt }),
+      tts: checkFailure('tts', { ...DEFAULT_ALARM_THRESHOLDS.tts, ...t.tts }),
+      carrier: checkFailure('carrier', { ...DEFAULT_ALARM_THRESHOLDS.carrier, ...t.carrier }),
+      errorRate: checkRate({ ...DEFAULT_ALARM_THRESHOLDS.errorRate, ...t.errorRate }),
+    };
+    this.carrier = opts.carrier ?? 'plivo';
+    this.evaluateEveryMs = opts.evaluateEveryMs ?? 10_000;
+    if (!(this.evaluateEveryMs > 0)) throw new RangeError(`alarm conditions: evaluateEveryMs must be positive, got ${String(opts.evaluateEveryMs)}`);
+    this.clock = opts.clock ?? systemClock;
+    this.logger = (opts.logger ?? silentLogger()).child({ component: 'alarm-conditions' });
+    // An operator's manual clear starts a new episode: the next failure raises again.
+    this.offs.push(
+      this.alarms.onChange((c) => {
+        if (c.severity !== 'clear') return;
+        const failure = this.failures.get(c.key);
+        if (failure) failure.severity = 'clear';
+        if (c.type === BOT_ERROR_RATE) this.rateSeverity.set(c.entity, 'clear');
+      }),
+    );
+  }
+
+  /** Subscribes to the bus and starts the periodic evaluation. */
+  attach(bus: EventBus): this {
+    this.offs.push(
+      bus.subscribe('call.started', (e) => this.guard(() => void this.calls.set(e.callId, { bot: e.bot, counted: new Set() }))),
+      bus.subscribe('turn', (e) => this.guard(() => this.turn(e))),
+      bus.subscribe('call.ended', (e) => this.guard(() => this.callEnded(e.callId, e.reason))),
+      bus.subscribe('outbound.status', (e) => this.guard(() => {
+        if (e.status === 'failed' && e.reasonCode === 'error') this.failure('carrier-failure', this.carrier, e.reason ?? 'carrier error');
+      })),
+    );
+    this.schedule();
+    return this;
+  }
+
+  /** Records a failure that does not show on the bus (e.g. from a future `provider.error` event). */
+  failure(type: FailureAlarmType, entity: string, detail: string): void {
+    const key = `${type}:${entity}`;
+    const now = this.clock.now();
+    let state = this.failures.get(key);
+    if (!state) this.failures.set(key, (state = { type, entity, times: [], severity: 'clear', raisedAt: now, lastAt: now }));
+    state.times.push(now);
+    state.lastAt = now;
+    this.evaluateFailure(state, detail);
+  }
+
+  /** Re-judges every condition now (the timer does this every evaluateEveryMs). */
+  evaluate(): void {
+    for (const state of this.failures.values()) this.evaluateFailure(state);
+    for (const bot of this.callOutcomes.keys()) this.evaluateRate(bot);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (const off of this.offs.splice(0)) off();
+  }
+
+  private turn(t: TurnEvent): void {
+    const call = this.calls.get(t.callId);
+    if (call) {
+      if (t.sttProvider) call.sttProvider = t.sttProvider;
+      if (t.ttsProvider) call.ttsProvider = t.ttsProvider;
+    }
+    if (t.outcome === 'bot-error') {
+      this.failure('bot-failure', t.bot, t.error ?? 'bot error');
+      call?.counted.add('bot-failure');
+    } else if (t.outcome === 'tts-error') {
+      this.failure('tts-failure', t.ttsProvider ?? call?.ttsProvider ?? 'unknown', t.error ?? 'TTS error');
+      call?.counted.add('tts-failure');
+    }
+  }
+
+  private callEnded(callId: string, reason: string): void {
+    const call = this.calls.get(callId);
+    this.calls.delete(callId);
+    if (!call) return;
+    const type = reason === 'bot-error' ? 'bot-failure' : reason === 'stt-error' ? 'stt-failure' : reason === 'tts-error' ? 'tts-failure' : undefined;
+    if (type && !call.counted.has(type)) {
+      const entity = type === 'bot-failure' ? call.bot : ((type === 'stt-failure' ? call.sttProvider : call.ttsProvider) ?? 'unknown');
+      this.failure(type, entity, `a call ended with ${reason}`);
+    }
+    let outcomes = this.callOutcomes.get(call.bot);
+    if (!outcomes) this.callOutcomes.set(call.bot, (outcomes = []));
+    outcomes.push({ at: this.clock.now(), failed: FAILED_END_REASONS.has(reason) });
+    this.evaluateRate(call.bot);
+  }
+
+  private evaluateFailure(state: FailureState, detail?: string): void {
+    const limits = this.limitsOf(state.type);
+    const now = this.clock.now();
+    state.times = state.times.filter((at) => now - at < limits.windowMs);
+    const count = state.times.length;
+    if (state.severity !== 'clear' && now - state.lastAt >= limits.quietMs) {
+      // The episode is over: failures older than the quiet period do not start the next one.
+      this.failures.delete(`${state.type}:${state.entity}`);
+      this.send(this.alarms.clear(state.type, state.entity, `no ${describe(state.type)} for ${minutes(limits.quietMs)}`));
+      return;
+    }
+    if (state.severity === 'clear' && count === 0) {
+      this.failures.delete(`${state.type}:${state.entity}`);
+      return;
+    }
+    let target: AlarmSeverity = state.severity;
+    if (count >= limits.majorCount && state.severity === 'clear') state.raisedAt = now;
+    if (count >= limits.criticalCount) target = 'critical';
+    else if (count >= limits.majorCount && target !== 'critical') target = 'major';
+    if (target === 'major' && count > 0 && now - state.raisedAt >= limits.persistentMs) target = 'critical';
+    if (target === state.severity) return;
+    state.severity = target;
+    const persistent = target === 'critical' && count < limits.criticalCount;
+    const message =
+      `${count} ${describe(state.type)}${count === 1 ? '' : 's'} for ${state.entity} in the last ${minutes(limits.windowMs)}` +
+      (persistent ? `, failing for ${minutes(now - state.raisedAt)}` : '') +
+      (detail ? `; last: ${detail.slice(0, 300)}` : '');
+    this.send(this.alarms.raise(state.type, state.entity, target, message));
+  }
+
+  private evaluateRate(bot: string): void {
+    const limits = this.thresholds.errorRate;
+    const now = this.clock.now();
+    const outcomes = (this.callOutcomes.get(bot) ?? []).filter((o) => now - o.at < limits.windowMs);
+    const failed = outcomes.filter((o) => o.failed).length;
+    const current = this.rateSeverity.get(bot) ?? 'clear';
+    let target: AlarmSeverity = current;
+    if (failed === 0) target = 'clear';
+    else if (outcomes.length >= limits.minCalls) {
+      const rate = failed / outcomes.length;
+      target = rate >= limits.majorRate ? 'major' : rate >= limits.warningRate ? 'warning' : 'clear';
+    }
+    if (outcomes.length === 0) this.callOutcomes.delete(bot);
+    else this.callOutcomes.set(bot, outcomes);
+    if (target === current) return;
+    this.rateSeverity.set(bot, target);
+    const percent = outcomes.length ? Math.round((failed / outcomes.length) * 100) : 0;
+    const message = `${failed} of ${outcomes.length} calls to ${bot} failed (${percent}%) in the last ${minutes(limits.windowMs)}`;
+    this.send(target === 'clear' ? this.alarms.clear(BOT_ERROR_RATE, bot, message) : this.alarms.raise(BOT_ERROR_RATE, bot, target, message));
+  }
+
+  private limitsOf(type: FailureAlarmType): FailureThresholds {
+    return type === 'bot-failure' ? this.thresholds.bot : type === 'stt-failure' ? this.thresholds.stt : type === 'tts-failure' ? this.thresholds.tts : this.thresholds.carrier;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.guard(() => this.evaluate());
+      this.schedule();
+    }, this.evaluateEveryMs);
+  }
+
+  private send(write: Promise<unknown>): void {
+    write.catch((err: unknown) => this.logger.error({ err }, 'alarm not written'));
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ err }, 'alarm condition failed');
+    }
+  }
+}
+
+function describe(type: FailureAlarmType): string {
+  return { 'bot-failure': 'bot failure', 'stt-failure': 'STT failure', 'tts-failure': 'TTS failure', 'carrier-failure': 'carrier failure' }[type];
+}
+
+function minutes(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
+}
+
+function checkFailure(group: string, t: FailureThresholds): FailureThresholds {
+  for (const field of ['windowMs', 'majorCount', 'criticalCount', 'persistentMs', 'quietMs'] as const) {
+    if (!Number.isFinite(t[field]) || t[field] <= 0) throw new RangeError(`alarm thresholds ${group}.${field}: expected a positive number, got ${String(t[field])}`);
+  }
+  if (t.criticalCount < t.majorCount) throw new RangeError(`alarm thresholds ${group}.criticalCount: expected at least majorCount (${t.majorCount}), got ${t.criticalCount}`);
+  return t;
+}
+
+function checkRate(t: ErrorRateThresholds): ErrorRateThresholds {
+  if (!(t.windowMs > 0)) throw new RangeError(`alarm thresholds errorRate.windowMs: expected a positive number, got ${String(t.windowMs)}`);
+  if (!(t.minCalls >= 1)) throw new RangeError(`alarm thresholds errorRate.minCalls: expected at least 1, got ${String(t.minCalls)}`);
+  for (const field of ['warningRate', 'majorRate'] as const) {
+    if (!(t[field] > 0 && t[field] <= 1)) throw new RangeError(`alarm thresholds errorRate.${field}: expected a share between 0 and 1, got ${String(t[field])}`);
+  }
+  if (t.majorRate < t.warningRate) throw new RangeError(`alarm thresholds errorRate.majorRate: expected at least warningRate (${t.warningRate}), got ${t.majorRate}`);
+  return t;
+}
