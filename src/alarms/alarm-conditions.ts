@@ -253,7 +253,7 @@ export class AlarmConditions {
     else this.callOutcomes.set(bot, outcomes);
     if (target === current) return;
     this.rateSeverity.set(bot, target);
-    const percent = outcomes.length ? Math.round((failed / outcomes.length) * 100) : 0;
+    const percent = outcomes.length ? Math.round((failed / outcomes.length) * 1000) / 10 : 0;
     const message = `${failed} of ${outcomes.length} calls to ${bot} failed (${percent}%) in the last ${minutes(limits.windowMs)}`;
     this.send(target === 'clear' ? this.alarms.clear(BOT_ERROR_RATE, bot, message) : this.alarms.raise(BOT_ERROR_RATE, bot, target, message));
   }
