@@ -21,5 +21,12 @@ export function documentOnly(scope: FastifyInstance): void {
 
 /** "field: message" for each issue, the way every management route reports bad input. */
 export function zodError(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+  return error.issues
+    .map((i) => {
+      const at = i.path.join('.');
+      // Unknown fields are named themselves, not the object holding them.
+      if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${at ? `${at}.` : ''}${k}: not a known field`).join('; ');
+      return `${at || '(body)'}: ${i.message}`;
+    })
+    .join('; ');
 }
