@@ -306,6 +306,8 @@ function describeIssues(error: z.ZodError, merged?: Record<string, unknown>, pre
         return part;
       });
       const field = [prefix, ...path].filter((p) => p !== undefined && p !== '').join('.');
+      // Unknown fields are named themselves, not the object holding them.
+      if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${field ? `${field}.` : ''}${k}: not a known field`).join('; ');
       return `${field || '(body)'}: ${issue.message}`;
     })
     .join('; ');
