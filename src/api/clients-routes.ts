@@ -67,18 +67,23 @@ export async function clientsRoutes(scope: FastifyInstance, opts: ClientsRoutesO
     '/',
     {
       config: { scope: 'clients:write' },
-      // Validated with zod below, for error messages in the API's format; the JSON schema is for the OpenAPI document.
-      attachValidation: true,
       schema: { tags, summary: 'Create an OAuth API client; the secret is returned once', body: jsonSchema(createClientBody), response: { 201: jsonSchema(createdView), 400: jsonSchema(errorView), 403: jsonSchema(errorView) } },
+      // The JSON schema is for the OpenAPI document; zod checks first, before Fastify's validator would silently drop unknown fields.
+      attachValidation: true,
+      preValidation: async (request, reply) => {
+        const parsed = createClientBody.safeParse(request.body);
+        if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
+        request.body = parsed.data;
+        return undefined;
+      },
     },
     async (request, reply) => {
-      const parsed = createClientBody.safeParse(request.body);
-      if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
+      const body = createClientBody.parse(request.body);
       const caller = request.principal;
-      const beyond = caller ? parsed.data.scopes.filter((s) => !hasScope(caller.scopes, s)) : [];
+      const beyond = caller ? body.scopes.filter((s) => !hasScope(caller.scopes, s)) : [];
       if (beyond.length > 0) return reply.code(403).send({ error: `scopes: cannot grant ${beyond.join(', ')}: the caller does not hold it` });
       try {
-        const created = await auth.clients.create(parsed.data);
+        const created = await auth.clients.create(body);
         logger.info({ clientId: created.client.clientId, name: created.client.name, scopes: created.client.scopes, by: caller?.clientId }, 'OAuth API client created');
         return await reply.code(201).header('cache-control', 'no-store').send({ ...view(created.client), clientSecret: created.clientSecret });
       } catch (err) {
