@@ -11,6 +11,7 @@
  */
 import type { Clock } from '../call/clock.js';
 import { systemClock } from '../call/clock.js';
+import { callbackUrlProblem } from '../dialer/callback-delivery.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ActiveAlarmRecord, AlarmRepository, AlarmRuleRecord } from '../store/alarm-repository.js';
 import { isAlarmSeverity, type AlarmSeverity } from './severity.js';
@@ -93,6 +94,10 @@ export class AlarmManager {
     this.webhookUrls = opts.webhookUrls ?? [];
     this.notifier = opts.notifier;
     if (this.webhookUrls.length > 0 && !this.notifier) throw new AlarmInputError('alarms: webhookUrls are set but no notifier was given to send them');
+    this.webhookUrls.forEach((url, i) => {
+      const problem = callbackUrlProblem(url);
+      if (problem) throw new AlarmInputError(`alarms: webhookUrls[${i}]: ${problem}`);
+    });
     this.historyLimit = opts.historyLimit ?? DEFAULT_HISTORY_LIMIT;
     if (!Number.isInteger(this.historyLimit) || this.historyLimit <= 0) throw new AlarmInputError(`alarms: historyLimit must be a positive integer, got ${String(opts.historyLimit)}`);
     this.clock = opts.clock ?? systemClock;
