@@ -163,7 +163,7 @@ export class RuntimeConfig {
   /** Replaces a provider section; a masked secret keeps the one in effect. */
   async putProvider(section: ProviderSection, body: unknown): Promise<unknown> {
     return this.exclusive(async () => {
-      const restored = restore(providerSchemas[section], body, this.effective[section]);
+      const restored = restore(providerSchemas[section], body, this.effective[section], section);
       const parsed = providerSchemas[section].safeParse(restored);
       if (!parsed.success) throw new RuntimeConfigError(describeIssues(parsed.error, undefined, section), 400);
       await this.change(withEntry(this.stored, 'provider', section, restored), 400);
@@ -277,11 +277,11 @@ function withName(body: unknown, field: string, value: string): unknown {
   return { ...body, [field]: value };
 }
 
-function restore(schema: z.ZodTypeAny, incoming: unknown, existing: unknown): unknown {
+function restore(schema: z.ZodTypeAny, incoming: unknown, existing: unknown, prefix?: string): unknown {
   try {
     return restoreMaskedSecrets(schema, incoming, existing);
   } catch (err) {
-    if (err instanceof MaskWithoutSecretError) throw new RuntimeConfigError(err.message, 400);
+    if (err instanceof MaskWithoutSecretError) throw new RuntimeConfigError(prefix ? `${prefix}.${err.message}` : err.message, 400);
     throw err;
   }
 }
