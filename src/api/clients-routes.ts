@@ -7,14 +7,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { zodToJsonSchema } from 'zod-to-json-schema';
 import type { Logger } from '../logger.js';
 import type { ApiAuth } from './auth/api-auth.js';
 import { OAuthClientInputError, type OAuthClientInfo } from './auth/client-repository.js';
 import { hasScope, SCOPES } from './auth/scopes.js';
 import './auth/scope-enforcement.js';
-// Types only: the OpenAPI keys (tags, summary) on route schemas.
-import type {} from '@fastify/swagger';
+import { docSchema, documentOnly, zodError } from './route-schemas.js';
 
 export interface ClientsRoutesOptions {
   auth: ApiAuth;
@@ -39,7 +37,7 @@ const clientView = z.object({
 const createdView = clientView.extend({ clientSecret: z.string().describe('shown only in this response') });
 const errorView = z.object({ error: z.string() });
 
-const jsonSchema = (schema: z.ZodTypeAny) => zodToJsonSchema(schema, { target: 'openApi3', $refStrategy: 'none' });
+const jsonSchema = docSchema;
 const tags = ['clients'];
 
 function view(client: OAuthClientInfo): z.infer<typeof clientView> {
@@ -47,12 +45,9 @@ function view(client: OAuthClientInfo): z.infer<typeof clientView> {
   return { clientId: client.clientId, name: client.name, scopes: client.scopes, createdAt: new Date(client.createdAt).toISOString(), revokedAt: iso(client.revokedAt), lastUsedAt: iso(client.lastUsedAt) };
 }
 
-function validationMessage(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
-}
-
 export async function clientsRoutes(scope: FastifyInstance, opts: ClientsRoutesOptions): Promise<void> {
   const { auth, logger } = opts;
+  documentOnly(scope);
 
   scope.get(
     '/',
@@ -68,17 +63,11 @@ export async function clientsRoutes(scope: FastifyInstance, opts: ClientsRoutesO
     {
       config: { scope: 'clients:write' },
       schema: { tags, summary: 'Create an OAuth API client; the secret is returned once', body: jsonSchema(createClientBody), response: { 201: jsonSchema(createdView), 400: jsonSchema(errorView), 403: jsonSchema(errorView) } },
-      // The JSON schema is for the OpenAPI document; zod checks first, before Fastify's validator would silently drop unknown fields.
-      attachValidation: true,
-      preValidation: async (request, reply) => {
-        const parsed = createClientBody.safeParse(request.body);
-        if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
-        request.body = parsed.data;
-        return undefined;
-      },
     },
     async (request, reply) => {
-      const body = createClientBody.parse(request.body);
+      const parsed = createClientBody.safeParse(request.body);
+      if (!parsed.success) return reply.code(400).send({ error: zodError(parsed.error) });
+      const body = parsed.data;
       const caller = request.principal;
       const beyond = caller ? body.scopes.filter((s) => !hasScope(caller.scopes, s)) : [];
       if (beyond.length > 0) return reply.code(403).send({ error: `scopes: cannot grant ${beyond.join(', ')}: the caller does not hold it` });

@@ -5,6 +5,8 @@
  * Errors are RFC 6749 §5.2 JSON: {error, error_description}.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+// Brings in @fastify/swagger's FastifySchema fields (tags, summary) for the route options.
+import type {} from '@fastify/swagger';
 import type { Logger } from '../../logger.js';
 import type { ApiAuth } from './api-auth.js';
 import { hasScope, isScope, type Scope } from './scopes.js';
@@ -103,7 +105,7 @@ export async function oauthTokenRoutes(scope: FastifyInstance, opts: TokenEndpoi
     return reply.code(500).header('cache-control', 'no-store').send({ error: 'server_error', error_description: 'the token could not be issued' });
   });
 
-  scope.post(TOKEN_ENDPOINT_PATH, async (request, reply) => {
+  scope.post(TOKEN_ENDPOINT_PATH, { schema: { tags: ['oauth'], summary: 'Client credentials grant (RFC 6749 §4.4): an access token for an API client' } }, async (request, reply) => {
     try {
       const params = request.body instanceof Map ? (request.body as Params) : jsonParams(request.body);
       const grantType = single(params, 'grant_type');
