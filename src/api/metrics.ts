@@ -10,6 +10,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { z } from 'zod';
+import { secretSchema } from '../config/secrets.js';
 import type { EventBus, TurnEvent } from '../events/bus.js';
 import { silentLogger, type Logger } from '../logger.js';
 
@@ -18,6 +20,20 @@ export const TURN_LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 
 
 /** A cut prompt counts as a barge-in unless the call ends within this long after the cut (then the hangup cut it). */
 const HANGUP_CUT_TOLERANCE_MS = 1000;
+
+/** The `metrics` configuration section. */
+export const metricsConfigSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    path: z.string().regex(/^\/[\w./-]*$/, 'a URL path starting with /').default('/metrics'),
+    /** When set, scrapes need `Authorization: Bearer <token>`; resolve with resolveSecret. */
+    token: secretSchema.optional(),
+    /** Node process metrics and event-loop lag. */
+    processMetrics: z.boolean().default(true),
+  })
+  .strict();
+
+export type MetricsConfig = z.infer<typeof metricsConfigSchema>;
 
 export type ProviderErrorKind = 'stt' | 'tts' | 'bot' | 'carrier';
 
