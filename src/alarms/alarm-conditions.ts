@@ -4,7 +4,7 @@
  *   stt-failure     per STT provider  calls that ended with stt-error
  *   tts-failure     per TTS provider  turns/calls that failed with tts-error
  *   carrier-failure per carrier       outbound calls the carrier refused or could not place (reason code `error`)
- *   bot-error-rate  per bot           share of a bot's calls that ended in a failure, over a window
+ *   bot-error-rate  per bot           share of a bot's answered calls that ended in a failure, over a window
  *
  * Failure alarms count failures in a sliding window: majorCount -> major, criticalCount -> critical,
  * and failures still arriving persistentMs after the alarm went up -> critical. The severity only
@@ -91,6 +91,7 @@ interface FailureState {
 
 interface CallState {
   bot: string;
+  answered: boolean;
   sttProvider?: string;
   ttsProvider?: string;
   /** Failure kinds already counted from this call's turns. */
@@ -142,7 +143,11 @@ export class AlarmConditions {
   /** Subscribes to the bus and starts the periodic evaluation. */
   attach(bus: EventBus): this {
     this.offs.push(
-      bus.subscribe('call.started', (e) => this.guard(() => void this.calls.set(e.callId, { bot: e.bot, counted: new Set() }))),
+      bus.subscribe('call.started', (e) => this.guard(() => void this.calls.set(e.callId, { bot: e.bot, answered: false, counted: new Set() }))),
+      bus.subscribe('call.answered', (e) => this.guard(() => {
+        const call = this.calls.get(e.callId);
+        if (call) call.answered = true;
+      })),
       bus.subscribe('turn', (e) => this.guard(() => this.turn(e))),
       bus.subscribe('call.ended', (e) => this.guard(() => this.callEnded(e.callId, e.reason))),
       bus.subscribe('outbound.status', (e) => this.guard(() => {
@@ -201,9 +206,12 @@ export class AlarmConditions {
       const entity = type === 'bot-failure' ? call.bot : ((type === 'stt-failure' ? call.sttProvider : call.ttsProvider) ?? 'unknown');
       this.failure(type, entity, `a call ended with ${reason}`);
     }
+    const failed = FAILED_END_REASONS.has(reason);
+    // An outbound call nobody picked up (busy, no-answer) says nothing about the bot.
+    if (!call.answered && !failed) return;
     let outcomes = this.callOutcomes.get(call.bot);
     if (!outcomes) this.callOutcomes.set(call.bot, (outcomes = []));
-    outcomes.push({ at: this.clock.now(), failed: FAILED_END_REASONS.has(reason) });
+    outcomes.push({ at: this.clock.now(), failed });
     this.evaluateRate(call.bot);
   }
 

@@ -29,9 +29,10 @@ function setUp(opts: ConstructorParameters<typeof AlarmConditions>[0]['threshold
   const alarms = alarmRecorder();
   const conditions = new AlarmConditions({ alarms, clock, thresholds: opts, evaluateEveryMs: 10_000 }).attach(bus);
   let n = 0;
-  const call = (bot: string, reason: string, turns: Partial<TurnEvent>[] = []) => {
+  const call = (bot: string, reason: string, turns: Partial<TurnEvent>[] = [], answered = true) => {
     const callId = `call-${++n}`;
     bus.publish('call.started', { callId, carrier: 'plivo', carrierCallId: callId, direction: 'inbound', from: '+1', to: '+2', bot, at: clock.now() });
+    if (answered) bus.publish('call.answered', { callId, at: clock.now() });
     turns.forEach((t, i) =>
       bus.publish('turn', { callId, seq: i + 1, inputKind: 'speech', inputText: 'x', speechEndedAt: null, inputAt: clock.now(), botSentAt: null, botAnsweredAt: null, firstAudioAt: null, sttMs: null, botMs: null, ttsMs: null, e2eMs: null, sttProvider: 'deepgram', ttsProvider: 'azure', bot, outcome: 'answered', error: null, ...t }),
     );
@@ -109,6 +110,7 @@ describe('alarm conditions fed by bus events', () => {
     const rate = () => alarms.calls.filter((c) => c.type === 'bot-error-rate').map((c) => c.severity);
     call('support', 'bot-no-response');
     for (let i = 0; i < 8; i++) call('support', 'caller-hangup');
+    for (let i = 0; i < 5; i++) call('support', 'no-answer', [], false); // never answered: not the bot's calls
     expect(rate()).toEqual([]); // 9 calls: below minCalls
     call('support', 'bot-hangup');
     expect(rate()).toEqual(['warning']); // 1 of 10
