@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { apiOAuthConfigSchema } from '../../src/api/auth/api-auth.js';
+import { secretSchema } from '../../src/config/secrets.js';
+
+describe('the api.oauth configuration examples in the docs', () => {
+  for (const file of ['docs/api-auth.md', 'docs/readme/api-auth.md']) {
+    it(`${file}: the YAML example validates against apiOAuthConfigSchema`, () => {
+      const yaml = /```yaml\n([\s\S]*?)```/.exec(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'))?.[1];
+      const doc = parse(yaml ?? '') as { api: { token: unknown; oauth: unknown } };
+      expect(secretSchema.safeParse(doc.api.token).success).toBe(true);
+      expect(apiOAuthConfigSchema.parse(doc.api.oauth)).toMatchObject({ signingKey: { env: 'VOXGATE_OAUTH_SIGNING_KEY' }, tokenTtlSeconds: 3600, issuer: 'voxgate' });
+    });
+  }
+
+  it('an empty section gets the defaults: 1 h tokens, issuer voxgate, key from the store', () => {
+    expect(apiOAuthConfigSchema.parse({})).toEqual({ tokenTtlSeconds: 3600, issuer: 'voxgate' });
+    expect(apiOAuthConfigSchema.safeParse({ tokenTtl: 5 }).success).toBe(false);
+  });
+});
