@@ -153,7 +153,8 @@ export async function callsRoutes(scope: FastifyInstance, opts: CallsRoutesOptio
 
 async function sendRecording(reply: FastifyReply, path: string, opts: CallsRoutesOptions, filename: string) {
   const root = resolve(opts.recordingsDir);
-  const file = resolve(root, path);
+  // Rows hold the path as the recorder wrote it: relative to the process's directory when dataDir is.
+  const file = resolve(path);
   // A row is data: a path pointing outside the recordings directory is never served.
   if (!file.startsWith(root + sep)) {
     opts.logger.warn({ path: file }, 'recording download refused: outside the recordings directory');

@@ -76,6 +76,30 @@ export class RuntimeConfig {
     return runtime;
   }
 
+  /**
+   * Re-reads the stored entries (another process sharing the PostgreSQL store changed them) and
+   * applies them when they differ. Returns whether anything changed. An invalid result is logged
+   * and ignored: this process keeps the configuration it has.
+   */
+  async refresh(): Promise<boolean> {
+    return this.exclusive(async () => {
+      const stored: Stored = { bots: new Map(), routes: new Map(), providers: new Map() };
+      for (const entry of await this.opts.entries.list()) mapFor(stored, entry.kind).set(entry.name, entry.body);
+      if (sameStored(stored, this.stored)) return false;
+      const candidate = this.merged(stored);
+      const result = configSchema.safeParse(candidate);
+      if (!result.success) {
+        this.opts.logger?.error({ problem: describeIssues(result.error, candidate) }, 'stored configuration changed elsewhere is invalid; keeping the current one');
+        return false;
+      }
+      await this.opts.apply?.(result.data);
+      this.stored = stored;
+      this.effective = result.data;
+      this.notify(result.data);
+      return true;
+    });
+  }
+
   /** The configuration in effect: the file with the stored changes. */
   get current(): VoxgateConfig {
     return this.effective;
@@ -221,9 +245,13 @@ export class RuntimeConfig {
     this.stored = next.stored;
     this.effective = result.data;
     this.opts.logger?.info({ kind: next.kind, name: next.name, removed: next.body === REMOVE || next.body === null }, 'configuration changed at run time');
+    this.notify(result.data);
+  }
+
+  private notify(config: VoxgateConfig): void {
     for (const listener of this.listeners) {
       try {
-        listener(result.data);
+        listener(config);
       } catch (err) {
         this.opts.logger?.error({ err }, 'configuration change listener failed');
       }
@@ -242,6 +270,11 @@ const REMOVE = Symbol('remove');
 
 function mapFor(stored: Stored, kind: ConfigEntryKind): Map<string, unknown> {
   return kind === 'bot' ? stored.bots : kind === 'route' ? stored.routes : stored.providers;
+}
+
+function sameStored(a: Stored, b: Stored): boolean {
+  const key = (s: Stored) => JSON.stringify([[...s.bots].sort(), [...s.routes].sort(), [...s.providers].sort()]);
+  return key(a) === key(b);
 }
 
 function cloneStored(stored: Stored): Stored {

@@ -103,3 +103,22 @@ describeOnEachDialect('routes and provider sections over the run-time configurat
     expect((await app.inject({ url: '/api/v1/providers/google' })).json()).toEqual({ error: 'section: google is not configured' });
   });
 });
+
+describeOnEachDialect('two processes sharing one store', (ctx) => {
+  it('refresh() picks up a change another process stored, and keeps the current config when the stored one is invalid', async () => {
+    const file = configSchema.parse({ bots: [{ name: 'demo', type: 'flow' }, { name: 'sales', type: 'flow' }], routes: [{ number: '*', bot: 'demo' }] });
+    const botsA = await BotDirectory.load(file, undefined, {});
+    const botsB = await BotDirectory.load(file, undefined, {});
+    const a = await RuntimeConfig.open({ file, entries: new ConfigRepository(ctx.store.db), apply: (c) => botsA.reload(c) });
+    const b = await RuntimeConfig.open({ file, entries: new ConfigRepository(ctx.store.db), apply: (c) => botsB.reload(c), logger: captureLogger().logger });
+    await a.putRoute('+15551212', { bot: 'sales' });
+    expect(botsB.route('+15551212').name).toBe('demo');
+    expect(await b.refresh()).toBe(true);
+    expect(botsB.route('+15551212').name).toBe('sales');
+    expect(await b.refresh()).toBe(false);
+
+    await new ConfigRepository(ctx.store.db).put('route', '+15553434', { number: '+15553434', bot: 'ghost' }, Date.now());
+    expect(await b.refresh()).toBe(false);
+    expect(botsB.route('+15553434').name).toBe('demo');
+  });
+});
