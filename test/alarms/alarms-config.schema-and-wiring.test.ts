@@ -36,3 +36,16 @@ describe('alarms configuration', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 });
+
+describe('the README example', () => {
+  it('validates against the metrics and alarms schemas', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    const { metricsConfigSchema } = await import('../../src/api/metrics.js');
+    const text = await readFile(new URL('../../docs/readme/alarms-and-metrics.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(text)?.[1];
+    const doc = parse(yaml ?? '') as { metrics: unknown; alarms: unknown };
+    expect(metricsConfigSchema.parse(doc.metrics).token).toEqual({ env: 'VOXGATE_METRICS_TOKEN' });
+    expect(alarmsConfigSchema.parse(doc.alarms).thresholds.carrier).toEqual({ majorCount: 5 });
+  });
+});
