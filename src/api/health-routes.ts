@@ -4,6 +4,8 @@
  *   GET /readyz   200 when the record store answers a cheap query in time; 503 with the reason otherwise
  */
 import type { FastifyInstance } from 'fastify';
+// Types only: @fastify/swagger's `hide`, keeping operational endpoints out of the API document.
+import type {} from '@fastify/swagger';
 import { sql, type QueryExecutorProvider } from 'kysely';
 import type { Clock, TimerHandle } from '../call/clock.js';
 import { systemClock } from '../call/clock.js';
@@ -26,9 +28,9 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
   const clock = opts.clock ?? systemClock;
   const logger = (opts.logger ?? silentLogger()).child({ component: 'health' });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const problem = (await storeProblem(opts.db, timeoutMs, clock)) ?? (await extraProblem(opts.extraChecks ?? []));
     if (problem) {
       logger.warn({ reason: problem }, 'not ready');

@@ -9,6 +9,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+// Types only: @fastify/swagger's `hide`, keeping operational endpoints out of the API document.
+import type {} from '@fastify/swagger';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import { secretSchema } from '../config/secrets.js';
@@ -231,7 +233,7 @@ export interface MetricsRoutesOptions {
 /** `GET /metrics` in the Prometheus text format. */
 export async function metricsRoutes(app: FastifyInstance, opts: MetricsRoutesOptions): Promise<void> {
   const expected = opts.bearerToken ? Buffer.from(opts.bearerToken) : undefined;
-  app.get(opts.path ?? '/metrics', async (request, reply) => {
+  app.get(opts.path ?? '/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (expected) {
       const header = request.headers.authorization ?? '';
       const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
