@@ -169,6 +169,21 @@ describe('routes behind scope enforcement must declare a scope', () => {
     await expect(register(undefined)).rejects.toThrow(/GET \/api\/v1\/open .* declares no scope/);
   });
 
+  it('a route registered in the context before the plugin is still closed: 401 without a token, 403 with one', async () => {
+    const admin = { authenticate: async (h?: string) => (h === 'Bearer ok' ? { clientId: 'c', scopes: ['admin' as const] } : undefined) } as unknown as ApiAuth;
+    const app = Fastify();
+    await app.register(async (api) => {
+      api.get('/api/v1/early', async () => 'open');
+      await api.register(scopeEnforcement, { auth: admin, logger: silentLogger() });
+    });
+    await app.ready();
+    expect((await app.inject('/api/v1/early')).statusCode).toBe(401);
+    const withToken = await app.inject({ url: '/api/v1/early', headers: { authorization: 'Bearer ok' } });
+    expect(withToken.statusCode).toBe(403);
+    expect(withToken.json()).toEqual({ error: 'this route declares no scope' });
+    await app.close();
+  });
+
   it('refuses an unknown scope name', async () => {
     await expect(register({ scope: 'calls:readd' })).rejects.toThrow(/unknown scope "calls:readd"/);
   });

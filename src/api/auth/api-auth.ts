@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Clock } from '../../call/clock.js';
 import { systemClock } from '../../call/clock.js';
-import { secretSchema } from '../../config/secrets.js';
+import { resolveSecret, secretSchema, type SecretRef } from '../../config/secrets.js';
 import type { VoxgateDatabase } from '../../store/schema.js';
 import { AccessTokens, DEFAULT_ISSUER, DEFAULT_TOKEN_TTL_SECONDS } from './access-tokens.js';
 import { OAuthClientRepository, type OAuthClientInfo } from './client-repository.js';
@@ -26,6 +26,27 @@ export const apiOAuthConfigSchema = z
   })
   .strict();
 export type ApiOAuthConfig = z.infer<typeof apiOAuthConfigSchema>;
+
+/**
+ * The composition root's one line: the `api` config section (token, oauth) with its secrets
+ * resolved from `env`, and the store's query builder.
+ */
+export async function createApiAuth(
+  api: { token?: SecretRef; oauth?: z.input<typeof apiOAuthConfigSchema> },
+  db: Kysely<VoxgateDatabase>,
+  env: NodeJS.ProcessEnv = process.env,
+  clock?: Clock,
+): Promise<ApiAuth> {
+  const oauth = apiOAuthConfigSchema.parse(api.oauth ?? {});
+  return ApiAuth.create({
+    db,
+    staticToken: resolveSecret(api.token, 'api.token', env),
+    signingKey: resolveSecret(oauth.signingKey, 'api.oauth.signingKey', env),
+    tokenTtlSeconds: oauth.tokenTtlSeconds,
+    issuer: oauth.issuer,
+    clock,
+  });
+}
 
 /** The authenticated caller of an /api request. */
 export interface Principal {

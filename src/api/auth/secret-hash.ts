@@ -8,6 +8,8 @@ import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOpti
 const DEFAULT_COST = { N: 16384, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
 const SALT_BYTES = 16;
+/** 64 MiB: the most verification will spend (the default cost uses 16 MiB). */
+const MAX_SCRYPT_BYTES = 64 * 1024 * 1024;
 
 function scrypt(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -17,7 +19,7 @@ function scrypt(secret: string, salt: Buffer, keyLength: number, options: Scrypt
 
 export async function hashSecret(secret: string, cost: { N: number; r: number; p: number } = DEFAULT_COST): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const hash = await scrypt(secret, salt, KEY_LENGTH, { ...cost, maxmem: 256 * cost.N * cost.r });
+  const hash = await scrypt(secret, salt, KEY_LENGTH, { ...cost, maxmem: 256 * cost.N * cost.r * cost.p });
   return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
 }
 
@@ -26,12 +28,18 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [N, r, p] = parts.slice(1, 4).map(Number);
-  if (![N, r, p].every((n) => Number.isInteger(n) && n > 0) || N > 1 << 20) return false;
+  // A stored value with huge parameters would tie the server up for minutes: bound the work.
+  if (![N, r, p].every((n) => Number.isInteger(n) && n > 0) || p > 16 || 128 * N * r * p > MAX_SCRYPT_BYTES) return false;
   const salt = Buffer.from(parts[4], 'base64url');
   const expected = Buffer.from(parts[5], 'base64url');
   if (expected.length === 0) return false;
-  const actual = await scrypt(secret, salt, expected.length, { N, r, p, maxmem: 256 * N * r });
-  return timingSafeEqual(actual, expected);
+  try {
+    const actual = await scrypt(secret, salt, expected.length, { N, r, p, maxmem: 256 * N * r * p });
+    return timingSafeEqual(actual, expected);
+  } catch {
+    // Parameters node:crypto refuses (memory bound): not a hash this code wrote.
+    return false;
+  }
 }
 
 /** A hash of a random secret nobody knows: verified against when the client id is unknown, so timing does not tell ids apart. */
