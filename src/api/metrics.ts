@@ -16,6 +16,9 @@ import { z } from 'zod';
 import { secretSchema } from '../config/secrets.js';
 import type { EventBus, TurnEvent } from '../events/bus.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { CampaignRepository } from '../store/campaign-repository.js';
+import type { VoxgateDatabase } from '../store/schema.js';
+import type { Kysely } from 'kysely';
 
 /** Seconds: spread over what a phone caller perceives, from "instant" to "the line went dead". */
 export const TURN_LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5] as const;
@@ -48,6 +51,16 @@ export interface CampaignProgressSample {
   name: string;
   status: string;
   contacts: { total: number; pending: number; inProgress: number; done: number; skipped: number };
+}
+
+/** `collectCampaigns` over the store: progress of running and paused campaigns. */
+export function storeCampaignProgress(store: { db: Kysely<VoxgateDatabase> }): () => Promise<CampaignProgressSample[]> {
+  const campaigns = new CampaignRepository(store.db);
+  return async () => {
+    const open = await campaigns.listByStatus(['running', 'paused']);
+    const progress = await Promise.all(open.map((c) => campaigns.progress(c.id)));
+    return progress.filter((p): p is NonNullable<typeof p> => p !== undefined);
+  };
 }
 
 export interface VoxgateMetricsOptions {
@@ -137,7 +150,7 @@ export class VoxgateMetrics {
       bus.subscribe('call.ended', (e) => this.guard('call.ended', () => this.callEnded(e.callId, e.reason, e.at))),
       bus.subscribe('prompt.played', (e) => this.guard('prompt.played', () => this.promptPlayed(e.callId, e.heardInFull, e.endedAt))),
       bus.subscribe('turn', (e) => this.guard('turn', () => this.turn(e))),
-      bus.subscribe('transcript', (e) => this.guard('transcript', () => this.callWentOn(e.callId))),
+      bus.subscribe('transcript', (e) => this.guard('transcript', () => e.who === 'caller' && this.callWentOn(e.callId))),
       bus.subscribe('dtmf', (e) => this.guard('dtmf', () => this.callWentOn(e.callId))),
       bus.subscribe('outbound.status', (e) => this.guard('outbound.status', () => this.outboundStatus(e.status, e.reasonCode))),
     ];
