@@ -59,6 +59,31 @@ describeOnEachDialect('POST /oauth/token (client credentials grant)', (ctx) => {
     expect(json.json().scope).toBe('campaigns:write calls:read');
   });
 
+  it('accepts a charset parameter on the form content type; other media types are invalid_request', async () => {
+    const withCharset = await app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8', authorization: basic(client.id, client.secret) }, payload: 'grant_type=client_credentials' });
+    expect(withCharset.statusCode).toBe(200);
+    const text = await app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'text/plain', authorization: basic(client.id, client.secret) }, payload: 'grant_type=client_credentials' });
+    expect(text.statusCode).toBe(400);
+    expect(text.json()).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+  });
+
+  it('works over real HTTP the way an OAuth library calls it (URLSearchParams body, Basic credentials)', async () => {
+    const server = Fastify();
+    await server.register(oauthTokenRoutes, { auth, logger: logs.logger });
+    const base = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { authorization: basic(client.id, client.secret), accept: 'application/json' }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'campaigns:read' }) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(await res.json()).toMatchObject({ token_type: 'Bearer', scope: 'campaigns:read' });
+      const denied = await fetch(`${base}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials' }) });
+      expect(denied.status).toBe(401);
+      expect(denied.headers.get('www-authenticate')).toBe('Basic realm="voxgate"');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('gives each token its own jti', async () => {
     const a = (await token('grant_type=client_credentials', { authorization: basic(client.id, client.secret) })).json();
     const b = (await token('grant_type=client_credentials', { authorization: basic(client.id, client.secret) })).json();
