@@ -40,6 +40,8 @@ export type DialJobHandler = (job: DialJobData) => Promise<void>;
 
 /** Redelivery of a job after a worker died: more than BullMQ's default 1, so two crashes in a row still lose no attempt. */
 const MAX_STALLED = 5;
+/** Shortest limiter window: see rateLimiter. */
+const MIN_WINDOW_MS = 100;
 /** Job tries when the handler throws (store unreachable...): then the attempt waits for the next re-enqueue. */
 const JOB_TRIES = 3;
 
@@ -183,18 +185,20 @@ export function dialJobId(attemptId: number, claimedAt: number): string {
 
 /**
  * BullMQ's limiter is a fixed window (at most `max` job starts per `duration` ms, counted in Redis).
- * The smallest window that states the rate exactly (to 0.2%) in whole milliseconds keeps starts
- * evenly spread instead of a burst of callsPerSecond at the top of each second.
+ * Each window costs the workers a Redis round trip before its first start, so windows shorter than
+ * MIN_WINDOW_MS lose a few percent of the rate; within that, the smallest window that states the
+ * rate exactly (to 0.2%) in whole milliseconds keeps starts spread instead of one burst per second.
  */
 export function rateLimiter(callsPerSecond: number): RateLimiterOptions {
   if (!(callsPerSecond > 0 && Number.isFinite(callsPerSecond))) throw new RangeError(`callsPerSecond must be a positive number, got ${String(callsPerSecond)}`);
-  const limit = Math.max(1, Math.ceil(callsPerSecond));
-  for (let max = 1; max <= limit; max++) {
+  const first = Math.max(1, Math.ceil((callsPerSecond * MIN_WINDOW_MS) / 1000));
+  const last = Math.max(first, Math.ceil(callsPerSecond));
+  for (let max = first; max <= last; max++) {
     const exact = (max * 1000) / callsPerSecond;
     const duration = Math.round(exact);
     if (duration >= 1 && Math.abs(duration - exact) / exact <= 0.002) return { max, duration };
   }
-  return { max: limit, duration: Math.round((limit * 1000) / callsPerSecond) };
+  return { max: last, duration: Math.round((last * 1000) / callsPerSecond) };
 }
 
 /** Parses a redis:// or rediss:// URL into ioredis options (user, password, db, TLS). */

@@ -183,7 +183,10 @@ export class CampaignRunner {
     this.timer?.handle.cancel();
     this.timer = undefined;
     // Workers finish the job in hand (its call is placed) and take no more; queued jobs stay in Redis for other processes.
-    await this.queue?.close();
+    if (this.queue) {
+      await this.leaveCampaigns(this.queue.workingOn()).catch((err: unknown) => this.logger.warn({ err }, 'leaving campaign queues failed'));
+      await this.queue.close();
+    }
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.settled();
@@ -398,13 +401,26 @@ export class CampaignRunner {
   private async syncWorkers(campaigns: CampaignRecord[]): Promise<void> {
     const queue = this.queue!;
     const running = new Set(campaigns.map((c) => c.id));
-    for (const id of queue.workingOn()) if (!running.has(id)) await queue.leave(id);
+    await this.leaveCampaigns(queue.workingOn().filter((id) => !running.has(id)));
     for (const id of this.campaignCache.keys()) if (!running.has(id)) this.campaignCache.delete(id);
     for (const campaign of campaigns) {
       if (!this.running) return;
       this.campaignCache.set(campaign.id, campaign);
       const { callsPerSecond, maxConcurrent } = campaign.definition.pacing;
       await queue.work(campaign.id, callsPerSecond, maxConcurrent, (job) => this.dialQueued(job));
+    }
+  }
+
+  /**
+   * Redis mode: closes this process's workers on these campaigns. An ended campaign's queue is removed
+   * from Redis by every process as it leaves (after closing its own worker), so the last one out
+   * leaves no keys behind even when the other's worker wrote after the first removal.
+   */
+  private async leaveCampaigns(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const status = (await this.repo.get(id))?.status;
+      if (status === 'running' || status === 'paused') await this.queue!.leave(id);
+      else await this.queue!.remove(id);
     }
   }
 

@@ -8,11 +8,12 @@ import { FakeClock } from '../support/fake-clock.js';
 import { describeOnEachDialect } from '../support/store-fixtures.js';
 
 describe('campaign Redis queue options', () => {
-  it('turns callsPerSecond into the smallest exact BullMQ limiter window, so starts are spread, not bursts each second', () => {
-    expect(rateLimiter(20)).toEqual({ max: 1, duration: 50 });
+  it('turns callsPerSecond into an exact BullMQ limiter window of about 100 ms, so starts are spread, not one burst each second', () => {
+    expect(rateLimiter(20)).toEqual({ max: 2, duration: 100 });
     expect(rateLimiter(30)).toEqual({ max: 3, duration: 100 });
     expect(rateLimiter(0.5)).toEqual({ max: 1, duration: 2000 });
-    expect(rateLimiter(100)).toEqual({ max: 1, duration: 10 });
+    expect(rateLimiter(100)).toEqual({ max: 10, duration: 100 });
+    expect(rateLimiter(3)).toEqual({ max: 1, duration: 333 });
     expect(rateLimiter(7)).toEqual({ max: 1, duration: 143 });
     expect(() => rateLimiter(0)).toThrow(/callsPerSecond must be a positive number/);
   });

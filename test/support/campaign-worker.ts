@@ -4,7 +4,8 @@
  * (synchronously, before the call "starts") and prints `placed <position> <attempt>` on stdout, then
  * completes the call after a short real delay with a result that depends only on (position, attempt).
  * Exits 0 once no campaign is running. With VOXGATE_WORKER_REDIS_URL (and VOXGATE_WORKER_REDIS_PREFIX)
- * it runs in Redis mode: claims go through the shared BullMQ queue.
+ * it runs in Redis mode: claims go through the shared BullMQ queue (VOXGATE_WORKER_LOCK_MS: job lock
+ * time; VOXGATE_WORKER_RECOVERY_MS: how often dead processes' attempts are looked for).
  *
  * Usage: node --import tsx test/support/campaign-worker.ts <dataDir> <logFile>
  */
@@ -44,6 +45,9 @@ const placer: CallPlacer = {
 };
 
 const redisUrl = process.env.VOXGATE_WORKER_REDIS_URL;
+// Crash tests: a killed process's jobs go to the survivor after this lock time (BullMQ stalled-job check).
+const lockMs = process.env.VOXGATE_WORKER_LOCK_MS ? Number(process.env.VOXGATE_WORKER_LOCK_MS) : undefined;
+const lockTimes = lockMs ? { lockDurationMs: lockMs, stalledIntervalMs: lockMs / 2 } : {};
 const store = await openDatabase({ dataDir });
 const repository = new CampaignRepository(store.db);
 const runner = new CampaignRunner({
@@ -55,7 +59,8 @@ const runner = new CampaignRunner({
   },
   logger: silentLogger(),
   pollIntervalMs: 50,
-  ...(redisUrl ? { queue: { connection: redisUrl, prefix: process.env.VOXGATE_WORKER_REDIS_PREFIX } } : {}),
+  ...(redisUrl ? { queue: { connection: redisUrl, prefix: process.env.VOXGATE_WORKER_REDIS_PREFIX, ...lockTimes } } : {}),
+  ...(process.env.VOXGATE_WORKER_RECOVERY_MS ? { recoveryIntervalMs: Number(process.env.VOXGATE_WORKER_RECOVERY_MS) } : {}),
 });
 await runner.start();
 process.stdout.write('started\n');
