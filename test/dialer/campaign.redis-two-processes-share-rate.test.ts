@@ -6,7 +6,7 @@ import { CampaignRepository } from '../../src/store/campaign-repository.js';
 import { openDatabase } from '../../src/store/database.js';
 import { expectNoLossNoDuplicate, placementRate, readPlacementLog, startWorker, type PlacementLogLine, type WorkerProcess } from '../support/campaign-processes.js';
 import { deleteRedisKeys, REDIS_TEST_URL, redisKeys, redisProbe, uniqueRedisPrefix } from '../support/campaign-redis.js';
-import { makeTempDir, type TempDir } from '../support/store-fixtures.js';
+import { createScratchPgDatabase, makeTempDir, pgProbe, type ScratchPgDatabase, type TempDir } from '../support/store-fixtures.js';
 
 const CONTACTS = 80;
 const ATTEMPTS = 2;
@@ -20,9 +20,10 @@ interface SharedRun {
   rate: ReturnType<typeof placementRate>;
 }
 
-/** Two worker processes on one SQLite file run one campaign to its end. */
-async function runSharedCampaign(dir: TempDir, workers: WorkerProcess[], env: Record<string, string>): Promise<SharedRun> {
-  const store = await openDatabase({ dataDir: dir.path });
+/** Two worker processes on one SQLite file (or one PostgreSQL database: `databaseUrl`) run one campaign to its end. */
+async function runSharedCampaign(dir: TempDir, workers: WorkerProcess[], env: Record<string, string>, databaseUrl?: string): Promise<SharedRun> {
+  const store = await openDatabase({ dataDir: dir.path, databaseUrl });
+  if (databaseUrl) env = { ...env, VOXGATE_WORKER_DATABASE_URL: databaseUrl };
   const repo = new CampaignRepository(store.db);
   const definition = parseCampaignDefinition({
     name: 'shared paced campaign',
@@ -62,21 +63,26 @@ async function runSharedCampaign(dir: TempDir, workers: WorkerProcess[], env: Re
   return { placements, perProcess: [readPlacementLog(logA).length, readPlacementLog(logB).length], rate: placementRate(firstPlacements) };
 }
 
-describe.skipIf(!redisProbe.reachable)('two processes sharing one campaign through the Redis queue', () => {
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe.skipIf(!redisProbe.reachable || (dialect === 'postgres' && !pgProbe.reachable))(`two processes sharing one campaign through the Redis queue [${dialect}]`, () => {
   let dir: TempDir | undefined;
   let prefix: string | undefined;
+  let scratch: ScratchPgDatabase | undefined;
   const workers: WorkerProcess[] = [];
   afterEach(async () => {
     for (const w of workers.splice(0)) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
     await dir?.remove();
+    await scratch?.drop();
+    scratch = undefined;
     if (prefix) await deleteRedisKeys(prefix);
   });
 
   it('together hold the campaign callsPerSecond (within 10%), split the calls and never dial an attempt twice', async () => {
     dir = await makeTempDir('voxgate-campaign-redis-');
     prefix = uniqueRedisPrefix();
-    const run = await runSharedCampaign(dir, workers, { VOXGATE_WORKER_REDIS_URL: REDIS_TEST_URL, VOXGATE_WORKER_REDIS_PREFIX: prefix });
-    console.info(`Redis mode, 2 processes: ${run.rate.perSecond.toFixed(1)} calls/s over the first ${run.rate.count} placements (target ${CALLS_PER_SECOND}), peak ${run.rate.peakPerSecond} in 1 s; split ${run.perProcess.join('/')}`);
+    if (dialect === 'postgres') scratch = await createScratchPgDatabase();
+    const run = await runSharedCampaign(dir, workers, { VOXGATE_WORKER_REDIS_URL: REDIS_TEST_URL, VOXGATE_WORKER_REDIS_PREFIX: prefix }, scratch?.url);
+    console.info(`Redis mode [${dialect}], 2 processes: ${run.rate.perSecond.toFixed(1)} calls/s over the first ${run.rate.count} placements (target ${CALLS_PER_SECOND}), peak ${run.rate.peakPerSecond} in 1 s; split ${run.perProcess.join('/')}`);
     expect(run.rate.perSecond).toBeGreaterThan(CALLS_PER_SECOND * 0.9);
     expect(run.rate.perSecond).toBeLessThan(CALLS_PER_SECOND * 1.1);
     // Fixed limiter windows: any one second holds at most the rate plus one window's starts.
@@ -89,6 +95,7 @@ describe.skipIf(!redisProbe.reachable)('two processes sharing one campaign throu
     expect(left, left.join(" ")).toEqual([]);
   }, 90_000);
 });
+}
 
 describe('two processes sharing one campaign in-process (no REDIS_URL)', () => {
   let dir: TempDir | undefined;

@@ -48,7 +48,8 @@ const redisUrl = process.env.VOXGATE_WORKER_REDIS_URL;
 // Crash tests: a killed process's jobs go to the survivor after this lock time (BullMQ stalled-job check).
 const lockMs = process.env.VOXGATE_WORKER_LOCK_MS ? Number(process.env.VOXGATE_WORKER_LOCK_MS) : undefined;
 const lockTimes = lockMs ? { lockDurationMs: lockMs, stalledIntervalMs: lockMs / 2 } : {};
-const store = await openDatabase({ dataDir });
+// VOXGATE_WORKER_DATABASE_URL: PostgreSQL instead of the SQLite file under dataDir.
+const store = await openDatabase({ dataDir, databaseUrl: process.env.VOXGATE_WORKER_DATABASE_URL });
 const repository = new CampaignRepository(store.db);
 const runner = new CampaignRunner({
   repository,
