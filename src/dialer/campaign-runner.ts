@@ -208,7 +208,8 @@ export class CampaignRunner {
     if (cancelled) {
       this.logger.info({ campaignId }, 'campaign cancelled');
       this.emit({ type: 'campaign.status', campaignId, status: 'cancelled' });
-      await this.queue?.remove(campaignId);
+      // Not awaited: an unreachable Redis must not hold up the cancel (the store already has it).
+      if (this.queue) this.track(this.queue.remove(campaignId));
       await this.notifyCampaignEnd(campaignId);
     }
     return cancelled;

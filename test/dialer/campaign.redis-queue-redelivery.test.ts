@@ -178,6 +178,7 @@ describe.skipIf(!redisProbe.reachable)('campaign Redis queue: redelivered, repea
       expect((await redisKeys(prefix)).length).toBeGreaterThan(0);
 
       expect(await runner.cancel(campaign.id)).toBe(true);
+      await runner.settled();
       expect(await repo.history(campaign.id)).toEqual([]);
       const contacts = await repo.contacts(campaign.id);
       expect(contacts.map((c) => [c.status, c.outcome, c.attemptsMade])).toEqual([
