@@ -5,19 +5,17 @@
  *   GET    /:id/attempts     every attempt, in order
  *   GET    /:id/results.csv  results export
  *   POST   /:id/pause | /:id/resume | /:id/cancel
- * Same token as the outbound API.
+ * Scopes: campaigns:read to follow and export, campaigns:write to create and control.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CampaignDefinitionError } from '../dialer/campaign-definition.js';
 import { ContactListError, parseContactsCsv } from '../dialer/campaign-contacts.js';
 import type { CampaignRunner } from '../dialer/campaign-runner.js';
-import { requireApiToken } from './api-token.js';
 import type { Logger } from '../logger.js';
 
 export interface CampaignRoutesOptions {
   campaigns: CampaignRunner;
-  token: string | undefined;
   logger: Logger;
 }
 
@@ -33,9 +31,7 @@ const idParams = z.object({ id: z.string().uuid('a campaign id (UUID)') });
 
 export async function campaignRoutes(scope: FastifyInstance, opts: CampaignRoutesOptions): Promise<void> {
   const { campaigns } = opts;
-  scope.addHook('onRequest', requireApiToken(opts.token, opts.logger));
-
-  scope.post('/', { bodyLimit: 25 * 1024 * 1024 }, async (request, reply) => {
+  scope.post('/', { bodyLimit: 25 * 1024 * 1024, config: { scope: 'campaigns:write' } }, async (request, reply) => {
     const parsed = createSchema.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
     try {
@@ -57,19 +53,21 @@ export async function campaignRoutes(scope: FastifyInstance, opts: CampaignRoute
       return result;
     };
 
-  scope.get('/:id', withCampaign((id) => campaigns.progress(id)));
+  const read = { config: { scope: 'campaigns:read' } } as const;
+  scope.get('/:id', read, withCampaign((id) => campaigns.progress(id)));
   scope.get(
     '/:id/attempts',
+    read,
     withCampaign(async (id) => ((await campaigns.progress(id)) ? { attempts: await campaigns.history(id) } : undefined)),
   );
-  scope.get('/:id/results.csv', async (request, reply) => {
+  scope.get('/:id/results.csv', read, async (request, reply) => {
     const params = idParams.safeParse(request.params);
     if (!params.success) return reply.code(400).send({ error: `id: ${params.error.issues[0].message}` });
     if (!(await campaigns.progress(params.data.id))) return reply.code(404).send({ error: `no campaign ${params.data.id}` });
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="campaign-${params.data.id}.csv"`).send(await campaigns.exportCsv(params.data.id));
   });
   for (const action of ['pause', 'resume', 'cancel'] as const) {
-    scope.post(`/:id/${action}`, async (request, reply) => {
+    scope.post(`/:id/${action}`, { config: { scope: 'campaigns:write' } }, async (request, reply) => {
       const params = idParams.safeParse(request.params);
       if (!params.success) return reply.code(400).send({ error: `id: ${params.error.issues[0].message}` });
       const before = await campaigns.progress(params.data.id);

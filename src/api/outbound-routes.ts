@@ -2,10 +2,9 @@
  * Outbound call APIs, as a Fastify plugin:
  *   POST /api/v1/actions/dialout  (bot-api dialout: a bot talks to the callee) -> {conversationId}
  *   POST /api/v1/calls            (conversation API: a dial plan runs on the call) -> {conversationId, status}
- * Both take a Bearer token (or Basic with the token as password) until OAuth scopes arrive.
+ * Both need the `dialout` scope (checked by the API's scope enforcement).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { requireApiToken } from './api-token.js';
 import { z } from 'zod';
 import { dialPlanSchema } from '../bots/dial-plan/dial-plan.js';
 import type { Logger } from '../logger.js';
@@ -15,8 +14,6 @@ import type { CallbackStyle, OutboundNotifications } from '../dialer/outbound-no
 export interface OutboundRoutesOptions {
   placer: { place(request: OutboundCallRequest, extra?: { notifyUrl?: string; onCreated?: (conversationId: string) => void }): Promise<{ conversationId: string }> };
   notifications: OutboundNotifications;
-  /** Without a token the outbound API refuses every request (503): dialing is never open to anyone. */
-  token: string | undefined;
   logger: Logger;
 }
 
@@ -51,8 +48,6 @@ function validationMessage(err: z.ZodError): string {
 }
 
 export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoutesOptions): Promise<void> {
-  scope.addHook('onRequest', requireApiToken(opts.token, opts.logger));
-
   const placeOr400 = async (reply: FastifyReply, request: OutboundCallRequest, watch?: { url: string; style: CallbackStyle }, notifyUrl?: string) => {
     try {
       // Watched from the moment the call exists, so no status (and no notification racing the answer) is missed.
@@ -67,7 +62,7 @@ export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoute
     }
   };
 
-  scope.post('/actions/dialout', async (request, reply) => {
+  scope.post('/actions/dialout', { config: { scope: 'dialout' } }, async (request, reply) => {
     const parsed = dialoutSchema.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
     const b = parsed.data;
@@ -77,7 +72,7 @@ export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoute
     return { conversationId: placed.conversationId };
   });
 
-  scope.post('/calls', async (request, reply) => {
+  scope.post('/calls', { config: { scope: 'dialout' } }, async (request, reply) => {
     const parsed = conversationCallSchema.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
     const b = parsed.data;

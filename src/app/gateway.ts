@@ -19,6 +19,22 @@ import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js
 import { BotDirectory, type BotConnectorFactory } from './bot-directory.js';
 import { WebhookReplyRouter, webhookResponseRoutes } from '../bots/webhook/index.js';
 import { LiveCalls } from './live-calls.js';
+import { RuntimeConfig } from '../config/runtime-config.js';
+import { createApiAuth } from '../api/auth/api-auth.js';
+import { oauthTokenRoutes } from '../api/auth/token-endpoint.js';
+import { scopeEnforcement } from '../api/auth/scope-enforcement.js';
+import { clientsRoutes } from '../api/clients-routes.js';
+import { callsRoutes } from '../api/calls-routes.js';
+import { configRoutes } from '../api/config-routes.js';
+import { ttsCacheRoutes } from '../api/tts-cache-routes.js';
+import { alarmRoutes } from '../api/alarm-routes.js';
+import { healthRoutes } from '../api/health-routes.js';
+import { metricsRoutes, storeCampaignProgress, VoxgateMetrics } from '../api/metrics.js';
+import { registerOpenApi } from '../api/openapi.js';
+import { createAlarms } from '../alarms/alarms-config.js';
+import type { AlarmManager } from '../alarms/alarm-manager.js';
+import { CallRetention } from '../store/retention.js';
+import { ConfigRepository } from '../store/config-repository.js';
 import { OutboundDialer } from '../dialer/outbound-dialer.js';
 import { OutboundNotifications } from '../dialer/outbound-notifications.js';
 import { createStatusNotifier, type StatusNotifier } from '../dialer/status-notifier.js';
@@ -55,6 +71,10 @@ export interface Gateway {
   readonly notifier: StatusNotifier;
   /** Outbound campaigns: contact lists called with retries, escalation, pacing and windows. */
   readonly campaigns: CampaignRunner;
+  readonly metrics: VoxgateMetrics;
+  readonly alarms: AlarmManager;
+  /** Bots, routes and providers as edited through the API, over the file. */
+  readonly runtimeConfig: RuntimeConfig;
   close(): Promise<void>;
 }
 
@@ -66,18 +86,35 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const clock = opts.clock ?? systemClock;
   const webhookReplies = new WebhookReplyRouter();
   let publicUrl = config.server.publicUrl ?? '';
-  const bots = await BotDirectory.load(config, opts.createBotConnector, process.env, webhookReplies, () => config.webhook.responseUrl ?? `${publicUrl}/webhook/response`);
   const store = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, logger });
+  // Bots, routes and speech providers edited through the API apply to new calls at once.
+  // Filled in below; a change can only come through the API, once both exist.
+  const editable: { bots?: BotDirectory; calls?: LiveCalls } = {};
+  const runtime = await RuntimeConfig.open({
+    file: config,
+    entries: new ConfigRepository(store.db),
+    logger,
+    apply: async (edited) => {
+      await editable.bots?.reload(edited);
+      editable.calls?.useSpeech(speechFor(edited));
+    },
+  });
+  const effective = runtime.current;
+  const bots = (editable.bots = await BotDirectory.load(effective, opts.createBotConnector, process.env, webhookReplies, () => config.webhook.responseUrl ?? `${publicUrl}/webhook/response`));
   const bus = new EventBus(logger);
   const records = attachRecordWriter(bus, store, logger);
   const cacheCfg = config.tts.cache;
   const ttsCache = cacheCfg.enabled
     ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
     : undefined;
-  const tts = opts.tts ?? ttsFromConfig(config, logger);
+  const speechFor = (c: VoxgateConfig) => {
+    const tts = opts.tts ?? ttsFromConfig(c, logger);
+    const audio = new SpeechPromptAudio(tts, { cache: ttsCache, fallback: tts.name === 'espeak' ? undefined : new EspeakTtsProvider(), clock, logger });
+    return { audio, stt: opts.stt ?? sttFromConfig(c, logger), ttsProvider: tts.name };
+  };
+  const speech = speechFor(effective);
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
-  const stt = opts.stt ?? sttFromConfig(config, logger);
   const plivo = config.carriers.plivo;
   const plivoRest = new PlivoRestClient({ authId: plivo.authId, authToken: plivo.authToken ?? '', baseUrl: plivo.apiBaseUrl });
   const dialer = new OutboundDialer({
@@ -93,12 +130,19 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     records: store.outboundCalls,
   });
   const apiToken = resolveSecret(config.api.token, 'api.token', process.env);
+  const apiAuth = await createApiAuth(config.api, store.db, process.env, clock);
   const callbackSecret = resolveSecret(config.callbacks.secret, 'callbacks.secret', process.env) ?? apiToken;
   if (!callbackSecret) logger.warn('no callbacks.secret (or api.token): status callbacks are signed with a random key receivers cannot check');
   const notifier = createStatusNotifier(store, { secret: callbackSecret ?? randomBytes(32).toString('hex'), clock, logger });
   const notifications = new OutboundNotifications(bus, notifier);
   const campaigns = createCampaignRunner(store, { placer: dialer, subscribe: (listener) => bus.subscribe('outbound.status', listener), notifier, clock, logger });
-  const calls = new LiveCalls({ bots, audio: new SpeechPromptAudio(tts, { cache: ttsCache, fallback: tts.name === 'espeak' ? undefined : new EspeakTtsProvider(), clock, logger }), bus, clock, logger, stt, recordingsDir: join(config.dataDir, 'recordings'), ttsProvider: tts.name, outbound: dialer });
+  const recordingsDir = join(config.dataDir, 'recordings');
+  const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer }));
+  const liveCalls = calls;
+  const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => liveCalls.get(id) !== undefined, logger });
+  const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.processMetrics });
+  const detachMetrics = metrics.attach(bus);
+  const alarms = createAlarms(config.alarms, { store, bus, notifier, clock, logger });
 
   // A missed rejection is a bug, but it must not take every other call down with it.
   const onUnhandled = (err: unknown) => logger.error({ err }, 'unhandled promise rejection; the gateway keeps running');
@@ -107,8 +151,21 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
   await app.register(websocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } });
   app.get('/health', async () => ({ status: 'ok', liveCalls: calls.size, store: store.dialect }));
-  await app.register(outboundRoutes, { prefix: '/api/v1', placer: dialer, notifications, token: apiToken, logger });
-  await app.register(campaignRoutes, { prefix: '/api/v1/campaigns', campaigns, token: apiToken, logger });
+  await app.register(healthRoutes, { db: store.db, logger });
+  if (config.metrics.enabled) await app.register(metricsRoutes, { metrics, path: config.metrics.path, bearerToken: resolveSecret(config.metrics.token, 'metrics.token', process.env) });
+  await registerOpenApi(app, { publicUrl: config.server.publicUrl });
+  await app.register(oauthTokenRoutes, { auth: apiAuth, logger });
+  // Every route in here declares the scope it needs; the enforcement refuses to start with one that does not.
+  await app.register(async (api) => {
+    await api.register(scopeEnforcement, { auth: apiAuth, logger });
+    await api.register(outboundRoutes, { prefix: '/api/v1', placer: dialer, notifications, logger });
+    await api.register(campaignRoutes, { prefix: '/api/v1/campaigns', campaigns, logger });
+    await api.register(clientsRoutes, { prefix: '/api/v1/clients', auth: apiAuth, logger });
+    await api.register(callsRoutes, { prefix: '/api/v1', store, live: liveCalls, retention, recordingsDir, logger });
+    await api.register(configRoutes, { prefix: '/api/v1', config: runtime, logger });
+    await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
+    await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, logger });
+  });
   await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), logger });
 
   // Listen first so the public URL can default to the real port (port 0 in tests).
@@ -148,8 +205,13 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     dialer,
     notifier,
     campaigns,
+    metrics,
+    alarms: alarms.manager,
+    runtimeConfig: runtime,
     async close() {
       await campaigns.stop();
+      await alarms.stop();
+      detachMetrics();
       dialer.close();
       notifications.close();
       clearInterval(pruneTimer);

@@ -54,7 +54,17 @@ interface LiveCall {
 export class LiveCalls implements CallHandler {
   private readonly calls = new Map<string, LiveCall>();
 
-  constructor(private readonly deps: LiveCallsDeps) {}
+  /** Speech for new calls; replaced when the providers are edited at run time (calls up keep theirs). */
+  private speech: Pick<LiveCallsDeps, 'audio' | 'stt' | 'ttsProvider'>;
+
+  constructor(private readonly deps: LiveCallsDeps) {
+    this.speech = { audio: deps.audio, stt: deps.stt, ttsProvider: deps.ttsProvider };
+  }
+
+  /** New calls use these speech providers from now on. */
+  useSpeech(speech: Pick<LiveCallsDeps, 'audio' | 'stt' | 'ttsProvider'>): void {
+    this.speech = speech;
+  }
 
   get size(): number {
     return this.calls.size;
@@ -133,7 +143,7 @@ export class LiveCalls implements CallHandler {
     const { connector, settings } = early ?? call.preparedBot ?? this.createConnector(call);
     call.earlyBot = undefined;
     call.preparedBot = undefined;
-    const session = new CallSession({ info, leg, bot: connector, audio: this.deps.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.deps.stt, recordingsDir: this.deps.recordingsDir, ttsProvider: this.deps.ttsProvider, botName: call.botName, botStartedAt: early?.connector.startedAt });
+    const session = new CallSession({ info, leg, bot: connector, audio: this.speech.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.speech.stt, recordingsDir: this.deps.recordingsDir, ttsProvider: this.speech.ttsProvider, botName: call.botName, botStartedAt: early?.connector.startedAt });
     call.session = session;
     call.leg = leg;
     leg.once('hangup', (h) => {

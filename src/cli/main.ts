@@ -1,10 +1,11 @@
-/** `voxgate` command line: serve | demo | campaign run. */
+/** `voxgate` command line: serve | demo | campaign run | clients. */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startGateway } from '../app/gateway.js';
 import { createLogger } from '../logger.js';
 import { runDemo } from './demo.js';
 import { runCampaign } from './campaign-command.js';
+import { runClientsCommand } from './clients-command.js';
 
 const USAGE = `voxgate <command> [options]
 
@@ -15,6 +16,8 @@ Commands:
 
   campaign run <contacts.csv> --campaign <campaign.yaml> [--watch] [--results out.csv]
           Run the gateway and one outbound campaign until it is over.
+  clients add <name> --scopes a,b | clients list | clients revoke <client id>
+          Manage OAuth API clients (the secret is printed once, on add).
 
 Options:
   -c, --config <file>   YAML configuration file (env VOXGATE_CONFIG); defaults are built in
@@ -24,6 +27,7 @@ Options:
       --campaign <file>  campaign run: the campaign definition (YAML or JSON; see docs/campaigns.md)
       --watch            campaign run: show a live progress bar
       --results <file>   campaign run: write the results CSV here at the end
+      --scopes <list>    clients add: comma-separated scopes (calls:read, dialout, admin...)
   -h, --help            Show this help
 `;
 
@@ -41,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
         campaign: { type: 'string' },
         watch: { type: 'boolean', default: false },
         results: { type: 'string' },
+        scopes: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -66,6 +71,9 @@ export async function main(argv: string[]): Promise<number> {
       }
       const logger = createLogger({ level: config.log.level, destination: process.stderr });
       return await runCampaign(config, { contactsPath: positionals[2], campaignPath: values.campaign, watch: values.watch, resultsPath: values.results, logger, interactive: process.stdout.isTTY });
+    }
+    if (command === 'clients') {
+      return await runClientsCommand(config, { args: positionals.slice(1), scopes: values.scopes, logger: createLogger({ level: 'warn', destination: process.stderr }) });
     }
     if (command === 'demo') return await runDemo(config, { exit: values.exit, wavPath: values.wav ?? 'demo-caller.wav', portGiven: values.port !== undefined });
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);

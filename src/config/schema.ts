@@ -14,6 +14,9 @@ import { azureTtsConfigSchema } from '../speech/tts/azure-tts.js';
 import { elevenLabsTtsConfigSchema } from '../speech/tts/elevenlabs-tts.js';
 import { googleTtsConfigSchema } from '../speech/tts/google-tts.js';
 import { pollyTtsConfigSchema } from '../speech/tts/polly-tts.js';
+import { metricsConfigSchema } from '../api/metrics.js';
+import { alarmsConfigSchema } from '../alarms/alarms-config.js';
+import { apiOAuthConfigSchema } from '../api/auth/api-auth.js';
 export type { SecretRef } from './secrets.js';
 
 const plivoContentType = z.enum(['audio/x-mulaw;rate=8000', 'audio/x-l16;rate=8000', 'audio/x-l16;rate=16000']);
@@ -213,7 +216,15 @@ export const configSchema = z
     /** A Google service account for Google STT/TTS when their section has no apiKey. */
     google: z.object({ credentials: googleCredentialsSchema }).strict().optional(),
     /** The HTTP APIs (outbound calls; management later): the token callers must present. */
-    api: z.object({ token: secretSchema.optional() }).strict().default({}),
+    api: z
+      .object({
+        /** A static admin credential (bootstrap, scripts): Bearer token with every scope. */
+        token: secretSchema.optional(),
+        /** OAuth 2.0 client-credentials tokens for API clients (`voxgate clients add`). */
+        oauth: apiOAuthConfigSchema.default({}),
+      })
+      .strict()
+      .default({}),
     /** Status callbacks (dialout notifyUrl, conversation-API callbacks, campaigns): the HMAC-SHA256 signing key; defaults to api.token. */
     callbacks: z.object({ secret: secretSchema.optional() }).strict().default({}),
     /** Outbound calls: how fast they may start, and how long a callee's phone may ring. */
@@ -225,6 +236,10 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Prometheus /metrics (open unless a token is set). */
+    metrics: metricsConfigSchema.default({}),
+    /** Alarms on bot, speech and carrier failures and error rates. */
+    alarms: alarmsConfigSchema.default({}),
     /** Settings every bot starts from. */
     defaults: callSettingsSchema.partial().strict().default({}),
     bots: z.array(botSchema).default([{ name: 'demo', type: 'flow', settings: {} }]),
