@@ -19,7 +19,7 @@ export interface CampaignQueueOptions {
   lockDurationMs?: number;
   /** How often workers look for such stalled jobs. Default 30000 ms. */
   stalledIntervalMs?: number;
-  /** How long start() waits for Redis before failing. Default 5000 ms. */
+  /** How long start() waits for Redis before failing, and any one add, removal or close waits before giving up. Default 5000 ms. */
   connectTimeoutMs?: number;
 }
 
@@ -89,7 +89,7 @@ export class CampaignJobQueue {
 
   /** Adds the job for a claimed attempt; a second add of the same attempt is ignored by BullMQ (same jobId). */
   async enqueue(campaignId: string, attemptId: number, claimedAt: number): Promise<void> {
-    await this.slot(campaignId).queue.add('dial', { campaignId, attemptId }, {
+    const added = this.slot(campaignId).queue.add('dial', { campaignId, attemptId }, {
       jobId: dialJobId(attemptId, claimedAt),
       attempts: JOB_TRIES,
       backoff: { type: 'fixed', delay: 1000 },
@@ -97,6 +97,8 @@ export class CampaignJobQueue {
       removeOnComplete: true,
       removeOnFail: true,
     });
+    // BullMQ keeps a command pending while Redis is down: bounded, so the claiming loop and stop() never hang.
+    await this.bounded(added, `adding attempt ${attemptId}`);
   }
 
   /** Starts this process's worker on the campaign's queue (no-op when it runs at this rate already). */
@@ -132,7 +134,10 @@ export class CampaignJobQueue {
     if (!slot) return;
     this.slots.delete(campaignId);
     await this.closeWorker(slot);
-    await slot.queue.close().catch((err: unknown) => this.logger.warn({ err, campaignId }, 'closing a campaign queue failed'));
+    await this.bounded(slot.queue.close(), 'closing a campaign queue').catch((err: unknown) => {
+      this.logger.warn({ err, campaignId }, 'closing a campaign queue failed');
+      void slot.queue.disconnect().catch(() => undefined);
+    });
   }
 
   /** The campaign ended: its queue and every key of it are removed from Redis. */
@@ -140,7 +145,7 @@ export class CampaignJobQueue {
     const slot = this.slot(campaignId);
     await this.closeWorker(slot);
     try {
-      await slot.queue.obliterate({ force: true });
+      await this.bounded(slot.queue.obliterate({ force: true }), 'removing an ended campaign queue');
     } catch (err) {
       this.logger.warn({ err, campaignId }, 'removing an ended campaign queue failed');
     }
@@ -170,7 +175,23 @@ export class CampaignJobQueue {
     const worker = slot.worker;
     slot.worker = undefined;
     slot.callsPerSecond = undefined;
-    await worker?.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a campaign queue worker failed'));
+    if (!worker) return;
+    await this.bounded(worker.close(), 'closing a campaign queue worker').catch((err: unknown) => {
+      this.logger.warn({ err }, 'closing a campaign queue worker failed');
+      // Its blocking connection would otherwise keep reconnecting (and the process alive).
+      void worker.disconnect().catch(() => undefined);
+    });
+  }
+
+  /** `operation`, or a CampaignQueueError once connectTimeoutMs passed (the operation may still complete later). */
+  private bounded<T>(operation: Promise<T>, what: string): Promise<T> {
+    const timeoutMs = this.opts.connectTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CampaignQueueError(`campaign queue: ${what}: Redis at ${this.description} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    operation.catch(() => undefined);
+    return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
   }
 }
 

@@ -4,6 +4,7 @@
  * unique key prefix per test, whose keys are deleted afterwards.
  */
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 
 export const REDIS_TEST_URL = process.env.VOXGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -82,4 +83,36 @@ function redactRedisUrl(url: string): string {
   } catch {
     return '(invalid URL)';
   }
+}
+
+export interface RedisProxy {
+  /** redis:// URL of the proxy. */
+  url: string;
+  /** Redis "goes away": open connections are reset and new ones refused. */
+  cut(): Promise<void>;
+}
+
+/** A TCP pass-through to the test Redis on 127.0.0.1, port 0, that a test can cut mid-run. */
+export async function startRedisProxy(target = REDIS_TEST_URL): Promise<RedisProxy> {
+  const upstream = new URL(target);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const redis = connect(Number(upstream.port || 6379), upstream.hostname);
+    for (const s of [client, redis]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(redis).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async cut() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.resetAndDestroy();
+      await closed;
+    },
+  };
 }
