@@ -42,8 +42,9 @@ describe('the README example', () => {
     const { readFile } = await import('node:fs/promises');
     const { parse } = await import('yaml');
     const { metricsConfigSchema } = await import('../../src/api/metrics.js');
-    const text = await readFile(new URL('../../docs/readme/alarms-and-metrics.md', import.meta.url), 'utf8');
-    const yaml = /```yaml\n([\s\S]*?)```/.exec(text)?.[1];
+    const text = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    // The README's monitoring example: the YAML block that configures both sections.
+    const yaml = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes('metrics:') && b.includes('alarms:'));
     const doc = parse(yaml ?? '') as { metrics: unknown; alarms: unknown };
     expect(metricsConfigSchema.parse(doc.metrics).token).toEqual({ env: 'VOXGATE_METRICS_TOKEN' });
     expect(alarmsConfigSchema.parse(doc.alarms).thresholds.carrier).toEqual({ majorCount: 5 });

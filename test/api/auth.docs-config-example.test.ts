@@ -5,7 +5,7 @@ import { apiOAuthConfigSchema } from '../../src/api/auth/api-auth.js';
 import { secretSchema } from '../../src/config/secrets.js';
 
 describe('the api.oauth configuration examples in the docs', () => {
-  for (const file of ['docs/api-auth.md', 'docs/readme/api-auth.md']) {
+  for (const file of ['docs/api-auth.md']) {
     it(`${file}: the YAML example validates against apiOAuthConfigSchema`, () => {
       const yaml = /```yaml\n([\s\S]*?)```/.exec(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'))?.[1];
       const doc = parse(yaml ?? '') as { api: { token: unknown; oauth: unknown } };
