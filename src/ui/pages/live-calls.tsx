@@ -1,0 +1,63 @@
+/**
+ * Calls in progress, refreshed every second. There is no push of live transcripts yet, so each
+ * live call's transcript is read from GET /calls/:id every second (the record writer's batches).
+ */
+import { api, ApiError } from '../api.js';
+import { ErrorMessage, Status } from '../components.js';
+import { formatTime, useLoad } from '../hooks.js';
+import type { CallDetail, LiveCall } from '../types.js';
+import { Transcript } from './transcript.js';
+
+const REFRESH_MS = 1000;
+
+function LiveTranscript({ id }: { id: string }) {
+  const detail = useLoad(
+    async (signal) => {
+      try {
+        return await api<CallDetail>('GET', `/api/v1/calls/${encodeURIComponent(id)}`, undefined, signal);
+      } catch (err) {
+        // The call's record is written in the writer's next batch: not found yet is not an error.
+        if (err instanceof ApiError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+    id,
+    REFRESH_MS,
+  );
+  if (detail.error) return <ErrorMessage error={detail.error} />;
+  if (!detail.data) return <Status>Waiting for the first transcript line…</Status>;
+  return <Transcript lines={detail.data.transcript} dtmf={detail.data.dtmf} label={`Live transcript of call ${id}`} />;
+}
+
+export function LiveCallsPage() {
+  const live = useLoad((signal) => api<{ calls: LiveCall[] }>('GET', '/api/v1/calls/live', undefined, signal), 'live', REFRESH_MS);
+  const calls = live.data?.calls ?? [];
+  return (
+    <section aria-labelledby="live-title">
+      <h1 id="live-title">Live calls</h1>
+      <p>Refreshed every second.</p>
+      <ErrorMessage error={live.error} />
+      {live.data && calls.length === 0 && <Status>No calls in progress.</Status>}
+      {calls.map((call) => (
+        <article key={call.id} class="live-call" aria-label={`Call ${call.id}`} data-call-id={call.id}>
+          <h2>
+            {call.direction === 'inbound' ? `${call.from} → ${call.to}` : `${call.to} ← ${call.from}`} <small>({call.bot})</small>
+          </h2>
+          <dl>
+            <dt>Call id</dt>
+            <dd>
+              <a href={`#/calls/${encodeURIComponent(call.id)}`}>{call.id}</a>
+            </dd>
+            <dt>Direction</dt>
+            <dd>{call.direction}</dd>
+            <dt>Started</dt>
+            <dd>{formatTime(call.startedAt)}</dd>
+            <dt>State</dt>
+            <dd>{call.connected ? 'connected' : 'setting up'}</dd>
+          </dl>
+          <LiveTranscript id={call.id} />
+        </article>
+      ))}
+    </section>
+  );
+}
