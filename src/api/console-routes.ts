@@ -37,11 +37,11 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOpt
     return;
   }
 
+  // /console -> /console/, so the page's relative URLs resolve under the prefix.
+  app.get('/console', { schema: { hide: true } }, async (_request, reply) => reply.redirect(CONSOLE_PATH, 301));
   await app.register(fastifyStatic, {
     root,
     prefix: CONSOLE_PATH,
-    // /console -> /console/, so the page's relative URLs resolve under the prefix.
-    redirect: true,
     decorateReply: false,
     index: ['index.html'],
     cacheControl: false,

@@ -1,0 +1,110 @@
+/**
+ * Browser tests of the console: a fresh Vite build of src/ui in a temp dir, served by the real
+ * console-routes plugin on a loopback Fastify that forwards /api and /oauth to a running gateway
+ * (same origin, as `voxgate serve` has it), and headless Chromium through playwright-core.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { consoleRoutes } from '../../src/api/console-routes.js';
+import { startE2e, type E2eSetup } from './e2e-gateway.js';
+
+export const CHROMIUM_PATH = process.env.VOXGATE_CHROMIUM ?? '/usr/bin/chromium';
+export const HAS_CHROMIUM = existsSync(CHROMIUM_PATH);
+export const SCREENSHOT_DIR = join(process.cwd(), 'test-results', 'console');
+
+/** Builds the console with the project's vite.config.ts into a temp dir (the tests see the current source). */
+export async function buildConsole(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'vg-console-'));
+  await build({ configFile: join(process.cwd(), 'vite.config.ts'), logLevel: 'silent', build: { outDir: dir, emptyOutDir: true, sourcemap: false } });
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'host', 'upgrade']);
+
+/** Forwards a request to the gateway with fetch; streams the answer back (the alarm SSE stream too). */
+async function forward(gatewayUrl: string, request: FastifyRequest, reply: FastifyReply) {
+  const controller = new AbortController();
+  // A closed browser tab ends the upstream request too, so an SSE stream does not outlive it.
+  reply.raw.once('close', () => controller.abort());
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && Buffer.isBuffer(request.body);
+  const upstream = await fetch(`${gatewayUrl}${request.url}`, { method: request.method, headers, body: hasBody ? new Uint8Array(request.body as Buffer) : undefined, signal: controller.signal, redirect: 'manual' });
+  reply.code(upstream.status);
+  upstream.headers.forEach((value, name) => {
+    if (!HOP_BY_HOP.has(name)) reply.header(name, value);
+  });
+  if (!upstream.body) return reply.send();
+  return reply.send(Readable.fromWeb(upstream.body as import('node:stream/web').ReadableStream<Uint8Array>));
+}
+
+/** A loopback Fastify with console-routes, forwarding /api/* and /oauth/* to the gateway. */
+export async function startConsoleServer(gatewayUrl: string, distDir: string): Promise<{ app: FastifyInstance; url: string }> {
+  const app = Fastify({ logger: false });
+  app.removeAllContentTypeParsers();
+  // Bodies pass through untouched: the gateway parses them itself.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  await app.register(consoleRoutes, { distDir });
+  for (const prefix of ['/api/*', '/oauth/*']) app.all(prefix, (request, reply) => forward(gatewayUrl, request, reply));
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url };
+}
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/** Logs in on the console's login page with the static admin token. */
+export async function loginWithToken(page: Page, consoleUrl: string, token: string): Promise<void> {
+  await page.goto(`${consoleUrl}/console/`);
+  await page.getByLabel('Token (api.token)').fill(token);
+  await page.getByRole('button', { name: 'Log in with token' }).click();
+  await page.getByRole('navigation', { name: 'Console' }).waitFor();
+}
+
+export const ADMIN_TOKEN = 'console-test-admin-token';
+
+export interface ConsoleE2e {
+  e2e: E2eSetup;
+  consoleUrl: string;
+  browser: Browser;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/** Gateway + simulator (with the static admin token), console server, Chromium with one page. */
+export async function startConsoleE2e(rawConfig: Record<string, unknown>): Promise<ConsoleE2e> {
+  const built = await buildConsole();
+  const e2e = await startE2e({ ...rawConfig, api: { token: ADMIN_TOKEN } });
+  const server = await startConsoleServer(e2e.gateway.publicUrl, built.dir);
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Short waits: every step waits on a selector, and a missing one should fail fast with its name.
+  page.setDefaultTimeout(15_000);
+  return {
+    e2e,
+    consoleUrl: server.url,
+    browser,
+    page,
+    async close() {
+      await browser.close();
+      await server.app.close();
+      await e2e.close();
+      await built.remove();
+    },
+  };
+}
