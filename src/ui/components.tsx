@@ -22,13 +22,15 @@ export function Status({ children }: { children: ComponentChildren }) {
 export interface JsonEditorProps {
   id: string;
   label: string;
+  /** The save button's text, so each editor's button has its own accessible name. */
+  saveLabel: string;
   value: unknown;
   /** Sends the parsed JSON; a rejection's message is shown under the editor. */
   onSave: (value: unknown) => Promise<string | void>;
 }
 
 /** A JSON textarea: parse errors and the API's validation message are shown as they come. */
-export function JsonEditor({ id, label, value, onSave }: JsonEditorProps) {
+export function JsonEditor({ id, label, saveLabel, value, onSave }: JsonEditorProps) {
   const [text, setText] = useState(() => JSON.stringify(value, null, 2));
   const [error, setError] = useState<string>();
   const [saved, setSaved] = useState<string>();
@@ -67,7 +69,7 @@ export function JsonEditor({ id, label, value, onSave }: JsonEditorProps) {
         {saved && <Status>{saved}</Status>}
       </div>
       <button type="submit" disabled={busy}>
-        Save
+        {saveLabel}
       </button>
     </form>
   );

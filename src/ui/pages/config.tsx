@@ -62,6 +62,7 @@ function BotsEditor() {
       {editing && (
         <JsonEditor
           id="bot-json"
+          saveLabel="Save bot"
           label={`Bot "${selected}" (as stored; secrets show as *** and "***" keeps them)`}
           value={editing}
           onSave={async (body) => {
@@ -213,6 +214,7 @@ function ProvidersEditor() {
           <p>Source: {provider.data.source}</p>
           <JsonEditor
             id="provider-json"
+            saveLabel={`Save ${section}`}
             label={`Provider section "${section}" (secrets show as *** and "***" keeps them)`}
             value={provider.data.value}
             onSave={async (body) => {
