@@ -1,6 +1,7 @@
 /**
  * The console's API client: every request carries the token kept in sessionStorage (cleared
- * when the tab closes); a 401 drops it so the console shows the login page again.
+ * when the tab closes); a 401 drops it so the console shows the login page again. Requests use
+ * credentials 'omit': the token is the only credential, and no 401 challenge opens a browser dialog.
  */
 const TOKEN_KEY = 'voxgate.console.token';
 const listeners = new Set<() => void>();
@@ -52,7 +53,7 @@ export function authHeaders(token = getToken()): Record<string, string> {
 export async function api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { ...authHeaders(), accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+  const res = await fetch(path, { method, headers, credentials: 'omit', body: body === undefined ? undefined : JSON.stringify(body), signal });
   if (res.status === 401) {
     const message = await errorMessage(res);
     setToken(null);
@@ -65,19 +66,22 @@ export async function api<T>(method: string, path: string, body?: unknown, signa
 
 /** Fetches a binary resource with the token (an <audio src> cannot send the Authorization header). */
 export async function apiBlob(path: string): Promise<Blob> {
-  const res = await fetch(path, { headers: authHeaders() });
+  const res = await fetch(path, { headers: authHeaders(), credentials: 'omit' });
   if (!res.ok) throw new ApiError(res.status, await errorMessage(res));
   return res.blob();
 }
 
-/** OAuth 2.0 client credentials grant with client_secret_basic (RFC 6749 §4.4, §2.3.1). */
+/**
+ * OAuth 2.0 client credentials grant (RFC 6749 §4.4), client_secret_post (§2.3.1). The endpoint's
+ * 401 carries a Basic challenge; credentials 'omit' keeps the browser from answering it with its
+ * own password dialog (Fetch spec: the prompt needs the include-credentials flag).
+ */
 export async function fetchClientToken(clientId: string, clientSecret: string): Promise<string> {
-  const form = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-  const basic = btoa(`${form(clientId)}:${form(clientSecret)}`);
   const res = await fetch('/oauth/token', {
     method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
+    credentials: 'omit',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }).toString(),
   });
   if (!res.ok) throw new ApiError(res.status, await errorMessage(res));
   const body = (await res.json()) as { access_token?: unknown };
@@ -87,7 +91,7 @@ export async function fetchClientToken(clientId: string, clientSecret: string): 
 
 /** A static token has no endpoint of its own: a read the token may be refused (403) still proves it is valid. */
 export async function checkToken(token: string): Promise<void> {
-  const res = await fetch('/api/v1/calls/live', { headers: authHeaders(token) });
+  const res = await fetch('/api/v1/calls/live', { headers: authHeaders(token), credentials: 'omit' });
   if (res.status === 401) throw new ApiError(401, await errorMessage(res));
   if (!res.ok && res.status !== 403) throw new ApiError(res.status, await errorMessage(res));
 }
@@ -103,7 +107,7 @@ export interface SseEvent {
  * Resolves when the stream ends; rejects on HTTP errors. Abort with the signal.
  */
 export async function readEventStream(path: string, onEvent: (e: SseEvent) => void, signal: AbortSignal, onOpen?: () => void): Promise<void> {
-  const res = await fetch(path, { headers: { ...authHeaders(), accept: 'text/event-stream' }, signal });
+  const res = await fetch(path, { headers: { ...authHeaders(), accept: 'text/event-stream' }, credentials: 'omit', signal });
   if (!res.ok || !res.body) throw new ApiError(res.status, await errorMessage(res));
   onOpen?.();
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
