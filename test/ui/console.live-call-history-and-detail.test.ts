@@ -54,6 +54,8 @@ describe.skipIf(!HAS_CHROMIUM)('the console follows a call live, then finds it i
     await live.waitFor();
     const transcript = live.getByRole('list', { name: /^Live transcript of call / });
     await transcript.getByText(GREETING).waitFor();
+    // The greeting is still playing: nothing else has been said or pressed yet.
+    expect(await transcript.locator('li').count()).toBe(1);
     expect(await live.getByRole('heading').textContent()).toContain('14155550123');
     const callId = await live.getAttribute('data-call-id');
     expect(callId).toBeTruthy();
