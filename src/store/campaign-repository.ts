@@ -443,7 +443,14 @@ export class CampaignRepository {
         .executeTakeFirst();
       if (!attemptRow) return undefined;
       const attempt = toAttempt(attemptRow);
-      const campaign = await trx.selectFrom('campaigns').select('status').where('id', '=', attempt.campaignId).executeTakeFirstOrThrow();
+      // A no-op write locks the campaign row until commit (PostgreSQL): finishers of one campaign take turns, so
+      // of two last calls ending at once the second sees the first's contact settled and completes the campaign.
+      const campaign = await trx
+        .updateTable('campaigns')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('id', '=', attempt.campaignId)
+        .returning('status')
+        .executeTakeFirstOrThrow();
       const contactRow = await trx.selectFrom('campaign_contacts').selectAll().where('id', '=', attempt.contactId).executeTakeFirstOrThrow();
       const attemptsMade = Math.max(Number(contactRow.attempts_made), attempt.attemptNo);
 

@@ -43,7 +43,9 @@ describe.skipIf(!redisProbe.reachable)('campaign Redis queue: redelivered, repea
         logger: silentLogger(),
         pollIntervalMs: 50,
         abandonedAfterMs,
-        queue: { connection: REDIS_TEST_URL, prefix, lockDurationMs: 400, stalledIntervalMs: 200 },
+        // Stalled jobs are looked for often; this runner's own locks are generous, so a busy machine never stalls them.
+        queue: { connection: REDIS_TEST_URL, prefix, lockDurationMs: 5000, stalledIntervalMs: 200 },
+        recoveryIntervalMs: 500,
       });
       cleanups.push(() => runner.stop());
       return { runner, placer };
