@@ -29,6 +29,7 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, key: strin
   useEffect(() => {
     const controller = new AbortController();
     const mine = ++generation.current;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     setLoading(true);
     loadRef
       .current(controller.signal)
@@ -42,10 +43,11 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, key: strin
         setError(err instanceof Error ? err.message : String(err));
       })
       .finally(() => {
-        if (mine === generation.current) setLoading(false);
+        if (mine !== generation.current || controller.signal.aborted) return;
+        setLoading(false);
+        // The next refresh is timed from this answer, so a slow API is never asked twice at once.
+        if (everyMs !== undefined) timer = setTimeout(() => setTick((t) => t + 1), everyMs);
       });
-    if (everyMs === undefined) return () => controller.abort();
-    const timer = setTimeout(() => setTick((t) => t + 1), everyMs);
     return () => {
       clearTimeout(timer);
       controller.abort();

@@ -66,9 +66,16 @@ describe.skipIf(!HAS_CHROMIUM)('the console follows a call live, then finds it i
     expect(await transcript.locator('li').count()).toBeGreaterThanOrEqual(3);
     await screenshot(page, 'live-calls');
 
+    // The detail of a call in progress follows it until it ends.
+    await live.getByRole('link', { name: callId! }).click();
+    const following = page.getByText('In progress: refreshed every second.');
+    await following.waitFor();
     call.party.hangUp();
     await call.ended;
     await ended;
+    await following.waitFor({ state: 'detached' });
+    await page.getByText(/^caller-hangup by caller/).waitFor();
+    await page.getByRole('link', { name: 'Live calls' }).click();
     await page.getByText('No calls in progress.').waitFor();
 
     await page.getByRole('link', { name: 'Call history' }).click();

@@ -132,11 +132,15 @@ function Recording({ recording }: { recording: RecordingView }) {
 }
 
 export function CallDetailPage({ id }: { id: string }) {
-  const detail = useLoad((signal) => api<CallDetail>('GET', `/api/v1/calls/${encodeURIComponent(id)}`, undefined, signal), id);
+  const [inProgress, setInProgress] = useState(false);
+  // A call still in progress is re-read every second (no push of transcript lines yet), until it ends.
+  const detail = useLoad((signal) => api<CallDetail>('GET', `/api/v1/calls/${encodeURIComponent(id)}`, undefined, signal), id, inProgress ? 1000 : undefined);
   const call = detail.data?.call;
+  useEffect(() => setInProgress(call !== undefined && call.endedAt === null), [call?.endedAt, call !== undefined]);
   return (
     <section aria-labelledby="detail-title">
       <h1 id="detail-title">Call {id}</h1>
+      {inProgress && <p role="status">In progress: refreshed every second.</p>}
       <p>
         <a href="#/calls">Back to the history</a>{' '}
         <button type="button" onClick={detail.reload}>

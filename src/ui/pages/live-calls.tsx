@@ -9,6 +9,8 @@ import type { CallDetail, LiveCall } from '../types.js';
 import { Transcript } from './transcript.js';
 
 const REFRESH_MS = 1000;
+/** Each followed transcript is one request a second: past this many calls, open a call to follow it. */
+const MAX_FOLLOWED = 20;
 
 function LiveTranscript({ id }: { id: string }) {
   const detail = useLoad(
@@ -38,7 +40,8 @@ export function LiveCallsPage() {
       <p>Refreshed every second.</p>
       <ErrorMessage error={live.error} />
       {live.data && calls.length === 0 && <Status>No calls in progress.</Status>}
-      {calls.map((call) => (
+      {calls.length > MAX_FOLLOWED && <p>{calls.length} calls: transcripts are followed for the first {MAX_FOLLOWED}; open a call for the others.</p>}
+      {calls.map((call, index) => (
         <article key={call.id} class="live-call" aria-label={`Call ${call.id}`} data-call-id={call.id}>
           <h2>
             {call.direction === 'inbound' ? `${call.from} → ${call.to}` : `${call.to} ← ${call.from}`} <small>({call.bot})</small>
@@ -55,7 +58,7 @@ export function LiveCallsPage() {
             <dt>State</dt>
             <dd>{call.connected ? 'connected' : 'setting up'}</dd>
           </dl>
-          <LiveTranscript id={call.id} />
+          {index < MAX_FOLLOWED && <LiveTranscript id={call.id} />}
         </article>
       ))}
     </section>
