@@ -13,18 +13,13 @@ export interface Loaded<T> {
  * A slow answer never overwrites a newer one: each load carries a generation number.
  */
 export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, key: string, everyMs?: number): Loaded<T> {
-  const [data, setData] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
+  // Answers are kept with the key they were loaded for: a page never shows another key's data.
+  const [answer, setAnswer] = useState<{ key: string; data?: T; error?: string } | undefined>(undefined);
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
   const generation = useRef(0);
-
-  useEffect(() => {
-    setData(undefined);
-    setError(undefined);
-  }, [key]);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -35,12 +30,13 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, key: strin
       .current(controller.signal)
       .then((value) => {
         if (mine !== generation.current) return;
-        setData(value);
-        setError(undefined);
+        setAnswer({ key, data: value });
       })
       .catch((err: unknown) => {
         if (controller.signal.aborted || mine !== generation.current) return;
-        setError(err instanceof Error ? err.message : String(err));
+        const error = err instanceof Error ? err.message : String(err);
+        // A failed refresh keeps the last data for this key next to the error.
+        setAnswer((last) => ({ key, data: last?.key === key ? last.data : undefined, error }));
       })
       .finally(() => {
         if (mine !== generation.current || controller.signal.aborted) return;
@@ -55,7 +51,8 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, key: strin
   }, [key, tick, everyMs]);
 
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data, error, loading, reload };
+  const current = answer?.key === key ? answer : undefined;
+  return { data: current?.data, error: current?.error, loading, reload };
 }
 
 export function formatTime(ms: number | null | undefined): string {

@@ -38,22 +38,26 @@ function useAlarmStream(onChange: () => void): string {
 }
 
 function ActiveAlarms() {
-  const [version, setVersion] = useState(0);
-  const active = useLoad((signal) => api<{ alarms: ActiveAlarm[] }>('GET', '/api/v1/alarms', undefined, signal), `active-${version}`);
+  const active = useLoad((signal) => api<{ alarms: ActiveAlarm[] }>('GET', '/api/v1/alarms', undefined, signal), 'active');
   const [history, setHistoryBefore] = useState<(number | undefined)[]>([undefined]);
   const before = history[history.length - 1];
   const historyPage = useLoad(
     (signal) => api<{ entries: AlarmHistoryEntry[]; nextBefore: number | null }>('GET', `/api/v1/alarms/history?limit=20${before ? `&before=${before}` : ''}`, undefined, signal),
-    `history-${version}-${before ?? ''}`,
+    `history-${before ?? ''}`,
   );
-  const stream = useAlarmStream(() => setVersion((v) => v + 1));
+  const reloadBoth = () => {
+    active.reload();
+    historyPage.reload();
+  };
+  // reload functions are stable, so the stream's callback (captured once) keeps working.
+  const stream = useAlarmStream(reloadBoth);
   const [actionError, setActionError] = useState<string>();
 
   const clear = async (alarm: ActiveAlarm) => {
     setActionError(undefined);
     try {
       await api('POST', `/api/v1/alarms/${alarm.id}/clear`, { message: 'cleared from the console' });
-      setVersion((v) => v + 1);
+      reloadBoth();
     } catch (err) {
       setActionError(err instanceof Error ? err.message : String(err));
     }

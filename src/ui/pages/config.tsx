@@ -24,8 +24,7 @@ const PROVIDER_SECTIONS = ['stt', 'tts', 'google'] as const;
 const path = (s: string) => encodeURIComponent(s);
 
 function BotsEditor() {
-  const [version, setVersion] = useState(0);
-  const bots = useLoad((signal) => api<{ bots: BotEntry[] }>('GET', '/api/v1/bots', undefined, signal), `bots-${version}`);
+  const bots = useLoad((signal) => api<{ bots: BotEntry[] }>('GET', '/api/v1/bots', undefined, signal), 'bots');
   const [selected, setSelected] = useState<string>('');
   const [newName, setNewName] = useState('');
   const entry = bots.data?.bots.find((b) => b.name === selected);
@@ -67,7 +66,7 @@ function BotsEditor() {
           value={editing}
           onSave={async (body) => {
             const saved = await api<{ bot: unknown }>('PUT', `/api/v1/bots/${path(selected)}`, body);
-            setVersion((v) => v + 1);
+            bots.reload();
             return saved ? `Saved bot "${selected}": it applies to the next calls.` : undefined;
           }}
         />
@@ -80,7 +79,7 @@ function BotsEditor() {
             try {
               await api('DELETE', `/api/v1/bots/${path(selected)}`);
               setSelected('');
-              setVersion((v) => v + 1);
+              bots.reload();
             } catch (err) {
               alert(err instanceof Error ? err.message : String(err));
             }
@@ -94,8 +93,7 @@ function BotsEditor() {
 }
 
 function RoutesEditor() {
-  const [version, setVersion] = useState(0);
-  const routes = useLoad((signal) => api<{ routes: RouteEntry[] }>('GET', '/api/v1/routes', undefined, signal), `routes-${version}`);
+  const routes = useLoad((signal) => api<{ routes: RouteEntry[] }>('GET', '/api/v1/routes', undefined, signal), 'routes');
   const [number, setNumber] = useState('');
   const [bot, setBot] = useState('');
   const [error, setError] = useState<string>();
@@ -108,7 +106,7 @@ function RoutesEditor() {
     try {
       await api('PUT', `/api/v1/routes/${path(number)}`, { number, bot });
       setSaved(`Route ${number} -> ${bot} saved.`);
-      setVersion((v) => v + 1);
+      routes.reload();
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     }
@@ -118,7 +116,7 @@ function RoutesEditor() {
     setError(undefined);
     try {
       await api('DELETE', `/api/v1/routes/${path(route.number)}`);
-      setVersion((v) => v + 1);
+      routes.reload();
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     }
@@ -181,7 +179,6 @@ function RoutesEditor() {
 
 function ProvidersEditor() {
   const [section, setSection] = useState<(typeof PROVIDER_SECTIONS)[number]>('stt');
-  const [version, setVersion] = useState(0);
   const provider = useLoad(
     async (signal) => {
       try {
@@ -193,7 +190,7 @@ function ProvidersEditor() {
         throw err;
       }
     },
-    `${section}-${version}`,
+    section,
   );
   return (
     <section aria-labelledby="providers-title">
@@ -219,7 +216,7 @@ function ProvidersEditor() {
             value={provider.data.value}
             onSave={async (body) => {
               await api('PUT', `/api/v1/providers/${section}`, body);
-              setVersion((v) => v + 1);
+              provider.reload();
               return `Saved ${section}: it applies to the next calls.`;
             }}
           />
