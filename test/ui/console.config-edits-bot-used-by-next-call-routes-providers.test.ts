@@ -66,4 +66,33 @@ describe.skipIf(!HAS_CHROMIUM)('editing a bot in the console', () => {
     expect(next).toContain(NEW_GREETING);
     expect(next).not.toContain(OLD_GREETING);
   });
+
+  it('saves and deletes a route, and shows why a provider section was refused', async () => {
+    const { page, consoleUrl, e2e } = t;
+    await loginWithToken(page, consoleUrl, ADMIN_TOKEN);
+    await page.goto(`${consoleUrl}/console/#/config`);
+    const routes = page.getByRole('table', { name: 'Routes' });
+    await routes.getByText(VOXGATE_NUMBER).waitFor();
+
+    await page.getByLabel('Called number (* for any)').fill('*');
+    await page.getByLabel('Bot', { exact: true }).fill('editable-bot');
+    await page.getByRole('button', { name: 'Save route' }).click();
+    await page.getByText('Route * -> editable-bot saved.').waitFor();
+    await routes.getByRole('cell', { name: '*', exact: true }).waitFor();
+    expect(e2e.gateway.runtimeConfig.getRoute('*')).toMatchObject({ number: '*', bot: 'editable-bot' });
+    await routes.getByRole('button', { name: 'Delete route *' }).click();
+    await routes.getByRole('cell', { name: '*', exact: true }).waitFor({ state: 'detached' });
+
+    // A route to a bot that does not exist: the API names it.
+    await page.getByLabel('Called number (* for any)').fill('+14155550999');
+    await page.getByLabel('Bot', { exact: true }).fill('ghost-bot');
+    await page.getByRole('button', { name: 'Save route' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('ghost-bot');
+
+    const provider = page.getByLabel('Provider section "stt"', { exact: false });
+    await provider.waitFor();
+    await provider.fill('{ "provider": "no-such-engine" }');
+    await page.getByRole('button', { name: 'Save stt' }).click();
+    expect(await page.locator('#provider-json-message').getByRole('alert').textContent()).toMatch(/provider/);
+  });
 });
