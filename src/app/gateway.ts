@@ -31,6 +31,7 @@ import { alarmRoutes } from '../api/alarm-routes.js';
 import { healthRoutes } from '../api/health-routes.js';
 import { metricsRoutes, storeCampaignProgress, VoxgateMetrics } from '../api/metrics.js';
 import { registerOpenApi } from '../api/openapi.js';
+import { consoleRoutes } from '../api/console-routes.js';
 import { createAlarms } from '../alarms/alarms-config.js';
 import type { AlarmManager } from '../alarms/alarm-manager.js';
 import { CallRetention } from '../store/retention.js';
@@ -135,7 +136,15 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   if (!callbackSecret) logger.warn('no callbacks.secret (or api.token): status callbacks are signed with a random key receivers cannot check');
   const notifier = createStatusNotifier(store, { secret: callbackSecret ?? randomBytes(32).toString('hex'), clock, logger });
   const notifications = new OutboundNotifications(bus, notifier);
-  const campaigns = createCampaignRunner(store, { placer: dialer, subscribe: (listener) => bus.subscribe('outbound.status', listener), notifier, clock, logger });
+  // With Redis, campaign calls go through BullMQ queues whose rate limit holds across processes.
+  const campaigns = createCampaignRunner(store, {
+    placer: dialer,
+    subscribe: (listener) => bus.subscribe('outbound.status', listener),
+    notifier,
+    clock,
+    logger,
+    ...(config.redis.url ? { queue: { connection: config.redis.url } } : {}),
+  });
   const recordingsDir = join(config.dataDir, 'recordings');
   const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer }));
   const liveCalls = calls;
@@ -154,6 +163,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   await app.register(healthRoutes, { db: store.db, logger });
   if (config.metrics.enabled) await app.register(metricsRoutes, { metrics, path: config.metrics.path, bearerToken: resolveSecret(config.metrics.token, 'metrics.token', process.env) });
   await registerOpenApi(app, { publicUrl: config.server.publicUrl });
+  // The console's files are public; everything it shows comes from the scoped API.
+  await app.register(consoleRoutes, { logger });
   await app.register(oauthTokenRoutes, { auth: apiAuth, logger });
   // Every route in here declares the scope it needs; the enforcement refuses to start with one that does not.
   await app.register(async (api) => {

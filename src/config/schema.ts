@@ -225,6 +225,8 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Redis (env REDIS_URL): campaign queues and their rate limit move to BullMQ, shared by every Voxgate process. */
+    redis: z.object({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional() }).strict().default({}),
     /** Status callbacks (dialout notifyUrl, conversation-API callbacks, campaigns): the HMAC-SHA256 signing key; defaults to api.token. */
     callbacks: z.object({ secret: secretSchema.optional() }).strict().default({}),
     /** Outbound calls: how fast they may start, and how long a callee's phone may ring. */

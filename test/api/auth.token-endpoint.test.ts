@@ -103,7 +103,6 @@ describeOnEachDialect('POST /oauth/token (client credentials grant)', (ctx) => {
     const cases = [
       token('grant_type=client_credentials', { authorization: basic(client.id, 'wrong-secret') }),
       token('grant_type=client_credentials', { authorization: basic('vgc_nobody', client.secret) }),
-      token(`grant_type=client_credentials&client_id=${client.id}&client_secret=nope`),
       token('grant_type=client_credentials'),
       token('grant_type=client_credentials', { authorization: 'Bearer something' }),
     ];
@@ -113,6 +112,13 @@ describeOnEachDialect('POST /oauth/token (client credentials grant)', (ctx) => {
       expect(res.json()).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
       expect(res.json()).not.toHaveProperty('access_token');
     }
+  });
+
+  it('invalid_client (401) without a Basic challenge when the client authenticated in the body (a browser would prompt)', async () => {
+    const res = await token(`grant_type=client_credentials&client_id=${client.id}&client_secret=nope`);
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['www-authenticate']).toBeUndefined();
+    expect(res.json()).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
   });
 
   it('unsupported_grant_type (400) for other grants; invalid_request (400) for a missing grant, repeated parameters, two auth methods, malformed JSON', async () => {

@@ -92,9 +92,10 @@ export async function oauthTokenRoutes(scope: FastifyInstance, opts: TokenEndpoi
     done(null, formParams(body as string));
   });
 
-  const sendError = (reply: FastifyReply, err: TokenRequestError) => {
+  /** `bodyCredentials`: the client authenticated in the body, so no Basic challenge (RFC 6749 §5.2; browsers would prompt). */
+  const sendError = (reply: FastifyReply, err: TokenRequestError, bodyCredentials = false) => {
     const status = err.code === 'invalid_client' ? 401 : 400;
-    if (status === 401) void reply.header('www-authenticate', `Basic realm="${REALM}"`);
+    if (status === 401 && !bodyCredentials) void reply.header('www-authenticate', `Basic realm="${REALM}"`);
     return reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache').send({ error: err.code, error_description: err.message });
   };
 
@@ -143,7 +144,11 @@ export async function oauthTokenRoutes(scope: FastifyInstance, opts: TokenEndpoi
         .header('pragma', 'no-cache')
         .send({ access_token: accessToken, token_type: 'Bearer', expires_in: auth.tokens.ttlSeconds, scope: scopes.join(' ') });
     } catch (err) {
-      if (err instanceof TokenRequestError) return sendError(reply, err);
+      if (err instanceof TokenRequestError) {
+        const fields = request.body instanceof Map ? (request.body as Params) : undefined;
+        const bodyCredentials = !request.headers.authorization && (fields ? fields.has('client_secret') : typeof (request.body as { client_secret?: unknown } | undefined)?.client_secret === 'string');
+        return sendError(reply, err, bodyCredentials);
+      }
       throw err;
     }
   });
