@@ -147,8 +147,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   });
   const recordingsDir = join(config.dataDir, 'recordings');
   const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer }));
-  const liveCalls = calls;
-  const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => liveCalls.get(id) !== undefined, logger });
+  const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.processMetrics });
   const detachMetrics = metrics.attach(bus);
   const alarms = createAlarms(config.alarms, { store, bus, notifier, clock, logger });
@@ -172,7 +171,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await api.register(outboundRoutes, { prefix: '/api/v1', placer: dialer, notifications, logger });
     await api.register(campaignRoutes, { prefix: '/api/v1/campaigns', campaigns, logger });
     await api.register(clientsRoutes, { prefix: '/api/v1/clients', auth: apiAuth, logger });
-    await api.register(callsRoutes, { prefix: '/api/v1', store, live: liveCalls, retention, recordingsDir, logger });
+    await api.register(callsRoutes, { prefix: '/api/v1', store, live: calls, retention, recordingsDir, logger });
     await api.register(configRoutes, { prefix: '/api/v1', config: runtime, logger });
     await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
     await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, logger });
