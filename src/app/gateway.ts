@@ -156,7 +156,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const onUnhandled = (err: unknown) => logger.error({ err }, 'unhandled promise rejection; the gateway keeps running');
   process.on('unhandledRejection', onUnhandled);
 
-  const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
+  // Shutdown ends long-lived requests too (alarm event streams, a console left open): calls are already ended by then.
+  const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 1024 * 1024, forceCloseConnections: true });
   await app.register(websocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } });
   app.get('/health', async () => ({ status: 'ok', liveCalls: calls.size, store: store.dialect }));
   await app.register(healthRoutes, { db: store.db, logger });
