@@ -32,10 +32,12 @@ import { healthRoutes } from '../api/health-routes.js';
 import { metricsRoutes, storeCampaignProgress, VoxgateMetrics } from '../api/metrics.js';
 import { registerOpenApi } from '../api/openapi.js';
 import { consoleRoutes } from '../api/console-routes.js';
+import { liveStreamRoutes } from '../api/live-stream-routes.js';
 import { createAlarms } from '../alarms/alarms-config.js';
 import type { AlarmManager } from '../alarms/alarm-manager.js';
 import { CallRetention } from '../store/retention.js';
 import { ConfigRepository } from '../store/config-repository.js';
+import { ConfigCipher, keyFromFile, parseSecretsKey } from '../store/config-cipher.js';
 import { OutboundDialer } from '../dialer/outbound-dialer.js';
 import { OutboundNotifications } from '../dialer/outbound-notifications.js';
 import { createStatusNotifier, type StatusNotifier } from '../dialer/status-notifier.js';
@@ -79,6 +81,15 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** Seals configuration stored through the API (it can hold vendor keys) with a key kept outside the database. */
+function configCipher(config: VoxgateConfig, logger: Logger): ConfigCipher {
+  const configured = resolveSecret(config.secretsKey, 'secretsKey', process.env);
+  if (configured) return new ConfigCipher(parseSecretsKey(configured, 'secretsKey'));
+  const path = join(config.dataDir, 'secrets.key');
+  if (config.databaseUrl) logger.warn({ path }, 'no secretsKey (VOXGATE_SECRETS_KEY): API-stored configuration is sealed with a key file only this host has; give every process sharing the database the same secretsKey');
+  return new ConfigCipher(keyFromFile(path));
+}
+
 /** Plivo sends at most ~64 KiB per stream message; anything bigger is refused. */
 const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 
@@ -93,7 +104,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const editable: { bots?: BotDirectory; calls?: LiveCalls } = {};
   const runtime = await RuntimeConfig.open({
     file: config,
-    entries: new ConfigRepository(store.db),
+    entries: new ConfigRepository(store.db, configCipher(config, logger)),
     logger,
     apply: async (edited) => {
       await editable.bots?.reload(edited);
@@ -165,6 +176,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   await registerOpenApi(app, { publicUrl: config.server.publicUrl });
   // The console's files are public; everything it shows comes from the scoped API.
   await app.register(consoleRoutes, { logger });
+  await app.register(liveStreamRoutes, { auth: apiAuth, bus, live: calls, store, logger });
   await app.register(oauthTokenRoutes, { auth: apiAuth, logger });
   // Every route in here declares the scope it needs; the enforcement refuses to start with one that does not.
   await app.register(async (api) => {

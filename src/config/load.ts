@@ -23,6 +23,7 @@ const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
   ['VOXGATE_API_TOKEN', ['api', 'token']],
   ['VOXGATE_CALLBACK_SECRET', ['callbacks', 'secret']],
   ['REDIS_URL', ['redis', 'url']],
+  ['VOXGATE_SECRETS_KEY', ['secretsKey']],
   // The conversation-service integration's name for its HTTP TTS (seed 000): setting it selects that provider.
   ['AI_TTS_URL', ['tts', 'http', 'url']],
 ];

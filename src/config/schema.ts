@@ -225,6 +225,8 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Key (32 bytes, hex or base64; env VOXGATE_SECRETS_KEY) sealing configuration stored through the API; default a key file in dataDir. */
+    secretsKey: secretSchema.optional(),
     /** Redis (env REDIS_URL): campaign queues and their rate limit move to BullMQ, shared by every Voxgate process. */
     redis: z.object({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional() }).strict().default({}),
     /** Status callbacks (dialout notifyUrl, conversation-API callbacks, campaigns): the HMAC-SHA256 signing key; defaults to api.token. */

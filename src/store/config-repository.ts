@@ -1,10 +1,12 @@
 /**
  * Configuration edited at run time (bots, providers, routes) and management settings (retention).
- * Bodies are JSON validated by the runtime's own schemas before they get here; this layer only stores.
+ * Bodies are JSON validated by the runtime's own schemas before they get here; this layer stores
+ * them, sealed with the cipher when one is given (they can hold vendor keys).
  */
 import type { Kysely } from 'kysely';
 import { requireEpochMs, requireOneOf, requireText } from './input-checks.js';
 import type { VoxgateDatabase } from './schema.js';
+import { ConfigCipherError, type ConfigCipher } from './config-cipher.js';
 
 export type ConfigEntryKind = 'bot' | 'provider' | 'route';
 const KINDS: readonly ConfigEntryKind[] = ['bot', 'provider', 'route'];
@@ -21,14 +23,18 @@ export interface ConfigEntry {
 const TOMBSTONE = { $deleted: true };
 
 export class ConfigRepository {
-  constructor(private readonly db: Kysely<VoxgateDatabase>) {}
+  constructor(
+    private readonly db: Kysely<VoxgateDatabase>,
+    /** Seals entry bodies at rest; rows stored before a cipher was configured are still read. */
+    private readonly cipher?: ConfigCipher,
+  ) {}
 
   async list(kind?: ConfigEntryKind): Promise<ConfigEntry[]> {
     let select = this.db.selectFrom('config_entries').selectAll();
     if (kind !== undefined) select = select.where('kind', '=', requireOneOf('config entry', 'kind', kind, KINDS));
     const rows = await select.orderBy('kind').orderBy('name').execute();
     return rows.map((r) => {
-      const body = JSON.parse(r.body) as unknown;
+      const body = this.open(r.body, `config entry ${r.kind} ${r.name}`);
       return { kind: r.kind as ConfigEntryKind, name: r.name, body: isTombstone(body) ? null : body, updatedAt: Number(r.updated_at) };
     });
   }
@@ -39,7 +45,7 @@ export class ConfigRepository {
     const values = {
       kind: requireOneOf(what, 'kind', kind, KINDS),
       name: requireText(what, 'name', name),
-      body: JSON.stringify(body === null ? TOMBSTONE : body),
+      body: this.seal(JSON.stringify(body === null ? TOMBSTONE : body)),
       updated_at: requireEpochMs(what, 'updatedAt', at),
     };
     await this.db
@@ -53,6 +59,19 @@ export class ConfigRepository {
   async remove(kind: ConfigEntryKind, name: string): Promise<boolean> {
     const result = await this.db.deleteFrom('config_entries').where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
     return result.numDeletedRows > 0n;
+  }
+
+  private seal(json: string): string {
+    return this.cipher ? JSON.stringify({ $sealed: this.cipher.encrypt(json) }) : json;
+  }
+
+  private open(stored: string, what: string): unknown {
+    const value = JSON.parse(stored) as unknown;
+    if (typeof value === 'object' && value !== null && typeof (value as { $sealed?: unknown }).$sealed === 'string') {
+      if (!this.cipher) throw new ConfigCipherError(`${what} is encrypted and no secrets key is configured (VOXGATE_SECRETS_KEY)`);
+      return JSON.parse(this.cipher.decrypt((value as { $sealed: string }).$sealed, what)) as unknown;
+    }
+    return value;
   }
 
   async getSetting<T>(key: string): Promise<T | undefined> {
