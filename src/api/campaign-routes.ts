@@ -1,6 +1,7 @@
 /**
  * Campaign API, as a Fastify plugin under /api/v1/campaigns:
  *   POST   /                 {campaign: {...definition}, contactsCsv?: "phone,name,..."} -> 201 campaign
+ *   GET    /?status=&limit=&cursor=   {campaigns: [progress...], nextCursor}, newest first
  *   GET    /:id              live progress (counts by outcome)
  *   GET    /:id/attempts     every attempt, in order
  *   GET    /:id/results.csv  results export
@@ -13,6 +14,7 @@ import { CampaignDefinitionError } from '../dialer/campaign-definition.js';
 import { ContactListError, parseContactsCsv } from '../dialer/campaign-contacts.js';
 import type { CampaignRunner } from '../dialer/campaign-runner.js';
 import type { Logger } from '../logger.js';
+import { zodError } from './route-schemas.js';
 
 export interface CampaignRoutesOptions {
   campaigns: CampaignRunner;
@@ -29,6 +31,30 @@ const createSchema = z
 
 const idParams = z.object({ id: z.string().uuid('a campaign id (UUID)') });
 
+export const MAX_CAMPAIGN_PAGE = 200;
+const listQuery = z
+  .object({
+    status: z.enum(['running', 'paused', 'cancelled', 'completed']).optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_CAMPAIGN_PAGE).default(50),
+    cursor: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** Opaque page token: the last campaign of the page, so the next page starts right after it. */
+function encodeCursor(campaign: { createdAt: number; id: string }): string {
+  return Buffer.from(JSON.stringify([campaign.createdAt, campaign.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && Number.isSafeInteger(value[0]) && value[0] >= 0 && typeof value[1] === 'string' && value[1]) return { createdAt: value[0] as number, id: value[1] };
+  } catch {
+    // fall through: not a cursor this API issued
+  }
+  return undefined;
+}
+
 export async function campaignRoutes(scope: FastifyInstance, opts: CampaignRoutesOptions): Promise<void> {
   const { campaigns } = opts;
   scope.post('/', { bodyLimit: 25 * 1024 * 1024, config: { scope: 'campaigns:write' } }, async (request, reply) => {
@@ -42,6 +68,22 @@ export async function campaignRoutes(scope: FastifyInstance, opts: CampaignRoute
       if (err instanceof CampaignDefinitionError || err instanceof ContactListError) return reply.code(400).send({ error: err.message });
       throw err;
     }
+  });
+
+  scope.get('/', { config: { scope: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'Campaigns with their progress, newest first' } }, async (request, reply) => {
+    const parsed = listQuery.safeParse(request.query);
+    if (!parsed.success) return reply.code(400).send({ error: zodError(parsed.error) });
+    const { cursor, limit, status } = parsed.data;
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (cursor !== undefined && !after) return reply.code(400).send({ error: 'cursor: expected the nextCursor of a previous page' });
+    // One more than asked tells whether another page exists without a count query.
+    const rows = await campaigns.list({ status, limit: limit + 1, after });
+    const page = rows.slice(0, limit);
+    const progress = await Promise.all(page.map((c) => campaigns.progress(c.id)));
+    return {
+      campaigns: progress.filter((p) => p !== undefined),
+      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null,
+    };
   });
 
   const withCampaign = <T>(handler: (id: string) => Promise<T | undefined>) =>

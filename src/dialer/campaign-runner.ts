@@ -21,6 +21,7 @@ import {
   type CampaignContactRecord,
   type CampaignExportRow,
   type CampaignHistoryEntry,
+  type CampaignListQuery,
   type CampaignPolicy,
   type CampaignProgress,
   type CampaignRecord,
@@ -217,6 +218,10 @@ export class CampaignRunner {
 
   progress(campaignId: string): Promise<CampaignProgress | undefined> {
     return this.repo.progress(campaignId);
+  }
+
+  list(query: CampaignListQuery): Promise<CampaignRecord[]> {
+    return this.repo.list(query);
   }
 
   history(campaignId: string): Promise<CampaignHistoryEntry[]> {

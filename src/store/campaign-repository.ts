@@ -104,6 +104,13 @@ export interface CampaignExportRow {
   attempt: CampaignAttemptRecord | null;
 }
 
+export interface CampaignListQuery {
+  status?: CampaignStatus;
+  limit: number;
+  /** Keyset cursor: only campaigns after this one in newest-first order. */
+  after?: { createdAt: number; id: string };
+}
+
 export interface NewCampaign {
   definition: CampaignDefinition;
   /** Contacts on top of `definition.contacts` (a CSV upload). */
@@ -201,6 +208,21 @@ export class CampaignRepository {
 
   async listByStatus(statuses: readonly CampaignStatus[]): Promise<CampaignRecord[]> {
     const rows = await this.db.selectFrom('campaigns').selectAll().where('status', 'in', statuses).orderBy('created_at').execute();
+    return rows.map(toCampaign);
+  }
+
+  /**
+   * Campaigns newest first, keyset-paged: `after` is the last campaign of the previous page, and
+   * (created_at, id) descending is a total order, so pages neither repeat nor skip a campaign.
+   */
+  async list(query: CampaignListQuery): Promise<CampaignRecord[]> {
+    let q = this.db.selectFrom('campaigns').selectAll();
+    if (query.status) q = q.where('status', '=', query.status);
+    const after = query.after;
+    if (after) {
+      q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
+    }
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
     return rows.map(toCampaign);
   }
 
