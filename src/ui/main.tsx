@@ -11,6 +11,7 @@ import { AlarmsPage } from './pages/alarms.js';
 import { ConfigPage } from './pages/config.js';
 import { ClientsPage } from './pages/clients.js';
 import { CampaignPage } from './pages/campaign.js';
+import { CampaignsPage } from './pages/campaigns.js';
 
 const NAV = [
   { path: '/live', label: 'Live calls' },
@@ -18,7 +19,7 @@ const NAV = [
   { path: '/alarms', label: 'Alarms' },
   { path: '/config', label: 'Bots, routes, providers' },
   { path: '/clients', label: 'API clients' },
-  { path: '/campaign', label: 'Campaign' },
+  { path: '/campaigns', label: 'Campaigns' },
 ];
 
 function Page({ path }: { path: string }) {
@@ -28,6 +29,9 @@ function Page({ path }: { path: string }) {
   if (path.startsWith('/alarms')) return <AlarmsPage />;
   if (path.startsWith('/config')) return <ConfigPage />;
   if (path.startsWith('/clients')) return <ClientsPage />;
+  const campaign = /^\/campaign\/([^/]+)$/.exec(path);
+  if (campaign) return <CampaignPage key={campaign[1]} id={decodeURIComponent(campaign[1])} />;
+  if (path.startsWith('/campaigns')) return <CampaignsPage />;
   if (path.startsWith('/campaign')) return <CampaignPage />;
   return <LiveCallsPage />;
 }
@@ -37,7 +41,7 @@ function App() {
   const path = useHashPath();
   useEffect(() => onTokenChange(() => setTokenState(getToken())), []);
   useEffect(() => {
-    const label = NAV.find((n) => path.startsWith(n.path))?.label ?? 'Call';
+    const label = path.startsWith('/campaign/') ? 'Campaign' : (NAV.find((n) => path.startsWith(n.path))?.label ?? 'Call');
     document.title = token ? `${label} · Voxgate console` : 'Log in · Voxgate console';
   }, [path, token]);
 
@@ -50,7 +54,7 @@ function App() {
           <ul>
             {NAV.map((n) => (
               <li key={n.path}>
-                <a href={`#${n.path}`} aria-current={path === n.path || (n.path === '/calls' && path.startsWith('/calls/')) ? 'page' : undefined}>
+                <a href={`#${n.path}`} aria-current={path === n.path || (n.path === '/calls' && path.startsWith('/calls/')) || (n.path === '/campaigns' && path.startsWith('/campaign')) ? 'page' : undefined}>
                   {n.label}
                 </a>
               </li>

@@ -138,3 +138,20 @@ export const SCOPES = [
   'clients:write',
   'admin',
 ] as const;
+
+/** GET /api/v1/campaigns/:id, and each item of GET /api/v1/campaigns. */
+export interface CampaignProgress {
+  campaignId: string;
+  name: string;
+  status: 'running' | 'paused' | 'cancelled' | 'completed';
+  contacts: { total: number; pending: number; inProgress: number; done: number; skipped: number };
+  contactOutcomes: Record<string, number>;
+  attempts: { total: number; active: number; byOutcome: Record<string, number> };
+  acceptedBy?: { position: number; phone: string; name: string | null };
+  result?: 'accepted' | 'exhausted';
+}
+
+export interface CampaignPage {
+  campaigns: CampaignProgress[];
+  nextCursor: string | null;
+}
