@@ -4,6 +4,8 @@
  * (same origin, as `voxgate serve` has it), and headless Chromium through playwright-core.
  */
 import { existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +49,44 @@ async function forward(gatewayUrl: string, request: FastifyRequest, reply: Fasti
   return reply.send(Readable.fromWeb(upstream.body as import('node:stream/web').ReadableStream<Uint8Array>));
 }
 
-/** A loopback Fastify with console-routes, forwarding /api/* and /oauth/* to the gateway. */
+/**
+ * Forwards WebSocket upgrades under /api (the live calls stream) to the gateway byte for byte: the
+ * upgrade request is replayed on a TCP connection to it and both sockets are piped, so the frames
+ * and close codes the browser sees are the gateway's own.
+ */
+function forwardUpgrades(app: FastifyInstance, gatewayUrl: string): void {
+  const target = new URL(gatewayUrl);
+  const open = new Set<Socket>();
+  app.server.on('upgrade', (request: IncomingMessage, client: Socket, head: Buffer) => {
+    if (!request.url?.startsWith('/api/')) return client.destroy();
+    const upstream = connect(Number(target.port), target.hostname);
+    open.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    upstream.once('connect', () => {
+      const lines = [`${request.method} ${request.url} HTTP/1.1`];
+      for (let i = 0; i < request.rawHeaders.length; i += 2) {
+        const name = request.rawHeaders[i];
+        lines.push(`${name}: ${name.toLowerCase() === 'host' ? target.host : request.rawHeaders[i + 1]}`);
+      }
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      client.pipe(upstream).pipe(client);
+    });
+  });
+  // Upgraded sockets are no longer the HTTP server's: close them so app.close() does not wait on them.
+  app.addHook('preClose', async () => {
+    for (const socket of open) socket.destroy();
+  });
+}
+
+/** A loopback Fastify with console-routes, forwarding /api/* and /oauth/* (and /api WebSocket upgrades) to the gateway. */
 export async function startConsoleServer(gatewayUrl: string, distDir: string): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false });
   app.removeAllContentTypeParsers();
@@ -55,6 +94,7 @@ export async function startConsoleServer(gatewayUrl: string, distDir: string): P
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(consoleRoutes, { distDir });
   for (const prefix of ['/api/*', '/oauth/*']) app.all(prefix, (request, reply) => forward(gatewayUrl, request, reply));
+  forwardUpgrades(app, gatewayUrl);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url };
 }

@@ -45,6 +45,8 @@ describe.skipIf(!HAS_CHROMIUM)('the console follows a call live, then finds it i
 
   it('shows the call live with its transcript growing, then in the history, then its detail', async () => {
     const { page, e2e } = t;
+    // The page follows the calls over the pushed WebSocket stream, not by polling.
+    await page.getByText('Live: updates are pushed as they happen.').waitFor();
     const ended = e2e.nextCallEnded();
     const call = e2e.sim.dialInbound({ from: '+14155550123', to: VOXGATE_NUMBER, script: { hangupAfterSec: 60 } });
     // The caller presses 2 once the greeting has played in their ear.
