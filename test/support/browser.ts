@@ -87,14 +87,15 @@ function forwardUpgrades(app: FastifyInstance, gatewayUrl: string): void {
 }
 
 /** A loopback Fastify with console-routes, forwarding /api/* and /oauth/* (and /api WebSocket upgrades) to the gateway. */
-export async function startConsoleServer(gatewayUrl: string, distDir: string): Promise<{ app: FastifyInstance; url: string }> {
+export async function startConsoleServer(gatewayUrl: string, distDir: string, opts: { forwardWebSockets?: boolean } = {}): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false });
   app.removeAllContentTypeParsers();
   // Bodies pass through untouched: the gateway parses them itself.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(consoleRoutes, { distDir });
   for (const prefix of ['/api/*', '/oauth/*']) app.all(prefix, (request, reply) => forward(gatewayUrl, request, reply));
-  forwardUpgrades(app, gatewayUrl);
+  // Without it every upgrade is refused, as behind a proxy that does not pass WebSockets.
+  if (opts.forwardWebSockets ?? true) forwardUpgrades(app, gatewayUrl);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url };
 }
@@ -130,10 +131,10 @@ export interface ConsoleE2e {
 }
 
 /** Gateway + simulator (with the static admin token), console server, Chromium with one page. */
-export async function startConsoleE2e(rawConfig: Record<string, unknown>): Promise<ConsoleE2e> {
+export async function startConsoleE2e(rawConfig: Record<string, unknown>, opts: { forwardWebSockets?: boolean } = {}): Promise<ConsoleE2e> {
   const built = await buildConsole();
   const e2e = await startE2e({ ...rawConfig, api: { token: ADMIN_TOKEN } });
-  const server = await startConsoleServer(e2e.gateway.publicUrl, built.dir);
+  const server = await startConsoleServer(e2e.gateway.publicUrl, built.dir, opts);
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   // Short waits: every step waits on a selector, and a missing one should fail fast with its name.
