@@ -72,22 +72,18 @@ function decodeCursor(cursor: string): { startedAt: number; id: string } | undef
   return undefined;
 }
 
+/** A call in progress as the API shows it (the live list and the live stream's snapshot). */
+export function liveCallView(c: LiveCallSummary) {
+  return { id: c.info.callId, carrier: c.info.carrier, direction: c.info.direction, from: c.info.from, to: c.info.to, bot: c.botName, startedAt: c.startedAt, connected: c.connected };
+}
+
 export async function callsRoutes(scope: FastifyInstance, opts: CallsRoutesOptions): Promise<void> {
   const { store } = opts;
   documentOnly(scope);
   const tags = ['calls'];
 
   scope.get('/calls/live', { config: { scope: 'calls:read' }, schema: { tags, summary: 'Calls in progress' } }, async () => ({
-    calls: opts.live.list().map((c) => ({
-      id: c.info.callId,
-      carrier: c.info.carrier,
-      direction: c.info.direction,
-      from: c.info.from,
-      to: c.info.to,
-      bot: c.botName,
-      startedAt: c.startedAt,
-      connected: c.connected,
-    })),
+    calls: opts.live.list().map(liveCallView),
   }));
 
   scope.get('/calls', { config: { scope: 'calls:read' }, schema: { tags, summary: 'Call history, newest first', querystring: docSchema(historyQuery) } }, async (request, reply) => {

@@ -21,7 +21,7 @@ import { hasScope } from './auth/scopes.js';
 import type { BusEventMap, EventBus } from '../events/bus.js';
 import type { Store } from '../store/database.js';
 import type { Logger } from '../logger.js';
-import type { LiveCallSummary } from './calls-routes.js';
+import { liveCallView, type LiveCallSummary } from './calls-routes.js';
 
 export const LIVE_STREAM_PATH = '/api/v1/live';
 export const DEFAULT_AUTH_TIMEOUT_MS = 5000;
@@ -146,14 +146,7 @@ export async function liveStreamRoutes(app: FastifyInstance, opts: LiveStreamRou
       }
       const calls = await Promise.all(
         live.list().map(async (c) => ({
-          id: c.info.callId,
-          carrier: c.info.carrier,
-          direction: c.info.direction,
-          from: c.info.from,
-          to: c.info.to,
-          bot: c.botName,
-          startedAt: c.startedAt,
-          connected: c.connected,
+          ...liveCallView(c),
           transcript: (await store.transcripts.listForCall(c.info.callId)).map((l) => ({ at: l.at, who: l.speaker, text: l.text })),
         })),
       );

@@ -120,24 +120,8 @@ export interface ApiClient {
   lastUsedAt: string | null;
 }
 
-/** Mirrors src/api/auth/scopes.ts (the console cannot import server code). */
-export const SCOPES = [
-  'bots:read',
-  'bots:write',
-  'providers:read',
-  'providers:write',
-  'routes:read',
-  'routes:write',
-  'dialout',
-  'calls:read',
-  'campaigns:read',
-  'campaigns:write',
-  'alarms:read',
-  'alarms:write',
-  'clients:read',
-  'clients:write',
-  'admin',
-] as const;
+/** The server's scope list itself: dependency-free, so the console bundles it. */
+export { SCOPES } from '../api/auth/scopes.js';
 
 /** GET /api/v1/campaigns/:id, and each item of GET /api/v1/campaigns. */
 export interface CampaignProgress {
