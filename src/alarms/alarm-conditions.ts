@@ -14,9 +14,10 @@
  * Time comes from the Clock; a periodic evaluation (evaluateEveryMs) clears quiet alarms and lets
  * old failures fall out of the windows even when no event arrives.
  */
-import type { Clock, TimerHandle } from '../call/clock.js';
-import { systemClock } from '../call/clock.js';
-import type { EventBus, TurnEvent } from '../events/bus.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
+import type { EventBus } from '../events/bus.js';
+import type { TurnEvent } from '../events/call-events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { AlarmManager } from './alarm-manager.js';
 import type { AlarmSeverity } from './severity.js';

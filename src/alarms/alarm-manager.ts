@@ -9,8 +9,8 @@
  * Writes are serialized in call order, so callers (bus-driven conditions) may fire raise()/clear()
  * without waiting. Bad arguments reject with AlarmInputError.
  */
-import type { Clock } from '../call/clock.js';
-import { systemClock } from '../call/clock.js';
+import type { Clock } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
 import { callbackUrlProblem } from '../dialer/callback-delivery.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ActiveAlarmRecord, AlarmRepository, AlarmRuleRecord } from '../store/alarm-repository.js';

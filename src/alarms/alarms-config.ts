@@ -4,7 +4,7 @@
  * conditions listening on the event bus.
  */
 import { z } from 'zod';
-import type { Clock } from '../call/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../logger.js';
 import { AlarmRepository } from '../store/alarm-repository.js';

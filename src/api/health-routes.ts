@@ -7,8 +7,8 @@ import type { FastifyInstance } from 'fastify';
 // Types only: @fastify/swagger's `hide`, keeping operational endpoints out of the API document.
 import type {} from '@fastify/swagger';
 import { sql, type QueryExecutorProvider } from 'kysely';
-import type { Clock, TimerHandle } from '../call/clock.js';
-import { systemClock } from '../call/clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../logger.js';
 
 export interface HealthRoutesOptions {

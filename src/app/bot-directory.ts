@@ -15,7 +15,7 @@ import { DirectLineConnector, directLineOptionsFromConfig } from '../bots/direct
 import { RasaConnector, rasaOptionsFromConfig } from '../bots/rasa/index.js';
 import type { CallInfo } from '../carriers/leg.js';
 import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettings } from '../call/settings.js';
-import { resolveSecret } from '../config/secrets.js';
+import { resolveSecret } from '../runtime/secrets.js';
 import { resolveBot, type BotConfig, type SecretRef, type VoxgateConfig } from '../config/schema.js';
 
 export class NoRouteError extends Error {}

@@ -11,7 +11,7 @@ import { outboundReasonCode, type OutboundDialer } from '../dialer/outbound-dial
 /** The bot name recorded for calls that run a dial plan instead of a configured bot. */
 const DIAL_PLAN_BOT = 'dial-plan';
 import { CallSession, type SessionEnd } from '../call/call-session.js';
-import type { Clock, TimerHandle } from '../call/clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { PromptAudioSource } from '../call/prompt-audio.js';
 import type { EventBus } from '../events/bus.js';
 import type { SttProvider } from '../speech/stt/provider.js';

@@ -1,10 +1,10 @@
 /** Builds the configured STT and TTS providers (the composition root's speech half). */
 import type { Logger } from 'pino';
 import { resolveGoogleCredentials, sharedGoogleAccessTokenSource, type GoogleAccessTokenSource } from '../auth/google-service-account.js';
-import type { Clock } from '../call/clock.js';
-import { ConfigError } from '../config/errors.js';
+import type { Clock } from '../runtime/clock.js';
+import { ConfigError } from '../runtime/config-error.js';
 import type { VoxgateConfig } from '../config/schema.js';
-import { resolveSecret } from '../config/secrets.js';
+import { resolveSecret } from '../runtime/secrets.js';
 import { AzureSttProvider, azureSttOptions } from '../speech/stt/azure-stt.js';
 import { DeepgramSttProvider } from '../speech/stt/deepgram.js';
 import { GoogleSttProvider, googleSttOptions } from '../speech/stt/google-stt.js';

@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { importPKCS8, SignJWT } from 'jose';
 import { z } from 'zod';
-import { systemClock, type Clock } from '../call/clock.js';
-import { ConfigError } from '../config/errors.js';
-import { resolveSecret, secretSchema } from '../config/secrets.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import { ConfigError } from '../runtime/config-error.js';
+import { resolveSecret, secretSchema } from '../runtime/secrets.js';
 import { silentLogger, type Logger } from '../logger.js';
 
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';

@@ -5,7 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Activity } from './activity.js';
-import type { CallDirection } from '../carriers/leg.js';
+import type { CallDirection } from '../events/call-events.js';
 
 export interface BotConversationInfo {
   /** Voxgate's call id; used as the bot conversation id. */

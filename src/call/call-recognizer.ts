@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { SttProvider, SttResult, SttSession, SttSessionOptions } from '../speech/stt/provider.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { CallSettings } from './settings.js';
 
 export interface CallRecognizerEventMap {

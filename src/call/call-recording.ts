@@ -6,9 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { RecordingSavedEvent } from '../events/bus.js';
+import type { RecordingSavedEvent } from '../events/call-events.js';
 import { CallRecorder } from '../media/call-recorder.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../runtime/clock.js';
 
 export type RecordingAction = 'start' | 'stop' | 'pause' | 'resume';
 

@@ -20,7 +20,7 @@ import { CallRecording } from './call-recording.js';
 import { botConversationInfo } from './conversation-opening.js';
 import { TurnTimeline } from './turn-timeline.js';
 import { MetadataForwarder } from './metadata-forwarder.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../runtime/clock.js';
 import { DtmfCollector, type DtmfCollectOptions } from './dtmf-collector.js';
 import { NoInputTimer, type NoInputOptions } from './no-input-timer.js';
 import { UtteranceCollector, type UtteranceCollectorOptions } from './utterance-collector.js';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Activity } from '../bots/activity.js';
 import type { BotConversationInfo } from '../bots/connector.js';
 import type { CallInfo } from '../carriers/leg.js';
-import { resolvePlaceholders } from './placeholders.js';
+import { resolvePlaceholders } from '../runtime/placeholders.js';
 import type { CallSettings } from './settings.js';
 
 /** The values `${name}` placeholders may use: call attributes plus every carrier extra (X-PH-* headers...). */

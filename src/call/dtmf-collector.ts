@@ -3,7 +3,7 @@
  * gathered until the maximum count, the submit digit, or the inter-digit timeout.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 
 export interface DtmfCollectOptions {
   collect: boolean;

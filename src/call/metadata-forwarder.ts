@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { CallInfo } from '../carriers/leg.js';
 import { callAttributes } from './conversation-opening.js';
-import { resolvePlaceholders } from './placeholders.js';
+import { resolvePlaceholders } from '../runtime/placeholders.js';
 
 const POST_TIMEOUT_MS = 5000;
 

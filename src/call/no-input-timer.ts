@@ -4,7 +4,7 @@
  * the count. When the bot owns the policy (it asked for noUserInput events) there is no give-up.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 
 export interface NoInputOptions {
   /** 0 disables the timer. */

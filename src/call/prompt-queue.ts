@@ -5,7 +5,7 @@
  * and purges the ones queued behind it.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock } from './clock.js';
+import type { Clock } from '../runtime/clock.js';
 
 export interface Prompt {
   id: string;

@@ -4,7 +4,8 @@
  * started playing or when the next turn (or the end of the call) closes it, so a slow turn can be
  * explained afterwards from the records.
  */
-import type { TurnInputKind, TurnOutcome, TurnRecord } from '../store/schema.js';
+import type { TurnRecord } from '../store/schema.js';
+import type { TurnInputKind, TurnOutcome } from '../events/call-events.js';
 
 export interface TurnTimelineOptions {
   callId: string;

@@ -4,7 +4,7 @@
  * between sentences is not cut off.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 
 export interface UtteranceCollectorOptions {
   enabled: boolean;

@@ -3,10 +3,8 @@
  * The session never asks which carrier a leg is; it reads `capabilities` instead.
  */
 import type { EventEmitter } from 'node:events';
+import type { CallDirection, HangupSide } from '../events/call-events.js';
 
-export type CallDirection = 'inbound' | 'outbound';
-/** Who ended the call: the caller hung up, Voxgate ended it, or the carrier/network did. */
-export type HangupSide = 'caller' | 'gateway' | 'carrier';
 
 export interface LegHangup {
   /** Human-readable cause, e.g. "Normal Hangup", "End Of XML Instructions". */

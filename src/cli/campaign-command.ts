@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
 import { startGateway, type Gateway } from '../app/gateway.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../runtime/config-error.js';
 import type { VoxgateConfig } from '../config/schema.js';
 import { CampaignDefinitionError } from '../dialer/campaign-definition.js';
 import { ContactListError, parseContactsCsv } from '../dialer/campaign-contacts.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../runtime/config-error.js';
 import { configSchema, type VoxgateConfig } from './schema.js';
 
 export { ConfigError };

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { FlowError } from '../bots/flow/flow-schema.js';
 import type { Logger } from '../logger.js';
 import type { ConfigEntry, ConfigEntryKind, ConfigRepository } from '../store/config-repository.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../runtime/config-error.js';
 import { botSchema, configSchema, resolveBot, routeSchema, type BotConfig, type VoxgateConfig } from './schema.js';
 import { maskSecrets, MaskWithoutSecretError, restoreMaskedSecrets } from './secret-mask.js';
 

@@ -1,7 +1,7 @@
 /** Voxgate configuration: a YAML file plus environment variables, validated here. Every setting has a default. */
 import { z } from 'zod';
 import { callSettingsSchema } from '../call/settings.js';
-import { secretSchema } from './secrets.js';
+import { secretSchema } from '../runtime/secrets.js';
 import { googleCredentialsSchema } from '../auth/google-service-account.js';
 import { dialogflowCxConfigSchema } from '../bots/dialogflow-cx/dialogflow-cx-config.js';
 import { directLineConfigSchema } from '../bots/direct-line/direct-line-config.js';
@@ -17,7 +17,7 @@ import { pollyTtsConfigSchema } from '../speech/tts/polly-tts.js';
 import { metricsConfigSchema } from '../api/metrics.js';
 import { alarmsConfigSchema } from '../alarms/alarms-config.js';
 import { apiOAuthConfigSchema } from '../api/auth/api-auth.js';
-export type { SecretRef } from './secrets.js';
+export type { SecretRef } from '../runtime/secrets.js';
 
 const plivoContentType = z.enum(['audio/x-mulaw;rate=8000', 'audio/x-l16;rate=8000', 'audio/x-l16;rate=16000']);
 

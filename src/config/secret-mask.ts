@@ -4,7 +4,7 @@
  * (every `secretSchema` position), so a new provider's secrets are masked without a list to update.
  */
 import { z } from 'zod';
-import { secretSchema } from './secrets.js';
+import { secretSchema } from '../runtime/secrets.js';
 
 export const SECRET_MASK = '***';
 

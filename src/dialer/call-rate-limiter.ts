@@ -4,7 +4,7 @@
  * a late timer (a busy event loop) never releases a catch-up burst, since the carrier would count
  * a burst against its own per-second limit; at most one start is made up for.
  */
-import type { Clock, TimerHandle } from '../call/clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 
 export class CallRateLimiter {
   private readonly intervalMs: number;

@@ -1,5 +1,5 @@
 /** One signed POST of a status callback, and what its answer means for the outbox. */
-import type { Clock } from '../call/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import { IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER, signVoxgateCallback, TIMESTAMP_HEADER } from './callback-signature.js';
 import { parseRetryAfter } from './callback-retry-policy.js';
 

@@ -11,7 +11,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { stringify } from 'csv-stringify/sync';
-import { systemClock, type Clock, type TimerHandle } from '../call/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Kysely } from 'kysely';
 import type { VoxgateDatabase } from '../store/schema.js';
@@ -39,7 +39,8 @@ import {
 import { CallPacer } from './campaign-pacer.js';
 import { CampaignJobQueue, type CampaignQueueOptions, type DialJobData } from './campaign-queue.js';
 import { CallingWindow } from './campaign-window.js';
-import { OutboundRequestError, type CallPlacer, type OutboundCallRequest, type OutboundReasonCode, type OutboundStatusEvent } from './outbound.js';
+import { OutboundRequestError, type CallPlacer, type OutboundCallRequest } from './outbound.js';
+import type { OutboundReasonCode, OutboundStatusEvent } from '../events/outbound-events.js';
 
 /** Delivers status callbacks (the StatusNotifier); must return at once. */
 export interface CampaignNotifier {

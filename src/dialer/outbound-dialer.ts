@@ -13,11 +13,12 @@ import type { BotConnector } from '../bots/connector.js';
 import { DialPlanBot } from '../bots/dial-plan/index.js';
 import type { OutboundFailure } from '../carriers/leg.js';
 import type { MakeCallParams, MakeCallResult } from '../carriers/plivo/rest-client.js';
-import type { Clock } from '../call/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import type { EventBus } from '../events/bus.js';
 import type { OutboundCallRepository } from '../store/outbound-call-repository.js';
 import { CallRateLimiter } from './call-rate-limiter.js';
-import { OutboundRequestError, type CallPlacer, type OutboundCallRequest, type OutboundReasonCode, type OutboundStatus, type OutboundStatusEvent } from './outbound.js';
+import { OutboundRequestError, type CallPlacer, type OutboundCallRequest } from './outbound.js';
+import type { OutboundReasonCode, OutboundStatus, OutboundStatusEvent } from '../events/outbound-events.js';
 
 export interface OutboundDialerOptions {
   /** Plivo's Call API (or anything with its shape). */

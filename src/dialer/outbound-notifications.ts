@@ -5,7 +5,7 @@
  * decides what to send where. A call's notifications may arrive before its HTTP answer was read.
  */
 import type { EventBus } from '../events/bus.js';
-import type { OutboundStatusEvent } from './outbound.js';
+import type { OutboundStatusEvent } from '../events/outbound-events.js';
 
 export interface Notifier {
   /** Queues a delivery and returns at once. */

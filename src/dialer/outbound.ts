@@ -24,24 +24,6 @@ export interface OutboundCallRequest {
   source: 'dialout' | 'conversation-api' | 'campaign';
 }
 
-export type OutboundStatus = 'initiated' | 'ringing' | 'answered' | 'completed' | 'failed';
-export type OutboundReasonCode = 'no-answer' | 'busy' | 'declined' | 'error' | 'machine-detected';
-
-export interface OutboundStatusEvent {
-  conversationId: string;
-  status: OutboundStatus;
-  /** failed (and completed after a machine hangup): why. */
-  reasonCode?: OutboundReasonCode;
-  reason?: string;
-  at: number;
-  /** completed: the callee's input: a dial plan's collected digits, else every DTMF digit pressed, in order. */
-  dtmf?: string;
-  /** completed: why the conversation ended (bot-hangup, caller-hangup, no-input...). */
-  endReason?: string;
-  /** completed: talk time. */
-  durationMs?: number;
-}
-
 /** Places calls; every status change is published on the bus as `outbound.status`. */
 export interface CallPlacer {
   /** Resolves once the carrier accepted (or queued) the call; throws OutboundRequestError for bad requests. */

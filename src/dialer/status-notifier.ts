@@ -14,8 +14,8 @@
  *   receivers should order by the payload's own timestamp, and de-duplicate by Idempotency-Key.
  * - Nothing throws out of notify(), and nothing here awaits the network on the caller's path.
  */
-import type { Clock, TimerHandle } from '../call/clock.js';
-import { systemClock } from '../call/clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { CallbackOutboxRepository, type CallbackRecord } from '../store/callback-outbox-repository.js';
 import type { VoxgateDatabase } from '../store/schema.js';

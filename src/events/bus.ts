@@ -3,78 +3,8 @@
  * or rejects is logged and does not reach the publisher.
  */
 import type { Logger } from 'pino';
-import type { CallDirection, HangupSide } from '../carriers/leg.js';
-import type { RecordingRecord, TurnRecord } from '../store/schema.js';
-import type { OutboundStatusEvent } from '../dialer/outbound.js';
-
-export interface CallStartedEvent {
-  callId: string;
-  carrier: string;
-  carrierCallId: string;
-  direction: CallDirection;
-  from: string;
-  to: string;
-  bot: string;
-  /** epoch ms */
-  at: number;
-}
-
-export interface CallAnsweredEvent {
-  callId: string;
-  at: number;
-}
-
-export interface CallEndedEvent {
-  callId: string;
-  at: number;
-  cause: string;
-  side: HangupSide;
-  /** Why the conversation ended, from Voxgate's point of view (bot-hangup, caller-hangup, no-input...). */
-  reason: string;
-  durationSec?: number;
-}
-
-export type Speaker = 'bot' | 'caller' | 'system';
-
-export interface TranscriptEvent {
-  callId: string;
-  at: number;
-  who: Speaker;
-  text: string;
-}
-
-export interface DtmfEvent {
-  callId: string;
-  at: number;
-  digit: string;
-}
-
-export interface PromptPlayedEvent {
-  callId: string;
-  promptId: string;
-  /** The text spoken, or the URL played. */
-  text: string;
-  startedAt: number;
-  endedAt: number;
-  /** true when the caller heard it to the end; false when barge-in or hangup cut it. */
-  heardInFull: boolean;
-}
-
-/** A conversational turn finished; published once per turn. */
-export type TurnEvent = TurnRecord;
-/** A recording file was closed and is complete on disk. */
-export type RecordingSavedEvent = Omit<RecordingRecord, 'id'>;
-
-/** A provider the gateway depends on failed: the bot, speech recognition, speech synthesis or the carrier. */
-export interface ProviderErrorEvent {
-  kind: 'bot' | 'stt' | 'tts' | 'carrier';
-  /** The bot's configured name, the STT/TTS provider's name, or the carrier. */
-  provider: string;
-  /** The call it happened on, when it happened on one. */
-  callId?: string;
-  error: string;
-  at: number;
-}
+import type { CallAnsweredEvent, CallEndedEvent, CallStartedEvent, DtmfEvent, PromptPlayedEvent, ProviderErrorEvent, RecordingSavedEvent, TranscriptEvent, TurnEvent } from './call-events.js';
+import type { OutboundStatusEvent } from './outbound-events.js';
 
 export interface BusEventMap {
   'call.started': CallStartedEvent;

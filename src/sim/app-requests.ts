@@ -4,7 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { Clock } from '../call/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import { computeV3Signature } from '../carriers/plivo/signature.js';
 
 export type HttpMethod = 'GET' | 'POST';

@@ -12,14 +12,14 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { systemClock, type Clock } from '../call/clock.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { TtsProvider } from '../speech/tts/provider.js';
 import { AppRequester, AppRequestError, parseMethod } from './app-requests.js';
 import { HANGUP_CAUSES } from './hangup-causes.js';
 import { LatenessHistogram, RealtimeTicker } from './realtime-ticker.js';
 import { SimCall, type CallApp, type MachineDetectionOptions, type SimEnvironment, type SimStats } from './sim-call.js';
-import type { TimerHandle } from '../call/clock.js';
+import type { TimerHandle } from '../runtime/clock.js';
 import { validatePartyScript, type PartyScript } from './virtual-party.js';
 
 export interface PlivoSimulatorOptions {

@@ -4,7 +4,7 @@
  * (start + n * period) so timer jitter never accumulates; subscribers read `now` and emit every frame
  * that has fallen due since their last tick, recording how late each one was.
  */
-import type { Clock, TimerHandle } from '../call/clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 import { FRAME_MS } from '../media/audio.js';
 
 /** `due` is when the tick was scheduled: work due by then belongs to this tick even if the ms clock reads a little earlier. */

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { Clock, TimerHandle } from '../call/clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { Logger } from '../logger.js';
 import type { TtsProvider } from '../speech/tts/provider.js';
 import { FRAME_MS } from '../media/audio.js';

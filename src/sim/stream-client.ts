@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import type { TimerHandle } from '../call/clock.js';
+import type { TimerHandle } from '../runtime/clock.js';
 import { decodeMuLaw, encodeMuLaw } from '../media/g711.js';
 import { resample } from '../media/resample.js';
 import { signedHeaders } from './app-requests.js';

@@ -4,7 +4,7 @@
  * silence where nothing played), so tests can check what and when the caller actually heard.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle } from '../call/clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 import { readWavFile, writeWavFile } from '../media/wav.js';
 import { resample } from '../media/resample.js';
 

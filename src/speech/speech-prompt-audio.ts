@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PromptAudioSource, SpeakOptions } from '../call/prompt-audio.js';
-import { systemClock, type Clock } from '../call/clock.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
 import type { TtsCache } from './tts/cache.js';
 import { TtsError, type TtsProvider, type TtsRequest } from './tts/provider.js';
 import { loadPlayUrlAudio } from './play-url.js';

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { CallDirection, HangupSide } from '../carriers/leg.js';
+import type { CallDirection, HangupSide } from '../events/call-events.js';
 import { requireEpochMs, requireOneOf, requireString, requireText, StoreInputError } from './input-checks.js';
 import type { CallRecord, CallRow, VoxgateDatabase } from './schema.js';
 

@@ -4,8 +4,7 @@
  * as JS numbers (the PostgreSQL pool parses int8 as a number; epoch ms fit well inside 2^53).
  */
 import type { ColumnType, Generated, Selectable } from 'kysely';
-import type { CallDirection, HangupSide } from '../carriers/leg.js';
-import type { Speaker } from '../events/bus.js';
+import type { CallDirection, HangupSide, RecordingSavedEvent, Speaker, TurnEvent, TurnInputKind, TurnOutcome } from '../events/call-events.js';
 
 export interface CallsTable {
   /** Voxgate's call id. */
@@ -52,9 +51,6 @@ export interface PromptsTable {
   heard_in_full: ColumnType<boolean | number, number, number>;
 }
 
-export type TurnInputKind = 'start' | 'speech' | 'dtmf' | 'event';
-/** answered: the caller heard the bot's answer start; silent: the bot answered without audio; the rest name what went wrong. */
-export type TurnOutcome = 'answered' | 'silent' | 'no-answer' | 'bot-error' | 'tts-error';
 
 export interface TurnsTable {
   id: Generated<number>;
@@ -302,37 +298,12 @@ export interface PromptRecord {
   heardInFull: boolean;
 }
 
-/** One conversational turn and where its time went (all times epoch ms, latencies in ms). */
-export interface TurnRecord {
-  callId: string;
-  seq: number;
-  inputKind: TurnInputKind;
-  inputText: string | null;
-  speechEndedAt: number | null;
-  inputAt: number;
-  botSentAt: number | null;
-  botAnsweredAt: number | null;
-  firstAudioAt: number | null;
-  sttMs: number | null;
-  botMs: number | null;
-  ttsMs: number | null;
-  e2eMs: number | null;
-  sttProvider: string | null;
-  ttsProvider: string | null;
-  bot: string;
-  outcome: TurnOutcome;
-  error: string | null;
-}
+
+
+/** One conversational turn as stored: the `turn` event, kept. */
+export type TurnRecord = TurnEvent;
 
 /** One recording file of a call (a call may have several: each start/stop makes one). */
-export interface RecordingRecord {
+export interface RecordingRecord extends RecordingSavedEvent {
   id: number;
-  callId: string;
-  path: string;
-  format: 'wav';
-  sampleRate: number;
-  channels: number;
-  startedAt: number;
-  endedAt: number;
-  durationMs: number;
 }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Speaker } from '../events/bus.js';
+import type { Speaker } from '../events/call-events.js';
 import { requireEpochMs, requireOneOf, requireString, requireText } from './input-checks.js';
 import type { TranscriptLine, VoxgateDatabase } from './schema.js';
 

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { requireEpochMs, requireOneOf, requireText, StoreInputError } from './input-checks.js';
-import type { TurnInputKind, TurnOutcome, TurnRecord, VoxgateDatabase } from './schema.js';
+import type { TurnRecord, VoxgateDatabase } from './schema.js';
+import type { TurnInputKind, TurnOutcome } from '../events/call-events.js';
 
 const INPUT_KINDS: readonly TurnInputKind[] = ['start', 'speech', 'dtmf', 'event'];
 const OUTCOMES: readonly TurnOutcome[] = ['answered', 'silent', 'no-answer', 'bot-error', 'tts-error'];

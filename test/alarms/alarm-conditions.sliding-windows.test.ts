@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { AlarmConditions } from '../../src/alarms/alarm-conditions.js';
 import type { AlarmChange } from '../../src/alarms/alarm-manager.js';
 import type { AlarmSeverity } from '../../src/alarms/severity.js';
-import { EventBus, type TurnEvent } from '../../src/events/bus.js';
+import { EventBus } from '../../src/events/bus.js';
+import type { TurnEvent } from '../../src/events/call-events.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const MIN = 60_000;

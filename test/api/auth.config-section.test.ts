@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiAuth, STATIC_TOKEN_PRINCIPAL } from '../../src/api/auth/api-auth.js';
 import { hashSecret, verifySecret } from '../../src/api/auth/secret-hash.js';
-import { ConfigError } from '../../src/config/errors.js';
+import { ConfigError } from '../../src/runtime/config-error.js';
 import { openDatabase, type Store } from '../../src/store/database.js';
 import { makeTempDir, type TempDir } from '../support/store-fixtures.js';
 

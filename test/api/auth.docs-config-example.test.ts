@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { apiOAuthConfigSchema } from '../../src/api/auth/api-auth.js';
-import { secretSchema } from '../../src/config/secrets.js';
+import { secretSchema } from '../../src/runtime/secrets.js';
 
 describe('the api.oauth configuration examples in the docs', () => {
   for (const file of ['docs/api-auth.md']) {

@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricsRoutes, VoxgateMetrics } from '../../src/api/metrics.js';
-import { EventBus, type TurnEvent } from '../../src/events/bus.js';
+import { EventBus } from '../../src/events/bus.js';
+import type { TurnEvent } from '../../src/events/call-events.js';
 import { parsePrometheusText, sampleValue, type Sample } from '../support/prometheus-text.js';
 
 const T0 = 1_700_000_000_000;

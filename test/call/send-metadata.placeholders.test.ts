@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolvePlaceholders } from '../../src/call/placeholders.js';
+import { resolvePlaceholders } from '../../src/runtime/placeholders.js';
 import { settle } from '../support/call-doubles.js';
 import { startSession } from '../support/call-session-harness.js';
 

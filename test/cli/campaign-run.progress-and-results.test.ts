@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCampaign } from '../../src/cli/campaign-command.js';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/errors.js';
+import { ConfigError } from '../../src/runtime/config-error.js';
 import { silentLogger } from '../../src/logger.js';
 import { PlivoSimulator } from '../../src/sim/plivo-simulator.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DialPlanBot } from '../../src/bots/dial-plan/dial-plan-bot.js';
 import { DialPlanError } from '../../src/bots/dial-plan/plan-segments.js';
-import { PlaceholderError } from '../../src/call/placeholders.js';
+import { PlaceholderError } from '../../src/runtime/placeholders.js';
 import { CollectEventReceiver } from '../support/collect-event-receiver.js';
 import { startDialPlanCall } from './dial-plan-call.js';
 

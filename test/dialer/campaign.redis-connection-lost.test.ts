@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/call/clock.js';
+import { systemClock } from '../../src/runtime/clock.js';
 import { parseCampaignDefinition } from '../../src/dialer/campaign-definition.js';
 import { CampaignRunner } from '../../src/dialer/campaign-runner.js';
 import { CampaignRepository } from '../../src/store/campaign-repository.js';

@@ -1,6 +1,6 @@
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/call/clock.js';
+import { systemClock } from '../../src/runtime/clock.js';
 import { parseCampaignDefinition } from '../../src/dialer/campaign-definition.js';
 import { CampaignJobQueue, dialJobId, queueName, redisConnectionOptions } from '../../src/dialer/campaign-queue.js';
 import { CampaignRunner } from '../../src/dialer/campaign-runner.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboundStatusEvent } from '../../src/dialer/outbound.js';
+import type { OutboundStatusEvent } from '../../src/events/outbound-events.js';
 import { startE2e, VOXGATE_NUMBER, type E2eSetup } from '../support/e2e-gateway.js';
 
 const flow = {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../support/fake-clock.js';
 import { LatenessHistogram, RealtimeTicker } from '../../src/sim/realtime-ticker.js';
 import { PlayoutQueue } from '../../src/sim/playout-queue.js';
-import type { Clock } from '../../src/call/clock.js';
+import type { Clock } from '../../src/runtime/clock.js';
 
 describe('RealtimeTicker', () => {
   it('runs one timer for many subscribers, every 20 ms, only while someone listens', () => {

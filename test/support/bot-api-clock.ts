@@ -1,5 +1,5 @@
 import { FakeClock } from './fake-clock.js';
-import type { TimerHandle } from '../../src/call/clock.js';
+import type { TimerHandle } from '../../src/runtime/clock.js';
 
 /** A FakeClock that lets a test wait until code under test has scheduled a timer of a given length. */
 export class ObservedClock extends FakeClock {

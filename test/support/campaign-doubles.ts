@@ -3,9 +3,10 @@
  * accept...) and publish the dialer's outbound.status sequence on a clock, a notifier that records
  * callbacks, and a driver that steps a FakeClock until a condition holds.
  */
-import type { Clock } from '../../src/call/clock.js';
+import type { Clock } from '../../src/runtime/clock.js';
 import type { CampaignRunner } from '../../src/dialer/campaign-runner.js';
-import type { CallPlacer, OutboundCallRequest, OutboundReasonCode, OutboundStatusEvent } from '../../src/dialer/outbound.js';
+import type { CallPlacer, OutboundCallRequest } from '../../src/dialer/outbound.js';
+import type { OutboundReasonCode, OutboundStatusEvent } from '../../src/events/outbound-events.js';
 import { OutboundRequestError } from '../../src/dialer/outbound.js';
 import type { FakeClock } from './fake-clock.js';
 

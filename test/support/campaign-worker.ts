@@ -11,7 +11,8 @@
  */
 import { appendFileSync } from 'node:fs';
 import { CampaignRunner } from '../../src/dialer/campaign-runner.js';
-import type { CallPlacer, OutboundCallRequest, OutboundStatusEvent } from '../../src/dialer/outbound.js';
+import type { CallPlacer, OutboundCallRequest } from '../../src/dialer/outbound.js';
+import type { OutboundStatusEvent } from '../../src/events/outbound-events.js';
 import { silentLogger } from '../../src/logger.js';
 import { CampaignRepository } from '../../src/store/campaign-repository.js';
 import { openDatabase } from '../../src/store/database.js';

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../src/call/clock.js';
+import type { Clock, TimerHandle } from '../../src/runtime/clock.js';
 
 /** A manual clock: time moves only when a test calls advance(). Timers fire in due order. */
 export class FakeClock implements Clock {

@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
-import type { Clock } from '../../call/clock.js';
-import { systemClock } from '../../call/clock.js';
+import type { Clock } from '../../runtime/clock.js';
+import { systemClock } from '../../runtime/clock.js';
 import { isScope, type Scope } from './scopes.js';
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;

@@ -7,9 +7,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import type { Clock } from '../../call/clock.js';
-import { systemClock } from '../../call/clock.js';
-import { resolveSecret, secretSchema, type SecretRef } from '../../config/secrets.js';
+import type { Clock } from '../../runtime/clock.js';
+import { systemClock } from '../../runtime/clock.js';
+import { resolveSecret, secretSchema, type SecretRef } from '../../runtime/secrets.js';
 import type { VoxgateDatabase } from '../../store/schema.js';
 import { AccessTokens, DEFAULT_ISSUER, DEFAULT_TOKEN_TTL_SECONDS } from './access-tokens.js';
 import { OAuthClientRepository, type OAuthClientInfo } from './client-repository.js';

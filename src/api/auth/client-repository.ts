@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Clock } from '../../call/clock.js';
-import { systemClock } from '../../call/clock.js';
+import type { Clock } from '../../runtime/clock.js';
+import { systemClock } from '../../runtime/clock.js';
 import type { VoxgateDatabase } from '../../store/schema.js';
 import { isScope, normalizeScopes, unknownScopes, type Scope } from './scopes.js';
 import { hashSecret } from './secret-hash.js';

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { eventActivity, type Activity } from '../activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
-import { systemClock, type Clock, type TimerHandle } from '../../call/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { parseActivities, parseCreateAnswer, parseRefreshAnswer, type BotApiConversationUrls } from './bot-api-answers.js';
 import { authHeaders, BotApiError, botApiRequest, type BotApiAuth } from './bot-api-http.js';

@@ -3,7 +3,7 @@
  * same body on timeout / network error / 5xx (bots de-duplicate by activity id), and errors that
  * name the URL and what was wrong.
  */
-import type { Clock } from '../../call/clock.js';
+import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../logger.js';
 import { sharedOAuthTokenCache, type OAuthClientCredentials, type OAuthTokenCache } from './oauth-token-cache.js';
 

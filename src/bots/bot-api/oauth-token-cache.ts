@@ -3,7 +3,7 @@
  * shared by every connector of a bot, so a thousand concurrent calls fetch one token, not a thousand;
  * the token is renewed on first use once it is within its renewal margin of `expires_in`.
  */
-import { systemClock, type Clock } from '../../call/clock.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../logger.js';
 
 export interface OAuthClientCredentials {

@@ -1,5 +1,5 @@
 /** The bot-api validation call (`GET botURL`), for config checks and the admin "test bot" button. */
-import { systemClock, type Clock } from '../../call/clock.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { BotApiError, botApiRequest, type BotApiAuth } from './bot-api-http.js';
 

@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import type { Activity } from '../activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
 import { silentLogger, type Logger } from '../../logger.js';
-import { systemClock, type Clock } from '../../call/clock.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
 import type { DialPlan, DialPlanInput } from './dial-plan.js';
 import { postCollectEvent, type CollectEventPayload, type CollectStatus, type DialPlanCollectResult } from './collect-event.js';
 import { preparePlan, type PlanCollect, type PlanSegment } from './plan-segments.js';

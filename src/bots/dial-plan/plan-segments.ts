@@ -9,7 +9,7 @@
  * skipped). Without a COLLECT after it a key has nowhere to go, so bargeIn is not honoured there.
  */
 import { ZodError } from 'zod';
-import { resolvePlaceholders } from '../../call/placeholders.js';
+import { resolvePlaceholders } from '../../runtime/placeholders.js';
 import { dialPlanSchema, type CollectVerb, type DialPlan, type DialPlanInput, type DialPlanVerb } from './dial-plan.js';
 
 export class DialPlanError extends Error {}

@@ -1,7 +1,7 @@
 /** The `dialogflowCx` config section of a bot of type dialogflow-cx (Google Dialogflow CX agent). */
 import { z } from 'zod';
 import { googleCredentialsSchema, resolveGoogleCredentials, sharedGoogleAccessTokenSource } from '../../auth/google-service-account.js';
-import type { Clock } from '../../call/clock.js';
+import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../logger.js';
 import { DIALOGFLOW_SCOPE, type DialogflowCxConnectorOptions } from './dialogflow-cx-connector.js';
 

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Activity } from '../activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
-import { systemClock, type Clock } from '../../call/clock.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { DialogflowCxError, postDetectIntent } from './dialogflow-cx-http.js';
 import { activitiesFromResponseMessages, parseDetectIntentAnswer } from './dialogflow-cx-messages.js';

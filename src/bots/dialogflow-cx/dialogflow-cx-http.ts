@@ -3,7 +3,7 @@
  * Bearer token, a deadline on the call clock, and errors that name Dialogflow CX, the agent, the
  * HTTP status and Google's error body (`{"error":{"code","message","status"}}`).
  */
-import type { Clock } from '../../call/clock.js';
+import type { Clock } from '../../runtime/clock.js';
 
 export type DialogflowCxErrorKind = 'auth' | 'not-found' | 'invalid-argument' | 'rate-limited' | 'unavailable' | 'http' | 'timeout' | 'network' | 'malformed' | 'config';
 

@@ -1,6 +1,6 @@
 /** The `directLine` config section of a bot of type direct-line (Microsoft Bot Framework Direct Line 3.0). */
 import { z } from 'zod';
-import { resolveSecret, secretSchema } from '../../config/secrets.js';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { DirectLineConnectorOptions } from './direct-line-connector.js';
 import { DIRECT_LINE_PUBLIC_BASE_URL } from './direct-line-http.js';
 

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { eventActivity, type Activity } from '../activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
-import { systemClock, type Clock, type TimerHandle } from '../../call/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { endOfConversation, fromBotFramework, parseActivitySet, toBotFramework, type ActivitySet, type BotFrameworkActivity, type DirectLineUser } from './direct-line-activities.js';
 import { parseConversationAnswer, parseTokenAnswer } from './direct-line-answers.js';

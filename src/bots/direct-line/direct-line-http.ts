@@ -4,7 +4,7 @@
  * service's ErrorResponse (`{"error":{"code","message"}}`). Never retried here: a POSTed activity
  * has no client id Direct Line de-duplicates by.
  */
-import type { Clock } from '../../call/clock.js';
+import type { Clock } from '../../runtime/clock.js';
 
 export const DIRECT_LINE_PUBLIC_BASE_URL = 'https://directline.botframework.com/v3/directline';
 

@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { messageActivity, type Activity } from '../activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
 import { silentLogger, type Logger } from '../../logger.js';
-import { systemClock, type Clock, type TimerHandle } from '../../call/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import { ChatCompletionError, streamChatCompletion, type ChatMessage, type ChatToolCall } from './chat-completion-stream.js';
 import { SentenceSplitter } from './sentence-splitter.js';
 import { builtinToolActivity, callHttpTool, isBuiltinTool, toolDefinitions, type LlmHttpTool } from './llm-tools.js';

@@ -1,6 +1,6 @@
 /** The `rasa` config section of a bot of type rasa (Rasa's REST channel). */
 import { z } from 'zod';
-import { resolveSecret, secretSchema } from '../../config/secrets.js';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { RasaConnectorOptions } from './rasa-connector.js';
 
 const httpUrl = z

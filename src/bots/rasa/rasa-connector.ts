@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { Activity } from '../activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
 import { silentLogger, type Logger } from '../../logger.js';
-import { systemClock, type Clock } from '../../call/clock.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
 import { postRasaMessage, RasaError, rasaWebhookUrl, type RasaEndpoint, type RasaUserMessage } from './rasa-http.js';
 import { rasaAnswerActivities, RasaAnswerError } from './rasa-messages.js';
 

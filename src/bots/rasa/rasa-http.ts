@@ -3,7 +3,7 @@
  * `{sender, message, metadata?}`, answered by a JSON array of bot messages. Every way this can go
  * wrong becomes a RasaError whose message names Rasa, the request and the status.
  */
-import type { Clock } from '../../call/clock.js';
+import type { Clock } from '../../runtime/clock.js';
 
 export type RasaErrorKind = 'network' | 'timeout' | 'http' | 'malformed';
 

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Activity } from '../activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
 import { silentLogger, type Logger } from '../../logger.js';
-import { systemClock, type Clock } from '../../call/clock.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
 import { parseSyncAnswer, replyActivity, WebhookReplyError, type WebhookReply } from './webhook-reply.js';
 import type { WebhookReplyRouter } from './webhook-reply-router.js';
 

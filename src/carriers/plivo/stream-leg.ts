@@ -7,7 +7,7 @@ import { endianness } from 'node:os';
 import type { WebSocket, RawData } from 'ws';
 import type { CallEnd, CarrierLeg, LegCapabilities, LegEventMap, LegHangup } from '../leg.js';
 import type { Logger } from '../../logger.js';
-import { systemClock, type Clock } from '../../call/clock.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
 import { samplesPerFrame } from '../../media/audio.js';
 import { decodeMuLaw, encodeMuLaw } from '../../media/g711.js';
 import type { PlivoMediaFormat } from './answer-xml.js';

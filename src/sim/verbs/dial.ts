@@ -4,7 +4,7 @@
  * receives DialStatus, DialALegUUID and DialBLegUUID.
  */
 import { randomUUID } from 'node:crypto';
-import type { TimerHandle } from '../../call/clock.js';
+import type { TimerHandle } from '../../runtime/clock.js';
 import { NEXT, resolveUrl, type VerbContext, type VerbResult } from '../xml-executor.js';
 import { elementChildren, textContent, type XmlElement } from '../plivo-xml.js';
 import { VirtualParty } from '../virtual-party.js';

@@ -3,7 +3,7 @@
  * keys until numDigits, finishOnKey or the inter-digit timeout, then POST the action URL with Digits and
  * run the XML it returns. With no input the next element runs (GetDigits retries first).
  */
-import type { TimerHandle } from '../../call/clock.js';
+import type { TimerHandle } from '../../runtime/clock.js';
 import { NEXT, resolveUrl, type VerbContext, type VerbResult } from '../xml-executor.js';
 import { elementChildren, type XmlElement } from '../plivo-xml.js';
 import { boolAttr, methodAttr, numberAttr, VerbAttributeError } from './attributes.js';

@@ -3,7 +3,7 @@
  * valid for 10 minutes, sent as `Authorization: Bearer` instead of the key on every request.
  * One token is shared by every session of a provider and renewed a minute before it expires.
  */
-import type { Clock } from '../../call/clock.js';
+import type { Clock } from '../../runtime/clock.js';
 import { AzureSttError } from './azure-stt-error.js';
 
 /** Tokens live 10 minutes; renewing after 9 leaves a margin for clock skew and slow requests. */

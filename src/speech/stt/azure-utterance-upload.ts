@@ -10,7 +10,7 @@
  */
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Clock, TimerHandle } from '../../call/clock.js';
+import type { Clock, TimerHandle } from '../../runtime/clock.js';
 import { AzureSttError } from './azure-stt-error.js';
 
 /** Recognition answers are small JSON; a longer body is not one. */

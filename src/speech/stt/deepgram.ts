@@ -8,7 +8,7 @@ import { endianness } from 'node:os';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import type { Logger } from '../../logger.js';
-import { systemClock, type Clock, type TimerHandle } from '../../call/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import type { SttProvider, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
 
 export interface DeepgramSttOptions {

@@ -11,8 +11,8 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Logger } from '../../logger.js';
-import { systemClock, type Clock } from '../../call/clock.js';
-import { resolveSecret, secretSchema } from '../../config/secrets.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { SttProvider, SttResult, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
 import { UtteranceFrames } from './google-utterance-frames.js';
 

@@ -12,9 +12,9 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Logger } from '../../logger.js';
-import { systemClock, type Clock } from '../../call/clock.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
 import { encodeWav } from '../../media/wav.js';
-import { resolveSecret, secretSchema } from '../../config/secrets.js';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { SttProvider, SttResult, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
 import { UtteranceAudio } from './openai-utterance-audio.js';
 import { serverSentEventData } from './openai-sse.js';

@@ -14,9 +14,9 @@ import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import type { Logger } from '../../logger.js';
-import { systemClock, type Clock, type TimerHandle } from '../../call/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import { StreamResampler } from '../../media/resample.js';
-import { resolveSecret, secretSchema } from '../../config/secrets.js';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { SttProvider, SttResult, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
 
 const PROVIDER = 'Vosk STT';

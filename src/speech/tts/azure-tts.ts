@@ -6,7 +6,7 @@
  * The audio is chunked as it is synthesized and yielded as it arrives, resampled when the rates differ.
  */
 import { z } from 'zod';
-import { resolveSecret, secretSchema } from '../../config/secrets.js';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { Logger } from '../../logger.js';
 import { checkSampleRate, decodeAudioStream, describeFetchError, errorBodySnippet, firstByteWithin, httpUrlOption, requestDeadline } from './http-tts.js';
 import { completeSsml, defaultAzureVoice, normaliseLocale, plainTextSsml, ssmlIsEmpty } from './azure-ssml.js';

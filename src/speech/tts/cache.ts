@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { systemClock, type Clock } from '../../call/clock.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { TtsProvider, TtsRequest } from './provider.js';
 import { concatPcm } from '../../media/audio.js';

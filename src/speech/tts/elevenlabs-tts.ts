@@ -7,7 +7,7 @@
  * `<break>`s, which the v2/v2.5 models honour inline (up to 3 s).
  */
 import { z } from 'zod';
-import { resolveSecret, secretSchema } from '../../config/secrets.js';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { Logger } from '../../logger.js';
 import { checkSampleRate, decodeAudioStream, describeFetchError, errorBodySnippet, firstByteWithin, httpUrlOption, requestDeadline, type RawAudioFormat } from './http-tts.js';
 import { ssmlToText } from './openai-tts.js';

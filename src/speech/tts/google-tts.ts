@@ -7,7 +7,7 @@
  * names another rate, and yielded in short chunks so a barge-in stops playback between them.
  */
 import { z } from 'zod';
-import { resolveSecret, secretSchema } from '../../config/secrets.js';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { Logger } from '../../logger.js';
 import { resample } from '../../media/resample.js';
 import { parseWav, WavFormatError } from '../../media/wav.js';

@@ -7,7 +7,7 @@
  */
 import aws4 from 'aws4';
 import { z } from 'zod';
-import { resolveSecret, secretSchema } from '../../config/secrets.js';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { Logger } from '../../logger.js';
 import { checkSampleRate, decodeAudioStream, describeFetchError, errorBodySnippet, firstByteWithin, httpUrlOption, requestDeadline } from './http-tts.js';
 import { defaultPollyVoice, POLLY_BILINGUAL_VOICES, type PollyEngine } from './polly-voices.js';

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { ConfigError } from './config-error.js';
 import { z } from 'zod';
 
 /** A secret: inline (tests, local setups) or, better, the name of an environment variable holding it. */

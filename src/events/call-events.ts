@@ -1,0 +1,110 @@
+/**
+ * What happens on calls, as published on the event bus (src/events/bus.ts) and stored by the record
+ * writer. The ground floor of the call path: it imports nothing of Voxgate's.
+ */
+
+export type CallDirection = 'inbound' | 'outbound';
+/** Who ended the call: the caller hung up, Voxgate ended it, or the carrier/network did. */
+export type HangupSide = 'caller' | 'gateway' | 'carrier';
+
+export type TurnInputKind = 'start' | 'speech' | 'dtmf' | 'event';
+/** answered: the caller heard the bot's answer start; silent: the bot answered without audio; the rest name what went wrong. */
+export type TurnOutcome = 'answered' | 'silent' | 'no-answer' | 'bot-error' | 'tts-error';
+
+export interface CallStartedEvent {
+  callId: string;
+  carrier: string;
+  carrierCallId: string;
+  direction: CallDirection;
+  from: string;
+  to: string;
+  bot: string;
+  /** epoch ms */
+  at: number;
+}
+
+export interface CallAnsweredEvent {
+  callId: string;
+  at: number;
+}
+
+export interface CallEndedEvent {
+  callId: string;
+  at: number;
+  cause: string;
+  side: HangupSide;
+  /** Why the conversation ended, from Voxgate's point of view (bot-hangup, caller-hangup, no-input...). */
+  reason: string;
+  durationSec?: number;
+}
+
+export type Speaker = 'bot' | 'caller' | 'system';
+
+export interface TranscriptEvent {
+  callId: string;
+  at: number;
+  who: Speaker;
+  text: string;
+}
+
+export interface DtmfEvent {
+  callId: string;
+  at: number;
+  digit: string;
+}
+
+export interface PromptPlayedEvent {
+  callId: string;
+  promptId: string;
+  /** The text spoken, or the URL played. */
+  text: string;
+  startedAt: number;
+  endedAt: number;
+  /** true when the caller heard it to the end; false when barge-in or hangup cut it. */
+  heardInFull: boolean;
+}
+
+/** A provider the gateway depends on failed: the bot, speech recognition, speech synthesis or the carrier. */
+export interface ProviderErrorEvent {
+  kind: 'bot' | 'stt' | 'tts' | 'carrier';
+  /** The bot's configured name, the STT/TTS provider's name, or the carrier. */
+  provider: string;
+  /** The call it happened on, when it happened on one. */
+  callId?: string;
+  error: string;
+  at: number;
+}
+
+/** A conversational turn finished (published once per turn) and where its time went (all times epoch ms, latencies in ms). */
+export interface TurnEvent {
+  callId: string;
+  seq: number;
+  inputKind: TurnInputKind;
+  inputText: string | null;
+  speechEndedAt: number | null;
+  inputAt: number;
+  botSentAt: number | null;
+  botAnsweredAt: number | null;
+  firstAudioAt: number | null;
+  sttMs: number | null;
+  botMs: number | null;
+  ttsMs: number | null;
+  e2eMs: number | null;
+  sttProvider: string | null;
+  ttsProvider: string | null;
+  bot: string;
+  outcome: TurnOutcome;
+  error: string | null;
+}
+
+/** A recording file was closed and is complete on disk (a call may have several: each start/stop makes one). */
+export interface RecordingSavedEvent {
+  callId: string;
+  path: string;
+  format: 'wav';
+  sampleRate: number;
+  channels: number;
+  startedAt: number;
+  endedAt: number;
+  durationMs: number;
+}
