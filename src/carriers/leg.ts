@@ -1,10 +1,15 @@
 /**
- * The uniform carrier leg: what CallSession sees of any carrier (Plivo, Twilio, SIP, browser).
- * The session never asks which carrier a leg is; it reads `capabilities` instead.
+ * The uniform carrier leg: what CallSession sees of any carrier (Plivo, Twilio, SIP, browser). It has
+ * two halves: the media (audio, DTMF, marks in; play, mark, clear out) and the call control (transfer,
+ * hang up, send DTMF), which a carrier may implement over different channels (a stream socket and a
+ * REST API). The session never asks which carrier a leg is; it reads `capabilities` instead.
  */
 import type { EventEmitter } from 'node:events';
 import type { CallDirection, HangupSide } from '../events/call-events.js';
 
+/** The sample rates a leg may present, in both directions: what the VAD, STT and TTS paths handle. A carrier with another codec rate (Opus at 48 kHz) resamples to one of these. */
+export const LEG_SAMPLE_RATES = [8000, 16000] as const;
+export type LegSampleRate = (typeof LEG_SAMPLE_RATES)[number];
 
 export interface LegHangup {
   /** Human-readable cause, e.g. "Normal Hangup", "End Of XML Instructions". */
@@ -19,7 +24,7 @@ export interface LegEventMap {
   dtmf: [digit: string];
   /** Everything queued before `mark(name)` has now played to the caller. */
   mark: [name: string];
-  /** The carrier confirmed that `clear()` emptied its playout queue. */
+  /** The carrier confirmed that `clear()` emptied its playout queue: the caller hears nothing of what was cut. */
   cleared: [];
   /** The media connection ended (socket closed / BYE). Emitted at most once. */
   hangup: [info: LegHangup];
@@ -27,29 +32,48 @@ export interface LegEventMap {
   warning: [message: string];
 }
 
-export interface LegCapabilities {
-  transfer: boolean;
-  sendDtmf: boolean;
-  record: boolean;
-}
-
-export interface CarrierLeg extends EventEmitter<LegEventMap> {
-  /** Voxgate's call id (the call record's id). */
-  readonly callId: string;
-  readonly carrier: string;
+/** The media half of a leg: what the prompt queue, the recognizer and the recording use. */
+export interface LegMedia extends EventEmitter<LegEventMap> {
   /** Sample rate of PCM in both directions. */
-  readonly sampleRate: number;
-  readonly capabilities: LegCapabilities;
+  readonly sampleRate: LegSampleRate;
   /** Queues audio for playout (PCM16 at `sampleRate`); returns at once. */
   play(samples: Int16Array): void;
   /** Asks for a `mark` event once everything queued so far has played. */
   mark(name: string): void;
   /** Drops all queued audio (barge-in); a `cleared` event follows. */
   clear(): void;
+}
+
+/** What a leg's call control can do; a bot command that needs what a leg cannot do is refused, never sent. */
+export interface LegCapabilities {
+  /** Move the caller elsewhere (a number, a SIP URI, the carrier's own call instructions). */
+  transfer: boolean;
+  /** Play DTMF tones to the far end. */
+  sendDtmf: boolean;
+  /** The carrier itself can record the call (Voxgate records from the media path on every leg regardless). */
+  record: boolean;
+}
+
+/** The call-control half of a leg: commands that act on the call rather than its audio. */
+export interface LegCallControl {
+  readonly capabilities: LegCapabilities;
+  /** Only when `capabilities.sendDtmf`; throws on digits outside 0-9 * # A-D. */
   sendDtmf(digits: string): void;
+  /** Only when `capabilities.transfer`; rejects with the carrier's reason when the carrier refuses. */
   transfer(target: string, headers?: Record<string, string>): Promise<void>;
   /** Ends the call at the carrier; the `hangup` event follows when the media connection closes. */
   hangup(reason: string): Promise<void>;
+}
+
+export interface CarrierLeg extends LegMedia, LegCallControl {
+  /** Voxgate's call id (the call record's id). */
+  readonly callId: string;
+  readonly carrier: string;
+  /**
+   * The carrier reported the call over (its hangup or status callback, authoritative over the media
+   * connection): emit `hangup` with that cause if not done yet, and release the media connection.
+   */
+  endFromCarrier(end: CallEnd): void;
 }
 
 /** What the carrier told us about a call when it was answered. */

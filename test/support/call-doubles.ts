@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import type { Activity } from '../../src/bots/activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../../src/bots/connector.js';
-import type { CallInfo, CarrierLeg, LegCapabilities, LegEventMap } from '../../src/carriers/leg.js';
+import type { CallEnd, CallInfo, CarrierLeg, LegCapabilities, LegEventMap, LegSampleRate } from '../../src/carriers/leg.js';
 import type { PromptAudioSource } from '../../src/call/prompt-audio.js';
 import type { TtsRequest } from '../../src/speech/tts/provider.js';
 import type { SttProvider, SttSession, SttSessionEventMap, SttSessionOptions } from '../../src/speech/stt/provider.js';
@@ -22,9 +22,11 @@ export class RecordingLeg extends EventEmitter<LegEventMap> implements CarrierLe
   readonly commands: LegCommand[] = [];
   private pendingMarks: string[] = [];
 
+  private ended = false;
+
   constructor(
     readonly callId = 'call-1',
-    readonly sampleRate = 8000,
+    readonly sampleRate: LegSampleRate = 8000,
   ) {
     super();
   }
@@ -49,6 +51,11 @@ export class RecordingLeg extends EventEmitter<LegEventMap> implements CarrierLe
   }
   async hangup(reason: string): Promise<void> {
     this.commands.push({ kind: 'hangup', reason });
+  }
+  endFromCarrier(end: CallEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.emit('hangup', { cause: end.cause, side: end.side });
   }
 
   /** The carrier reports that everything queued so far has played. */

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { endianness } from 'node:os';
 import type { WebSocket, RawData } from 'ws';
-import type { CallEnd, CarrierLeg, LegCapabilities, LegEventMap, LegHangup } from '../leg.js';
+import type { CallEnd, CarrierLeg, LegCapabilities, LegEventMap, LegHangup, LegSampleRate } from '../leg.js';
 import type { Logger } from '../../logger.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { samplesPerFrame } from '../../media/audio.js';
@@ -96,7 +96,7 @@ export class PlivoStreamLeg extends EventEmitter<LegEventMap> implements Carrier
   readonly carrier = 'plivo';
   readonly carrierCallId: string;
   readonly streamId: string;
-  readonly sampleRate: number;
+  readonly sampleRate: LegSampleRate;
   readonly mediaFormat: PlivoMediaFormat;
   readonly capabilities: LegCapabilities;
 
