@@ -41,7 +41,7 @@ export interface TurnResult {
   bargeIn: LatencySummary;
   /** Barge-in split: trigger frame sent -> clearAudio written by the gateway (inbound trip, queueing, VAD). */
   bargeInToClearSent: LatencySummary;
-  /** How long PlivoStreamLeg.play() held the event loop per prompt (it encodes and sends the whole prompt). */
+  /** How long WebSocketLeg.play() held the event loop per prompt (it encodes and sends the whole prompt). */
   playBlocking: LatencySummary;
   turnsUnanswered: number;
   bargeInsMissed: number;

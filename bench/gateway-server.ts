@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startGateway, type Gateway } from '../src/app/gateway.js';
 import { WebSocket } from 'ws';
-import { PlivoStreamLeg } from '../src/carriers/plivo/stream-leg.js';
+import { WebSocketLeg } from '../src/carriers/websocket-media/websocket-leg.js';
 import { configSchema } from '../src/config/schema.js';
 import { createLogger } from '../src/logger.js';
 import { EspeakTtsProvider } from '../src/speech/tts/espeak.js';
@@ -112,7 +112,7 @@ function recordDecisions(gw: Gateway): void {
  * and sends a whole prompt at once). Measurement only; behaviour unchanged.
  */
 function recordLegCommands(): void {
-  const { play, clear } = PlivoStreamLeg.prototype;
+  const { play, clear } = WebSocketLeg.prototype;
   const { send } = WebSocket.prototype;
   let pendingFirstSend: string | undefined;
   WebSocket.prototype.send = function (this: WebSocket, ...args: Parameters<WebSocket['send']>) {
@@ -122,14 +122,14 @@ function recordLegCommands(): void {
       pendingFirstSend = undefined;
     }
   } as WebSocket['send'];
-  PlivoStreamLeg.prototype.play = function (this: PlivoStreamLeg, samples: Int16Array) {
+  WebSocketLeg.prototype.play = function (this: WebSocketLeg, samples: Int16Array) {
     const started = performance.now();
     pendingFirstSend = this.carrierCallId;
     play.call(this, samples);
     pendingFirstSend = undefined;
     playBlocking.push(performance.now() - started);
   };
-  PlivoStreamLeg.prototype.clear = function (this: PlivoStreamLeg) {
+  WebSocketLeg.prototype.clear = function (this: WebSocketLeg) {
     clear.call(this);
     clears.push({ carrierCallId: this.carrierCallId, at: preciseNow() });
   };

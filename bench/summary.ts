@@ -120,7 +120,7 @@ export function renderSummary(r: BenchResults): string {
         `| ${t.calls} | ${t.probedCalls} | ${t.turnInGateway.samples} | ${pp(t.turnInGateway)} | ${pp(t.turnFromDecision)} | ${pp(t.frameToDecision)} | ${pp(t.turn)} | ${t.bargeIn.samples} | ${pp(t.bargeInToClearSent)} | ${pp(t.bargeIn)} | ${t.turnsUnanswered} | ${t.bargeInsMissed} |`,
       );
     }
-    lines.push('', `PlivoStreamLeg.play() held the event loop per prompt: ${r.turns.map((t) => `${t.calls} call(s) p50 / p99 ${pp(t.playBlocking)} ms`).join('; ')}.`);
+    lines.push('', `WebSocketLeg.play() held the event loop per prompt: ${r.turns.map((t) => `${t.calls} call(s) p50 / p99 ${pp(t.playBlocking)} ms`).join('; ')}.`);
     lines.push('', `Clock offset between the processes estimated to within ${r.turns.map((t) => fmt(t.clockUncertaintyMs, 3)).join(' / ')} ms.`);
     lines.push('');
   }

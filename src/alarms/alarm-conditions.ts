@@ -73,8 +73,6 @@ export interface AlarmConditionsOptions {
   alarms: Pick<AlarmManager, 'raise' | 'clear' | 'onChange'>;
   /** Overrides of the defaults, per group and field. */
   thresholds?: { [K in keyof AlarmThresholds]?: Partial<AlarmThresholds[K]> };
-  /** Entity of carrier-failure alarms: outbound.status does not name the carrier. Default 'plivo'. */
-  carrier?: string;
   /** Default 10000 ms. */
   evaluateEveryMs?: number;
   clock?: Clock;
@@ -102,7 +100,6 @@ interface CallState {
 export class AlarmConditions {
   readonly thresholds: AlarmThresholds;
   private readonly alarms: AlarmConditionsOptions['alarms'];
-  private readonly carrier: string;
   private readonly evaluateEveryMs: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -125,7 +122,6 @@ export class AlarmConditions {
       carrier: checkFailure('carrier', { ...DEFAULT_ALARM_THRESHOLDS.carrier, ...t.carrier }),
       errorRate: checkRate({ ...DEFAULT_ALARM_THRESHOLDS.errorRate, ...t.errorRate }),
     };
-    this.carrier = opts.carrier ?? 'plivo';
     this.evaluateEveryMs = opts.evaluateEveryMs ?? 10_000;
     if (!(this.evaluateEveryMs > 0)) throw new RangeError(`alarm conditions: evaluateEveryMs must be positive, got ${String(opts.evaluateEveryMs)}`);
     this.clock = opts.clock ?? systemClock;
@@ -152,7 +148,7 @@ export class AlarmConditions {
       bus.subscribe('turn', (e) => this.guard(() => this.turn(e))),
       bus.subscribe('call.ended', (e) => this.guard(() => this.callEnded(e.callId, e.reason))),
       bus.subscribe('outbound.status', (e) => this.guard(() => {
-        if (e.status === 'failed' && e.reasonCode === 'error') this.failure('carrier-failure', this.carrier, e.reason ?? 'carrier error');
+        if (e.status === 'failed' && e.reasonCode === 'error') this.failure('carrier-failure', e.carrier ?? 'unknown', e.reason ?? 'carrier error');
       })),
     );
     this.schedule();

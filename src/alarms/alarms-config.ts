@@ -32,8 +32,6 @@ export const alarmsConfigSchema = z
     webhookUrls: z.array(z.string().url().refine((u) => /^https?:/i.test(u), 'an http(s) URL')).default([]),
     /** History rows kept; older ones are pruned on write. */
     historyLimit: z.number().int().positive().default(10_000),
-    /** Entity of carrier-failure alarms. */
-    carrier: z.string().min(1).default('plivo'),
     evaluateEveryMs: positiveMs.default(10_000),
     thresholds: z
       .object({
@@ -83,7 +81,7 @@ export function createAlarms(config: AlarmsConfig, deps: AlarmsDeps): Alarms {
     logger: deps.logger,
   });
   const conditions = config.enabled
-    ? new AlarmConditions({ alarms: manager, thresholds: config.thresholds, carrier: config.carrier, evaluateEveryMs: config.evaluateEveryMs, clock: deps.clock, logger: deps.logger }).attach(deps.bus)
+    ? new AlarmConditions({ alarms: manager, thresholds: config.thresholds, evaluateEveryMs: config.evaluateEveryMs, clock: deps.clock, logger: deps.logger }).attach(deps.bus)
     : undefined;
   return {
     manager,

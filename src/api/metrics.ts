@@ -76,6 +76,7 @@ export interface VoxgateMetricsOptions {
 
 interface CallState {
   direction: string;
+  carrier: string;
   bot: string;
   lastSttProvider?: string;
   lastTtsProvider?: string;
@@ -87,11 +88,11 @@ interface CallState {
 
 export class VoxgateMetrics {
   readonly registry = new Registry();
-  readonly activeCalls: Gauge<'direction'>;
-  readonly calls: Counter<'direction' | 'reason'>;
+  readonly activeCalls: Gauge<'direction' | 'carrier'>;
+  readonly calls: Counter<'direction' | 'carrier' | 'reason'>;
   readonly bargeIns: Counter<'bot'>;
   readonly providerErrors: Counter<'kind' | 'provider'>;
-  readonly outboundCalls: Counter<'status' | 'reason'>;
+  readonly outboundCalls: Counter<'carrier' | 'status' | 'reason'>;
   readonly turns: Counter<'bot' | 'outcome'>;
   readonly turnLatency: Histogram<'stage' | 'bot'>;
   readonly campaignContacts: Gauge<'campaign' | 'name' | 'state'>;
@@ -102,11 +103,11 @@ export class VoxgateMetrics {
   constructor(opts: VoxgateMetricsOptions = {}) {
     const registers = [this.registry];
     this.logger = (opts.logger ?? silentLogger()).child({ component: 'metrics' });
-    this.activeCalls = new Gauge({ name: 'voxgate_active_calls', help: 'Calls in progress', labelNames: ['direction'], registers });
-    this.calls = new Counter({ name: 'voxgate_calls_total', help: 'Calls ended, by direction and end reason (caller-hangup, bot-error, no-answer...)', labelNames: ['direction', 'reason'], registers });
+    this.activeCalls = new Gauge({ name: 'voxgate_active_calls', help: 'Calls in progress', labelNames: ['direction', 'carrier'], registers });
+    this.calls = new Counter({ name: 'voxgate_calls_total', help: 'Calls ended, by direction, carrier and end reason (caller-hangup, bot-error, no-answer...)', labelNames: ['direction', 'carrier', 'reason'], registers });
     this.bargeIns = new Counter({ name: 'voxgate_barge_ins_total', help: 'Prompts the caller cut off while the call went on', labelNames: ['bot'], registers });
     this.providerErrors = new Counter({ name: 'voxgate_provider_errors_total', help: 'Failures of speech, bot and carrier providers', labelNames: ['kind', 'provider'], registers });
-    this.outboundCalls = new Counter({ name: 'voxgate_outbound_calls_total', help: 'Outbound call status changes, by status and reason code', labelNames: ['status', 'reason'], registers });
+    this.outboundCalls = new Counter({ name: 'voxgate_outbound_calls_total', help: 'Outbound call status changes, by carrier, status and reason code', labelNames: ['carrier', 'status', 'reason'], registers });
     this.turns = new Counter({ name: 'voxgate_turns_total', help: 'Conversational turns, by bot and outcome', labelNames: ['bot', 'outcome'], registers });
     this.turnLatency = new Histogram({
       name: 'voxgate_turn_latency_seconds',
@@ -147,13 +148,13 @@ export class VoxgateMetrics {
   /** Subscribes to the bus; returns the unsubscribe function. */
   attach(bus: EventBus): () => void {
     const offs = [
-      bus.subscribe('call.started', (e) => this.guard('call.started', () => this.callStarted(e.callId, e.direction, e.bot))),
+      bus.subscribe('call.started', (e) => this.guard('call.started', () => this.callStarted(e.callId, e.direction, e.carrier, e.bot))),
       bus.subscribe('call.ended', (e) => this.guard('call.ended', () => this.callEnded(e.callId, e.reason, e.at))),
       bus.subscribe('prompt.played', (e) => this.guard('prompt.played', () => this.promptPlayed(e.callId, e.heardInFull, e.endedAt))),
       bus.subscribe('turn', (e) => this.guard('turn', () => this.turn(e))),
       bus.subscribe('transcript', (e) => this.guard('transcript', () => e.who === 'caller' && this.callWentOn(e.callId))),
       bus.subscribe('dtmf', (e) => this.guard('dtmf', () => this.callWentOn(e.callId))),
-      bus.subscribe('outbound.status', (e) => this.guard('outbound.status', () => this.outboundStatus(e.status, e.reasonCode))),
+      bus.subscribe('outbound.status', (e) => this.guard('outbound.status', () => this.outboundStatus(e.status, e.reasonCode, e.carrier))),
     ];
     return () => offs.forEach((off) => off());
   }
@@ -168,19 +169,20 @@ export class VoxgateMetrics {
     this.providerErrors.inc({ kind, provider: provider || 'unknown' });
   }
 
-  private callStarted(callId: string, direction: string, bot: string): void {
+  private callStarted(callId: string, direction: string, carrier: string, bot: string): void {
     if (this.live.has(callId)) return;
-    this.live.set(callId, { direction, bot, countedErrors: new Set(), cutPrompts: [] });
-    this.activeCalls.inc({ direction });
+    this.live.set(callId, { direction, carrier, bot, countedErrors: new Set(), cutPrompts: [] });
+    this.activeCalls.inc({ direction, carrier });
   }
 
   private callEnded(callId: string, reason: string, at: number): void {
     const call = this.live.get(callId);
     const direction = call?.direction ?? 'unknown';
-    this.calls.inc({ direction, reason });
+    const carrier = call?.carrier ?? 'unknown';
+    this.calls.inc({ direction, carrier, reason });
     if (!call) return;
     this.live.delete(callId);
-    this.activeCalls.dec({ direction });
+    this.activeCalls.dec({ direction, carrier });
     for (const cutAt of call.cutPrompts) if (at - cutAt > HANGUP_CUT_TOLERANCE_MS) this.bargeIns.inc({ bot: call.bot });
     const kind = END_REASON_ERROR_KIND[reason];
     if (kind && !call.countedErrors.has(kind)) {
@@ -221,10 +223,10 @@ export class VoxgateMetrics {
     }
   }
 
-  private outboundStatus(status: string, reasonCode: string | undefined): void {
-    this.outboundCalls.inc({ status, reason: reasonCode ?? '' });
+  private outboundStatus(status: string, reasonCode: string | undefined, carrier: string | undefined): void {
+    this.outboundCalls.inc({ carrier: carrier ?? 'unknown', status, reason: reasonCode ?? '' });
     // The carrier refused or could not place the call (API error, unreachable network).
-    if (status === 'failed' && reasonCode === 'error') this.providerError('carrier', undefined);
+    if (status === 'failed' && reasonCode === 'error') this.providerError('carrier', carrier);
   }
 
   private guard(event: string, fn: () => void): void {

@@ -125,13 +125,23 @@ export class BotDirectory {
     return { bots, routes: config.routes, defaults: mergeSettings(DEFAULT_CALL_SETTINGS, config.defaults) };
   }
 
-  /** The bot for a called number: an exact route first, then "*". */
-  route(calledNumber: string): BotConfig {
+  /**
+   * The bot for a number called through `carrier`: an exact route first, then "*"; a route that names
+   * a carrier takes only that carrier's calls (with no carrier given, every route is considered).
+   */
+  route(calledNumber: string, carrier?: string): BotConfig {
     const normalized = calledNumber.replace(/^\+/, '');
     const { routes, bots } = this.loaded;
-    const route = routes.find((r) => r.number.replace(/^\+/, '') === normalized) ?? routes.find((r) => r.number === '*');
-    if (!route) throw new NoRouteError(`no route for called number ${calledNumber}`);
+    const usable = carrier === undefined ? routes : routes.filter((r) => r.carrier === undefined || r.carrier === carrier);
+    const route = usable.find((r) => r.number.replace(/^\+/, '') === normalized) ?? usable.find((r) => r.number === '*');
+    if (!route) throw new NoRouteError(`no route for number ${calledNumber}${carrier ? ` called through ${carrier}` : ''}`);
     return bots.get(route.bot)!.config;
+  }
+
+  /** The carrier a number belongs to, when its route names one (outbound calls from that number go through it). */
+  carrierOfNumber(number: string): string | undefined {
+    const normalized = number.replace(/^\+/, '');
+    return this.loaded.routes.find((r) => r.number !== '*' && r.number.replace(/^\+/, '') === normalized)?.carrier;
   }
 
   has(botName: string): boolean {

@@ -4,8 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../runtime/clock.js';
-import { PlivoRestClient } from '../carriers/plivo/rest-client.js';
-import { plivoRoutes } from '../carriers/plivo/routes.js';
+import { Carriers } from '../carriers/index.js';
 import type { VoxgateConfig } from '../config/schema.js';
 import { EventBus } from '../events/bus.js';
 import { SpeechPromptAudio } from '../speech/speech-prompt-audio.js';
@@ -66,6 +65,8 @@ export interface Gateway {
   readonly store: Store;
   readonly bus: EventBus;
   readonly calls: LiveCalls;
+  /** The configured carriers (their webhooks and media sockets are mounted under /<name>). */
+  readonly carriers: Carriers;
   readonly ttsCache: TtsCache | undefined;
   readonly records: RecordWriter;
   /** Places outbound calls (dialout API, conversation API, campaigns). */
@@ -90,7 +91,7 @@ function configCipher(config: VoxgateConfig, logger: Logger): ConfigCipher {
   return new ConfigCipher(keyFromFile(path));
 }
 
-/** Plivo sends at most ~64 KiB per stream message; anything bigger is refused. */
+/** Carriers send at most ~64 KiB per media stream message; anything bigger is refused. */
 const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 
 export async function startGateway(config: VoxgateConfig, opts: GatewayOptions): Promise<Gateway> {
@@ -127,11 +128,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const speech = speechFor(effective);
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
-  const plivo = config.carriers.plivo;
-  const plivoRest = new PlivoRestClient({ authId: plivo.authId, authToken: plivo.authToken ?? '', baseUrl: plivo.apiBaseUrl });
+  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, logger, clock });
   const dialer = new OutboundDialer({
-    carrier: plivoRest,
-    publicUrl: () => publicUrl,
+    carriers,
+    carrierOfNumber: (number) => bots.carrierOfNumber(number),
     knowsBot: (name) => bots.has(name),
     dialPlanConnector: (request) => new DialPlanBot(request.dialPlan!, { variables: request.variables, logger, clock }),
     callsPerSecond: config.dialer.callsPerSecond,
@@ -191,20 +191,9 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   });
   await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), logger });
 
+  // Each carrier mounts its webhooks and media socket under its prefix; all of them hand calls to the one registry.
+  for (const carrier of carriers.list()) await carrier.registerRoutes(app, calls);
   // Listen first so the public URL can default to the real port (port 0 in tests).
-  await app.register(async (scope) => {
-    await scope.register(plivoRoutes, {
-      prefix: '/plivo',
-      get publicBaseUrl() {
-        return publicUrl;
-      },
-      authToken: plivo.authToken,
-      contentType: plivo.contentType,
-      handler: calls,
-      rest: plivoRest,
-      logger,
-    });
-  });
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   const port = Number(new URL(address).port);
   const url = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${port}`;
@@ -223,6 +212,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     store,
     bus,
     calls,
+    carriers,
     ttsCache,
     records,
     dialer,

@@ -1,12 +1,13 @@
 /**
- * The calls this process is handling. Implements the carriers' CallHandler: starts a CallSession
+ * The calls this process is handling: the one live-call registry. Implements the carriers' CallHandler
+ * (carriers find calls here by their own call ids and keep no maps of their own), starts a CallSession
  * when a leg comes up and writes the call's start and end to the event bus. The carrier's hangup
  * callback is authoritative for the record; if it never comes, the leg's own end completes it.
  */
 import type { Logger } from 'pino';
-import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LegHangup, OutboundFailure } from '../carriers/leg.js';
+import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LegHangup, LiveCallView, OutboundFailure } from '../carriers/leg.js';
 import type { BotConnector } from '../bots/connector.js';
-import { outboundReasonCode, type OutboundDialer } from '../dialer/outbound-dialer.js';
+import type { OutboundDialer } from '../dialer/outbound-dialer.js';
 
 /** The bot name recorded for calls that run a dial plan instead of a configured bot. */
 const DIAL_PLAN_BOT = 'dial-plan';
@@ -47,12 +48,22 @@ interface LiveCall {
   preparedBot?: { connector: BotConnector; settings: CallSettings };
   session?: CallSession;
   leg?: CarrierLeg;
+  /** Set once the leg's media connection ended. */
   legEnd?: LegHangup;
   fallback?: TimerHandle;
 }
 
+/** How many ended calls are remembered, to refuse a carrier's late media socket or duplicate callbacks for them. */
+const ENDED_MEMORY = 10_000;
+
+const carrierKey = (carrier: string, carrierCallId: string) => `${carrier}\n${carrierCallId}`;
+
 export class LiveCalls implements CallHandler {
   private readonly calls = new Map<string, LiveCall>();
+  /** The same calls by carrier and the carrier's call id. */
+  private readonly byCarrierId = new Map<string, LiveCall>();
+  /** Carrier call ids of ended calls -> Voxgate's id (insertion-ordered, oldest dropped). */
+  private readonly ended = new Map<string, string>();
 
   /** Speech for new calls; replaced when the providers are edited at run time (calls up keep theirs). */
   private speech: Pick<LiveCallsDeps, 'audio' | 'stt' | 'ttsProvider'>;
@@ -74,6 +85,16 @@ export class LiveCalls implements CallHandler {
     return this.calls.get(callId);
   }
 
+  findCall(carrier: string, carrierCallId: string): LiveCallView | undefined {
+    const call = this.byCarrierId.get(carrierKey(carrier, carrierCallId));
+    if (!call) return undefined;
+    return { info: call.info, ...(call.leg && !call.legEnd ? { leg: call.leg } : {}) };
+  }
+
+  endedCall(carrier: string, carrierCallId: string): string | undefined {
+    return this.ended.get(carrierKey(carrier, carrierCallId));
+  }
+
   /** The calls up now, oldest first: what the console's live list shows. */
   list(): { callId: string; info: CallInfo; botName: string; startedAt: number; connected: boolean }[] {
     return [...this.calls.values()].map((c) => ({ callId: c.info.callId, info: c.info, botName: c.botName, startedAt: c.startedAt, connected: c.session !== undefined }));
@@ -87,13 +108,21 @@ export class LiveCalls implements CallHandler {
   async callAnswered(offered: CallInfo): Promise<void> {
     const request = this.deps.outbound?.request(offered.callId);
     const info: CallInfo = request ? { ...offered, direction: 'outbound', outbound: { target: request.target, metadata: request.metadata } } : offered;
-    const botName = request ? (request.bot ?? DIAL_PLAN_BOT) : this.deps.bots.route(info.to).name;
+    // Throws when no route takes the call: the carrier then refuses it, and nothing is registered.
+    const botName = request ? (request.bot ?? DIAL_PLAN_BOT) : this.deps.bots.route(info.to, info.carrier).name;
     const at = this.deps.clock.now();
     const call: LiveCall = { info, botName, startedAt: at };
     this.calls.set(info.callId, call);
+    this.byCarrierId.set(carrierKey(info.carrier, info.carrierCallId), call);
     this.deps.bus.publish('call.started', { callId: info.callId, carrier: info.carrier, carrierCallId: info.carrierCallId, direction: info.direction, from: info.from, to: info.to, bot: botName, at });
-    const early = this.startBotEarly(call);
-    if (early) await this.untilFirstPromptOrTimeout(early.connector, early.settings.connectOnBotPromptTimeoutMS);
+    try {
+      const early = this.startBotEarly(call);
+      if (early) await this.untilFirstPromptOrTimeout(early.connector, early.settings.connectOnBotPromptTimeoutMS);
+    } catch (err) {
+      // The carrier refuses the call; the record says why it ended.
+      this.finish(call, { cause: `Voxgate could not start the call: ${err instanceof Error ? err.message : String(err)}`, side: 'gateway' });
+      throw err;
+    }
     if (!this.calls.has(info.callId)) return; // hung up while ringing
     // A streamed call is answered once the carrier has its instructions.
     this.deps.bus.publish('call.answered', { callId: info.callId, at: this.deps.clock.now() });
@@ -110,14 +139,17 @@ export class LiveCalls implements CallHandler {
   }
 
   /** An outbound call nobody answered still leaves a call record, ended with the reason. */
-  callFailed(callId: string, failure: OutboundFailure): void {
-    const request = this.deps.outbound?.request(callId);
-    if (!request) return;
+  callFailed(callId: string, failure: OutboundFailure, carrierCallId = callId): void {
+    const outbound = this.deps.outbound;
+    const request = outbound?.request(callId);
+    const carrier = outbound?.carrierOf(callId);
+    if (!outbound || !request || !carrier) return;
     const at = this.deps.clock.now();
     // The dialer first, so the record's call.ended below is not taken for the end of an answered call.
-    this.deps.outbound?.failed(callId, failure);
-    this.deps.bus.publish('call.started', { callId, carrier: 'plivo', carrierCallId: callId, direction: 'outbound', from: request.caller, to: request.target, bot: request.bot ?? DIAL_PLAN_BOT, at });
-    this.deps.bus.publish('call.ended', { callId, at, cause: failure.cause, side: 'carrier', reason: outboundReasonCode(failure) });
+    const reason = outbound.failed(callId, failure);
+    this.rememberEnded(carrier, carrierCallId, callId);
+    this.deps.bus.publish('call.started', { callId, carrier, carrierCallId, direction: 'outbound', from: request.caller, to: request.target, bot: request.bot ?? DIAL_PLAN_BOT, at });
+    this.deps.bus.publish('call.ended', { callId, at, cause: failure.cause, side: 'carrier', reason });
   }
 
   machineDetected(callId: string, isMachine: boolean): void {
@@ -148,6 +180,7 @@ export class LiveCalls implements CallHandler {
     call.leg = leg;
     leg.once('hangup', (h) => {
       call.legEnd = h;
+      if (!this.calls.has(info.callId)) return; // the carrier's callback already ended the call
       call.fallback = this.deps.clock.setTimeout(() => this.finish(call, undefined), this.deps.hangupCallbackGraceMs ?? 5000);
     });
     session.start().catch((err: unknown) => log.error({ err }, 'session failed to start'));
@@ -161,6 +194,7 @@ export class LiveCalls implements CallHandler {
     }
     call.session?.end({ reason: end.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: end.cause });
     this.finish(call, end);
+    call.leg?.endFromCarrier(end);
   }
 
   /** Ends every live call's conversation (shutdown). */
@@ -200,8 +234,16 @@ export class LiveCalls implements CallHandler {
     timer?.cancel();
   }
 
+  private rememberEnded(carrier: string, carrierCallId: string, callId: string): void {
+    this.ended.set(carrierKey(carrier, carrierCallId), callId);
+    if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.keys().next().value as string);
+  }
+
   private finish(call: LiveCall, carrierEnd: CallEnd | undefined): void {
     if (!this.calls.delete(call.info.callId)) return;
+    const key = carrierKey(call.info.carrier, call.info.carrierCallId);
+    if (this.byCarrierId.get(key) === call) this.byCarrierId.delete(key);
+    this.rememberEnded(call.info.carrier, call.info.carrierCallId, call.info.callId);
     call.fallback?.cancel();
     // Started while ringing, but the media never came: the bot still hears that the call is over.
     call.earlyBot?.connector.end('client-disconnected', 'caller hung up before the call connected').catch(() => undefined);

@@ -108,23 +108,40 @@ export interface CallEnd {
   durationSec?: number;
 }
 
-/** How a carrier adapter hands calls to the application (the composition root implements it). */
+/** A live call as the registry shows it to carriers. */
+export interface LiveCallView {
+  info: CallInfo;
+  /** The call's media leg while its media connection is up. */
+  leg?: CarrierLeg;
+}
+
+/**
+ * How a carrier adapter hands calls to the application: the one registry of live calls (the
+ * composition root implements it). Carriers keep no call maps of their own; they look calls up here
+ * by their own call id.
+ */
 export interface CallHandler {
   /**
-   * A call was offered and the carrier asks for instructions; the record starts here. The carrier
-   * adapter answers once this resolves (the application may keep the caller ringing meanwhile).
+   * A call was offered and the carrier asks for instructions; the record starts here and the call is
+   * registered at once (a hangup arriving while this is pending finds it). The carrier adapter answers
+   * once this resolves (the application may keep the caller ringing meanwhile); when it throws, the
+   * call is not registered and the adapter refuses the call.
    */
   callAnswered(info: CallInfo): void | Promise<void>;
   /** The media leg for an answered call is up: start the conversation. */
   legStarted(info: CallInfo, leg: CarrierLeg): void;
-  /** The carrier says the call is over (hangup callback); authoritative even if media lingers. */
+  /** The carrier says the call is over (hangup/status callback): authoritative even if media lingers; ends the leg too. */
   callEnded(callId: string, end: CallEnd): void;
+  /** The live call that `carrierCallId` names on `carrier`. */
+  findCall(carrier: string, carrierCallId: string): LiveCallView | undefined;
+  /** Voxgate's id of a call that `carrierCallId` named and that has ended (remembered for a while, to refuse late streams). */
+  endedCall(carrier: string, carrierCallId: string): string | undefined;
   /** Outbound: whether this handler placed the call with this id (the carrier's callbacks then use it as the call id). */
   isOutbound?(callId: string): boolean;
   /** Outbound: the callee's phone is ringing. */
   callRinging?(callId: string): void;
-  /** Outbound: the call ended before it was answered (busy, no answer, rejected, unreachable). */
-  callFailed?(callId: string, failure: OutboundFailure): void;
+  /** Outbound: the call ended before it was answered (busy, no answer, rejected, unreachable); `carrierCallId` when the carrier gave one. */
+  callFailed?(callId: string, failure: OutboundFailure, carrierCallId?: string): void;
   /** Outbound: answering-machine detection's verdict. */
   machineDetected?(callId: string, isMachine: boolean): void;
 }

@@ -11,6 +11,7 @@ import { destination, pino } from 'pino';
 import { startGateway } from '../app/gateway.js';
 import type { VoxgateConfig } from '../config/schema.js';
 import { PlivoSimulator } from '../sim/plivo-simulator.js';
+import { plivoConfigSchema } from '../carriers/plivo/plivo-carrier.js';
 import type { TimelineEvent } from '../sim/timeline.js';
 import { runEscalationDemo } from './demo-escalation.js';
 
@@ -33,7 +34,7 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
   const logPath = resolve(join(config.dataDir, 'voxgate-demo.log'));
   const logger = pino({ level: config.log.level, base: { service: 'voxgate' } }, destination({ dest: logPath, sync: false, mkdir: true }));
 
-  const plivo = config.carriers.plivo;
+  const plivo = plivoConfigSchema.parse(config.carriers.plivo ?? {});
   // A real token so every webhook and the stream upgrade are signed and verified, as with Plivo.
   const authToken = plivo.authToken ?? randomBytes(18).toString('base64url');
   const sim = new PlivoSimulator({ authId: plivo.authId, authToken, logger: logger.child({ component: 'simulator' }) });
@@ -42,7 +43,8 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
     {
       ...config,
       server: { ...config.server, host: '127.0.0.1', port: opts.portGiven ? config.server.port : 0, publicUrl: undefined },
-      carriers: { ...config.carriers, plivo: { ...plivo, authToken, apiBaseUrl: restBaseUrl } },
+      // Only the simulator's carrier: the escalation's calls then have one way out.
+      carriers: { plivo: { ...plivo, authToken, apiBaseUrl: restBaseUrl } },
       // The escalation's unanswered calls ring for 3 s, not 45, to keep the demo short.
       dialer: { ...config.dialer, ringTimeoutSec: 3 },
     },

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
 import { ConfigError } from '../runtime/config-error.js';
 import { configSchema, type VoxgateConfig } from './schema.js';
+import { CARRIER_MODULES } from '../carriers/index.js';
 
 export { ConfigError };
 
@@ -14,10 +15,6 @@ const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
   ['VOXGATE_DATA_DIR', ['dataDir']],
   ['DATABASE_URL', ['databaseUrl']],
   ['LOG_LEVEL', ['log', 'level']],
-  ['PLIVO_AUTH_ID', ['carriers', 'plivo', 'authId']],
-  ['PLIVO_AUTH_TOKEN', ['carriers', 'plivo', 'authToken']],
-  ['PLIVO_API_BASE_URL', ['carriers', 'plivo', 'apiBaseUrl']],
-  ['PLIVO_CONTENT_TYPE', ['carriers', 'plivo', 'contentType']],
   ['DCS_RESPONSE_TOKEN', ['webhook', 'responseToken']],
   ['DCS_RESPONSE_URL', ['webhook', 'responseUrl']],
   ['VOXGATE_API_TOKEN', ['api', 'token']],
@@ -26,6 +23,8 @@ const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
   ['VOXGATE_SECRETS_KEY', ['secretsKey']],
   // The conversation-service integration's name for its HTTP TTS (seed 000): setting it selects that provider.
   ['AI_TTS_URL', ['tts', 'http', 'url']],
+  // Each carrier names its own variables (PLIVO_AUTH_TOKEN, TWILIO_ACCOUNT_SID...).
+  ...CARRIER_MODULES.flatMap((m) => m.env.map(([variable, key]): [string, string[]] => [variable, ['carriers', m.name, key]])),
 ];
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

@@ -17,10 +17,8 @@ import { pollyTtsConfigSchema } from '../speech/tts/polly-tts.js';
 import { metricsConfigSchema } from '../api/metrics.js';
 import { alarmsConfigSchema } from '../alarms/alarms-config.js';
 import { apiOAuthConfigSchema } from '../api/auth/api-auth.js';
+import { carriersConfigSchema, configuredCarrierNames } from '../carriers/index.js';
 export type { SecretRef } from '../runtime/secrets.js';
-
-const plivoContentType = z.enum(['audio/x-mulaw;rate=8000', 'audio/x-l16;rate=8000', 'audio/x-l16;rate=16000']);
-
 
 const botApiSchema = z
   .object({
@@ -111,6 +109,8 @@ export const routeSchema = z
     /** Called number, or "*" for any number. */
     number: z.string().min(1),
     bot: z.string().min(1),
+    /** The carrier the number belongs to: inbound calls match only through it, and calls placed from this number go out through it. Omitted: any carrier. */
+    carrier: z.string().min(1).optional(),
   })
   .strict();
 
@@ -129,21 +129,8 @@ export const configSchema = z
     /** PostgreSQL URL; SQLite under dataDir when absent. */
     databaseUrl: z.string().url().optional(),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().default({}),
-    carriers: z
-      .object({
-        plivo: z
-          .object({
-            authId: z.string().default('MAVOXGATEDEMO'),
-            /** Enables Signature V3 checks on callbacks and the stream, and authenticates REST calls. */
-            authToken: z.string().optional(),
-            apiBaseUrl: z.string().url().default('https://api.plivo.com'),
-            contentType: plivoContentType.default('audio/x-mulaw;rate=8000'),
-          })
-          .strict()
-          .default({}),
-      })
-      .strict()
-      .default({}),
+    /** The carriers calls come through; left out, Plivo with its defaults. */
+    carriers: carriersConfigSchema,
     tts: z
       .object({
         /** espeak: local, offline. http: a generic text-in, audio-out service (AI_TTS_URL). openai: OpenAI-compatible /audio/speech. */
@@ -271,7 +258,9 @@ export const configSchema = z
       }
     });
     const answering = cfg.bots.filter((b) => !b.isBase).map((b) => b.name);
+    const carriers = configuredCarrierNames(cfg.carriers);
     cfg.routes.forEach((r, i) => {
+      if (r.carrier !== undefined && !carriers.includes(r.carrier)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['routes', i, 'carrier'], message: `carrier "${r.carrier}" is not configured (configured: ${carriers.join(', ')})` });
       const bot = byName.get(r.bot);
       if (!bot) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['routes', i, 'bot'], message: `unknown bot "${r.bot}" (known: ${answering.join(', ') || 'none'})` });
       else if (bot.isBase) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['routes', i, 'bot'], message: `"${r.bot}" is a base bot (a template); route to a bot that extends it` });

@@ -1,18 +1,17 @@
 /**
- * Places calls through Plivo's Call API and follows each one to its end: initiated -> (ringing) ->
- * answered -> completed, or failed with a reason code (no-answer, busy, declined, machine-detected,
- * error). Every change is published on the bus as `outbound.status`. Calls start at the configured
- * calls-per-second rate; extra requests wait in order rather than being refused.
+ * Places calls through a configured carrier and follows each one to its end: initiated -> (ringing)
+ * -> answered -> completed, or failed with a reason code (no-answer, busy, declined, machine-detected,
+ * error). Every change is published on the bus as `outbound.status`, naming the carrier. Calls start at
+ * the configured calls-per-second rate; extra requests wait in order rather than being refused.
  *
- * The call id is chosen here and travels in the (signed) answer, hangup, ring and machine URLs, so
- * every Plivo callback names the call without a lookup by request UUID.
+ * The call id is chosen here and handed to the carrier, whose callbacks name the call by it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BotConnector } from '../bots/connector.js';
 import { DialPlanBot } from '../bots/dial-plan/index.js';
 import type { OutboundFailure } from '../carriers/leg.js';
-import type { MakeCallParams, MakeCallResult } from '../carriers/plivo/rest-client.js';
+import type { Carrier } from '../carriers/carrier.js';
 import type { Clock } from '../runtime/clock.js';
 import type { EventBus } from '../events/bus.js';
 import type { OutboundCallRepository } from '../store/outbound-call-repository.js';
@@ -21,12 +20,10 @@ import { OutboundRequestError, type CallPlacer, type OutboundCallRequest } from 
 import type { OutboundReasonCode, OutboundStatus, OutboundStatusEvent } from '../events/outbound-events.js';
 
 export interface OutboundDialerOptions {
-  /** Plivo's Call API (or anything with its shape). */
-  carrier: { makeCall(params: MakeCallParams): Promise<MakeCallResult> };
-  /** Voxgate's public base URL (Plivo's callbacks reach it there), read per call. */
-  publicUrl: () => string;
-  /** Mount point of the Plivo routes; default /plivo. */
-  plivoPrefix?: string;
+  /** The configured carriers. */
+  carriers: { get(name: string): Carrier | undefined; readonly names: string[] };
+  /** The carrier a number belongs to, when its route names one: calls from that number go out through it. */
+  carrierOfNumber?: (number: string) => string | undefined;
   /** Whether a configured bot answers to this name. */
   knowsBot: (name: string) => boolean;
   /** Builds the connector that runs a dial plan (the conversation API). */
@@ -42,6 +39,7 @@ export interface OutboundDialerOptions {
 
 interface PlacedCall {
   request: OutboundCallRequest;
+  carrier: Carrier;
   status: OutboundStatus;
   requestUuid?: string;
   dtmf: string;
@@ -56,17 +54,6 @@ interface PlacedCall {
 }
 
 const E164ISH = /^\+?[0-9]{3,15}$/;
-
-/** Plivo's outbound failure report -> the dialout API's reason code. */
-export function outboundReasonCode(failure: OutboundFailure): OutboundReasonCode {
-  const status = (failure.status ?? '').toLowerCase();
-  const cause = failure.cause.toLowerCase();
-  if (cause.includes('machine')) return 'machine-detected';
-  if (status === 'busy' || cause.includes('busy')) return 'busy';
-  if (cause.includes('reject') || cause.includes('declin')) return 'declined';
-  if (status === 'no-answer' || status === 'timeout' || cause.includes('no answer') || cause.includes('timeout')) return 'no-answer';
-  return 'error';
-}
 
 export class OutboundDialer implements CallPlacer {
   private readonly calls = new Map<string, PlacedCall>();
@@ -106,15 +93,16 @@ export class OutboundDialer implements CallPlacer {
     if (request.bot === undefined && request.dialPlan === undefined) throw new OutboundRequestError('bot: give the bot that talks to the callee (or a dialPlan)');
     if (request.bot !== undefined && !this.options.knowsBot(request.bot)) throw new OutboundRequestError(`bot: unknown bot "${request.bot}"`);
     if (request.dialPlan && !this.options.dialPlanConnector) throw new OutboundRequestError('dialPlan: dial plans are not available on this gateway');
+    const carrier = this.chooseCarrier(request.carrier, caller);
     const conversationId = randomUUID();
-    const normalized = { ...request, target, caller };
+    const normalized = { ...request, target, caller, carrier: carrier.name };
     let dialPlanBot: BotConnector | undefined;
     try {
       dialPlanBot = request.dialPlan && this.options.dialPlanConnector?.(normalized, conversationId);
     } catch (err) {
       throw new OutboundRequestError(`dialPlan: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const placed: PlacedCall = { request: normalized, status: 'initiated', dtmf: '', notifyUrl: extra.notifyUrl, dialPlanBot };
+    const placed: PlacedCall = { request: normalized, carrier, status: 'initiated', dtmf: '', notifyUrl: extra.notifyUrl, dialPlanBot };
     if (dialPlanBot instanceof DialPlanBot) dialPlanBot.outcome.on('collect', (c) => (placed.collected = (placed.collected ?? '') + c.digits));
     this.calls.set(conversationId, placed);
     // Before the first status, so whoever watches this call sees every one of them.
@@ -123,9 +111,30 @@ export class OutboundDialer implements CallPlacer {
     this.options.records
       ?.insert({ conversationId, source: request.source, bot: request.bot ?? null, target, caller, notifyUrl: extra.notifyUrl ?? null, request: normalized, status: 'initiated', createdAt: now })
       .catch((err: unknown) => this.log.error({ err, conversationId }, 'outbound call record not written'));
-    this.publish({ conversationId, status: 'initiated', at: now });
+    this.publish({ conversationId, carrier: carrier.name, status: 'initiated', at: now });
     this.limiter.schedule(() => void this.fire(conversationId));
     return { conversationId };
+  }
+
+  /** The carrier a request names, else the caller number's carrier, else the only one configured. */
+  private chooseCarrier(requested: string | undefined, caller: string): Carrier {
+    const { carriers, carrierOfNumber } = this.options;
+    const configured = carriers.names.join(', ');
+    if (requested !== undefined) {
+      const carrier = carriers.get(requested);
+      if (!carrier) throw new OutboundRequestError(`carrier: "${requested}" is not configured (configured: ${configured})`);
+      return carrier;
+    }
+    const owner = carrierOfNumber?.(caller);
+    const ownerCarrier = owner === undefined ? undefined : carriers.get(owner);
+    if (ownerCarrier) return ownerCarrier;
+    if (carriers.names.length === 1) return carriers.get(carriers.names[0])!;
+    throw new OutboundRequestError(`carrier: ${carriers.names.length} carriers are configured (${configured}); name one, or give the caller number ${caller} a route that names its carrier`);
+  }
+
+  /** The carrier a call this dialer placed goes through. */
+  carrierOf(callId: string): string | undefined {
+    return this.calls.get(callId)?.carrier.name;
   }
 
   /** The request behind a call this dialer placed (undefined for inbound calls). */
@@ -160,10 +169,14 @@ export class OutboundDialer implements CallPlacer {
     this.transition(callId, 'answered');
   }
 
-  failed(callId: string, failure: OutboundFailure): void {
-    if (!this.calls.has(callId)) return;
-    this.transition(callId, 'failed', { reasonCode: outboundReasonCode(failure), reason: failure.cause });
+  /** The carrier reported the call unanswered; returns the reason it means. */
+  failed(callId: string, failure: OutboundFailure): OutboundReasonCode {
+    const call = this.calls.get(callId);
+    if (!call) return 'error';
+    const reasonCode = call.carrier.outboundReason(failure);
+    this.transition(callId, 'failed', { reasonCode, reason: failure.cause });
     this.calls.delete(callId);
+    return reasonCode;
   }
 
   machineDetected(callId: string, isMachine: boolean): void {
@@ -184,28 +197,22 @@ export class OutboundDialer implements CallPlacer {
   private async fire(callId: string): Promise<void> {
     const call = this.calls.get(callId);
     if (!call) return;
-    const { request } = call;
-    const base = `${this.options.publicUrl().replace(/\/+$/, '')}${this.options.plivoPrefix ?? '/plivo'}`;
-    const q = `?callId=${encodeURIComponent(callId)}`;
+    const { request, carrier } = call;
     try {
-      const res = await this.options.carrier.makeCall({
+      const { carrierRequestId } = await carrier.placeCall({
+        callId,
         from: request.caller,
         to: request.target,
-        answerUrl: `${base}/answer${q}`,
-        hangupUrl: `${base}/hangup${q}`,
-        ringUrl: `${base}/ring${q}`,
-        callerName: request.callerDisplayName,
-        ringTimeout: this.options.ringTimeoutSec ?? 45,
-        ...(request.machineDetection
-          ? { machineDetection: request.machineDetection === 'disconnect' ? ('hangup' as const) : ('true' as const), machineDetectionUrl: `${base}/machine${q}` }
-          : {}),
+        callerDisplayName: request.callerDisplayName,
+        ringTimeoutSec: this.options.ringTimeoutSec ?? 45,
+        machineDetection: request.machineDetection,
       });
-      call.requestUuid = res.requestUuid;
-      this.options.records?.update(callId, { carrierRequestId: res.requestUuid }, this.options.clock.now()).catch(() => undefined);
-      this.log.info({ callId, target: request.target, requestUuid: res.requestUuid }, 'outbound call fired');
+      call.requestUuid = carrierRequestId;
+      this.options.records?.update(callId, { carrierRequestId }, this.options.clock.now()).catch(() => undefined);
+      this.log.info({ callId, carrier: carrier.name, target: request.target, carrierRequestId }, 'outbound call fired');
     } catch (err) {
-      this.log.error({ err, callId, target: request.target }, 'Plivo refused the outbound call');
-      this.options.bus.publish('provider.error', { kind: 'carrier', provider: 'plivo', callId, error: err instanceof Error ? err.message : String(err), at: this.options.clock.now() });
+      this.log.error({ err, callId, carrier: carrier.name, target: request.target }, `${carrier.name} refused the outbound call`);
+      this.options.bus.publish('provider.error', { kind: 'carrier', provider: carrier.name, callId, error: err instanceof Error ? err.message : String(err), at: this.options.clock.now() });
       if (!this.calls.has(callId)) return;
       this.transition(callId, 'failed', { reasonCode: 'error', reason: err instanceof Error ? err.message : String(err) });
       this.calls.delete(callId);
@@ -217,7 +224,7 @@ export class OutboundDialer implements CallPlacer {
     if (call) call.status = status;
     const at = this.options.clock.now();
     this.options.records?.update(callId, { status, ...(extra.reasonCode ? { reasonCode: extra.reasonCode } : {}) }, at).catch((err: unknown) => this.log.error({ err, callId }, 'outbound call record not updated'));
-    this.publish({ conversationId: callId, status, at, ...extra });
+    this.publish({ conversationId: callId, ...(call ? { carrier: call.carrier.name } : {}), status, at, ...extra });
   }
 
   private publish(event: OutboundStatusEvent): void {

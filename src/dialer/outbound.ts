@@ -13,6 +13,8 @@ export interface OutboundCallRequest {
   target: string;
   /** Caller id shown to the callee. */
   caller: string;
+  /** The carrier to call through; default: the carrier the caller number's route names, else the only one configured. */
+  carrier?: string;
   callerDisplayName?: string;
   /** `detect`: the call goes on and the bot is told; `disconnect`: a machine ends the call (reason machine-detected). */
   machineDetection?: 'detect' | 'disconnect';

@@ -5,6 +5,8 @@ export type OutboundReasonCode = 'no-answer' | 'busy' | 'declined' | 'error' | '
 
 export interface OutboundStatusEvent {
   conversationId: string;
+  /** The carrier the call goes through ("plivo", "twilio"). */
+  carrier?: string;
   status: OutboundStatus;
   /** failed (and completed after a machine hangup): why. */
   reasonCode?: OutboundReasonCode;

@@ -97,7 +97,7 @@ describe('alarm conditions fed by bus events', () => {
 
   it('raises carrier alarms from outbound calls the carrier refused, not from busy or no-answer', () => {
     const { alarms, bus, clock } = setUp();
-    const status = (reasonCode: 'error' | 'busy' | 'no-answer') => bus.publish('outbound.status', { conversationId: 'c', status: 'failed', reasonCode, reason: `Plivo API answered 401`, at: clock.now() });
+    const status = (reasonCode: 'error' | 'busy' | 'no-answer') => bus.publish('outbound.status', { conversationId: 'c', carrier: 'plivo', status: 'failed', reasonCode, reason: `Plivo API answered 401`, at: clock.now() });
     for (let i = 0; i < 5; i++) status('busy');
     status('no-answer');
     expect(alarms.calls).toEqual([]);

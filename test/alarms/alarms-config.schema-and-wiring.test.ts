@@ -18,7 +18,7 @@ describe('alarms configuration', () => {
   });
 
   it('fills the documented defaults and refuses unknown or bad fields by name', () => {
-    expect(alarmsConfigSchema.parse({})).toEqual({ enabled: true, webhookUrls: [], historyLimit: 10_000, carrier: 'plivo', evaluateEveryMs: 10_000, thresholds: {} });
+    expect(alarmsConfigSchema.parse({})).toEqual({ enabled: true, webhookUrls: [], historyLimit: 10_000, evaluateEveryMs: 10_000, thresholds: {} });
     const bad = alarmsConfigSchema.safeParse({ thresholds: { bot: { windowMinutes: 5 } }, webhookUrls: ['ftp://x.example/a'] });
     expect(bad.success).toBe(false);
     const paths = bad.error!.issues.map((i) => i.path.join('.'));
@@ -29,7 +29,7 @@ describe('alarms configuration', () => {
     const clock = new FakeClock();
     const bus = new EventBus();
     const alarms = createAlarms(alarmsConfigSchema.parse({ thresholds: { carrier: { majorCount: 2, criticalCount: 4 } } }), { store, bus, clock });
-    for (let i = 0; i < 2; i++) bus.publish('outbound.status', { conversationId: `c${i}`, status: 'failed', reasonCode: 'error', reason: 'Plivo API answered 500', at: clock.now() });
+    for (let i = 0; i < 2; i++) bus.publish('outbound.status', { conversationId: `c${i}`, carrier: 'plivo', status: 'failed', reasonCode: 'error', reason: 'Plivo API answered 500', at: clock.now() });
     await alarms.manager.idle();
     expect(await alarms.manager.active()).toMatchObject([{ key: 'carrier-failure:plivo', severity: 'major' }]);
     await alarms.stop();

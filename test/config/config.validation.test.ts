@@ -11,7 +11,7 @@ describe('configuration', () => {
   it('runs on embedded defaults with no file: the demo flow bot answers every number', async () => {
     const cfg = await loadConfig(undefined, {});
     expect(cfg.server.port).toBe(8080);
-    expect(cfg.carriers.plivo.contentType).toBe('audio/x-mulaw;rate=8000');
+    expect(cfg.carriers.plivo!.contentType).toBe('audio/x-mulaw;rate=8000');
     expect(cfg.routes).toEqual([{ number: '*', bot: 'demo' }]);
   });
 
@@ -20,8 +20,8 @@ describe('configuration', () => {
     await writeFile(path, 'server:\n  port: 9000\ncarriers:\n  plivo:\n    contentType: audio/x-l16;rate=16000\n');
     const cfg = await loadConfig(path, { VOXGATE_PORT: '9100', PLIVO_AUTH_TOKEN: 'secret' });
     expect(cfg.server.port).toBe(9100);
-    expect(cfg.carriers.plivo.contentType).toBe('audio/x-l16;rate=16000');
-    expect(cfg.carriers.plivo.authToken).toBe('secret');
+    expect(cfg.carriers.plivo!.contentType).toBe('audio/x-l16;rate=16000');
+    expect(cfg.carriers.plivo!.authToken).toBe('secret');
   });
 
   it('names the bad key and what was expected', () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MediaFrameScanner } from '../../src/carriers/plivo/media-fast-path.js';
+import { MediaFrameScanner } from '../../src/carriers/websocket-media/media-frame-scanner.js';
 
 const media = (payload: string, extra = '') =>
   Buffer.from(`{"event":"media","sequenceNumber":12,"streamId":"s-1","media":{"track":"inbound","timestamp":"1700000000000","chunk":3,"payload":"${payload}"${extra}}}`);

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import type { CallEnd, CallHandler, CallInfo, CarrierLeg } from '../../src/carriers/leg.js';
+import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LiveCallView } from '../../src/carriers/leg.js';
 import { plivoRoutes, type PlivoRoutesOptions } from '../../src/carriers/plivo/routes.js';
 import type { PlivoContentType } from '../../src/carriers/plivo/answer-xml.js';
 import { computeV3Signature } from '../../src/carriers/plivo/signature.js';
@@ -52,24 +52,48 @@ export class CapturedLogs extends EventEmitter {
   }
 }
 
-/** A CallHandler that records every call and lets tests wait for legs and ends. */
+/** A CallHandler that records every call and lets tests wait for legs and ends; a minimal live-call registry. */
 export class RecordingCallHandler extends EventEmitter implements CallHandler {
   readonly answered: CallInfo[] = [];
   readonly legs = new Map<string, CarrierLeg>();
   readonly ended: Array<{ callId: string; end: CallEnd }> = [];
+  private readonly live = new Map<string, { info: CallInfo; leg?: CarrierLeg }>();
+  private readonly endedIds = new Map<string, string>();
 
   callAnswered(info: CallInfo): void {
     this.answered.push(info);
+    this.live.set(info.carrierCallId, { info });
   }
 
   legStarted(info: CallInfo, leg: CarrierLeg): void {
+    const call = this.live.get(info.carrierCallId);
+    if (call) {
+      call.leg = leg;
+      leg.once('hangup', () => {
+        if (call.leg === leg) call.leg = undefined;
+      });
+    }
     this.legs.set(info.carrierCallId, leg);
     this.emit('leg', info.carrierCallId, leg);
   }
 
   callEnded(callId: string, end: CallEnd): void {
     this.ended.push({ callId, end });
+    for (const [carrierCallId, call] of this.live) {
+      if (call.info.callId !== callId) continue;
+      this.live.delete(carrierCallId);
+      this.endedIds.set(carrierCallId, callId);
+      call.leg?.endFromCarrier(end);
+    }
     this.emit('ended', callId, end);
+  }
+
+  findCall(_carrier: string, carrierCallId: string): LiveCallView | undefined {
+    return this.live.get(carrierCallId);
+  }
+
+  endedCall(_carrier: string, carrierCallId: string): string | undefined {
+    return this.endedIds.get(carrierCallId);
   }
 
   async waitForLeg(callUuid: string): Promise<CarrierLeg> {

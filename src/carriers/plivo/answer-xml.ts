@@ -4,19 +4,14 @@
  */
 
 /** The stream audio formats Voxgate supports; always sent explicitly (Plivo's default differs between its documents). */
-export type PlivoContentType = 'audio/x-mulaw;rate=8000' | 'audio/x-l16;rate=8000' | 'audio/x-l16;rate=16000';
+export const PLIVO_CONTENT_TYPES = ['audio/x-mulaw;rate=8000', 'audio/x-l16;rate=8000', 'audio/x-l16;rate=16000'] as const;
+export type PlivoContentType = (typeof PLIVO_CONTENT_TYPES)[number];
 export type PlivoEncoding = 'audio/x-mulaw' | 'audio/x-l16';
 
 export interface PlivoMediaFormat {
   encoding: PlivoEncoding;
   sampleRate: 8000 | 16000;
 }
-
-export const PLIVO_CONTENT_TYPES: readonly PlivoContentType[] = [
-  'audio/x-mulaw;rate=8000',
-  'audio/x-l16;rate=8000',
-  'audio/x-l16;rate=16000',
-];
 
 /** Parses a contentType string (spaces and case tolerated); throws naming the accepted values. */
 export function parsePlivoContentType(value: string): PlivoMediaFormat {

@@ -10,16 +10,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { WebSocket, RawData } from 'ws';
+import type { WebSocket } from 'ws';
 import type {} from '@fastify/websocket';
 import type { CallEnd, CallHandler, CallInfo } from '../leg.js';
 import type { HangupSide } from '../../events/call-events.js';
 import type { Logger } from '../../logger.js';
-import { systemClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
+import { first, parseForm, type FormParams } from '../callback-params.js';
+import { trimBase, httpForm, wsForm } from '../public-urls.js';
+import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
 import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamXml, type PlivoContentType } from './answer-xml.js';
 import { SIGNATURE_V3_HEADER, SIGNATURE_V3_NONCE_HEADER, verifyV3Signature, type PlivoSignatureParams } from './signature.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, PlivoStreamLeg, RateLimitedWarnings, readStreamFrame } from './stream-leg.js';
+import { plivoCallControl } from './call-control.js';
+import { plivoMediaWire, streamFormatOf } from './stream-wire.js';
 import type { PlivoRestClient } from './rest-client.js';
+
+export const PLIVO = 'plivo';
 
 export interface PlivoRoutesOptions {
   /** e.g. "http://127.0.0.1:8080": base for signature URLs; the stream URL is its ws(s):// form + prefix + "/stream". Read per request. */
@@ -27,6 +34,7 @@ export interface PlivoRoutesOptions {
   /** When set, Signature V3 is verified on every callback (403) and on the stream upgrade (close 1008). */
   authToken?: string;
   contentType: PlivoContentType;
+  /** The live-call registry. */
   handler: CallHandler;
   /** For leg.hangup()/transfer(). */
   rest?: PlivoRestClient;
@@ -39,52 +47,7 @@ export interface PlivoRoutesOptions {
   clock?: Clock;
 }
 
-interface LiveCall {
-  info: CallInfo;
-  leg?: PlivoStreamLeg;
-}
-
-type FormParams = Record<string, string | string[]>;
-
-/** How many ended CallUUIDs are remembered to refuse late stream sockets (insertion-ordered, oldest dropped). */
-const ENDED_MEMORY = 10_000;
 const CALLBACK_BODY_LIMIT = 100 * 1024;
-
-function parseForm(body: string): FormParams {
-  const out: FormParams = {};
-  for (const [key, value] of new URLSearchParams(body)) {
-    const existing = out[key];
-    // Repeated keys stay arrays: Signature V3 signs every value.
-    if (existing === undefined) out[key] = value;
-    else if (Array.isArray(existing)) existing.push(value);
-    else out[key] = [existing, value];
-  }
-  return out;
-}
-
-function first(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-  return undefined;
-}
-
-/** WebSocket close reasons are limited to 123 bytes. */
-function closeReason(text: string): string {
-  const buf = Buffer.from(text, 'utf8');
-  return buf.length <= 123 ? text : buf.subarray(0, 120).toString('utf8') + '...';
-}
-
-function trimBase(url: string): string {
-  return url.replace(/\/+$/, '');
-}
-
-function httpForm(url: string): string {
-  return url.replace(/^ws(s?):\/\//i, 'http$1://');
-}
-
-function wsForm(url: string): string {
-  return url.replace(/^http(s?):\/\//i, 'ws$1://');
-}
 
 /** Maps Plivo's HangupSource to who ended the call; "Caller"/"Callee" depend on the call's direction. */
 export function hangupSide(source: string | undefined, direction: CallInfo['direction']): HangupSide {
@@ -108,26 +71,18 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   if (!scope.hasDecorator('websocketServer')) {
     throw new Error('plivoRoutes needs @fastify/websocket registered on the app before it');
   }
-  parsePlivoContentType(opts.contentType);
-  const log = opts.logger.child({ carrier: 'plivo' });
+  const requestedFormat = parsePlivoContentType(opts.contentType);
+  const log = opts.logger.child({ carrier: PLIVO });
+  const { handler } = opts;
   const newCallId = opts.newCallId ?? randomUUID;
-  const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const clock = opts.clock ?? systemClock;
-  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
   const prefix = scope.prefix;
-  const live = new Map<string, LiveCall>();
-  const ended = new Map<string, string>();
   // Options are read per request: the app may only learn its public URL after listening.
   const baseUrl = () => trimBase(httpForm(opts.publicBaseUrl));
 
   scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: CALLBACK_BODY_LIMIT }, (_req, body, done) => {
     done(null, parseForm(body as string));
   });
-
-  function rememberEnded(callUuid: string, callId: string): void {
-    ended.set(callUuid, callId);
-    if (ended.size > ENDED_MEMORY) ended.delete(ended.keys().next().value as string);
-  }
 
   /** Verifies Signature V3 when an auth token is configured; returns why it failed, or undefined. */
   function signatureProblem(request: FastifyRequest, method: 'GET' | 'POST', url: string, params: PlivoSignatureParams): string | undefined {
@@ -174,15 +129,15 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       void reply.code(400).send({ error: `Direction is "${directionParam}": expected inbound or outbound` });
       return;
     }
-    if (ended.has(callUuid)) {
+    if (handler.endedCall(PLIVO, callUuid) !== undefined) {
       log.warn({ callUuid }, 'Plivo answer callback for a call that already hung up; replying Hangup');
       void reply.type('text/xml').send(hangupXml());
       return;
     }
-    let call = live.get(callUuid);
-    if (call) {
+    let info = handler.findCall(PLIVO, callUuid)?.info;
+    if (info) {
       // Plivo retries the answer URL and fetches it again on Transfer/Redirect: same call, same stream.
-      log.info({ callId: call.info.callId, callUuid, event: first(params.Event) }, 'Plivo answer URL fetched again for a live call');
+      log.info({ callId: info.callId, callUuid, event: first(params.Event) }, 'Plivo answer URL fetched again for a live call');
     } else {
       const extra: Record<string, string> = {};
       for (const [key, value] of Object.entries(params)) {
@@ -191,10 +146,10 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       }
       // Calls Voxgate dialed carry their id in the (signed) answer URL's query.
       const placedId = first(params.callId);
-      const outbound = placedId !== undefined && opts.handler.isOutbound?.(placedId) === true;
-      const info: CallInfo = {
+      const outbound = placedId !== undefined && handler.isOutbound?.(placedId) === true;
+      info = {
         callId: outbound ? placedId : newCallId(),
-        carrier: 'plivo',
+        carrier: PLIVO,
         carrierCallId: callUuid,
         direction: directionParam ?? 'inbound',
         from: first(params.From) ?? '',
@@ -202,12 +157,9 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
         ...(first(params.CallerName) ? { callerDisplayName: first(params.CallerName) } : {}),
         extra,
       };
-      call = { info };
-      live.set(callUuid, call);
       try {
-        await opts.handler.callAnswered(info);
+        await handler.callAnswered(info);
       } catch (err) {
-        live.delete(callUuid);
         log.error({ err, callUuid, callId: info.callId }, 'callAnswered failed; hanging up the Plivo call');
         void reply.type('text/xml').send(hangupXml());
         return;
@@ -217,7 +169,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     const xml = streamXml({
       streamUrl: `${wsForm(baseUrl())}${prefix}/stream`,
       contentType: opts.contentType,
-      extraHeaders: { voxgateCallId: call.info.callId },
+      extraHeaders: { voxgateCallId: info.callId },
     });
     void reply.type('text/xml').send(xml);
   }
@@ -227,15 +179,15 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     if (!params) return;
     const callUuid = requireCallUuid(params, reply, 'hangup');
     if (!callUuid) return;
-    const call = live.get(callUuid);
+    const call = handler.findCall(PLIVO, callUuid);
     const placedId = first(params.callId);
-    if (!call && placedId && !ended.has(callUuid) && opts.handler.isOutbound?.(placedId)) {
+    const known = handler.endedCall(PLIVO, callUuid) !== undefined;
+    if (!call && placedId && !known && handler.isOutbound?.(placedId)) {
       // A call Voxgate dialed that was never answered: busy, no answer, rejected, unreachable.
-      rememberEnded(callUuid, placedId);
       const failure = { cause: first(params.HangupCauseName) || first(params.HangupCause) || 'Unknown', status: first(params.CallStatus) };
       log.info({ callId: placedId, callUuid, ...failure }, 'Plivo outbound call not answered');
       try {
-        opts.handler.callFailed?.(placedId, failure);
+        handler.callFailed?.(placedId, failure, callUuid);
       } catch (err) {
         log.error({ err, callId: placedId }, 'callFailed failed');
       }
@@ -244,12 +196,10 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     }
     if (!call) {
       // Calls rejected before answer, or a duplicate hangup: nothing to end, but Plivo needs a 200.
-      log.warn({ callUuid, known: ended.has(callUuid) }, 'Plivo hangup callback for a call that is not live');
+      log.warn({ callUuid, known }, 'Plivo hangup callback for a call that is not live');
       void reply.type('text/xml').send('<Response></Response>');
       return;
     }
-    live.delete(callUuid);
-    rememberEnded(callUuid, call.info.callId);
     const duration = Number(first(params.Duration));
     const end: CallEnd = {
       cause: first(params.HangupCauseName) || first(params.HangupCause) || 'Unknown',
@@ -258,11 +208,10 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     };
     log.info({ callId: call.info.callId, callUuid, ...end }, 'Plivo call ended');
     try {
-      opts.handler.callEnded(call.info.callId, end);
+      handler.callEnded(call.info.callId, end);
     } catch (err) {
       log.error({ err, callId: call.info.callId }, 'callEnded failed');
     }
-    call.leg?.endFromCarrier(end);
     void reply.type('text/xml').send('<Response></Response>');
   }
 
@@ -272,12 +221,12 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       const params = callbackParams(request, reply, route);
       if (!params) return;
       const placedId = first(params.callId);
-      if (!placedId || !opts.handler.isOutbound?.(placedId)) {
+      if (!placedId || !handler.isOutbound?.(placedId)) {
         log.warn({ route, callUuid: first(params.CallUUID) }, `Plivo ${route} callback for a call Voxgate did not place; ignored`);
       } else {
         try {
-          if (route === 'ring') opts.handler.callRinging?.(placedId);
-          else opts.handler.machineDetected?.(placedId, (first(params.Machine) ?? '').toLowerCase() === 'true');
+          if (route === 'ring') handler.callRinging?.(placedId);
+          else handler.machineDetected?.(placedId, (first(params.Machine) ?? '').toLowerCase() === 'true');
         } catch (err) {
           log.error({ err, callId: placedId, route }, `${route} handling failed`);
         }
@@ -318,86 +267,17 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       socket.close(1008, 'invalid X-Plivo-Signature-V3');
       return;
     }
-    const warnings = new RateLimitedWarnings(log.child({ ip: request.ip }), clock);
-    let startTimer: TimerHandle | undefined = clock.setTimeout(() => {
-      log.warn({ ip: request.ip, timeoutMs: startTimeoutMs }, 'Plivo stream sent no start event; closing');
-      socket.close(1008, `no start event within ${startTimeoutMs} ms`);
-    }, startTimeoutMs);
-    const stopWaiting = () => {
-      startTimer?.cancel();
-      startTimer = undefined;
-      socket.off('message', beforeStart);
-      socket.off('close', stopWaiting);
-    };
-    const refuse = (message: string, reason: string, fields: Record<string, unknown>) => {
-      stopWaiting();
-      log.warn(fields, message);
-      socket.close(1008, closeReason(reason));
-    };
-
-    function beforeStart(data: RawData, isBinary: boolean): void {
-      const msg = readStreamFrame(data, isBinary, maxMessageBytes);
-      if ('tooLarge' in msg) {
-        stopWaiting();
-        log.warn({ size: msg.tooLarge, limit: maxMessageBytes }, `Plivo stream message of ${msg.tooLarge} bytes exceeds the ${maxMessageBytes}-byte limit; closing`);
-        socket.close(1009, `message of ${msg.tooLarge} bytes exceeds ${maxMessageBytes}`);
-        return;
-      }
-      if ('problem' in msg) {
-        warnings.warn(msg.problemKind, `Plivo stream message rejected before start: ${msg.problem}`);
-        return;
-      }
-      if (msg.event !== 'start') {
-        warnings.warn(`early-${msg.event}`, `Plivo stream sent "${msg.event}" before "start"; dropped`);
-        return;
-      }
-      const { callId: callUuid, streamId, mediaFormat } = msg.start;
-      const call = live.get(callUuid);
-      if (!call) {
-        if (ended.has(callUuid)) {
-          refuse(`Plivo stream for call ${callUuid} opened after its hangup callback; closing`, `call ${callUuid} already ended`, { callUuid, callId: ended.get(callUuid), streamId });
-        } else {
-          refuse(`Plivo stream start names unknown call ${callUuid} (no answer callback seen for it); closing`, `unknown callId ${callUuid}`, { callUuid, streamId });
-        }
-        return;
-      }
-      if (call.leg?.active) {
-        refuse(`Plivo call ${callUuid} already has stream ${call.leg.streamId}; closing the second one`, `call ${callUuid} already has a stream`, { callUuid, callId: call.info.callId, streamId });
-        return;
-      }
-      const configured = parsePlivoContentType(opts.contentType);
-      if (configured.encoding !== mediaFormat.encoding || configured.sampleRate !== mediaFormat.sampleRate) {
-        // Decode what Plivo actually sends and answer in the same format: a mismatch means silent audio.
-        log.warn({ callUuid, configured: opts.contentType, actual: mediaFormat }, 'Plivo stream format differs from the configured contentType; using the stream\'s');
-      }
-      stopWaiting();
-      const leg = new PlivoStreamLeg({
-        socket,
-        callId: call.info.callId,
-        carrierCallId: callUuid,
-        streamId,
-        mediaFormat: { encoding: mediaFormat.encoding, sampleRate: mediaFormat.sampleRate as 8000 | 16000 },
-        logger: log,
-        rest: opts.rest,
-        transferXmlUrl,
-        maxMessageBytes,
-        clock,
-      });
-      call.leg = leg;
-      leg.once('hangup', () => {
-        if (call.leg === leg) call.leg = undefined;
-      });
-      log.info({ callId: call.info.callId, callUuid, streamId, mediaFormat }, 'Plivo stream started');
-      try {
-        opts.handler.legStarted(call.info, leg);
-      } catch (err) {
-        log.error({ err, callId: call.info.callId }, 'legStarted failed; closing the stream');
-        socket.close(1011, 'internal error');
-      }
-    }
-
-    socket.on('message', beforeStart);
-    socket.on('close', stopWaiting);
+    acceptMediaStream(socket, request.ip, {
+      carrier: PLIVO,
+      wire: plivoMediaWire,
+      handler,
+      control: (start) => plivoCallControl({ rest: opts.rest, callUuid: start.carrierCallId, transferXmlUrl, logger: log }),
+      logger: log,
+      clock,
+      maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      startTimeoutMs: opts.startTimeoutMs,
+      requestedFormat: { format: streamFormatOf(requestedFormat), name: opts.contentType },
+    });
   }
 
   for (const method of ['GET', 'POST'] as const) {

@@ -5,18 +5,18 @@
  */
 import { z } from 'zod';
 import { parseExtraHeaders, type PlivoEncoding } from './answer-xml.js';
+import { Base64PayloadDecoder } from '../websocket-media/base64-payload-decoder.js';
+import { StreamProtocolError, describeValue, parseJsonObject } from '../websocket-media/stream-protocol-error.js';
 
-/** A stream message that does not match the protocol; `field` names the offending field. */
-export class PlivoStreamProtocolError extends Error {
+/** A stream message that does not match Plivo's protocol; `field` names the offending field. */
+export class PlivoStreamProtocolError extends StreamProtocolError {
   override readonly name = 'PlivoStreamProtocolError';
-  constructor(
-    readonly field: string,
-    readonly expected: string,
-    readonly got?: string,
-  ) {
-    super(`Plivo stream message: "${field}" ${got === undefined ? 'is missing' : `is ${got}`}, expected ${expected}`);
+  constructor(field: string, expected: string, got?: string) {
+    super('Plivo', field, expected, got);
   }
 }
+
+const plivoError = (field: string, expected: string, got?: string) => new PlivoStreamProtocolError(field, expected, got);
 
 export interface PlivoStartMessage {
   event: 'start';
@@ -74,20 +74,13 @@ export type PlivoInboundMessage =
 
 const KNOWN_EVENTS = 'one of start, media, dtmf, playedStream, played, clearedAudio, stop';
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return value.length > 40 ? `the string "${value.slice(0, 40)}..."` : `the string "${value}"`;
-  return `a ${typeof value}`;
-}
-
 function fromZod(error: z.ZodError, input: unknown): PlivoStreamProtocolError {
   const issue = error.issues[0];
   const field = issue.path.join('.') || '(message)';
   let got: unknown = input;
   for (const key of issue.path) got = got && typeof got === 'object' ? (got as Record<string | number, unknown>)[key] : undefined;
   const expected = issue.code === 'invalid_type' ? `a ${issue.expected}` : issue.message;
-  return new PlivoStreamProtocolError(field, expected, got === undefined ? undefined : describe(got));
+  return new PlivoStreamProtocolError(field, expected, got === undefined ? undefined : describeValue(got));
 }
 
 const optionalString = z.string().optional();
@@ -127,24 +120,15 @@ function headersOf(value: string | Record<string, string> | undefined): Record<s
 
 /** Parses one text frame; throws PlivoStreamProtocolError naming the field on anything unexpected. */
 export function parsePlivoStreamMessage(text: string): PlivoInboundMessage {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new PlivoStreamProtocolError('(message)', 'a JSON object', `not JSON (${text.length} chars starting ${JSON.stringify(text.slice(0, 20))})`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new PlivoStreamProtocolError('(message)', 'a JSON object', describe(raw));
-  }
-  const msg = raw as Record<string, unknown>;
+  const msg = parseJsonObject(text, plivoError);
   const event = msg.event;
   if (event === 'media') {
     const media = msg.media as Record<string, unknown> | undefined;
     if (media === null || typeof media !== 'object') {
-      throw new PlivoStreamProtocolError('media', 'an object with a base64 payload', media === undefined ? undefined : describe(media));
+      throw new PlivoStreamProtocolError('media', 'an object with a base64 payload', media === undefined ? undefined : describeValue(media));
     }
     if (typeof media.payload !== 'string') {
-      throw new PlivoStreamProtocolError('media.payload', 'a base64 string', media.payload === undefined ? undefined : describe(media.payload));
+      throw new PlivoStreamProtocolError('media.payload', 'a base64 string', media.payload === undefined ? undefined : describeValue(media.payload));
     }
     return msg as unknown as PlivoMediaMessage;
   }
@@ -182,31 +166,14 @@ export function parsePlivoStreamMessage(text: string): PlivoInboundMessage {
     case 'stop':
       return { event: 'stop', streamId: typeof msg.streamId === 'string' ? msg.streamId : undefined };
     default:
-      throw new PlivoStreamProtocolError('event', KNOWN_EVENTS, event === undefined ? undefined : describe(event));
+      throw new PlivoStreamProtocolError('event', KNOWN_EVENTS, event === undefined ? undefined : describeValue(event));
   }
 }
 
-/**
- * Decodes base64 media payloads into one growing scratch buffer, so steady-state frames allocate nothing.
- * Node's decoder silently skips characters outside the alphabet, so a short decode means a corrupt payload.
- */
-export class PlivoPayloadDecoder {
-  private scratch = Buffer.allocUnsafe(640);
-
-  /** Returns a view of the decoded bytes, valid until the next call. Throws PlivoStreamProtocolError on bad base64. */
-  decode(payload: string): Buffer {
-    const len = payload.length;
-    if (len % 4 !== 0) {
-      throw new PlivoStreamProtocolError('media.payload', 'base64 (length a multiple of 4)', `${len} characters long`);
-    }
-    const padding = len === 0 ? 0 : payload.charCodeAt(len - 1) === 61 ? (payload.charCodeAt(len - 2) === 61 ? 2 : 1) : 0;
-    const expected = (len / 4) * 3 - padding;
-    if (this.scratch.length < expected) this.scratch = Buffer.allocUnsafe(Math.max(expected, this.scratch.length * 2));
-    const written = this.scratch.write(payload, 0, expected, 'base64');
-    if (written !== expected) {
-      throw new PlivoStreamProtocolError('media.payload', 'base64 (A-Z a-z 0-9 + / =)', 'a string with characters outside the base64 alphabet');
-    }
-    return this.scratch.subarray(0, written);
+/** Base64 media payloads decoded into one reused buffer; corrupt ones throw PlivoStreamProtocolError. */
+export class PlivoPayloadDecoder extends Base64PayloadDecoder {
+  constructor() {
+    super(plivoError);
   }
 }
 

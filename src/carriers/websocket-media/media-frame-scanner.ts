@@ -1,5 +1,6 @@
 /**
- * Fast path for the message that arrives 50 times a second per call: an inbound `media` event. It
+ * Fast path for the message that arrives 50 times a second per call: an inbound `media` event, which
+ * Plivo's and Twilio's stream protocols spell alike (`"event":"media"`, `media.track`, `media.payload`). It
  * finds the base64 payload in the raw bytes and decodes it straight into a scratch buffer, skipping
  * the UTF-8 decode, JSON.parse and string base64 decode. Anything it does not recognise exactly
  * (another event, whitespace or escapes, another track, bad base64) goes to the full parser, which

@@ -1,0 +1,86 @@
+/** Plivo as a carrier module: its configuration section, its routes, outbound calls through its Call API. */
+import { z } from 'zod';
+import type { Carrier, CarrierModule, PlaceCallRequest } from '../carrier.js';
+import type { OutboundFailure } from '../leg.js';
+import type { OutboundReasonCode } from '../../events/outbound-events.js';
+import { trimBase } from '../public-urls.js';
+import { PLIVO_CONTENT_TYPES } from './answer-xml.js';
+import { PlivoRestClient } from './rest-client.js';
+import { PLIVO, plivoRoutes } from './routes.js';
+
+const PREFIX = '/plivo';
+
+export const plivoConfigSchema = z
+  .object({
+    authId: z.string().default('MAVOXGATEDEMO'),
+    /** Enables Signature V3 checks on callbacks and the stream, and authenticates REST calls. */
+    authToken: z.string().optional(),
+    apiBaseUrl: z.string().url().default('https://api.plivo.com'),
+    contentType: z.enum(PLIVO_CONTENT_TYPES).default('audio/x-mulaw;rate=8000'),
+  })
+  .strict();
+
+export type PlivoConfig = z.infer<typeof plivoConfigSchema>;
+
+/** Plivo's report of an outbound call nobody answered (HangupCauseName, CallStatus) -> Voxgate's reason. */
+export function plivoOutboundReason(failure: OutboundFailure): OutboundReasonCode {
+  const status = (failure.status ?? '').toLowerCase();
+  const cause = failure.cause.toLowerCase();
+  if (cause.includes('machine')) return 'machine-detected';
+  if (status === 'busy' || cause.includes('busy')) return 'busy';
+  if (cause.includes('reject') || cause.includes('declin')) return 'declined';
+  if (status === 'no-answer' || status === 'timeout' || cause.includes('no answer') || cause.includes('timeout')) return 'no-answer';
+  return 'error';
+}
+
+export const plivoCarrier: CarrierModule<PlivoConfig> = {
+  name: PLIVO,
+  configSchema: plivoConfigSchema,
+  env: [
+    ['PLIVO_AUTH_ID', 'authId'],
+    ['PLIVO_AUTH_TOKEN', 'authToken'],
+    ['PLIVO_API_BASE_URL', 'apiBaseUrl'],
+    ['PLIVO_CONTENT_TYPE', 'contentType'],
+  ],
+  create(config, context): Carrier {
+    const rest = new PlivoRestClient({ authId: config.authId, authToken: config.authToken ?? '', baseUrl: config.apiBaseUrl });
+    const base = () => `${trimBase(context.publicUrl())}${PREFIX}`;
+    return {
+      name: PLIVO,
+      prefix: PREFIX,
+      async registerRoutes(app, handler) {
+        await app.register(plivoRoutes, {
+          prefix: PREFIX,
+          get publicBaseUrl() {
+            return context.publicUrl();
+          },
+          authToken: config.authToken,
+          contentType: config.contentType,
+          handler,
+          rest,
+          logger: context.logger,
+          clock: context.clock,
+        });
+      },
+      // The call id travels in the (signed) callback URLs, so every callback names the call without a lookup.
+      async placeCall(request: PlaceCallRequest) {
+        const q = `?callId=${encodeURIComponent(request.callId)}`;
+        const res = await rest.makeCall({
+          from: request.from,
+          to: request.to,
+          answerUrl: `${base()}/answer${q}`,
+          hangupUrl: `${base()}/hangup${q}`,
+          ringUrl: `${base()}/ring${q}`,
+          callerName: request.callerDisplayName,
+          ringTimeout: request.ringTimeoutSec,
+          ...(request.machineDetection
+            ? { machineDetection: request.machineDetection === 'disconnect' ? ('hangup' as const) : ('true' as const), machineDetectionUrl: `${base()}/machine${q}` }
+            : {}),
+        });
+        return { carrierRequestId: res.requestUuid };
+      },
+      outboundReason: plivoOutboundReason,
+      webhookUrls: (publicUrl) => ({ 'Answer URL (POST)': `${trimBase(publicUrl)}${PREFIX}/answer`, 'Hangup URL (POST)': `${trimBase(publicUrl)}${PREFIX}/hangup` }),
+    };
+  },
+};
