@@ -29,6 +29,8 @@ const dialoutSchema = z
     notifyUrl: z.string().url().optional(),
     machineDetection: z.enum(['disconnect', 'detect']).optional(),
     metadata: z.record(z.unknown()).optional(),
+    /** The carrier to call through; default: the caller number's route's carrier, else the only one configured. */
+    carrier: z.string().min(1).optional(),
   })
   .strict();
 
@@ -40,6 +42,7 @@ const conversationCallSchema = z
     callback: z.object({ url: z.string().url(), strategy: z.enum(['OnChange', 'OnCompletion']).default('OnChange') }).strict().optional(),
     /** `${name}` values for the dial plan's SAY texts. */
     variables: z.record(z.string()).optional(),
+    carrier: z.string().min(1).optional(),
   })
   .strict();
 
@@ -66,7 +69,7 @@ export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoute
     const parsed = dialoutSchema.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
     const b = parsed.data;
-    const call: OutboundCallRequest = { bot: b.bot, target: b.target, caller: b.caller, callerDisplayName: b.callerDisplayName, machineDetection: b.machineDetection, metadata: b.metadata, source: 'dialout' };
+    const call: OutboundCallRequest = { bot: b.bot, target: b.target, caller: b.caller, carrier: b.carrier, callerDisplayName: b.callerDisplayName, machineDetection: b.machineDetection, metadata: b.metadata, source: 'dialout' };
     const placed = await placeOr400(reply, call, b.notifyUrl ? { url: b.notifyUrl, style: 'dialout' } : undefined, b.notifyUrl);
     if (!placed) return reply;
     return { conversationId: placed.conversationId };
@@ -76,7 +79,7 @@ export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoute
     const parsed = conversationCallSchema.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: validationMessage(parsed.error) });
     const b = parsed.data;
-    const placed = await placeOr400(reply, { dialPlan: b.dialPlan, target: b.to.phone, caller: b.from, variables: b.variables, source: 'conversation-api' }, b.callback && { url: b.callback.url, style: b.callback.strategy });
+    const placed = await placeOr400(reply, { dialPlan: b.dialPlan, target: b.to.phone, caller: b.from, carrier: b.carrier, variables: b.variables, source: 'conversation-api' }, b.callback && { url: b.callback.url, style: b.callback.strategy });
     if (!placed) return reply;
     return { conversationId: placed.conversationId, status: 'Queued' };
   });

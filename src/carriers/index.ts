@@ -5,8 +5,9 @@
 import { z } from 'zod';
 import type { Carrier, CarrierContext, CarrierModule } from './carrier.js';
 import { plivoCarrier } from './plivo/plivo-carrier.js';
+import { twilioCarrier } from './twilio/twilio-carrier.js';
 
-export const CARRIER_MODULES: readonly CarrierModule<never>[] = [plivoCarrier as CarrierModule<never>];
+export const CARRIER_MODULES: readonly CarrierModule<never>[] = [plivoCarrier as CarrierModule<never>, twilioCarrier as CarrierModule<never>];
 
 /**
  * The `carriers` section: one optional sub-section per carrier. Left out entirely, Plivo with its
@@ -15,6 +16,7 @@ export const CARRIER_MODULES: readonly CarrierModule<never>[] = [plivoCarrier as
 export const carriersConfigSchema = z
   .object({
     plivo: plivoCarrier.configSchema.optional(),
+    twilio: twilioCarrier.configSchema.optional(),
   })
   .strict()
   .default({ plivo: {} })

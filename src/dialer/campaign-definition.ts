@@ -97,6 +97,8 @@ export const campaignDefinitionSchema = z
     /** ...or these verbs run on each call (seed 002 flow). */
     dialPlan: dialPlanSchema.optional(),
     machineDetection: z.enum(['detect', 'disconnect']).optional(),
+    /** The carrier the calls go through; default: the caller number's route's carrier, else the only one configured. */
+    carrier: z.string().min(1).optional(),
     contacts: z.array(campaignContactSchema).max(100_000).default([]),
     attemptsPerContact: z.number().int().min(1).max(20).default(3),
     /** Seconds between the end of an attempt and the next attempt to the same contact. */

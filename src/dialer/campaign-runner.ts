@@ -30,6 +30,7 @@ import {
   type FinishedAttempt,
 } from '../store/campaign-repository.js';
 import {
+  CampaignDefinitionError,
   outcomeFromDtmf,
   parseCampaignDefinition,
   type AttemptOutcome,
@@ -156,6 +157,13 @@ export class CampaignRunner {
   /** Validates and stores a campaign (contacts from the definition plus `contacts`, e.g. a CSV upload); it starts at once. */
   async create(definition: unknown, contacts?: CampaignContact[]): Promise<CampaignRecord> {
     const parsed = parseCampaignDefinition(definition);
+    // A campaign whose every call would be refused (unknown carrier or bot) is refused itself.
+    try {
+      this.placer.check?.({ bot: parsed.bot, carrier: parsed.carrier, caller: parsed.caller, dialPlan: parsed.dialPlan });
+    } catch (err) {
+      if (err instanceof OutboundRequestError) throw new CampaignDefinitionError(`invalid campaign: ${err.message}`);
+      throw err;
+    }
     const record = await this.repo.create({ definition: parsed, contacts, now: this.clock.now() });
     this.logger.info({ campaignId: record.id, name: record.name }, 'campaign created');
     this.emit({ type: 'campaign.status', campaignId: record.id, status: 'running' });
@@ -637,6 +645,7 @@ function callRequest(def: Omit<CampaignDefinition, 'contacts'>, contact: Campaig
     ...(def.dialPlan ? { dialPlan: def.dialPlan } : {}),
     target: contact.phone,
     caller: def.caller,
+    ...(def.carrier ? { carrier: def.carrier } : {}),
     ...(def.callerDisplayName ? { callerDisplayName: def.callerDisplayName } : {}),
     ...(def.machineDetection ? { machineDetection: def.machineDetection } : {}),
     metadata: {

@@ -90,10 +90,7 @@ export class OutboundDialer implements CallPlacer {
     if (!E164ISH.test(target)) throw new OutboundRequestError(`target: "${request.target}" is not a phone number (expected E.164 such as +14155550100, optionally tel:)`);
     const caller = request.caller.replace(/^tel:/i, '');
     if (!E164ISH.test(caller.replace(/[\s()-]/g, ''))) throw new OutboundRequestError(`caller: "${request.caller}" is not a phone number`);
-    if (request.bot === undefined && request.dialPlan === undefined) throw new OutboundRequestError('bot: give the bot that talks to the callee (or a dialPlan)');
-    if (request.bot !== undefined && !this.options.knowsBot(request.bot)) throw new OutboundRequestError(`bot: unknown bot "${request.bot}"`);
-    if (request.dialPlan && !this.options.dialPlanConnector) throw new OutboundRequestError('dialPlan: dial plans are not available on this gateway');
-    const carrier = this.chooseCarrier(request.carrier, caller);
+    const carrier = this.check({ ...request, caller });
     const conversationId = randomUUID();
     const normalized = { ...request, target, caller, carrier: carrier.name };
     let dialPlanBot: BotConnector | undefined;
@@ -114,6 +111,14 @@ export class OutboundDialer implements CallPlacer {
     this.publish({ conversationId, carrier: carrier.name, status: 'initiated', at: now });
     this.limiter.schedule(() => void this.fire(conversationId));
     return { conversationId };
+  }
+
+  /** Refuses what could never be placed, naming the field; returns the carrier the call would go through. */
+  check(request: Pick<OutboundCallRequest, 'bot' | 'carrier' | 'caller' | 'dialPlan'>): Carrier {
+    if (request.bot === undefined && request.dialPlan === undefined) throw new OutboundRequestError('bot: give the bot that talks to the callee (or a dialPlan)');
+    if (request.bot !== undefined && !this.options.knowsBot(request.bot)) throw new OutboundRequestError(`bot: unknown bot "${request.bot}"`);
+    if (request.dialPlan && !this.options.dialPlanConnector) throw new OutboundRequestError('dialPlan: dial plans are not available on this gateway');
+    return this.chooseCarrier(request.carrier, request.caller.replace(/^tel:/i, ''));
   }
 
   /** The carrier a request names, else the caller number's carrier, else the only one configured. */

@@ -30,6 +30,8 @@ export interface OutboundCallRequest {
 export interface CallPlacer {
   /** Resolves once the carrier accepted (or queued) the call; throws OutboundRequestError for bad requests. */
   place(request: OutboundCallRequest): Promise<{ conversationId: string }>;
+  /** Throws OutboundRequestError, naming the field, when calls like this could not be placed (unknown bot or carrier). */
+  check?(request: Pick<OutboundCallRequest, 'bot' | 'carrier' | 'caller' | 'dialPlan'>): void;
 }
 
 /** A request that cannot be placed (unknown bot, bad number...); the message names the field. */

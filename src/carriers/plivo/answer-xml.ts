@@ -2,6 +2,7 @@
  * The Plivo XML Voxgate answers calls with: a bidirectional <Stream> that keeps the call alive
  * until the socket closes, or a <Hangup>.
  */
+import { escapeXml } from '../../runtime/xml-escape.js';
 
 /** The stream audio formats Voxgate supports; always sent explicitly (Plivo's default differs between its documents). */
 export const PLIVO_CONTENT_TYPES = ['audio/x-mulaw;rate=8000', 'audio/x-l16;rate=8000', 'audio/x-l16;rate=16000'] as const;
@@ -28,11 +29,6 @@ export function isPlivoContentType(value: string): value is PlivoContentType {
   return (PLIVO_CONTENT_TYPES as readonly string[]).includes(value);
 }
 
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
-  );
-}
 
 export interface StreamXmlOptions {
   /** wss:// (or ws://) URL of the stream endpoint; becomes the element body. */

@@ -3,6 +3,7 @@
  * `version`, `xml:lang` and at least one `<voice name>`: plain text is escaped and wrapped; SSML
  * from the bot passes through, completed with what Azure requires and lacks.
  */
+import { escapeXml } from '../../runtime/xml-escape.js';
 
 const SSML_NAMESPACE = 'http://www.w3.org/2001/10/synthesis';
 
@@ -51,10 +52,6 @@ export function defaultAzureVoice(language: string): string | undefined {
   if (AZURE_DEFAULT_VOICES[locale]) return AZURE_DEFAULT_VOICES[locale];
   const lang = locale.split('-')[0];
   return Object.entries(AZURE_DEFAULT_VOICES).find(([l]) => l.split('-')[0] === lang)?.[1];
-}
-
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
 /** A `<speak>` document speaking `text` (plain, escaped here) with `voice`. */

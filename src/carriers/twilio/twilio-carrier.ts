@@ -1,0 +1,83 @@
+/** Twilio as a carrier module: its configuration section, its routes, outbound calls through its REST API. */
+import { z } from 'zod';
+import type { Carrier, CarrierModule, PlaceCallRequest } from '../carrier.js';
+import type { OutboundFailure } from '../leg.js';
+import type { OutboundReasonCode } from '../../events/outbound-events.js';
+import { trimBase } from '../public-urls.js';
+import { TwilioRestClient } from './rest-client.js';
+import { TWILIO, twilioRoutes } from './routes.js';
+
+const PREFIX = '/twilio';
+
+export const twilioConfigSchema = z
+  .object({
+    /** AC...: authenticates REST calls (with authToken). */
+    accountSid: z.string().min(1).optional(),
+    /** Enables X-Twilio-Signature checks on webhooks and the stream, and authenticates REST calls. */
+    authToken: z.string().min(1).optional(),
+    apiBaseUrl: z.string().url().default('https://api.twilio.com'),
+  })
+  .strict();
+
+export type TwilioConfig = z.infer<typeof twilioConfigSchema>;
+
+/** Twilio's report of an outbound call nobody answered (CallStatus, SipResponseCode) -> Voxgate's reason. */
+export function twilioOutboundReason(failure: OutboundFailure): OutboundReasonCode {
+  const status = (failure.status ?? '').toLowerCase();
+  const sip = Number(/SIP (\d{3})/.exec(failure.cause)?.[1]);
+  // 603 Decline and 607 Unwanted: the callee refused the call; Twilio reports them as busy or failed.
+  if (sip === 603 || sip === 607) return 'declined';
+  if (status === 'busy' || sip === 486 || sip === 600) return 'busy';
+  if (status === 'no-answer' || sip === 480 || sip === 408 || sip === 487) return 'no-answer';
+  return 'error';
+}
+
+export const twilioCarrier: CarrierModule<TwilioConfig> = {
+  name: TWILIO,
+  configSchema: twilioConfigSchema,
+  env: [
+    ['TWILIO_ACCOUNT_SID', 'accountSid'],
+    ['TWILIO_AUTH_TOKEN', 'authToken'],
+    ['TWILIO_API_BASE_URL', 'apiBaseUrl'],
+  ],
+  create(config, context): Carrier {
+    const rest = new TwilioRestClient({ accountSid: config.accountSid ?? '', authToken: config.authToken ?? '', baseUrl: config.apiBaseUrl });
+    const base = () => `${trimBase(context.publicUrl())}${PREFIX}`;
+    return {
+      name: TWILIO,
+      prefix: PREFIX,
+      async registerRoutes(app, handler) {
+        await app.register(twilioRoutes, {
+          prefix: PREFIX,
+          get publicBaseUrl() {
+            return context.publicUrl();
+          },
+          authToken: config.authToken,
+          handler,
+          rest,
+          logger: context.logger,
+          clock: context.clock,
+        });
+      },
+      // The call id travels in the (signed) webhook URLs, so every callback names the call without a lookup.
+      async placeCall(request: PlaceCallRequest) {
+        const q = `?callId=${encodeURIComponent(request.callId)}`;
+        const call = await rest.createCall({
+          to: request.to,
+          from: request.from,
+          url: `${base()}/voice${q}`,
+          statusCallback: `${base()}/status${q}`,
+          statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+          timeout: request.ringTimeoutSec,
+          // Asynchronous detection: the bot starts at once instead of after seconds of analysis.
+          ...(request.machineDetection
+            ? { machineDetection: 'Enable' as const, asyncAmd: true, asyncAmdStatusCallback: `${base()}/amd${q}&amd=${request.machineDetection}` }
+            : {}),
+        });
+        return { carrierRequestId: call.sid };
+      },
+      outboundReason: twilioOutboundReason,
+      webhookUrls: (publicUrl) => ({ 'A call comes in (Webhook, HTTP POST)': `${trimBase(publicUrl)}${PREFIX}/voice`, 'Call status changes': `${trimBase(publicUrl)}${PREFIX}/status` }),
+    };
+  },
+};
