@@ -1,110 +1,19 @@
 /**
  * Test harness for the Plivo adapter: a real Fastify server on 127.0.0.1 with the Plivo routes,
- * a CallHandler that records what it is told, captured logs, and a ws client that speaks as Plivo.
+ * a CallHandler that records what it is told (carrier-harness.ts), captured logs, and a ws client
+ * that speaks as Plivo.
  */
-import { Writable } from 'node:stream';
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LiveCallView } from '../../src/carriers/leg.js';
 import { plivoRoutes, type PlivoRoutesOptions } from '../../src/carriers/plivo/routes.js';
 import type { PlivoContentType } from '../../src/carriers/plivo/answer-xml.js';
 import { computeV3Signature } from '../../src/carriers/plivo/signature.js';
+import { CapturedLogs, RecordingCallHandler } from './carrier-harness.js';
 
-export interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-/** Collects pino JSON lines and lets tests wait for one. */
-export class CapturedLogs extends EventEmitter {
-  readonly lines: LogLine[] = [];
-  readonly stream = new Writable({
-    write: (chunk: Buffer, _enc, done) => {
-      for (const text of chunk.toString('utf8').split('\n')) {
-        if (!text) continue;
-        const line = JSON.parse(text) as LogLine;
-        this.lines.push(line);
-        this.emit('line', line);
-      }
-      done();
-    },
-  });
-
-  async waitFor(predicate: (line: LogLine) => boolean): Promise<LogLine> {
-    const found = this.lines.find(predicate);
-    if (found) return found;
-    return new Promise((resolve) => {
-      const onLine = (line: LogLine) => {
-        if (!predicate(line)) return;
-        this.off('line', onLine);
-        resolve(line);
-      };
-      this.on('line', onLine);
-    });
-  }
-
-  matching(pattern: RegExp): LogLine[] {
-    return this.lines.filter((l) => pattern.test(l.msg));
-  }
-}
-
-/** A CallHandler that records every call and lets tests wait for legs and ends; a minimal live-call registry. */
-export class RecordingCallHandler extends EventEmitter implements CallHandler {
-  readonly answered: CallInfo[] = [];
-  readonly legs = new Map<string, CarrierLeg>();
-  readonly ended: Array<{ callId: string; end: CallEnd }> = [];
-  private readonly live = new Map<string, { info: CallInfo; leg?: CarrierLeg }>();
-  private readonly endedIds = new Map<string, string>();
-
-  callAnswered(info: CallInfo): void {
-    this.answered.push(info);
-    this.live.set(info.carrierCallId, { info });
-  }
-
-  legStarted(info: CallInfo, leg: CarrierLeg): void {
-    const call = this.live.get(info.carrierCallId);
-    if (call) {
-      call.leg = leg;
-      leg.once('hangup', () => {
-        if (call.leg === leg) call.leg = undefined;
-      });
-    }
-    this.legs.set(info.carrierCallId, leg);
-    this.emit('leg', info.carrierCallId, leg);
-  }
-
-  callEnded(callId: string, end: CallEnd): void {
-    this.ended.push({ callId, end });
-    for (const [carrierCallId, call] of this.live) {
-      if (call.info.callId !== callId) continue;
-      this.live.delete(carrierCallId);
-      this.endedIds.set(carrierCallId, callId);
-      call.leg?.endFromCarrier(end);
-    }
-    this.emit('ended', callId, end);
-  }
-
-  findCall(_carrier: string, carrierCallId: string): LiveCallView | undefined {
-    return this.live.get(carrierCallId);
-  }
-
-  endedCall(_carrier: string, carrierCallId: string): string | undefined {
-    return this.endedIds.get(carrierCallId);
-  }
-
-  async waitForLeg(callUuid: string): Promise<CarrierLeg> {
-    const existing = this.legs.get(callUuid);
-    if (existing) return existing;
-    for (;;) {
-      const [uuid, leg] = (await once(this, 'leg')) as [string, CarrierLeg];
-      if (uuid === callUuid) return leg;
-    }
-  }
-}
+export { CapturedLogs, RecordingCallHandler, collectFrames, tone, type LogLine } from './carrier-harness.js';
 
 export interface PlivoTestServer {
   app: FastifyInstance;
@@ -259,24 +168,3 @@ export class PlivoStreamClient {
   }
 }
 
-/** Collects `audio` frames from a leg (copied, since the leg reuses its buffer) until `count` arrive. */
-export function collectFrames(leg: CarrierLeg, count: number): Promise<Int16Array[]> {
-  const frames: Int16Array[] = [];
-  return new Promise((resolve) => {
-    const onAudio = (frame: Int16Array) => {
-      frames.push(Int16Array.from(frame));
-      if (frames.length === count) {
-        leg.off('audio', onAudio);
-        resolve(frames);
-      }
-    };
-    leg.on('audio', onAudio);
-  });
-}
-
-/** A sine tone as PCM16, for audio that survives G.711 with a measurable error. */
-export function tone(samples: number, sampleRate: number, hz = 440, amplitude = 8000): Int16Array {
-  const out = new Int16Array(samples);
-  for (let i = 0; i < samples; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / sampleRate));
-  return out;
-}

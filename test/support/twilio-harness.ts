@@ -1,0 +1,159 @@
+/**
+ * Test harness for the Twilio adapter: a real Fastify server on 127.0.0.1 with the Twilio routes, the
+ * recording CallHandler, captured logs, webhooks signed by the `twilio` package (an independent
+ * implementation of X-Twilio-Signature), and a ws client that speaks as Twilio Media Streams.
+ */
+import { EventEmitter } from 'node:events';
+import Fastify, { type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import twilio from 'twilio';
+import { twilioRoutes, type TwilioRoutesOptions } from '../../src/carriers/twilio/routes.js';
+import { CapturedLogs, RecordingCallHandler } from './carrier-harness.js';
+
+export interface TwilioTestServer {
+  app: FastifyInstance;
+  baseUrl: string;
+  /** ws://127.0.0.1:<port>/twilio/stream, as the TwiML names it. */
+  streamUrl: string;
+  handler: RecordingCallHandler;
+  logs: CapturedLogs;
+  close(): Promise<void>;
+}
+
+export async function startTwilioTestServer(
+  options: Partial<Omit<TwilioRoutesOptions, 'handler' | 'logger' | 'publicBaseUrl'>> & { handler?: RecordingCallHandler } = {},
+): Promise<TwilioTestServer> {
+  const logs = new CapturedLogs();
+  const handler = options.handler ?? new RecordingCallHandler();
+  const app = Fastify();
+  await app.register(websocket);
+  let publicBaseUrl = '';
+  let counter = 0;
+  await app.register(twilioRoutes, {
+    prefix: '/twilio',
+    newCallId: () => `vx-${++counter}`,
+    ...options,
+    get publicBaseUrl() {
+      return publicBaseUrl;
+    },
+    handler,
+    logger: pino({ level: 'debug' }, logs.stream),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('server has no port');
+  publicBaseUrl = `http://127.0.0.1:${address.port}`;
+  return { app, baseUrl: publicBaseUrl, streamUrl: `ws://127.0.0.1:${address.port}/twilio/stream`, handler, logs, close: () => app.close() };
+}
+
+/** POSTs a form-encoded Twilio webhook, signed (by the twilio package) when a token is given. */
+export async function postWebhook(
+  url: string,
+  params: Record<string, string>,
+  options: { authToken?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; text: string; contentType: string | null }> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    ...(options.authToken ? { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(options.authToken, url, params) } : {}),
+    ...options.headers,
+  };
+  const res = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(params).toString() });
+  return { status: res.status, text: await res.text(), contentType: res.headers.get('content-type') };
+}
+
+export function voiceParams(callSid: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { CallSid: callSid, AccountSid: 'AC00000000000000000000000000000000', From: '+14155551234', To: '+14155550000', CallStatus: 'ringing', Direction: 'inbound', ApiVersion: '2010-04-01', ...extra };
+}
+
+/** What Twilio's Media Streams side does: connects (signed), sends connected/start/media/dtmf/mark/stop, and collects what Voxgate sends. */
+export class TwilioStreamClient {
+  readonly received: Array<Record<string, unknown>> = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly arrivals = new EventEmitter();
+  private sequence = 0;
+  private chunk = 0;
+  private streamSid = 'MZ00000000000000000000000000000000';
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as Record<string, unknown>;
+      this.received.push(msg);
+      this.arrivals.emit('message', msg);
+    });
+    this.closed = new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  /** Opens the socket; with a token the handshake carries X-Twilio-Signature over the URL, as Twilio signs it. */
+  static async connect(url: string, authToken?: string): Promise<TwilioStreamClient> {
+    const headers = authToken ? { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(authToken, url, {}) } : {};
+    const socket = new WebSocket(url, { headers });
+    const client = new TwilioStreamClient(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    return client;
+  }
+
+  sendJson(message: unknown): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  sendRaw(text: string | Buffer): void {
+    this.socket.send(text);
+  }
+
+  /** `connected`, then `start` naming the call, as Twilio opens every stream. */
+  start(callSid: string, customParameters: Record<string, string> = {}, streamSid = `MZ${callSid.slice(2).padEnd(32, '0').slice(0, 32)}`): void {
+    this.streamSid = streamSid;
+    this.sendJson({ event: 'connected', protocol: 'Call', version: '1.0.0' });
+    this.sendJson({
+      event: 'start',
+      sequenceNumber: String(++this.sequence),
+      start: { accountSid: 'AC00000000000000000000000000000000', streamSid, callSid, tracks: ['inbound'], customParameters, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+      streamSid,
+    });
+  }
+
+  media(payload: Buffer | string): void {
+    const chunk = ++this.chunk;
+    this.sendJson({
+      event: 'media',
+      sequenceNumber: String(++this.sequence),
+      media: { track: 'inbound', chunk: String(chunk), timestamp: String(chunk * 20), payload: typeof payload === 'string' ? payload : payload.toString('base64') },
+      streamSid: this.streamSid,
+    });
+  }
+
+  dtmf(digit: string): void {
+    this.sendJson({ event: 'dtmf', streamSid: this.streamSid, sequenceNumber: String(++this.sequence), dtmf: { track: 'inbound_track', digit } });
+  }
+
+  mark(name: string): void {
+    this.sendJson({ event: 'mark', sequenceNumber: String(++this.sequence), streamSid: this.streamSid, mark: { name } });
+  }
+
+  stop(callSid: string): void {
+    this.sendJson({ event: 'stop', sequenceNumber: String(++this.sequence), streamSid: this.streamSid, stop: { accountSid: 'AC00000000000000000000000000000000', callSid } });
+  }
+
+  /** Resolves with the first message (already received, from index `after`, or future) that matches. */
+  async next(predicate: (msg: Record<string, unknown>) => boolean, after = 0): Promise<Record<string, unknown>> {
+    const found = this.received.slice(after).find(predicate);
+    if (found) return found;
+    return new Promise((resolve) => {
+      const onMessage = (msg: Record<string, unknown>) => {
+        if (!predicate(msg)) return;
+        this.arrivals.off('message', onMessage);
+        resolve(msg);
+      };
+      this.arrivals.on('message', onMessage);
+    });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
