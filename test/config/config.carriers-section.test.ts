@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { configuredCarrierNames } from '../../src/carriers/index.js';
+
+describe('the carriers section', () => {
+  it('left out, runs Plivo with its defaults (what the simulator and the demo speak)', () => {
+    const cfg = parseConfig({});
+    expect(configuredCarrierNames(cfg.carriers)).toEqual(['plivo']);
+    expect(cfg.carriers.plivo).toEqual({ authId: 'MAVOXGATEDEMO', apiBaseUrl: 'https://api.plivo.com', contentType: 'audio/x-mulaw;rate=8000' });
+  });
+
+  it('given, enables exactly the carriers it names, each from its own variables too', () => {
+    const cfg = parseConfig({ carriers: { twilio: { accountSid: 'AC1' } } }, { TWILIO_AUTH_TOKEN: 'tw-token', TWILIO_API_BASE_URL: 'http://127.0.0.1:9/' });
+    expect(configuredCarrierNames(cfg.carriers)).toEqual(['twilio']);
+    expect(cfg.carriers.twilio).toEqual({ accountSid: 'AC1', authToken: 'tw-token', apiBaseUrl: 'http://127.0.0.1:9/' });
+    const both = parseConfig({}, { PLIVO_AUTH_TOKEN: 'p', TWILIO_ACCOUNT_SID: 'AC2' });
+    expect(configuredCarrierNames(both.carriers)).toEqual(['plivo', 'twilio']);
+  });
+
+  it('refuses an empty section, unknown carriers and fields, naming the key', () => {
+    expect(() => parseConfig({ carriers: {} })).toThrow(/carriers: configure at least one carrier \(plivo, twilio\)/);
+    expect(() => parseConfig({ carriers: { vonage: {} } })).toThrow(/carriers: Unrecognized key\(s\) in object: 'vonage'/);
+    expect(() => parseConfig({ carriers: { twilio: { token: 'x' } } })).toThrow(/carriers\.twilio: Unrecognized key\(s\) in object: 'token'/);
+    expect(() => parseConfig({ carriers: { twilio: { apiBaseUrl: 'not a url' } } })).toThrow(ConfigError);
+  });
+
+  it('a route may name the carrier its number belongs to, which must be configured', () => {
+    const bots = [{ name: 'sales', type: 'flow' }];
+    const ok = parseConfig({ carriers: { plivo: {}, twilio: {} }, bots, routes: [{ number: '+14155550100', bot: 'sales', carrier: 'twilio' }, { number: '*', bot: 'sales' }] });
+    expect(ok.routes[0]).toEqual({ number: '+14155550100', bot: 'sales', carrier: 'twilio' });
+    expect(() => parseConfig({ bots, routes: [{ number: '+14155550100', bot: 'sales', carrier: 'twilio' }] })).toThrow(/routes\.0\.carrier: carrier "twilio" is not configured \(configured: plivo\)/);
+  });
+});
