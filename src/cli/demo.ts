@@ -12,6 +12,7 @@ import { startGateway } from '../app/gateway.js';
 import type { VoxgateConfig } from '../config/schema.js';
 import { PlivoSimulator } from '../sim/plivo-simulator.js';
 import { plivoConfigSchema } from '../carriers/plivo/plivo-carrier.js';
+import { resolveSecret } from '../runtime/secrets.js';
 import type { TimelineEvent } from '../sim/timeline.js';
 import { runEscalationDemo } from './demo-escalation.js';
 
@@ -36,7 +37,7 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
 
   const plivo = plivoConfigSchema.parse(config.carriers.plivo ?? {});
   // A real token so every webhook and the stream upgrade are signed and verified, as with Plivo.
-  const authToken = plivo.authToken ?? randomBytes(18).toString('base64url');
+  const authToken = resolveSecret(plivo.authToken, 'carriers.plivo.authToken', process.env) ?? randomBytes(18).toString('base64url');
   const sim = new PlivoSimulator({ authId: plivo.authId, authToken, logger: logger.child({ component: 'simulator' }) });
   const { restBaseUrl } = await sim.listen();
   const gateway = await startGateway(

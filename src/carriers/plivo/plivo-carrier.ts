@@ -1,5 +1,6 @@
 /** Plivo as a carrier module: its configuration section, its routes, outbound calls through its Call API. */
 import { z } from 'zod';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { Carrier, CarrierModule, PlaceCallRequest } from '../carrier.js';
 import type { OutboundFailure } from '../leg.js';
 import type { OutboundReasonCode } from '../../events/outbound-events.js';
@@ -14,7 +15,7 @@ export const plivoConfigSchema = z
   .object({
     authId: z.string().default('MAVOXGATEDEMO'),
     /** Enables Signature V3 checks on callbacks and the stream, and authenticates REST calls. */
-    authToken: z.string().optional(),
+    authToken: secretSchema.optional(),
     apiBaseUrl: z.string().url().default('https://api.plivo.com'),
     contentType: z.enum(PLIVO_CONTENT_TYPES).default('audio/x-mulaw;rate=8000'),
   })
@@ -43,7 +44,8 @@ export const plivoCarrier: CarrierModule<PlivoConfig> = {
     ['PLIVO_CONTENT_TYPE', 'contentType'],
   ],
   create(config, context): Carrier {
-    const rest = new PlivoRestClient({ authId: config.authId, authToken: config.authToken ?? '', baseUrl: config.apiBaseUrl });
+    const authToken = resolveSecret(config.authToken, 'carriers.plivo.authToken', process.env);
+    const rest = new PlivoRestClient({ authId: config.authId, authToken: authToken ?? '', baseUrl: config.apiBaseUrl });
     const base = () => `${trimBase(context.publicUrl())}${PREFIX}`;
     return {
       name: PLIVO,
@@ -54,7 +56,7 @@ export const plivoCarrier: CarrierModule<PlivoConfig> = {
           get publicBaseUrl() {
             return context.publicUrl();
           },
-          authToken: config.authToken,
+          authToken,
           contentType: config.contentType,
           handler,
           rest,

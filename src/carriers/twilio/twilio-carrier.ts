@@ -1,5 +1,6 @@
 /** Twilio as a carrier module: its configuration section, its routes, outbound calls through its REST API. */
 import { z } from 'zod';
+import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { Carrier, CarrierModule, PlaceCallRequest } from '../carrier.js';
 import type { OutboundFailure } from '../leg.js';
 import type { OutboundReasonCode } from '../../events/outbound-events.js';
@@ -14,7 +15,7 @@ export const twilioConfigSchema = z
     /** AC...: authenticates REST calls (with authToken). */
     accountSid: z.string().min(1).optional(),
     /** Enables X-Twilio-Signature checks on webhooks and the stream, and authenticates REST calls. */
-    authToken: z.string().min(1).optional(),
+    authToken: secretSchema.optional(),
     apiBaseUrl: z.string().url().default('https://api.twilio.com'),
   })
   .strict();
@@ -41,7 +42,8 @@ export const twilioCarrier: CarrierModule<TwilioConfig> = {
     ['TWILIO_API_BASE_URL', 'apiBaseUrl'],
   ],
   create(config, context): Carrier {
-    const rest = new TwilioRestClient({ accountSid: config.accountSid ?? '', authToken: config.authToken ?? '', baseUrl: config.apiBaseUrl });
+    const authToken = resolveSecret(config.authToken, 'carriers.twilio.authToken', process.env);
+    const rest = new TwilioRestClient({ accountSid: config.accountSid ?? '', authToken: authToken ?? '', baseUrl: config.apiBaseUrl });
     const base = () => `${trimBase(context.publicUrl())}${PREFIX}`;
     return {
       name: TWILIO,
@@ -52,7 +54,7 @@ export const twilioCarrier: CarrierModule<TwilioConfig> = {
           get publicBaseUrl() {
             return context.publicUrl();
           },
-          authToken: config.authToken,
+          authToken,
           handler,
           rest,
           logger: context.logger,
