@@ -23,7 +23,7 @@ const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
   ['VOXGATE_SECRETS_KEY', ['secretsKey']],
   // The conversation-service integration's name for its HTTP TTS (seed 000): setting it selects that provider.
   ['AI_TTS_URL', ['tts', 'http', 'url']],
-  // Each carrier names its own variables (PLIVO_AUTH_TOKEN, TWILIO_ACCOUNT_SID...).
+  // Each carrier module names its own variables.
   ...CARRIER_MODULES.flatMap((m) => m.env.map(([variable, key]): [string, string[]] => [variable, ['carriers', m.name, key]])),
 ];
 

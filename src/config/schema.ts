@@ -129,7 +129,7 @@ export const configSchema = z
     /** PostgreSQL URL; SQLite under dataDir when absent. */
     databaseUrl: z.string().url().optional(),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().default({}),
-    /** The carriers calls come through; left out, Plivo with its defaults. */
+    /** The carriers calls come through (src/carriers/index.ts); left out, the embedded default. */
     carriers: carriersConfigSchema,
     tts: z
       .object({
@@ -221,7 +221,7 @@ export const configSchema = z
     /** Outbound calls: how fast they may start, and how long a callee's phone may ring. */
     dialer: z
       .object({
-        /** Plivo queues calls above the account's rate (2/s by default); Voxgate paces itself to it. */
+        /** Carriers queue calls above the account's rate (often 1-2/s by default); Voxgate paces itself to it. */
         callsPerSecond: z.number().positive().max(1000).default(2),
         ringTimeoutSec: z.number().int().min(1).max(300).default(45),
       })

@@ -5,7 +5,7 @@ export type OutboundReasonCode = 'no-answer' | 'busy' | 'declined' | 'error' | '
 
 export interface OutboundStatusEvent {
   conversationId: string;
-  /** The carrier the call goes through ("plivo", "twilio"). */
+  /** The carrier the call goes through (its name, as on call records). */
   carrier?: string;
   status: OutboundStatus;
   /** failed (and completed after a machine hangup): why. */

@@ -98,7 +98,7 @@ export interface OutboundCallsTable {
   bot: string | null;
   target: string;
   caller: string;
-  /** The carrier's id for the request (Plivo request_uuid), known once the carrier took it. */
+  /** The carrier's id for the request, known once the carrier took it. */
   carrier_request_id: string | null;
   notify_url: string | null;
   /** The OutboundCallRequest as JSON. */
