@@ -40,23 +40,20 @@ export class FakeVendorServer {
   private readonly open = new Set<ServerResponse>();
   private closeWaiters: Array<() => void> = [];
 
-  constructor(route: VendorRoute, options: FakeVendorServerOptions = {}) {
-    const onRouteError = options.onRouteError ?? answerRouteError;
-    this.http = createServer((req, res) => {
-      this.open.add(res);
-      res.on('close', () => {
-        this.open.delete(res);
-        if (!res.writableFinished) this.closedEarly++;
-        const waiters = this.closeWaiters;
-        this.closeWaiters = [];
-        for (const w of waiters) w();
-      });
-      try {
-        void Promise.resolve(route(req, res)).catch((err: unknown) => onRouteError(err, res));
-      } catch (err) {
-        onRouteError(err, res);
-      }
-    });
+  constructor(
+    route: VendorRoute,
+    private readonly options: FakeVendorServerOptions = {},
+  ) {
+    this.http = createServer((req, res) => this.serve(route, req, res));
+  }
+
+  /**
+   * Routes requests sent with `Expect: 100-continue` here instead, before their body: the double
+   * decides whether to accept it (res.writeContinue()) or answer at once, as a vendor checking
+   * auth first does.
+   */
+  onExpectContinue(route: VendorRoute): void {
+    this.http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.serve(route, req, res));
   }
 
   /** Listens on an ephemeral loopback port. */
@@ -82,6 +79,23 @@ export class FakeVendorServer {
   /** Resolves when some response is closed (by the client or the double). */
   nextClose(): Promise<void> {
     return new Promise((resolve) => this.closeWaiters.push(resolve));
+  }
+
+  private serve(route: VendorRoute, req: IncomingMessage, res: ServerResponse): void {
+    this.open.add(res);
+    res.on('close', () => {
+      this.open.delete(res);
+      if (!res.writableFinished) this.closedEarly++;
+      const waiters = this.closeWaiters;
+      this.closeWaiters = [];
+      for (const w of waiters) w();
+    });
+    const onRouteError = this.options.onRouteError ?? answerRouteError;
+    try {
+      void Promise.resolve(route(req, res)).catch((err: unknown) => onRouteError(err, res));
+    } catch (err) {
+      onRouteError(err, res);
+    }
   }
 
   /** Ends stalled responses and every connection, then stops listening. */
