@@ -13,11 +13,11 @@
  * nextRecognition() (or another RecognitionStatus or a failure with nextResponse()); with nothing
  * scripted it answers `InitialSilenceTimeout` as Azure does for silence.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { parseWav, type WavAudio } from '../../src/media/wav.js';
+import { dropConnection, FakeVendorServer, RequestLog } from './fake-vendor-server.js';
 
 export interface AzureRecognitionRequest {
   url: string;
@@ -52,34 +52,26 @@ const SUBSCRIPTION_KEY_ERROR = JSON.stringify({
 });
 
 export class AzureSttServer {
-  readonly requests: AzureRecognitionRequest[] = [];
   readonly tokenRequests: Array<{ headers: IncomingHttpHeaders; status: number }> = [];
   private readonly issuedTokens = new Set<string>();
   private readonly script: Array<{ answer: AzureScriptedAnswer; after?: Promise<unknown> }> = [];
-  private readonly http: Server;
-  private readonly sockets = new Set<Socket>();
-  private readonly events = new EventEmitter();
-  private port = 0;
+  private readonly log = new RequestLog<AzureRecognitionRequest>();
+  readonly requests = this.log.entries;
+  private readonly server = new FakeVendorServer((req, res) => this.route(req, res, false));
 
   private constructor(readonly key: string) {
-    this.http = createServer((req, res) => this.route(req, res, false));
     // Node calls this instead of the request handler for `Expect: 100-continue`: check auth before accepting the body.
-    this.http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.route(req, res, true));
-    this.http.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    this.server.onExpectContinue((req, res) => this.route(req, res, true));
   }
 
   static async start(key = 'azure-test-key'): Promise<AzureSttServer> {
     const server = new AzureSttServer(key);
-    await new Promise<void>((resolve) => server.http.listen(0, '127.0.0.1', resolve));
-    server.port = (server.http.address() as AddressInfo).port;
+    await server.server.listen();
     return server;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.server.origin;
   }
 
   /** Scripts the transcript of the next request (Display = text; Lexical/ITN derived unless given). */
@@ -101,21 +93,11 @@ export class AzureSttServer {
   }
 
   request(index = 0): Promise<AzureRecognitionRequest> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        const found = this.requests[index];
-        if (!found) return;
-        this.events.off('request', check);
-        resolve(found);
-      };
-      this.events.on('request', check);
-      check();
-    });
+    return this.log.nth(index);
   }
 
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    await this.server.close();
   }
 
   private route(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
@@ -224,10 +206,7 @@ export class AzureSttServer {
     }
     if (scripted?.after) await scripted.after;
     const script = scripted?.answer ?? { recognitionStatus: 'InitialSilenceTimeout' as const };
-    if ('drop' in script) {
-      res.socket?.destroy();
-      return;
-    }
+    if ('drop' in script) return dropConnection(res);
     if ('hang' in script) return;
     if ('status' in script) return answer(script.status, script.body, script.contentType);
     const ticks = Math.round((record.wav.samples.length / 16000) * 1e7);
@@ -253,7 +232,6 @@ export class AzureSttServer {
   }
 
   private record(record: AzureRecognitionRequest): void {
-    this.requests.push(record);
-    this.events.emit('request');
+    this.log.add(record);
   }
 }

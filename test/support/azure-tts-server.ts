@@ -10,9 +10,9 @@
  *   connection, send an empty 200, stall, or answer any status.
  * Every request is recorded with its headers and raw body.
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { writeChunked } from './elevenlabs-server.js';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { FakeVendorServer, receive } from './fake-vendor-server.js';
+import { writeChunked } from './fake-vendor-server.js';
 import { pcm16le, tone } from './tts-http-server.js';
 
 export const AZURE_TEST_KEY = '0123456789abcdef0123456789abcdef';
@@ -53,50 +53,37 @@ export class AzureTtsDouble {
   tokensIssued = 0;
   /** Accept issueToken requests and never answer them. */
   stallTokens = false;
-  closedEarly = 0;
   url = '';
-  private server?: Server;
-  private readonly open = new Set<ServerResponse>();
-  private closeWaiters: Array<() => void> = [];
+
+  private readonly server = new FakeVendorServer(async (req, res) => {
+    const received = await receive(req);
+    const recorded = { method: received.method, path: received.url.split('?')[0]!, headers: received.headers, body: received.text };
+    this.requests.push(recorded);
+    await this.route(recorded, res);
+  });
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        const recorded = { method: req.method ?? '', path: (req.url ?? '/').split('?')[0], headers: req.headers, body: Buffer.concat(parts).toString('utf8') };
-        this.requests.push(recorded);
-        this.open.add(res);
-        res.on('close', () => {
-          this.open.delete(res);
-          if (!res.writableFinished) this.closedEarly++;
-          const waiters = this.closeWaiters;
-          this.closeWaiters = [];
-          for (const w of waiters) w();
-        });
-        this.route(recorded, res).catch((err: unknown) => {
-          if (!res.headersSent) res.writeHead(500);
-          res.end(String(err));
-        });
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await this.server.listen();
+    this.url = this.server.origin;
     return this;
+  }
+
+  /** Responses closed before the server finished them (client aborts). */
+  get closedEarly(): number {
+    return this.server.closedEarly;
+  }
+
+  /** Resolves when some response is closed (by the client or the server). */
+  nextClose(): Promise<void> {
+    return this.server.nextClose();
+  }
+
+  async close(): Promise<void> {
+    await this.server.close();
   }
 
   synthesisRequests(): RecordedAzureRequest[] {
     return this.requests.filter((r) => r.path === '/cognitiveservices/v1');
-  }
-
-  nextClose(): Promise<void> {
-    return new Promise((resolve) => this.closeWaiters.push(resolve));
-  }
-
-  async close(): Promise<void> {
-    for (const res of this.open) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 
   private async route(req: RecordedAzureRequest, res: ServerResponse): Promise<void> {

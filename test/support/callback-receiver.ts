@@ -3,8 +3,8 @@
  * fail with any status (429 with Retry-After...), hang without answering, or drop the connection.
  * With a secret it checks X-Voxgate-Signature the way a customer's receiver would (401 when wrong).
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { dropConnection, FakeVendorServer, receive, RequestLog } from './fake-vendor-server.js';
 import { verifyVoxgateSignature } from '../../src/dialer/callback-signature.js';
 import type { Store } from '../../src/store/database.js';
 import { CallbackOutboxRepository } from '../../src/store/callback-outbox-repository.js';
@@ -40,30 +40,24 @@ export interface CallbackReceiverOptions {
 const OK: ReceiverReply = { status: 200, body: '{"received":true}', headers: { 'Content-Type': 'application/json' } };
 
 export class CallbackReceiver {
-  readonly requests: ReceivedCallback[] = [];
+  private readonly log = new RequestLog<ReceivedCallback>();
+  readonly requests = this.log.entries;
   private readonly script: ReceiverReply[] = [];
-  private readonly waiters: { count: number; resolve: () => void }[] = [];
-  private readonly hanging = new Set<ServerResponse>();
+  private readonly server = new FakeVendorServer(async (req, res) => {
+    const received = await receive(req);
+    this.answer(received.method, received.url, received.headers, received.text, res);
+  });
 
-  private constructor(private readonly server: Server, private readonly opts: CallbackReceiverOptions) {}
+  private constructor(private readonly opts: CallbackReceiverOptions) {}
 
   static async start(opts: CallbackReceiverOptions = {}): Promise<CallbackReceiver> {
-    const server = createServer();
-    const receiver = new CallbackReceiver(server, opts);
-    server.on('request', (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => receiver.answer(req.method ?? '', req.url ?? '', req.headers, Buffer.concat(chunks).toString('utf8'), res));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
+    const receiver = new CallbackReceiver(opts);
+    await receiver.server.listen();
     return receiver;
   }
 
   url(path = '/voxgate/status'): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
+    return `${this.server.origin}${path}`;
   }
 
   /** The next requests get these replies, in order; after them, 200. */
@@ -80,8 +74,7 @@ export class CallbackReceiver {
 
   /** Resolves once `count` requests have arrived in all. */
   waitForRequests(count: number): Promise<ReceivedCallback[]> {
-    if (this.requests.length >= count) return Promise.resolve(this.requests.slice(0, count));
-    return new Promise((resolve) => this.waiters.push({ count, resolve: () => resolve(this.requests.slice(0, count)) }));
+    return this.log.atLeast(count).then((all) => all.slice(0, count));
   }
 
   /** Timestamps (X-Voxgate-Timestamp) of the requests received, in unix seconds. */
@@ -89,11 +82,9 @@ export class CallbackReceiver {
     return this.requests.map((r) => Number(r.headers['x-voxgate-timestamp']));
   }
 
+  /** Ends hanging requests and every connection. */
   async close(): Promise<void> {
-    for (const res of this.hanging) res.destroy();
-    this.hanging.clear();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.server.close();
   }
 
   private answer(method: string, path: string, headers: IncomingHttpHeaders, body: string, res: ServerResponse): void {
@@ -109,19 +100,13 @@ export class CallbackReceiver {
       );
       if (!valid) reply = { status: 401, body: '{"error":"invalid X-Voxgate-Signature"}', headers: { 'Content-Type': 'application/json' } };
     }
-    this.requests.push({ method, path, headers, body, reply });
-    if ('hang' in reply) {
-      this.hanging.add(res);
-      res.on('close', () => this.hanging.delete(res));
-    } else if ('drop' in reply) {
-      res.socket?.destroy();
-    } else {
+    this.log.add({ method, path, headers, body, reply });
+    // A hanging request is left open: close() ends it.
+    if ('drop' in reply) {
+      dropConnection(res);
+    } else if (!('hang' in reply)) {
       res.writeHead(reply.status, reply.headers ?? {});
       res.end(reply.body ?? '');
-    }
-    for (const waiter of this.waiters.filter((w) => this.requests.length >= w.count)) {
-      this.waiters.splice(this.waiters.indexOf(waiter), 1);
-      waiter.resolve();
     }
   }
 }

@@ -2,7 +2,8 @@
  * A dial plan COLLECT eventUrl on loopback: records every POST (path, headers, JSON body) and
  * answers with the status the test chooses (200 with an empty JSON object by default).
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { FakeVendorServer, receive, RequestLog, sendJson } from './fake-vendor-server.js';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceivedCollectEvent {
@@ -13,50 +14,43 @@ export interface ReceivedCollectEvent {
 }
 
 export class CollectEventReceiver {
-  readonly received: ReceivedCollectEvent[] = [];
+  private readonly log = new RequestLog<ReceivedCollectEvent>();
+  readonly received = this.log.entries;
   /** Status code for the next answers. */
   status = 200;
   /** Take requests but never answer them (a hung eventUrl); close() drops them. */
   stall = false;
-  private server?: Server;
-  private waiters: { count: number; resolve: () => void }[] = [];
+
+  private readonly server = new FakeVendorServer(async (req, res) => {
+    const received = await receive(req);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(received.text) as Record<string, unknown>;
+    } catch {
+      sendJson(res, 400, { error: 'body is not JSON' });
+      return;
+    }
+    this.log.add({ method: received.method, path: received.url, headers: received.headers, body });
+    // A stalled request is left open: close() ends it.
+    if (!this.stall) sendJson(res, this.status, this.status < 300 ? {} : { error: 'receiver failing' });
+  });
 
   async listen(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        let body: Record<string, unknown>;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        } catch {
-          res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'body is not JSON' }));
-          return;
-        }
-        this.received.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
-        if (!this.stall) res.writeHead(this.status, { 'content-type': 'application/json' }).end(this.status < 300 ? '{}' : JSON.stringify({ error: 'receiver failing' }));
-        this.waiters = this.waiters.filter((w) => (this.received.length >= w.count ? (w.resolve(), false) : true));
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await this.server.listen();
     return this;
   }
 
   url(path = '/collect'): string {
-    const { port } = this.server!.address() as AddressInfo;
-    return `http://127.0.0.1:${port}${path}`;
+    return `${this.server.origin}${path}`;
   }
 
   /** Resolves once `count` events in all have arrived. */
   async waitFor(count: number): Promise<ReceivedCollectEvent[]> {
-    if (this.received.length < count) await new Promise<void>((resolve) => this.waiters.push({ count, resolve }));
-    return this.received;
+    return this.log.atLeast(count);
   }
 
   async close(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.server.close();
   }
 }
 

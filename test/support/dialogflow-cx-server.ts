@@ -6,8 +6,8 @@
  * bodies (`{"error":{"code","message","status"}}`) and scripted DetectIntentResponses.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeVendorServer, receive, RequestLog } from './fake-vendor-server.js';
 
 export interface DetectIntentRecord {
   project: string;
@@ -53,14 +53,14 @@ const PATH = /^\/v3\/projects\/([^/]+)\/locations\/([^/]+)\/agents\/([^/]+)(?:\/
 const INPUT_KINDS = ['text', 'intent', 'audio', 'event', 'dtmf', 'toolCallResult'] as const;
 
 export class DialogflowCxServer {
-  readonly requests: DetectIntentRecord[] = [];
+  private readonly log = new RequestLog<DetectIntentRecord>();
+  readonly requests = this.log.entries;
   /** Answers for the next queries, in order; when empty, `agent` decides. */
   readonly replies: AgentReply[] = [];
   /** The default agent: answers every query with nothing to say. */
   agent: (query: DetectIntentRecord) => AgentReply = () => ({ responseMessages: [] });
   url = '';
-  private server?: Server;
-  private readonly waiters: (() => void)[] = [];
+  private readonly server = new FakeVendorServer((req, res) => this.handle(req, res));
 
   constructor(private readonly options: DialogflowCxServerOptions) {}
 
@@ -72,25 +72,21 @@ export class DialogflowCxServer {
 
   /** Resolves once `count` well-formed, authorized queries have arrived in total. */
   async waitForRequests(count: number): Promise<void> {
-    while (this.requests.length < count) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    await this.log.atLeast(count);
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await this.server.listen();
+    this.url = this.server.origin;
     return this;
   }
 
   async close(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.server.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const { text } = await receive(req);
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const match = PATH.exec(path);
     if (req.method !== 'POST' || !match) {
@@ -128,7 +124,7 @@ export class DialogflowCxServer {
     }
     let body: DetectIntentRecord['body'];
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as DetectIntentRecord['body'];
+      body = JSON.parse(text) as DetectIntentRecord['body'];
     } catch {
       googleError(res, 400, 'INVALID_ARGUMENT', 'Invalid JSON payload received. Unexpected token.');
       return;
@@ -139,8 +135,7 @@ export class DialogflowCxServer {
       return;
     }
     const record: DetectIntentRecord = { project, location, agent, environment, sessionId, authorization, body };
-    this.requests.push(record);
-    for (const w of this.waiters.splice(0)) w();
+    this.log.add(record);
 
     const reply = this.replies.shift() ?? this.agent(record);
     if ('hang' in reply) return;

@@ -8,8 +8,8 @@
  *   body, stall before the headers or after them, or answer any status and JSON.
  * Every request is recorded with its headers, query and parsed body.
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { FakeVendorServer, neverAnswer, receive, sendJson, writeChunked } from './fake-vendor-server.js';
 import { encodeMuLaw } from '../../src/media/g711.js';
 import { pcm16le, tone } from './tts-http-server.js';
 
@@ -46,56 +46,33 @@ export const ELEVENLABS_TEST_KEY = 'sk_test_elevenlabs_0123456789';
 export class ElevenLabsDouble {
   readonly requests: RecordedElevenLabsRequest[] = [];
   readonly scripts: ElevenLabsScript[] = [];
-  /** Responses closed before the server finished them (client aborts). */
-  closedEarly = 0;
   url = '';
-  private server?: Server;
-  private readonly open = new Set<ServerResponse>();
-  private closeWaiters: Array<() => void> = [];
+
+  private readonly server = new FakeVendorServer(async (req, res) => {
+    const received = await receive(req);
+    const recorded = { method: received.method, path: received.path, query: received.query, headers: received.headers, body: received.json as Record<string, unknown> | undefined };
+    this.requests.push(recorded);
+    await this.route(recorded, received.text, res);
+  });
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(parts).toString('utf8');
-        let body: Record<string, unknown> | undefined;
-        try {
-          body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
-        } catch {
-          body = undefined;
-        }
-        const url = new URL(req.url ?? '/', 'http://double');
-        const recorded = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body };
-        this.requests.push(recorded);
-        this.open.add(res);
-        res.on('close', () => {
-          this.open.delete(res);
-          if (!res.writableFinished) this.closedEarly++;
-          const waiters = this.closeWaiters;
-          this.closeWaiters = [];
-          for (const w of waiters) w();
-        });
-        this.route(recorded, raw, res).catch((err: unknown) => {
-          if (!res.headersSent) res.writeHead(500);
-          res.end(String(err));
-        });
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await this.server.listen();
+    this.url = this.server.origin;
     return this;
+  }
+
+  /** Responses closed before the server finished them (client aborts). */
+  get closedEarly(): number {
+    return this.server.closedEarly;
   }
 
   /** Resolves when some response is closed (by the client or the server). */
   nextClose(): Promise<void> {
-    return new Promise((resolve) => this.closeWaiters.push(resolve));
+    return this.server.nextClose();
   }
 
   async close(): Promise<void> {
-    for (const res of this.open) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await this.server.close();
   }
 
   private async route(req: RecordedElevenLabsRequest, raw: string, res: ServerResponse): Promise<void> {
@@ -131,7 +108,7 @@ export class ElevenLabsDouble {
 
     const script = this.scripts.shift() ?? {};
     if (script.reply) return sendJson(res, script.reply.status, script.reply.json);
-    if (script.stallBeforeHeaders) return new Promise<void>(() => {});
+    if (script.stallBeforeHeaders) return neverAnswer();
     const rate = format![2] ? Number(format![2]) : 8000;
     const samples = tone(script.hz ?? 440, script.ms ?? 500, rate);
     const bytes = format![3] ? encodeMuLaw(samples) : pcm16le(samples);
@@ -143,38 +120,11 @@ export class ElevenLabsDouble {
     });
     if (script.stallAfterHeaders) {
       res.flushHeaders();
-      return new Promise<void>(() => {});
+      return neverAnswer();
     }
     if (script.empty) return void res.end();
     await writeChunked(res, bytes, script.chunks ?? 5, script.gates, script.cutAfterChunks);
   }
-}
-
-/** Writes `bytes` in `count` pieces of odd sizes, awaiting gates between them; destroys the socket at `cutAfter`. */
-export async function writeChunked(res: ServerResponse, bytes: Uint8Array, count: number, gates: Promise<void>[] = [], cutAfter = Infinity): Promise<void> {
-  const size = Math.ceil(bytes.length / count) | 1;
-  let off = 0;
-  for (let i = 0; off < bytes.length; i++) {
-    if (i > 0) {
-      const gate = gates[i - 1] as Promise<void> | undefined;
-      if (gate) await gate;
-      else await new Promise<void>((r) => setImmediate(r));
-    }
-    if (res.destroyed) return;
-    if (i >= cutAfter) {
-      res.destroy();
-      return;
-    }
-    const piece = bytes.subarray(off, Math.min(bytes.length, off + size));
-    off += piece.length;
-    await new Promise<void>((resolve) => res.write(piece, () => resolve()));
-  }
-  res.end();
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
 }
 
 export async function startElevenLabsDouble(): Promise<ElevenLabsDouble> {

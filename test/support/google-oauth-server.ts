@@ -6,8 +6,8 @@
  * most an hour and now inside [iat, exp]. Errors answer Google's `{error, error_description}` shapes.
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeVendorServer, receive, RequestLog } from './fake-vendor-server.js';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 
 export interface TestServiceAccount {
@@ -72,17 +72,17 @@ const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const SKEW_S = 300;
 
 export class GoogleOAuthServer {
-  readonly requests: TokenRequestRecord[] = [];
+  private readonly log = new RequestLog<TokenRequestRecord>();
+  readonly requests = this.log.entries;
   private readonly accounts = new Map<string, TestServiceAccount>();
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly scripted: { status: number; body: string; contentType?: string }[] = [];
   private readonly held: (() => void)[] = [];
   private holdNext = 0;
-  private readonly waiters: (() => void)[] = [];
-  private server?: Server;
   private readonly now: () => number;
   private readonly expiresInS: number;
   url = '';
+  private readonly server = new FakeVendorServer((req, res) => this.handle(req, res));
 
   constructor(options: GoogleOAuthServerOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -119,7 +119,7 @@ export class GoogleOAuthServer {
 
   /** Resolves once `count` token requests have arrived in total. */
   async waitForRequests(count: number): Promise<void> {
-    while (this.requests.length < count) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    await this.log.atLeast(count);
   }
 
   /** Whether `token` was issued by this endpoint, is unexpired and carries `scope`. */
@@ -129,26 +129,21 @@ export class GoogleOAuthServer {
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await this.server.listen();
+    this.url = this.server.origin;
     return this;
   }
 
   async close(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.server.close();
   }
 
   private record(r: TokenRequestRecord): void {
-    this.requests.push(r);
-    for (const w of this.waiters.splice(0)) w();
+    this.log.add(r);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const { text } = await receive(req);
     const send = (status: number, body: unknown, record: Omit<TokenRequestRecord, 'status'> = {}) => {
       this.record({ ...record, status });
       const answer = () => {
@@ -174,7 +169,7 @@ export class GoogleOAuthServer {
       send(400, { error: 'invalid_request', error_description: 'Bad Request' });
       return;
     }
-    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    const form = new URLSearchParams(text);
     const grantType = form.get('grant_type');
     if (grantType !== JWT_BEARER) {
       send(400, { error: 'unsupported_grant_type', error_description: `Invalid grant_type: ${grantType ?? ''}` });

@@ -12,10 +12,9 @@
  * nextTranscript() (or a failure with nextResponse()); with nothing scripted it answers as Google does
  * for silence, without `results`.
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { randomInt } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { dropConnection, FakeVendorServer, receive, RequestLog } from './fake-vendor-server.js';
 
 export interface RecognizeRequest {
   url: string;
@@ -62,34 +61,24 @@ export function googleErrorBody(code: number, message: string, details?: unknown
 }
 
 export class GoogleSttServer {
-  readonly requests: RecognizeRequest[] = [];
+  private readonly log = new RequestLog<RecognizeRequest>();
+  readonly requests = this.log.entries;
   private readonly script: Scripted[] = [];
-  private readonly http: Server;
-  private readonly sockets = new Set<Socket>();
-  private readonly events = new EventEmitter();
-  private port = 0;
+  private readonly server = new FakeVendorServer(async (req, res) => {
+    const received = await receive(req);
+    await this.handle(received.url, received.method, received.headers, received.raw, res);
+  });
 
-  private constructor(private readonly credentials: { apiKey?: string; accessToken?: string }) {
-    this.http = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => void this.handle(req.url ?? '/', req.method ?? 'GET', req.headers, Buffer.concat(chunks), res));
-    });
-    this.http.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-  }
+  private constructor(private readonly credentials: { apiKey?: string; accessToken?: string }) {}
 
   static async start(credentials: { apiKey?: string; accessToken?: string } = { apiKey: 'google-test-key' }): Promise<GoogleSttServer> {
     const server = new GoogleSttServer(credentials);
-    await new Promise<void>((resolve) => server.http.listen(0, '127.0.0.1', resolve));
-    server.port = (server.http.address() as AddressInfo).port;
+    await server.server.listen();
     return server;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.server.origin;
   }
 
   /** Scripts what the caller said in the next utterance; several strings come back as several results. */
@@ -104,21 +93,11 @@ export class GoogleSttServer {
 
   /** Resolves with the n-th recognize request (0-based) once it arrived. */
   request(index = 0): Promise<RecognizeRequest> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        const found = this.requests[index];
-        if (!found) return;
-        this.events.off('request', check);
-        resolve(found);
-      };
-      this.events.on('request', check);
-      check();
-    });
+    return this.log.nth(index);
   }
 
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    await this.server.close();
   }
 
   private async handle(url: string, method: string, headers: IncomingHttpHeaders, raw: Buffer, res: ServerResponse): Promise<void> {
@@ -197,10 +176,7 @@ export class GoogleSttServer {
     this.record(record);
     if (scripted?.after) await scripted.after;
     const answer = scripted?.answer;
-    if (answer && 'drop' in answer) {
-      res.socket?.destroy();
-      return;
-    }
+    if (answer && 'drop' in answer) return dropConnection(res);
     if (answer && 'hang' in answer) return;
     if (answer && 'status' in answer) {
       record.status = answer.status;
@@ -227,7 +203,6 @@ export class GoogleSttServer {
   }
 
   private record(record: RecognizeRequest): void {
-    this.requests.push(record);
-    this.events.emit('request');
+    this.log.add(record);
   }
 }

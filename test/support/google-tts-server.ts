@@ -8,8 +8,8 @@
  *   sampleRateHertz, unless a queued script says otherwise (an error, a raw body, silence, a cut body).
  * Every request is recorded with its query, headers and parsed body.
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { FakeVendorServer, receive } from './fake-vendor-server.js';
 import { encodeWav, tone } from './tts-http-server.js';
 
 /** The JSON body of a synthesize request, as far as the double reads it. */
@@ -57,52 +57,33 @@ export class GoogleTtsDouble {
   readonly scripts: GoogleScript[] = [];
   apiKey = 'AIza-test-key';
   bearerToken = 'ya29.test-token';
-  /** Responses the client closed before the server finished writing. */
-  closedEarly = 0;
   url = '';
-  private server?: Server;
-  private readonly open = new Set<ServerResponse>();
-  private closeWaiters: Array<() => void> = [];
+
+  private readonly server = new FakeVendorServer(async (req, res) => {
+    const received = await receive(req);
+    const recorded = { method: received.method, path: received.path, query: received.query, headers: received.headers, body: received.json as GoogleSynthesizeBody | undefined };
+    this.requests.push(recorded);
+    await this.route(recorded, received.text, res);
+  });
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(parts).toString('utf8');
-        let body: GoogleSynthesizeBody | undefined;
-        try {
-          body = raw ? (JSON.parse(raw) as GoogleSynthesizeBody) : undefined;
-        } catch {
-          body = undefined;
-        }
-        const url = new URL(req.url ?? '/', 'http://double');
-        const recorded = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body };
-        this.requests.push(recorded);
-        this.open.add(res);
-        res.on('close', () => {
-          this.open.delete(res);
-          if (!res.writableFinished) this.closedEarly++;
-          const waiters = this.closeWaiters;
-          this.closeWaiters = [];
-          for (const w of waiters) w();
-        });
-        this.route(recorded, raw, res);
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await this.server.listen();
+    this.url = this.server.origin;
     return this;
   }
 
+  /** Responses closed before the server finished them (client aborts). */
+  get closedEarly(): number {
+    return this.server.closedEarly;
+  }
+
+  /** Resolves when some response is closed (by the client or the server). */
   nextClose(): Promise<void> {
-    return new Promise((resolve) => this.closeWaiters.push(resolve));
+    return this.server.nextClose();
   }
 
   async close(): Promise<void> {
-    for (const res of this.open) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await this.server.close();
   }
 
   private route(req: RecordedGoogleRequest, raw: string, res: ServerResponse): void {
@@ -211,6 +192,7 @@ function validateBody(body: GoogleSynthesizeBody): string | undefined {
   return undefined;
 }
 
+/** Google's front end answers pretty-printed JSON in UTF-8. */
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
   res.end(JSON.stringify(body, null, 2));

@@ -7,8 +7,8 @@
  * and can await test-controlled promises between them, so a test can prove what the client did while
  * the rest of the answer was not generated yet. Every request is recorded (headers and JSON body).
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { FakeVendorServer, receive, RequestLog } from './fake-vendor-server.js';
 
 export interface RecordedChatRequest {
   method: string;
@@ -159,29 +159,27 @@ export class ChatStreamReply {
 }
 
 export class OpenAiChatServer {
-  readonly requests: RecordedChatRequest[] = [];
+  private readonly log = new RequestLog<RecordedChatRequest>();
+  readonly requests = this.log.entries;
   private readonly scripts: ChatScript[] = [];
-  private readonly waiters: Array<{ count: number; resolve: () => void }> = [];
   /** Script runs still in progress (awaited on close so a failing script surfaces). */
   private readonly running = new Set<Promise<void>>();
   readonly scriptErrors: unknown[] = [];
+  private readonly server = new FakeVendorServer(async (req, res) => {
+    const received = await receive(req);
+    this.handle(received.method, received.url, received.headers, received.text, res);
+  });
+  private constructor() {}
 
-  private constructor(
-    private readonly server: Server,
-    readonly baseUrl: string,
-  ) {}
+  /** The `baseUrl` to give the LLM bot. */
+  get baseUrl(): string {
+    return `${this.server.origin}/v1`;
+  }
 
   static async start(): Promise<OpenAiChatServer> {
-    const ref: { instance?: OpenAiChatServer } = {};
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => ref.instance!.handle(req.method ?? '', req.url ?? '', req.headers, Buffer.concat(chunks).toString('utf8'), res));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    ref.instance = new OpenAiChatServer(server, `http://127.0.0.1:${port}/v1`);
-    return ref.instance;
+    const instance = new OpenAiChatServer();
+    await instance.server.listen();
+    return instance;
   }
 
   /** Queues scripts; each answers one request, in order. */
@@ -191,13 +189,11 @@ export class OpenAiChatServer {
 
   /** Resolves with request number `n` (0-based) once it has arrived. */
   async request(n: number): Promise<RecordedChatRequest> {
-    if (this.requests.length <= n) await new Promise<void>((resolve) => this.waiters.push({ count: n + 1, resolve }));
-    return this.requests[n];
+    return this.log.nth(n);
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.server.close();
     await Promise.allSettled([...this.running]);
   }
 
@@ -216,11 +212,7 @@ export class OpenAiChatServer {
       return;
     }
     const request: RecordedChatRequest = { method, url, headers, body };
-    this.requests.push(request);
-    for (const w of this.waiters.filter((w) => this.requests.length >= w.count)) {
-      this.waiters.splice(this.waiters.indexOf(w), 1);
-      w.resolve();
-    }
+    this.log.add(request);
     const script = this.scripts.shift();
     const reply = new ChatStreamReply(res, body.model ?? 'unknown');
     if (!script) {

@@ -9,9 +9,8 @@
  * The double cannot recognize speech: a test scripts each answer in request order (reply, fail, raw
  * body, hang, cut), and may hold an answer until it calls release() to reorder completions.
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { FakeVendorServer, receive, RequestLog } from './fake-vendor-server.js';
 import { parseWav, type WavAudio } from '../../src/media/wav.js';
 
 export type TranscriptionScript =
@@ -57,42 +56,32 @@ export function openAiError(message: string, type: string, code: string | null, 
 }
 
 export class OpenAiTranscriptionServer {
-  readonly requests: TranscriptionRequest[] = [];
+  private readonly accepted = new RequestLog<TranscriptionRequest>();
+  private readonly refusals = new RequestLog<{ status: number; body: string }>();
+  readonly requests = this.accepted.entries;
   /** Requests rejected before a script was used (auth, validation), with their status. */
-  readonly rejected: Array<{ status: number; body: string }> = [];
+  readonly rejected = this.refusals.entries;
   private readonly scripts: TranscriptionScript[] = [];
-  private readonly http: Server;
-  private readonly sockets = new Set<Socket>();
-  private readonly events = new EventEmitter();
-  private port = 0;
+  private readonly server = new FakeVendorServer(
+    async (req, res) => {
+      const received = await receive(req);
+      await this.handle(received.method, received.url, received.headers, received.raw, res);
+    },
+    { onRouteError: (err, res) => res.writeHead(500, { 'content-type': 'application/json' }).end(openAiError(String(err), 'server_error', null)) },
+  );
 
-  private constructor(readonly apiKey: string | undefined) {
-    this.http = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.handle(req.method ?? 'GET', req.url ?? '/', req.headers, Buffer.concat(chunks), res).catch((err: unknown) => {
-          res.writeHead(500, { 'content-type': 'application/json' }).end(openAiError(String(err), 'server_error', null));
-        });
-      });
-    });
-    this.http.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-  }
+  private constructor(readonly apiKey: string | undefined) {}
 
   /** `null` runs it like a self-hosted server that checks no key. */
   static async start(apiKey: string | null = 'sk-test-key'): Promise<OpenAiTranscriptionServer> {
     const server = new OpenAiTranscriptionServer(apiKey ?? undefined);
-    await new Promise<void>((resolve) => server.http.listen(0, '127.0.0.1', resolve));
-    server.port = (server.http.address() as AddressInfo).port;
+    await server.server.listen();
     return server;
   }
 
   /** The `baseUrl` to give the provider. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}/v1`;
+    return `${this.server.origin}/v1`;
   }
 
   /** Scripts the answer to the next request: the transcript the "model" heard. */
@@ -121,40 +110,21 @@ export class OpenAiTranscriptionServer {
 
   /** Resolves with the n-th accepted request (0-based), waiting for it if needed. */
   request(index = 0): Promise<TranscriptionRequest> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        const found = this.requests[index];
-        if (!found) return;
-        this.events.off('request', check);
-        resolve(found);
-      };
-      this.events.on('request', check);
-      check();
-    });
+    return this.accepted.nth(index);
   }
 
   /** Resolves once `count` requests were rejected (auth or validation). */
-  rejection(count = 1): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.rejected.length < count) return;
-        this.events.off('rejected', check);
-        resolve();
-      };
-      this.events.on('rejected', check);
-      check();
-    });
+  async rejection(count = 1): Promise<void> {
+    await this.refusals.atLeast(count);
   }
 
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    await this.server.close();
   }
 
   private reject(res: ServerResponse, status: number, body: string): void {
-    this.rejected.push({ status, body });
     res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-    this.events.emit('rejected');
+    this.refusals.add({ status, body });
   }
 
   private async handle(method: string, url: string, headers: IncomingHttpHeaders, body: Buffer, res: ServerResponse): Promise<void> {
@@ -202,8 +172,7 @@ export class OpenAiTranscriptionServer {
       res.once('finish', resolve);
       res.once('close', resolve);
     });
-    this.requests.push({ headers, fields, fileName: file.name, fileType: file.type, audio, release, answered });
-    this.events.emit('request');
+    this.accepted.add({ headers, fields, fileName: file.name, fileType: file.type, audio, release, answered });
 
     const script = this.scripts.shift();
     if (!script) {

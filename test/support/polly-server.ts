@@ -10,8 +10,8 @@
  * Every request is recorded with its headers, raw body and parsed body.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { FakeVendorServer, receive, writeChunked } from './fake-vendor-server.js';
 import { pcm16le, tone } from './tts-http-server.js';
 
 export const POLLY_TEST_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE7TESTKEY', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
@@ -54,53 +54,38 @@ export class PollyDouble {
   /** Access key id -> secret (and session token, for temporary credentials) the double accepts. */
   readonly keys = new Map<string, { secret: string; sessionToken?: string }>([[POLLY_TEST_CREDENTIALS.accessKeyId, { secret: POLLY_TEST_CREDENTIALS.secretAccessKey }]]);
   region = 'us-east-1';
-  closedEarly = 0;
   url = '';
-  private server?: Server;
-  private readonly open = new Set<ServerResponse>();
-  private closeWaiters: Array<() => void> = [];
+
+  private readonly server = new FakeVendorServer(async (req, res) => {
+    const received = await receive(req);
+    const recorded = { method: received.method, url: received.url, headers: received.headers, raw: received.raw, body: received.json as Record<string, unknown> | undefined };
+    this.requests.push(recorded);
+    await this.route(req, recorded, res);
+  }, {
+    onRouteError: (err, res) => {
+      if (!res.headersSent) pollyError(res, 500, 'ServiceFailureException', String(err));
+      else res.destroy();
+    },
+  });
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(parts);
-        let body: Record<string, unknown> | undefined;
-        try {
-          body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : undefined;
-        } catch {
-          body = undefined;
-        }
-        const recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw, body };
-        this.requests.push(recorded);
-        this.open.add(res);
-        res.on('close', () => {
-          this.open.delete(res);
-          if (!res.writableFinished) this.closedEarly++;
-          const waiters = this.closeWaiters;
-          this.closeWaiters = [];
-          for (const w of waiters) w();
-        });
-        this.route(req, recorded, res).catch((err: unknown) => {
-          if (!res.headersSent) pollyError(res, 500, 'ServiceFailureException', String(err));
-          else res.destroy();
-        });
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await this.server.listen();
+    this.url = this.server.origin;
     return this;
   }
 
+  /** Responses closed before the server finished them (client aborts). */
+  get closedEarly(): number {
+    return this.server.closedEarly;
+  }
+
+  /** Resolves when some response is closed (by the client or the server). */
   nextClose(): Promise<void> {
-    return new Promise((resolve) => this.closeWaiters.push(resolve));
+    return this.server.nextClose();
   }
 
   async close(): Promise<void> {
-    for (const res of this.open) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await this.server.close();
   }
 
   private async route(req: IncomingMessage, recorded: RecordedPollyRequest, res: ServerResponse): Promise<void> {
@@ -238,28 +223,6 @@ function validateSpeechRequest(body: Record<string, unknown>): { type: string; m
   return undefined;
 }
 
-async function writeChunked(res: ServerResponse, bytes: Uint8Array, count: number, gates: Promise<void>[] = [], cutAfter = Infinity): Promise<void> {
-  const size = Math.ceil(bytes.length / count) | 1;
-  let off = 0;
-  for (let i = 0; off < bytes.length; i++) {
-    if (i > 0) {
-      const gate = gates[i - 1] as Promise<void> | undefined;
-      if (gate) await gate;
-      else await new Promise<void>((r) => setImmediate(r));
-    }
-    if (res.destroyed) return;
-    if (i >= cutAfter) {
-      res.destroy(); // the connection drops mid-body: the client sees an error, not an end
-      return;
-    }
-    const piece = bytes.subarray(off, Math.min(bytes.length, off + size));
-    off += piece.length;
-    await new Promise<void>((resolve) => res.write(piece, () => resolve()));
-  }
-  res.end();
-}
-
-/** Polly's error shape: type in `x-amzn-ErrorType` (with the Coral namespace), `{ message }` in the body. */
 export function pollyError(res: ServerResponse, status: number, type: string, message: string): void {
   res.writeHead(status, {
     'content-type': 'application/json',

@@ -8,8 +8,8 @@
  * to the sender; failures get Rasa's ErrorResponse body. A channel not listed in credentials.yml gets
  * Sanic's 404. Tests script the bot's answers.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dropConnection, FakeVendorServer, receive, RequestLog, sendJson } from './fake-vendor-server.js';
 import { jwtVerify } from 'jose';
 
 export const RASA_VERSION = '3.6.20';
@@ -46,44 +46,35 @@ function errorResponse(status: number, reason: string, message: string): Record<
 }
 
 export class RasaServer {
-  readonly received: RasaReceived[] = [];
+  private readonly log = new RequestLog<RasaReceived>();
+  readonly received = this.log.entries;
   /** Scripted answer per message; default: no bot messages (`[]`). May be async to hold an answer until the test releases it. */
   reply: (msg: RasaReceived) => RasaReply | Promise<RasaReply> = () => [];
   private answered = 0;
-  private server?: Server;
-  private held: ServerResponse[] = [];
-  private waiters: { n: number; resolve: (r: RasaReceived) => void }[] = [];
+
+  // A route that throws (a test's reply function, say) drops the connection.
+  private readonly server = new FakeVendorServer((req, res) => this.handle(req, res), { onRouteError: (_err, res) => res.destroy() });
 
   constructor(readonly options: RasaServerOptions = {}) {}
 
   /** The base URL a Voxgate config names (`rasa.url`). */
   get url(): string {
-    const { port } = this.server!.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
+    return this.server.origin;
   }
 
   async listen(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await this.server.listen();
     return this;
   }
 
+  /** Ends held answers and every connection. */
   async close(): Promise<void> {
-    for (const res of this.held) res.destroy();
-    this.held = [];
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server?.listening ? this.server.close(() => resolve()) : resolve()));
+    await this.server.close();
   }
 
   /** Resolves with the `n`th message received (0-based), now or when it arrives. */
   message(n = 0): Promise<RasaReceived> {
-    if (this.received.length > n) return Promise.resolve(this.received[n]!);
-    return new Promise((resolve) => this.waiters.push({ n, resolve }));
-  }
-
-  private send(res: ServerResponse, status: number, body: unknown): void {
-    const payload = typeof body === 'string' ? body : JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json' }).end(payload);
+    return this.log.nth(n);
   }
 
   private async authorized(req: IncomingMessage, token: string | null, sender: string): Promise<{ status: number; reason: string; message: string } | undefined> {
@@ -117,22 +108,21 @@ export class RasaServer {
     }
     if (req.method !== 'POST' || !route || !channels.includes(route[1]!)) {
       // Sanic's own 404 (JSON for a JSON request): the channel's blueprint is not registered.
-      this.send(res, 404, { description: 'Not Found', status: 404, message: `Requested URL ${url.pathname} not found` });
+      sendJson(res, 404, { description: 'Not Found', status: 404, message: `Requested URL ${url.pathname} not found` });
       return;
     }
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const { text } = await receive(req);
     let body: Record<string, unknown>;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      body = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      this.send(res, 400, { description: 'Bad Request', status: 400, message: 'Failed when parsing body as json' });
+      sendJson(res, 400, { description: 'Bad Request', status: 400, message: 'Failed when parsing body as json' });
       return;
     }
     const sender = typeof body.sender === 'string' ? body.sender : 'default';
     const denied = await this.authorized(req, url.searchParams.get('token'), sender);
     if (denied) {
-      this.send(res, denied.status, errorResponse(denied.status, denied.reason, denied.message));
+      sendJson(res, denied.status, errorResponse(denied.status, denied.reason, denied.message));
       return;
     }
     const received: RasaReceived = {
@@ -144,28 +134,12 @@ export class RasaServer {
       authorization: req.headers.authorization,
       answeredBefore: this.answered,
     };
-    this.received.push(received);
-    this.notify();
+    this.log.add(received);
     const reply = await this.reply(received);
-    if (reply === 'hold') {
-      this.held.push(res);
-      return;
-    }
-    if (reply === 'drop') {
-      res.socket?.destroy();
-      return;
-    }
+    if (reply === 'hold') return; // left open: close() ends it
+    if (reply === 'drop') return dropConnection(res);
     this.answered++;
-    if (Array.isArray(reply)) this.send(res, 200, reply.map((m) => ({ recipient_id: sender, ...m })));
-    else this.send(res, reply.status, reply.body);
-  }
-
-  private notify(): void {
-    for (const w of [...this.waiters]) {
-      if (this.received.length > w.n) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(this.received[w.n]!);
-      }
-    }
+    if (Array.isArray(reply)) sendJson(res, 200, reply.map((m) => ({ recipient_id: sender, ...m })));
+    else sendJson(res, reply.status, reply.body);
   }
 }

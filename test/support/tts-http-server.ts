@@ -8,8 +8,8 @@
  *   `{audio_url}` pointing at `GET /audio/<id>`, an error status, or any content type).
  * Every request is recorded with its headers and parsed body.
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { FakeVendorServer, receive, sendJson, writeChunked } from './fake-vendor-server.js';
 import { encodeMuLaw } from '../../src/media/g711.js';
 import { encodeWav } from '../../src/media/wav.js';
 
@@ -74,58 +74,36 @@ export class TtsHttpDouble {
   readonly speechScripts: OpenAiSpeechScript[] = [];
   /** Key the OpenAI endpoint requires; undefined accepts any (self-hosted servers without auth). */
   apiKey: string | undefined = 'sk-test-key';
-  /** Requests whose response was closed by the client before the server finished writing. */
-  closedEarly = 0;
-  private server?: Server;
   private audioById = new Map<string, { contentType: string; bytes: Uint8Array; status: number }>();
   private nextAudio = 1;
-  private readonly open = new Set<ServerResponse>();
-  private closeWaiters: Array<() => void> = [];
 
   url = '';
 
+  private readonly server = new FakeVendorServer(async (req, res) => {
+    const received = await receive(req);
+    const recorded = { method: received.method, url: received.url, headers: received.headers, body: received.json as Record<string, unknown> | undefined };
+    this.requests.push(recorded);
+    await this.route(recorded, received.text, res);
+  });
+
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(parts).toString('utf8');
-        let body: Record<string, unknown> | undefined;
-        try {
-          body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
-        } catch {
-          body = undefined;
-        }
-        const recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
-        this.requests.push(recorded);
-        this.open.add(res);
-        res.on('close', () => {
-          this.open.delete(res);
-          if (!res.writableFinished) this.closedEarly++;
-          const waiters = this.closeWaiters;
-          this.closeWaiters = [];
-          for (const w of waiters) w();
-        });
-        this.route(recorded, raw, res).catch((err: unknown) => {
-          if (!res.headersSent) res.writeHead(500);
-          res.end(String(err));
-        });
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await this.server.listen();
+    this.url = this.server.origin;
     return this;
+  }
+
+  /** Responses closed before the server finished them (client aborts). */
+  get closedEarly(): number {
+    return this.server.closedEarly;
   }
 
   /** Resolves when some response is closed (by the client or the server). */
   nextClose(): Promise<void> {
-    return new Promise((resolve) => this.closeWaiters.push(resolve));
+    return this.server.nextClose();
   }
 
   async close(): Promise<void> {
-    for (const res of this.open) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await this.server.close();
   }
 
   private async route(req: RecordedTtsRequest, raw: string, res: ServerResponse): Promise<void> {
@@ -201,32 +179,6 @@ export class TtsHttpDouble {
 }
 
 /** Writes `bytes` in `count` pieces of uneven (odd where possible) sizes, awaiting gates between them. */
-async function writeChunked(res: ServerResponse, bytes: Uint8Array, count: number, gates: Promise<void>[] = [], cutAfter = Infinity): Promise<void> {
-  const size = Math.ceil(bytes.length / count) | 1;
-  let off = 0;
-  for (let i = 0; off < bytes.length; i++) {
-    if (i > 0) {
-      const gate = gates[i - 1] as Promise<void> | undefined;
-      if (gate) await gate;
-      else await new Promise<void>((r) => setImmediate(r));
-    }
-    if (res.destroyed) return;
-    if (i >= cutAfter) {
-      res.destroy(); // the server dies mid-body: the client sees the connection drop, not an end
-      return;
-    }
-    const piece = bytes.subarray(off, Math.min(bytes.length, off + size));
-    off += piece.length;
-    await new Promise<void>((resolve) => res.write(piece, () => resolve()));
-  }
-  res.end();
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
 function openAiError(res: ServerResponse, status: number, message: string, type: string, param: string | null = null, code: string | null = null): void {
   sendJson(res, status, { error: { message, type, param, code } });
 }

@@ -4,8 +4,8 @@
  * never), posts replies later to Voxgate's response endpoint, and serves the WAV its audio_url
  * replies point to.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeVendorServer, receive } from './fake-vendor-server.js';
 import { encodeWav } from '../../src/media/wav.js';
 
 export interface BrainRequest {
@@ -24,10 +24,9 @@ export class WebhookBrain {
   answer: (req: BrainRequest) => BrainAnswer = () => ({ body: {} });
   /** WAV requests served, by path. */
   readonly audioFetches: string[] = [];
-  private server?: Server;
   private waiters: { type?: string; seen: number; resolve: (r: BrainRequest) => void }[] = [];
-  private held: ServerResponse[] = [];
   private readonly tone: Buffer;
+  private readonly server = new FakeVendorServer((req, res) => this.handle(req, res));
 
   constructor(readonly options: { token?: string } = {}) {
     // 200 ms of a 440 Hz tone at 8 kHz: real audio for playUrl.
@@ -41,8 +40,7 @@ export class WebhookBrain {
   }
 
   get origin(): string {
-    const { port } = this.server!.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
+    return this.server.origin;
   }
 
   audioUrl(name: string): string {
@@ -50,16 +48,13 @@ export class WebhookBrain {
   }
 
   async listen(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await this.server.listen();
     return this;
   }
 
+  /** Ends held answers and every connection. */
   async close(): Promise<void> {
-    for (const res of this.held) res.destroy();
-    this.held = [];
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await this.server.close();
   }
 
   /** Resolves with the `n`th request (0-based) of `type`, now or when it arrives. */
@@ -88,15 +83,14 @@ export class WebhookBrain {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route ${req.method} ${req.url}` }));
       return;
     }
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const { text } = await receive(req);
     if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) {
       res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad token' }));
       return;
     }
     let body: Record<string, unknown>;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      body = JSON.parse(text) as Record<string, unknown>;
     } catch {
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'body is not JSON' }));
       return;
@@ -104,8 +98,8 @@ export class WebhookBrain {
     const request: BrainRequest = { type: String(body.type), call_id: String(body.call_id), body, authorization: req.headers.authorization };
     this.requests.push(request);
     const answer = this.answer(request);
-    if (answer === 'hold') this.held.push(res);
-    else {
+    // A held request is left open: close() ends it.
+    if (answer !== 'hold') {
       const payload = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? {});
       res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' }).end(payload);
     }

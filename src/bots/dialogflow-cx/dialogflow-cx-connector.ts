@@ -11,9 +11,9 @@
  * never throw.
  */
 import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Activity } from '../activity.js';
-import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
+import type { BotConnector, BotConversationInfo, BotDisconnectReason } from '../connector.js';
+import { SerializedRequestConnector } from '../serialized-requests.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { DialogflowCxError, postDetectIntent } from './dialogflow-cx-http.js';
@@ -81,7 +81,7 @@ function sessionParameterNames(parameters: Record<string, unknown> | undefined):
   return out;
 }
 
-export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> implements BotConnector {
+export class DialogflowCxConnector extends SerializedRequestConnector implements BotConnector {
   readonly botName: string;
   readonly wantsPromptInterruptions = false;
   private readonly agentPath: string;
@@ -94,18 +94,12 @@ export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> im
   private readonly getAccessToken: () => Promise<string>;
   private readonly invalidateAccessToken?: (token: string) => void;
   private readonly clock: Clock;
-  private log: Logger;
   private sessionUrl?: string;
   private cxSessionId?: string;
-  private ended = false;
-  private failed = false;
-  /** Aborted at end(): a query in flight is dropped, not reported as a failure. */
-  private readonly lifetime = new AbortController();
-  /** Queries go out one at a time so the agent sees the caller's turns in order. */
-  private chain: Promise<void> = Promise.resolve();
 
   constructor(options: DialogflowCxConnectorOptions) {
-    super();
+    // Queries queued behind a failed one are pointless: the call applies its failure policy.
+    super((options.logger ?? silentLogger()).child({ bot: options.name, botKind: 'dialogflow-cx' }), { failureLog: 'Dialogflow CX bot failure', stopAfterFailure: true });
     this.botName = options.name;
     const environment = options.environment ? `/environments/${encodeURIComponent(options.environment)}` : '';
     this.agentPath = `projects/${encodeURIComponent(options.project)}/locations/${encodeURIComponent(options.location)}/agents/${encodeURIComponent(options.agent)}${environment}`;
@@ -118,7 +112,6 @@ export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> im
     this.getAccessToken = options.getAccessToken;
     this.invalidateAccessToken = options.invalidateAccessToken;
     this.clock = options.clock ?? systemClock;
-    this.log = (options.logger ?? silentLogger()).child({ bot: options.name, botKind: 'dialogflow-cx' });
   }
 
   /** The CX session id of this call, once started. */
@@ -147,7 +140,7 @@ export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> im
     };
     for (const key of ['callerHost', 'calleeHost', 'callerDisplayName'] as const) if (info[key] !== undefined) call[key] = info[key];
     // Session parameters are what flows and conditions read ($session.params.caller); the payload is what webhooks see.
-    await this.enqueue({
+    await this.enqueueQuery({
       input: { event: { event: this.startEvent } },
       queryParams: { parameters: { ...sessionParameterNames(info.parameters), ...call }, payload: { ...call, parameters: info.parameters ?? {} } },
       what: `event ${this.startEvent}`,
@@ -155,8 +148,8 @@ export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> im
   }
 
   async send(activity: Activity): Promise<void> {
-    if (this.ended || this.sessionUrl === undefined) {
-      this.log.debug({ activityId: activity.id }, this.ended ? 'activity after end not sent to Dialogflow CX' : 'activity before start not sent to Dialogflow CX');
+    if (this.hasEnded || this.sessionUrl === undefined) {
+      this.log.debug({ activityId: activity.id }, this.hasEnded ? 'activity after end not sent to Dialogflow CX' : 'activity before start not sent to Dialogflow CX');
       return;
     }
     const query = this.queryFor(activity);
@@ -164,14 +157,13 @@ export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> im
       this.log.debug({ type: activity.type, name: activity.name }, 'activity has no Dialogflow CX equivalent; not sent');
       return;
     }
-    await this.enqueue(query);
+    await this.enqueueQuery(query);
   }
 
   /** CX sessions cannot be closed: they expire on their own. Ending only stops this connector. */
   async end(reasonCode: BotDisconnectReason, reason?: string): Promise<void> {
-    if (this.ended) return;
-    this.ended = true;
-    this.lifetime.abort();
+    if (this.hasEnded) return;
+    this.stop();
     this.log.debug({ reasonCode, reason }, 'Dialogflow CX conversation ended (the session expires on its own)');
   }
 
@@ -195,25 +187,14 @@ export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> im
     return { input: { event: { event: a.name } }, languageCode, queryParams: payload && { payload }, what: `event ${a.name}` };
   }
 
-  private enqueue(query: Query): Promise<void> {
-    const run = this.chain.then(() => this.exchange(query));
-    this.chain = run;
-    return run;
-  }
-
-  private async exchange(query: Query): Promise<void> {
-    if (this.ended || this.failed) return; // queued before end() or a failure: pointless now
+  private enqueueQuery(query: Query): Promise<void> {
     const what = `Dialogflow CX detectIntent (${query.what}) for agent ${this.agentPath}`;
     const body: Record<string, unknown> = { queryInput: { ...query.input, languageCode: query.languageCode ?? this.languageCode } };
     if (query.queryParams) body.queryParams = query.queryParams;
-    let answer: unknown;
-    try {
-      answer = await this.detectIntent(body, what);
-    } catch (err) {
-      if (!this.ended) this.fail(err as Error);
-      return;
-    }
-    if (this.ended) return; // replies would have no call to play on
+    return this.enqueue({ send: (signal) => this.detectIntent(body, what, signal), accept: (answer) => this.accept(answer, what) });
+  }
+
+  private accept(answer: unknown, what: string): void {
     try {
       const parsed = parseDetectIntentAnswer(answer, what);
       const mapped = activitiesFromResponseMessages(parsed.responseMessages, { now: this.clock.now(), defaultTransferTarget: this.defaultTransferTarget });
@@ -227,14 +208,14 @@ export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> im
   }
 
   /** One detectIntent; a 401 is retried once with a fresh token (a revoked or rotated key). */
-  private async detectIntent(body: unknown, what: string): Promise<unknown> {
+  private async detectIntent(body: unknown, what: string, signal: AbortSignal): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       const accessToken = await this.accessToken(what);
       try {
-        return await postDetectIntent({ url: this.sessionUrl!, accessToken, body, what, timeoutMs: this.timeoutMs, clock: this.clock, signal: this.lifetime.signal });
+        return await postDetectIntent({ url: this.sessionUrl!, accessToken, body, what, timeoutMs: this.timeoutMs, clock: this.clock, signal });
       } catch (err) {
         const e = err as DialogflowCxError;
-        if (e.status !== 401 || attempt > 0 || !this.invalidateAccessToken || this.ended) throw e;
+        if (e.status !== 401 || attempt > 0 || !this.invalidateAccessToken || this.hasEnded) throw e;
         this.log.warn({ problem: e.message }, 'Dialogflow CX refused the access token; retrying with a new one');
         this.invalidateAccessToken(accessToken);
       }
@@ -246,26 +227,6 @@ export class DialogflowCxConnector extends EventEmitter<BotConnectorEventMap> im
       return await this.getAccessToken();
     } catch (err) {
       throw new DialogflowCxError('auth', `${what}: no Google access token: ${(err as Error).message}`, undefined, undefined, { cause: err });
-    }
-  }
-
-  private emitActivities(activities: Activity[]): void {
-    try {
-      this.emit('activities', activities);
-    } catch (err) {
-      // A listener's bug is not the agent's failure.
-      this.log.error({ err }, 'activities listener threw');
-    }
-  }
-
-  private fail(error: Error): void {
-    this.failed = true;
-    this.log.warn({ err: error }, 'Dialogflow CX bot failure');
-    if (this.listenerCount('failure') === 0) return;
-    try {
-      this.emit('failure', error);
-    } catch (err) {
-      this.log.error({ err }, 'failure listener threw');
     }
   }
 }

@@ -4,6 +4,7 @@
  * HTTP status and Google's error body (`{"error":{"code","message","status"}}`).
  */
 import type { Clock } from '../../runtime/clock.js';
+import { postWithDeadline } from '../deadline-post.js';
 
 export type DialogflowCxErrorKind = 'auth' | 'not-found' | 'invalid-argument' | 'rate-limited' | 'unavailable' | 'http' | 'timeout' | 'network' | 'malformed' | 'config';
 
@@ -36,34 +37,21 @@ export interface DetectIntentCall {
 
 /** The parsed JSON of a 2xx answer. */
 export async function postDetectIntent(call: DetectIntentCall): Promise<unknown> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = call.clock.setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, call.timeoutMs);
-  const onOuterAbort = () => controller.abort();
-  call.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  let status: number;
-  let text: string;
-  try {
-    const res = await fetch(call.url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${call.accessToken}`, 'content-type': 'application/json; charset=utf-8', accept: 'application/json' },
-      body: JSON.stringify(call.body),
-      signal: controller.signal,
-    });
-    status = res.status;
-    text = await res.text();
-  } catch (err) {
-    if (timedOut) throw new DialogflowCxError('timeout', `${call.what} got no answer within ${call.timeoutMs} ms`, undefined, undefined, { cause: err });
-    if (call.signal?.aborted) throw new DialogflowCxError('network', `${call.what} aborted: the call ended`, undefined, undefined, { cause: err });
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new DialogflowCxError('network', `${call.what} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`, undefined, undefined, { cause: err });
-  } finally {
-    timer.cancel();
-    call.signal?.removeEventListener('abort', onOuterAbort);
+  const answer = await postWithDeadline({
+    url: call.url,
+    headers: { authorization: `Bearer ${call.accessToken}`, 'content-type': 'application/json; charset=utf-8', accept: 'application/json' },
+    body: JSON.stringify(call.body),
+    timeoutMs: call.timeoutMs,
+    clock: call.clock,
+    signal: call.signal,
+  });
+  if ('failure' in answer) {
+    const cause = { cause: answer.error };
+    if (answer.failure === 'timeout') throw new DialogflowCxError('timeout', `${call.what} got no answer within ${call.timeoutMs} ms`, undefined, undefined, cause);
+    if (answer.failure === 'ended') throw new DialogflowCxError('network', `${call.what} aborted: the call ended`, undefined, undefined, cause);
+    throw new DialogflowCxError('network', `${call.what} failed: ${answer.detail}`, undefined, undefined, cause);
   }
+  const { status, text } = answer;
   if (status < 200 || status >= 300) throw statusError(call.what, status, text);
   try {
     return JSON.parse(text) as unknown;

@@ -8,9 +8,9 @@
  * configured, with one more message. Errors (unreachable, non-2xx, timeout, malformed answer) become
  * a `failure` event; start/send/end never throw.
  */
-import { EventEmitter } from 'node:events';
 import type { Activity } from '../activity.js';
-import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
+import type { BotConnector, BotConversationInfo, BotDisconnectReason } from '../connector.js';
+import { SerializedRequestConnector } from '../serialized-requests.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { postRasaMessage, RasaError, rasaWebhookUrl, type RasaEndpoint, type RasaUserMessage } from './rasa-http.js';
@@ -60,7 +60,7 @@ function valueText(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-export class RasaConnector extends EventEmitter<BotConnectorEventMap> implements BotConnector {
+export class RasaConnector extends SerializedRequestConnector implements BotConnector {
   readonly botName: string;
   /** The call reports barge-in cuts only to bots that want them: here, when a message is configured for them. */
   readonly wantsPromptInterruptions: boolean;
@@ -70,16 +70,12 @@ export class RasaConnector extends EventEmitter<BotConnectorEventMap> implements
   private readonly eventMessages: Record<string, string>;
   private readonly endMessage?: string;
   private readonly clock: Clock;
-  private log: Logger;
   private sender?: string;
   private endPromise?: Promise<void>;
-  /** Aborted at end(): a turn still waiting for Rasa is dropped, not reported as a failure. */
-  private readonly lifetime = new AbortController();
-  /** One message at a time: Rasa handles a sender's messages in order, and so must the caller's turns reach it. */
-  private chain: Promise<void> = Promise.resolve();
 
   constructor(options: RasaConnectorOptions) {
-    super();
+    // One message at a time: Rasa handles a sender's messages in order, and so must the caller's turns reach it.
+    super((options.logger ?? silentLogger()).child({ bot: options.name, botKind: 'rasa' }), { failureLog: 'Rasa bot failure' });
     this.botName = options.name;
     let webhookUrl: string;
     try {
@@ -98,7 +94,6 @@ export class RasaConnector extends EventEmitter<BotConnectorEventMap> implements
     this.wantsPromptInterruptions = Object.hasOwn(this.eventMessages, 'promptInterrupted');
     this.endMessage = options.endMessage;
     this.clock = options.clock ?? systemClock;
-    this.log = (options.logger ?? silentLogger()).child({ bot: options.name, botKind: 'rasa' });
   }
 
   /** The Rasa sender id (the call id), once started. */
@@ -126,7 +121,7 @@ export class RasaConnector extends EventEmitter<BotConnectorEventMap> implements
       ...info.parameters,
     };
     for (const key of Object.keys(metadata)) if (metadata[key] === undefined) delete metadata[key];
-    await this.enqueue({ label: 'start', body: { sender: info.conversationId, message: this.startMessage, metadata } });
+    await this.enqueueTurn({ label: 'start', body: { sender: info.conversationId, message: this.startMessage, metadata } });
   }
 
   async send(activity: Activity): Promise<void> {
@@ -139,7 +134,7 @@ export class RasaConnector extends EventEmitter<BotConnectorEventMap> implements
       this.log.debug({ type: activity.type, name: activity.name }, 'activity has no Rasa message configured; not sent');
       return;
     }
-    await this.enqueue(turn);
+    await this.enqueueTurn(turn);
   }
 
   end(reasonCode: BotDisconnectReason, reason?: string): Promise<void> {
@@ -148,10 +143,18 @@ export class RasaConnector extends EventEmitter<BotConnectorEventMap> implements
   }
 
   private async finish(reasonCode: BotDisconnectReason, reason?: string): Promise<void> {
-    this.lifetime.abort();
+    this.stop();
     if (this.sender === undefined || this.endMessage === undefined) return;
     const message = fillTemplate(this.endMessage, { reasonCode, reason: reason ?? reasonCode });
-    await this.enqueue({ label: 'end', body: { sender: this.sender, message, metadata: { reasonCode, reason: reason ?? reasonCode } } }, true);
+    const body: RasaUserMessage = { sender: this.sender, message, metadata: { reasonCode, reason: reason ?? reasonCode } };
+    await this.enqueueLast(async () => {
+      try {
+        // Its answer has no call to play on.
+        await postRasaMessage(this.endpoint, body, this.describe('end'), this.clock);
+      } catch (err) {
+        this.log.warn({ err }, 'Rasa did not take the end-of-call message');
+      }
+    });
   }
 
   private turnFor(activity: Activity, sender: string): Turn | undefined {
@@ -174,53 +177,25 @@ export class RasaConnector extends EventEmitter<BotConnectorEventMap> implements
     };
   }
 
-  private enqueue(turn: Turn, isEnd = false): Promise<void> {
-    const run = this.chain.then(() => this.exchange(turn, isEnd));
-    this.chain = run;
-    return run;
+  private describe(label: string): string {
+    return `Rasa bot "${this.botName}": POST ${this.endpoint.webhookUrl} (${label})`;
   }
 
-  private async exchange(turn: Turn, isEnd: boolean): Promise<void> {
-    if (!isEnd && this.lifetime.signal.aborted) return; // queued before end(), pointless now
-    const what = `Rasa bot "${this.botName}": POST ${this.endpoint.webhookUrl} (${turn.label})`;
-    let answer: unknown;
-    try {
-      answer = await postRasaMessage(this.endpoint, turn.body, what, this.clock, isEnd ? undefined : this.lifetime.signal);
-    } catch (err) {
-      if (!isEnd && this.lifetime.signal.aborted) return; // the call ended while Rasa was thinking
-      if (isEnd) this.log.warn({ err }, 'Rasa did not take the end-of-call message');
-      else this.fail(err as Error);
-      return;
-    }
-    // Answers to the end message, or arriving after the end, have no call to play on.
-    if (isEnd || this.lifetime.signal.aborted) return;
-    let activities: Activity[];
-    try {
-      activities = rasaAnswerActivities(answer, this.clock.now(), this.log);
-    } catch (err) {
-      const detail = err instanceof RasaAnswerError ? err.message : String(err);
-      this.fail(new RasaError('malformed', `${what} answered with something that is not Rasa's list of bot messages: ${detail}`, 200, undefined, { cause: err }));
-      return;
-    }
-    if (activities.length) this.emitActivities(activities);
-  }
-
-  private emitActivities(activities: Activity[]): void {
-    try {
-      this.emit('activities', activities);
-    } catch (err) {
-      // A listener's bug is not Rasa's failure.
-      this.log.error({ err }, 'activities listener threw');
-    }
-  }
-
-  private fail(error: Error): void {
-    this.log.warn({ err: error }, 'Rasa bot failure');
-    if (this.listenerCount('failure') === 0) return;
-    try {
-      this.emit('failure', error);
-    } catch (err) {
-      this.log.error({ err }, 'failure listener threw');
-    }
+  private enqueueTurn(turn: Turn): Promise<void> {
+    const what = this.describe(turn.label);
+    return this.enqueue({
+      send: (signal) => postRasaMessage(this.endpoint, turn.body, what, this.clock, signal),
+      accept: (answer) => {
+        let activities: Activity[];
+        try {
+          activities = rasaAnswerActivities(answer, this.clock.now(), this.log);
+        } catch (err) {
+          const detail = err instanceof RasaAnswerError ? err.message : String(err);
+          this.fail(new RasaError('malformed', `${what} answered with something that is not Rasa's list of bot messages: ${detail}`, 200, undefined, { cause: err }));
+          return;
+        }
+        if (activities.length) this.emitActivities(activities);
+      },
+    });
   }
 }

@@ -4,6 +4,7 @@
  * wrong becomes a RasaError whose message names Rasa, the request and the status.
  */
 import type { Clock } from '../../runtime/clock.js';
+import { postWithDeadline } from '../deadline-post.js';
 
 export type RasaErrorKind = 'network' | 'timeout' | 'http' | 'malformed';
 
@@ -81,30 +82,15 @@ function httpError(what: string, status: number, text: string, channelPath: stri
 export async function postRasaMessage(endpoint: RasaEndpoint, body: RasaUserMessage, what: string, clock: Clock, signal?: AbortSignal): Promise<unknown> {
   const url = new URL(endpoint.webhookUrl);
   if (endpoint.token) url.searchParams.set('token', endpoint.token);
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = clock.setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, endpoint.timeoutMs);
-  const onAbort = () => controller.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let status: number;
-  let text: string;
-  try {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-    if (endpoint.bearerToken) headers.authorization = `Bearer ${endpoint.bearerToken}`;
-    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: controller.signal });
-    status = res.status;
-    text = await res.text();
-  } catch (err) {
-    if (timedOut) throw new RasaError('timeout', `${what} got no answer within ${endpoint.timeoutMs} ms`, undefined, undefined, { cause: err });
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new RasaError('network', `${what} failed: ${cause?.code ?? cause?.message ?? (err as Error).message} (is the Rasa server running?)`, undefined, undefined, { cause: err });
-  } finally {
-    timer.cancel();
-    signal?.removeEventListener('abort', onAbort);
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (endpoint.bearerToken) headers.authorization = `Bearer ${endpoint.bearerToken}`;
+  const answer = await postWithDeadline({ url, headers, body: JSON.stringify(body), timeoutMs: endpoint.timeoutMs, clock, signal });
+  if ('failure' in answer) {
+    if (answer.failure === 'timeout') throw new RasaError('timeout', `${what} got no answer within ${endpoint.timeoutMs} ms`, undefined, undefined, { cause: answer.error });
+    // An abort at the call's end reads as a network failure too: the connector drops it anyway.
+    throw new RasaError('network', `${what} failed: ${answer.detail} (is the Rasa server running?)`, undefined, undefined, { cause: answer.error });
   }
+  const { status, text } = answer;
   if (status < 200 || status >= 300) throw httpError(what, status, text, new URL(endpoint.webhookUrl).pathname);
   try {
     return JSON.parse(text) as unknown;

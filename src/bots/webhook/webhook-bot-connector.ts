@@ -7,9 +7,10 @@
  * Errors (unreachable, non-2xx, timeout, malformed answer) become a `failure` event; start/send/end
  * never throw.
  */
-import { EventEmitter } from 'node:events';
 import type { Activity } from '../activity.js';
-import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
+import type { BotConnector, BotConversationInfo, BotDisconnectReason } from '../connector.js';
+import { postWithDeadline } from '../deadline-post.js';
+import { SerializedRequestConnector } from '../serialized-requests.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { parseSyncAnswer, replyActivity, WebhookReplyError, type WebhookReply } from './webhook-reply.js';
@@ -52,29 +53,23 @@ type BrainRequest =
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> implements BotConnector {
+export class WebhookBotConnector extends SerializedRequestConnector implements BotConnector {
   readonly botName: string;
   private readonly url: string;
   private readonly token: string;
   private readonly timeoutMs: number;
-  private readonly log: Logger;
   private readonly clock: Clock;
   private readonly router?: WebhookReplyRouter;
   private readonly responseUrl?: () => string;
   private callId?: string;
-  private ended = false;
-  /** Aborted at end(): a request still waiting for the brain is dropped, not reported as a failure. */
-  private readonly lifetime = new AbortController();
-  /** Requests go out one at a time so the brain sees caller turns in order. */
-  private chain: Promise<void> = Promise.resolve();
 
   constructor(options: WebhookBotOptions) {
-    super();
+    // Requests go out one at a time so the brain sees caller turns in order.
+    super((options.logger ?? silentLogger()).child({ bot: options.name, botKind: 'webhook' }), { failureLog: 'webhook bot failure' });
     this.botName = options.name;
     this.url = options.url;
     this.token = options.token ?? '';
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.log = (options.logger ?? silentLogger()).child({ bot: options.name, botKind: 'webhook' });
     this.clock = options.clock ?? systemClock;
     this.router = options.router;
     this.responseUrl = options.responseUrl;
@@ -87,7 +82,7 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
 
   /** Whether end() was called; ended conversations take no more replies. */
   get isEnded(): boolean {
-    return this.ended;
+    return this.hasEnded;
   }
 
   async start(info: BotConversationInfo): Promise<void> {
@@ -104,20 +99,20 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
     const parameters: Record<string, unknown> = { ...info.parameters };
     for (const key of ['callerHost', 'calleeHost', 'callerDisplayName'] as const) if (info[key] !== undefined) parameters[key] = info[key];
     const responseUrl = this.responseUrl?.();
-    await this.enqueue({ type: 'start', call_id: info.conversationId, caller: info.caller, callee: info.callee, direction: info.direction, parameters, ...(responseUrl ? { response_url: responseUrl } : {}) });
+    await this.enqueueRequest({ type: 'start', call_id: info.conversationId, caller: info.caller, callee: info.callee, direction: info.direction, parameters, ...(responseUrl ? { response_url: responseUrl } : {}) });
   }
 
   async send(activity: Activity): Promise<void> {
-    if (this.ended || this.callId === undefined) {
-      this.log.debug({ activityId: activity.id }, this.ended ? 'activity after end not sent to the brain' : 'activity before start not sent to the brain');
+    if (this.hasEnded || this.callId === undefined) {
+      this.log.debug({ activityId: activity.id }, this.hasEnded ? 'activity after end not sent to the brain' : 'activity before start not sent to the brain');
       return;
     }
     if (activity.type === 'message' && typeof activity.text === 'string' && activity.text.trim()) {
-      await this.enqueue({ type: 'text', call_id: this.callId, text: activity.text });
+      await this.enqueueRequest({ type: 'text', call_id: this.callId, text: activity.text });
       return;
     }
     if (activity.type === 'event' && activity.name === 'DTMF' && activity.value !== undefined && activity.value !== null) {
-      await this.enqueue({ type: 'dtmf', call_id: this.callId, digits: String(activity.value) });
+      await this.enqueueRequest({ type: 'dtmf', call_id: this.callId, digits: String(activity.value) });
       return;
     }
     // The brain's protocol has no word for the other gateway events (noUserInput, promptInterrupted...).
@@ -125,40 +120,37 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
   }
 
   async end(reasonCode: BotDisconnectReason, reason?: string): Promise<void> {
-    if (this.ended) return;
-    this.ended = true;
-    this.lifetime.abort();
+    if (this.hasEnded) return;
+    this.stop();
     if (this.callId === undefined) return;
     this.router?.unregister(this.callId, this);
-    await this.enqueue({ type: 'end', call_id: this.callId, reason: reason ?? reasonCode, reason_code: reasonCode }, true);
+    const request: BrainRequest = { type: 'end', call_id: this.callId, reason: reason ?? reasonCode, reason_code: reasonCode };
+    await this.enqueueLast(async () => {
+      try {
+        // Replies to the end request would have no call to play on.
+        await this.post(request);
+      } catch (err) {
+        this.log.warn({ err, callId: request.call_id }, 'brain did not take the end of the call');
+      }
+    });
   }
 
   /** A reply that arrived on the response endpoint. False when the conversation has ended. */
   deliverReply(reply: WebhookReply): boolean {
-    if (this.ended) return false;
+    if (this.hasEnded) return false;
     this.emitActivities([replyActivity(reply, this.clock.now())]);
     return true;
   }
 
-  private enqueue(request: BrainRequest, isEnd = false): Promise<void> {
-    const run = this.chain.then(() => this.exchange(request, isEnd));
-    this.chain = run;
-    return run;
+  protected override failureLogFields(): Record<string, unknown> {
+    return { callId: this.callId };
   }
 
-  private async exchange(request: BrainRequest, isEnd: boolean): Promise<void> {
-    if (!isEnd && this.ended) return; // queued before end(), pointless now
-    let answer: unknown;
-    try {
-      answer = await this.post(request, isEnd ? undefined : this.lifetime.signal);
-    } catch (err) {
-      if (!isEnd && this.ended) return; // the call ended while the brain was thinking
-      if (isEnd) this.log.warn({ err, callId: request.call_id }, 'brain did not take the end of the call');
-      else this.fail(err as Error);
-      return;
-    }
-    // Replies to the end request would have no call to play on.
-    if (isEnd || this.ended) return;
+  private enqueueRequest(request: BrainRequest): Promise<void> {
+    return this.enqueue({ send: (signal) => this.post(request, signal), accept: (answer) => this.accept(request, answer) });
+  }
+
+  private accept(request: BrainRequest, answer: unknown): void {
     let replies: WebhookReply[];
     try {
       replies = parseSyncAnswer(answer, request.call_id);
@@ -172,30 +164,14 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
 
   private async post(request: BrainRequest, signal?: AbortSignal): Promise<unknown> {
     const what = `webhook bot "${this.botName}": POST ${this.url} (${request.type})`;
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = this.clock.setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.timeoutMs);
-    const onEnd = () => controller.abort();
-    signal?.addEventListener('abort', onEnd, { once: true });
-    let status: number;
-    let text: string;
-    try {
-      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-      if (this.token) headers.authorization = `Bearer ${this.token}`;
-      const res = await fetch(this.url, { method: 'POST', headers, body: JSON.stringify(request), signal: controller.signal });
-      status = res.status;
-      text = await res.text();
-    } catch (err) {
-      if (timedOut) throw new WebhookBotError('timeout', `${what} got no answer within ${this.timeoutMs} ms`, undefined, { cause: err });
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new WebhookBotError('network', `${what} failed: ${cause?.code ?? cause?.message ?? (err as Error).message} (is the brain running?)`, undefined, { cause: err });
-    } finally {
-      timer.cancel();
-      signal?.removeEventListener('abort', onEnd);
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const answer = await postWithDeadline({ url: this.url, headers, body: JSON.stringify(request), timeoutMs: this.timeoutMs, clock: this.clock, signal });
+    if ('failure' in answer) {
+      if (answer.failure === 'timeout') throw new WebhookBotError('timeout', `${what} got no answer within ${this.timeoutMs} ms`, undefined, { cause: answer.error });
+      throw new WebhookBotError('network', `${what} failed: ${answer.detail} (is the brain running?)`, undefined, { cause: answer.error });
     }
+    const { status, text } = answer;
     if (status < 200 || status >= 300) {
       const hint = status === 401 || status === 403 ? ' (check the webhook bot token)' : '';
       throw new WebhookBotError('http', `${what} answered ${status}${hint}: ${text.slice(0, 200)}`, status);
@@ -205,25 +181,6 @@ export class WebhookBotConnector extends EventEmitter<BotConnectorEventMap> impl
       return JSON.parse(text) as unknown;
     } catch (err) {
       throw new WebhookBotError('malformed', `${what} answered ${status} with a body that is not JSON: ${text.slice(0, 80)}`, status, { cause: err });
-    }
-  }
-
-  private emitActivities(activities: Activity[]): void {
-    try {
-      this.emit('activities', activities);
-    } catch (err) {
-      // A listener's bug is not the brain's failure.
-      this.log.error({ err }, 'activities listener threw');
-    }
-  }
-
-  private fail(error: Error): void {
-    this.log.warn({ err: error, callId: this.callId }, 'webhook bot failure');
-    if (this.listenerCount('failure') === 0) return;
-    try {
-      this.emit('failure', error);
-    } catch (err) {
-      this.log.error({ err }, 'failure listener threw');
     }
   }
 }

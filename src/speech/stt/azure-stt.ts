@@ -9,17 +9,19 @@
  * (hints are ignored). Results are delivered in utterance order. Auth is the resource key
  * (`Ocp-Apim-Subscription-Key`) or, with `useTokenAuth`, a Bearer token from the STS endpoint.
  */
-import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Logger } from '../../logger.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import { StreamResampler } from '../../media/resample.js';
-import type { SttProvider, SttResult, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
-import { UtteranceFrames } from './google-utterance-frames.js';
+import type { SttProvider, SttResult, SttSession, SttSessionOptions } from './provider.js';
+import { UtteranceFrames } from './utterance-frames.js';
 import { AzureSttError } from './azure-stt-error.js';
-import { AzureTokenSource, errorDetail, snippet } from './azure-token.js';
+import { AzureTokenSource, errorDetail } from './azure-token.js';
 import { AzureUtteranceUpload } from './azure-utterance-upload.js';
+import { UtteranceSttSession } from './utterance-stt-session.js';
+import { pcm16LittleEndian } from './pcm16-wire.js';
+import { snippet } from './quoted-snippet.js';
 
 export { AzureSttError } from './azure-stt-error.js';
 
@@ -130,11 +132,7 @@ function validateSessionOptions(options: SttSessionOptions): string | undefined 
   return undefined;
 }
 
-type Outcome = { result: SttResult | undefined } | { error: AzureSttError };
-
-export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements SttSession {
-  private state: 'open' | 'failed' | 'closed' = 'open';
-  private readonly log: Logger;
+export class AzureSttSession extends UtteranceSttSession {
   private readonly clock: Clock;
   private readonly frames: UtteranceFrames | undefined;
   private readonly maxUtteranceMs: number;
@@ -142,9 +140,6 @@ export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements
   private readonly url: URL | undefined;
   private readonly punctuation: boolean;
   private upload: { upload: AzureUtteranceUpload; resampler: StreamResampler | undefined } | undefined;
-  private readonly inFlight = new Set<AzureUtteranceUpload>();
-  /** Results are emitted from this chain, so a quick second answer waits for the first. */
-  private delivery: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly provider: AzureSttOptions,
@@ -152,17 +147,14 @@ export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements
     private readonly tokens: AzureTokenSource | undefined,
     options: SttSessionOptions,
   ) {
-    super();
+    super(provider.logger.child({ stt: 'azure' }), 'azure stt recognition failed');
     this.clock = provider.clock ?? systemClock;
-    this.log = provider.logger.child({ stt: 'azure' });
     this.maxUtteranceMs = provider.maxUtteranceMs ?? MAX_SHORT_AUDIO_MS;
     this.requestTimeoutMs = provider.requestTimeoutMs ?? 10_000;
     this.punctuation = options.punctuation ?? true;
     const invalid = validateSessionOptions(options);
     if (invalid) {
-      this.state = 'failed';
-      // Emit after the caller had a chance to attach listeners.
-      queueMicrotask(() => this.emitFailure(new AzureSttError(`${VENDOR}: ${invalid}`, undefined, true)));
+      this.failAtStart(new AzureSttError(`${VENDOR}: ${invalid}`, undefined, true));
       return;
     }
     if ((options.hints ?? []).some((h) => h.trim() !== '')) {
@@ -175,11 +167,11 @@ export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements
   }
 
   write(frame: Int16Array): void {
-    if (this.state !== 'open' || !this.frames) return;
+    if (!this.isOpen || !this.frames) return;
     const opened = this.frames.push(frame);
     if (opened.length === 0) return;
     const current = this.upload ?? this.startUpload();
-    for (const f of opened) current.upload.write(littleEndian(current.resampler ? current.resampler.push(f) : f));
+    for (const f of opened) current.upload.write(pcm16LittleEndian(current.resampler ? current.resampler.push(f) : f));
     if (this.frames.durationMs >= this.maxUtteranceMs) {
       this.log.debug({ maxUtteranceMs: this.maxUtteranceMs }, 'azure stt utterance reached the short-audio limit; ending this request');
       this.finishUpload();
@@ -187,18 +179,24 @@ export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements
   }
 
   endOfUtterance(): void {
-    if (this.state !== 'open' || !this.frames) return;
+    if (!this.isOpen || !this.frames) return;
     if (this.upload) this.finishUpload();
     else this.frames.reset();
   }
 
-  close(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
+  protected asFailure(error: unknown): AzureSttError {
+    return error instanceof AzureSttError ? error : new AzureSttError(`${VENDOR}: ${String(error)}`);
+  }
+
+  protected discardAudio(): void {
     this.frames?.reset();
     this.upload = undefined;
-    for (const upload of this.inFlight) upload.fail(new AzureSttError(`${VENDOR}: session closed`));
-    this.inFlight.clear();
+  }
+
+  /** The streamed audio of the other utterances would be refused the same way: end those requests now. */
+  protected override onPermanentFailure(): void {
+    this.discardAudio();
+    this.abortInFlight('session failed');
   }
 
   private startUpload(): { upload: AzureUtteranceUpload; resampler: StreamResampler | undefined } {
@@ -206,7 +204,6 @@ export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements
     const rate = this.frames!.sampleRate;
     const resampler = rate === AZURE_RATE ? undefined : new StreamResampler(rate, AZURE_RATE);
     this.upload = { upload, resampler };
-    this.inFlight.add(upload);
     upload.write(streamingWavHeader());
     void this.authHeaders().then(
       (headers) => {
@@ -219,11 +216,10 @@ export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements
       },
       (err: AzureSttError) => upload.fail(err),
     );
-    const outcome = upload.answer
-      .then((answer): Outcome => ({ result: this.parseAnswer(answer.status, answer.body) }))
-      .catch((error: unknown): Outcome => ({ error: error instanceof AzureSttError ? error : new AzureSttError(`${VENDOR}: ${String(error)}`) }))
-      .finally(() => this.inFlight.delete(upload));
-    this.delivery = this.delivery.then(() => outcome).then((o) => this.deliver(o));
+    this.track({
+      outcome: upload.answer.then((answer) => this.parseAnswer(answer.status, answer.body)),
+      abort: (reason) => upload.fail(new AzureSttError(`${VENDOR}: ${reason}`)),
+    });
     return this.upload;
   }
 
@@ -231,7 +227,7 @@ export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements
     const { upload, resampler } = this.upload!;
     this.upload = undefined;
     this.frames!.reset();
-    if (resampler) upload.write(littleEndian(resampler.flush()));
+    if (resampler) upload.write(pcm16LittleEndian(resampler.flush()));
     upload.end();
   }
 
@@ -254,30 +250,6 @@ export class AzureSttSession extends EventEmitter<SttSessionEventMap> implements
       );
     }
     return parseRecognitionResult(body, this.punctuation);
-  }
-
-  private deliver(outcome: Outcome): void {
-    if (this.state === 'closed') return;
-    if ('error' in outcome) {
-      // One report per session for bad credentials: later uploads fail the same way.
-      if (this.state === 'failed') return;
-      if (outcome.error.permanent) this.failSession();
-      this.emitFailure(outcome.error);
-      return;
-    }
-    if (outcome.result) this.emit('result', outcome.result);
-  }
-
-  private failSession(): void {
-    this.state = 'failed';
-    this.frames?.reset();
-    this.upload = undefined;
-    for (const upload of this.inFlight) upload.fail(new AzureSttError(`${VENDOR}: session failed`));
-  }
-
-  private emitFailure(error: Error): void {
-    this.log.warn({ err: error.message }, 'azure stt recognition failed');
-    this.emit('failure', error);
   }
 }
 
@@ -349,10 +321,4 @@ function streamingWavHeader(): Buffer {
   header.write('data', 36, 'ascii');
   header.writeUInt32LE(0, 40);
   return header;
-}
-
-function littleEndian(samples: Int16Array): Buffer {
-  const bytes = Buffer.allocUnsafe(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) bytes.writeInt16LE(samples[i]!, i * 2);
-  return bytes;
 }

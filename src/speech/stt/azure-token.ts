@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../../runtime/clock.js';
 import { AzureSttError } from './azure-stt-error.js';
+import { snippet } from './quoted-snippet.js';
 
 /** Tokens live 10 minutes; renewing after 9 leaves a margin for clock skew and slow requests. */
 const TOKEN_REUSE_MS = 9 * 60_000;
@@ -86,8 +87,4 @@ export function errorDetail(body: string): string {
     // Not JSON: quote it.
   }
   return body.trim() === '' ? '(empty body)' : `body: ${snippet(body)}`;
-}
-
-export function snippet(text: string): string {
-  return text.length > 200 ? `${JSON.stringify(text.slice(0, 200))}…` : JSON.stringify(text);
 }

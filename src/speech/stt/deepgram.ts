@@ -4,12 +4,12 @@
  * as text frames, and `Results` messages back with interim (`is_final: false`) and final transcripts.
  */
 import { EventEmitter } from 'node:events';
-import { endianness } from 'node:os';
-import type { IncomingMessage } from 'node:http';
-import WebSocket from 'ws';
 import type { Logger } from '../../logger.js';
 import { systemClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import type { SttProvider, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
+import { copyPcm16LittleEndian, hostIsLittleEndian } from './pcm16-wire.js';
+import { snippet } from './quoted-snippet.js';
+import { WebSocketSttConnection, type UpgradeRefusal } from './websocket-stt-connection.js';
 
 export interface DeepgramSttOptions {
   apiKey: string;
@@ -35,9 +35,6 @@ const DEFAULT_BASE_URL = 'wss://api.deepgram.com';
 const KEEP_ALIVE = JSON.stringify({ type: 'KeepAlive' });
 const FINALIZE = JSON.stringify({ type: 'Finalize' });
 const CLOSE_STREAM = JSON.stringify({ type: 'CloseStream' });
-const HOST_IS_LITTLE_ENDIAN = endianness() === 'LE';
-/** Error bodies are short JSON; cap what we read from a rejected upgrade. */
-const MAX_ERROR_BODY = 4096;
 
 export class DeepgramSttProvider implements SttProvider {
   readonly name = 'deepgram';
@@ -120,7 +117,7 @@ interface DeepgramAlternative {
 
 export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> implements SttSession {
   private state: SessionState = 'connecting';
-  private readonly ws: WebSocket | undefined;
+  private readonly connection: WebSocketSttConnection | undefined;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly keepAliveMs: number;
@@ -132,8 +129,6 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
   private droppedFrames = 0;
   private finalizeOnOpen = false;
   private closeOnOpen = false;
-  private audioSinceKeepAliveCheck = false;
-  private keepAliveTimer: TimerHandle | undefined;
   private closeTimer: TimerHandle | undefined;
   /** Byte view of the last frame written: callers that refill one frame buffer cost no allocation here. */
   private lastFrame: Int16Array | undefined;
@@ -159,18 +154,18 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
     }
 
     const url = buildListenUrl(listenUrl, provider, options);
-    this.ws = new WebSocket(url, {
+    this.connection = new WebSocketSttConnection({
+      url,
       headers: { Authorization: `Token ${provider.apiKey}` },
-      handshakeTimeout: provider.connectTimeoutMs ?? 10_000,
-      // Compression would hold a reference to the caller's frame until deflated (and PCM barely compresses).
-      perMessageDeflate: false,
+      handshakeTimeoutMs: provider.connectTimeoutMs ?? 10_000,
+      vendor: 'Deepgram STT',
+      peer: 'Deepgram',
     });
-    this.ws.binaryType = 'nodebuffer';
-    this.ws.on('open', () => this.onOpen());
-    this.ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    this.ws.on('unexpected-response', (req, res) => this.onRejected(req, res));
-    this.ws.on('error', (err) => this.onSocketError(err));
-    this.ws.on('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
+    this.connection.on('open', () => this.onOpen());
+    this.connection.on('message', (message, raw) => this.onMessage(message, raw));
+    this.connection.on('refused', (refusal) => this.onRejected(refusal));
+    this.connection.on('failure', (error) => this.fail(error));
+    this.connection.on('close', (code, reason) => this.onClose(code, reason));
   }
 
   write(frame: Int16Array): void {
@@ -195,23 +190,23 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
     if (this.state === 'connecting') {
       // Flush what the caller already said once the socket opens, then close as usual.
       if (this.pendingBytes > 0) this.closeOnOpen = true;
-      else this.shutdown(() => this.ws?.terminate());
+      else this.shutdown();
       return;
     }
     if (this.state !== 'open') return;
     this.state = 'closing';
-    this.cancelKeepAlive();
+    this.connection?.stopKeepAlive();
     // CloseStream makes Deepgram flush final results and Metadata, then close the socket itself.
     this.sendText(CLOSE_STREAM);
     this.closeTimer = this.clock.setTimeout(() => {
       this.log.warn('deepgram did not close the stream after CloseStream; dropping the socket');
-      this.shutdown(() => this.ws?.terminate());
+      this.shutdown();
     }, this.closeTimeoutMs);
   }
 
   private bufferWhileConnecting(frame: Int16Array): void {
     const copy = Buffer.allocUnsafe(frame.byteLength);
-    this.copyAsLittleEndian(frame, copy);
+    copyPcm16LittleEndian(frame, copy);
     this.pending.push(copy);
     this.pendingBytes += copy.byteLength;
     while (this.pendingBytes > this.maxPendingBytes && this.pending.length > 0) {
@@ -221,33 +216,24 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
   }
 
   private sendAudio(frame: Int16Array): void {
-    this.audioSinceKeepAliveCheck = true;
-    if (HOST_IS_LITTLE_ENDIAN) {
+    if (hostIsLittleEndian) {
       if (frame !== this.lastFrame) {
         this.lastFrame = frame;
         this.lastFrameBytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
       }
       // ws copies read-only (Buffer) data while masking, so the caller's frame is never mutated.
-      this.ws!.send(this.lastFrameBytes!, { binary: true });
+      this.connection!.sendAudio(this.lastFrameBytes!);
       return;
     }
     if (!this.swapBuffer || this.swapBuffer.byteLength !== frame.byteLength) {
       this.swapBuffer = Buffer.allocUnsafe(frame.byteLength);
     }
-    this.copyAsLittleEndian(frame, this.swapBuffer);
-    this.ws!.send(this.swapBuffer, { binary: true });
-  }
-
-  private copyAsLittleEndian(frame: Int16Array, target: Buffer): void {
-    if (HOST_IS_LITTLE_ENDIAN) {
-      Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).copy(target);
-      return;
-    }
-    for (let i = 0; i < frame.length; i++) target.writeInt16LE(frame[i]!, i * 2);
+    copyPcm16LittleEndian(frame, this.swapBuffer);
+    this.connection!.sendAudio(this.swapBuffer);
   }
 
   private sendText(message: string): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(message);
+    this.connection?.sendText(message);
   }
 
   private onOpen(): void {
@@ -256,8 +242,7 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
     if (this.droppedFrames > 0) {
       this.log.warn({ droppedFrames: this.droppedFrames }, 'deepgram connected late; oldest buffered audio dropped');
     }
-    for (const chunk of this.pending) this.ws!.send(chunk, { binary: true });
-    if (this.pending.length > 0) this.audioSinceKeepAliveCheck = true;
+    for (const chunk of this.pending) this.connection!.sendAudio(chunk);
     this.pending = [];
     this.pendingBytes = 0;
     if (this.finalizeOnOpen) this.sendText(FINALIZE);
@@ -265,43 +250,12 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
       this.close();
       return;
     }
-    this.scheduleKeepAlive();
+    // Only quiet periods need a KeepAlive: streamed audio already keeps the connection alive.
+    this.connection!.keepAlive(KEEP_ALIVE, this.keepAliveMs, this.clock);
   }
 
-  private scheduleKeepAlive(): void {
-    this.keepAliveTimer = this.clock.setTimeout(() => {
-      if (this.state !== 'open') return;
-      // Only quiet periods need a KeepAlive: streamed audio already keeps the connection alive.
-      if (!this.audioSinceKeepAliveCheck) this.sendText(KEEP_ALIVE);
-      this.audioSinceKeepAliveCheck = false;
-      this.scheduleKeepAlive();
-    }, this.keepAliveMs);
-  }
-
-  private cancelKeepAlive(): void {
-    this.keepAliveTimer?.cancel();
-    this.keepAliveTimer = undefined;
-  }
-
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  private onMessage(msg: Record<string, unknown>, text: string): void {
     if (this.state === 'failed' || this.state === 'closed') return;
-    if (isBinary) {
-      this.fail(new Error(`Deepgram STT: unexpected binary message (${data.byteLength} bytes) from Deepgram`));
-      return;
-    }
-    const text = data.toString('utf8');
-    let message: unknown;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      this.fail(new Error(`Deepgram STT: malformed JSON from Deepgram: ${snippet(text)}`));
-      return;
-    }
-    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-      this.fail(new Error(`Deepgram STT: expected a JSON object from Deepgram, got ${snippet(text)}`));
-      return;
-    }
-    const msg = message as Record<string, unknown>;
     switch (msg.type) {
       case 'Results':
         this.onResults(msg, text);
@@ -342,41 +296,24 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
     this.emit('result', confidence === undefined ? { text, final } : { text, final, confidence });
   }
 
-  private onRejected(_req: unknown, res: IncomingMessage): void {
+  private onRejected(refusal: UpgradeRefusal): void {
     if (this.state !== 'connecting') return;
     this.state = 'failed';
-    const status = res.statusCode ?? 0;
-    const dgError = headerValue(res.headers['dg-error']);
-    const requestId = headerValue(res.headers['dg-request-id']);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const report = (): void => {
-      const body = Buffer.concat(chunks).toString('utf8').trim();
+    const { status } = refusal;
+    const dgError = headerValue(refusal.headers['dg-error']);
+    const requestId = headerValue(refusal.headers['dg-request-id']);
+    void refusal.body.then((body) => {
       const hint = status === 401 ? ' (invalid or missing API key)' : status === 403 ? ' (API key lacks permission)' : '';
       const parts = [`Deepgram STT: Deepgram rejected the connection with HTTP ${status}${hint}`];
       if (dgError) parts.push(`dg-error: ${dgError}`);
       if (requestId) parts.push(`dg-request-id: ${requestId}`);
       if (body) parts.push(`body: ${snippet(body)}`);
       this.emitFailure(new Error(parts.join('; ')));
-      res.destroy();
-      this.ws?.terminate();
-    };
-    res.on('data', (chunk: Buffer) => {
-      if (size < MAX_ERROR_BODY) chunks.push(chunk);
-      size += chunk.byteLength;
+      this.connection?.terminate();
     });
-    res.once('end', report);
-    res.once('error', report);
-  }
-
-  private onSocketError(err: Error): void {
-    if (this.state === 'failed' || this.state === 'closed') return;
-    const code = (err as NodeJS.ErrnoException).code;
-    this.fail(new Error(`Deepgram STT: connection error${code ? ` (${code})` : ''}: ${err.message}`));
   }
 
   private onClose(code: number, reason: string): void {
-    this.cancelKeepAlive();
     this.closeTimer?.cancel();
     this.pending = [];
     const was = this.state;
@@ -392,18 +329,17 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
   private fail(error: Error): void {
     if (this.state === 'failed' || this.state === 'closed') return;
     this.state = 'failed';
-    this.cancelKeepAlive();
     this.closeTimer?.cancel();
     this.emitFailure(error);
-    this.ws?.terminate();
+    this.connection?.terminate();
   }
 
-  private shutdown(drop: () => void): void {
+  /** Ends the session quietly (close() path): the socket is dropped. */
+  private shutdown(): void {
     this.state = 'closed';
-    this.cancelKeepAlive();
     this.closeTimer?.cancel();
     this.pending = [];
-    drop();
+    this.connection?.terminate();
   }
 
   private emitFailure(error: Error): void {
@@ -414,8 +350,4 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
-}
-
-function snippet(text: string): string {
-  return text.length > 200 ? `${JSON.stringify(text.slice(0, 200))}…` : JSON.stringify(text);
 }

@@ -8,13 +8,15 @@
  * in utterance order. Synchronous recognition accepts at most 60 s of audio, so a longer utterance is
  * cut into pieces of `maxUtteranceMs`.
  */
-import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Logger } from '../../logger.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
-import type { SttProvider, SttResult, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
-import { UtteranceFrames } from './google-utterance-frames.js';
+import type { SttProvider, SttResult, SttSession, SttSessionOptions } from './provider.js';
+import { UtteranceFrames } from './utterance-frames.js';
+import { UtteranceSttSession } from './utterance-stt-session.js';
+import { pcm16LittleEndian } from './pcm16-wire.js';
+import { snippet } from './quoted-snippet.js';
 
 const VENDOR = 'Google STT';
 const DEFAULT_BASE_URL = 'https://speech.googleapis.com';
@@ -193,19 +195,12 @@ export function recognitionConfig(
   return config;
 }
 
-type Outcome = { result: SttResult | undefined } | { error: GoogleSttError };
-
-export class GoogleSttSession extends EventEmitter<SttSessionEventMap> implements SttSession {
-  private state: 'open' | 'failed' | 'closed' = 'open';
-  private readonly log: Logger;
+export class GoogleSttSession extends UtteranceSttSession {
   private readonly clock: Clock;
   private readonly audio: UtteranceFrames | undefined;
   private readonly maxUtteranceMs: number;
   private readonly requestTimeoutMs: number;
   private readonly config: Record<string, unknown> = {};
-  private readonly inFlight = new Set<AbortController>();
-  /** Results are emitted from this chain, so a quick second answer waits for the first. */
-  private delivery: Promise<void> = Promise.resolve();
   private utteranceSeq = 0;
 
   constructor(
@@ -213,16 +208,13 @@ export class GoogleSttSession extends EventEmitter<SttSessionEventMap> implement
     private readonly endpoint: string,
     options: SttSessionOptions,
   ) {
-    super();
+    super(provider.logger.child({ stt: 'google' }), 'google stt recognition failed');
     this.clock = provider.clock ?? systemClock;
-    this.log = provider.logger.child({ stt: 'google' });
     this.maxUtteranceMs = provider.maxUtteranceMs ?? MAX_SYNC_AUDIO_MS;
     this.requestTimeoutMs = provider.requestTimeoutMs ?? 10_000;
     const invalid = validateSessionOptions(options);
     if (invalid) {
-      this.state = 'failed';
-      // Emit after the caller had a chance to attach listeners.
-      queueMicrotask(() => this.emitFailure(new GoogleSttError(`${VENDOR}: ${invalid}`, undefined, true)));
+      this.failAtStart(new GoogleSttError(`${VENDOR}: ${invalid}`, undefined, true));
       return;
     }
     this.config = recognitionConfig(options, provider.model, this.log);
@@ -230,7 +222,7 @@ export class GoogleSttSession extends EventEmitter<SttSessionEventMap> implement
   }
 
   write(frame: Int16Array): void {
-    if (this.state !== 'open' || !this.audio) return;
+    if (!this.isOpen || !this.audio) return;
     this.audio.push(frame);
     if (this.audio.durationMs >= this.maxUtteranceMs) {
       this.log.debug({ maxUtteranceMs: this.maxUtteranceMs }, 'google stt utterance reached the sync recognize limit; uploading this part');
@@ -239,45 +231,30 @@ export class GoogleSttSession extends EventEmitter<SttSessionEventMap> implement
   }
 
   endOfUtterance(): void {
-    if (this.state !== 'open' || !this.audio) return;
+    if (!this.isOpen || !this.audio) return;
     this.upload();
   }
 
-  close(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
+  protected asFailure(error: unknown): GoogleSttError {
+    return asGoogleError(error);
+  }
+
+  protected discardAudio(): void {
     this.audio?.reset();
-    for (const controller of this.inFlight) controller.abort(new GoogleSttError(`${VENDOR}: session closed`));
-    this.inFlight.clear();
   }
 
   private upload(): void {
     const samples = this.audio!.take();
     // Only silence since the last utterance: nothing to recognize (and nothing to pay for).
     if (!samples) return;
-    const seq = ++this.utteranceSeq;
-    const outcome = this.recognize(samples, seq).then(
-      (result): Outcome => ({ result }),
-      (error: unknown): Outcome => ({ error: asGoogleError(error) }),
-    );
-    this.delivery = this.delivery.then(() => outcome).then((o) => this.deliver(o));
-  }
-
-  private deliver(outcome: Outcome): void {
-    if (this.state === 'closed') return;
-    if ('error' in outcome) {
-      // One report per session for bad credentials: later uploads fail the same way.
-      if (this.state === 'failed') return;
-      if (outcome.error.permanent) this.state = 'failed';
-      this.emitFailure(outcome.error);
-      return;
-    }
-    if (outcome.result) this.emit('result', outcome.result);
-  }
-
-  private async recognize(samples: Int16Array, seq: number): Promise<SttResult | undefined> {
     const controller = new AbortController();
-    this.inFlight.add(controller);
+    this.track({
+      outcome: this.recognize(samples, ++this.utteranceSeq, controller),
+      abort: (reason) => controller.abort(new GoogleSttError(`${VENDOR}: ${reason}`)),
+    });
+  }
+
+  private async recognize(samples: Int16Array, seq: number, controller: AbortController): Promise<SttResult | undefined> {
     const deadline = this.clock.setTimeout(
       () => controller.abort(new GoogleSttError(`${VENDOR}: no answer from Google within ${this.requestTimeoutMs} ms (requestTimeoutMs)`)),
       this.requestTimeoutMs,
@@ -292,7 +269,8 @@ export class GoogleSttSession extends EventEmitter<SttSessionEventMap> implement
       } else {
         url = `${url}?${new URLSearchParams({ key: this.provider.apiKey! }).toString()}`;
       }
-      const body = JSON.stringify({ config: this.config, audio: { content: littleEndianBase64(samples) } });
+      // RecognitionAudio.content: the LINEAR16 bytes, base64-encoded.
+      const body = JSON.stringify({ config: this.config, audio: { content: pcm16LittleEndian(samples).toString('base64') } });
       const started = this.clock.now();
       const response = await fetch(url, { method: 'POST', headers, body, signal: controller.signal });
       const text = await response.text();
@@ -312,7 +290,6 @@ export class GoogleSttSession extends EventEmitter<SttSessionEventMap> implement
       throw controller.signal.aborted ? asGoogleError(controller.signal.reason) : asGoogleError(err);
     } finally {
       deadline.cancel();
-      this.inFlight.delete(controller);
     }
   }
 
@@ -332,19 +309,8 @@ export class GoogleSttSession extends EventEmitter<SttSessionEventMap> implement
     }
     return token;
   }
-
-  private emitFailure(error: Error): void {
-    this.log.warn({ err: error.message }, 'google stt recognition failed');
-    this.emit('failure', error);
-  }
 }
 
-/** PCM16 as little-endian bytes (LINEAR16), base64-encoded as RecognitionAudio.content expects. */
-function littleEndianBase64(samples: Int16Array): string {
-  const bytes = Buffer.allocUnsafe(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) bytes.writeInt16LE(samples[i]!, i * 2);
-  return bytes.toString('base64');
-}
 
 function httpError(status: number, body: string): GoogleSttError {
   let message: string | undefined;
@@ -416,8 +382,4 @@ function asGoogleError(err: unknown): GoogleSttError {
   return new GoogleSttError(
     `${VENDOR}: request to Google failed${code ? ` (${code})` : ''}: ${error?.message ?? String(err)}${cause && cause !== error?.message ? ` (${cause})` : ''}`,
   );
-}
-
-function snippet(text: string): string {
-  return text.length > 200 ? `${JSON.stringify(text.slice(0, 200))}…` : JSON.stringify(text);
 }

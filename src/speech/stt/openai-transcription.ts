@@ -18,6 +18,7 @@ import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { SttProvider, SttResult, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
 import { UtteranceAudio } from './openai-utterance-audio.js';
 import { serverSentEventData } from './openai-sse.js';
+import { snippet } from './quoted-snippet.js';
 
 const PROVIDER = 'OpenAI STT';
 /** Whisper only looks at the last 224 tokens of the prompt; longer hint lists are cut at a phrase boundary. */
@@ -389,8 +390,4 @@ function asUploadFailure(err: unknown, where: string): Error {
   const code = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
   const detail = typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err);
   return new UploadFailure(`${PROVIDER}: ${where} failed${code}: ${detail}`);
-}
-
-function snippet(text: string): string {
-  return text.length > 200 ? `${JSON.stringify(text.slice(0, 200))}…` : JSON.stringify(text);
 }

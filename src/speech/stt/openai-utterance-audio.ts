@@ -3,6 +3,7 @@
  * `maxMs` of 20 ms frames (the session is fed every frame, silence included, so the window keeps the
  * end of the utterance and drops what came long before it), trimmed of leading silence on take().
  */
+import { frameRms } from './utterance-frames.js';
 
 /** Audio kept before the first loud frame, so a soft word onset is not cut off. */
 const PRE_ROLL_MS = 200;
@@ -52,7 +53,7 @@ export class UtteranceAudio {
     this.droppedSamples = 0;
     let first = 0;
     if (this.silenceRms > 0) {
-      first = frames.findIndex((f) => rms(f) >= this.silenceRms);
+      first = frames.findIndex((f) => frameRms(f) >= this.silenceRms);
       if (first === -1) return undefined;
       let preRoll = Math.round((PRE_ROLL_MS / 1000) * this.sampleRate);
       while (first > 0 && preRoll > 0) {
@@ -75,10 +76,4 @@ export class UtteranceAudio {
     this.samples = 0;
     this.droppedSamples = 0;
   }
-}
-
-function rms(frame: Int16Array): number {
-  let sum = 0;
-  for (const s of frame) sum += s * s;
-  return Math.sqrt(sum / frame.length);
 }

@@ -9,23 +9,21 @@
  * fresh connection (opened as soon as the old one closed; audio in between is kept, bounded).
  */
 import { EventEmitter } from 'node:events';
-import { endianness } from 'node:os';
-import type { IncomingMessage } from 'node:http';
-import WebSocket from 'ws';
 import { z } from 'zod';
 import type { Logger } from '../../logger.js';
 import { systemClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import { StreamResampler } from '../../media/resample.js';
 import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
 import type { SttProvider, SttResult, SttSession, SttSessionEventMap, SttSessionOptions } from './provider.js';
+import { pcm16LittleEndian } from './pcm16-wire.js';
+import { snippet } from './quoted-snippet.js';
+import { WebSocketSttConnection, type UpgradeRefusal } from './websocket-stt-connection.js';
 
 const PROVIDER = 'Vosk STT';
 /** asr_server.py compares the text frame with this exact string (spaces included); `{"eof":1}` is taken for audio. */
 const EOF = '{"eof" : 1}';
 /** What a phrase-list (grammar) recognizer outputs for speech outside the list. */
 const UNKNOWN_WORD = '[unk]';
-const HOST_IS_LITTLE_ENDIAN = endianness() === 'LE';
-const MAX_ERROR_BODY = 4096;
 
 export const voskConfigSchema = z
   .object({
@@ -111,7 +109,7 @@ interface VoskWord {
 
 export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements SttSession {
   private state: SessionState = 'connecting';
-  private ws: WebSocket | undefined;
+  private connection: WebSocketSttConnection | undefined;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly configMessage: string = '';
@@ -158,7 +156,7 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
 
   write(frame: Int16Array): void {
     if (this.state === 'failed' || this.state === 'closed' || this.state === 'closing' || this.closeOnOpen) return;
-    this.forward(this.toWire(this.resampler ? this.resampler.push(frame) : frame));
+    this.forward(pcm16LittleEndian(this.resampler ? this.resampler.push(frame) : frame));
   }
 
   endOfUtterance(): void {
@@ -204,27 +202,26 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
     this.lastPartial = '';
     const headers: Record<string, string> = {};
     if (this.provider.apiKey) headers.authorization = `Bearer ${this.provider.apiKey}`;
-    const ws = new WebSocket(this.provider.url, { headers, perMessageDeflate: false });
-    ws.binaryType = 'nodebuffer';
-    this.ws = ws;
+    const connection = new WebSocketSttConnection({ url: this.provider.url, headers, vendor: PROVIDER, peer: 'the Vosk server' });
+    this.connection = connection;
     const timeoutMs = this.provider.connectTimeoutMs ?? 10_000;
     this.connectTimer = this.clock.setTimeout(() => {
-      if (this.ws !== ws || this.state !== 'connecting') return;
+      if (this.connection !== connection || this.state !== 'connecting') return;
       this.fail(new Error(`${PROVIDER}: ${this.provider.url} did not complete the WebSocket handshake within ${timeoutMs} ms`));
     }, timeoutMs);
     // Events of a connection this session already moved on from are ignored.
-    ws.on('open', () => this.ws === ws && this.onOpen());
-    ws.on('message', (data, isBinary) => this.ws === ws && this.onMessage(data as Buffer, isBinary));
-    ws.on('unexpected-response', (_req, res) => this.ws === ws && this.onRejected(res));
-    ws.on('error', (err) => this.ws === ws && this.onSocketError(err));
-    ws.on('close', (code, reason) => this.ws === ws && this.onClose(code, reason.toString('utf8')));
+    connection.on('open', () => this.connection === connection && this.onOpen());
+    connection.on('message', (message, raw) => this.connection === connection && this.onMessage(message, raw));
+    connection.on('refused', (refusal) => this.connection === connection && this.onRejected(refusal));
+    connection.on('failure', (error) => this.connection === connection && this.fail(error));
+    connection.on('close', (code, reason) => this.connection === connection && this.onClose(code, reason));
   }
 
   private onOpen(): void {
     this.connectTimer?.cancel();
     if (this.state !== 'connecting') return;
     this.state = 'open';
-    this.ws!.send(this.configMessage);
+    this.connection!.sendText(this.configMessage);
     if (this.droppedBytes > 0) {
       this.log.warn({ droppedMs: Math.round((this.droppedBytes / 2 / this.wireRate) * 1000) }, 'vosk connected late; oldest buffered audio dropped');
       this.droppedBytes = 0;
@@ -232,7 +229,7 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
     const end = this.closeOnOpen ? undefined : this.utteranceEnd;
     this.utteranceEnd = undefined;
     const now = end === undefined ? this.pending : this.pending.slice(0, end);
-    for (const chunk of now) this.ws!.send(chunk, { binary: true });
+    for (const chunk of now) this.connection!.sendAudio(chunk);
     this.audioOnSocket = now.length > 0;
     this.pending = end === undefined ? [] : this.pending.slice(end);
     this.pendingBytes = this.pending.reduce((n, chunk) => n + chunk.byteLength, 0);
@@ -248,7 +245,7 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
     if (bytes.byteLength === 0) return;
     if (this.state === 'open') {
       try {
-        this.ws!.send(bytes, { binary: true });
+        this.connection!.sendAudio(bytes);
         this.audioOnSocket = true;
       } catch (err) {
         // A send on a socket that is going away: the close/error handlers report it.
@@ -267,21 +264,18 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
   }
 
   private flushResampler(): void {
-    if (this.resampler) this.forward(this.toWire(this.resampler.flush()));
+    if (this.resampler) this.forward(pcm16LittleEndian(this.resampler.flush()));
   }
 
   /** Sends eof: Vosk answers with the final result of what it has and closes the connection. */
   private sendEof(next: 'finishing' | 'closing'): void {
     this.state = next;
-    try {
-      this.ws!.send(EOF);
-    } catch (err) {
-      this.log.debug({ err }, 'vosk eof send failed');
-    }
+    // A connection that is going away takes nothing: its close handler decides what follows.
+    this.connection!.sendText(EOF);
     const timeoutMs = this.provider.eofTimeoutMs ?? 5000;
-    const ws = this.ws;
+    const connection = this.connection;
     this.eofTimer = this.clock.setTimeout(() => {
-      if (this.ws !== ws) return;
+      if (this.connection !== connection) return;
       if (this.state === 'closing') {
         this.log.warn('vosk did not close the connection after eof; dropping it');
         this.shutdown({ terminate: true });
@@ -291,25 +285,8 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
     }, timeoutMs);
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  private onMessage(msg: Record<string, unknown>, text: string): void {
     if (this.state === 'failed' || this.state === 'closed') return;
-    if (isBinary) {
-      this.fail(new Error(`${PROVIDER}: unexpected binary message (${data.byteLength} bytes) from the Vosk server`));
-      return;
-    }
-    const text = data.toString('utf8');
-    let message: unknown;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      this.fail(new Error(`${PROVIDER}: malformed JSON from the Vosk server: ${snippet(text)}`));
-      return;
-    }
-    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-      this.fail(new Error(`${PROVIDER}: expected a JSON object from the Vosk server, got ${snippet(text)}`));
-      return;
-    }
-    const msg = message as Record<string, unknown>;
     if (typeof msg.partial === 'string') {
       this.onPartial(msg.partial);
     } else if (typeof msg.text === 'string') {
@@ -346,29 +323,12 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
     this.emit('result', result);
   }
 
-  private onRejected(res: IncomingMessage): void {
+  private onRejected({ status, body }: UpgradeRefusal): void {
     if (this.state !== 'connecting') return;
-    const status = res.statusCode ?? 0;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const report = (): void => {
-      const body = Buffer.concat(chunks).toString('utf8').trim();
+    void body.then((text) => {
       const hint = status === 401 || status === 403 ? ' (check apiKey for the proxy in front of Vosk)' : '';
-      this.fail(new Error(`${PROVIDER}: ${this.provider.url} rejected the WebSocket upgrade with HTTP ${status}${hint}${body ? `: ${snippet(body)}` : ''}`));
-      res.destroy();
-    };
-    res.on('data', (chunk: Buffer) => {
-      if (size < MAX_ERROR_BODY) chunks.push(chunk);
-      size += chunk.byteLength;
+      this.fail(new Error(`${PROVIDER}: ${this.provider.url} rejected the WebSocket upgrade with HTTP ${status}${hint}${text ? `: ${snippet(text)}` : ''}`));
     });
-    res.once('end', report);
-    res.once('error', report);
-  }
-
-  private onSocketError(err: Error): void {
-    if (this.state === 'failed' || this.state === 'closed') return;
-    const code = (err as NodeJS.ErrnoException).code;
-    this.fail(new Error(`${PROVIDER}: connection error${code ? ` (${code})` : ''}: ${err.message}`));
   }
 
   private onClose(code: number, reason: string): void {
@@ -389,13 +349,6 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
     this.fail(new Error(`${PROVIDER}: the Vosk server closed the connection unexpectedly (code ${code}${reason ? `, reason "${reason}"` : ''})`));
   }
 
-  private toWire(samples: Int16Array): Buffer {
-    const out = Buffer.allocUnsafe(samples.byteLength);
-    if (HOST_IS_LITTLE_ENDIAN) Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).copy(out);
-    else for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i]!, i * 2);
-    return out;
-  }
-
   private dropPending(): void {
     this.pending = [];
     this.pendingBytes = 0;
@@ -408,11 +361,7 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
     this.connectTimer?.cancel();
     this.eofTimer?.cancel();
     this.dropPending();
-    const ws = this.ws;
-    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) {
-      if (ws.readyState === WebSocket.OPEN && !how.terminate) ws.close(1000);
-      else ws.terminate();
-    }
+    this.connection?.close(1000, { drop: how.terminate === true });
   }
 
   /** Ends the session after an error: the failure is reported once and the socket dropped. */
@@ -423,7 +372,7 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
     this.eofTimer?.cancel();
     this.dropPending();
     this.emitFailure(error);
-    this.ws?.terminate();
+    this.connection?.terminate();
   }
 
   private emitFailure(error: Error): void {
@@ -444,8 +393,4 @@ function withoutUnknownWords(text: string): string {
     .split(/\s+/)
     .filter((w) => w !== '' && w !== UNKNOWN_WORD)
     .join(' ');
-}
-
-function snippet(text: string): string {
-  return text.length > 200 ? `${JSON.stringify(text.slice(0, 200))}…` : JSON.stringify(text);
 }
