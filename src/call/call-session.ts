@@ -21,12 +21,16 @@ import { botConversationInfo } from './conversation-opening.js';
 import { TurnTimeline } from './turn-timeline.js';
 import { MetadataForwarder } from './metadata-forwarder.js';
 import type { Clock } from '../runtime/clock.js';
-import { DtmfCollector, type DtmfCollectOptions } from './dtmf-collector.js';
-import { NoInputTimer, type NoInputOptions } from './no-input-timer.js';
-import { UtteranceCollector, type UtteranceCollectorOptions } from './utterance-collector.js';
+import { DtmfCollector, dtmfCollectOptions } from './dtmf-collector.js';
+import { NoInputTimer, botNoResponseOptions, callerNoInputOptions } from './no-input-timer.js';
+import { UtteranceCollector, utteranceOptions } from './utterance-collector.js';
 import type { PromptAudioSource } from './prompt-audio.js';
 import { PromptQueue, type Prompt, type PromptOutcome } from './prompt-queue.js';
-import { mergeSettings, parseSettingsOverrides, type CallSettings } from './settings.js';
+import type { CallSettings } from './settings.js';
+import { LiveSettings } from './live-settings.js';
+import type { EndReason, FailedPart, SessionEnd } from './session-types.js';
+
+export type { EndReason, SessionEnd } from './session-types.js';
 
 export interface CallSessionDeps {
   info: CallInfo;
@@ -49,19 +53,6 @@ export interface CallSessionDeps {
   botStartedAt?: number;
 }
 
-/** Why the conversation ended, as recorded on the call. */
-export type EndReason = 'caller-hangup' | 'bot-hangup' | 'transferred' | 'no-input' | 'bot-no-response' | 'bot-error' | 'stt-error' | 'tts-error' | 'config-error' | 'carrier-hangup';
-
-/** Which part of the conversation failed, for the failure policy and the records. */
-type FailedPart = 'bot' | 'stt' | 'tts';
-
-export interface SessionEnd {
-  reason: EndReason;
-  /** The hangup was Voxgate's doing (bot hangup, give-up, transfer). */
-  byGateway: boolean;
-  detail?: string;
-}
-
 export interface CallSessionEventMap {
   ended: [end: SessionEnd];
 }
@@ -72,7 +63,7 @@ const DTMF_DIGITS = /^[0-9*#A-D]$/;
 
 export class CallSession extends EventEmitter<CallSessionEventMap> {
   readonly callId: string;
-  private settings: CallSettings;
+  private readonly liveSettings: LiveSettings;
   private readonly log: Logger;
   private readonly queue: PromptQueue;
   private readonly bargeIn = new BargeInPolicy();
@@ -95,8 +86,9 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   constructor(private readonly deps: CallSessionDeps) {
     super();
     this.callId = deps.info.callId;
-    this.settings = deps.settings;
     this.log = deps.logger.child({ callId: this.callId });
+    this.liveSettings = new LiveSettings(deps.settings, this.log);
+    this.liveSettings.on('changed', (now, before) => this.reconfigure(now, before));
     this.recording = new CallRecording({
       callId: this.callId,
       dir: deps.recordingsDir,
@@ -121,15 +113,19 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       deps.clock,
     );
     this.turns = new TurnTimeline({ callId: this.callId, bot: deps.botName ?? deps.bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, publish: (turn) => deps.bus.publish('turn', turn) });
-    this.dtmf = new DtmfCollector(deps.clock, this.dtmfOptions());
-    this.utterances = new UtteranceCollector(deps.clock, this.utteranceOptions());
-    this.noInput = new NoInputTimer(deps.clock, this.noInputOptions());
-    this.botNoResponse = new NoInputTimer(deps.clock, this.botNoResponseOptions());
+    this.dtmf = new DtmfCollector(deps.clock, dtmfCollectOptions(deps.settings));
+    this.utterances = new UtteranceCollector(deps.clock, utteranceOptions(deps.settings));
+    this.noInput = new NoInputTimer(deps.clock, callerNoInputOptions(deps.settings));
+    this.botNoResponse = new NoInputTimer(deps.clock, botNoResponseOptions(deps.settings));
     this.vad = this.createVad();
   }
 
   get currentSettings(): Readonly<CallSettings> {
-    return this.settings;
+    return this.liveSettings.current;
+  }
+
+  private get settings(): CallSettings {
+    return this.liveSettings.current;
   }
 
   get endedWith(): SessionEnd | undefined {
@@ -300,11 +296,11 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   }
 
   private handleActivity(a: Activity): void {
-    if (a.sessionParams) this.applySessionParams(a.sessionParams);
+    if (a.sessionParams) this.liveSettings.applySessionParams(a.sessionParams);
     const command = decodeBotActivity(a);
     if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.turns.botAnswered(this.deps.clock.now());
     if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.botNoResponse.userInput();
-    const settings = this.activitySettings(a.activityParams);
+    const settings = this.liveSettings.forActivity(a.activityParams);
     const { leg, bus, audio, clock } = this.deps;
     switch (command.kind) {
       case 'speak':
@@ -457,7 +453,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   }
 
   private wantsEvent(name: string): boolean {
-    return this.settings.sendEventsToBot.includes(name);
+    return this.liveSettings.wantsEvent(name);
   }
 
   /** Optional gateway events (also from outside the call, e.g. machine detection), sent only when the bot listed them in sendEventsToBot. */
@@ -467,47 +463,17 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
 
   // ---- settings and records -----------------------------------------------------------------
 
-  private applySessionParams(params: Record<string, unknown>): void {
-    const { overrides, problems } = parseSettingsOverrides(params);
-    for (const p of problems) this.log.warn({ setting: p.key, problem: p.message }, 'bot sent an invalid setting; ignored');
-    const before = this.settings;
-    this.settings = mergeSettings(this.settings, overrides);
-    if (before.bargeInMinSpeechMs !== this.settings.bargeInMinSpeechMs || before.vadSilenceMs !== this.settings.vadSilenceMs) this.vad = this.createVad();
-    this.dtmf.configure(this.dtmfOptions());
-    this.utterances.configure(this.utteranceOptions());
-    this.noInput.configure(this.noInputOptions());
-    this.botNoResponse.configure(this.botNoResponseOptions());
-    this.recognizer?.configure(this.settings);
-  }
-
-  private activitySettings(params: Record<string, unknown> | undefined): CallSettings {
-    if (!params) return this.settings;
-    const { overrides } = parseSettingsOverrides(params);
-    return mergeSettings(this.settings, overrides);
+  private reconfigure(now: CallSettings, before: CallSettings): void {
+    if (before.bargeInMinSpeechMs !== now.bargeInMinSpeechMs || before.vadSilenceMs !== now.vadSilenceMs) this.vad = this.createVad();
+    this.dtmf.configure(dtmfCollectOptions(now));
+    this.utterances.configure(utteranceOptions(now));
+    this.noInput.configure(callerNoInputOptions(now));
+    this.botNoResponse.configure(botNoResponseOptions(now));
+    this.recognizer?.configure(now);
   }
 
   private createVad(): VoiceActivityDetector {
     return new VoiceActivityDetector({ sampleRate: this.deps.leg.sampleRate, minSpeechMs: this.settings.bargeInMinSpeechMs, silenceMs: this.settings.vadSilenceMs });
-  }
-
-  private dtmfOptions(): DtmfCollectOptions {
-    const s = this.settings;
-    return { collect: s.dtmfCollect, maxDigits: s.dtmfCollectMaxDigits, interDigitTimeoutMs: s.dtmfCollectInterDigitTimeoutMS, submitDigit: s.dtmfCollectSubmitDigit };
-  }
-
-  private noInputOptions(): NoInputOptions {
-    const s = this.settings;
-    return { timeoutMs: s.userNoInputTimeoutMS, retries: s.userNoInputRetries, botOwnsGiveUp: s.userNoInputSendEvent };
-  }
-
-  private utteranceOptions(): UtteranceCollectorOptions {
-    const s = this.settings;
-    return { enabled: s.continuousASR, timeoutMs: s.continuousASRTimeoutInMS, submitDigit: s.continuousASRDigits };
-  }
-
-  private botNoResponseOptions(): NoInputOptions {
-    const s = this.settings;
-    return { timeoutMs: s.botNoInputTimeoutMS, retries: s.botNoInputRetries, botOwnsGiveUp: false };
   }
 
   private recordPrompt(o: PromptOutcome): void {

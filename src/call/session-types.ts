@@ -1,0 +1,26 @@
+/** Types the call's collaborators share, kept apart so that none of them imports the session. */
+import type { Logger } from 'pino';
+import type { EventBus } from '../events/bus.js';
+import type { Clock } from '../runtime/clock.js';
+
+/** Why the conversation ended, as recorded on the call. */
+export type EndReason = 'caller-hangup' | 'bot-hangup' | 'transferred' | 'no-input' | 'bot-no-response' | 'bot-error' | 'stt-error' | 'tts-error' | 'config-error' | 'carrier-hangup';
+
+/** Which part of the conversation failed, for the failure policy and the records. */
+export type FailedPart = 'bot' | 'stt' | 'tts';
+
+export interface SessionEnd {
+  reason: EndReason;
+  /** The hangup was Voxgate's doing (bot hangup, give-up, transfer). */
+  byGateway: boolean;
+  detail?: string;
+}
+
+/** What every collaborator of one call uses to log, time and publish. */
+export interface CallScope {
+  callId: string;
+  clock: Clock;
+  bus: EventBus;
+  /** Already bound to the call id. */
+  log: Logger;
+}
