@@ -4,7 +4,6 @@
  * NoInputTimer); this class routes events between them and maps bot activities to actions.
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Activity } from '../bots/activity.js';
 import { eventActivity, messageActivity } from '../bots/activity.js';
@@ -25,7 +24,7 @@ import { DtmfCollector, dtmfCollectOptions } from './dtmf-collector.js';
 import { NoInputTimer, botNoResponseOptions, callerNoInputOptions } from './no-input-timer.js';
 import { UtteranceCollector, utteranceOptions } from './utterance-collector.js';
 import type { PromptAudioSource } from './prompt-audio.js';
-import { PromptQueue, type Prompt, type PromptOutcome } from './prompt-queue.js';
+import { PromptVoice, type PlayedPrompt } from './prompt-voice.js';
 import type { CallSettings } from './settings.js';
 import { LiveSettings } from './live-settings.js';
 import type { EndReason, FailedPart, SessionEnd } from './session-types.js';
@@ -65,7 +64,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   readonly callId: string;
   private readonly liveSettings: LiveSettings;
   private readonly log: Logger;
-  private readonly queue: PromptQueue;
+  private readonly voice: PromptVoice;
   private readonly bargeIn = new BargeInPolicy();
   private readonly dtmf: DtmfCollector;
   private readonly utterances: UtteranceCollector;
@@ -97,21 +96,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       publish: (saved) => deps.bus.publish('recording.saved', saved),
       log: this.log,
     });
-    // What is played goes through the recording too, so it holds what the caller heard.
-    this.queue = new PromptQueue(
-      {
-        play: (samples) => {
-          deps.leg.play(samples);
-          this.recording.botAudio(samples);
-        },
-        mark: (name) => deps.leg.mark(name),
-        clear: () => {
-          deps.leg.clear();
-          this.recording.botCleared();
-        },
-      },
-      deps.clock,
-    );
+    this.voice = new PromptVoice(deps.leg, deps.audio, this.recording, { callId: this.callId, clock: deps.clock, bus: deps.bus, log: this.log });
     this.turns = new TurnTimeline({ callId: this.callId, bot: deps.botName ?? deps.bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, publish: (turn) => deps.bus.publish('turn', turn) });
     this.dtmf = new DtmfCollector(deps.clock, dtmfCollectOptions(deps.settings));
     this.utterances = new UtteranceCollector(deps.clock, utteranceOptions(deps.settings));
@@ -136,13 +121,17 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     const { leg, bot, info } = this.deps;
     leg.on('audio', this.onLegAudio);
     leg.on('dtmf', (digit) => this.handleDtmf(digit));
-    leg.on('mark', (name) => this.queue.onMark(name));
     leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
-    this.queue.on('finished', (o) => this.recordPrompt(o));
-    this.queue.on('failed', (prompt, err) => this.promptFailed(prompt, err));
+    this.voice.on('queued', () => this.noInput.pause());
+    this.voice.on('ended', (o) => this.reportPrompt(o));
+    this.voice.on('urlFailed', (prompt, err) => this.notifyBot('playUrlFailed', { url: prompt.playUrl, activityId: prompt.activityId, reason: err.message }));
+    this.voice.on('synthesisFailed', (_prompt, err) => {
+      this.turns.failed('tts-error', err.message, this.deps.clock.now());
+      this.failed('tts', err);
+    });
     // Only the bot's own prompts answer a turn; please-wait and welcome prompts do not.
-    this.queue.on('audioStarted', (prompt, at) => prompt.activityId && this.turns.audioStarted(at));
-    this.queue.on('idle', () => this.onPlayoutIdle());
+    this.voice.on('audioStarted', (prompt, at) => prompt.activityId && this.turns.audioStarted(at));
+    this.voice.on('idle', () => this.onPlayoutIdle());
     this.dtmf.on('submit', (digits) => this.sendTurnToBot('dtmf', eventActivity('DTMF', { value: digits }, this.deps.clock.now())));
     this.utterances.on('submit', (text, parts) => this.sendTurnToBot('speech', messageActivity(text, { parameters: { recognitions: parts } }, this.deps.clock.now())));
     this.noInput.on('reprompt', (attempt) => this.reprompt(attempt));
@@ -175,7 +164,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.log.info({ from: info.from, to: info.to, bot: bot.botName, carrier: info.carrier }, 'conversation started');
     const botStartedAt = this.deps.botStartedAt ?? this.deps.clock.now();
     this.turns.input('start', null, botStartedAt);
-    if (this.settings.welcomeMessage) this.say(this.settings.welcomeMessage, this.settings, { who: 'bot' });
+    if (this.settings.welcomeMessage) this.voice.say(this.settings.welcomeMessage, this.settings, { who: 'bot' });
     this.turns.botSent(botStartedAt);
     try {
       await bot.start(conversation);
@@ -197,7 +186,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.botNoResponse.pause();
     this.dtmf.reset();
     this.utterances.reset();
-    this.queue.close();
+    this.voice.close();
     this.recognizer?.close();
     this.turns.close(this.deps.clock.now());
     this.recording.close().catch((err: unknown) => this.log.error({ err }, 'recording could not be closed'));
@@ -226,10 +215,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.utterances.speechStarted();
     this.turns.speechStarted();
     this.notifyBot('voiceDetected');
-    const decision = this.bargeIn.onSpeech(this.queue.current);
+    const decision = this.bargeIn.onSpeech(this.voice.current);
     if (decision === 'ignore') return;
     // With a word minimum the recognizer decides (onSttResult); the VAD alone cannot count words.
-    if (decision === 'interrupt' && !(this.recognizer && this.settings.bargeInMinWordCount > 0)) this.interrupt('speech');
+    if (decision === 'interrupt' && !(this.recognizer && this.settings.bargeInMinWordCount > 0)) this.voice.interrupt('speech');
     this.noInput.userInput();
   }
 
@@ -240,12 +229,12 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       return;
     }
     this.deps.bus.publish('dtmf', { callId: this.callId, at: this.deps.clock.now(), digit });
-    const decision = this.bargeIn.onDtmf(this.queue.current);
+    const decision = this.bargeIn.onDtmf(this.voice.current);
     if (decision === 'ignore') {
       this.log.debug({ digit }, 'DTMF during prompt ignored (barge-in on DTMF is off)');
       return;
     }
-    if (decision === 'interrupt') this.interrupt('dtmf');
+    if (decision === 'interrupt') this.voice.interrupt('dtmf');
     this.noInput.userInput();
     if (this.utterances.digit(digit)) return;
     if (this.settings.sendDTMF) this.dtmf.press(digit);
@@ -254,10 +243,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private onSttResult(result: SttResult): void {
     if (!result.text.trim() || this.ended) return;
     const minWords = this.settings.bargeInMinWordCount;
-    const playing = this.queue.current;
+    const playing = this.voice.current;
     if (playing && minWords > 0) {
       const decision = this.bargeIn.onRecognizedWords(playing, result.text.trim().split(/\s+/).length, minWords);
-      if (decision === 'interrupt') this.interrupt('speech');
+      if (decision === 'interrupt') this.voice.interrupt('speech');
       // Too few words over a playing prompt: a backchannel, neither an interruption nor a turn.
       else if (decision === 'ignore') return;
     }
@@ -266,7 +255,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       return;
     }
     // Speech recognized while a non-interruptible prompt plays was not meant for the bot.
-    if (this.bargeIn.onSpeech(this.queue.current) === 'ignore') return;
+    if (this.bargeIn.onSpeech(this.voice.current) === 'ignore') return;
     this.noInput.userInput();
     this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'caller', text: result.text });
     if (this.utterances.enabled) {
@@ -275,11 +264,6 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     }
     const parameters = result.confidence === undefined ? undefined : { confidence: result.confidence };
     this.sendTurnToBot('speech', messageActivity(result.text, { parameters }, this.deps.clock.now()));
-  }
-
-  private interrupt(by: 'speech' | 'dtmf'): void {
-    const cut = this.queue.clear();
-    if (cut.length) this.log.info({ by, cutPrompts: cut.length }, 'barge-in: playback cleared');
   }
 
   // ---- bot output ---------------------------------------------------------------------------
@@ -301,18 +285,16 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.turns.botAnswered(this.deps.clock.now());
     if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.botNoResponse.userInput();
     const settings = this.liveSettings.forActivity(a.activityParams);
-    const { leg, bus, audio, clock } = this.deps;
+    const { leg } = this.deps;
     switch (command.kind) {
       case 'speak':
         this.expectBotMessage = false;
-        this.say(command.text, settings, { who: 'bot', activityId: command.activityId, ssml: command.ssml, language: command.language });
+        this.voice.say(command.text, settings, { who: 'bot', activityId: command.activityId, ssml: command.ssml, language: command.language });
         return;
-      case 'play': {
+      case 'play':
         this.expectBotMessage = false;
-        bus.publish('transcript', { callId: this.callId, at: clock.now(), who: 'bot', text: command.label });
-        this.enqueue(command.label, settings, command.activityId, (signal) => audio.playUrl(command.url, { mediaFormat: command.mediaFormat, sampleRate: leg.sampleRate, signal }), command.url);
+        this.voice.play(command, settings);
         return;
-      }
       case 'hangup':
         this.requestHangup(command.reason, 'bot-hangup');
         return;
@@ -324,7 +306,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
         leg.sendDtmf(command.digits);
         return;
       case 'abortPrompts':
-        this.queue.clear();
+        this.voice.abort();
         return;
       case 'sendMetaData':
         this.metadata?.forward(command.metadata);
@@ -340,31 +322,6 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       case 'none':
         if (command.unknownEvent) this.log.debug({ name: command.unknownEvent }, 'bot event not handled by this gateway');
     }
-  }
-
-  /** Speaks text to the caller (bot message, reprompt, apology) and writes it to the transcript. */
-  private say(text: string, s: CallSettings, opts: { who: 'bot' | 'system'; activityId?: string; ssml?: boolean; language?: string }): void {
-    const { bus, clock, audio, leg } = this.deps;
-    bus.publish('transcript', { callId: this.callId, at: clock.now(), who: opts.who, text });
-    const req = { text, ssml: opts.ssml, language: opts.language ?? s.ttsLanguage ?? s.language, voice: s.voiceName, sampleRate: leg.sampleRate };
-    this.enqueue(text, s, opts.activityId, (signal) => audio.speak(req, { noCache: s.disableTtsCache, signal, firstAudioTimeoutMs: s.ttsTimeoutMS }));
-  }
-
-  /** `playUrl` names the URL for prompts that play a file rather than speak. */
-  private enqueue(text: string, settings: CallSettings, activityId: string | undefined, audio: Prompt['audio'], playUrl?: string): void {
-    this.noInput.pause();
-    this.queue.enqueue({ id: randomUUID(), activityId, text, playUrl, bargeIn: settings.bargeIn, bargeInOnDTMF: settings.bargeInOnDTMF, audio });
-  }
-
-  private promptFailed(prompt: Prompt, err: Error): void {
-    if (prompt.playUrl) {
-      this.log.error({ err, url: prompt.playUrl }, 'playUrl audio failed; skipped');
-      this.notifyBot('playUrlFailed', { url: prompt.playUrl, activityId: prompt.activityId, reason: err.message });
-      return;
-    }
-    this.log.error({ err, promptId: prompt.id }, 'prompt could not be synthesized');
-    this.turns.failed('tts-error', err.message, this.deps.clock.now());
-    this.failed('tts', err);
   }
 
   private requestHangup(reason: string, endReason: EndReason): void {
@@ -386,7 +343,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.noInput.pause();
     this.botNoResponse.pause();
     const s = this.settings;
-    if (s.failureSpeech) this.say(s.failureSpeech, s, { who: 'system' });
+    if (s.failureSpeech) this.voice.say(s.failureSpeech, s, { who: 'system' });
     if (s.failureTransferTarget) {
       this.pending = { kind: 'transfer', target: s.failureTransferTarget, headers: {} };
       this.onPlayoutIdle();
@@ -397,7 +354,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
 
   /** The caller has heard everything queued: run a pending hangup/transfer, or start waiting for input. */
   private onPlayoutIdle(): void {
-    if (this.ended || this.queue.busy) return;
+    if (this.ended || this.voice.busy) return;
     const action = this.pending;
     if (action?.kind === 'hangup') {
       this.end({ reason: action.endReason, byGateway: true, detail: action.reason });
@@ -420,7 +377,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.log.info({ attempt }, 'no caller input: reprompting');
     if (s.userNoInputSendEvent || s.sendEventsToBot.includes('noUserInput')) this.sendToBot(eventActivity('noUserInput', { value: attempt }, this.deps.clock.now()));
     if (s.userNoInputSpeech) {
-      this.say(s.userNoInputSpeech, s, { who: 'bot' });
+      this.voice.say(s.userNoInputSpeech, s, { who: 'bot' });
     } else if (!s.userNoInputSendEvent) {
       this.noInput.arm();
     }
@@ -439,7 +396,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private botStillSilent(attempt: number): void {
     const s = this.settings;
     this.log.info({ attempt }, 'bot has not answered yet');
-    if (s.botNoInputSpeech && !this.queue.busy) this.say(s.botNoInputSpeech, s, { who: 'system' });
+    if (s.botNoInputSpeech && !this.voice.busy) this.voice.say(s.botNoInputSpeech, s, { who: 'system' });
     this.botNoResponse.arm();
   }
 
@@ -476,13 +433,11 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     return new VoiceActivityDetector({ sampleRate: this.deps.leg.sampleRate, minSpeechMs: this.settings.bargeInMinSpeechMs, silenceMs: this.settings.vadSilenceMs });
   }
 
-  private recordPrompt(o: PromptOutcome): void {
-    if (o.startedAt === undefined) return; // purged before any of it played
-    this.deps.bus.publish('prompt.played', { callId: this.callId, promptId: o.prompt.id, text: o.prompt.text, startedAt: o.startedAt, endedAt: o.endedAt, heardInFull: o.heardInFull });
+  private reportPrompt(o: PlayedPrompt): void {
     if (o.heardInFull) this.notifyBot('playFinished', { activityId: o.prompt.activityId });
-    if (!o.heardInFull && o.prompt.activityId && this.deps.bot.wantsPromptInterruptions && !this.ended) {
+    if (!o.heardInFull && o.prompt.activityId && this.deps.bot.wantsPromptInterruptions) {
       // Audio still being synthesized when cut is not counted, so this errs toward "heard more".
-      const audioMs = (o.sentSamples * 1000) / this.deps.leg.sampleRate;
+      const audioMs = (o.sentSamples * 1000) / this.voice.sampleRate;
       const heardFraction = audioMs > 0 ? Math.min(1, (o.endedAt - o.startedAt) / audioMs) : 0;
       this.sendToBot(eventActivity('promptInterrupted', { value: { activityId: o.prompt.activityId, heardFraction } }, this.deps.clock.now()));
     }
