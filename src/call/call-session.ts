@@ -6,8 +6,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Activity } from '../bots/activity.js';
-import { eventActivity, messageActivity } from '../bots/activity.js';
-import type { BotConnector, BotConversationInfo, BotDisconnectReason } from '../bots/connector.js';
+import { eventActivity } from '../bots/activity.js';
+import type { BotConnector, BotConversationInfo } from '../bots/connector.js';
 import type { CallInfo, CarrierLeg } from '../carriers/leg.js';
 import type { EventBus } from '../events/bus.js';
 import { VoiceActivityDetector } from '../media/vad.js';
@@ -17,14 +17,14 @@ import { decodeBotActivity } from './bot-command.js';
 import { CallRecognizer } from './call-recognizer.js';
 import { CallRecording } from './call-recording.js';
 import { botConversationInfo } from './conversation-opening.js';
-import { TurnTimeline } from './turn-timeline.js';
 import { MetadataForwarder } from './metadata-forwarder.js';
 import type { Clock } from '../runtime/clock.js';
 import { DtmfCollector, dtmfCollectOptions } from './dtmf-collector.js';
-import { NoInputTimer, botNoResponseOptions, callerNoInputOptions } from './no-input-timer.js';
+import { NoInputTimer, callerNoInputOptions } from './no-input-timer.js';
 import { UtteranceCollector, utteranceOptions } from './utterance-collector.js';
 import type { PromptAudioSource } from './prompt-audio.js';
-import { PromptVoice, type PlayedPrompt } from './prompt-voice.js';
+import { PromptVoice } from './prompt-voice.js';
+import { BotChannel } from './bot-channel.js';
 import type { CallSettings } from './settings.js';
 import { LiveSettings } from './live-settings.js';
 import type { EndReason, FailedPart, SessionEnd } from './session-types.js';
@@ -69,16 +69,13 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private readonly dtmf: DtmfCollector;
   private readonly utterances: UtteranceCollector;
   private readonly noInput: NoInputTimer;
-  /** The same waiting shape, for the bot: armed when a turn went to it, cleared by its answer. */
-  private readonly botNoResponse: NoInputTimer;
   private vad: VoiceActivityDetector;
   private recognizer: CallRecognizer | undefined;
   private readonly recording: CallRecording;
-  private readonly turns: TurnTimeline;
+  private readonly channel: BotChannel;
   private pending: PendingAction | undefined;
   private failing = false;
   private metadata: MetadataForwarder | undefined;
-  private expectBotMessage = false;
   private ended: SessionEnd | undefined;
   private readonly onLegAudio = (frame: Int16Array) => this.handleAudio(frame);
 
@@ -97,11 +94,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       log: this.log,
     });
     this.voice = new PromptVoice(deps.leg, deps.audio, this.recording, { callId: this.callId, clock: deps.clock, bus: deps.bus, log: this.log });
-    this.turns = new TurnTimeline({ callId: this.callId, bot: deps.botName ?? deps.bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, publish: (turn) => deps.bus.publish('turn', turn) });
+    this.channel = new BotChannel({ bot: deps.bot, botName: deps.botName ?? deps.bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, settings: this.liveSettings, voice: this.voice, scope: { callId: this.callId, clock: deps.clock, bus: deps.bus, log: this.log } });
     this.dtmf = new DtmfCollector(deps.clock, dtmfCollectOptions(deps.settings));
     this.utterances = new UtteranceCollector(deps.clock, utteranceOptions(deps.settings));
     this.noInput = new NoInputTimer(deps.clock, callerNoInputOptions(deps.settings));
-    this.botNoResponse = new NoInputTimer(deps.clock, botNoResponseOptions(deps.settings));
     this.vad = this.createVad();
   }
 
@@ -123,32 +119,21 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     leg.on('dtmf', (digit) => this.handleDtmf(digit));
     leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
     this.voice.on('queued', () => this.noInput.pause());
-    this.voice.on('ended', (o) => this.reportPrompt(o));
-    this.voice.on('urlFailed', (prompt, err) => this.notifyBot('playUrlFailed', { url: prompt.playUrl, activityId: prompt.activityId, reason: err.message }));
     this.voice.on('synthesisFailed', (_prompt, err) => {
-      this.turns.failed('tts-error', err.message, this.deps.clock.now());
+      this.channel.turnFailed('tts-error', err.message);
       this.failed('tts', err);
     });
-    // Only the bot's own prompts answer a turn; please-wait and welcome prompts do not.
-    this.voice.on('audioStarted', (prompt, at) => prompt.activityId && this.turns.audioStarted(at));
     this.voice.on('idle', () => this.onPlayoutIdle());
-    this.dtmf.on('submit', (digits) => this.sendTurnToBot('dtmf', eventActivity('DTMF', { value: digits }, this.deps.clock.now())));
-    this.utterances.on('submit', (text, parts) => this.sendTurnToBot('speech', messageActivity(text, { parameters: { recognitions: parts } }, this.deps.clock.now())));
+    this.dtmf.on('submit', (digits) => this.channel.sendTurn({ kind: 'dtmf', digits }));
+    this.utterances.on('submit', (text, parts) => this.channel.sendTurn({ kind: 'speech', text, parameters: { recognitions: parts } }));
     this.noInput.on('reprompt', (attempt) => this.reprompt(attempt));
-    this.botNoResponse.on('reprompt', (attempt) => this.botStillSilent(attempt));
-    this.botNoResponse.on('giveUp', (attempts) => {
-      this.log.warn({ attempts }, 'bot did not answer: giving up');
-      this.requestHangup('bot-no-response', 'bot-no-response');
-    });
+    this.channel.on('gaveUp', () => this.requestHangup('bot-no-response', 'bot-no-response'));
+    this.channel.on('failed', (err) => this.failed('bot', err));
     this.noInput.on('giveUp', (attempts) => {
       this.log.info({ attempts }, 'no caller input: giving up');
       this.requestHangup('no-input', 'no-input');
     });
     bot.on('activities', (activities) => this.handleActivities(activities));
-    bot.on('failure', (err) => {
-      this.log.error({ err, bot: bot.botName }, 'bot failed');
-      this.failed('bot', err);
-    });
     if (this.deps.stt) this.openRecognizer(this.deps.stt);
     if (this.settings.recordCall) this.recording.apply('start');
     let conversation: BotConversationInfo;
@@ -163,18 +148,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     }
     this.log.info({ from: info.from, to: info.to, bot: bot.botName, carrier: info.carrier }, 'conversation started');
     const botStartedAt = this.deps.botStartedAt ?? this.deps.clock.now();
-    this.turns.input('start', null, botStartedAt);
     if (this.settings.welcomeMessage) this.voice.say(this.settings.welcomeMessage, this.settings, { who: 'bot' });
-    this.turns.botSent(botStartedAt);
-    try {
-      await bot.start(conversation);
-    } catch (err) {
-      this.log.error({ err, bot: bot.botName }, 'bot did not start');
-      this.failed('bot', err);
-      return;
-    }
-    const initialText = this.settings.initialMessageToBot;
-    if (initialText) this.sendToBot(messageActivity(initialText, {}, this.deps.clock.now()));
+    await this.channel.start(conversation, botStartedAt);
   }
 
   /** Ends the conversation (idempotent). The leg is not touched: the caller is already gone or the hangup was sent. */
@@ -183,17 +158,12 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.ended = end;
     this.deps.leg.off('audio', this.onLegAudio);
     this.noInput.pause();
-    this.botNoResponse.pause();
     this.dtmf.reset();
     this.utterances.reset();
     this.voice.close();
     this.recognizer?.close();
-    this.turns.close(this.deps.clock.now());
     this.recording.close().catch((err: unknown) => this.log.error({ err }, 'recording could not be closed'));
-    if (this.wantsEvent('conversationEnd')) this.sendToBot(eventActivity('conversationEnd', { value: { reason: end.reason, detail: end.detail } }, this.deps.clock.now()), true);
-    const code: BotDisconnectReason =
-      end.reason === 'transferred' ? 'transferred' : end.reason === 'bot-hangup' ? 'bot-disconnected' : end.reason.endsWith('-error') ? 'error' : 'client-disconnected';
-    this.deps.bot.end(code, end.detail ?? end.reason).catch((err: unknown) => this.log.warn({ err }, 'bot disconnect failed'));
+    this.channel.close(end);
     this.log.info({ reason: end.reason, detail: end.detail }, 'conversation ended');
     this.emit('ended', end);
   }
@@ -208,13 +178,11 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     if (event.type === 'speech-end') {
       this.recognizer?.endOfUtterance();
       this.utterances.speechEnded();
-      this.turns.speechEnded(this.deps.clock.now());
-      this.notifyBot('silenceDetected');
+      this.channel.callerStoppedSpeaking();
       return;
     }
     this.utterances.speechStarted();
-    this.turns.speechStarted();
-    this.notifyBot('voiceDetected');
+    this.channel.callerStartedSpeaking();
     const decision = this.bargeIn.onSpeech(this.voice.current);
     if (decision === 'ignore') return;
     // With a word minimum the recognizer decides (onSttResult); the VAD alone cannot count words.
@@ -251,7 +219,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       else if (decision === 'ignore') return;
     }
     if (!result.final) {
-      this.notifyBot('speechHypothesis', result.text);
+      this.channel.notify('speechHypothesis', result.text);
       return;
     }
     // Speech recognized while a non-interruptible prompt plays was not meant for the bot.
@@ -263,7 +231,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       return;
     }
     const parameters = result.confidence === undefined ? undefined : { confidence: result.confidence };
-    this.sendTurnToBot('speech', messageActivity(result.text, { parameters }, this.deps.clock.now()));
+    this.channel.sendTurn({ kind: 'speech', text: result.text, parameters });
   }
 
   // ---- bot output ---------------------------------------------------------------------------
@@ -282,17 +250,16 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private handleActivity(a: Activity): void {
     if (a.sessionParams) this.liveSettings.applySessionParams(a.sessionParams);
     const command = decodeBotActivity(a);
-    if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.turns.botAnswered(this.deps.clock.now());
-    if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.botNoResponse.userInput();
+    if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.channel.botAnswered();
     const settings = this.liveSettings.forActivity(a.activityParams);
     const { leg } = this.deps;
     switch (command.kind) {
       case 'speak':
-        this.expectBotMessage = false;
+        this.channel.messageArrived();
         this.voice.say(command.text, settings, { who: 'bot', activityId: command.activityId, ssml: command.ssml, language: command.language });
         return;
       case 'play':
-        this.expectBotMessage = false;
+        this.channel.messageArrived();
         this.voice.play(command, settings);
         return;
       case 'hangup':
@@ -312,9 +279,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
         this.metadata?.forward(command.metadata);
         return;
       case 'expectAnotherBotMessage':
-        this.expectBotMessage = true;
         this.noInput.pause();
-        this.botNoResponse.arm();
+        this.channel.expectAnotherMessage();
         return;
       case 'record':
         this.recording.apply(command.action);
@@ -335,13 +301,13 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
    * caller is never left in silence. (When TTS itself failed, the apology goes to the fallback voice.)
    */
   private failed(part: FailedPart, err?: unknown): void {
-    const provider = part === 'bot' ? (this.deps.botName ?? this.deps.bot.botName) : part === 'stt' ? (this.recognizer?.providerName ?? 'stt') : (this.deps.ttsProvider ?? 'tts');
+    const provider = part === 'bot' ? this.channel.botName : part === 'stt' ? (this.recognizer?.providerName ?? 'stt') : (this.deps.ttsProvider ?? 'tts');
     this.deps.bus.publish('provider.error', { kind: part, provider, callId: this.callId, error: err instanceof Error ? err.message : String(err), at: this.deps.clock.now() });
     if (this.failing || this.ended) return;
     this.failing = true;
-    if (part === 'bot') this.turns.failed('bot-error', err instanceof Error ? err.message : String(err), this.deps.clock.now());
+    if (part === 'bot') this.channel.turnFailed('bot-error', err instanceof Error ? err.message : String(err));
     this.noInput.pause();
-    this.botNoResponse.pause();
+    this.channel.stopWaiting();
     const s = this.settings;
     if (s.failureSpeech) this.voice.say(s.failureSpeech, s, { who: 'system' });
     if (s.failureTransferTarget) {
@@ -369,13 +335,13 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       );
       return;
     }
-    if (!this.expectBotMessage) this.noInput.arm();
+    if (!this.channel.awaitingPromisedMessage) this.noInput.arm();
   }
 
   private reprompt(attempt: number): void {
     const s = this.settings;
     this.log.info({ attempt }, 'no caller input: reprompting');
-    if (s.userNoInputSendEvent || s.sendEventsToBot.includes('noUserInput')) this.sendToBot(eventActivity('noUserInput', { value: attempt }, this.deps.clock.now()));
+    if (s.userNoInputSendEvent || s.sendEventsToBot.includes('noUserInput')) this.channel.send(eventActivity('noUserInput', { value: attempt }, this.deps.clock.now()));
     if (s.userNoInputSpeech) {
       this.voice.say(s.userNoInputSpeech, s, { who: 'bot' });
     } else if (!s.userNoInputSendEvent) {
@@ -383,39 +349,9 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     }
   }
 
-  /** The caller's turn: the bot now owes an answer. */
-  private sendTurnToBot(kind: 'speech' | 'dtmf', activity: Activity): void {
-    const now = this.deps.clock.now();
-    this.turns.input(kind, activity.text ?? (typeof activity.value === 'string' ? activity.value : null), now);
-    this.turns.botSent(now);
-    this.botNoResponse.arm();
-    this.sendToBot(activity);
-  }
-
-  /** The bot is slow to answer: tell the caller to hold on, if configured. */
-  private botStillSilent(attempt: number): void {
-    const s = this.settings;
-    this.log.info({ attempt }, 'bot has not answered yet');
-    if (s.botNoInputSpeech && !this.voice.busy) this.voice.say(s.botNoInputSpeech, s, { who: 'system' });
-    this.botNoResponse.arm();
-  }
-
-  /** `evenAfterEnd` is for the conversationEnd event, sent while the conversation is being closed. */
-  private sendToBot(activity: Activity, evenAfterEnd = false): void {
-    if (this.ended && !evenAfterEnd) return;
-    this.deps.bot.send(activity).catch((err: unknown) => {
-      this.log.error({ err, activity: activity.name ?? activity.type }, 'sending to bot failed');
-      this.failed('bot', err);
-    });
-  }
-
-  private wantsEvent(name: string): boolean {
-    return this.liveSettings.wantsEvent(name);
-  }
-
   /** Optional gateway events (also from outside the call, e.g. machine detection), sent only when the bot listed them in sendEventsToBot. */
   notifyBot(name: string, value?: unknown): void {
-    if (this.wantsEvent(name)) this.sendToBot(eventActivity(name, value === undefined ? {} : { value }, this.deps.clock.now()));
+    this.channel.notify(name, value);
   }
 
   // ---- settings and records -----------------------------------------------------------------
@@ -425,22 +361,11 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.dtmf.configure(dtmfCollectOptions(now));
     this.utterances.configure(utteranceOptions(now));
     this.noInput.configure(callerNoInputOptions(now));
-    this.botNoResponse.configure(botNoResponseOptions(now));
     this.recognizer?.configure(now);
   }
 
   private createVad(): VoiceActivityDetector {
     return new VoiceActivityDetector({ sampleRate: this.deps.leg.sampleRate, minSpeechMs: this.settings.bargeInMinSpeechMs, silenceMs: this.settings.vadSilenceMs });
-  }
-
-  private reportPrompt(o: PlayedPrompt): void {
-    if (o.heardInFull) this.notifyBot('playFinished', { activityId: o.prompt.activityId });
-    if (!o.heardInFull && o.prompt.activityId && this.deps.bot.wantsPromptInterruptions) {
-      // Audio still being synthesized when cut is not counted, so this errs toward "heard more".
-      const audioMs = (o.sentSamples * 1000) / this.voice.sampleRate;
-      const heardFraction = audioMs > 0 ? Math.min(1, (o.endedAt - o.startedAt) / audioMs) : 0;
-      this.sendToBot(eventActivity('promptInterrupted', { value: { activityId: o.prompt.activityId, heardFraction } }, this.deps.clock.now()));
-    }
   }
 
   private openRecognizer(provider: SttProvider): void {

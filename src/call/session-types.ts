@@ -24,3 +24,6 @@ export interface CallScope {
   /** Already bound to the call id. */
   log: Logger;
 }
+
+/** The caller's turn, complete: what they said (one utterance, or several collected) or the keys they pressed. */
+export type CallerTurn = { kind: 'speech'; text: string; parameters?: Record<string, unknown> } | { kind: 'dtmf'; digits: string };
