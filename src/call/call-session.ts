@@ -6,25 +6,19 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Activity } from '../bots/activity.js';
-import { eventActivity } from '../bots/activity.js';
 import type { BotConnector, BotConversationInfo } from '../bots/connector.js';
 import type { CallInfo, CarrierLeg } from '../carriers/leg.js';
 import type { EventBus } from '../events/bus.js';
-import { VoiceActivityDetector } from '../media/vad.js';
-import type { SttProvider, SttResult } from '../speech/stt/provider.js';
-import { BargeInPolicy } from './barge-in-policy.js';
+import type { SttProvider } from '../speech/stt/provider.js';
 import { decodeBotActivity } from './bot-command.js';
-import { CallRecognizer } from './call-recognizer.js';
 import { CallRecording } from './call-recording.js';
 import { botConversationInfo } from './conversation-opening.js';
 import { MetadataForwarder } from './metadata-forwarder.js';
 import type { Clock } from '../runtime/clock.js';
-import { DtmfCollector, dtmfCollectOptions } from './dtmf-collector.js';
-import { NoInputTimer, callerNoInputOptions } from './no-input-timer.js';
-import { UtteranceCollector, utteranceOptions } from './utterance-collector.js';
 import type { PromptAudioSource } from './prompt-audio.js';
 import { PromptVoice } from './prompt-voice.js';
 import { BotChannel } from './bot-channel.js';
+import { CallerInput } from './caller-input.js';
 import type { CallSettings } from './settings.js';
 import { LiveSettings } from './live-settings.js';
 import type { EndReason, FailedPart, SessionEnd } from './session-types.js';
@@ -58,33 +52,24 @@ export interface CallSessionEventMap {
 
 type PendingAction = { kind: 'hangup'; reason: string; endReason: EndReason } | { kind: 'transfer'; target: string; headers: Record<string, string> };
 
-const DTMF_DIGITS = /^[0-9*#A-D]$/;
-
 export class CallSession extends EventEmitter<CallSessionEventMap> {
   readonly callId: string;
   private readonly liveSettings: LiveSettings;
   private readonly log: Logger;
   private readonly voice: PromptVoice;
-  private readonly bargeIn = new BargeInPolicy();
-  private readonly dtmf: DtmfCollector;
-  private readonly utterances: UtteranceCollector;
-  private readonly noInput: NoInputTimer;
-  private vad: VoiceActivityDetector;
-  private recognizer: CallRecognizer | undefined;
+  private readonly input: CallerInput;
   private readonly recording: CallRecording;
   private readonly channel: BotChannel;
   private pending: PendingAction | undefined;
   private failing = false;
   private metadata: MetadataForwarder | undefined;
   private ended: SessionEnd | undefined;
-  private readonly onLegAudio = (frame: Int16Array) => this.handleAudio(frame);
 
   constructor(private readonly deps: CallSessionDeps) {
     super();
     this.callId = deps.info.callId;
     this.log = deps.logger.child({ callId: this.callId });
     this.liveSettings = new LiveSettings(deps.settings, this.log);
-    this.liveSettings.on('changed', (now, before) => this.reconfigure(now, before));
     this.recording = new CallRecording({
       callId: this.callId,
       dir: deps.recordingsDir,
@@ -95,10 +80,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     });
     this.voice = new PromptVoice(deps.leg, deps.audio, this.recording, { callId: this.callId, clock: deps.clock, bus: deps.bus, log: this.log });
     this.channel = new BotChannel({ bot: deps.bot, botName: deps.botName ?? deps.bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, settings: this.liveSettings, voice: this.voice, scope: { callId: this.callId, clock: deps.clock, bus: deps.bus, log: this.log } });
-    this.dtmf = new DtmfCollector(deps.clock, dtmfCollectOptions(deps.settings));
-    this.utterances = new UtteranceCollector(deps.clock, utteranceOptions(deps.settings));
-    this.noInput = new NoInputTimer(deps.clock, callerNoInputOptions(deps.settings));
-    this.vad = this.createVad();
+    this.input = new CallerInput({ leg: deps.leg, settings: this.liveSettings, voice: this.voice, channel: this.channel, recording: this.recording, stt: deps.stt, scope: { callId: this.callId, clock: deps.clock, bus: deps.bus, log: this.log } });
   }
 
   get currentSettings(): Readonly<CallSettings> {
@@ -115,26 +97,19 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
 
   async start(): Promise<void> {
     const { leg, bot, info } = this.deps;
-    leg.on('audio', this.onLegAudio);
-    leg.on('dtmf', (digit) => this.handleDtmf(digit));
+    this.input.listen();
     leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
-    this.voice.on('queued', () => this.noInput.pause());
     this.voice.on('synthesisFailed', (_prompt, err) => {
       this.channel.turnFailed('tts-error', err.message);
       this.failed('tts', err);
     });
     this.voice.on('idle', () => this.onPlayoutIdle());
-    this.dtmf.on('submit', (digits) => this.channel.sendTurn({ kind: 'dtmf', digits }));
-    this.utterances.on('submit', (text, parts) => this.channel.sendTurn({ kind: 'speech', text, parameters: { recognitions: parts } }));
-    this.noInput.on('reprompt', (attempt) => this.reprompt(attempt));
+    this.input.on('turn', (turn) => this.channel.sendTurn(turn));
+    this.input.on('failed', (err) => this.failed('stt', err));
+    this.input.on('gaveUp', () => this.requestHangup('no-input', 'no-input'));
     this.channel.on('gaveUp', () => this.requestHangup('bot-no-response', 'bot-no-response'));
     this.channel.on('failed', (err) => this.failed('bot', err));
-    this.noInput.on('giveUp', (attempts) => {
-      this.log.info({ attempts }, 'no caller input: giving up');
-      this.requestHangup('no-input', 'no-input');
-    });
     bot.on('activities', (activities) => this.handleActivities(activities));
-    if (this.deps.stt) this.openRecognizer(this.deps.stt);
     if (this.settings.recordCall) this.recording.apply('start');
     let conversation: BotConversationInfo;
     try {
@@ -156,82 +131,12 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   end(end: SessionEnd): void {
     if (this.ended) return;
     this.ended = end;
-    this.deps.leg.off('audio', this.onLegAudio);
-    this.noInput.pause();
-    this.dtmf.reset();
-    this.utterances.reset();
+    this.input.close();
     this.voice.close();
-    this.recognizer?.close();
     this.recording.close().catch((err: unknown) => this.log.error({ err }, 'recording could not be closed'));
     this.channel.close(end);
     this.log.info({ reason: end.reason, detail: end.detail }, 'conversation ended');
     this.emit('ended', end);
-  }
-
-  // ---- caller input -------------------------------------------------------------------------
-
-  private handleAudio(frame: Int16Array): void {
-    this.recording.callerAudio(frame);
-    this.recognizer?.write(frame);
-    const event = this.vad.process(frame);
-    if (!event) return;
-    if (event.type === 'speech-end') {
-      this.recognizer?.endOfUtterance();
-      this.utterances.speechEnded();
-      this.channel.callerStoppedSpeaking();
-      return;
-    }
-    this.utterances.speechStarted();
-    this.channel.callerStartedSpeaking();
-    const decision = this.bargeIn.onSpeech(this.voice.current);
-    if (decision === 'ignore') return;
-    // With a word minimum the recognizer decides (onSttResult); the VAD alone cannot count words.
-    if (decision === 'interrupt' && !(this.recognizer && this.settings.bargeInMinWordCount > 0)) this.voice.interrupt('speech');
-    this.noInput.userInput();
-  }
-
-  private handleDtmf(digit: string): void {
-    if (this.ended) return;
-    if (!DTMF_DIGITS.test(digit)) {
-      this.log.warn({ digit }, 'ignored invalid DTMF digit');
-      return;
-    }
-    this.deps.bus.publish('dtmf', { callId: this.callId, at: this.deps.clock.now(), digit });
-    const decision = this.bargeIn.onDtmf(this.voice.current);
-    if (decision === 'ignore') {
-      this.log.debug({ digit }, 'DTMF during prompt ignored (barge-in on DTMF is off)');
-      return;
-    }
-    if (decision === 'interrupt') this.voice.interrupt('dtmf');
-    this.noInput.userInput();
-    if (this.utterances.digit(digit)) return;
-    if (this.settings.sendDTMF) this.dtmf.press(digit);
-  }
-
-  private onSttResult(result: SttResult): void {
-    if (!result.text.trim() || this.ended) return;
-    const minWords = this.settings.bargeInMinWordCount;
-    const playing = this.voice.current;
-    if (playing && minWords > 0) {
-      const decision = this.bargeIn.onRecognizedWords(playing, result.text.trim().split(/\s+/).length, minWords);
-      if (decision === 'interrupt') this.voice.interrupt('speech');
-      // Too few words over a playing prompt: a backchannel, neither an interruption nor a turn.
-      else if (decision === 'ignore') return;
-    }
-    if (!result.final) {
-      this.channel.notify('speechHypothesis', result.text);
-      return;
-    }
-    // Speech recognized while a non-interruptible prompt plays was not meant for the bot.
-    if (this.bargeIn.onSpeech(this.voice.current) === 'ignore') return;
-    this.noInput.userInput();
-    this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'caller', text: result.text });
-    if (this.utterances.enabled) {
-      this.utterances.add(result.text);
-      return;
-    }
-    const parameters = result.confidence === undefined ? undefined : { confidence: result.confidence };
-    this.channel.sendTurn({ kind: 'speech', text: result.text, parameters });
   }
 
   // ---- bot output ---------------------------------------------------------------------------
@@ -279,7 +184,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
         this.metadata?.forward(command.metadata);
         return;
       case 'expectAnotherBotMessage':
-        this.noInput.pause();
+        this.input.stopWaiting();
         this.channel.expectAnotherMessage();
         return;
       case 'record':
@@ -301,12 +206,12 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
    * caller is never left in silence. (When TTS itself failed, the apology goes to the fallback voice.)
    */
   private failed(part: FailedPart, err?: unknown): void {
-    const provider = part === 'bot' ? this.channel.botName : part === 'stt' ? (this.recognizer?.providerName ?? 'stt') : (this.deps.ttsProvider ?? 'tts');
+    const provider = part === 'bot' ? this.channel.botName : part === 'stt' ? (this.input.sttProvider ?? 'stt') : (this.deps.ttsProvider ?? 'tts');
     this.deps.bus.publish('provider.error', { kind: part, provider, callId: this.callId, error: err instanceof Error ? err.message : String(err), at: this.deps.clock.now() });
     if (this.failing || this.ended) return;
     this.failing = true;
     if (part === 'bot') this.channel.turnFailed('bot-error', err instanceof Error ? err.message : String(err));
-    this.noInput.pause();
+    this.input.stopWaiting();
     this.channel.stopWaiting();
     const s = this.settings;
     if (s.failureSpeech) this.voice.say(s.failureSpeech, s, { who: 'system' });
@@ -335,18 +240,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       );
       return;
     }
-    if (!this.channel.awaitingPromisedMessage) this.noInput.arm();
-  }
-
-  private reprompt(attempt: number): void {
-    const s = this.settings;
-    this.log.info({ attempt }, 'no caller input: reprompting');
-    if (s.userNoInputSendEvent || s.sendEventsToBot.includes('noUserInput')) this.channel.send(eventActivity('noUserInput', { value: attempt }, this.deps.clock.now()));
-    if (s.userNoInputSpeech) {
-      this.voice.say(s.userNoInputSpeech, s, { who: 'bot' });
-    } else if (!s.userNoInputSendEvent) {
-      this.noInput.arm();
-    }
+    if (!this.channel.awaitingPromisedMessage) this.input.awaitCaller();
   }
 
   /** Optional gateway events (also from outside the call, e.g. machine detection), sent only when the bot listed them in sendEventsToBot. */
@@ -356,26 +250,5 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
 
   // ---- settings and records -----------------------------------------------------------------
 
-  private reconfigure(now: CallSettings, before: CallSettings): void {
-    if (before.bargeInMinSpeechMs !== now.bargeInMinSpeechMs || before.vadSilenceMs !== now.vadSilenceMs) this.vad = this.createVad();
-    this.dtmf.configure(dtmfCollectOptions(now));
-    this.utterances.configure(utteranceOptions(now));
-    this.noInput.configure(callerNoInputOptions(now));
-    this.recognizer?.configure(now);
-  }
 
-  private createVad(): VoiceActivityDetector {
-    return new VoiceActivityDetector({ sampleRate: this.deps.leg.sampleRate, minSpeechMs: this.settings.bargeInMinSpeechMs, silenceMs: this.settings.vadSilenceMs });
-  }
-
-  private openRecognizer(provider: SttProvider): void {
-    const recognizer = new CallRecognizer(provider, this.settings, this.deps.leg.sampleRate, this.deps.clock, this.settings.sttTimeoutMS);
-    recognizer.on('result', (r) => this.onSttResult(r));
-    recognizer.on('failure', (err) => {
-      this.log.error({ err, stt: provider.name }, 'speech recognition failed');
-      this.failed('stt', err);
-    });
-    this.recognizer = recognizer;
-    recognizer.open();
-  }
 }
