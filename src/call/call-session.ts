@@ -21,7 +21,8 @@ import { BotChannel } from './bot-channel.js';
 import { CallerInput } from './caller-input.js';
 import type { CallSettings } from './settings.js';
 import { LiveSettings } from './live-settings.js';
-import type { EndReason, FailedPart, SessionEnd } from './session-types.js';
+import type { SessionEnd } from './session-types.js';
+import { CallExit } from './call-exit.js';
 
 export type { EndReason, SessionEnd } from './session-types.js';
 
@@ -50,8 +51,6 @@ export interface CallSessionEventMap {
   ended: [end: SessionEnd];
 }
 
-type PendingAction = { kind: 'hangup'; reason: string; endReason: EndReason } | { kind: 'transfer'; target: string; headers: Record<string, string> };
-
 export class CallSession extends EventEmitter<CallSessionEventMap> {
   readonly callId: string;
   private readonly liveSettings: LiveSettings;
@@ -60,10 +59,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   private readonly input: CallerInput;
   private readonly recording: CallRecording;
   private readonly channel: BotChannel;
-  private pending: PendingAction | undefined;
-  private failing = false;
+  private readonly exit: CallExit;
   private metadata: MetadataForwarder | undefined;
-  private ended: SessionEnd | undefined;
 
   constructor(private readonly deps: CallSessionDeps) {
     super();
@@ -81,6 +78,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.voice = new PromptVoice(deps.leg, deps.audio, this.recording, { callId: this.callId, clock: deps.clock, bus: deps.bus, log: this.log });
     this.channel = new BotChannel({ bot: deps.bot, botName: deps.botName ?? deps.bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, settings: this.liveSettings, voice: this.voice, scope: { callId: this.callId, clock: deps.clock, bus: deps.bus, log: this.log } });
     this.input = new CallerInput({ leg: deps.leg, settings: this.liveSettings, voice: this.voice, channel: this.channel, recording: this.recording, stt: deps.stt, scope: { callId: this.callId, clock: deps.clock, bus: deps.bus, log: this.log } });
+    this.exit = new CallExit({ leg: deps.leg, settings: this.liveSettings, voice: this.voice, channel: this.channel, input: this.input, recording: this.recording, ttsProvider: deps.ttsProvider, scope: { callId: this.callId, clock: deps.clock, bus: deps.bus, log: this.log } });
   }
 
   get currentSettings(): Readonly<CallSettings> {
@@ -92,7 +90,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   }
 
   get endedWith(): SessionEnd | undefined {
-    return this.ended;
+    return this.exit.ended;
   }
 
   async start(): Promise<void> {
@@ -101,14 +99,14 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
     this.voice.on('synthesisFailed', (_prompt, err) => {
       this.channel.turnFailed('tts-error', err.message);
-      this.failed('tts', err);
+      this.exit.failed('tts', err);
     });
-    this.voice.on('idle', () => this.onPlayoutIdle());
+    this.exit.on('ended', (end) => this.emit('ended', end));
     this.input.on('turn', (turn) => this.channel.sendTurn(turn));
-    this.input.on('failed', (err) => this.failed('stt', err));
-    this.input.on('gaveUp', () => this.requestHangup('no-input', 'no-input'));
-    this.channel.on('gaveUp', () => this.requestHangup('bot-no-response', 'bot-no-response'));
-    this.channel.on('failed', (err) => this.failed('bot', err));
+    this.input.on('failed', (err) => this.exit.failed('stt', err));
+    this.input.on('gaveUp', () => this.exit.requestHangup('no-input', 'no-input'));
+    this.channel.on('gaveUp', () => this.exit.requestHangup('bot-no-response', 'bot-no-response'));
+    this.channel.on('failed', (err) => this.exit.failed('bot', err));
     bot.on('activities', (activities) => this.handleActivities(activities));
     if (this.settings.recordCall) this.recording.apply('start');
     let conversation: BotConversationInfo;
@@ -118,7 +116,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     } catch (err) {
       // A placeholder that cannot be resolved is a configuration error: end the call rather than run it half-configured.
       this.log.error({ err }, 'call settings could not be resolved; ending the call');
-      this.requestHangup('config-error', 'config-error');
+      this.exit.requestHangup('config-error', 'config-error');
       return;
     }
     this.log.info({ from: info.from, to: info.to, bot: bot.botName, carrier: info.carrier }, 'conversation started');
@@ -129,21 +127,14 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
 
   /** Ends the conversation (idempotent). The leg is not touched: the caller is already gone or the hangup was sent. */
   end(end: SessionEnd): void {
-    if (this.ended) return;
-    this.ended = end;
-    this.input.close();
-    this.voice.close();
-    this.recording.close().catch((err: unknown) => this.log.error({ err }, 'recording could not be closed'));
-    this.channel.close(end);
-    this.log.info({ reason: end.reason, detail: end.detail }, 'conversation ended');
-    this.emit('ended', end);
+    this.exit.end(end);
   }
 
   // ---- bot output ---------------------------------------------------------------------------
 
   private handleActivities(activities: Activity[]): void {
     for (const activity of activities) {
-      if (this.ended) return;
+      if (this.exit.ended) return;
       try {
         this.handleActivity(activity);
       } catch (err) {
@@ -168,11 +159,10 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
         this.voice.play(command, settings);
         return;
       case 'hangup':
-        this.requestHangup(command.reason, 'bot-hangup');
+        this.exit.requestHangup(command.reason, 'bot-hangup');
         return;
       case 'transfer':
-        this.pending = { kind: 'transfer', target: command.target, headers: command.headers };
-        this.onPlayoutIdle();
+        this.exit.requestTransfer(command.target, command.headers);
         return;
       case 'sendDtmf':
         leg.sendDtmf(command.digits);
@@ -195,60 +185,8 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     }
   }
 
-  private requestHangup(reason: string, endReason: EndReason): void {
-    if (this.pending?.kind === 'hangup' || this.ended) return;
-    this.pending = { kind: 'hangup', reason, endReason };
-    this.onPlayoutIdle();
-  }
-
-  /**
-   * The bot or a speech provider failed: apologize, then transfer to a person or hang up, so the
-   * caller is never left in silence. (When TTS itself failed, the apology goes to the fallback voice.)
-   */
-  private failed(part: FailedPart, err?: unknown): void {
-    const provider = part === 'bot' ? this.channel.botName : part === 'stt' ? (this.input.sttProvider ?? 'stt') : (this.deps.ttsProvider ?? 'tts');
-    this.deps.bus.publish('provider.error', { kind: part, provider, callId: this.callId, error: err instanceof Error ? err.message : String(err), at: this.deps.clock.now() });
-    if (this.failing || this.ended) return;
-    this.failing = true;
-    if (part === 'bot') this.channel.turnFailed('bot-error', err instanceof Error ? err.message : String(err));
-    this.input.stopWaiting();
-    this.channel.stopWaiting();
-    const s = this.settings;
-    if (s.failureSpeech) this.voice.say(s.failureSpeech, s, { who: 'system' });
-    if (s.failureTransferTarget) {
-      this.pending = { kind: 'transfer', target: s.failureTransferTarget, headers: {} };
-      this.onPlayoutIdle();
-    } else {
-      this.requestHangup(`${part}-error`, `${part}-error`);
-    }
-  }
-
-  /** The caller has heard everything queued: run a pending hangup/transfer, or start waiting for input. */
-  private onPlayoutIdle(): void {
-    if (this.ended || this.voice.busy) return;
-    const action = this.pending;
-    if (action?.kind === 'hangup') {
-      this.end({ reason: action.endReason, byGateway: true, detail: action.reason });
-      this.deps.leg.hangup(action.reason).catch((err: unknown) => this.log.error({ err }, 'carrier hangup failed'));
-      return;
-    }
-    if (action?.kind === 'transfer') {
-      this.pending = undefined;
-      this.deps.leg.transfer(action.target, action.headers).then(
-        () => this.end({ reason: 'transferred', byGateway: true, detail: action.target }),
-        (err: unknown) => this.log.error({ err, target: action.target }, 'transfer failed; conversation continues'),
-      );
-      return;
-    }
-    if (!this.channel.awaitingPromisedMessage) this.input.awaitCaller();
-  }
-
   /** Optional gateway events (also from outside the call, e.g. machine detection), sent only when the bot listed them in sendEventsToBot. */
   notifyBot(name: string, value?: unknown): void {
     this.channel.notify(name, value);
   }
-
-  // ---- settings and records -----------------------------------------------------------------
-
-
 }
