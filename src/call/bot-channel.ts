@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Activity } from '../bots/activity.js';
 import { eventActivity, messageActivity } from '../bots/activity.js';
 import type { BotConnector, BotConversationInfo, BotDisconnectReason } from '../bots/connector.js';
+import type { BotCommand } from './bot-command.js';
 import type { LiveSettings } from './live-settings.js';
 import { NoInputTimer, botNoResponseOptions } from './no-input-timer.js';
 import type { PlayedPrompt, PromptVoice } from './prompt-voice.js';
@@ -135,6 +136,11 @@ export class BotChannel extends EventEmitter<BotChannelEventMap> {
   /** The call is failing over: the bot's answer is no longer waited for. */
   stopWaiting(): void {
     this.noResponse.pause();
+  }
+
+  /** A command the bot sent did not happen (refused or failed); always sent, since the bot is waiting on it. */
+  commandFailed(command: BotCommand['kind'], activityId: string, reason: string): void {
+    this.send(eventActivity('commandFailed', { value: { command, activityId, reason } }, this.scope.clock.now()));
   }
 
   /** Optional gateway events (also from outside the call, e.g. machine detection), sent only when the bot listed them in sendEventsToBot. */

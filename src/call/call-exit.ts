@@ -10,7 +10,7 @@ import type { CallerInput } from './caller-input.js';
 import type { NamedCallControl } from './leg-capabilities.js';
 import type { LiveSettings } from './live-settings.js';
 import type { PromptVoice } from './prompt-voice.js';
-import type { CallScope, EndReason, FailedPart, SessionEnd } from './session-types.js';
+import { errorMessage, type CallScope, type EndReason, type FailedPart, type SessionEnd } from './session-types.js';
 
 /** A transfer names the bot activity that asked for it, if one did, so a carrier refusal can be reported to the bot. */
 type PendingExit = { kind: 'hangup'; reason: string; endReason: EndReason } | { kind: 'transfer'; target: string; headers: Record<string, string>; activityId?: string };
@@ -65,7 +65,7 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
   failed(part: FailedPart, err?: unknown): void {
     const { scope, channel, input, voice } = this.o;
     const provider = part === 'bot' ? channel.botName : part === 'stt' ? (input.sttProvider ?? 'stt') : (this.o.ttsProvider ?? 'tts');
-    const error = err instanceof Error ? err.message : String(err);
+    const error = errorMessage(err);
     scope.bus.publish('provider.error', { kind: part, provider, callId: scope.callId, error, at: scope.clock.now() });
     if (this.failing || this.endedWith) return;
     this.failing = true;

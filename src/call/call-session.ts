@@ -20,6 +20,7 @@ import { CallerInput } from './caller-input.js';
 import type { CommandContext } from './commands/command.js';
 import { handlerFor } from './commands/command-table.js';
 import { botConversationInfo } from './conversation-opening.js';
+import { missingCapability } from './leg-capabilities.js';
 import { LiveSettings } from './live-settings.js';
 import { MetadataForwarder } from './metadata-forwarder.js';
 import type { PromptAudioSource } from './prompt-audio.js';
@@ -147,6 +148,14 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     const command = decodeBotActivity(a);
     const handler = handlerFor(command);
     if (handler.answersTurn) this.channel.botAnswered();
+    const { leg } = this.deps;
+    const missing = handler.needs && missingCapability(leg, handler.needs);
+    if (missing) {
+      // Refused visibly: the bot asked for something that will not happen, so it hears so (not gated by sendEventsToBot).
+      this.log.warn({ command: command.kind, capability: handler.needs, carrier: leg.carrier, activityId: a.id }, `bot command ${command.kind} refused: ${missing}`);
+      this.channel.commandFailed(command.kind, a.id, missing);
+      return;
+    }
     handler.run(command, this.commandContext(a));
   }
 

@@ -1,4 +1,4 @@
-/** Types the call's collaborators share, kept apart so that none of them imports the session. */
+/** Types (and a helper) the call's collaborators share, kept apart so that none of them imports the session. */
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type { Clock } from '../runtime/clock.js';
@@ -23,6 +23,11 @@ export interface CallScope {
   bus: EventBus;
   /** Already bound to the call id. */
   log: Logger;
+}
+
+/** What an error says, for log lines and the bot's events (anything may be thrown). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** The caller's turn, complete: what they said (one utterance, or several collected) or the keys they pressed. */

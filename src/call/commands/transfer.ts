@@ -3,6 +3,7 @@ import type { CommandHandler } from './command.js';
 
 export const transfer: CommandHandler<'transfer'> = {
   kind: 'transfer',
+  needs: 'transfer',
   answersTurn: true,
   run(command, ctx) {
     ctx.exit.requestTransfer(command.target, command.headers, ctx.activityId);
