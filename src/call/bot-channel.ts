@@ -143,6 +143,12 @@ export class BotChannel extends EventEmitter<BotChannelEventMap> {
     this.send(eventActivity('commandFailed', { value: { command, activityId, reason } }, this.scope.clock.now()));
   }
 
+  /** The carrier rejected the bot's transfer and the conversation goes on: commandFailed, and transferStatus if the bot listed it. */
+  transferFailed(activityId: string, reason: string): void {
+    this.commandFailed('transfer', activityId, reason);
+    this.notify('transferStatus', { status: 'failed', reason });
+  }
+
   /** Optional gateway events (also from outside the call, e.g. machine detection), sent only when the bot listed them in sendEventsToBot. */
   notify(name: string, value?: unknown): void {
     if (this.settings.wantsEvent(name)) this.send(eventActivity(name, value === undefined ? {} : { value }, this.scope.clock.now()));

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { BotChannel } from './bot-channel.js';
 import type { CallRecording } from './call-recording.js';
 import type { CallerInput } from './caller-input.js';
-import type { NamedCallControl } from './leg-capabilities.js';
+import { missingCapability, type NamedCallControl } from './leg-capabilities.js';
 import type { LiveSettings } from './live-settings.js';
 import type { PromptVoice } from './prompt-voice.js';
 import { errorMessage, type CallScope, type EndReason, type FailedPart, type SessionEnd } from './session-types.js';
@@ -63,7 +63,7 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
    * caller is never left in silence. (When TTS itself failed, the apology goes to the fallback voice.)
    */
   failed(part: FailedPart, err?: unknown): void {
-    const { scope, channel, input, voice } = this.o;
+    const { scope, channel, input, voice, leg } = this.o;
     const provider = part === 'bot' ? channel.botName : part === 'stt' ? (input.sttProvider ?? 'stt') : (this.o.ttsProvider ?? 'tts');
     const error = errorMessage(err);
     scope.bus.publish('provider.error', { kind: part, provider, callId: scope.callId, error, at: scope.clock.now() });
@@ -74,7 +74,10 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
     channel.stopWaiting();
     const s = this.o.settings.current;
     if (s.failureSpeech) voice.say(s.failureSpeech, s, { who: 'system' });
-    if (s.failureTransferTarget) this.requestTransfer(s.failureTransferTarget, {});
+    const target = s.failureTransferTarget;
+    const cannotTransfer = target && missingCapability(leg, 'transfer');
+    if (cannotTransfer) scope.log.warn({ target, carrier: leg.carrier }, `failureTransferTarget not used: ${cannotTransfer}; hanging up instead`);
+    if (target && !cannotTransfer) this.requestTransfer(target, {});
     else this.requestHangup(`${part}-error`, `${part}-error`);
   }
 
@@ -105,7 +108,10 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
       this.pending = undefined;
       leg.transfer(action.target, action.headers).then(
         () => this.end({ reason: 'transferred', byGateway: true, detail: action.target }),
-        (err: unknown) => scope.log.error({ err, target: action.target }, 'transfer failed; conversation continues'),
+        (err: unknown) => {
+          scope.log.error({ err, target: action.target }, 'transfer failed; conversation continues');
+          if (action.activityId !== undefined) channel.transferFailed(action.activityId, errorMessage(err));
+        },
       );
       return;
     }
