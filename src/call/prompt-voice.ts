@@ -1,6 +1,6 @@
 /**
  * Speaking and playing to the caller. Prompts go through the PromptQueue to the leg's media output
- * (recorded on the way); each is written to the transcript when queued and to the prompt records
+ * (recorded on the way, clears watched for the carrier's confirmation); each is written to the transcript when queued and to the prompt records
  * when it ends. What happens to prompts is announced as events: the bot channel reports them to the
  * bot, the call exit waits for `idle`.
  */
@@ -10,6 +10,7 @@ import type { LegMedia, LegSampleRate } from '../carriers/leg.js';
 import type { CallRecording } from './call-recording.js';
 import type { PromptAudioSource } from './prompt-audio.js';
 import { PromptQueue, type Prompt, type PromptOutcome } from './prompt-queue.js';
+import { ClearConfirmationWatch } from './clear-confirmation.js';
 import { RecordedOutput } from './recorded-output.js';
 import type { CallSettings } from './settings.js';
 import type { CallScope } from './session-types.js';
@@ -51,6 +52,7 @@ export interface PlayRequest {
 
 export class PromptVoice extends EventEmitter<PromptVoiceEventMap> {
   private readonly queue: PromptQueue;
+  private readonly output: ClearConfirmationWatch;
   private closed = false;
 
   constructor(
@@ -60,7 +62,9 @@ export class PromptVoice extends EventEmitter<PromptVoiceEventMap> {
     private readonly scope: CallScope,
   ) {
     super();
-    this.queue = new PromptQueue(new RecordedOutput(leg, recording), scope.clock);
+    // The output chain: the queue plays into a clear-confirmation watch, over the recording, over the leg.
+    this.output = new ClearConfirmationWatch(new RecordedOutput(leg, recording), leg, scope);
+    this.queue = new PromptQueue(this.output, scope.clock);
     leg.on('mark', (name) => this.queue.onMark(name));
     this.queue.on('finished', (o) => this.finished(o));
     this.queue.on('failed', (prompt, err) => this.failed(prompt, err));
@@ -110,6 +114,7 @@ export class PromptVoice extends EventEmitter<PromptVoiceEventMap> {
   close(): void {
     this.closed = true;
     this.queue.close();
+    this.output.close();
   }
 
   private transcribe(who: 'bot' | 'system', text: string): void {
