@@ -22,7 +22,7 @@ export interface BotChannelEventMap {
   gaveUp: [attempts: number];
 }
 
-export interface BotChannelOptions {
+export interface BotChannelDeps {
   bot: BotConnector;
   /** The bot's name in records and provider errors. */
   botName: string;
@@ -45,15 +45,15 @@ export class BotChannel extends EventEmitter<BotChannelEventMap> {
   private promisedMessage = false;
   private closed = false;
 
-  constructor(options: BotChannelOptions) {
+  constructor(deps: BotChannelDeps) {
     super();
-    const { bot, settings, voice, scope } = options;
-    this.botName = options.botName;
+    const { bot, settings, voice, scope } = deps;
+    this.botName = deps.botName;
     this.bot = bot;
     this.settings = settings;
     this.voice = voice;
     this.scope = scope;
-    this.turns = new TurnTimeline({ callId: scope.callId, bot: options.botName, sttProvider: options.sttProvider, ttsProvider: options.ttsProvider, publish: (turn) => scope.bus.publish('turn', turn) });
+    this.turns = new TurnTimeline({ callId: scope.callId, bot: deps.botName, sttProvider: deps.sttProvider, ttsProvider: deps.ttsProvider, publish: (turn) => scope.bus.publish('turn', turn) });
     this.noResponse = new NoInputTimer(scope.clock, botNoResponseOptions(settings.current));
     settings.on('changed', (s) => this.noResponse.configure(botNoResponseOptions(s)));
     this.noResponse.on('reprompt', (attempt) => this.stillSilent(attempt));
@@ -76,8 +76,8 @@ export class BotChannel extends EventEmitter<BotChannelEventMap> {
     return this.promisedMessage;
   }
 
-  /** Opens the conversation; the opening turn counts from `startedAt` (earlier when the bot was started while ringing). False when the bot did not start. */
-  async start(conversation: BotConversationInfo, startedAt: number): Promise<boolean> {
+  /** Opens the conversation; the opening turn counts from `startedAt` (earlier when the bot was started while ringing). */
+  async start(conversation: BotConversationInfo, startedAt: number): Promise<void> {
     this.turns.input('start', null, startedAt);
     this.turns.botSent(startedAt);
     try {
@@ -85,11 +85,10 @@ export class BotChannel extends EventEmitter<BotChannelEventMap> {
     } catch (err) {
       this.scope.log.error({ err, bot: this.bot.botName }, 'bot did not start');
       this.emit('failed', err);
-      return false;
+      return;
     }
     const initialText = this.settings.current.initialMessageToBot;
     if (initialText) this.send(messageActivity(initialText, {}, this.scope.clock.now()));
-    return true;
   }
 
   /** The caller's turn: the bot now owes an answer. */

@@ -19,7 +19,7 @@ export interface CallExitEventMap {
   ended: [end: SessionEnd];
 }
 
-export interface CallExitOptions {
+export interface CallExitDeps {
   leg: NamedCallControl;
   settings: LiveSettings;
   voice: PromptVoice;
@@ -36,9 +36,9 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
   private failing = false;
   private endedWith: SessionEnd | undefined;
 
-  constructor(private readonly o: CallExitOptions) {
+  constructor(private readonly deps: CallExitDeps) {
     super();
-    o.voice.on('idle', () => this.onPlayoutIdle());
+    deps.voice.on('idle', () => this.onPlayoutIdle());
   }
 
   get ended(): SessionEnd | undefined {
@@ -63,8 +63,8 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
    * caller is never left in silence. (When TTS itself failed, the apology goes to the fallback voice.)
    */
   failed(part: FailedPart, err?: unknown): void {
-    const { scope, channel, input, voice, leg } = this.o;
-    const provider = part === 'bot' ? channel.botName : part === 'stt' ? (input.sttProvider ?? 'stt') : (this.o.ttsProvider ?? 'tts');
+    const { scope, channel, input, voice, leg } = this.deps;
+    const provider = part === 'bot' ? channel.botName : part === 'stt' ? (input.sttProvider ?? 'stt') : (this.deps.ttsProvider ?? 'tts');
     const error = errorMessage(err);
     scope.bus.publish('provider.error', { kind: part, provider, callId: scope.callId, error, at: scope.clock.now() });
     if (this.failing || this.endedWith) return;
@@ -72,7 +72,7 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
     if (part === 'bot') channel.turnFailed('bot-error', error);
     input.stopWaiting();
     channel.stopWaiting();
-    const s = this.o.settings.current;
+    const s = this.deps.settings.current;
     if (s.failureSpeech) voice.say(s.failureSpeech, s, { who: 'system' });
     const target = s.failureTransferTarget;
     const cannotTransfer = target && missingCapability(leg, 'transfer');
@@ -85,7 +85,7 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
   end(end: SessionEnd): void {
     if (this.endedWith) return;
     this.endedWith = end;
-    const { input, voice, recording, channel, scope } = this.o;
+    const { input, voice, recording, channel, scope } = this.deps;
     input.close();
     voice.close();
     recording.close().catch((err: unknown) => scope.log.error({ err }, 'recording could not be closed'));
@@ -96,7 +96,7 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
 
   /** The caller has heard everything queued: run a pending hangup/transfer, or start waiting for input. */
   private onPlayoutIdle(): void {
-    const { voice, leg, scope, channel, input } = this.o;
+    const { voice, leg, scope, channel, input } = this.deps;
     if (this.endedWith || voice.busy) return;
     const action = this.pending;
     if (action?.kind === 'hangup') {

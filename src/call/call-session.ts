@@ -89,21 +89,9 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   }
 
   async start(): Promise<void> {
-    const { leg, bot, info, clock } = this.deps;
-    const { input, channel, voice, exit } = this;
-    input.listen();
-    leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
-    input.on('turn', (turn) => channel.sendTurn(turn));
-    input.on('failed', (err) => exit.failed('stt', err));
-    input.on('gaveUp', () => exit.requestHangup('no-input', 'no-input'));
-    channel.on('failed', (err) => exit.failed('bot', err));
-    channel.on('gaveUp', () => exit.requestHangup('bot-no-response', 'bot-no-response'));
-    voice.on('synthesisFailed', (_prompt, err) => {
-      channel.turnFailed('tts-error', err.message);
-      exit.failed('tts', err);
-    });
-    exit.on('ended', (end) => this.emit('ended', end));
-    bot.on('activities', (activities) => this.handleActivities(activities));
+    const { bot, info, clock } = this.deps;
+    this.connect();
+    this.input.listen();
     const s = this.settings.current;
     if (s.recordCall) this.recording.apply('start');
     let conversation: BotConversationInfo;
@@ -113,13 +101,13 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     } catch (err) {
       // A placeholder that cannot be resolved is a configuration error: end the call rather than run it half-configured.
       this.log.error({ err }, 'call settings could not be resolved; ending the call');
-      exit.requestHangup('config-error', 'config-error');
+      this.exit.requestHangup('config-error', 'config-error');
       return;
     }
     this.log.info({ from: info.from, to: info.to, bot: bot.botName, carrier: info.carrier }, 'conversation started');
     const botStartedAt = this.deps.botStartedAt ?? clock.now();
-    if (s.welcomeMessage) voice.say(s.welcomeMessage, s, { who: 'bot' });
-    await channel.start(conversation, botStartedAt);
+    if (s.welcomeMessage) this.voice.say(s.welcomeMessage, s, { who: 'bot' });
+    await this.channel.start(conversation, botStartedAt);
   }
 
   /** Ends the conversation (idempotent). The leg is not touched: the caller is already gone or the hangup was sent. */
@@ -130,6 +118,24 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   /** Optional gateway events (also from outside the call, e.g. machine detection), sent only when the bot listed them in sendEventsToBot. */
   notifyBot(name: string, value?: unknown): void {
     this.channel.notify(name, value);
+  }
+
+  /** Routes what happens on the leg, from the bot and between the collaborators. */
+  private connect(): void {
+    const { leg, bot } = this.deps;
+    const { input, channel, voice, exit } = this;
+    leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
+    bot.on('activities', (activities) => this.handleActivities(activities));
+    input.on('turn', (turn) => channel.sendTurn(turn));
+    input.on('failed', (err) => exit.failed('stt', err));
+    input.on('gaveUp', () => exit.requestHangup('no-input', 'no-input'));
+    channel.on('failed', (err) => exit.failed('bot', err));
+    channel.on('gaveUp', () => exit.requestHangup('bot-no-response', 'bot-no-response'));
+    voice.on('synthesisFailed', (_prompt, err) => {
+      channel.turnFailed('tts-error', err.message);
+      exit.failed('tts', err);
+    });
+    exit.on('ended', (end) => this.emit('ended', end));
   }
 
   private handleActivities(activities: Activity[]): void {

@@ -32,7 +32,7 @@ export interface CallerInputEventMap {
   gaveUp: [attempts: number];
 }
 
-export interface CallerInputOptions {
+export interface CallerInputDeps {
   leg: LegMedia;
   settings: LiveSettings;
   voice: PromptVoice;
@@ -53,22 +53,22 @@ export class CallerInput extends EventEmitter<CallerInputEventMap> {
   private readonly onAudio = (frame: Int16Array) => this.handleAudio(frame);
   private readonly onDtmf = (digit: string) => this.handleDtmf(digit);
 
-  constructor(private readonly o: CallerInputOptions) {
+  constructor(private readonly deps: CallerInputDeps) {
     super();
-    const { clock } = o.scope;
-    const s = o.settings.current;
+    const { clock } = deps.scope;
+    const s = deps.settings.current;
     this.dtmf = new DtmfCollector(clock, dtmfCollectOptions(s));
     this.utterances = new UtteranceCollector(clock, utteranceOptions(s));
     this.noInput = new NoInputTimer(clock, callerNoInputOptions(s));
     this.vad = this.createVad(s);
-    o.settings.on('changed', (now, before) => this.reconfigure(now, before));
+    deps.settings.on('changed', (now, before) => this.reconfigure(now, before));
     // While the bot talks nobody waits for the caller; playout's end arms the timer again (awaitCaller).
-    o.voice.on('queued', () => this.noInput.pause());
+    deps.voice.on('queued', () => this.noInput.pause());
     this.dtmf.on('submit', (digits) => this.emit('turn', { kind: 'dtmf', digits }));
     this.utterances.on('submit', (text, parts) => this.emit('turn', { kind: 'speech', text, parameters: { recognitions: parts } }));
     this.noInput.on('reprompt', (attempt) => this.reprompt(attempt));
     this.noInput.on('giveUp', (attempts) => {
-      o.scope.log.info({ attempts }, 'no caller input: giving up');
+      deps.scope.log.info({ attempts }, 'no caller input: giving up');
       this.emit('gaveUp', attempts);
     });
   }
@@ -80,9 +80,9 @@ export class CallerInput extends EventEmitter<CallerInputEventMap> {
 
   /** Starts taking the caller's audio and keys, and opens recognition when the call has STT. */
   listen(): void {
-    this.o.leg.on('audio', this.onAudio);
-    this.o.leg.on('dtmf', this.onDtmf);
-    if (this.o.stt) this.openRecognizer(this.o.stt);
+    this.deps.leg.on('audio', this.onAudio);
+    this.deps.leg.on('dtmf', this.onDtmf);
+    if (this.deps.stt) this.openRecognizer(this.deps.stt);
   }
 
   /** The caller has heard everything: their turn; the no-input timer runs. */
@@ -98,8 +98,8 @@ export class CallerInput extends EventEmitter<CallerInputEventMap> {
   /** The call is over: nothing more is taken from the caller; collected input is dropped. */
   close(): void {
     this.closed = true;
-    this.o.leg.off('audio', this.onAudio);
-    this.o.leg.off('dtmf', this.onDtmf);
+    this.deps.leg.off('audio', this.onAudio);
+    this.deps.leg.off('dtmf', this.onDtmf);
     this.noInput.pause();
     this.dtmf.reset();
     this.utterances.reset();
@@ -107,11 +107,11 @@ export class CallerInput extends EventEmitter<CallerInputEventMap> {
   }
 
   private get settings(): CallSettings {
-    return this.o.settings.current;
+    return this.deps.settings.current;
   }
 
   private handleAudio(frame: Int16Array): void {
-    const { recording, voice, channel } = this.o;
+    const { recording, voice, channel } = this.deps;
     recording.callerAudio(frame);
     this.recognizer?.write(frame);
     const event = this.vad.process(frame);
@@ -132,7 +132,7 @@ export class CallerInput extends EventEmitter<CallerInputEventMap> {
   }
 
   private handleDtmf(digit: string): void {
-    const { voice, scope } = this.o;
+    const { voice, scope } = this.deps;
     if (this.closed) return;
     if (!DTMF_DIGITS.test(digit)) {
       scope.log.warn({ digit }, 'ignored invalid DTMF digit');
@@ -151,7 +151,7 @@ export class CallerInput extends EventEmitter<CallerInputEventMap> {
   }
 
   private onSttResult(result: SttResult): void {
-    const { voice, channel, scope } = this.o;
+    const { voice, channel, scope } = this.deps;
     if (!result.text.trim() || this.closed) return;
     const minWords = this.settings.bargeInMinWordCount;
     const playing = voice.current;
@@ -180,7 +180,7 @@ export class CallerInput extends EventEmitter<CallerInputEventMap> {
   /** The caller said nothing in time: reprompt (speech and/or a noUserInput event), or keep waiting. */
   private reprompt(attempt: number): void {
     const s = this.settings;
-    const { scope, channel, voice } = this.o;
+    const { scope, channel, voice } = this.deps;
     scope.log.info({ attempt }, 'no caller input: reprompting');
     if (s.userNoInputSendEvent || s.sendEventsToBot.includes('noUserInput')) channel.send(eventActivity('noUserInput', { value: attempt }, scope.clock.now()));
     if (s.userNoInputSpeech) {
@@ -199,11 +199,11 @@ export class CallerInput extends EventEmitter<CallerInputEventMap> {
   }
 
   private createVad(s: CallSettings): VoiceActivityDetector {
-    return new VoiceActivityDetector({ sampleRate: this.o.leg.sampleRate, minSpeechMs: s.bargeInMinSpeechMs, silenceMs: s.vadSilenceMs });
+    return new VoiceActivityDetector({ sampleRate: this.deps.leg.sampleRate, minSpeechMs: s.bargeInMinSpeechMs, silenceMs: s.vadSilenceMs });
   }
 
   private openRecognizer(provider: SttProvider): void {
-    const { leg, scope } = this.o;
+    const { leg, scope } = this.deps;
     const recognizer = new CallRecognizer(provider, this.settings, leg.sampleRate, scope.clock, this.settings.sttTimeoutMS);
     recognizer.on('result', (r) => this.onSttResult(r));
     recognizer.on('failure', (err) => {
