@@ -87,14 +87,14 @@ export class PromptVoice extends EventEmitter<PromptVoiceEventMap> {
 
   /** Speaks text to the caller (bot message, reprompt, apology) and writes it to the transcript. */
   say(text: string, s: CallSettings, opts: SayOptions): void {
-    this.transcribe(opts.who, text);
+    this.writeTranscript(opts.who, text);
     const req = { text, ssml: opts.ssml, language: opts.language ?? s.ttsLanguage ?? s.language, voice: s.voiceName, sampleRate: this.leg.sampleRate };
     this.enqueue(text, s, opts.activityId, (signal) => this.audio.speak(req, { noCache: s.disableTtsCache, signal, firstAudioTimeoutMs: s.ttsTimeoutMS }));
   }
 
   /** Plays audio from a URL (the bot's playUrl), shown in the transcript by its label. */
   play(req: PlayRequest, s: CallSettings): void {
-    this.transcribe('bot', req.label);
+    this.writeTranscript('bot', req.label);
     const source = (signal: AbortSignal) => this.audio.playUrl(req.url, { mediaFormat: req.mediaFormat, sampleRate: this.leg.sampleRate, signal });
     this.enqueue(req.label, s, req.activityId, source, req.url);
   }
@@ -117,7 +117,7 @@ export class PromptVoice extends EventEmitter<PromptVoiceEventMap> {
     this.output.close();
   }
 
-  private transcribe(who: 'bot' | 'system', text: string): void {
+  private writeTranscript(who: 'bot' | 'system', text: string): void {
     const { bus, callId, clock } = this.scope;
     bus.publish('transcript', { callId, at: clock.now(), who, text });
   }
