@@ -1,32 +1,34 @@
 /**
- * One call: joins a carrier leg, the caller's speech (VAD, optional STT), the bot connector and
- * prompt playout. Behaviour lives in the collaborators (PromptQueue, BargeInPolicy, DtmfCollector,
- * NoInputTimer); this class routes events between them and maps bot activities to actions.
+ * One call: joins a carrier leg, the caller's speech, the bot and prompt playout. The behaviour
+ * lives in named collaborators, layered one way (each knows only those built before it):
+ * LiveSettings, PromptVoice, BotChannel, CallerInput, CallExit; and in one handler per bot command
+ * (commands/). This class builds them, connects their events and dispatches the bot's commands.
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Activity } from '../bots/activity.js';
-import { eventActivity, messageActivity } from '../bots/activity.js';
-import type { BotConnector, BotConversationInfo, BotDisconnectReason } from '../bots/connector.js';
+import type { BotConnector, BotConversationInfo } from '../bots/connector.js';
 import type { CallInfo, CarrierLeg } from '../carriers/leg.js';
 import type { EventBus } from '../events/bus.js';
-import { VoiceActivityDetector } from '../media/vad.js';
-import type { SttProvider, SttResult } from '../speech/stt/provider.js';
-import { BargeInPolicy } from './barge-in-policy.js';
-import { decodeBotActivity } from './bot-command.js';
-import { CallRecognizer } from './call-recognizer.js';
-import { CallRecording } from './call-recording.js';
-import { botConversationInfo } from './conversation-opening.js';
-import { TurnTimeline } from './turn-timeline.js';
-import { MetadataForwarder } from './metadata-forwarder.js';
 import type { Clock } from '../runtime/clock.js';
-import { DtmfCollector, type DtmfCollectOptions } from './dtmf-collector.js';
-import { NoInputTimer, type NoInputOptions } from './no-input-timer.js';
-import { UtteranceCollector, type UtteranceCollectorOptions } from './utterance-collector.js';
+import type { SttProvider } from '../speech/stt/provider.js';
+import { BotChannel } from './bot-channel.js';
+import { decodeBotActivity } from './bot-command.js';
+import { CallExit } from './call-exit.js';
+import { CallRecording } from './call-recording.js';
+import { CallerInput } from './caller-input.js';
+import type { CommandContext } from './commands/command.js';
+import { handlerFor } from './commands/command-table.js';
+import { botConversationInfo } from './conversation-opening.js';
+import { missingCapability } from './leg-capabilities.js';
+import { LiveSettings } from './live-settings.js';
+import { MetadataForwarder } from './metadata-forwarder.js';
 import type { PromptAudioSource } from './prompt-audio.js';
-import { PromptQueue, type Prompt, type PromptOutcome } from './prompt-queue.js';
-import { mergeSettings, parseSettingsOverrides, type CallSettings } from './settings.js';
+import { PromptVoice } from './prompt-voice.js';
+import type { CallSettings } from './settings.js';
+import type { CallScope, SessionEnd } from './session-types.js';
+
+export type { EndReason, SessionEnd } from './session-types.js';
 
 export interface CallSessionDeps {
   info: CallInfo;
@@ -49,248 +51,96 @@ export interface CallSessionDeps {
   botStartedAt?: number;
 }
 
-/** Why the conversation ended, as recorded on the call. */
-export type EndReason = 'caller-hangup' | 'bot-hangup' | 'transferred' | 'no-input' | 'bot-no-response' | 'bot-error' | 'stt-error' | 'tts-error' | 'config-error' | 'carrier-hangup';
-
-/** Which part of the conversation failed, for the failure policy and the records. */
-type FailedPart = 'bot' | 'stt' | 'tts';
-
-export interface SessionEnd {
-  reason: EndReason;
-  /** The hangup was Voxgate's doing (bot hangup, give-up, transfer). */
-  byGateway: boolean;
-  detail?: string;
-}
-
 export interface CallSessionEventMap {
   ended: [end: SessionEnd];
 }
 
-type PendingAction = { kind: 'hangup'; reason: string; endReason: EndReason } | { kind: 'transfer'; target: string; headers: Record<string, string> };
-
-const DTMF_DIGITS = /^[0-9*#A-D]$/;
-
 export class CallSession extends EventEmitter<CallSessionEventMap> {
   readonly callId: string;
-  private settings: CallSettings;
   private readonly log: Logger;
-  private readonly queue: PromptQueue;
-  private readonly bargeIn = new BargeInPolicy();
-  private readonly dtmf: DtmfCollector;
-  private readonly utterances: UtteranceCollector;
-  private readonly noInput: NoInputTimer;
-  /** The same waiting shape, for the bot: armed when a turn went to it, cleared by its answer. */
-  private readonly botNoResponse: NoInputTimer;
-  private vad: VoiceActivityDetector;
-  private recognizer: CallRecognizer | undefined;
+  private readonly settings: LiveSettings;
   private readonly recording: CallRecording;
-  private readonly turns: TurnTimeline;
-  private pending: PendingAction | undefined;
-  private failing = false;
+  private readonly voice: PromptVoice;
+  private readonly channel: BotChannel;
+  private readonly input: CallerInput;
+  private readonly exit: CallExit;
   private metadata: MetadataForwarder | undefined;
-  private expectBotMessage = false;
-  private ended: SessionEnd | undefined;
-  private readonly onLegAudio = (frame: Int16Array) => this.handleAudio(frame);
 
   constructor(private readonly deps: CallSessionDeps) {
     super();
+    const { leg, bot, clock, bus } = deps;
     this.callId = deps.info.callId;
-    this.settings = deps.settings;
     this.log = deps.logger.child({ callId: this.callId });
-    this.recording = new CallRecording({
-      callId: this.callId,
-      dir: deps.recordingsDir,
-      sampleRate: deps.leg.sampleRate,
-      clock: deps.clock,
-      publish: (saved) => deps.bus.publish('recording.saved', saved),
-      log: this.log,
-    });
-    // What is played goes through the recording too, so it holds what the caller heard.
-    this.queue = new PromptQueue(
-      {
-        play: (samples) => {
-          deps.leg.play(samples);
-          this.recording.botAudio(samples);
-        },
-        mark: (name) => deps.leg.mark(name),
-        clear: () => {
-          deps.leg.clear();
-          this.recording.botCleared();
-        },
-      },
-      deps.clock,
-    );
-    this.turns = new TurnTimeline({ callId: this.callId, bot: deps.botName ?? deps.bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, publish: (turn) => deps.bus.publish('turn', turn) });
-    this.dtmf = new DtmfCollector(deps.clock, this.dtmfOptions());
-    this.utterances = new UtteranceCollector(deps.clock, this.utteranceOptions());
-    this.noInput = new NoInputTimer(deps.clock, this.noInputOptions());
-    this.botNoResponse = new NoInputTimer(deps.clock, this.botNoResponseOptions());
-    this.vad = this.createVad();
+    const scope: CallScope = { callId: this.callId, clock, bus, log: this.log };
+    this.settings = new LiveSettings(deps.settings, this.log);
+    this.recording = new CallRecording({ callId: this.callId, dir: deps.recordingsDir, sampleRate: leg.sampleRate, clock, publish: (saved) => bus.publish('recording.saved', saved), log: this.log });
+    this.voice = new PromptVoice(leg, deps.audio, this.recording, scope);
+    this.channel = new BotChannel({ bot, botName: deps.botName ?? bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, settings: this.settings, voice: this.voice, scope });
+    this.input = new CallerInput({ leg, settings: this.settings, voice: this.voice, channel: this.channel, recording: this.recording, stt: deps.stt, scope });
+    this.exit = new CallExit({ leg, settings: this.settings, voice: this.voice, channel: this.channel, input: this.input, recording: this.recording, ttsProvider: deps.ttsProvider, scope });
   }
 
   get currentSettings(): Readonly<CallSettings> {
-    return this.settings;
+    return this.settings.current;
   }
 
   get endedWith(): SessionEnd | undefined {
-    return this.ended;
+    return this.exit.ended;
   }
 
   async start(): Promise<void> {
-    const { leg, bot, info } = this.deps;
-    leg.on('audio', this.onLegAudio);
-    leg.on('dtmf', (digit) => this.handleDtmf(digit));
-    leg.on('mark', (name) => this.queue.onMark(name));
-    leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
-    this.queue.on('finished', (o) => this.recordPrompt(o));
-    this.queue.on('failed', (prompt, err) => this.promptFailed(prompt, err));
-    // Only the bot's own prompts answer a turn; please-wait and welcome prompts do not.
-    this.queue.on('audioStarted', (prompt, at) => prompt.activityId && this.turns.audioStarted(at));
-    this.queue.on('idle', () => this.onPlayoutIdle());
-    this.dtmf.on('submit', (digits) => this.sendTurnToBot('dtmf', eventActivity('DTMF', { value: digits }, this.deps.clock.now())));
-    this.utterances.on('submit', (text, parts) => this.sendTurnToBot('speech', messageActivity(text, { parameters: { recognitions: parts } }, this.deps.clock.now())));
-    this.noInput.on('reprompt', (attempt) => this.reprompt(attempt));
-    this.botNoResponse.on('reprompt', (attempt) => this.botStillSilent(attempt));
-    this.botNoResponse.on('giveUp', (attempts) => {
-      this.log.warn({ attempts }, 'bot did not answer: giving up');
-      this.requestHangup('bot-no-response', 'bot-no-response');
-    });
-    this.noInput.on('giveUp', (attempts) => {
-      this.log.info({ attempts }, 'no caller input: giving up');
-      this.requestHangup('no-input', 'no-input');
-    });
-    bot.on('activities', (activities) => this.handleActivities(activities));
-    bot.on('failure', (err) => {
-      this.log.error({ err, bot: bot.botName }, 'bot failed');
-      this.failed('bot', err);
-    });
-    if (this.deps.stt) this.openRecognizer(this.deps.stt);
-    if (this.settings.recordCall) this.recording.apply('start');
+    const { bot, info, clock } = this.deps;
+    this.connect();
+    this.input.listen();
+    const s = this.settings.current;
+    if (s.recordCall) this.recording.apply('start');
     let conversation: BotConversationInfo;
     try {
-      this.metadata = new MetadataForwarder(this.settings.sendMetaDataUrl, info, this.log);
-      conversation = botConversationInfo(info, this.settings, this.deps.clock.now());
+      this.metadata = new MetadataForwarder(s.sendMetaDataUrl, info, this.log);
+      conversation = botConversationInfo(info, s, clock.now());
     } catch (err) {
       // A placeholder that cannot be resolved is a configuration error: end the call rather than run it half-configured.
       this.log.error({ err }, 'call settings could not be resolved; ending the call');
-      this.requestHangup('config-error', 'config-error');
+      this.exit.requestHangup('config-error', 'config-error');
       return;
     }
     this.log.info({ from: info.from, to: info.to, bot: bot.botName, carrier: info.carrier }, 'conversation started');
-    const botStartedAt = this.deps.botStartedAt ?? this.deps.clock.now();
-    this.turns.input('start', null, botStartedAt);
-    if (this.settings.welcomeMessage) this.say(this.settings.welcomeMessage, this.settings, { who: 'bot' });
-    this.turns.botSent(botStartedAt);
-    try {
-      await bot.start(conversation);
-    } catch (err) {
-      this.log.error({ err, bot: bot.botName }, 'bot did not start');
-      this.failed('bot', err);
-      return;
-    }
-    const initialText = this.settings.initialMessageToBot;
-    if (initialText) this.sendToBot(messageActivity(initialText, {}, this.deps.clock.now()));
+    const botStartedAt = this.deps.botStartedAt ?? clock.now();
+    if (s.welcomeMessage) this.voice.say(s.welcomeMessage, s, { who: 'bot' });
+    await this.channel.start(conversation, botStartedAt);
   }
 
   /** Ends the conversation (idempotent). The leg is not touched: the caller is already gone or the hangup was sent. */
   end(end: SessionEnd): void {
-    if (this.ended) return;
-    this.ended = end;
-    this.deps.leg.off('audio', this.onLegAudio);
-    this.noInput.pause();
-    this.botNoResponse.pause();
-    this.dtmf.reset();
-    this.utterances.reset();
-    this.queue.close();
-    this.recognizer?.close();
-    this.turns.close(this.deps.clock.now());
-    this.recording.close().catch((err: unknown) => this.log.error({ err }, 'recording could not be closed'));
-    if (this.wantsEvent('conversationEnd')) this.sendToBot(eventActivity('conversationEnd', { value: { reason: end.reason, detail: end.detail } }, this.deps.clock.now()), true);
-    const code: BotDisconnectReason =
-      end.reason === 'transferred' ? 'transferred' : end.reason === 'bot-hangup' ? 'bot-disconnected' : end.reason.endsWith('-error') ? 'error' : 'client-disconnected';
-    this.deps.bot.end(code, end.detail ?? end.reason).catch((err: unknown) => this.log.warn({ err }, 'bot disconnect failed'));
-    this.log.info({ reason: end.reason, detail: end.detail }, 'conversation ended');
-    this.emit('ended', end);
+    this.exit.end(end);
   }
 
-  // ---- caller input -------------------------------------------------------------------------
-
-  private handleAudio(frame: Int16Array): void {
-    this.recording.callerAudio(frame);
-    this.recognizer?.write(frame);
-    const event = this.vad.process(frame);
-    if (!event) return;
-    if (event.type === 'speech-end') {
-      this.recognizer?.endOfUtterance();
-      this.utterances.speechEnded();
-      this.turns.speechEnded(this.deps.clock.now());
-      this.notifyBot('silenceDetected');
-      return;
-    }
-    this.utterances.speechStarted();
-    this.turns.speechStarted();
-    this.notifyBot('voiceDetected');
-    const decision = this.bargeIn.onSpeech(this.queue.current);
-    if (decision === 'ignore') return;
-    // With a word minimum the recognizer decides (onSttResult); the VAD alone cannot count words.
-    if (decision === 'interrupt' && !(this.recognizer && this.settings.bargeInMinWordCount > 0)) this.interrupt('speech');
-    this.noInput.userInput();
+  /** Optional gateway events (also from outside the call, e.g. machine detection), sent only when the bot listed them in sendEventsToBot. */
+  notifyBot(name: string, value?: unknown): void {
+    this.channel.notify(name, value);
   }
 
-  private handleDtmf(digit: string): void {
-    if (this.ended) return;
-    if (!DTMF_DIGITS.test(digit)) {
-      this.log.warn({ digit }, 'ignored invalid DTMF digit');
-      return;
-    }
-    this.deps.bus.publish('dtmf', { callId: this.callId, at: this.deps.clock.now(), digit });
-    const decision = this.bargeIn.onDtmf(this.queue.current);
-    if (decision === 'ignore') {
-      this.log.debug({ digit }, 'DTMF during prompt ignored (barge-in on DTMF is off)');
-      return;
-    }
-    if (decision === 'interrupt') this.interrupt('dtmf');
-    this.noInput.userInput();
-    if (this.utterances.digit(digit)) return;
-    if (this.settings.sendDTMF) this.dtmf.press(digit);
+  /** Routes what happens on the leg, from the bot and between the collaborators. */
+  private connect(): void {
+    const { leg, bot } = this.deps;
+    const { input, channel, voice, exit } = this;
+    leg.on('hangup', (h) => this.end({ reason: h.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: h.cause }));
+    bot.on('activities', (activities) => this.handleActivities(activities));
+    input.on('turn', (turn) => channel.sendTurn(turn));
+    input.on('failed', (err) => exit.failed('stt', err));
+    input.on('gaveUp', () => exit.requestHangup('no-input', 'no-input'));
+    channel.on('failed', (err) => exit.failed('bot', err));
+    channel.on('gaveUp', () => exit.requestHangup('bot-no-response', 'bot-no-response'));
+    voice.on('synthesisFailed', (_prompt, err) => {
+      channel.turnFailed('tts-error', err.message);
+      exit.failed('tts', err);
+    });
+    exit.on('ended', (end) => this.emit('ended', end));
   }
-
-  private onSttResult(result: SttResult): void {
-    if (!result.text.trim() || this.ended) return;
-    const minWords = this.settings.bargeInMinWordCount;
-    const playing = this.queue.current;
-    if (playing && minWords > 0) {
-      const decision = this.bargeIn.onRecognizedWords(playing, result.text.trim().split(/\s+/).length, minWords);
-      if (decision === 'interrupt') this.interrupt('speech');
-      // Too few words over a playing prompt: a backchannel, neither an interruption nor a turn.
-      else if (decision === 'ignore') return;
-    }
-    if (!result.final) {
-      this.notifyBot('speechHypothesis', result.text);
-      return;
-    }
-    // Speech recognized while a non-interruptible prompt plays was not meant for the bot.
-    if (this.bargeIn.onSpeech(this.queue.current) === 'ignore') return;
-    this.noInput.userInput();
-    this.deps.bus.publish('transcript', { callId: this.callId, at: this.deps.clock.now(), who: 'caller', text: result.text });
-    if (this.utterances.enabled) {
-      this.utterances.add(result.text);
-      return;
-    }
-    const parameters = result.confidence === undefined ? undefined : { confidence: result.confidence };
-    this.sendTurnToBot('speech', messageActivity(result.text, { parameters }, this.deps.clock.now()));
-  }
-
-  private interrupt(by: 'speech' | 'dtmf'): void {
-    const cut = this.queue.clear();
-    if (cut.length) this.log.info({ by, cutPrompts: cut.length }, 'barge-in: playback cleared');
-  }
-
-  // ---- bot output ---------------------------------------------------------------------------
 
   private handleActivities(activities: Activity[]): void {
     for (const activity of activities) {
-      if (this.ended) return;
+      if (this.exit.ended) return;
       try {
         this.handleActivity(activity);
       } catch (err) {
@@ -300,236 +150,24 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
   }
 
   private handleActivity(a: Activity): void {
-    if (a.sessionParams) this.applySessionParams(a.sessionParams);
+    if (a.sessionParams) this.settings.applySessionParams(a.sessionParams);
     const command = decodeBotActivity(a);
-    if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.turns.botAnswered(this.deps.clock.now());
-    if (command.kind !== 'none' && command.kind !== 'expectAnotherBotMessage') this.botNoResponse.userInput();
-    const settings = this.activitySettings(a.activityParams);
-    const { leg, bus, audio, clock } = this.deps;
-    switch (command.kind) {
-      case 'speak':
-        this.expectBotMessage = false;
-        this.say(command.text, settings, { who: 'bot', activityId: command.activityId, ssml: command.ssml, language: command.language });
-        return;
-      case 'play': {
-        this.expectBotMessage = false;
-        bus.publish('transcript', { callId: this.callId, at: clock.now(), who: 'bot', text: command.label });
-        this.enqueue(command.label, settings, command.activityId, (signal) => audio.playUrl(command.url, { mediaFormat: command.mediaFormat, sampleRate: leg.sampleRate, signal }), command.url);
-        return;
-      }
-      case 'hangup':
-        this.requestHangup(command.reason, 'bot-hangup');
-        return;
-      case 'transfer':
-        this.pending = { kind: 'transfer', target: command.target, headers: command.headers };
-        this.onPlayoutIdle();
-        return;
-      case 'sendDtmf':
-        leg.sendDtmf(command.digits);
-        return;
-      case 'abortPrompts':
-        this.queue.clear();
-        return;
-      case 'sendMetaData':
-        this.metadata?.forward(command.metadata);
-        return;
-      case 'expectAnotherBotMessage':
-        this.expectBotMessage = true;
-        this.noInput.pause();
-        this.botNoResponse.arm();
-        return;
-      case 'record':
-        this.recording.apply(command.action);
-        return;
-      case 'none':
-        if (command.unknownEvent) this.log.debug({ name: command.unknownEvent }, 'bot event not handled by this gateway');
-    }
-  }
-
-  /** Speaks text to the caller (bot message, reprompt, apology) and writes it to the transcript. */
-  private say(text: string, s: CallSettings, opts: { who: 'bot' | 'system'; activityId?: string; ssml?: boolean; language?: string }): void {
-    const { bus, clock, audio, leg } = this.deps;
-    bus.publish('transcript', { callId: this.callId, at: clock.now(), who: opts.who, text });
-    const req = { text, ssml: opts.ssml, language: opts.language ?? s.ttsLanguage ?? s.language, voice: s.voiceName, sampleRate: leg.sampleRate };
-    this.enqueue(text, s, opts.activityId, (signal) => audio.speak(req, { noCache: s.disableTtsCache, signal, firstAudioTimeoutMs: s.ttsTimeoutMS }));
-  }
-
-  /** `playUrl` names the URL for prompts that play a file rather than speak. */
-  private enqueue(text: string, settings: CallSettings, activityId: string | undefined, audio: Prompt['audio'], playUrl?: string): void {
-    this.noInput.pause();
-    this.queue.enqueue({ id: randomUUID(), activityId, text, playUrl, bargeIn: settings.bargeIn, bargeInOnDTMF: settings.bargeInOnDTMF, audio });
-  }
-
-  private promptFailed(prompt: Prompt, err: Error): void {
-    if (prompt.playUrl) {
-      this.log.error({ err, url: prompt.playUrl }, 'playUrl audio failed; skipped');
-      this.notifyBot('playUrlFailed', { url: prompt.playUrl, activityId: prompt.activityId, reason: err.message });
+    const handler = handlerFor(command);
+    if (handler.answersTurn) this.channel.botAnswered();
+    const { leg } = this.deps;
+    const missing = handler.needs && missingCapability(leg, handler.needs);
+    if (missing) {
+      // Refused visibly: the bot asked for something that will not happen, so it hears so (not gated by sendEventsToBot).
+      this.log.warn({ command: command.kind, capability: handler.needs, carrier: leg.carrier, activityId: a.id }, `bot command ${command.kind} refused: ${missing}`);
+      this.channel.commandFailed(command.kind, a.id, missing);
       return;
     }
-    this.log.error({ err, promptId: prompt.id }, 'prompt could not be synthesized');
-    this.turns.failed('tts-error', err.message, this.deps.clock.now());
-    this.failed('tts', err);
+    handler.run(command, this.commandContext(a));
   }
 
-  private requestHangup(reason: string, endReason: EndReason): void {
-    if (this.pending?.kind === 'hangup' || this.ended) return;
-    this.pending = { kind: 'hangup', reason, endReason };
-    this.onPlayoutIdle();
-  }
-
-  /**
-   * The bot or a speech provider failed: apologize, then transfer to a person or hang up, so the
-   * caller is never left in silence. (When TTS itself failed, the apology goes to the fallback voice.)
-   */
-  private failed(part: FailedPart, err?: unknown): void {
-    const provider = part === 'bot' ? (this.deps.botName ?? this.deps.bot.botName) : part === 'stt' ? (this.recognizer?.providerName ?? 'stt') : (this.deps.ttsProvider ?? 'tts');
-    this.deps.bus.publish('provider.error', { kind: part, provider, callId: this.callId, error: err instanceof Error ? err.message : String(err), at: this.deps.clock.now() });
-    if (this.failing || this.ended) return;
-    this.failing = true;
-    if (part === 'bot') this.turns.failed('bot-error', err instanceof Error ? err.message : String(err), this.deps.clock.now());
-    this.noInput.pause();
-    this.botNoResponse.pause();
-    const s = this.settings;
-    if (s.failureSpeech) this.say(s.failureSpeech, s, { who: 'system' });
-    if (s.failureTransferTarget) {
-      this.pending = { kind: 'transfer', target: s.failureTransferTarget, headers: {} };
-      this.onPlayoutIdle();
-    } else {
-      this.requestHangup(`${part}-error`, `${part}-error`);
-    }
-  }
-
-  /** The caller has heard everything queued: run a pending hangup/transfer, or start waiting for input. */
-  private onPlayoutIdle(): void {
-    if (this.ended || this.queue.busy) return;
-    const action = this.pending;
-    if (action?.kind === 'hangup') {
-      this.end({ reason: action.endReason, byGateway: true, detail: action.reason });
-      this.deps.leg.hangup(action.reason).catch((err: unknown) => this.log.error({ err }, 'carrier hangup failed'));
-      return;
-    }
-    if (action?.kind === 'transfer') {
-      this.pending = undefined;
-      this.deps.leg.transfer(action.target, action.headers).then(
-        () => this.end({ reason: 'transferred', byGateway: true, detail: action.target }),
-        (err: unknown) => this.log.error({ err, target: action.target }, 'transfer failed; conversation continues'),
-      );
-      return;
-    }
-    if (!this.expectBotMessage) this.noInput.arm();
-  }
-
-  private reprompt(attempt: number): void {
-    const s = this.settings;
-    this.log.info({ attempt }, 'no caller input: reprompting');
-    if (s.userNoInputSendEvent || s.sendEventsToBot.includes('noUserInput')) this.sendToBot(eventActivity('noUserInput', { value: attempt }, this.deps.clock.now()));
-    if (s.userNoInputSpeech) {
-      this.say(s.userNoInputSpeech, s, { who: 'bot' });
-    } else if (!s.userNoInputSendEvent) {
-      this.noInput.arm();
-    }
-  }
-
-  /** The caller's turn: the bot now owes an answer. */
-  private sendTurnToBot(kind: 'speech' | 'dtmf', activity: Activity): void {
-    const now = this.deps.clock.now();
-    this.turns.input(kind, activity.text ?? (typeof activity.value === 'string' ? activity.value : null), now);
-    this.turns.botSent(now);
-    this.botNoResponse.arm();
-    this.sendToBot(activity);
-  }
-
-  /** The bot is slow to answer: tell the caller to hold on, if configured. */
-  private botStillSilent(attempt: number): void {
-    const s = this.settings;
-    this.log.info({ attempt }, 'bot has not answered yet');
-    if (s.botNoInputSpeech && !this.queue.busy) this.say(s.botNoInputSpeech, s, { who: 'system' });
-    this.botNoResponse.arm();
-  }
-
-  /** `evenAfterEnd` is for the conversationEnd event, sent while the conversation is being closed. */
-  private sendToBot(activity: Activity, evenAfterEnd = false): void {
-    if (this.ended && !evenAfterEnd) return;
-    this.deps.bot.send(activity).catch((err: unknown) => {
-      this.log.error({ err, activity: activity.name ?? activity.type }, 'sending to bot failed');
-      this.failed('bot', err);
-    });
-  }
-
-  private wantsEvent(name: string): boolean {
-    return this.settings.sendEventsToBot.includes(name);
-  }
-
-  /** Optional gateway events (also from outside the call, e.g. machine detection), sent only when the bot listed them in sendEventsToBot. */
-  notifyBot(name: string, value?: unknown): void {
-    if (this.wantsEvent(name)) this.sendToBot(eventActivity(name, value === undefined ? {} : { value }, this.deps.clock.now()));
-  }
-
-  // ---- settings and records -----------------------------------------------------------------
-
-  private applySessionParams(params: Record<string, unknown>): void {
-    const { overrides, problems } = parseSettingsOverrides(params);
-    for (const p of problems) this.log.warn({ setting: p.key, problem: p.message }, 'bot sent an invalid setting; ignored');
-    const before = this.settings;
-    this.settings = mergeSettings(this.settings, overrides);
-    if (before.bargeInMinSpeechMs !== this.settings.bargeInMinSpeechMs || before.vadSilenceMs !== this.settings.vadSilenceMs) this.vad = this.createVad();
-    this.dtmf.configure(this.dtmfOptions());
-    this.utterances.configure(this.utteranceOptions());
-    this.noInput.configure(this.noInputOptions());
-    this.botNoResponse.configure(this.botNoResponseOptions());
-    this.recognizer?.configure(this.settings);
-  }
-
-  private activitySettings(params: Record<string, unknown> | undefined): CallSettings {
-    if (!params) return this.settings;
-    const { overrides } = parseSettingsOverrides(params);
-    return mergeSettings(this.settings, overrides);
-  }
-
-  private createVad(): VoiceActivityDetector {
-    return new VoiceActivityDetector({ sampleRate: this.deps.leg.sampleRate, minSpeechMs: this.settings.bargeInMinSpeechMs, silenceMs: this.settings.vadSilenceMs });
-  }
-
-  private dtmfOptions(): DtmfCollectOptions {
-    const s = this.settings;
-    return { collect: s.dtmfCollect, maxDigits: s.dtmfCollectMaxDigits, interDigitTimeoutMs: s.dtmfCollectInterDigitTimeoutMS, submitDigit: s.dtmfCollectSubmitDigit };
-  }
-
-  private noInputOptions(): NoInputOptions {
-    const s = this.settings;
-    return { timeoutMs: s.userNoInputTimeoutMS, retries: s.userNoInputRetries, botOwnsGiveUp: s.userNoInputSendEvent };
-  }
-
-  private utteranceOptions(): UtteranceCollectorOptions {
-    const s = this.settings;
-    return { enabled: s.continuousASR, timeoutMs: s.continuousASRTimeoutInMS, submitDigit: s.continuousASRDigits };
-  }
-
-  private botNoResponseOptions(): NoInputOptions {
-    const s = this.settings;
-    return { timeoutMs: s.botNoInputTimeoutMS, retries: s.botNoInputRetries, botOwnsGiveUp: false };
-  }
-
-  private recordPrompt(o: PromptOutcome): void {
-    if (o.startedAt === undefined) return; // purged before any of it played
-    this.deps.bus.publish('prompt.played', { callId: this.callId, promptId: o.prompt.id, text: o.prompt.text, startedAt: o.startedAt, endedAt: o.endedAt, heardInFull: o.heardInFull });
-    if (o.heardInFull) this.notifyBot('playFinished', { activityId: o.prompt.activityId });
-    if (!o.heardInFull && o.prompt.activityId && this.deps.bot.wantsPromptInterruptions && !this.ended) {
-      // Audio still being synthesized when cut is not counted, so this errs toward "heard more".
-      const audioMs = (o.sentSamples * 1000) / this.deps.leg.sampleRate;
-      const heardFraction = audioMs > 0 ? Math.min(1, (o.endedAt - o.startedAt) / audioMs) : 0;
-      this.sendToBot(eventActivity('promptInterrupted', { value: { activityId: o.prompt.activityId, heardFraction } }, this.deps.clock.now()));
-    }
-  }
-
-  private openRecognizer(provider: SttProvider): void {
-    const recognizer = new CallRecognizer(provider, this.settings, this.deps.leg.sampleRate, this.deps.clock, this.settings.sttTimeoutMS);
-    recognizer.on('result', (r) => this.onSttResult(r));
-    recognizer.on('failure', (err) => {
-      this.log.error({ err, stt: provider.name }, 'speech recognition failed');
-      this.failed('stt', err);
-    });
-    this.recognizer = recognizer;
-    recognizer.open();
+  private commandContext(a: Activity): CommandContext {
+    const { leg } = this.deps;
+    const { voice, channel, input, exit, recording, metadata, log } = this;
+    return { activityId: a.id, settings: this.settings.forActivity(a.activityParams), leg, voice, channel, input, exit, recording, metadata, log };
   }
 }

@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { CallSettings } from './settings.js';
 
 export interface DtmfCollectOptions {
   collect: boolean;
@@ -11,6 +12,10 @@ export interface DtmfCollectOptions {
   interDigitTimeoutMs: number;
   /** Ends collection without being included; '' for none. */
   submitDigit: string;
+}
+
+export function dtmfCollectOptions(s: CallSettings): DtmfCollectOptions {
+  return { collect: s.dtmfCollect, maxDigits: s.dtmfCollectMaxDigits, interDigitTimeoutMs: s.dtmfCollectInterDigitTimeoutMS, submitDigit: s.dtmfCollectSubmitDigit };
 }
 
 export type DtmfSubmitReason = 'digit' | 'max-digits' | 'submit-digit' | 'inter-digit-timeout';

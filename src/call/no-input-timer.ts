@@ -5,12 +5,23 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { CallSettings } from './settings.js';
 
 export interface NoInputOptions {
   /** 0 disables the timer. */
   timeoutMs: number;
   retries: number;
   botOwnsGiveUp: boolean;
+}
+
+/** Waiting for the caller after the bot finished talking. */
+export function callerNoInputOptions(s: CallSettings): NoInputOptions {
+  return { timeoutMs: s.userNoInputTimeoutMS, retries: s.userNoInputRetries, botOwnsGiveUp: s.userNoInputSendEvent };
+}
+
+/** The same waiting shape, for the bot: armed when a turn went to it, cleared by its answer. */
+export function botNoResponseOptions(s: CallSettings): NoInputOptions {
+  return { timeoutMs: s.botNoInputTimeoutMS, retries: s.botNoInputRetries, botOwnsGiveUp: false };
 }
 
 export interface NoInputTimerEventMap {

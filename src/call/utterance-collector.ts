@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { CallSettings } from './settings.js';
 
 export interface UtteranceCollectorOptions {
   enabled: boolean;
@@ -12,6 +13,10 @@ export interface UtteranceCollectorOptions {
   timeoutMs: number;
   /** Pressing it submits at once; '' for none. */
   submitDigit: string;
+}
+
+export function utteranceOptions(s: CallSettings): UtteranceCollectorOptions {
+  return { enabled: s.continuousASR, timeoutMs: s.continuousASRTimeoutInMS, submitDigit: s.continuousASRDigits };
 }
 
 export interface UtteranceCollectorEventMap {

@@ -15,20 +15,45 @@ export type LegCommand =
   | { kind: 'transfer'; target: string }
   | { kind: 'hangup'; reason: string };
 
+export interface RecordingLegOptions {
+  /** What the leg's call control can do; each capability is on unless set to false here. */
+  capabilities?: Partial<LegCapabilities>;
+  /** The carrier name the leg reports (log lines name it). */
+  carrier?: string;
+  /** Whether the leg confirms a clear with a `cleared` event, as carriers should (default true). */
+  confirmsClear?: boolean;
+}
+
 /** A carrier leg whose playout the test controls: marks are acknowledged when the test says audio played. */
 export class RecordingLeg extends EventEmitter<LegEventMap> implements CarrierLeg {
-  readonly carrier = 'test';
-  readonly capabilities: LegCapabilities = { transfer: true, sendDtmf: true, record: false };
+  readonly carrier: string;
+  readonly capabilities: LegCapabilities;
   readonly commands: LegCommand[] = [];
   private pendingMarks: string[] = [];
+  private readonly confirmsClear: boolean;
+  private transferRefusal: string | undefined;
+  private dtmfRefusal: string | undefined;
 
   private ended = false;
 
   constructor(
     readonly callId = 'call-1',
     readonly sampleRate: LegSampleRate = 8000,
+    options: RecordingLegOptions = {},
   ) {
     super();
+    this.carrier = options.carrier ?? 'test';
+    this.capabilities = { transfer: true, sendDtmf: true, record: false, ...options.capabilities };
+    this.confirmsClear = options.confirmsClear ?? true;
+  }
+
+  /** From now on the carrier rejects transfers with `reason` (the transfer is still recorded as asked). */
+  refuseTransfers(reason: string): void {
+    this.transferRefusal = reason;
+  }
+  /** From now on sendDtmf throws `reason`, as a leg does for digits it cannot send (nothing is recorded). */
+  refuseDtmf(reason: string): void {
+    this.dtmfRefusal = reason;
   }
 
   play(samples: Int16Array): void {
@@ -41,13 +66,15 @@ export class RecordingLeg extends EventEmitter<LegEventMap> implements CarrierLe
   clear(): void {
     this.commands.push({ kind: 'clear' });
     this.pendingMarks = [];
-    queueMicrotask(() => this.emit('cleared'));
+    if (this.confirmsClear) queueMicrotask(() => this.emit('cleared'));
   }
   sendDtmf(digits: string): void {
+    if (this.dtmfRefusal) throw new Error(this.dtmfRefusal);
     this.commands.push({ kind: 'sendDtmf', digits });
   }
   async transfer(target: string): Promise<void> {
     this.commands.push({ kind: 'transfer', target });
+    if (this.transferRefusal) throw new Error(this.transferRefusal);
   }
   async hangup(reason: string): Promise<void> {
     this.commands.push({ kind: 'hangup', reason });

@@ -1,7 +1,7 @@
 import { CallSession } from '../../src/call/call-session.js';
 import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettingsOverrides } from '../../src/call/settings.js';
 import { EventBus, type BusEventMap } from '../../src/events/bus.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger, type Logger } from '../../src/logger.js';
 import type { Activity } from '../../src/bots/activity.js';
 import type { SttProvider } from '../../src/speech/stt/provider.js';
 import type { PromptAudioSource } from '../../src/call/prompt-audio.js';
@@ -21,10 +21,13 @@ export async function startSession(
     audio?: PromptAudioSource;
     recordingsDir?: string;
     info?: CallInfo;
+    /** Replaces the default leg (capabilities off, another carrier, no clear confirmation). */
+    leg?: RecordingLeg;
+    logger?: Logger;
   } = {},
 ) {
   const clock = new FakeClock();
-  const leg = new RecordingLeg();
+  const leg = opts.leg ?? new RecordingLeg();
   const bot = new ScriptedBot(opts.greeting ?? []);
   bot.wantsPromptInterruptions = opts.botWantsPromptInterruptions ?? false;
   const tones = new ToneAudioSource(opts.durationsMs);
@@ -40,7 +43,7 @@ export async function startSession(
     settings: mergeSettings(DEFAULT_CALL_SETTINGS, opts.settings),
     bus,
     clock,
-    logger: silentLogger(),
+    logger: opts.logger ?? silentLogger(),
     stt: opts.stt,
     recordingsDir: opts.recordingsDir,
     ttsProvider: 'tone',
