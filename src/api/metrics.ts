@@ -43,7 +43,7 @@ export type MetricsConfig = z.infer<typeof metricsConfigSchema>;
 
 export type ProviderErrorKind = 'stt' | 'tts' | 'bot' | 'carrier';
 
-/** Call end reasons that mean a provider failed (call-session.ts EndReason). */
+/** Call end reasons that mean a provider failed (EndReason in src/call/session-types.ts). */
 const END_REASON_ERROR_KIND: Partial<Record<string, Exclude<ProviderErrorKind, 'carrier'>>> = { 'stt-error': 'stt', 'tts-error': 'tts', 'bot-error': 'bot' };
 
 /** One campaign's progress, as `CampaignRepository.progress()` reports it (the fields the gauge reads). */

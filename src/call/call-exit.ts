@@ -12,8 +12,12 @@ import type { LiveSettings } from './live-settings.js';
 import type { PromptVoice } from './prompt-voice.js';
 import { errorMessage, type CallScope, type EndReason, type FailedPart, type SessionEnd } from './session-types.js';
 
-/** A transfer names the bot activity that asked for it, if one did, so a carrier refusal can be reported to the bot. */
-type PendingExit = { kind: 'hangup'; reason: string; endReason: EndReason } | { kind: 'transfer'; target: string; headers: Record<string, string>; activityId?: string };
+type PendingHangup = { kind: 'hangup'; reason: string; endReason: EndReason };
+/**
+ * A transfer names the bot activity that asked for it, if one did, so a carrier refusal can be
+ * reported to the bot; the failure policy's transfer names the hangup that replaces it if refused.
+ */
+type PendingExit = PendingHangup | { kind: 'transfer'; target: string; headers: Record<string, string>; activityId?: string; orElse?: PendingHangup };
 
 export interface CallExitEventMap {
   ended: [end: SessionEnd];
@@ -53,8 +57,8 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
   }
 
   /** Transfers once the caller has heard everything queued; `activityId` is the bot's transfer command, when the bot asked. */
-  requestTransfer(target: string, headers: Record<string, string>, activityId?: string): void {
-    this.pending = { kind: 'transfer', target, headers, activityId };
+  requestTransfer(target: string, headers: Record<string, string>, activityId?: string, orElse?: PendingHangup): void {
+    this.pending = { kind: 'transfer', target, headers, activityId, orElse };
     this.onPlayoutIdle();
   }
 
@@ -77,8 +81,9 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
     const target = s.failureTransferTarget;
     const cannotTransfer = target && missingCapability(leg, 'transfer');
     if (cannotTransfer) scope.log.warn({ target, carrier: leg.carrier }, `failureTransferTarget not used: ${cannotTransfer}; hanging up instead`);
-    if (target && !cannotTransfer) this.requestTransfer(target, {});
-    else this.requestHangup(`${part}-error`, `${part}-error`);
+    const hangup: PendingHangup = { kind: 'hangup', reason: `${part}-error`, endReason: `${part}-error` };
+    if (target && !cannotTransfer) this.requestTransfer(target, {}, undefined, hangup);
+    else this.requestHangup(hangup.reason, hangup.endReason);
   }
 
   /** Ends the conversation (idempotent). The leg is not touched: the caller is already gone or the hangup was sent. */
@@ -109,8 +114,17 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
       leg.transfer(action.target, action.headers).then(
         () => this.end({ reason: 'transferred', byGateway: true, detail: action.target }),
         (err: unknown) => {
+          if (this.endedWith) return;
+          // A failing call the carrier will not transfer is hung up: the caller is never left waiting in silence.
+          if (action.orElse) {
+            scope.log.error({ err, target: action.target }, 'failure transfer refused by the carrier; hanging up');
+            this.requestHangup(action.orElse.reason, action.orElse.endReason);
+            return;
+          }
           scope.log.error({ err, target: action.target }, 'transfer failed; conversation continues');
           if (action.activityId !== undefined) channel.transferFailed(action.activityId, errorMessage(err));
+          // The caller is listening again: wait for them (or for the bot's reaction) as after any prompt.
+          this.onPlayoutIdle();
         },
       );
       return;

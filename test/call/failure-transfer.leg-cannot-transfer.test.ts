@@ -34,3 +34,22 @@ describe('a failure transfer target on a leg that cannot transfer', () => {
     expect(session.endedWith?.reason).toBe('stt-error');
   });
 });
+
+describe('a failure transfer the carrier refuses', () => {
+  it('hangs up with the failure reason rather than leaving the caller in silence', async () => {
+    const { logger, lines } = captureLogger();
+    const leg = new RecordingLeg('call-1', 8000, { carrier: 'twilio' });
+    leg.refuseTransfers('Twilio API failed with HTTP 400 (error 21220): Call is not in-progress');
+    const { bot, session } = await startSession({ leg, logger, settings });
+    bot.emit('failure', new Error('bot unreachable'));
+    await settle();
+    leg.playedAll();
+    await settle();
+    expect(leg.commands.slice(-2)).toEqual([
+      { kind: 'transfer', target: 'tel:+15550100' },
+      { kind: 'hangup', reason: 'bot-error' },
+    ]);
+    expect(session.endedWith).toMatchObject({ reason: 'bot-error', byGateway: true });
+    expect(lines.map((l) => l.msg)).toContain('failure transfer refused by the carrier; hanging up');
+  });
+});
