@@ -153,7 +153,8 @@ describe('Twilio REST: transfer, hangup and placing calls', () => {
     expect(reason('no-answer')).toBe('no-answer');
     expect(reason('busy', '603')).toBe('declined');
     expect(reason('failed', '603')).toBe('declined');
-    expect(reason('failed', '480')).toBe('no-answer');
+    expect(reason('failed', '480')).toBe('error');
+    expect(reason('no-answer', '487')).toBe('no-answer');
     expect(reason('failed', '404')).toBe('error');
     expect(reason('failed')).toBe('error');
     expect(reason('canceled')).toBe('error');

@@ -29,7 +29,8 @@ export function twilioOutboundReason(failure: OutboundFailure): OutboundReasonCo
   // 603 Decline and 607 Unwanted: the callee refused the call; Twilio reports them as busy or failed.
   if (sip === 603 || sip === 607) return 'declined';
   if (status === 'busy' || sip === 486 || sip === 600) return 'busy';
-  if (status === 'no-answer' || sip === 480 || sip === 408 || sip === 487) return 'no-answer';
+  if (status === 'no-answer') return 'no-answer';
+  // failed: unreachable, invalid number, carrier trouble (SIP 404, 480, 5xx...); canceled: ended before it rang.
   return 'error';
 }
 
