@@ -17,9 +17,11 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { TtsProvider } from '../speech/tts/provider.js';
 import { AppRequester, AppRequestError, parseMethod } from './app-requests.js';
 import { HANGUP_CAUSES } from './hangup-causes.js';
-import { LatenessHistogram, RealtimeTicker } from './realtime-ticker.js';
-import { SimCall, type CallApp, type MachineDetectionOptions, type SimEnvironment, type SimStats } from './sim-call.js';
-import type { TimerHandle } from '../runtime/clock.js';
+import { OutboundPacer } from './outbound-pacer.js';
+import { PlivoCall as SimCall, type CallApp, type MachineDetectionOptions, type PlivoEnvironment } from './plivo-call.js';
+import { plivoSignedHeaders } from './plivo-signature-headers.js';
+import { RealtimeTicker } from './realtime-ticker.js';
+import { newSimStats, type SimStats } from './sim-stats.js';
 import { validatePartyScript, type PartyScript } from './virtual-party.js';
 
 export interface PlivoSimulatorOptions {
@@ -50,8 +52,6 @@ export interface OutboundFiring {
   /** When Plivo started the call (clock ms); undefined while queued, or when canceled in the queue. */
   firedAt: number | undefined;
 }
-
-const CPS_WINDOW_MS = 1000;
 
 export interface NumberAppOptions {
   answerUrl: string;
@@ -101,21 +101,17 @@ function stringField(body: Record<string, unknown>, field: string): string {
 }
 
 export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimCall] }> {
-  readonly stats: SimStats = { frameLateness: new LatenessHistogram(), framesSent: 0, framesReceived: 0, framesPlayed: 0, protocolErrors: 0 };
+  readonly stats: SimStats = newSimStats();
   readonly ticker: RealtimeTicker;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly env: SimEnvironment;
+  private readonly env: PlivoEnvironment;
   private readonly numbers = new Map<string, CallApp>();
   private readonly callees = new Map<string, PartyScript>();
   private readonly calls = new Map<string, SimCall>();
   private server: FastifyInstance | undefined;
-  private readonly outboundCps: number;
   /** Outbound calls waiting for the calls-per-second window, in request order. */
-  private readonly outboundQueue: { call: SimCall; start: () => void }[] = [];
-  /** Fire times inside the current calls-per-second window. */
-  private recentFires: number[] = [];
-  private drainTimer: TimerHandle | undefined;
+  private readonly pacer: OutboundPacer<SimCall>;
   private readonly firings: SimCall[] = [];
   private apiRequests: number[] = [];
 
@@ -125,8 +121,9 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
     this.clock = opts.clock ?? systemClock;
     this.logger = (opts.logger ?? silentLogger()).child({ component: 'plivo-sim' });
     this.ticker = opts.ticker ?? new RealtimeTicker(this.clock);
-    this.outboundCps = opts.outboundCallsPerSecond ?? 2;
-    if (!Number.isInteger(this.outboundCps) || this.outboundCps < 1) throw new SimRequestError(`outboundCallsPerSecond must be an integer >= 1, got ${String(opts.outboundCallsPerSecond)}`);
+    const outboundCps = opts.outboundCallsPerSecond ?? 2;
+    if (!Number.isInteger(outboundCps) || outboundCps < 1) throw new SimRequestError(`outboundCallsPerSecond must be an integer >= 1, got ${String(opts.outboundCallsPerSecond)}`);
+    this.pacer = new OutboundPacer(this.clock, outboundCps, (call) => this.emit('fired', call));
     const limit = opts.apiRateLimit;
     if (limit && !(Number.isInteger(limit.maxRequests) && limit.maxRequests >= 1 && limit.windowMs > 0)) {
       throw new SimRequestError('apiRateLimit needs maxRequests (integer >= 1) and windowMs (> 0)');
@@ -137,7 +134,16 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
       clock: this.clock,
       ticker: this.ticker,
       logger: this.logger,
-      requester: new AppRequester(opts.authToken, opts.callbackTimeoutMs ?? 5000, this.clock, this.logger, opts.answerRetryDelayMs ?? 250),
+      requester: new AppRequester({
+        carrier: 'Plivo',
+        sign: (method, url, params) => plivoSignedHeaders(method, url, params, opts.authToken),
+        userAgent: 'PlivoHTTP/voxgate-sim',
+        maxDocumentBytes: 100 * 1024,
+        timeoutMs: opts.callbackTimeoutMs ?? 5000,
+        clock: this.clock,
+        logger: this.logger,
+        retryDelayMs: opts.answerRetryDelayMs ?? 250,
+      }),
       tts: opts.tts,
       stats: this.stats,
       lookupCallee: (number) => this.callees.get(normalizeNumber(number)),
@@ -189,7 +195,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
 
   /** Outbound calls still waiting in the calls-per-second queue. */
   queuedCalls(): SimCall[] {
-    return this.outboundQueue.map((q) => q.call).filter((c) => !c.isEnded);
+    return this.pacer.waiting();
   }
 
   /** Calls not yet ended. */
@@ -245,13 +251,15 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
   }
 
   /** Ends every live call (hangup callbacks are sent), then closes the REST server. */
+  /**
+   * Ends every live call (hangup callbacks are sent), then closes the REST server. The ticker stops by
+   * itself once nothing subscribes, so a ticker shared with another simulator keeps running for its calls.
+   */
   async close(): Promise<void> {
-    this.drainTimer?.cancel();
-    this.drainTimer = undefined;
+    this.pacer.stop();
     await Promise.all(this.liveCalls().map((c) => c.hangup(c.answeredAt === undefined ? HANGUP_CAUSES.canceled : HANGUP_CAUSES.normal, 'Plivo')));
     await this.server?.close();
     this.server = undefined;
-    if (!this.opts.ticker) this.ticker.stop();
   }
 
   private track(call: SimCall): void {
@@ -289,32 +297,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
   /** Queues an outbound call behind the calls-per-second window; true when it had to wait. */
   private enqueueOutbound(call: SimCall, start: () => void): boolean {
     this.firings.push(call);
-    this.outboundQueue.push({ call, start });
-    this.drainOutbound();
-    return this.outboundQueue.some((q) => q.call === call);
-  }
-
-  /** Fires queued calls in order while the last second holds fewer than `outboundCps` fires, then waits for the window. */
-  private drainOutbound(): void {
-    if (this.drainTimer) return;
-    while (this.outboundQueue.length > 0) {
-      const now = this.clock.now();
-      this.recentFires = this.recentFires.filter((t) => t > now - CPS_WINDOW_MS);
-      if (this.recentFires.length >= this.outboundCps) {
-        this.drainTimer = this.clock.setTimeout(() => {
-          this.drainTimer = undefined;
-          this.drainOutbound();
-        }, this.recentFires[0] + CPS_WINDOW_MS - now);
-        return;
-      }
-      const next = this.outboundQueue.shift()!;
-      // A call canceled (DELETE) while queued never reaches the carrier and uses no slot.
-      if (next.call.isEnded) continue;
-      this.recentFires.push(now);
-      next.call.firedAt = now;
-      this.emit('fired', next.call);
-      next.start();
-    }
+    return this.pacer.enqueue(call, start);
   }
 
   private body(req: FastifyRequest): Record<string, unknown> {
@@ -398,9 +381,10 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
   }
 }
 
-export { SimCall } from './sim-call.js';
-export type { MachineDetectionOptions } from './sim-call.js';
-export type { CallResult, SimStats } from './sim-call.js';
+/** The Plivo call (named SimCall since the simulator spoke only Plivo). */
+export { PlivoCall as SimCall, PlivoCall } from './plivo-call.js';
+export type { MachineDetectionOptions, CallResult } from './plivo-call.js';
+export type { SimStats } from './sim-stats.js';
 export type { PartyScript } from './virtual-party.js';
 export { RealtimeTicker, LatenessHistogram } from './realtime-ticker.js';
 export { formatTimelineEvent, type TimelineEvent } from './timeline.js';

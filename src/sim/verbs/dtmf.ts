@@ -1,6 +1,6 @@
 /** <DTMF>digits</DTMF>: sends digits to the party (it "hears" them; recorded on the timeline). */
 import { NEXT, type VerbContext, type VerbResult } from '../xml-executor.js';
-import { textContent, type XmlElement } from '../plivo-xml.js';
+import { textContent, type XmlElement } from '../xml-document.js';
 
 export async function execDtmf(ctx: VerbContext, el: XmlElement): Promise<VerbResult> {
   const digits = textContent(el);

@@ -1,6 +1,6 @@
-/** Reading Plivo XML attributes with Plivo's defaults; a bad value is an error naming element and attribute. */
-import type { XmlElement } from '../plivo-xml.js';
-import type { HttpMethod } from '../app-requests.js';
+/** Reading verb attributes (Plivo XML, TwiML) with the carrier's defaults; a bad value is an error naming element and attribute. */
+import type { XmlElement } from './xml-document.js';
+import type { HttpMethod } from './app-requests.js';
 
 export class VerbAttributeError extends Error {}
 
@@ -28,4 +28,12 @@ export function methodAttr(el: XmlElement, name = 'method', fallback: HttpMethod
   const m = raw.toUpperCase();
   if (m !== 'GET' && m !== 'POST') throw new VerbAttributeError(`<${el.name} ${name}="${raw}">: expected GET or POST`);
   return m;
+}
+
+/** One of `allowed` (exact spelling), or `fallback` when the attribute is absent. */
+export function enumAttr<T extends string>(el: XmlElement, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = el.attrs[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new VerbAttributeError(`<${el.name} ${name}="${raw}">: expected ${allowed.join(', ')}`);
+  return raw as T;
 }
