@@ -24,6 +24,8 @@ export interface StreamStats {
   framesPlayed: number;
   /** Audio messages received (Plivo playAudio, Twilio media). */
   audioMessages: number;
+  /** Markers received (Plivo checkpoint, Twilio mark), waiting for the audio before them to play. */
+  marksReceived: number;
   /** Markers acknowledged (Plivo checkpoint -> playedStream, Twilio mark echoed). */
   marksAcked: number;
   protocolErrors: number;
@@ -60,6 +62,7 @@ export abstract class CarrierStreamClient {
     framesReceived: 0,
     framesPlayed: 0,
     audioMessages: 0,
+    marksReceived: 0,
     marksAcked: 0,
     protocolErrors: 0,
     lateness: new LatenessHistogram(),
@@ -241,6 +244,7 @@ export abstract class CarrierStreamClient {
 
   /** Runs `ack` (and records the marker) once everything queued before it has played. */
   protected markWhenPlayed(name: string, ack: () => void): void {
+    this.stats.marksReceived++;
     this.queue!.mark(() => {
       this.stats.marksAcked++;
       ack();

@@ -57,15 +57,16 @@ export function placeholderSpeech(text: string): Int16Array {
 }
 
 /**
- * Says `request.text` to the party (label `speak`/`say` on the timeline) through the simulator's TTS
- * provider; without one, a placeholder tone of plausible length plays instead, with a warning naming `verb`.
+ * Says `request.text` to the party (`label` on the timeline: speak, say) through the simulator's TTS
+ * provider; without one, a placeholder tone of plausible length plays instead, with a warning naming
+ * `what` was said (`<Speak>`, `<Say>`, ...).
  */
-export async function speakInRealTime(call: AnySimCall, verb: string, label: string, request: SpeechRequest, signal: AbortSignal): Promise<void> {
+export async function speakInRealTime(call: AnySimCall, what: string, label: string, request: SpeechRequest, signal: AbortSignal): Promise<void> {
   if (!request.text) return;
   const tts = call.env.tts;
   if (!tts) {
     const placeholder = placeholderSpeech(request.text);
-    call.warn(`<${verb}> without a TTS provider: a ${(placeholder.length / HEARD_RATE).toFixed(2)} s placeholder tone stands in for the speech`);
+    call.warn(`${what} without a TTS provider: a ${(placeholder.length / HEARD_RATE).toFixed(2)} s placeholder tone stands in for the speech`);
     await playInRealTime(call, label, signal, async (queue) => {
       for (let i = 0; i < request.loop; i++) queue.push(placeholder);
     });

@@ -242,19 +242,15 @@ export class PlivoCall extends SimulatedCall<PlivoEnvironment, CallResult> {
    * applies the answer URL's retry-then-fallback rule.
    */
   runApp(url: string, method: HttpMethod, event: string, answerRule: boolean): void {
-    const signal = this.replaceDocumentRun();
-    const executor = new XmlExecutor(this, signal);
     const fallback = answerRule && this.app?.fallbackUrl ? { url: this.app.fallbackUrl, method: this.app.fallbackMethod } : undefined;
-    void executor
-      .runFromUrl({ url, method, params: this.params({ Event: event }) }, fallback)
-      .then((outcome) => {
-        if (signal.aborted || this.isEnded) return;
-        if (outcome.kind === 'end') void this.hangup(outcome.ending.cause, outcome.ending.source);
-      })
-      .catch((err: unknown) => {
+    this.startDocumentRun(
+      (signal) => new XmlExecutor(this, signal).runFromUrl({ url, method, params: this.params({ Event: event }) }, fallback),
+      (ending) => void this.hangup(ending.cause, ending.source),
+      (err) => {
         this.logger.error({ err }, 'XML execution crashed');
         void this.hangup(HANGUP_CAUSES.invalidAnswerXml, 'Error');
-      });
+      },
+    );
   }
 
   /** Transfer (Call API `aleg_url`): stop the running XML and streams, fetch and run the new XML. */

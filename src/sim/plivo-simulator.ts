@@ -23,6 +23,8 @@ import { plivoSignedHeaders } from './plivo-signature-headers.js';
 import { RealtimeTicker } from './realtime-ticker.js';
 import { newSimStats, type SimStats } from './sim-stats.js';
 import { validatePartyScript, type PartyScript } from './virtual-party.js';
+import { CalleeDirectory, numberKey } from './callee-directory.js';
+import { parseBasicAuth } from './basic-auth.js';
 
 export interface PlivoSimulatorOptions {
   authId: string;
@@ -65,9 +67,7 @@ export interface NumberAppOptions {
 export class SimRequestError extends Error {}
 
 /** Plivo numbers are digits without '+'; accept both spellings. */
-export function normalizeNumber(n: string): string {
-  return n.trim().replace(/^\+/, '');
-}
+export const normalizeNumber = numberKey;
 
 function requireUrl(value: unknown, field: string, optional = false): string | undefined {
   if (value === undefined || value === null || value === '') {
@@ -107,7 +107,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
   private readonly logger: Logger;
   private readonly env: PlivoEnvironment;
   private readonly numbers = new Map<string, CallApp>();
-  private readonly callees = new Map<string, PartyScript>();
+  private readonly callees = new CalleeDirectory();
   private readonly calls = new Map<string, SimCall>();
   private server: FastifyInstance | undefined;
   /** Outbound calls waiting for the calls-per-second window, in request order. */
@@ -146,7 +146,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
       }),
       tts: opts.tts,
       stats: this.stats,
-      lookupCallee: (number) => this.callees.get(normalizeNumber(number)),
+      lookupCallee: (number) => this.callees.get(number),
     };
   }
 
@@ -165,8 +165,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
 
   /** A virtual party that outbound calls (and <Dial>) to `number` reach. */
   addCallee(number: string, script: PartyScript): void {
-    validatePartyScript(script, `callee ${number}`);
-    this.callees.set(normalizeNumber(number), script);
+    this.callees.add(number, script);
   }
 
   /** A virtual caller dials a Plivo number. Unknown numbers end at once with "Invalid Destination Address". */
@@ -268,14 +267,10 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
   }
 
   private authenticate(req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
-    const header = req.headers.authorization;
     const fail = (error: string) => reply.code(401).header('WWW-Authenticate', 'Basic realm="plivo-sim"').send({ api_id: randomUUID(), error });
-    if (!header || !header.startsWith('Basic ')) return fail('authentication required: send HTTP Basic auth with auth_id and auth_token');
-    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const id = colon < 0 ? decoded : decoded.slice(0, colon);
-    const token = colon < 0 ? '' : decoded.slice(colon + 1);
-    if (id !== this.opts.authId || token !== this.opts.authToken) return fail('authentication failed: wrong auth_id or auth_token');
+    const credentials = parseBasicAuth(req.headers.authorization);
+    if (!credentials) return fail('authentication required: send HTTP Basic auth with auth_id and auth_token');
+    if (credentials.user !== this.opts.authId || credentials.password !== this.opts.authToken) return fail('authentication failed: wrong auth_id or auth_token');
     const pathId = (req.params as { authId?: string } | undefined)?.authId;
     if (pathId !== undefined && pathId !== this.opts.authId) return fail(`auth_id ${pathId} in the URL does not match the credentials`);
     return undefined;
@@ -350,7 +345,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
     for (const destination of destinations) {
       const requestUuid = randomUUID();
       requestUuids.push(requestUuid);
-      const script = this.callees.get(normalizeNumber(destination));
+      const script = this.callees.get(destination);
       const call = new SimCall(this.env, {
         direction: 'outbound',
         from: normalizeNumber(from),

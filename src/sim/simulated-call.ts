@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { TtsProvider } from '../speech/tts/provider.js';
 import { FRAME_MS } from '../media/audio.js';
 import type { AppRequester } from './app-requests.js';
+import type { ExecutionOutcome } from './document-executor.js';
 import { PlayoutQueue } from './playout-queue.js';
 import type { RealtimeTicker } from './realtime-ticker.js';
 import type { SimStats } from './sim-stats.js';
@@ -160,14 +161,25 @@ export abstract class SimulatedCall<Env extends SimEnvironment, Result extends {
   }
 
   /**
-   * Starts a new document run (XML, TwiML) that replaces the one running: the returned signal aborts
-   * when another run starts or the call ends.
+   * Starts a document run (XML, TwiML) in place of the one running. `run` gets a signal that aborts when
+   * another run replaces it or the call ends; when the run ends the call, `end` gets the carrier's ending
+   * (not when it was replaced or the call ended meanwhile); an executor crash goes to `crashed`.
    */
-  protected replaceDocumentRun(): AbortSignal {
+  protected startDocumentRun<Ending>(
+    run: (signal: AbortSignal) => Promise<ExecutionOutcome<Ending>>,
+    end: (ending: Ending) => void,
+    crashed: (err: unknown) => void,
+  ): void {
     this.documentRun?.abort();
-    const run = new AbortController();
-    this.documentRun = run;
-    return AbortSignal.any([run.signal, this.callAbort.signal]);
+    const controller = new AbortController();
+    this.documentRun = controller;
+    const signal = AbortSignal.any([controller.signal, this.callAbort.signal]);
+    void run(signal)
+      .then((outcome) => {
+        if (signal.aborted || this.isEnded) return;
+        if (outcome.kind === 'end') end(outcome.ending);
+      })
+      .catch(crashed);
   }
 
   /** Stops whatever is attached to the call (streams, bridges), e.g. when its documents are replaced. */

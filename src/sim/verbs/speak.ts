@@ -10,6 +10,6 @@ export async function execSpeak(ctx: VerbContext, el: XmlElement): Promise<VerbR
   // loop="0" means "repeat until something stops it"; bounded so a forgotten loop cannot run forever.
   const loop = numberAttr(el, 'loop', 1, 0, 10_000) || 10_000;
   const request = { text, ssml, language: el.attrs.language ?? 'en-US', voice: el.attrs.voice ?? 'WOMAN', loop };
-  await speakInRealTime(ctx.call, 'Speak', 'speak', request, ctx.signal);
+  await speakInRealTime(ctx.call, '<Speak>', 'speak', request, ctx.signal);
   return NEXT;
 }
