@@ -37,6 +37,18 @@ export class AppRequestError extends Error {
   }
 }
 
+/** Why `value` is not an absolute http(s) URL (a sentence naming `field`), or undefined when it is one. */
+export function httpUrlProblem(value: string, field: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${field} must be an absolute URL, got ${JSON.stringify(value)}`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${field} must be an http(s) URL, got ${JSON.stringify(value)}`;
+  return undefined;
+}
+
 export function parseMethod(value: string | undefined, fallback: HttpMethod, field: string): HttpMethod {
   if (value === undefined || value === '') return fallback;
   const m = value.toUpperCase();

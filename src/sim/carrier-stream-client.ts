@@ -10,10 +10,9 @@
 import WebSocket from 'ws';
 import type { TimerHandle } from '../runtime/clock.js';
 import { resample } from '../media/resample.js';
-import type { AnySimCall } from './playback.js';
 import { PlayoutQueue } from './playout-queue.js';
 import { LatenessHistogram } from './realtime-ticker.js';
-import { FRAME_SAMPLES_8K } from './simulated-call.js';
+import { FRAME_SAMPLES_8K, type AnySimCall } from './simulated-call.js';
 import { HEARD_RATE } from './virtual-party.js';
 
 export interface StreamStats {

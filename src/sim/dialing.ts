@@ -4,9 +4,8 @@
  * hearing the other, until one hangs up, the time limit passes or the dial is aborted.
  */
 import type { TimerHandle } from '../runtime/clock.js';
-import type { AnySimCall } from './playback.js';
-import { FRAME_SAMPLES_8K } from './simulated-call.js';
-import { HEARD_RATE, VirtualParty } from './virtual-party.js';
+import { FRAME_SAMPLES_8K, type AnySimCall } from './simulated-call.js';
+import { calleeResponse, HEARD_RATE, VirtualParty } from './virtual-party.js';
 
 export interface DialTarget {
   /** The number (or SIP URI) dialed, for the timeline and callbacks. */
@@ -23,8 +22,8 @@ export type RingOutcome =
   | { kind: 'no-answer' }
   | { kind: 'canceled' };
 
-/** A failing target answers the INVITE almost at once (busy, out of service). */
-const FAST_FAILURE_MS = 50;
+/** What each way a target refuses makes of the dial. */
+const RING_FAILURES = { busy: 'busy', unreachable: 'failed', declines: 'declined' } as const;
 
 /** The virtual party registered at `number`, loaded and ready to ring; undefined (recorded) when nobody is there. */
 export async function dialTarget(call: AnySimCall, number: string, label = number): Promise<DialTarget | undefined> {
@@ -63,13 +62,10 @@ export function ringTargets(call: AnySimCall, targets: DialTarget[], timeoutMs: 
     signal.addEventListener('abort', onAbort, { once: true });
     for (const target of targets) {
       call.record({ type: 'dial', status: 'ringing', number: target.label });
-      const s = target.party.script;
-      const afterMs = (s.answerAfterSec ?? 0) * 1000;
-      if (s.busy) timers.push(clock.setTimeout(() => fail('busy'), FAST_FAILURE_MS));
-      else if (s.unreachable) timers.push(clock.setTimeout(() => fail('failed'), FAST_FAILURE_MS));
-      else if (s.declines) {
-        if ((s.answerAfterSec ?? 1) * 1000 < timeoutMs) timers.push(clock.setTimeout(() => fail('declined'), (s.answerAfterSec ?? 1) * 1000));
-      } else if (!s.neverAnswer && afterMs < timeoutMs) timers.push(clock.setTimeout(() => settle({ kind: 'answered', target }), afterMs));
+      const { kind, afterMs } = calleeResponse(target.party.script);
+      if (kind === 'never-answers' || afterMs >= timeoutMs) continue;
+      const respond = kind === 'answers' ? () => settle({ kind: 'answered', target }) : () => fail(RING_FAILURES[kind]);
+      timers.push(clock.setTimeout(respond, afterMs));
     }
     timers.push(clock.setTimeout(() => settle({ kind: 'no-answer' }), timeoutMs));
   });

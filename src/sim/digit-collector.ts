@@ -5,7 +5,7 @@
  */
 import type { TimerHandle } from '../runtime/clock.js';
 import type { VerbContext } from './document-executor.js';
-import type { AnySimCall } from './playback.js';
+import type { AnySimCall } from './simulated-call.js';
 import type { XmlElement } from './xml-document.js';
 
 export interface CollectOptions {

@@ -7,11 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { parseWav, readWavFile, type WavAudio } from '../media/wav.js';
 import { resample } from '../media/resample.js';
 import type { PlayoutQueue } from './playout-queue.js';
-import type { SimEnvironment, SimulatedCall } from './simulated-call.js';
+import type { AnySimCall } from './simulated-call.js';
+import { loopAttr } from './verb-attributes.js';
+import { elementChildren, innerXml, textContent, type XmlElement } from './xml-document.js';
 import { HEARD_RATE } from './virtual-party.js';
-
-/** Any carrier's call: the playback helpers only use the shared engine. */
-export type AnySimCall = SimulatedCall<SimEnvironment, { heard: Int16Array }>;
 
 /** Opens a playout queue, lets `fill` push audio into it, and resolves once everything has played. */
 export async function playInRealTime(
@@ -41,6 +40,18 @@ export interface SpeechRequest {
   voice: string;
   /** How many times to say it (>= 1). */
   loop: number;
+}
+
+/** The speech of a text-to-speech verb (Plivo <Speak>, Twilio <Say>): its text, or SSML when it has markup children. */
+export function speechRequest(el: XmlElement, defaultVoice: string): SpeechRequest {
+  const ssml = elementChildren(el).length > 0;
+  return {
+    text: ssml ? `<speak>${innerXml(el)}</speak>` : textContent(el),
+    ssml,
+    language: el.attrs.language ?? 'en-US',
+    voice: el.attrs.voice ?? defaultVoice,
+    loop: loopAttr(el),
+  };
 }
 
 /** Roughly 155 words a minute: how long a placeholder stands in for each character of text. */

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpMethod } from './app-requests.js';
 import { HANGUP_CAUSES, finalCallStatus, type HangupCause, type HangupSource } from './hangup-causes.js';
 import { SimulatedCall, type SimEnvironment } from './simulated-call.js';
-import type { PartyScript } from './virtual-party.js';
+import { calleeResponse, type PartyScript } from './virtual-party.js';
 import { XmlExecutor } from './xml-executor.js';
 import type { PlivoStreamClient } from './stream-client.js';
 
@@ -130,15 +130,12 @@ export class PlivoCall extends SimulatedCall<PlivoEnvironment, CallResult> {
    */
   async startOutbound(): Promise<void> {
     this.firedAt = this.env.clock.now();
-    const script = this.party.script;
-    if (script.unreachable) {
-      // The carrier rejects the INVITE before any 180 Ringing: no ring_url, nothing billed.
-      this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.destinationOutOfService, 'Carrier'), 50));
-      return;
-    }
-    if (script.busy) {
-      // A busy line answers the INVITE with 486 almost at once, without ringing.
-      this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.busy, 'Callee'), 50));
+    const response = calleeResponse(this.party.script);
+    if (response.kind === 'unreachable' || response.kind === 'busy') {
+      // The carrier rejects the INVITE (out of service) or the line answers it with 486 Busy, before any
+      // 180 Ringing: no ring_url, nothing billed.
+      const [cause, source] = response.kind === 'busy' ? ([HANGUP_CAUSES.busy, 'Callee'] as const) : ([HANGUP_CAUSES.destinationOutOfService, 'Carrier'] as const);
+      this.timers.push(this.env.clock.setTimeout(() => void this.hangup(cause, source), response.afterMs));
       return;
     }
     await this.loadParty();
@@ -148,15 +145,9 @@ export class PlivoCall extends SimulatedCall<PlivoEnvironment, CallResult> {
     if (this.app?.ringUrl) void this.env.requester.notify(this.app.ringUrl, this.app.ringMethod, this.params({ CallStatus: 'ringing' }));
     const ringTimeoutMs = (this.opts.ringTimeoutSec ?? 120) * 1000;
     this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.ringTimeout, 'Plivo'), ringTimeoutMs));
-    if (script.neverAnswer) return;
-    if (script.declines) {
-      const declineMs = (script.answerAfterSec ?? 1) * 1000;
-      if (declineMs < ringTimeoutMs) this.timers.push(this.env.clock.setTimeout(() => void this.hangup(HANGUP_CAUSES.rejected, 'Callee'), declineMs));
-      return;
-    }
-    const answerMs = (script.answerAfterSec ?? 0) * 1000;
-    if (answerMs >= ringTimeoutMs) return;
-    this.timers.push(this.env.clock.setTimeout(() => this.onAnswered('StartApp'), answerMs));
+    if (response.afterMs >= ringTimeoutMs) return;
+    const respond = response.kind === 'declines' ? () => void this.hangup(HANGUP_CAUSES.rejected, 'Callee') : () => this.onAnswered('StartApp');
+    this.timers.push(this.env.clock.setTimeout(respond, response.afterMs));
   }
 
   /** Inbound: the caller dialed a Plivo number; Plivo fetches the answer XML and answers as it executes it. */

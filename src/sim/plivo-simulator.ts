@@ -9,37 +9,26 @@
  * Outbound calls beyond the account's calls per second are queued and fired in order as Plivo does
  * ("call queued"); the REST API's 300 requests / 5 s limit (429) is modelled when `apiRateLimit` is set.
  */
-import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { systemClock, type Clock } from '../runtime/clock.js';
-import { silentLogger, type Logger } from '../logger.js';
-import type { TtsProvider } from '../speech/tts/provider.js';
-import { AppRequester, AppRequestError, parseMethod } from './app-requests.js';
+import { AppRequestError, httpUrlProblem, parseMethod } from './app-requests.js';
+import { parseBasicAuth } from './basic-auth.js';
+import { numberKey } from './callee-directory.js';
+import { CarrierSimulator, type CarrierSimulatorOptions } from './carrier-simulator.js';
 import { HANGUP_CAUSES } from './hangup-causes.js';
-import { OutboundPacer } from './outbound-pacer.js';
 import { PlivoCall as SimCall, type CallApp, type MachineDetectionOptions, type PlivoEnvironment } from './plivo-call.js';
 import { plivoSignedHeaders } from './plivo-signature-headers.js';
-import { RealtimeTicker } from './realtime-ticker.js';
-import { newSimStats, type SimStats } from './sim-stats.js';
 import { validatePartyScript, type PartyScript } from './virtual-party.js';
-import { CalleeDirectory, numberKey } from './callee-directory.js';
-import { parseBasicAuth } from './basic-auth.js';
 
-export interface PlivoSimulatorOptions {
+/**
+ * tts, clock, logger, ticker (share one with a load generator or the Twilio simulator), callbackTimeoutMs
+ * (answer/action/hangup URLs, default 5000 ms) and outboundCallsPerSecond (default 2, Plivo's default).
+ */
+export interface PlivoSimulatorOptions extends CarrierSimulatorOptions {
   authId: string;
   authToken: string;
-  tts?: TtsProvider;
-  clock?: Clock;
-  logger?: Logger;
-  /** Timeout of each request to the application (answer/action/hangup URLs). Default 5000 ms. */
-  callbackTimeoutMs?: number;
-  /** Share a ticker with a load generator; by default the simulator makes its own. */
-  ticker?: RealtimeTicker;
   /** Delay before the answer URL's 2nd attempt (the 3rd waits twice as long). Default 250 ms. */
   answerRetryDelayMs?: number;
-  /** The account's outbound calls per second: more are queued and fired in order at this rate. Default 2 (Plivo's default). */
-  outboundCallsPerSecond?: number;
   /** Plivo's REST API rate limit (300 requests per 5000 ms): beyond it requests get 429. Off by default. */
   apiRateLimit?: { maxRequests: number; windowMs: number };
 }
@@ -75,13 +64,8 @@ function requireUrl(value: unknown, field: string, optional = false): string | u
     throw new SimRequestError(`${field} is required`);
   }
   if (typeof value !== 'string') throw new SimRequestError(`${field} must be a string URL`);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new SimRequestError(`${field} must be an absolute URL, got ${JSON.stringify(value)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SimRequestError(`${field} must be an http(s) URL`);
+  const problem = httpUrlProblem(value, field);
+  if (problem) throw new SimRequestError(problem);
   return value;
 }
 
@@ -100,54 +84,31 @@ function stringField(body: Record<string, unknown>, field: string): string {
   return String(v);
 }
 
-export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimCall] }> {
-  readonly stats: SimStats = newSimStats();
-  readonly ticker: RealtimeTicker;
-  private readonly clock: Clock;
-  private readonly logger: Logger;
+export class PlivoSimulator extends CarrierSimulator<SimCall> {
   private readonly env: PlivoEnvironment;
   private readonly numbers = new Map<string, CallApp>();
-  private readonly callees = new CalleeDirectory();
-  private readonly calls = new Map<string, SimCall>();
-  private server: FastifyInstance | undefined;
-  /** Outbound calls waiting for the calls-per-second window, in request order. */
-  private readonly pacer: OutboundPacer<SimCall>;
   private readonly firings: SimCall[] = [];
   private apiRequests: number[] = [];
 
   constructor(private readonly opts: PlivoSimulatorOptions) {
-    super();
     if (!opts.authId || !opts.authToken) throw new SimRequestError('PlivoSimulator needs authId and authToken');
-    this.clock = opts.clock ?? systemClock;
-    this.logger = (opts.logger ?? silentLogger()).child({ component: 'plivo-sim' });
-    this.ticker = opts.ticker ?? new RealtimeTicker(this.clock);
-    const outboundCps = opts.outboundCallsPerSecond ?? 2;
-    if (!Number.isInteger(outboundCps) || outboundCps < 1) throw new SimRequestError(`outboundCallsPerSecond must be an integer >= 1, got ${String(opts.outboundCallsPerSecond)}`);
-    this.pacer = new OutboundPacer(this.clock, outboundCps, (call) => this.emit('fired', call));
-    const limit = opts.apiRateLimit;
-    if (limit && !(Number.isInteger(limit.maxRequests) && limit.maxRequests >= 1 && limit.windowMs > 0)) {
-      throw new SimRequestError('apiRateLimit needs maxRequests (integer >= 1) and windowMs (> 0)');
-    }
-    this.env = {
-      authId: opts.authId,
-      authToken: opts.authToken,
-      clock: this.clock,
-      ticker: this.ticker,
-      logger: this.logger,
-      requester: new AppRequester({
+    super(opts, {
+      component: 'plivo-sim',
+      defaultCallsPerSecond: 2,
+      configError: (message) => new SimRequestError(message),
+      requests: {
         carrier: 'Plivo',
         sign: (method, url, params) => plivoSignedHeaders(method, url, params, opts.authToken),
         userAgent: 'PlivoHTTP/voxgate-sim',
         maxDocumentBytes: 100 * 1024,
-        timeoutMs: opts.callbackTimeoutMs ?? 5000,
-        clock: this.clock,
-        logger: this.logger,
         retryDelayMs: opts.answerRetryDelayMs ?? 250,
-      }),
-      tts: opts.tts,
-      stats: this.stats,
-      lookupCallee: (number) => this.callees.get(number),
-    };
+      },
+    });
+    const limit = opts.apiRateLimit;
+    if (limit && !(Number.isInteger(limit.maxRequests) && limit.maxRequests >= 1 && limit.windowMs > 0)) {
+      throw new SimRequestError('apiRateLimit needs maxRequests (integer >= 1) and windowMs (> 0)');
+    }
+    this.env = { ...this.sharedEnvironment, authId: opts.authId, authToken: opts.authToken };
   }
 
   /** Attaches an application to a Plivo number (inbound calls to it fetch `answerUrl`). */
@@ -163,11 +124,6 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
     });
   }
 
-  /** A virtual party that outbound calls (and <Dial>) to `number` reach. */
-  addCallee(number: string, script: PartyScript): void {
-    this.callees.add(number, script);
-  }
-
   /** A virtual caller dials a Plivo number. Unknown numbers end at once with "Invalid Destination Address". */
   dialInbound(args: { from: string; to: string; script: PartyScript }): SimCall {
     validatePartyScript(args.script, `caller ${args.from}`);
@@ -178,13 +134,9 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
       script: args.script,
       app: this.numbers.get(normalizeNumber(args.to)),
     });
-    this.track(call);
+    this.track(call.callUuid, call);
     void call.startInbound();
     return call;
-  }
-
-  getCall(callUuid: string): SimCall | undefined {
-    return this.calls.get(callUuid);
   }
 
   /** Every outbound call the Call API accepted, in request order, with when it was actually fired. */
@@ -192,20 +144,8 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
     return this.firings.map((c) => ({ requestUuid: c.requestUuid, callUuid: c.callUuid, to: c.to, requestedAt: c.createdAt, firedAt: c.firedAt }));
   }
 
-  /** Outbound calls still waiting in the calls-per-second queue. */
-  queuedCalls(): SimCall[] {
-    return this.pacer.waiting();
-  }
-
-  /** Calls not yet ended. */
-  liveCalls(): SimCall[] {
-    return [...this.calls.values()].filter((c) => !c.isEnded);
-  }
-
-  async listen(port = 0, host = '127.0.0.1'): Promise<{ restBaseUrl: string }> {
-    if (this.server) throw new SimRequestError('simulator is already listening');
+  protected override buildRestApi(): FastifyInstance {
     const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true }, bodyLimit: 1024 * 1024 });
-    this.server = app;
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
@@ -243,27 +183,11 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
       call.partyHearsDigits(digits.replace(/w/g, ''), 'api');
       return reply.code(202).send({ api_id: randomUUID(), message: 'digits sent' });
     });
-    await app.listen({ port, host });
-    const address = app.server.address();
-    const actualPort = typeof address === 'object' && address ? address.port : port;
-    return { restBaseUrl: `http://127.0.0.1:${actualPort}` };
+    return app;
   }
 
-  /** Ends every live call (hangup callbacks are sent), then closes the REST server. */
-  /**
-   * Ends every live call (hangup callbacks are sent), then closes the REST server. The ticker stops by
-   * itself once nothing subscribes, so a ticker shared with another simulator keeps running for its calls.
-   */
-  async close(): Promise<void> {
-    this.pacer.stop();
-    await Promise.all(this.liveCalls().map((c) => c.hangup(c.answeredAt === undefined ? HANGUP_CAUSES.canceled : HANGUP_CAUSES.normal, 'Plivo')));
-    await this.server?.close();
-    this.server = undefined;
-  }
-
-  private track(call: SimCall): void {
-    this.calls.set(call.callUuid, call);
-    this.emit('call', call);
+  protected override endOnClose(call: SimCall): Promise<void> {
+    return call.hangup(call.answeredAt === undefined ? HANGUP_CAUSES.canceled : HANGUP_CAUSES.normal, 'Plivo');
   }
 
   private authenticate(req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
@@ -303,7 +227,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
   }
 
   private liveCall(req: FastifyRequest): SimCall | undefined {
-    const call = this.calls.get((req.params as { callUuid: string }).callUuid);
+    const call = this.getCall((req.params as { callUuid: string }).callUuid);
     return call && !call.isEnded ? call : undefined;
   }
 
@@ -358,7 +282,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
         callerName: typeof body.caller_name === 'string' ? body.caller_name : undefined,
         machineDetection,
       });
-      this.track(call);
+      this.track(call.callUuid, call);
       // Plivo answers the API request first; the call progresses asynchronously.
       const start = () =>
         void this.clock.setTimeout(() => {

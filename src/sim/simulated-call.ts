@@ -339,3 +339,6 @@ export abstract class SimulatedCall<Env extends SimEnvironment, Result extends {
     emit.call(this, 'timeline', ev);
   }
 }
+
+/** Any carrier's call, for code that only uses the shared engine (playback, dialing, streams). */
+export type AnySimCall = SimulatedCall<SimEnvironment, { heard: Int16Array }>;

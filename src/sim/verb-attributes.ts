@@ -37,3 +37,14 @@ export function enumAttr<T extends string>(el: XmlElement, name: string, allowed
   if (!(allowed as readonly string[]).includes(raw)) throw new VerbAttributeError(`<${el.name} ${name}="${raw}">: expected ${allowed.join(', ')}`);
   return raw as T;
 }
+
+/** Carriers' `loop` attribute: how many times to play (default 1); "0" repeats until something stops it, bounded so a forgotten loop cannot run forever. */
+export function loopAttr(el: XmlElement): number {
+  return numberAttr(el, 'loop', 1, 0, 10_000) || 10_000;
+}
+
+/** DTMF digits a verb plays to the party (0-9 * # A-D, `w` for a half-second pause), without the pauses. */
+export function playableDigits(raw: string, what: string): string {
+  if (!/^[0-9*#A-Dw]+$/.test(raw)) throw new VerbAttributeError(`${what}: expected digits 0-9 * # A-D (w for a pause)`);
+  return raw.replace(/w/g, '');
+}

@@ -47,6 +47,26 @@ export interface PartyScript {
 }
 
 export const HEARD_RATE = 8000;
+
+/**
+ * How a callee's script meets a call: refused at once without ringing (busy, out of service), or ringing
+ * until it answers or declines after `afterMs`, or forever (`never-answers`, afterMs Infinity).
+ */
+export interface CalleeResponse {
+  kind: 'busy' | 'unreachable' | 'answers' | 'declines' | 'never-answers';
+  afterMs: number;
+}
+
+/** A busy or dead line answers the INVITE almost at once. */
+export const REFUSAL_MS = 50;
+
+export function calleeResponse(script: PartyScript): CalleeResponse {
+  if (script.unreachable) return { kind: 'unreachable', afterMs: REFUSAL_MS };
+  if (script.busy) return { kind: 'busy', afterMs: REFUSAL_MS };
+  if (script.neverAnswer) return { kind: 'never-answers', afterMs: Infinity };
+  if (script.declines) return { kind: 'declines', afterMs: (script.answerAfterSec ?? 1) * 1000 };
+  return { kind: 'answers', afterMs: (script.answerAfterSec ?? 0) * 1000 };
+}
 const KEY_SPACING_MS = 100;
 
 interface LoadedClip {

@@ -1,9 +1,12 @@
-/** Shared pieces of the Twilio simulator tests: credentials, a REST helper, signature checks, event-loop waits. */
+/** Shared pieces of the Twilio simulator tests: a testbed, credentials, a REST helper, signature checks, event-loop waits. */
+import { afterEach, beforeEach } from 'vitest';
 import twilio from 'twilio';
-import type { CapturedRequest } from '../support/sim-app-server.js';
-import type { TwilioCall } from '../../src/sim/twilio/twilio-call.js';
+import type { TtsProvider } from '../../src/speech/tts/provider.js';
 import type { TimelineEvent } from '../../src/sim/timeline.js';
-import type { FakeClock } from '../support/fake-clock.js';
+import type { TwilioCall } from '../../src/sim/twilio/twilio-call.js';
+import { TwilioSimulator } from '../../src/sim/twilio/twilio-simulator.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { FakePlivoApp, FakeStreamServer, type CapturedRequest } from '../support/sim-app-server.js';
 
 export const ACCOUNT_SID = 'AC0123456789abcdef0123456789abcdef';
 export const AUTH_TOKEN = 'twilio-sim-token';
@@ -72,4 +75,65 @@ export async function advanceUntil(clock: FakeClock, done: () => boolean, maxMs 
     clock.advance(20);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+}
+
+export interface TestbedOptions {
+  /** Run on a FakeClock (default) or on the system clock. */
+  fakeClock?: boolean;
+  /** The fake clock's start (epoch ms). */
+  startAt?: number;
+  tts?: TtsProvider;
+  voiceUrlRetryDelayMs?: number;
+  outboundCallsPerSecond?: number;
+  /** Also start a WebSocket server playing the stream endpoint. */
+  streams?: boolean;
+}
+
+export interface Testbed {
+  sim: TwilioSimulator;
+  clock: FakeClock;
+  /** The application (voice URLs, actions, callbacks). */
+  app: FakePlivoApp;
+  streams: FakeStreamServer;
+  /** The simulator's REST base URL. */
+  base: string;
+  /** Replaces the simulator with one made with other options (the application stays). */
+  restart(options: TestbedOptions): Promise<void>;
+}
+
+/**
+ * Registers hooks that give every test a listening TwilioSimulator (on a fake clock unless told
+ * otherwise), a loopback application and, on request, a stream endpoint, and close them all after it.
+ */
+export function twilioTestbed(options: TestbedOptions = {}): Testbed {
+  const bed = {} as Testbed;
+  const startSim = async (opts: TestbedOptions) => {
+    bed.clock = new FakeClock(opts.startAt);
+    bed.sim = new TwilioSimulator({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      clock: opts.fakeClock === false ? undefined : bed.clock,
+      tts: opts.tts,
+      voiceUrlRetryDelayMs: opts.voiceUrlRetryDelayMs,
+      outboundCallsPerSecond: opts.outboundCallsPerSecond,
+    });
+    bed.base = (await bed.sim.listen()).restBaseUrl;
+  };
+  bed.restart = async (opts) => {
+    await bed.sim.close();
+    await startSim({ ...options, ...opts });
+  };
+  beforeEach(async () => {
+    await startSim(options);
+    bed.app = new FakePlivoApp();
+    await bed.app.listen();
+    bed.streams = new FakeStreamServer();
+    if (options.streams) await bed.streams.listen();
+  });
+  afterEach(async () => {
+    await bed.sim.close();
+    await bed.streams.close();
+    await bed.app.close();
+  });
+  return bed;
 }

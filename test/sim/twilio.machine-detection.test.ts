@@ -1,9 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { PartyScript } from '../../src/sim/virtual-party.js';
-import { TwilioSimulator } from '../../src/sim/twilio/twilio-simulator.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { FakePlivoApp } from '../support/sim-app-server.js';
-import { ACCOUNT_SID, API, AUTH_TOKEN, rest, signedByTwilio } from './twilio-harness.js';
+import { ACCOUNT_SID, API, rest, signedByTwilio, twilioTestbed } from './twilio-harness.js';
 
 /** A 3 s "please leave a message" greeting: a 400 Hz tone at 8 kHz. */
 const greeting = Int16Array.from({ length: 24_000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 400 * i) / 8000)));
@@ -12,44 +9,31 @@ const silentMachine: PartyScript = { machine: true, answerAfterSec: 2 };
 const human: PartyScript = { answerAfterSec: 2 };
 
 describe('Twilio answering machine detection (MachineDetection, AsyncAmd)', () => {
-  let clock: FakeClock;
-  let sim: TwilioSimulator;
-  let app: FakePlivoApp;
-  let base: string;
-
-  beforeEach(async () => {
-    clock = new FakeClock();
-    sim = new TwilioSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, clock });
-    base = (await sim.listen()).restBaseUrl;
-    app = new FakePlivoApp();
-    await app.listen();
-    app.route('/voice', '<Response><Pause length="60"/></Response>').route('/amd', '');
-  });
-  afterEach(async () => {
-    await sim.close();
-    await app.close();
+  const bed = twilioTestbed();
+  beforeEach(() => {
+    bed.app.route('/voice', '<Response><Pause length="60"/></Response>').route('/amd', '');
   });
 
   /** Dials `script`, lets it ring and answer (after 2 s); resolves with the call. */
   async function dialAndAnswer(script: PartyScript, detection: Record<string, string>) {
-    sim.addCallee('+14155550500', script);
-    const res = await rest(base, `${API}/Calls.json`, { To: '+14155550500', From: '+14155550000', Url: app.url('/voice'), ...detection });
+    bed.sim.addCallee('+14155550500', script);
+    const res = await rest(bed.base, `${API}/Calls.json`, { To: '+14155550500', From: '+14155550000', Url: bed.app.url('/voice'), ...detection });
     expect(res.status).toBe(201);
-    const call = sim.getCall(res.body.sid as string)!;
-    clock.advance(0);
+    const call = bed.sim.getCall(res.body.sid as string)!;
+    bed.clock.advance(0);
     await new Promise((resolve) => call.once('ringing', resolve));
-    clock.advance(2000);
+    bed.clock.advance(2000);
     return call;
   }
-  const voiceRequests = () => app.requests.filter((r) => r.path === '/voice');
+  const voiceRequests = () => bed.app.requests.filter((r) => r.path === '/voice');
 
   it('synchronous, a human: no TwiML runs until the verdict, then the voice URL gets AnsweredBy=human', async () => {
     const call = await dialAndAnswer(human, { MachineDetection: 'Enable' });
     expect(call.status).toBe('in-progress');
-    clock.advance(1199);
+    bed.clock.advance(1199);
     expect(voiceRequests()).toHaveLength(0);
-    clock.advance(1);
-    const voice = await app.waitFor('/voice');
+    bed.clock.advance(1);
+    const voice = await bed.app.waitFor('/voice');
     expect(voice.params).toMatchObject({ AnsweredBy: 'human', CallStatus: 'in-progress', CallSid: call.callSid });
     expect(signedByTwilio(voice)).toBe(true);
     expect(call.timeline.find((e) => e.type === 'machine-detection')).toMatchObject({ machine: false, answeredBy: 'human' });
@@ -57,49 +41,49 @@ describe('Twilio answering machine detection (MachineDetection, AsyncAmd)', () =
 
   it('synchronous Enable on a machine: machine_start after the speech threshold, and Twilio does not hang up', async () => {
     const call = await dialAndAnswer(answeringMachine, { MachineDetection: 'Enable', MachineDetectionSpeechThreshold: '3000' });
-    clock.advance(2999);
+    bed.clock.advance(2999);
     expect(voiceRequests()).toHaveLength(0);
-    clock.advance(1);
-    expect((await app.waitFor('/voice')).params.AnsweredBy).toBe('machine_start');
-    clock.advance(30_000);
+    bed.clock.advance(1);
+    expect((await bed.app.waitFor('/voice')).params.AnsweredBy).toBe('machine_start');
+    bed.clock.advance(30_000);
     expect(call.isEnded).toBe(false);
-    expect((await rest(base, `${API}/Calls/${call.callSid}.json`)).body.answered_by).toBe('machine_start');
+    expect((await rest(bed.base, `${API}/Calls/${call.callSid}.json`)).body.answered_by).toBe('machine_start');
   });
 
   it('synchronous DetectMessageEnd: machine_end_beep when the greeting ends, machine_end_silence when the machine says nothing', async () => {
     await dialAndAnswer(answeringMachine, { MachineDetection: 'DetectMessageEnd' });
     // The greeting starts 0.5 s after answer and lasts 3 s.
-    clock.advance(3499);
+    bed.clock.advance(3499);
     expect(voiceRequests()).toHaveLength(0);
-    clock.advance(1);
-    expect((await app.waitFor('/voice')).params.AnsweredBy).toBe('machine_end_beep');
+    bed.clock.advance(1);
+    expect((await bed.app.waitFor('/voice')).params.AnsweredBy).toBe('machine_end_beep');
 
-    app.requests.length = 0;
-    sim.addCallee('+14155550501', silentMachine);
-    const res = await rest(base, `${API}/Calls.json`, { To: '+14155550501', From: '+14155550000', Url: app.url('/voice'), MachineDetection: 'DetectMessageEnd' });
-    const silent = sim.getCall(res.body.sid as string)!;
-    clock.advance(0);
+    bed.app.requests.length = 0;
+    bed.sim.addCallee('+14155550501', silentMachine);
+    const res = await rest(bed.base, `${API}/Calls.json`, { To: '+14155550501', From: '+14155550000', Url: bed.app.url('/voice'), MachineDetection: 'DetectMessageEnd' });
+    const silent = bed.sim.getCall(res.body.sid as string)!;
+    bed.clock.advance(0);
     await new Promise((resolve) => silent.once('ringing', resolve));
-    clock.advance(2000 + 4999);
+    bed.clock.advance(2000 + 4999);
     expect(voiceRequests()).toHaveLength(0);
-    clock.advance(1);
-    expect((await app.waitFor('/voice')).params.AnsweredBy).toBe('machine_end_silence');
+    bed.clock.advance(1);
+    expect((await bed.app.waitFor('/voice')).params.AnsweredBy).toBe('machine_end_silence');
   });
 
   it('a verdict later than MachineDetectionTimeout is unknown, at the timeout', async () => {
     await dialAndAnswer(answeringMachine, { MachineDetection: 'DetectMessageEnd', MachineDetectionTimeout: '3' });
-    clock.advance(3000);
-    expect((await app.waitFor('/voice')).params.AnsweredBy).toBe('unknown');
+    bed.clock.advance(3000);
+    expect((await bed.app.waitFor('/voice')).params.AnsweredBy).toBe('unknown');
   });
 
   it('AsyncAmd=true: the TwiML runs at once, the verdict is POSTed signed to AsyncAmdStatusCallback', async () => {
-    const call = await dialAndAnswer(answeringMachine, { MachineDetection: 'Enable', AsyncAmd: 'true', AsyncAmdStatusCallback: app.url('/amd') });
-    const voice = await app.waitFor('/voice');
+    const call = await dialAndAnswer(answeringMachine, { MachineDetection: 'Enable', AsyncAmd: 'true', AsyncAmdStatusCallback: bed.app.url('/amd') });
+    const voice = await bed.app.waitFor('/voice');
     expect(voice.params.AnsweredBy).toBeUndefined();
-    clock.advance(2399);
-    expect(app.requests.some((r) => r.path === '/amd')).toBe(false);
-    clock.advance(1);
-    const amd = await app.waitFor('/amd');
+    bed.clock.advance(2399);
+    expect(bed.app.requests.some((r) => r.path === '/amd')).toBe(false);
+    bed.clock.advance(1);
+    const amd = await bed.app.waitFor('/amd');
     expect(amd.method).toBe('POST');
     expect(amd.params).toEqual({ AccountSid: ACCOUNT_SID, CallSid: call.callSid, AnsweredBy: 'machine_start', MachineDetectionDuration: '2400' });
     expect(signedByTwilio(amd)).toBe(true);
@@ -109,25 +93,25 @@ describe('Twilio answering machine detection (MachineDetection, AsyncAmd)', () =
   it('AsyncAmd without a callback: the verdict is only on the call resource (warning 21262)', async () => {
     const call = await dialAndAnswer(human, { MachineDetection: 'Enable', AsyncAmd: 'true' });
     const warned = new Promise<{ message: string }>((resolve) => call.once('warning', resolve));
-    await app.waitFor('/voice');
-    clock.advance(1200);
+    await bed.app.waitFor('/voice');
+    bed.clock.advance(1200);
     expect((await warned).message).toMatch(/21262/);
     expect(call.answeredBy).toBe('human');
   });
 
   it('rejects bad detection parameters with 400, naming the parameter', async () => {
-    const base400 = { To: '+14155550502', From: '+14155550000', Url: app.url('/voice') };
+    const base400 = { To: '+14155550502', From: '+14155550000', Url: bed.app.url('/voice') };
     const cases: [Record<string, string>, RegExp][] = [
       [{ MachineDetection: 'Maybe' }, /MachineDetection must be Enable or DetectMessageEnd/],
       [{ MachineDetection: 'Enable', AsyncAmd: 'yes' }, /AsyncAmd must be true or false/],
       [{ MachineDetection: 'Enable', MachineDetectionTimeout: '60' }, /MachineDetectionTimeout must be an integer between 3 and 59/],
-      [{ MachineDetection: 'Enable', AsyncAmd: 'true', AsyncAmdStatusCallback: 'amd' }, /AsyncAmdStatusCallback must be an absolute http\(s\) URL/],
+      [{ MachineDetection: 'Enable', AsyncAmd: 'true', AsyncAmdStatusCallback: 'amd' }, /AsyncAmdStatusCallback must be an absolute URL/],
     ];
     for (const [form, message] of cases) {
-      const res = await rest(base, `${API}/Calls.json`, { ...base400, ...form });
+      const res = await rest(bed.base, `${API}/Calls.json`, { ...base400, ...form });
       expect(res.status).toBe(400);
       expect(res.body.message).toMatch(message);
     }
-    expect(sim.liveCalls()).toHaveLength(0);
+    expect(bed.sim.liveCalls()).toHaveLength(0);
   });
 });

@@ -1,14 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import type { WebSocket } from 'ws';
 import { encodeMuLaw } from '../../src/media/g711.js';
 import type { TwilioCall } from '../../src/sim/twilio/twilio-call.js';
 import type { TwilioMediaStreamClient } from '../../src/sim/twilio/media-stream-client.js';
-import { TwilioSimulator } from '../../src/sim/twilio/twilio-simulator.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { FakePlivoApp, FakeStreamServer } from '../support/sim-app-server.js';
 import { audibleMs, ToneTts } from '../support/sim-tone-tts.js';
-import { ACCOUNT_SID, API, AUTH_TOKEN, advanceUntil, eventually, rest, timelineEvent } from './twilio-harness.js';
+import { ACCOUNT_SID, API, AUTH_TOKEN, advanceUntil, eventually, rest, timelineEvent, twilioTestbed } from './twilio-harness.js';
 
 const NUMBER = '+18005552000';
 
@@ -20,47 +17,28 @@ function tone(ms: number): Int16Array {
 const mulaw = (pcm: Int16Array) => Buffer.from(encodeMuLaw(pcm)).toString('base64');
 
 describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
-  let clock: FakeClock;
-  let sim: TwilioSimulator;
-  let app: FakePlivoApp;
-  let streams: FakeStreamServer;
-  let base: string;
-
-  beforeEach(async () => {
-    clock = new FakeClock();
-    sim = new TwilioSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, clock, tts: new ToneTts(20) });
-    base = (await sim.listen()).restBaseUrl;
-    app = new FakePlivoApp();
-    await app.listen();
-    streams = new FakeStreamServer();
-    await streams.listen();
-  });
-  afterEach(async () => {
-    await sim.close();
-    await streams.close();
-    await app.close();
-  });
+  const bed = twilioTestbed({ tts: new ToneTts(20), streams: true });
 
   const connectTwiml = (after = '') =>
-    `<Response><Connect><Stream url="${streams.base}/media"><Parameter name="botId" value="42"/><Parameter name="lang" value="en"/></Stream></Connect>${after}</Response>`;
+    `<Response><Connect><Stream url="${bed.streams.base}/media"><Parameter name="botId" value="42"/><Parameter name="lang" value="en"/></Stream></Connect>${after}</Response>`;
 
   /** An inbound call whose TwiML connects a stream; resolves once the stream sent `start`. */
   async function connectedCall(script = {}, after = ''): Promise<{ call: TwilioCall; ws: WebSocket; streamSid: string; client: TwilioMediaStreamClient }> {
-    app.route('/voice', connectTwiml(after));
-    sim.addNumber(NUMBER, { voiceUrl: app.url('/voice') });
-    const call = sim.dialInbound({ from: '+14155551234', to: NUMBER, script });
-    const ws = await streams.nextConnection();
-    const start = await streams.waitFor((m) => m.event === 'start');
+    bed.app.route('/voice', connectTwiml(after));
+    bed.sim.addNumber(NUMBER, { voiceUrl: bed.app.url('/voice') });
+    const call = bed.sim.dialInbound({ from: '+14155551234', to: NUMBER, script });
+    const ws = await bed.streams.nextConnection();
+    const start = await bed.streams.waitFor((m) => m.event === 'start');
     return { call, ws, streamSid: start.streamSid as string, client: [...call.streams][0] };
   }
-  const sent = (event: string) => streams.messages.filter((m) => m.msg.event === event).map((m) => m.msg);
+  const sent = (event: string) => bed.streams.messages.filter((m) => m.msg.event === event).map((m) => m.msg);
 
   it('signs the upgrade over the stream URL, sends connected and start with the Parameters, then the caller voice every 20 ms', async () => {
     const voice = tone(200);
     const { call, streamSid } = await connectedCall({ voice: [{ atSec: 0.1, samples: voice }] });
-    expect(twilio.validateRequest(AUTH_TOKEN, String(streams.upgradeHeaders[0]['x-twilio-signature']), streams.upgradeUrls[0], {})).toBe(true);
-    expect(streams.messages[0].msg).toEqual({ event: 'connected', protocol: 'Call', version: '1.0.0' });
-    expect(streams.messages[1].msg).toEqual({
+    expect(twilio.validateRequest(AUTH_TOKEN, String(bed.streams.upgradeHeaders[0]['x-twilio-signature']), bed.streams.upgradeUrls[0], {})).toBe(true);
+    expect(bed.streams.messages[0].msg).toEqual({ event: 'connected', protocol: 'Call', version: '1.0.0' });
+    expect(bed.streams.messages[1].msg).toEqual({
       event: 'start',
       sequenceNumber: '1',
       streamSid,
@@ -75,8 +53,8 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
     });
     expect(streamSid).toMatch(/^MZ[0-9a-f]{32}$/);
 
-    clock.advance(500);
-    await streams.waitForCount((m) => m.event === 'media', 25);
+    bed.clock.advance(500);
+    await bed.streams.waitForCount((m) => m.event === 'media', 25);
     const media = sent('media');
     expect(media.map((m) => m.sequenceNumber)).toEqual(Array.from({ length: 25 }, (_, i) => String(i + 2)));
     media.forEach((m, i) => {
@@ -88,8 +66,8 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
     const frame = (i: number) => Buffer.from((media[i].media as { payload: string }).payload, 'base64');
     expect(frame(0).every((b) => b === 0xff)).toBe(true);
     expect(frame(5).equals(Buffer.from(encodeMuLaw(voice.subarray(0, 160))))).toBe(true);
-    expect(sim.stats.framesSent).toBe(25);
-    expect(sim.stats.frameLateness.maxMs).toBe(0);
+    expect(bed.sim.stats.framesSent).toBe(25);
+    expect(bed.sim.stats.frameLateness.maxMs).toBe(0);
   });
 
   it('plays the media it receives in real time and echoes a mark only once the audio before it has played', async () => {
@@ -101,17 +79,17 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
     await eventually(() => client.stats.marksReceived === 1);
     expect(client.stats).toMatchObject({ audioMessages: 3, framesReceived: 30 });
 
-    clock.advance(580);
+    bed.clock.advance(580);
     expect(client.stats.marksAcked).toBe(0);
-    clock.advance(20);
+    bed.clock.advance(20);
     expect(client.stats.marksAcked).toBe(1);
-    expect(await streams.waitFor((m) => m.event === 'mark')).toEqual({ event: 'mark', sequenceNumber: expect.any(String), streamSid, mark: { name: 'greeting' } });
+    expect(await bed.streams.waitFor((m) => m.event === 'mark')).toEqual({ event: 'mark', sequenceNumber: expect.any(String), streamSid, mark: { name: 'greeting' } });
     expect(call.timeline.find((e) => e.type === 'checkpoint')).toMatchObject({ name: 'greeting', atMs: 600 });
 
     ws.close();
     const result = await call.ended;
     expect(audibleMs(result.heard)).toBe(600);
-    expect(sim.stats.framesPlayed).toBe(30);
+    expect(bed.sim.stats.framesPlayed).toBe(30);
   });
 
   it('clear drops the queued audio at once and echoes every pending mark', async () => {
@@ -121,16 +99,16 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
     ws.send(JSON.stringify({ event: 'media', streamSid, media: { payload: mulaw(tone(1000)) } }));
     ws.send(JSON.stringify({ event: 'mark', streamSid, mark: { name: 'sentence-2' } }));
     await eventually(() => client.stats.marksReceived === 2);
-    clock.advance(200);
+    bed.clock.advance(200);
 
     ws.send(JSON.stringify({ event: 'clear', streamSid }));
     const cleared = await timelineEvent(call, (e) => e.type === 'cleared');
     expect(cleared).toMatchObject({ droppedMs: 3800 });
     expect(client.stats.marksAcked).toBe(2);
-    await streams.waitForCount((m) => m.event === 'mark', 2);
+    await bed.streams.waitForCount((m) => m.event === 'mark', 2);
     expect(sent('mark').map((m) => (m.mark as { name: string }).name)).toEqual(['sentence-1', 'sentence-2']);
 
-    clock.advance(1000);
+    bed.clock.advance(1000);
     ws.close();
     const result = await call.ended;
     expect(audibleMs(result.heard)).toBe(200);
@@ -138,8 +116,8 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
 
   it('sends the caller\'s keys as dtmf on the inbound track, and runs the next verb once the application closes the socket', async () => {
     const { call, ws, streamSid } = await connectedCall({ keys: [{ atSec: 0.1, digits: '4#' }] }, '<Say>after the stream</Say>');
-    clock.advance(300);
-    await streams.waitForCount((m) => m.event === 'dtmf', 2);
+    bed.clock.advance(300);
+    await bed.streams.waitForCount((m) => m.event === 'dtmf', 2);
     expect(sent('dtmf')).toEqual([
       { event: 'dtmf', streamSid, sequenceNumber: expect.any(String), dtmf: { track: 'inbound_track', digit: '4' } },
       { event: 'dtmf', streamSid, sequenceNumber: expect.any(String), dtmf: { track: 'inbound_track', digit: '#' } },
@@ -148,7 +126,7 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
 
     ws.close();
     await timelineEvent(call, (e) => e.type === 'stream-stop');
-    await advanceUntil(clock, () => call.isEnded);
+    await advanceUntil(bed.clock, () => call.isEnded);
     expect(call.timeline.flatMap((e) => (e.type === 'xml' ? [e.verb] : []))).toEqual(['Connect', 'Say']);
     expect(call.timeline.find((e) => e.type === 'stream-stop')).toMatchObject({ reason: 'socket closed by the server (code 1005)' });
     expect(sent('stop')).toHaveLength(0);
@@ -157,11 +135,11 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
   it('a REST update with new TwiML ends the stream (stop, then close) and runs the new TwiML', async () => {
     const { call, ws, streamSid } = await connectedCall();
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-    const update = await rest(base, `${API}/Calls/${call.callSid}.json`, { Twiml: '<Response><Say>transferring</Say><Hangup/></Response>' });
+    const update = await rest(bed.base, `${API}/Calls/${call.callSid}.json`, { Twiml: '<Response><Say>transferring</Say><Hangup/></Response>' });
     expect(update.status).toBe(200);
     expect(await closed).toBe(1000);
     expect(sent('stop')).toEqual([{ event: 'stop', sequenceNumber: expect.any(String), streamSid, stop: { accountSid: ACCOUNT_SID, callSid: call.callSid } }]);
-    await advanceUntil(clock, () => call.isEnded);
+    await advanceUntil(bed.clock, () => call.isEnded);
     expect(call.timeline.flatMap((e) => (e.type === 'xml' ? [e.verb] : []))).toEqual(['Connect', 'Say', 'Hangup']);
     expect(call.timeline.find((e) => e.type === 'stream-stop')).toMatchObject({ reason: "the call's TwiML was replaced" });
   });
@@ -169,7 +147,7 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
   it('the stream ends with stop when the caller hangs up', async () => {
     const { call, ws, streamSid } = await connectedCall({ hangupAfterSec: 0.5 });
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-    clock.advance(500);
+    bed.clock.advance(500);
     expect(await call.ended).toMatchObject({ status: 'completed', endedBy: 'caller' });
     expect(await closed).toBe(1000);
     expect(sent('stop')[0]).toMatchObject({ streamSid });
@@ -190,7 +168,7 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
     ws.send(JSON.stringify({ event: 'media', streamSid, media: { payload: mulaw(tone(20)) } }));
     await eventually(() => client.stats.audioMessages === 1);
     expect(client.stats.protocolErrors).toBe(8);
-    expect(sim.stats.protocolErrors).toBe(8);
+    expect(bed.sim.stats.protocolErrors).toBe(8);
     expect(warnings).toEqual([
       'stream protocol error: message is not valid JSON',
       'stream protocol error: binary WebSocket message (Twilio expects JSON text frames)',
@@ -201,16 +179,16 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
       'stream protocol error: media without media.payload',
       'stream protocol error: mark without mark.name',
     ]);
-    clock.advance(100);
+    bed.clock.advance(100);
     ws.close();
     const result = await call.ended;
     expect(audibleMs(result.heard)).toBe(20);
   });
 
   it('a stream URL Twilio would refuse is a failed verb, visibly, and the TwiML goes on', async () => {
-    app.route('/voice', '<Response><Connect><Stream url="ws://media.example.com/x"/></Connect><Connect><Stream/></Connect><Hangup/></Response>');
-    sim.addNumber(NUMBER, { voiceUrl: app.url('/voice') });
-    const call = sim.dialInbound({ from: '+14155551234', to: NUMBER, script: {} });
+    bed.app.route('/voice', '<Response><Connect><Stream url="ws://media.example.com/x"/></Connect><Connect><Stream/></Connect><Hangup/></Response>');
+    bed.sim.addNumber(NUMBER, { voiceUrl: bed.app.url('/voice') });
+    const call = bed.sim.dialInbound({ from: '+14155551234', to: NUMBER, script: {} });
     await call.ended;
     const warnings = call.timeline.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
     expect(warnings).toEqual([
@@ -220,11 +198,11 @@ describe('Twilio Media Streams: <Connect><Stream> (bidirectional)', () => {
   });
 
   it('warns about a query string on the stream URL and connects without it', async () => {
-    app.route('/voice', `<Response><Connect><Stream url="${streams.base}/media?botId=42"/></Connect></Response>`);
-    sim.addNumber(NUMBER, { voiceUrl: app.url('/voice') });
-    const call = sim.dialInbound({ from: '+14155551234', to: NUMBER, script: {} });
-    const ws = await streams.nextConnection();
-    expect(streams.upgradeUrls[0]).toBe(`${streams.base}/media`);
+    bed.app.route('/voice', `<Response><Connect><Stream url="${bed.streams.base}/media?botId=42"/></Connect></Response>`);
+    bed.sim.addNumber(NUMBER, { voiceUrl: bed.app.url('/voice') });
+    const call = bed.sim.dialInbound({ from: '+14155551234', to: NUMBER, script: {} });
+    const ws = await bed.streams.nextConnection();
+    expect(bed.streams.upgradeUrls[0]).toBe(`${bed.streams.base}/media`);
     expect(call.timeline.find((e) => e.type === 'warning')).toMatchObject({ message: expect.stringMatching(/does not pass query strings to the stream; send values as <Parameter>s/) });
     ws.close();
     await call.ended;

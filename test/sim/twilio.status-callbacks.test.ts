@@ -1,43 +1,28 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TwilioSimulator } from '../../src/sim/twilio/twilio-simulator.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { FakePlivoApp, type CapturedRequest } from '../support/sim-app-server.js';
-import { ACCOUNT_SID, API, AUTH_TOKEN, rest, signedByTwilio, verbStarted } from './twilio-harness.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { CapturedRequest } from '../support/sim-app-server.js';
+import { ACCOUNT_SID, API, rest, signedByTwilio, twilioTestbed, verbStarted } from './twilio-harness.js';
 
 const T0 = Date.UTC(2026, 4, 4, 10, 0, 0);
 
 describe('Twilio status callbacks', () => {
-  let clock: FakeClock;
-  let sim: TwilioSimulator;
-  let app: FakePlivoApp;
-  let base: string;
-
-  beforeEach(async () => {
-    clock = new FakeClock(T0);
-    sim = new TwilioSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, clock });
-    base = (await sim.listen()).restBaseUrl;
-    app = new FakePlivoApp();
-    await app.listen();
-    app.route('/status', '').route('/voice', '<Response><Pause length="3"/></Response>');
-  });
-  afterEach(async () => {
-    await sim.close();
-    await app.close();
+  const bed = twilioTestbed({ startAt: T0 });
+  beforeEach(() => {
+    bed.app.route('/status', '').route('/voice', '<Response><Pause length="3"/></Response>');
   });
 
-  const statuses = () => app.requests.filter((r) => r.path === '/status');
+  const statuses = () => bed.app.requests.filter((r) => r.path === '/status');
   const dial = (to: string, form: Record<string, string | string[]> = {}) =>
-    rest(base, `${API}/Calls.json`, { To: to, From: '+14155550000', Url: app.url('/voice'), StatusCallback: app.url('/status'), ...form });
+    rest(bed.base, `${API}/Calls.json`, { To: to, From: '+14155550000', Url: bed.app.url('/voice'), StatusCallback: bed.app.url('/status'), ...form });
 
   it('sends every subscribed event in order, signed, with SequenceNumber from 0, Timestamp, CallbackSource and the duration on completion', async () => {
-    sim.addCallee('+14155550100', { answerAfterSec: 2 });
+    bed.sim.addCallee('+14155550100', { answerAfterSec: 2 });
     const { body } = await dial('+14155550100', { StatusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'] });
-    const call = sim.getCall(body.sid as string)!;
-    clock.advance(0);
-    await app.waitFor('/status', (r) => r.params.CallStatus === 'ringing');
-    clock.advance(2000);
+    const call = bed.sim.getCall(body.sid as string)!;
+    bed.clock.advance(0);
+    await bed.app.waitFor('/status', (r) => r.params.CallStatus === 'ringing');
+    bed.clock.advance(2000);
     await verbStarted(call, 'Pause');
-    clock.advance(3000);
+    bed.clock.advance(3000);
     await call.ended;
 
     const sent = statuses();
@@ -68,24 +53,24 @@ describe('Twilio status callbacks', () => {
   });
 
   it('sends only the completed event by default', async () => {
-    sim.addCallee('+14155550101', { answerAfterSec: 1 });
+    bed.sim.addCallee('+14155550101', { answerAfterSec: 1 });
     const { body } = await dial('+14155550101');
-    const call = sim.getCall(body.sid as string)!;
-    clock.advance(0);
+    const call = bed.sim.getCall(body.sid as string)!;
+    bed.clock.advance(0);
     await new Promise((resolve) => call.once('ringing', resolve));
-    clock.advance(1000);
+    bed.clock.advance(1000);
     await verbStarted(call, 'Pause');
-    clock.advance(3000);
+    bed.clock.advance(3000);
     await call.ended;
     expect(statuses().map((r) => [r.params.CallStatus, r.params.SequenceNumber])).toEqual([['completed', '0']]);
   });
 
   it('takes space-separated events and StatusCallbackMethod=GET (parameters in the query, signed over the URL)', async () => {
-    sim.addCallee('+14155550102', { busy: true });
+    bed.sim.addCallee('+14155550102', { busy: true });
     const { body } = await dial('+14155550102', { StatusCallbackEvent: 'initiated completed', StatusCallbackMethod: 'GET' });
-    clock.advance(0);
-    clock.advance(50);
-    await sim.getCall(body.sid as string)!.ended;
+    bed.clock.advance(0);
+    bed.clock.advance(50);
+    await bed.sim.getCall(body.sid as string)!.ended;
     const sent = statuses();
     expect(sent.map((r) => [r.method, r.params.CallStatus])).toEqual([
       ['GET', 'initiated'],
@@ -96,26 +81,26 @@ describe('Twilio status callbacks', () => {
   });
 
   it('reports a terminal status that is not completed under the completed event, without ringing or answered before it', async () => {
-    sim.addCallee('+14155550103', { neverAnswer: true });
+    bed.sim.addCallee('+14155550103', { neverAnswer: true });
     const { body } = await dial('+14155550103', { StatusCallbackEvent: ['answered', 'completed'], Timeout: '10' });
-    clock.advance(0);
-    await new Promise((resolve) => sim.getCall(body.sid as string)!.once('ringing', resolve));
-    clock.advance(10_000);
-    await sim.getCall(body.sid as string)!.ended;
+    bed.clock.advance(0);
+    await new Promise((resolve) => bed.sim.getCall(body.sid as string)!.once('ringing', resolve));
+    bed.clock.advance(10_000);
+    await bed.sim.getCall(body.sid as string)!.ended;
     expect(statuses().map((r) => [r.params.CallStatus, r.params.SequenceNumber, r.params.SipResponseCode])).toEqual([['no-answer', '0', '487']]);
   });
 
   it('an inbound call reports to the number\'s status callback (ringing, answered, completed when subscribed)', async () => {
-    sim.addNumber('+18005550100', {
-      voiceUrl: app.url('/voice'),
-      statusCallback: app.url('/status'),
+    bed.sim.addNumber('+18005550100', {
+      voiceUrl: bed.app.url('/voice'),
+      statusCallback: bed.app.url('/status'),
       statusCallbackEvent: ['ringing', 'answered', 'completed'],
     });
-    const call = sim.dialInbound({ from: '+14155551234', to: '+18005550100', script: {} });
-    const voice = await app.waitFor('/voice');
+    const call = bed.sim.dialInbound({ from: '+14155551234', to: '+18005550100', script: {} });
+    const voice = await bed.app.waitFor('/voice');
     expect(voice.params).toMatchObject({ CallStatus: 'ringing', Direction: 'inbound', Caller: '+14155551234', Called: '+18005550100' });
     await verbStarted(call, 'Pause');
-    clock.advance(3000);
+    bed.clock.advance(3000);
     const result = await call.ended;
     expect(result).toMatchObject({ status: 'completed', durationSec: 3 });
     expect(statuses().map((r: CapturedRequest) => [r.params.CallStatus, r.params.Direction])).toEqual([

@@ -2,7 +2,7 @@
  * Reading the Calls resource's form parameters (create and update) with Twilio's defaults and limits.
  * Each bad value is a 400 with Twilio's error code and a message naming the parameter.
  */
-import type { HttpMethod } from '../app-requests.js';
+import { httpUrlProblem, type HttpMethod } from '../app-requests.js';
 import { badRequest } from './rest-errors.js';
 import { parseStatusCallbackEvents, StatusCallbackEventError, type StatusCallbackConfig } from './status-callbacks.js';
 import type { MachineDetectionConfig } from './machine-detection.js';
@@ -20,14 +20,8 @@ function field(form: URLSearchParams, name: string): string | undefined {
 
 function httpUrl(form: URLSearchParams, name: string, code: number): string | undefined {
   const value = field(form, name);
-  if (value === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw badRequest(code, `${name} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest(code, `${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  const problem = value === undefined ? undefined : httpUrlProblem(value, name);
+  if (problem) throw badRequest(code, problem);
   return value;
 }
 

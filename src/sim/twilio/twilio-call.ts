@@ -8,7 +8,7 @@ import type { HttpMethod } from '../app-requests.js';
 import { DocumentExecutor } from '../document-executor.js';
 import { speakInRealTime } from '../playback.js';
 import { SimulatedCall, type SimEnvironment } from '../simulated-call.js';
-import type { PartyScript } from '../virtual-party.js';
+import { calleeResponse, REFUSAL_MS, type PartyScript } from '../virtual-party.js';
 import {
   applicationErrorEnding,
   finalSipCode,
@@ -64,8 +64,6 @@ export interface TwilioCallResult {
 
 /** What Twilio says before hanging up on an application that failed. */
 export const APPLICATION_ERROR_ANNOUNCEMENT = 'We are sorry, an application error has occurred. Goodbye.';
-/** How long the first failures take to report (a busy or dead line answers the INVITE at once). */
-const FAST_FAILURE_MS = 50;
 
 export class TwilioCall extends SimulatedCall<TwilioEnvironment, TwilioCallResult> {
   readonly callSid: string;
@@ -131,10 +129,10 @@ export class TwilioCall extends SimulatedCall<TwilioEnvironment, TwilioCallResul
     this.firedAt ??= this.env.clock.now();
     this.status = 'initiated';
     void this.statusCallbacks.send('initiated', this.webhookParams());
-    const script = this.party.script;
-    const refusal = this.opts.calleeKnown === false ? TWILIO_ENDINGS.unknownNumber : script.unreachable ? TWILIO_ENDINGS.unreachable : script.busy ? TWILIO_ENDINGS.busy : undefined;
+    const response = calleeResponse(this.party.script);
+    const refusal = this.opts.calleeKnown === false ? TWILIO_ENDINGS.unknownNumber : response.kind === 'unreachable' ? TWILIO_ENDINGS.unreachable : response.kind === 'busy' ? TWILIO_ENDINGS.busy : undefined;
     if (refusal) {
-      this.timers.push(this.env.clock.setTimeout(() => void this.end(refusal), FAST_FAILURE_MS));
+      this.timers.push(this.env.clock.setTimeout(() => void this.end(refusal), REFUSAL_MS));
       return;
     }
     await this.loadParty();
@@ -142,14 +140,9 @@ export class TwilioCall extends SimulatedCall<TwilioEnvironment, TwilioCallResul
     this.startRinging();
     const timeoutMs = (this.opts.timeoutSec ?? 60) * 1000;
     this.timers.push(this.env.clock.setTimeout(() => void this.end(TWILIO_ENDINGS.noAnswer), timeoutMs));
-    if (script.neverAnswer) return;
-    if (script.declines) {
-      const declineMs = (script.answerAfterSec ?? 1) * 1000;
-      if (declineMs < timeoutMs) this.timers.push(this.env.clock.setTimeout(() => void this.end(TWILIO_ENDINGS.declined), declineMs));
-      return;
-    }
-    const answerMs = (script.answerAfterSec ?? 0) * 1000;
-    if (answerMs < timeoutMs) this.timers.push(this.env.clock.setTimeout(() => this.onCalleeAnswered(), answerMs));
+    if (response.afterMs >= timeoutMs) return;
+    const respond = response.kind === 'declines' ? () => void this.end(TWILIO_ENDINGS.declined) : () => this.onCalleeAnswered();
+    this.timers.push(this.env.clock.setTimeout(respond, response.afterMs));
   }
 
   /** Inbound: the caller dialed a Twilio number; Twilio fetches its voice URL and answers as the TwiML runs. */

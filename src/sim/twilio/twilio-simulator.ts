@@ -9,18 +9,12 @@
  * recording, conferences and queues are not simulated (skipped with a warning); AMD verdicts follow
  * the party script and Twilio's default thresholds; a declined call is reported busy (SIP 603).
  */
-import { EventEmitter } from 'node:events';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { systemClock, type Clock } from '../../runtime/clock.js';
-import { silentLogger, type Logger } from '../../logger.js';
-import type { TtsProvider } from '../../speech/tts/provider.js';
 import { computeTwilioSignature } from '../../carriers/twilio/signature.js';
-import { AppRequester, type HttpMethod } from '../app-requests.js';
+import { httpUrlProblem, parseMethod, type HttpMethod } from '../app-requests.js';
 import { parseBasicAuth } from '../basic-auth.js';
-import { CalleeDirectory, numberKey } from '../callee-directory.js';
-import { OutboundPacer } from '../outbound-pacer.js';
-import { RealtimeTicker } from '../realtime-ticker.js';
-import { newSimStats, type SimStats } from '../sim-stats.js';
+import { numberKey } from '../callee-directory.js';
+import { CarrierSimulator, type CarrierSimulatorOptions } from '../carrier-simulator.js';
 import { validatePartyScript, type PartyScript } from '../virtual-party.js';
 import { TWILIO_ENDINGS } from './call-endings.js';
 import { callResource } from './call-resource.js';
@@ -30,21 +24,17 @@ import { parseStatusCallbackEvents, type StatusCallbackConfig, type StatusCallba
 import { TwilioCall, type TwilioEnvironment, type TwimlSource } from './twilio-call.js';
 import { ACCOUNT_SID_PATTERN, API_VERSION } from './twilio-ids.js';
 
-export interface TwilioSimulatorOptions {
+/**
+ * tts, clock, logger, ticker (share one with the Plivo simulator, e.g. `plivoSimulator.ticker`, or a load
+ * generator), callbackTimeoutMs (voice URL, actions, callbacks; default 5000 ms) and
+ * outboundCallsPerSecond (default 1, Twilio's default CPS).
+ */
+export interface TwilioSimulatorOptions extends CarrierSimulatorOptions {
   /** "AC" + 32 hex digits. */
   accountSid: string;
   authToken: string;
-  tts?: TtsProvider;
-  clock?: Clock;
-  logger?: Logger;
-  /** Share a ticker with another simulator (e.g. `plivoSimulator.ticker`) or a load generator; by default the simulator makes its own. */
-  ticker?: RealtimeTicker;
-  /** Timeout of each request to the application (voice URL, actions, callbacks). Default 5000 ms. */
-  callbackTimeoutMs?: number;
   /** Delay before the voice URL's 2nd attempt (the 3rd waits twice as long). Default 250 ms. */
   voiceUrlRetryDelayMs?: number;
-  /** The account's outbound calls per second: more are queued and fired in order at this rate. Default 1 (Twilio's default CPS). */
-  outboundCallsPerSecond?: number;
 }
 
 /** A Twilio number's voice configuration. */
@@ -67,69 +57,35 @@ interface NumberConfig {
 export class TwilioSimulatorError extends Error {}
 
 function checkUrl(value: string | undefined, field: string): string | undefined {
-  if (value === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TwilioSimulatorError(`${field} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TwilioSimulatorError(`${field} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  const problem = value === undefined ? undefined : httpUrlProblem(value, field);
+  if (problem) throw new TwilioSimulatorError(problem);
   return value;
 }
 
-function checkMethod(value: string | undefined, field: string): HttpMethod {
-  if (value === undefined) return 'POST';
-  if (value !== 'GET' && value !== 'POST') throw new TwilioSimulatorError(`${field} must be GET or POST, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-export class TwilioSimulator extends EventEmitter<{ call: [TwilioCall]; fired: [TwilioCall] }> {
-  readonly stats: SimStats = newSimStats();
-  readonly ticker: RealtimeTicker;
+export class TwilioSimulator extends CarrierSimulator<TwilioCall> {
   readonly accountSid: string;
-  private readonly clock: Clock;
-  private readonly logger: Logger;
   private readonly env: TwilioEnvironment;
   private readonly numbers = new Map<string, NumberConfig>();
-  private readonly callees = new CalleeDirectory();
-  private readonly calls = new Map<string, TwilioCall>();
-  private readonly pacer: OutboundPacer<TwilioCall>;
-  private server: FastifyInstance | undefined;
 
   constructor(private readonly opts: TwilioSimulatorOptions) {
-    super();
     if (!opts.accountSid || !ACCOUNT_SID_PATTERN.test(opts.accountSid)) {
       throw new TwilioSimulatorError(`accountSid must be "AC" followed by 32 hex digits, got ${JSON.stringify(opts.accountSid)}`);
     }
     if (!opts.authToken) throw new TwilioSimulatorError('TwilioSimulator needs authToken');
-    this.accountSid = opts.accountSid;
-    this.clock = opts.clock ?? systemClock;
-    this.logger = (opts.logger ?? silentLogger()).child({ component: 'twilio-sim' });
-    this.ticker = opts.ticker ?? new RealtimeTicker(this.clock);
-    const cps = opts.outboundCallsPerSecond ?? 1;
-    if (!Number.isInteger(cps) || cps < 1) throw new TwilioSimulatorError(`outboundCallsPerSecond must be an integer >= 1, got ${String(opts.outboundCallsPerSecond)}`);
-    this.pacer = new OutboundPacer(this.clock, cps, (call) => this.emit('fired', call));
-    this.env = {
-      accountSid: opts.accountSid,
-      authToken: opts.authToken,
-      clock: this.clock,
-      ticker: this.ticker,
-      logger: this.logger,
-      requester: new AppRequester({
+    super(opts, {
+      component: 'twilio-sim',
+      defaultCallsPerSecond: 1,
+      configError: (message) => new TwilioSimulatorError(message),
+      requests: {
         carrier: 'Twilio',
         sign: (_method, url, params) => ({ 'X-Twilio-Signature': computeTwilioSignature(opts.authToken, url, params) }),
         userAgent: 'TwilioProxy/1.1',
         maxDocumentBytes: 64 * 1024,
-        timeoutMs: opts.callbackTimeoutMs ?? 5000,
-        clock: this.clock,
-        logger: this.logger,
         retryDelayMs: opts.voiceUrlRetryDelayMs ?? 250,
-      }),
-      tts: opts.tts,
-      stats: this.stats,
-      lookupCallee: (number) => this.callees.get(number),
-    };
+      },
+    });
+    this.accountSid = opts.accountSid;
+    this.env = { ...this.sharedEnvironment, accountSid: opts.accountSid, authToken: opts.authToken };
   }
 
   /** Configures a Twilio number: inbound calls to it fetch `voiceUrl`. Bad values throw, naming the field. */
@@ -141,24 +97,19 @@ export class TwilioSimulator extends EventEmitter<{ call: [TwilioCall]; fired: [
     this.numbers.set(numberKey(number), {
       twiml: {
         url: voiceUrl,
-        method: checkMethod(config.voiceMethod, 'voiceMethod'),
-        ...(fallbackUrl ? { fallback: { url: fallbackUrl, method: checkMethod(config.voiceFallbackMethod, 'voiceFallbackMethod') } } : {}),
+        method: parseMethod(config.voiceMethod, 'POST', 'voiceMethod'),
+        ...(fallbackUrl ? { fallback: { url: fallbackUrl, method: parseMethod(config.voiceFallbackMethod, 'POST', 'voiceFallbackMethod') } } : {}),
       },
       ...(statusCallbackUrl
         ? {
             statusCallback: {
               url: statusCallbackUrl,
-              method: checkMethod(config.statusCallbackMethod, 'statusCallbackMethod'),
+              method: parseMethod(config.statusCallbackMethod, 'POST', 'statusCallbackMethod'),
               events: parseStatusCallbackEvents(config.statusCallbackEvent ?? []),
             },
           }
         : {}),
     });
-  }
-
-  /** A virtual party that outbound calls (and <Dial>) to `number` reach. */
-  addCallee(number: string, script: PartyScript): void {
-    this.callees.add(number, script);
   }
 
   /** A virtual caller dials a Twilio number. A number nobody configured fails at once (no webhooks). */
@@ -174,29 +125,13 @@ export class TwilioSimulator extends EventEmitter<{ call: [TwilioCall]; fired: [
       twiml: number?.twiml,
       statusCallback: number?.statusCallback,
     });
-    this.track(call);
+    this.track(call.callSid, call);
     void call.startInbound();
     return call;
   }
 
-  getCall(callSid: string): TwilioCall | undefined {
-    return this.calls.get(callSid);
-  }
-
-  /** Calls not yet ended. */
-  liveCalls(): TwilioCall[] {
-    return [...this.calls.values()].filter((c) => !c.isEnded);
-  }
-
-  /** Outbound calls still waiting in the calls-per-second queue. */
-  queuedCalls(): TwilioCall[] {
-    return this.pacer.waiting();
-  }
-
-  async listen(port = 0, host = '127.0.0.1'): Promise<{ restBaseUrl: string }> {
-    if (this.server) throw new TwilioSimulatorError('simulator is already listening');
+  protected override buildRestApi(): FastifyInstance {
     const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
-    this.server = app;
     // Twilio's REST API takes form-encoded bodies only; anything else is answered with a clear 400.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, new URLSearchParams(body as string)));
@@ -227,26 +162,11 @@ export class TwilioSimulator extends EventEmitter<{ call: [TwilioCall]; fired: [
       }
       return reply.send(callResource(call));
     });
-    await app.listen({ port, host });
-    const address = app.server.address();
-    const actualPort = typeof address === 'object' && address ? address.port : port;
-    return { restBaseUrl: `http://127.0.0.1:${actualPort}` };
+    return app;
   }
 
-  /**
-   * Ends every live call (completed callbacks are sent), then closes the REST server. The ticker stops by
-   * itself once nothing subscribes, so a ticker shared with another simulator keeps running for its calls.
-   */
-  async close(): Promise<void> {
-    this.pacer.stop();
-    await Promise.all(this.liveCalls().map((c) => c.end(TWILIO_ENDINGS.simulatorClosed)));
-    await this.server?.close();
-    this.server = undefined;
-  }
-
-  private track(call: TwilioCall): void {
-    this.calls.set(call.callSid, call);
-    this.emit('call', call);
+  protected override endOnClose(call: TwilioCall): Promise<void> {
+    return call.end(TWILIO_ENDINGS.simulatorClosed);
   }
 
   private createOutbound(request: ReturnType<typeof parseCreateCall>): TwilioCall {
@@ -262,7 +182,7 @@ export class TwilioSimulator extends EventEmitter<{ call: [TwilioCall]; fired: [
       timeoutSec: request.timeoutSec,
       machineDetection: request.machineDetection,
     });
-    this.track(call);
+    this.track(call.callSid, call);
     // Twilio answers the API request first (status queued); the call progresses asynchronously.
     this.pacer.enqueue(call, () => void this.clock.setTimeout(() => void (call.isEnded || call.startOutbound()), 0));
     return call;
@@ -284,7 +204,7 @@ export class TwilioSimulator extends EventEmitter<{ call: [TwilioCall]; fired: [
   }
 
   private knownCall(req: FastifyRequest): TwilioCall {
-    const call = this.calls.get((req.params as { callSid: string }).callSid);
+    const call = this.getCall((req.params as { callSid: string }).callSid);
     if (!call) throw new TwilioRestError(404, 20404, `The requested resource ${req.url} was not found`);
     return call;
   }

@@ -4,21 +4,19 @@
  */
 import { NEXT, resolveUrl } from '../../document-executor.js';
 import { playUrlInRealTime } from '../../playback.js';
-import { numberAttr, VerbAttributeError } from '../../verb-attributes.js';
+import { loopAttr, playableDigits, VerbAttributeError } from '../../verb-attributes.js';
 import { textContent, type XmlElement } from '../../xml-document.js';
 import type { TwimlContext, TwimlResult } from '../twiml-dialect.js';
 
 export async function execPlay(ctx: TwimlContext, el: XmlElement): Promise<TwimlResult> {
   const digits = el.attrs.digits;
   if (digits !== undefined) {
-    if (!/^[0-9*#A-Dw]+$/.test(digits)) throw new VerbAttributeError(`<Play digits="${digits}">: expected digits 0-9 * # A-D (w for a pause)`);
-    ctx.call.partyHearsDigits(digits.replace(/w/g, ''), 'twiml');
+    ctx.call.partyHearsDigits(playableDigits(digits, `<Play digits="${digits}">`), 'twiml');
     return NEXT;
   }
   const raw = textContent(el);
   if (!raw) throw new VerbAttributeError('<Play> needs a URL or a digits attribute');
-  const loop = numberAttr(el, 'loop', 1, 0, 10_000) || 10_000;
   // Twilio skips a file it cannot fetch or decode and moves on.
-  await playUrlInRealTime(ctx.call, 'Play', resolveUrl(raw, ctx.documentUrl), loop, ctx.signal);
+  await playUrlInRealTime(ctx.call, 'Play', resolveUrl(raw, ctx.documentUrl), loopAttr(el), ctx.signal);
   return NEXT;
 }
