@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { PartyScript } from '../../src/sim/virtual-party.js';
-import { ACCOUNT_SID, API, rest, signedByTwilio, twilioTestbed } from './twilio-harness.js';
+import { ACCOUNT_SID, API, advanceUntil, rest, signedByTwilio, twilioTestbed, verbStarted } from './twilio-harness.js';
 
 /** A 3 s "please leave a message" greeting: a 400 Hz tone at 8 kHz. */
 const greeting = Int16Array.from({ length: 24_000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 400 * i) / 8000)));
@@ -97,6 +97,19 @@ describe('Twilio answering machine detection (MachineDetection, AsyncAmd)', () =
     bed.clock.advance(1200);
     expect((await warned).message).toMatch(/21262/);
     expect(call.answeredBy).toBe('human');
+  });
+
+  it('a REST update during synchronous detection runs at once, and the verdict does not replace it', async () => {
+    const call = await dialAndAnswer(human, { MachineDetection: 'Enable' });
+    bed.app.route('/agent', '<Response><Pause length="30"/></Response>');
+    const update = await rest(bed.base, `${API}/Calls/${call.callSid}.json`, { Url: bed.app.url('/agent') });
+    expect(update.status).toBe(200);
+    await verbStarted(call, 'Pause');
+    bed.clock.advance(1200);
+    expect(call.answeredBy).toBe('human');
+    // The agent's 30 s pause runs to its end: the voice URL's TwiML never took over.
+    await advanceUntil(bed.clock, () => call.isEnded, 30_000);
+    expect(voiceRequests()).toHaveLength(0);
   });
 
   it('rejects bad detection parameters with 400, naming the parameter', async () => {

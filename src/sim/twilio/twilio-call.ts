@@ -80,6 +80,8 @@ export class TwilioCall extends SimulatedCall<TwilioEnvironment, TwilioCallResul
   private readonly statusCallbacks: StatusCallbackSender;
   /** Cuts the application-error announcement short when the party hangs up meanwhile. */
   private readonly announcement = new AbortController();
+  /** Set once TwiML started running (the first document, or a REST update during synchronous AMD). */
+  private twimlStarted = false;
 
   constructor(
     env: TwilioEnvironment,
@@ -186,7 +188,11 @@ export class TwilioCall extends SimulatedCall<TwilioEnvironment, TwilioCallResul
         if (this.isEnded) return;
         this.answeredBy = verdict.answeredBy;
         this.record({ type: 'machine-detection', machine: verdict.answeredBy.startsWith('machine'), answeredBy: verdict.answeredBy });
-        if (!detection.async) return this.runFirstTwiml();
+        if (!detection.async) {
+          // A REST update during the analysis may already have replaced the TwiML the verdict was holding.
+          if (!this.twimlStarted) this.runFirstTwiml();
+          return;
+        }
         if (!detection.callback) {
           this.warn('AsyncAmd without AsyncAmdStatusCallback: the verdict is only on the call resource (Twilio warning 21262)');
           return;
@@ -209,6 +215,7 @@ export class TwilioCall extends SimulatedCall<TwilioEnvironment, TwilioCallResul
 
   /** Runs `source` in place of the TwiML running now (an active <Connect><Stream> ends; <Start> streams go on). */
   runTwiml(source: TwimlSource): void {
+    this.twimlStarted = true;
     this.startDocumentRun(
       (signal) => {
         const executor = new DocumentExecutor(this, TWIML_DIALECT, signal);

@@ -184,7 +184,11 @@ export class TwilioSimulator extends CarrierSimulator<TwilioCall> {
     });
     this.track(call.callSid, call);
     // Twilio answers the API request first (status queued); the call progresses asynchronously.
-    this.pacer.enqueue(call, () => void this.clock.setTimeout(() => void (call.isEnded || call.startOutbound()), 0));
+    this.pacer.enqueue(call, () =>
+      this.clock.setTimeout(() => {
+        if (!call.isEnded) void call.startOutbound();
+      }, 0),
+    );
     return call;
   }
 
