@@ -11,8 +11,6 @@ import { calleeResponse, type PartyScript } from './virtual-party.js';
 import { XmlExecutor } from './xml-executor.js';
 import type { PlivoStreamClient } from './stream-client.js';
 
-export { FRAME_SAMPLES_8K, type SimStats, type SimCallEvents, type FrameTap, type EarSource } from './simulated-call.js';
-
 /** What a Plivo call needs from the simulator that owns it. */
 export interface PlivoEnvironment extends SimEnvironment {
   authId: string;

@@ -18,8 +18,6 @@ import type { SimStats } from './sim-stats.js';
 import type { TimelineEvent, TimelineEventInput, TimelineEventType } from './timeline.js';
 import { HEARD_RATE, VirtualParty, type PartyScript } from './virtual-party.js';
 
-export type { SimStats } from './sim-stats.js';
-
 export const FRAME_SAMPLES_8K = (HEARD_RATE * FRAME_MS) / 1000;
 
 /** What a call needs from the simulator that owns it, whatever the carrier. */
