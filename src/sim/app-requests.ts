@@ -1,14 +1,31 @@
 /**
- * HTTP requests from the simulated Plivo to the application (answer, action, hangup URLs), form-encoded
- * and signed with V3 headers over the exact URL, as Plivo sends them.
+ * HTTP requests from a simulated carrier to the application (answer/voice URLs, actions, callbacks),
+ * form-encoded and signed the carrier's way over the exact URL requested. GET requests carry the
+ * parameters in the query string instead, and then the signature covers that URL with no parameters,
+ * as both Plivo and Twilio sign them.
  */
-import { randomInt } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { Clock } from '../runtime/clock.js';
-import { computeV3Signature } from '../carriers/plivo/signature.js';
 
 export type HttpMethod = 'GET' | 'POST';
-export const MAX_XML_BYTES = 100 * 1024;
+
+/** The carrier's signature headers for one request (`params` is empty for GET). */
+export type RequestSigner = (method: HttpMethod, url: string, params: Record<string, string>) => Record<string, string>;
+
+export interface AppRequesterOptions {
+  /** Names the carrier in error messages ("Plivo's limit is 100 KB"). */
+  carrier: string;
+  sign: RequestSigner;
+  userAgent: string;
+  /** Largest document (XML/TwiML) the carrier accepts. */
+  maxDocumentBytes: number;
+  /** Timeout of each request. */
+  timeoutMs: number;
+  clock: Clock;
+  logger: Logger;
+  /** Delay before the answer URL's 2nd attempt (the 3rd waits twice as long). */
+  retryDelayMs: number;
+}
 
 export class AppRequestError extends Error {
   constructor(
@@ -20,6 +37,18 @@ export class AppRequestError extends Error {
   }
 }
 
+/** Why `value` is not an absolute http(s) URL (a sentence naming `field`), or undefined when it is one. */
+export function httpUrlProblem(value: string, field: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${field} must be an absolute URL, got ${JSON.stringify(value)}`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${field} must be an http(s) URL, got ${JSON.stringify(value)}`;
+  return undefined;
+}
+
 export function parseMethod(value: string | undefined, fallback: HttpMethod, field: string): HttpMethod {
   if (value === undefined || value === '') return fallback;
   const m = value.toUpperCase();
@@ -27,29 +56,8 @@ export function parseMethod(value: string | undefined, fallback: HttpMethod, fie
   return m;
 }
 
-/** A nonce Plivo-style: random decimal digits. */
-export function newNonce(): string {
-  let s = '';
-  for (let i = 0; i < 20; i++) s += String(randomInt(10));
-  return s;
-}
-
-export function signedHeaders(method: HttpMethod, url: string, params: Record<string, string>, authToken: string): Record<string, string> {
-  const nonce = newNonce();
-  return {
-    'X-Plivo-Signature-V3': computeV3Signature({ method, url, params, nonce, authToken }),
-    'X-Plivo-Signature-V3-Nonce': nonce,
-  };
-}
-
 export class AppRequester {
-  constructor(
-    private readonly authToken: string,
-    private readonly timeoutMs: number,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly retryDelayMs = 250,
-  ) {}
+  constructor(private readonly opts: AppRequesterOptions) {}
 
   /** One signed request; resolves with status and body text, throws AppRequestError on network errors/timeouts. */
   async send(url: string, method: HttpMethod, params: Record<string, string>): Promise<{ status: number; body: string }> {
@@ -64,37 +72,40 @@ export class AppRequester {
     let body: string | undefined;
     if (method === 'GET') {
       const extra = new URLSearchParams(params).toString();
-      // Plivo appends the parameters to the URL's own query; the signature covers both (GET rule).
+      // The parameters are appended to the URL's own query; the signature covers both (GET rule).
       if (extra) requestUrl = url + (target.search ? '&' : '?') + extra;
     } else {
       body = new URLSearchParams(params).toString();
     }
     const headers: Record<string, string> = {
-      ...signedHeaders(method, requestUrl, method === 'GET' ? {} : params, this.authToken),
-      'User-Agent': 'PlivoHTTP/voxgate-sim',
+      ...this.opts.sign(method, requestUrl, method === 'GET' ? {} : params),
+      'User-Agent': this.opts.userAgent,
     };
     if (body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
     try {
-      const res = await fetch(requestUrl, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'follow' });
+      const res = await fetch(requestUrl, { method, headers, body, signal: AbortSignal.timeout(this.opts.timeoutMs), redirect: 'follow' });
       return { status: res.status, body: await res.text() };
     } catch (err) {
       throw new AppRequestError(`${method} ${url} failed: ${(err as Error).message}`);
     }
   }
 
-  /** Fetches an XML document; non-2xx, empty or oversized answers are errors. */
-  async fetchXml(url: string, method: HttpMethod, params: Record<string, string>): Promise<string> {
+  /** Fetches a document (XML, TwiML); non-2xx or oversized answers are errors. */
+  async fetchDocument(url: string, method: HttpMethod, params: Record<string, string>): Promise<string> {
     const { status, body } = await this.send(url, method, params);
     if (status < 200 || status >= 300) throw new AppRequestError(`${method} ${url} answered HTTP ${status}`, status);
-    if (Buffer.byteLength(body) > MAX_XML_BYTES) throw new AppRequestError(`${method} ${url} returned ${Buffer.byteLength(body)} bytes of XML (Plivo's limit is 100 KB)`, status);
+    const bytes = Buffer.byteLength(body);
+    const limit = this.opts.maxDocumentBytes;
+    if (bytes > limit) throw new AppRequestError(`${method} ${url} returned ${bytes} bytes of XML (${this.opts.carrier}'s limit is ${limit / 1024} KB)`, status);
     return body;
   }
 
   /**
-   * The answer URL rule: retry on network errors and 5xx (3 attempts), then try `fallbackUrl` the same way.
-   * 4xx answers are not retried (the application said no).
+   * The rule for a call's first document (Plivo answer URL, Twilio voice URL): retry on network errors
+   * and 5xx (3 attempts), then try the fallback URL the same way. 4xx answers are not retried (the
+   * application said no).
    */
-  async fetchAnswerXml(
+  async fetchFirstDocument(
     primary: { url: string; method: HttpMethod },
     fallback: { url: string; method: HttpMethod } | undefined,
     params: Record<string, string>,
@@ -105,13 +116,13 @@ export class AppRequester {
       for (let attempt = 1; attempt <= 3; attempt++) {
         if (signal.aborted) throw new AppRequestError('call ended while fetching XML');
         try {
-          return await this.fetchXml(target.url, target.method, params);
+          return await this.fetchDocument(target.url, target.method, params);
         } catch (err) {
           lastError = err as AppRequestError;
           const retryable = lastError.status === undefined || lastError.status >= 500;
-          this.logger.warn({ url: target.url, attempt, err: lastError.message }, 'answer URL request failed');
+          this.opts.logger.warn({ url: target.url, attempt, err: lastError.message }, 'answer URL request failed');
           if (!retryable) break;
-          if (attempt < 3) await new Promise<void>((resolve) => this.clock.setTimeout(resolve, this.retryDelayMs * attempt));
+          if (attempt < 3) await new Promise<void>((resolve) => this.opts.clock.setTimeout(resolve, this.opts.retryDelayMs * attempt));
         }
       }
     }
@@ -122,10 +133,10 @@ export class AppRequester {
   async notify(url: string, method: HttpMethod, params: Record<string, string>): Promise<boolean> {
     try {
       const { status } = await this.send(url, method, params);
-      if (status >= 400) this.logger.warn({ url, status }, 'callback answered with an error status');
+      if (status >= 400) this.opts.logger.warn({ url, status }, 'callback answered with an error status');
       return status < 400;
     } catch (err) {
-      this.logger.warn({ url, err: (err as Error).message }, 'callback failed');
+      this.opts.logger.warn({ url, err: (err as Error).message }, 'callback failed');
       return false;
     }
   }

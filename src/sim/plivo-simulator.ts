@@ -9,33 +9,26 @@
  * Outbound calls beyond the account's calls per second are queued and fired in order as Plivo does
  * ("call queued"); the REST API's 300 requests / 5 s limit (429) is modelled when `apiRateLimit` is set.
  */
-import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { systemClock, type Clock } from '../runtime/clock.js';
-import { silentLogger, type Logger } from '../logger.js';
-import type { TtsProvider } from '../speech/tts/provider.js';
-import { AppRequester, AppRequestError, parseMethod } from './app-requests.js';
+import { AppRequestError, httpUrlProblem, parseMethod } from './app-requests.js';
+import { parseBasicAuth } from './basic-auth.js';
+import { numberKey } from './callee-directory.js';
+import { CarrierSimulator, type CarrierSimulatorOptions } from './carrier-simulator.js';
 import { HANGUP_CAUSES } from './hangup-causes.js';
-import { LatenessHistogram, RealtimeTicker } from './realtime-ticker.js';
-import { SimCall, type CallApp, type MachineDetectionOptions, type SimEnvironment, type SimStats } from './sim-call.js';
-import type { TimerHandle } from '../runtime/clock.js';
+import { PlivoCall as SimCall, type CallApp, type MachineDetectionOptions, type PlivoEnvironment } from './plivo-call.js';
+import { plivoSignedHeaders } from './plivo-signature-headers.js';
 import { validatePartyScript, type PartyScript } from './virtual-party.js';
 
-export interface PlivoSimulatorOptions {
+/**
+ * tts, clock, logger, ticker (share one with a load generator or the Twilio simulator), callbackTimeoutMs
+ * (answer/action/hangup URLs, default 5000 ms) and outboundCallsPerSecond (default 2, Plivo's default).
+ */
+export interface PlivoSimulatorOptions extends CarrierSimulatorOptions {
   authId: string;
   authToken: string;
-  tts?: TtsProvider;
-  clock?: Clock;
-  logger?: Logger;
-  /** Timeout of each request to the application (answer/action/hangup URLs). Default 5000 ms. */
-  callbackTimeoutMs?: number;
-  /** Share a ticker with a load generator; by default the simulator makes its own. */
-  ticker?: RealtimeTicker;
   /** Delay before the answer URL's 2nd attempt (the 3rd waits twice as long). Default 250 ms. */
   answerRetryDelayMs?: number;
-  /** The account's outbound calls per second: more are queued and fired in order at this rate. Default 2 (Plivo's default). */
-  outboundCallsPerSecond?: number;
   /** Plivo's REST API rate limit (300 requests per 5000 ms): beyond it requests get 429. Off by default. */
   apiRateLimit?: { maxRequests: number; windowMs: number };
 }
@@ -51,8 +44,6 @@ export interface OutboundFiring {
   firedAt: number | undefined;
 }
 
-const CPS_WINDOW_MS = 1000;
-
 export interface NumberAppOptions {
   answerUrl: string;
   answerMethod?: 'GET' | 'POST';
@@ -65,9 +56,7 @@ export interface NumberAppOptions {
 export class SimRequestError extends Error {}
 
 /** Plivo numbers are digits without '+'; accept both spellings. */
-export function normalizeNumber(n: string): string {
-  return n.trim().replace(/^\+/, '');
-}
+export const normalizeNumber = numberKey;
 
 function requireUrl(value: unknown, field: string, optional = false): string | undefined {
   if (value === undefined || value === null || value === '') {
@@ -75,13 +64,8 @@ function requireUrl(value: unknown, field: string, optional = false): string | u
     throw new SimRequestError(`${field} is required`);
   }
   if (typeof value !== 'string') throw new SimRequestError(`${field} must be a string URL`);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new SimRequestError(`${field} must be an absolute URL, got ${JSON.stringify(value)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SimRequestError(`${field} must be an http(s) URL`);
+  const problem = httpUrlProblem(value, field);
+  if (problem) throw new SimRequestError(problem);
   return value;
 }
 
@@ -100,48 +84,31 @@ function stringField(body: Record<string, unknown>, field: string): string {
   return String(v);
 }
 
-export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimCall] }> {
-  readonly stats: SimStats = { frameLateness: new LatenessHistogram(), framesSent: 0, framesReceived: 0, framesPlayed: 0, protocolErrors: 0 };
-  readonly ticker: RealtimeTicker;
-  private readonly clock: Clock;
-  private readonly logger: Logger;
-  private readonly env: SimEnvironment;
+export class PlivoSimulator extends CarrierSimulator<SimCall> {
+  private readonly env: PlivoEnvironment;
   private readonly numbers = new Map<string, CallApp>();
-  private readonly callees = new Map<string, PartyScript>();
-  private readonly calls = new Map<string, SimCall>();
-  private server: FastifyInstance | undefined;
-  private readonly outboundCps: number;
-  /** Outbound calls waiting for the calls-per-second window, in request order. */
-  private readonly outboundQueue: { call: SimCall; start: () => void }[] = [];
-  /** Fire times inside the current calls-per-second window. */
-  private recentFires: number[] = [];
-  private drainTimer: TimerHandle | undefined;
   private readonly firings: SimCall[] = [];
   private apiRequests: number[] = [];
 
   constructor(private readonly opts: PlivoSimulatorOptions) {
-    super();
     if (!opts.authId || !opts.authToken) throw new SimRequestError('PlivoSimulator needs authId and authToken');
-    this.clock = opts.clock ?? systemClock;
-    this.logger = (opts.logger ?? silentLogger()).child({ component: 'plivo-sim' });
-    this.ticker = opts.ticker ?? new RealtimeTicker(this.clock);
-    this.outboundCps = opts.outboundCallsPerSecond ?? 2;
-    if (!Number.isInteger(this.outboundCps) || this.outboundCps < 1) throw new SimRequestError(`outboundCallsPerSecond must be an integer >= 1, got ${String(opts.outboundCallsPerSecond)}`);
+    super(opts, {
+      component: 'plivo-sim',
+      defaultCallsPerSecond: 2,
+      configError: (message) => new SimRequestError(message),
+      requests: {
+        carrier: 'Plivo',
+        sign: (method, url, params) => plivoSignedHeaders(method, url, params, opts.authToken),
+        userAgent: 'PlivoHTTP/voxgate-sim',
+        maxDocumentBytes: 100 * 1024,
+        retryDelayMs: opts.answerRetryDelayMs ?? 250,
+      },
+    });
     const limit = opts.apiRateLimit;
     if (limit && !(Number.isInteger(limit.maxRequests) && limit.maxRequests >= 1 && limit.windowMs > 0)) {
       throw new SimRequestError('apiRateLimit needs maxRequests (integer >= 1) and windowMs (> 0)');
     }
-    this.env = {
-      authId: opts.authId,
-      authToken: opts.authToken,
-      clock: this.clock,
-      ticker: this.ticker,
-      logger: this.logger,
-      requester: new AppRequester(opts.authToken, opts.callbackTimeoutMs ?? 5000, this.clock, this.logger, opts.answerRetryDelayMs ?? 250),
-      tts: opts.tts,
-      stats: this.stats,
-      lookupCallee: (number) => this.callees.get(normalizeNumber(number)),
-    };
+    this.env = { ...this.sharedEnvironment, authId: opts.authId, authToken: opts.authToken };
   }
 
   /** Attaches an application to a Plivo number (inbound calls to it fetch `answerUrl`). */
@@ -157,12 +124,6 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
     });
   }
 
-  /** A virtual party that outbound calls (and <Dial>) to `number` reach. */
-  addCallee(number: string, script: PartyScript): void {
-    validatePartyScript(script, `callee ${number}`);
-    this.callees.set(normalizeNumber(number), script);
-  }
-
   /** A virtual caller dials a Plivo number. Unknown numbers end at once with "Invalid Destination Address". */
   dialInbound(args: { from: string; to: string; script: PartyScript }): SimCall {
     validatePartyScript(args.script, `caller ${args.from}`);
@@ -173,13 +134,9 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
       script: args.script,
       app: this.numbers.get(normalizeNumber(args.to)),
     });
-    this.track(call);
+    this.track(call.callUuid, call);
     void call.startInbound();
     return call;
-  }
-
-  getCall(callUuid: string): SimCall | undefined {
-    return this.calls.get(callUuid);
   }
 
   /** Every outbound call the Call API accepted, in request order, with when it was actually fired. */
@@ -187,20 +144,8 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
     return this.firings.map((c) => ({ requestUuid: c.requestUuid, callUuid: c.callUuid, to: c.to, requestedAt: c.createdAt, firedAt: c.firedAt }));
   }
 
-  /** Outbound calls still waiting in the calls-per-second queue. */
-  queuedCalls(): SimCall[] {
-    return this.outboundQueue.map((q) => q.call).filter((c) => !c.isEnded);
-  }
-
-  /** Calls not yet ended. */
-  liveCalls(): SimCall[] {
-    return [...this.calls.values()].filter((c) => !c.isEnded);
-  }
-
-  async listen(port = 0, host = '127.0.0.1'): Promise<{ restBaseUrl: string }> {
-    if (this.server) throw new SimRequestError('simulator is already listening');
+  protected override buildRestApi(): FastifyInstance {
     const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true }, bodyLimit: 1024 * 1024 });
-    this.server = app;
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
@@ -238,36 +183,18 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
       call.partyHearsDigits(digits.replace(/w/g, ''), 'api');
       return reply.code(202).send({ api_id: randomUUID(), message: 'digits sent' });
     });
-    await app.listen({ port, host });
-    const address = app.server.address();
-    const actualPort = typeof address === 'object' && address ? address.port : port;
-    return { restBaseUrl: `http://127.0.0.1:${actualPort}` };
+    return app;
   }
 
-  /** Ends every live call (hangup callbacks are sent), then closes the REST server. */
-  async close(): Promise<void> {
-    this.drainTimer?.cancel();
-    this.drainTimer = undefined;
-    await Promise.all(this.liveCalls().map((c) => c.hangup(c.answeredAt === undefined ? HANGUP_CAUSES.canceled : HANGUP_CAUSES.normal, 'Plivo')));
-    await this.server?.close();
-    this.server = undefined;
-    if (!this.opts.ticker) this.ticker.stop();
-  }
-
-  private track(call: SimCall): void {
-    this.calls.set(call.callUuid, call);
-    this.emit('call', call);
+  protected override endOnClose(call: SimCall): Promise<void> {
+    return call.hangup(call.answeredAt === undefined ? HANGUP_CAUSES.canceled : HANGUP_CAUSES.normal, 'Plivo');
   }
 
   private authenticate(req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
-    const header = req.headers.authorization;
     const fail = (error: string) => reply.code(401).header('WWW-Authenticate', 'Basic realm="plivo-sim"').send({ api_id: randomUUID(), error });
-    if (!header || !header.startsWith('Basic ')) return fail('authentication required: send HTTP Basic auth with auth_id and auth_token');
-    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const id = colon < 0 ? decoded : decoded.slice(0, colon);
-    const token = colon < 0 ? '' : decoded.slice(colon + 1);
-    if (id !== this.opts.authId || token !== this.opts.authToken) return fail('authentication failed: wrong auth_id or auth_token');
+    const credentials = parseBasicAuth(req.headers.authorization);
+    if (!credentials) return fail('authentication required: send HTTP Basic auth with auth_id and auth_token');
+    if (credentials.user !== this.opts.authId || credentials.password !== this.opts.authToken) return fail('authentication failed: wrong auth_id or auth_token');
     const pathId = (req.params as { authId?: string } | undefined)?.authId;
     if (pathId !== undefined && pathId !== this.opts.authId) return fail(`auth_id ${pathId} in the URL does not match the credentials`);
     return undefined;
@@ -289,32 +216,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
   /** Queues an outbound call behind the calls-per-second window; true when it had to wait. */
   private enqueueOutbound(call: SimCall, start: () => void): boolean {
     this.firings.push(call);
-    this.outboundQueue.push({ call, start });
-    this.drainOutbound();
-    return this.outboundQueue.some((q) => q.call === call);
-  }
-
-  /** Fires queued calls in order while the last second holds fewer than `outboundCps` fires, then waits for the window. */
-  private drainOutbound(): void {
-    if (this.drainTimer) return;
-    while (this.outboundQueue.length > 0) {
-      const now = this.clock.now();
-      this.recentFires = this.recentFires.filter((t) => t > now - CPS_WINDOW_MS);
-      if (this.recentFires.length >= this.outboundCps) {
-        this.drainTimer = this.clock.setTimeout(() => {
-          this.drainTimer = undefined;
-          this.drainOutbound();
-        }, this.recentFires[0] + CPS_WINDOW_MS - now);
-        return;
-      }
-      const next = this.outboundQueue.shift()!;
-      // A call canceled (DELETE) while queued never reaches the carrier and uses no slot.
-      if (next.call.isEnded) continue;
-      this.recentFires.push(now);
-      next.call.firedAt = now;
-      this.emit('fired', next.call);
-      next.start();
-    }
+    return this.pacer.enqueue(call, start);
   }
 
   private body(req: FastifyRequest): Record<string, unknown> {
@@ -325,7 +227,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
   }
 
   private liveCall(req: FastifyRequest): SimCall | undefined {
-    const call = this.calls.get((req.params as { callUuid: string }).callUuid);
+    const call = this.getCall((req.params as { callUuid: string }).callUuid);
     return call && !call.isEnded ? call : undefined;
   }
 
@@ -367,7 +269,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
     for (const destination of destinations) {
       const requestUuid = randomUUID();
       requestUuids.push(requestUuid);
-      const script = this.callees.get(normalizeNumber(destination));
+      const script = this.callees.get(destination);
       const call = new SimCall(this.env, {
         direction: 'outbound',
         from: normalizeNumber(from),
@@ -380,7 +282,7 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
         callerName: typeof body.caller_name === 'string' ? body.caller_name : undefined,
         machineDetection,
       });
-      this.track(call);
+      this.track(call.callUuid, call);
       // Plivo answers the API request first; the call progresses asynchronously.
       const start = () =>
         void this.clock.setTimeout(() => {
@@ -398,9 +300,10 @@ export class PlivoSimulator extends EventEmitter<{ call: [SimCall]; fired: [SimC
   }
 }
 
-export { SimCall } from './sim-call.js';
-export type { MachineDetectionOptions } from './sim-call.js';
-export type { CallResult, SimStats } from './sim-call.js';
+/** The Plivo call (named SimCall since the simulator spoke only Plivo). */
+export { PlivoCall as SimCall, PlivoCall } from './plivo-call.js';
+export type { MachineDetectionOptions, CallResult } from './plivo-call.js';
+export type { SimStats } from './sim-stats.js';
 export type { PartyScript } from './virtual-party.js';
 export { RealtimeTicker, LatenessHistogram } from './realtime-ticker.js';
 export { formatTimelineEvent, type TimelineEvent } from './timeline.js';

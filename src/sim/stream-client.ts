@@ -1,21 +1,20 @@
 /**
- * Plivo's side of an audio stream (<Stream>): a WebSocket client that connects to the application,
- * sends `start`, a `media` frame every 20 ms (the caller's voice, paced by the shared ticker) and `dtmf`
- * events, and for bidirectional streams plays `playAudio` in real time, acknowledges `checkpoint` with
- * `playedStream` once everything before it has played, and answers `clearAudio` with `clearedAudio`.
- * Protocol mistakes by the application are logged and counted, and the offending message is dropped,
- * as real Plivo silently plays nothing.
+ * Plivo's dialect of the audio stream (<Stream>): `start`, then a `media` frame every 20 ms and `dtmf`
+ * events to the application; for bidirectional streams, `playAudio` is played in real time, a
+ * `checkpoint` is acknowledged with `playedStream` once everything before it has played, `clearAudio`
+ * is answered with `clearedAudio` (checkpoints behind the cleared audio are dropped), and `sendDTMF`
+ * plays digits to the party.
  */
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
-import type { TimerHandle } from '../runtime/clock.js';
 import { decodeMuLaw, encodeMuLaw } from '../media/g711.js';
 import { resample } from '../media/resample.js';
-import { signedHeaders } from './app-requests.js';
-import { LatenessHistogram } from './realtime-ticker.js';
-import { FRAME_SAMPLES_8K, type SimCall } from './sim-call.js';
+import { CarrierStreamClient, type StreamTrack } from './carrier-stream-client.js';
+import type { PlivoCall } from './plivo-call.js';
+import { plivoSignedHeaders } from './plivo-signature-headers.js';
+import { FRAME_SAMPLES_8K } from './simulated-call.js';
 import { HEARD_RATE } from './virtual-party.js';
-import { PlayoutQueue } from './playout-queue.js';
+
+export type { StreamStats } from './carrier-stream-client.js';
 
 export interface StreamFormat {
   encoding: 'audio/x-mulaw' | 'audio/x-l16';
@@ -48,161 +47,50 @@ export interface StreamClientOptions {
   streamTimeoutSec: number;
 }
 
-export interface StreamStats {
-  framesSent: number;
-  /** 20 ms (8 kHz) frames of audio received in playAudio. */
-  framesReceived: number;
-  /** 20 ms frames of that audio played into the caller's ear. */
-  framesPlayed: number;
-  playAudioMessages: number;
-  checkpointsAcked: number;
-  protocolErrors: number;
-  lateness: LatenessHistogram;
-}
-
-export class PlivoStreamClient {
+export class PlivoStreamClient extends CarrierStreamClient {
   readonly streamId = randomUUID();
-  readonly stats: StreamStats = {
-    framesSent: 0,
-    framesReceived: 0,
-    framesPlayed: 0,
-    playAudioMessages: 0,
-    checkpointsAcked: 0,
-    protocolErrors: 0,
-    lateness: new LatenessHistogram(),
-  };
-  /** Resolves with the reason once the socket is closed (by either side) or never opened. */
-  readonly closed: Promise<string>;
-  private resolveClosed!: (reason: string) => void;
-  private ws: WebSocket | undefined;
   private seq = 0;
   private chunk = 0;
-  private firstFrame = -1;
-  private queue: PlayoutQueue | undefined;
-  private cleanups: (() => void)[] = [];
-  private timeout: TimerHandle | undefined;
-  private closeReason: string | undefined;
-  private finished = false;
-  private readonly frameSamples: number;
-  private readonly mouth: Int16Array;
   private readonly mulaw = new Uint8Array(FRAME_SAMPLES_8K);
 
   constructor(
-    private readonly call: SimCall,
+    private readonly plivoCall: PlivoCall,
     readonly opts: StreamClientOptions,
   ) {
-    this.frameSamples = (opts.format.sampleRate * 20) / 1000;
-    this.mouth = new Int16Array(this.frameSamples);
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-  }
-
-  /** Connects (signed upgrade) and sends `start`; resolves false when the connection failed (already logged). */
-  open(): Promise<boolean> {
-    const { call, opts } = this;
     // The signature covers the http(s) form of the ws(s) URL.
     const httpUrl = opts.url.replace(/^ws(s?):/i, 'http$1:');
-    const headers = signedHeaders('GET', httpUrl, {}, call.env.authToken);
-    return new Promise((resolve) => {
-      let opened = false;
-      const ws = new WebSocket(opts.url, { headers, perMessageDeflate: false, handshakeTimeout: 10_000 });
-      this.ws = ws;
-      ws.on('open', () => {
-        opened = true;
-        this.onOpen();
-        resolve(true);
-      });
-      ws.on('unexpected-response', (_req, res) => {
-        call.warn(`stream ${opts.url}: upgrade rejected with HTTP ${res.statusCode}`);
-        ws.terminate();
-      });
-      ws.on('error', (err) => {
-        if (!opened) call.warn(`stream ${opts.url}: could not connect: ${err.message}`);
-        else call.logger.warn({ err: err.message, streamId: this.streamId }, 'stream socket error');
-      });
-      ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-      ws.on('close', (code, reason) => {
-        if (!opened) resolve(false);
-        this.finish(this.closeReason ?? `socket closed by the server (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`);
-      });
+    super(plivoCall, {
+      url: opts.url,
+      headers: plivoSignedHeaders('GET', httpUrl, {}, plivoCall.env.authToken),
+      contentType: opts.contentType,
+      sampleRate: opts.format.sampleRate,
+      tracks: opts.audioTrack === 'both' ? ['inbound', 'outbound'] : [opts.audioTrack],
+      bidirectional: opts.bidirectional,
+      forwardsKeys: true,
+      streamTimeoutSec: opts.streamTimeoutSec,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      carrier: 'Plivo',
     });
   }
 
-  /** Closes the stream from Plivo's side (hangup, transfer, streamTimeout). */
-  close(reason: string): void {
-    this.closeReason ??= reason;
-    if (this.ws && this.ws.readyState !== WebSocket.CLOSED) this.ws.close(1000, reason.slice(0, 100));
-    else this.finish(reason);
-  }
-
-  private onOpen(): void {
-    const { call, opts } = this;
+  protected override sendStart(): void {
+    const { opts } = this;
     const start: Record<string, unknown> = {
       event: 'start',
       sequenceNumber: ++this.seq,
       start: {
-        callId: call.callUuid,
+        callId: this.plivoCall.callUuid,
         streamId: this.streamId,
-        accountId: call.env.authId,
-        tracks: opts.audioTrack === 'both' ? ['inbound', 'outbound'] : [opts.audioTrack],
+        accountId: this.plivoCall.env.authId,
+        tracks: this.config.tracks,
         mediaFormat: { encoding: opts.format.encoding, sampleRate: opts.format.sampleRate },
       },
       extra_headers: opts.extraHeaders ?? '',
     };
-    this.ws!.send(JSON.stringify(start));
-    call.record({ type: 'stream-start', streamId: this.streamId, url: opts.url, contentType: opts.contentType });
-    if (opts.bidirectional) {
-      const queue = new PlayoutQueue();
-      this.queue = queue;
-      const removeEar = call.addEarSource({
-        label: 'stream',
-        pull: (out) => {
-          const n = queue.pull(out);
-          if (n > 0) {
-            this.stats.framesPlayed += n / FRAME_SAMPLES_8K;
-            call.env.stats.framesPlayed += n / FRAME_SAMPLES_8K;
-          }
-          return n;
-        },
-      });
-      this.cleanups.push(removeEar, () => queue.clear(false));
-    }
-    this.cleanups.push(call.addFrameTap((i, due, now, ear) => this.onFrame(i, due, now, ear)));
-    this.cleanups.push(call.addKeyListener((digit) => this.onKey(digit)));
-    this.cleanups.push(call.addCloser((reason) => this.close(reason)));
-    this.timeout = call.env.clock.setTimeout(() => this.close('streamTimeout reached'), opts.streamTimeoutSec * 1000);
+    this.send(JSON.stringify(start));
   }
 
-  private finish(reason: string): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.timeout?.cancel();
-    for (const c of this.cleanups) c();
-    this.cleanups = [];
-    if (this.ws) this.call.record({ type: 'stream-stop', streamId: this.streamId, reason });
-    this.resolveClosed(reason);
-  }
-
-  // ---- outbound (Plivo -> application) ----
-
-  private onFrame(frameIndex: number, dueAt: number, now: number, ear: Int16Array): void {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    if (this.firstFrame < 0) this.firstFrame = frameIndex;
-    const track = this.opts.audioTrack;
-    const timestamp = dueAt - 20;
-    if (track !== 'outbound') {
-      this.call.party.speak(frameIndex, this.opts.format.sampleRate, this.mouth);
-      this.sendMedia(ws, 'inbound', this.mouth, timestamp);
-    }
-    if (track !== 'inbound') {
-      this.sendMedia(ws, 'outbound', this.opts.format.sampleRate === HEARD_RATE ? ear : resample(ear, HEARD_RATE, this.opts.format.sampleRate), timestamp);
-    }
-    const late = now - dueAt;
-    this.stats.lateness.record(late);
-    this.call.env.stats.frameLateness.record(late);
-  }
-
-  private sendMedia(ws: WebSocket, track: string, pcm: Int16Array, timestamp: number): void {
+  protected override sendMedia(track: StreamTrack, pcm: Int16Array, _frameIndex: number, timestamp: number): void {
     let payload: string;
     if (this.opts.format.encoding === 'audio/x-mulaw') {
       const bytes = encodeMuLaw(pcm, this.mulaw);
@@ -212,17 +100,13 @@ export class PlivoStreamClient {
       payload = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength).toString('base64');
     }
     this.chunk++;
-    ws.send(
+    this.send(
       `{"event":"media","sequenceNumber":${++this.seq},"streamId":"${this.streamId}","media":{"track":"${track}","timestamp":"${timestamp}","chunk":${this.chunk},"payload":"${payload}"}}`,
     );
-    this.stats.framesSent++;
-    this.call.env.stats.framesSent++;
   }
 
-  private onKey(digit: string): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(
+  protected override sendKey(digit: string): void {
+    this.send(
       JSON.stringify({
         event: 'dtmf',
         sequenceNumber: ++this.seq,
@@ -230,31 +114,13 @@ export class PlivoStreamClient {
         dtmf: { track: 'inbound', digit, timestamp: String(this.call.env.clock.now()) },
       }),
     );
-    return true;
   }
 
   private sendEvent(event: Record<string, unknown>): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ ...event, sequenceNumber: ++this.seq, streamId: this.streamId }));
+    this.send(JSON.stringify({ ...event, sequenceNumber: ++this.seq, streamId: this.streamId }));
   }
 
-  // ---- inbound (application -> Plivo) ----
-
-  private protocolError(message: string): void {
-    this.stats.protocolErrors++;
-    this.call.env.stats.protocolErrors++;
-    this.call.warn(`stream protocol error: ${message}`, { streamId: this.streamId });
-  }
-
-  private onMessage(data: Buffer, isBinary: boolean): void {
-    if (isBinary) return this.protocolError('binary WebSocket message (Plivo expects JSON text frames)');
-    if (data.length > MAX_MESSAGE_BYTES) return this.protocolError(`message of ${data.length} bytes exceeds Plivo's 64 KB limit; dropped`);
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      return this.protocolError('message is not valid JSON');
-    }
-    if (typeof msg !== 'object' || msg === null) return this.protocolError('message is not a JSON object');
+  protected override onMessage(msg: Record<string, unknown>): void {
     switch (msg.event) {
       case 'playAudio':
         return this.onPlayAudio(msg);
@@ -271,7 +137,7 @@ export class PlivoStreamClient {
 
   private onPlayAudio(msg: Record<string, unknown>): void {
     const { format } = this.opts;
-    if (!this.opts.bidirectional || !this.queue) return this.protocolError('playAudio on a stream that is not bidirectional: Plivo plays nothing');
+    if (!this.queue) return this.protocolError('playAudio on a stream that is not bidirectional: Plivo plays nothing');
     const media = msg.media as Record<string, unknown> | undefined;
     if (!media || typeof media.payload !== 'string') return this.protocolError('playAudio without media.payload');
     const contentType = typeof media.contentType === 'string' ? media.contentType.split(';')[0].trim() : undefined;
@@ -291,30 +157,21 @@ export class PlivoStreamClient {
       for (let i = 0; i < pcm.length; i++) pcm[i] = bytes.readInt16LE(i * 2);
       if (format.sampleRate !== HEARD_RATE) pcm = resample(pcm, format.sampleRate, HEARD_RATE);
     }
-    this.stats.playAudioMessages++;
-    this.stats.framesReceived += pcm.length / FRAME_SAMPLES_8K;
-    this.call.env.stats.framesReceived += pcm.length / FRAME_SAMPLES_8K;
-    this.queue.push(pcm);
+    this.playToParty(pcm);
   }
 
   private onCheckpoint(msg: Record<string, unknown>): void {
     if (!this.queue) return this.protocolError('checkpoint on a stream that is not bidirectional');
     const name = msg.name;
     if (typeof name !== 'string' || !name) return this.protocolError('checkpoint without a name');
-    this.queue.mark(() => {
-      this.stats.checkpointsAcked++;
-      this.sendEvent({ event: 'playedStream', name });
-      this.call.record({ type: 'checkpoint', streamId: this.streamId, name });
-    });
+    this.markWhenPlayed(name, () => this.sendEvent({ event: 'playedStream', name }));
   }
 
   private onClearAudio(): void {
     if (!this.queue) return this.protocolError('clearAudio on a stream that is not bidirectional');
-    const droppedMs = Math.round((this.queue.pendingSamples * 1000) / HEARD_RATE);
     // Checkpoints still queued are dropped with the audio: only clearedAudio answers a clear.
-    this.queue.clear(false);
+    this.clearPlayout(false);
     this.sendEvent({ event: 'clearedAudio' });
-    this.call.record({ type: 'cleared', streamId: this.streamId, droppedMs });
   }
 
   private onSendDtmf(msg: Record<string, unknown>): void {

@@ -19,20 +19,21 @@ export interface VoiceClip {
 
 /**
  * A virtual party's behaviour. answerAfterSec / neverAnswer / busy / declines / unreachable / machine
- * apply to callees; a caller is "answered" when Plivo answers.
+ * apply to callees; a caller is "answered" when the carrier answers.
  */
 export interface PartyScript {
   answerAfterSec?: number;
   neverAnswer?: boolean;
-  /** The line is busy: the call ends at once (Busy Line), without ringing. */
+  /** The line is busy: the call ends at once (Plivo Busy Line, Twilio busy), without ringing. */
   busy?: boolean;
-  /** The callee rings, then presses decline after `answerAfterSec` (default 1 s): Rejected. */
+  /** The callee rings, then presses decline after `answerAfterSec` (default 1 s): Plivo Rejected, Twilio busy (SIP 603). */
   declines?: boolean;
-  /** The number is out of service: the carrier refuses the call before it rings (Destination Out Of Service). */
+  /** The number is out of service: the carrier refuses the call before it rings (Plivo Destination Out Of Service, Twilio failed). */
   unreachable?: boolean;
   /**
-   * An answering machine picks up (after `answerAfterSec`); its greeting is the `voice` clips. Plivo's
-   * machine detection (the Call API's machine_detection) reports it; humans are never reported as machines.
+   * An answering machine picks up (after `answerAfterSec`); its greeting is the `voice` clips. The
+   * carriers' machine detection (Plivo machine_detection, Twilio MachineDetection) reports it; humans
+   * are never reported as machines.
    */
   machine?: boolean;
   /** Key presses; the digits of one entry are pressed 100 ms apart. Times are from answer. */
@@ -46,6 +47,26 @@ export interface PartyScript {
 }
 
 export const HEARD_RATE = 8000;
+
+/**
+ * How a callee's script meets a call: refused at once without ringing (busy, out of service), or ringing
+ * until it answers or declines after `afterMs`, or forever (`never-answers`, afterMs Infinity).
+ */
+export interface CalleeResponse {
+  kind: 'busy' | 'unreachable' | 'answers' | 'declines' | 'never-answers';
+  afterMs: number;
+}
+
+/** A busy or dead line answers the INVITE almost at once. */
+export const REFUSAL_MS = 50;
+
+export function calleeResponse(script: PartyScript): CalleeResponse {
+  if (script.unreachable) return { kind: 'unreachable', afterMs: REFUSAL_MS };
+  if (script.busy) return { kind: 'busy', afterMs: REFUSAL_MS };
+  if (script.neverAnswer) return { kind: 'never-answers', afterMs: Infinity };
+  if (script.declines) return { kind: 'declines', afterMs: (script.answerAfterSec ?? 1) * 1000 };
+  return { kind: 'answers', afterMs: (script.answerAfterSec ?? 0) * 1000 };
+}
 const KEY_SPACING_MS = 100;
 
 interface LoadedClip {
@@ -116,6 +137,16 @@ export class VirtualParty extends EventEmitter<PartyEvents> {
       const at8k = rate === HEARD_RATE ? samples : resample(samples, rate, HEARD_RATE);
       this.clips.push({ startSample: Math.round(clip.atSec * HEARD_RATE), byRate: new Map([[HEARD_RATE, at8k]]) });
     }
+  }
+
+  /** When (ms after answer) the last of the script's voice clips ends; undefined when the party says nothing. */
+  speechEndMs(): number | undefined {
+    let end: number | undefined;
+    for (const clip of this.clips) {
+      const clipEnd = ((clip.startSample + clip.byRate.get(HEARD_RATE)!.length) * 1000) / HEARD_RATE;
+      end = end === undefined ? clipEnd : Math.max(end, clipEnd);
+    }
+    return end;
   }
 
   /** Starts the script clock: key presses and hangup are scheduled from now. */

@@ -20,7 +20,7 @@ import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
 import { twilioCallControl } from './call-control.js';
 import type { TwilioRestClient } from './rest-client.js';
-import { TWILIO_SIGNATURE_HEADER, verifyTwilioSignature } from './signature.js';
+import { verifyTwilioSignature } from './signature.js';
 import { twilioMediaWire } from './stream-wire.js';
 import { connectStreamTwiml, hangupTwiml } from './twiml.js';
 
@@ -45,6 +45,7 @@ export interface TwilioRoutesOptions {
 }
 
 const CALLBACK_BODY_LIMIT = 100 * 1024;
+const SIGNATURE_HEADER = 'x-twilio-signature';
 const TERMINAL_STATUSES = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 const STATUS_CAUSES: Record<string, string> = { completed: 'Completed', busy: 'Busy', failed: 'Failed', 'no-answer': 'No Answer', canceled: 'Canceled' };
 /** AnsweredBy values that mean nobody is listening. */
@@ -93,7 +94,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
   /** Why the signature does not hold, or undefined (also when no auth token is configured). */
   function signatureProblem(request: FastifyRequest, url: string, body: FormParams | JsonBody | undefined): string | undefined {
     if (!opts.authToken) return undefined;
-    const signatureHeader = first(request.headers[TWILIO_SIGNATURE_HEADER]);
+    const signatureHeader = first(request.headers[SIGNATURE_HEADER]);
     if (!signatureHeader) return 'missing X-Twilio-Signature header';
     const valid =
       body && 'raw' in body

@@ -3,65 +3,10 @@
  * keys until numDigits, finishOnKey or the inter-digit timeout, then POST the action URL with Digits and
  * run the XML it returns. With no input the next element runs (GetDigits retries first).
  */
-import type { TimerHandle } from '../../runtime/clock.js';
 import { NEXT, resolveUrl, type VerbContext, type VerbResult } from '../xml-executor.js';
-import { elementChildren, type XmlElement } from '../plivo-xml.js';
-import { boolAttr, methodAttr, numberAttr, VerbAttributeError } from './attributes.js';
-
-interface CollectOptions {
-  numDigits: number;
-  firstTimeoutMs: number;
-  digitTimeoutMs: number;
-  finishOnKey: string;
-  validDigits: string;
-}
-
-/** Plays `prompts` and collects digits; resolves with what was entered ('' for no input). */
-export async function collectDigits(ctx: VerbContext, prompts: XmlElement[], opts: CollectOptions): Promise<string> {
-  const { call } = ctx;
-  const clock = call.env.clock;
-  let digits = '';
-  let finished = false;
-  let timer: TimerHandle | undefined;
-  let resolveDone!: () => void;
-  const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  const promptAbort = new AbortController();
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    timer?.cancel();
-    promptAbort.abort();
-    resolveDone();
-  };
-  const arm = (ms: number) => {
-    timer?.cancel();
-    timer = clock.setTimeout(finish, ms);
-  };
-  const removeKeyListener = call.addKeyListener((digit) => {
-    if (finished) return false;
-    promptAbort.abort(); // a key press stops the prompt, as on Plivo
-    if (opts.finishOnKey && digit === opts.finishOnKey) {
-      finish();
-      return true;
-    }
-    if (!opts.validDigits.includes(digit)) return true;
-    digits += digit;
-    if (digits.length >= opts.numDigits) finish();
-    else arm(opts.digitTimeoutMs);
-    return true;
-  });
-  ctx.signal.addEventListener('abort', finish, { once: true });
-  try {
-    await ctx.runNested(prompts, AbortSignal.any([ctx.signal, promptAbort.signal]));
-    if (!finished && digits.length === 0) arm(opts.firstTimeoutMs);
-    await done;
-  } finally {
-    removeKeyListener();
-    ctx.signal.removeEventListener('abort', finish);
-    timer?.cancel();
-  }
-  return digits;
-}
+import { elementChildren, type XmlElement } from '../xml-document.js';
+import { boolAttr, methodAttr, numberAttr, VerbAttributeError } from '../verb-attributes.js';
+import { collectDigits, type CollectOptions } from '../digit-collector.js';
 
 async function afterInput(ctx: VerbContext, el: XmlElement, params: Record<string, string>): Promise<VerbResult> {
   const action = el.attrs.action;
@@ -87,7 +32,7 @@ export async function execGetDigits(ctx: VerbContext, el: XmlElement): Promise<V
   };
   const retries = numberAttr(el, 'retries', 1, 1, 100);
   for (let attempt = 1; attempt <= retries && !ctx.signal.aborted; attempt++) {
-    const digits = await collectDigits(ctx, elementChildren(el), opts);
+    const { digits } = await collectDigits(ctx, elementChildren(el), opts);
     if (digits) return afterInput(ctx, el, ctx.call.params({ Digits: digits }));
   }
   return NEXT;
@@ -107,7 +52,7 @@ export async function execGetInput(ctx: VerbContext, el: XmlElement): Promise<Ve
     finishOnKey: finishOnKey === 'none' ? '' : finishOnKey,
     validDigits: '1234567890*#ABCD',
   };
-  const digits = inputType.includes('dtmf') ? await collectDigits(ctx, elementChildren(el), opts) : '';
+  const digits = inputType.includes('dtmf') ? (await collectDigits(ctx, elementChildren(el), opts)).digits : '';
   if (!digits) {
     if (!inputType.includes('dtmf')) await ctx.call.sleep(opts.firstTimeoutMs, ctx.signal);
     return NEXT;

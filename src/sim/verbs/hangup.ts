@@ -1,8 +1,8 @@
 /** <Hangup reason schedule>: ends the call now, or after `schedule` seconds while the XML continues. */
 import { HANGUP_CAUSES } from '../hangup-causes.js';
 import { NEXT, type VerbContext, type VerbResult } from '../xml-executor.js';
-import type { XmlElement } from '../plivo-xml.js';
-import { numberAttr, VerbAttributeError } from './attributes.js';
+import type { XmlElement } from '../xml-document.js';
+import { numberAttr, VerbAttributeError } from '../verb-attributes.js';
 
 export async function execHangup(ctx: VerbContext, el: XmlElement): Promise<VerbResult> {
   const reason = el.attrs.reason;
@@ -17,5 +17,5 @@ export async function execHangup(ctx: VerbContext, el: XmlElement): Promise<Verb
     call.signal.addEventListener('abort', () => timer.cancel(), { once: true });
     return NEXT;
   }
-  return { kind: 'hangup', cause, source: 'Answer XML' };
+  return { kind: 'end', ending: { cause, source: 'Answer XML' } };
 }

@@ -3,7 +3,7 @@
  * the call is treated as answered from here (documented difference).
  */
 import type { VerbContext, VerbResult } from '../xml-executor.js';
-import { elementChildren, type XmlElement } from '../plivo-xml.js';
+import { elementChildren, type XmlElement } from '../xml-document.js';
 
 export async function execPreAnswer(ctx: VerbContext, el: XmlElement): Promise<VerbResult> {
   return ctx.runNested(elementChildren(el), ctx.signal);

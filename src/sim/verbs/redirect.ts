@@ -1,8 +1,7 @@
 /** <Redirect method>url</Redirect>: fetch the next document from `url` (Event=Redirect). */
-import type { VerbContext, VerbResult } from '../xml-executor.js';
-import { resolveUrl } from '../xml-executor.js';
-import { textContent, type XmlElement } from '../plivo-xml.js';
-import { methodAttr } from './attributes.js';
+import { resolveUrl, type VerbContext, type VerbResult } from '../xml-executor.js';
+import { textContent, type XmlElement } from '../xml-document.js';
+import { methodAttr } from '../verb-attributes.js';
 
 export async function execRedirect(ctx: VerbContext, el: XmlElement): Promise<VerbResult> {
   const raw = textContent(el);

@@ -3,9 +3,9 @@
  * closes, then the next element runs; otherwise the XML continues at once while the stream runs.
  */
 import { NEXT, type VerbContext, type VerbResult } from '../xml-executor.js';
-import { textContent, type XmlElement } from '../plivo-xml.js';
+import { textContent, type XmlElement } from '../xml-document.js';
 import { DEFAULT_STREAM_CONTENT_TYPE, parseStreamContentType, PlivoStreamClient } from '../stream-client.js';
-import { boolAttr, numberAttr, VerbAttributeError } from './attributes.js';
+import { boolAttr, numberAttr, VerbAttributeError } from '../verb-attributes.js';
 
 export async function execStream(ctx: VerbContext, el: XmlElement): Promise<VerbResult> {
   const { call, signal } = ctx;
