@@ -60,7 +60,7 @@ interface JsonBody {
 /** The cause recorded for a call's end: Twilio's status, with the SIP response when Twilio gave one. */
 export function twilioCause(status: string, sipResponseCode?: string): string {
   const cause = STATUS_CAUSES[status] ?? status;
-  return sipResponseCode ? `${cause} (SIP ${sipResponseCode})` : cause;
+  return sipResponseCode && sipResponseCode !== '200' ? `${cause} (SIP ${sipResponseCode})` : cause;
 }
 
 export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOptions): Promise<void> {
