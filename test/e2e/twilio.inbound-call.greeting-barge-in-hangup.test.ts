@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { EspeakTtsProvider } from '../../src/speech/tts/espeak.js';
 import { rmsDbfs } from '../../src/media/audio.js';
 import type { TimelineEvent } from '../../src/sim/timeline.js';
-import { TWILIO_NUMBER, TWILIO_TOKEN, startTwilioE2e, type TwilioE2eSetup } from '../support/e2e-twilio.js';
+import { TWILIO_NUMBER, startTwilioE2e, type TwilioE2eSetup } from '../support/e2e-twilio.js';
 
 const GREETING = 'Thanks for calling. Press 1 for sales, or 2 for support.';
 const SALES = 'Sales is closed today.';
