@@ -1,11 +1,12 @@
 /**
  * The second half of `voxgate demo`: the seed 002 escalation run as a campaign (configuration, not
- * code). A ticket is offered to three virtual employees over real outbound Plivo calls: the first
- * never answers (three attempts), the second rejects, the third accepts, and the campaign stops.
+ * code). A ticket is offered to three virtual employees over real outbound calls through the demo's
+ * carrier: the first never answers (three attempts), the second rejects, the third accepts, and the
+ * campaign stops.
  */
 import { seed002EscalationPlan } from '../bots/dial-plan/index.js';
 import type { Gateway } from '../app/gateway.js';
-import type { PlivoSimulator } from '../sim/plivo-simulator.js';
+import type { DemoCarrier } from './demo-carrier.js';
 
 export interface EscalationDemoOptions {
   caller: string;
@@ -36,7 +37,7 @@ export function escalationCampaign(caller: string) {
   };
 }
 
-export async function runEscalationDemo(gateway: Gateway, sim: PlivoSimulator, opts: EscalationDemoOptions): Promise<boolean> {
+export async function runEscalationDemo(gateway: Gateway, sim: Pick<DemoCarrier, 'addCallee'>, opts: EscalationDemoOptions): Promise<boolean> {
   const { out } = opts;
   for (const e of EMPLOYEES) sim.addCallee(e.phone, e.script);
   out('Escalation campaign (seed 002): a ticket is offered to three employees, in order, three attempts each.');

@@ -1,25 +1,25 @@
 /**
- * `voxgate demo`: the gateway and a local Plivo simulator on loopback, and one simulated caller who
- * dials in over the real Plivo protocols (signed webhooks, the bidirectional stream), listens to the
- * flow bot, presses a key and hears the answer. Prints the call's timeline and its stored record.
- * Then the seed 002 escalation runs as an outbound campaign against three virtual employees.
+ * `voxgate demo [--carrier plivo|twilio]`: the gateway and a local carrier simulator on loopback, and
+ * one simulated caller who dials in over the carrier's real protocols (signed webhooks, the
+ * bidirectional media stream), listens to the flow bot, presses a key and hears the answer. Prints
+ * the call's timeline and its stored record. Then the seed 002 escalation runs as an outbound
+ * campaign against three virtual employees.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { destination, pino } from 'pino';
 import { startGateway } from '../app/gateway.js';
 import type { VoxgateConfig } from '../config/schema.js';
-import { PlivoSimulator } from '../sim/plivo-simulator.js';
-import { plivoConfigSchema } from '../carriers/plivo/plivo-carrier.js';
-import { resolveSecret } from '../runtime/secrets.js';
 import type { TimelineEvent } from '../sim/timeline.js';
+import { startDemoCarrier, type DemoCarrierName } from './demo-carrier.js';
 import { runEscalationDemo } from './demo-escalation.js';
 
 export interface DemoOptions {
   exit: boolean;
   wavPath: string;
   portGiven: boolean;
+  /** The carrier the simulator plays; default plivo. */
+  carrier?: DemoCarrierName;
   /** Where the timeline goes (stdout by default). */
   out?: (line: string) => void;
 }
@@ -35,27 +35,23 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
   const logPath = resolve(join(config.dataDir, 'voxgate-demo.log'));
   const logger = pino({ level: config.log.level, base: { service: 'voxgate' } }, destination({ dest: logPath, sync: false, mkdir: true }));
 
-  const plivo = plivoConfigSchema.parse(config.carriers.plivo ?? {});
-  // A real token so every webhook and the stream upgrade are signed and verified, as with Plivo.
-  const authToken = resolveSecret(plivo.authToken, 'carriers.plivo.authToken', process.env) ?? randomBytes(18).toString('base64url');
-  const sim = new PlivoSimulator({ authId: plivo.authId, authToken, logger: logger.child({ component: 'simulator' }) });
-  const { restBaseUrl } = await sim.listen();
+  const sim = await startDemoCarrier(opts.carrier ?? 'plivo', config, logger);
+  const { restBaseUrl } = sim;
   const gateway = await startGateway(
     {
       ...config,
       server: { ...config.server, host: '127.0.0.1', port: opts.portGiven ? config.server.port : 0, publicUrl: undefined },
-      // Only the simulator's carrier: the escalation's calls then have one way out.
-      carriers: { plivo: { ...plivo, authToken, apiBaseUrl: restBaseUrl } },
+      carriers: sim.carriers,
       // The escalation's unanswered calls ring for 3 s, not 45, to keep the demo short.
       dialer: { ...config.dialer, ringTimeoutSec: 3 },
     },
     { logger },
   );
-  sim.addNumber(VOXGATE_NUMBER, { answerUrl: `${gateway.publicUrl}/plivo/answer`, hangupUrl: `${gateway.publicUrl}/plivo/hangup` });
+  sim.attachNumber(VOXGATE_NUMBER, gateway.publicUrl);
 
   out(`Voxgate demo`);
   out(`  gateway    ${gateway.url}   (records: ${gateway.store.location}, logs: ${logPath})`);
-  out(`  simulator  ${restBaseUrl}   (a local Plivo: REST API, signed webhooks, audio stream)`);
+  out(`  simulator  ${restBaseUrl}   (${sim.description})`);
   out('');
   out(`${CALLER} dials ${VOXGATE_NUMBER}; the flow bot answers; the caller presses 1 during the menu.`);
   out('');
@@ -69,7 +65,7 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
     gateway.bus.subscribe('call.ended', (e) => line(e.at - t0, 'gateway', `call ended: ${e.reason} (${e.cause}, by ${e.side})`)),
   ];
 
-  const call = sim.dialInbound({ from: CALLER, to: VOXGATE_NUMBER, script: { recordTo: opts.wavPath, hangupAfterSec: 120 } });
+  const { call, carrierCallId } = sim.dialInbound({ from: CALLER, to: VOXGATE_NUMBER, script: { recordTo: opts.wavPath, hangupAfterSec: 120 } });
   // The welcome has been heard in full: the menu is playing now.
   const offWelcome = gateway.bus.subscribe('prompt.played', () => {
     offWelcome();
@@ -83,7 +79,7 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
   await gateway.records.flush();
   for (const u of unsubscribe) u();
 
-  const record = await gateway.store.calls.getByCarrierCallId(call.callUuid, 'plivo');
+  const record = await gateway.store.calls.getByCarrierCallId(carrierCallId, sim.name);
   out('');
   if (!record) {
     out('No call record was written; see the log for what went wrong.');
@@ -143,6 +139,8 @@ function describeSimEvent(ev: TimelineEvent): string | undefined {
       return `playback cleared by the gateway (barge-in, ${(ev.droppedMs / 1000).toFixed(2)}s not played)`;
     case 'warning':
       return `carrier warning: ${ev.message}`;
+    case 'application-error':
+      return `carrier application error ${ev.code}: ${ev.message}`;
     case 'hangup':
       return `call over: ${ev.cause} (${ev.source})`;
     default:

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { startGateway } from '../app/gateway.js';
 import { createLogger } from '../logger.js';
 import { runDemo } from './demo.js';
+import { DEMO_CARRIERS, type DemoCarrierName } from './demo-carrier.js';
 import { runCampaign } from './campaign-command.js';
 import { runClientsCommand } from './clients-command.js';
 
@@ -11,8 +12,9 @@ const USAGE = `voxgate <command> [options]
 
 Commands:
   serve   Run the gateway (carrier webhooks, media streams, bots).
-  demo    Run the gateway with a local Plivo simulator: one scripted inbound call, then the
-          seed 002 escalation campaign (outbound calls to three virtual employees).
+  demo    Run the gateway with a local carrier simulator (Plivo, or Twilio with --carrier twilio):
+          one scripted inbound call, then the seed 002 escalation campaign (outbound calls to
+          three virtual employees).
 
   campaign run <contacts.csv> --campaign <campaign.yaml> [--watch] [--results out.csv]
           Run the gateway and one outbound campaign until it is over.
@@ -24,6 +26,7 @@ Options:
   -p, --port <n>        Listen port (serve: 8080; demo: any free port)
       --exit            demo: exit when the call is over instead of serving on
       --wav <file>      demo: where to write what the caller heard (default demo-caller.wav)
+      --carrier <name>  demo: the carrier the simulator plays, plivo (default) or twilio
       --campaign <file>  campaign run: the campaign definition (YAML or JSON; see docs/campaigns.md)
       --watch            campaign run: show a live progress bar
       --results <file>   campaign run: write the results CSV here at the end
@@ -42,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
         port: { type: 'string', short: 'p' },
         exit: { type: 'boolean', default: false },
         wav: { type: 'string' },
+        carrier: { type: 'string' },
         campaign: { type: 'string' },
         watch: { type: 'boolean', default: false },
         results: { type: 'string' },
@@ -75,7 +79,14 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'clients') {
       return await runClientsCommand(config, { args: positionals.slice(1), scopes: values.scopes, logger: createLogger({ level: 'warn', destination: process.stderr }) });
     }
-    if (command === 'demo') return await runDemo(config, { exit: values.exit, wavPath: values.wav ?? 'demo-caller.wav', portGiven: values.port !== undefined });
+    if (command === 'demo') {
+      const carrier = values.carrier ?? 'plivo';
+      if (!isDemoCarrier(carrier)) {
+        process.stderr.write(`--carrier "${carrier}": expected one of ${DEMO_CARRIERS.join(', ')}\n`);
+        return 2;
+      }
+      return await runDemo(config, { exit: values.exit, wavPath: values.wav ?? 'demo-caller.wav', portGiven: values.port !== undefined, carrier });
+    }
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
   } catch (err) {
@@ -85,6 +96,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+function isDemoCarrier(name: string): name is DemoCarrierName {
+  return (DEMO_CARRIERS as readonly string[]).includes(name);
 }
 
 async function serve(config: Parameters<typeof startGateway>[0]): Promise<number> {

@@ -28,4 +28,22 @@ describe('voxgate demo', () => {
     ]);
     expect(lines.at(-1)).toBe('Outcome: accepted by Carol');
   }, 120_000);
+
+  it('runs the same demo over the simulator\'s Twilio side with --carrier twilio, recorded as a Twilio call', async () => {
+    const lines: string[] = [];
+    const code = await runDemo(parseConfig({ dataDir: join(dir, 'twilio'), log: { level: 'silent' } }), {
+      exit: true,
+      wavPath: join(dir, 'caller-twilio.wav'),
+      portGiven: false,
+      carrier: 'twilio',
+      out: (l) => lines.push(l),
+    });
+    expect(code).toBe(0);
+    const text = lines.join('\n');
+    expect(text).toMatch(/a local Twilio: REST API, signed webhooks and status callbacks, Media Streams/);
+    expect(text).toMatch(/playback cleared by the gateway \(barge-in/);
+    expect(text).toMatch(/call ended: bot-hangup/);
+    expect(text).toMatch(/carrier twilio CA[0-9a-f]{32}/);
+    expect(lines.at(-1)).toBe('Outcome: accepted by Carol');
+  }, 120_000);
 });
