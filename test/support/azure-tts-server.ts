@@ -10,9 +10,8 @@
  *   connection, send an empty 200, stall, or answer any status.
  * Every request is recorded with its headers and raw body.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { FakeVendorServer, receive } from './fake-vendor-server.js';
-import { writeChunked } from './fake-vendor-server.js';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackDouble, receive, writeChunked } from './fake-vendor-server.js';
 import { pcm16le, tone } from './tts-http-server.js';
 
 export const AZURE_TEST_KEY = '0123456789abcdef0123456789abcdef';
@@ -45,7 +44,7 @@ export interface AzureScript {
   reply?: { status: number; body?: string; contentType?: string };
 }
 
-export class AzureTtsDouble {
+export class AzureTtsDouble extends LoopbackDouble {
   readonly requests: RecordedAzureRequest[] = [];
   readonly scripts: AzureScript[] = [];
   /** Tokens this double issued and still honours; a test may delete one to revoke it. */
@@ -53,33 +52,12 @@ export class AzureTtsDouble {
   tokensIssued = 0;
   /** Accept issueToken requests and never answer them. */
   stallTokens = false;
-  url = '';
 
-  private readonly server = new FakeVendorServer(async (req, res) => {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req);
     const recorded = { method: received.method, path: received.url.split('?')[0]!, headers: received.headers, body: received.text };
     this.requests.push(recorded);
     await this.route(recorded, res);
-  });
-
-  async start(): Promise<this> {
-    await this.server.listen();
-    this.url = this.server.origin;
-    return this;
-  }
-
-  /** Responses closed before the server finished them (client aborts). */
-  get closedEarly(): number {
-    return this.server.closedEarly;
-  }
-
-  /** Resolves when some response is closed (by the client or the server). */
-  nextClose(): Promise<void> {
-    return this.server.nextClose();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   synthesisRequests(): RecordedAzureRequest[] {

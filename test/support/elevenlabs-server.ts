@@ -8,8 +8,8 @@
  *   body, stall before the headers or after them, or answer any status and JSON.
  * Every request is recorded with its headers, query and parsed body.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { FakeVendorServer, neverAnswer, receive, sendJson, writeChunked } from './fake-vendor-server.js';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackDouble, neverAnswer, receive, sendJson, writeChunked } from './fake-vendor-server.js';
 import { encodeMuLaw } from '../../src/media/g711.js';
 import { pcm16le, tone } from './tts-http-server.js';
 
@@ -43,36 +43,15 @@ export interface ElevenLabsScript {
 
 export const ELEVENLABS_TEST_KEY = 'sk_test_elevenlabs_0123456789';
 
-export class ElevenLabsDouble {
+export class ElevenLabsDouble extends LoopbackDouble {
   readonly requests: RecordedElevenLabsRequest[] = [];
   readonly scripts: ElevenLabsScript[] = [];
-  url = '';
 
-  private readonly server = new FakeVendorServer(async (req, res) => {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req);
     const recorded = { method: received.method, path: received.path, query: received.query, headers: received.headers, body: received.json as Record<string, unknown> | undefined };
     this.requests.push(recorded);
     await this.route(recorded, received.text, res);
-  });
-
-  async start(): Promise<this> {
-    await this.server.listen();
-    this.url = this.server.origin;
-    return this;
-  }
-
-  /** Responses closed before the server finished them (client aborts). */
-  get closedEarly(): number {
-    return this.server.closedEarly;
-  }
-
-  /** Resolves when some response is closed (by the client or the server). */
-  nextClose(): Promise<void> {
-    return this.server.nextClose();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   private async route(req: RecordedElevenLabsRequest, raw: string, res: ServerResponse): Promise<void> {

@@ -8,8 +8,8 @@
  *   `{audio_url}` pointing at `GET /audio/<id>`, an error status, or any content type).
  * Every request is recorded with its headers and parsed body.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { FakeVendorServer, receive, sendJson, writeChunked } from './fake-vendor-server.js';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackDouble, receive, sendJson, writeChunked } from './fake-vendor-server.js';
 import { encodeMuLaw } from '../../src/media/g711.js';
 import { encodeWav } from '../../src/media/wav.js';
 
@@ -68,7 +68,7 @@ export interface OpenAiSpeechScript {
   okJson?: unknown;
 }
 
-export class TtsHttpDouble {
+export class TtsHttpDouble extends LoopbackDouble {
   readonly requests: RecordedTtsRequest[] = [];
   readonly genericAnswers: GenericAnswer[] = [];
   readonly speechScripts: OpenAiSpeechScript[] = [];
@@ -77,33 +77,12 @@ export class TtsHttpDouble {
   private audioById = new Map<string, { contentType: string; bytes: Uint8Array; status: number }>();
   private nextAudio = 1;
 
-  url = '';
 
-  private readonly server = new FakeVendorServer(async (req, res) => {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req);
     const recorded = { method: received.method, url: received.url, headers: received.headers, body: received.json as Record<string, unknown> | undefined };
     this.requests.push(recorded);
     await this.route(recorded, received.text, res);
-  });
-
-  async start(): Promise<this> {
-    await this.server.listen();
-    this.url = this.server.origin;
-    return this;
-  }
-
-  /** Responses closed before the server finished them (client aborts). */
-  get closedEarly(): number {
-    return this.server.closedEarly;
-  }
-
-  /** Resolves when some response is closed (by the client or the server). */
-  nextClose(): Promise<void> {
-    return this.server.nextClose();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   private async route(req: RecordedTtsRequest, raw: string, res: ServerResponse): Promise<void> {
@@ -178,7 +157,7 @@ export class TtsHttpDouble {
   }
 }
 
-/** Writes `bytes` in `count` pieces of uneven (odd where possible) sizes, awaiting gates between them. */
+/** An error as OpenAI sends it: `{error:{message,type,param,code}}`. */
 function openAiError(res: ServerResponse, status: number, message: string, type: string, param: string | null = null, code: string | null = null): void {
   sendJson(res, status, { error: { message, type, param, code } });
 }
