@@ -52,6 +52,7 @@ export class FakeVendorServer {
   private readonly sockets = new Set<Socket>();
   private readonly webSockets = new WebSocketServer({ noServer: true });
   private closeWaiters: Array<() => void> = [];
+  private listenedPort = 0;
 
   constructor(
     route: VendorRoute,
@@ -76,11 +77,13 @@ export class FakeVendorServer {
   /** Listens on an ephemeral loopback port. */
   async listen(): Promise<this> {
     await new Promise<void>((resolve) => this.http.listen(0, '127.0.0.1', resolve));
+    this.listenedPort = (this.http.address() as AddressInfo).port;
     return this;
   }
 
+  /** The port listened on; still known after close(), so a test can aim a client at a vendor that is gone. */
   get port(): number {
-    return (this.http.address() as AddressInfo).port;
+    return this.listenedPort;
   }
 
   /** `http://127.0.0.1:<port>`. */
