@@ -11,8 +11,8 @@
  * Every request is recorded with its headers and raw body.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackDouble, receive, writeChunked } from './fake-vendor-server.js';
-import { pcm16le, tone } from './tts-http-server.js';
+import { LoopbackDouble, neverAnswer, receive } from './fake-vendor-server.js';
+import { writeTone, type ToneStreamScript } from './tts-http-server.js';
 
 export const AZURE_TEST_KEY = '0123456789abcdef0123456789abcdef';
 
@@ -32,15 +32,14 @@ export interface RecordedAzureRequest {
   body: string;
 }
 
-export interface AzureScript {
-  hz?: number;
-  ms?: number;
-  chunks?: number;
-  gates?: Promise<void>[];
-  cutAfterChunks?: number;
+export interface AzureScript extends ToneStreamScript {
+  /** Answer 200 and end without a byte of audio. */
   empty?: boolean;
+  /** Never answer (no headers). */
   stallBeforeHeaders?: boolean;
+  /** Send the 200 headers and then nothing. */
   stallAfterHeaders?: boolean;
+  /** Answer this status (and body) instead of audio. */
   reply?: { status: number; body?: string; contentType?: string };
 }
 
@@ -95,14 +94,14 @@ export class AzureTtsDouble extends LoopbackDouble {
       res.writeHead(script.reply.status, script.reply.contentType ? { 'content-type': script.reply.contentType } : {});
       return void res.end(script.reply.body ?? '');
     }
-    if (script.stallBeforeHeaders) return new Promise<void>(() => {});
+    if (script.stallBeforeHeaders) return neverAnswer();
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked', 'x-requestid': `r${this.requests.length}` });
     if (script.stallAfterHeaders) {
       res.flushHeaders();
-      return new Promise<void>(() => {});
+      return neverAnswer();
     }
     if (script.empty) return void res.end();
-    await writeChunked(res, pcm16le(tone(script.hz ?? 440, script.ms ?? 500, rate)), script.chunks ?? 5, script.gates, script.cutAfterChunks);
+    await writeTone(res, script, rate);
   }
 }
 

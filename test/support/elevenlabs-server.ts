@@ -9,9 +9,9 @@
  * Every request is recorded with its headers, query and parsed body.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackDouble, neverAnswer, receive, sendJson, writeChunked } from './fake-vendor-server.js';
+import { LoopbackDouble, neverAnswer, receive, sendJson } from './fake-vendor-server.js';
 import { encodeMuLaw } from '../../src/media/g711.js';
-import { pcm16le, tone } from './tts-http-server.js';
+import { pcm16le, writeTone, type ToneStreamScript } from './tts-http-server.js';
 
 export interface RecordedElevenLabsRequest {
   method: string;
@@ -21,16 +21,7 @@ export interface RecordedElevenLabsRequest {
   body: Record<string, unknown> | undefined;
 }
 
-export interface ElevenLabsScript {
-  /** Tone frequency and length of the generated speech (default 440 Hz, 500 ms). */
-  hz?: number;
-  ms?: number;
-  /** Pieces the body is split into (default 5). */
-  chunks?: number;
-  /** gates[i] is awaited before piece i+1 is written. */
-  gates?: Promise<void>[];
-  /** Destroy the connection instead of writing piece `cutAfterChunks` (the server dies mid-body). */
-  cutAfterChunks?: number;
+export interface ElevenLabsScript extends ToneStreamScript {
   /** Answer 200 and end without a byte of audio. */
   empty?: boolean;
   /** Never answer (no headers): the request deadline must fire. */
@@ -89,8 +80,6 @@ export class ElevenLabsDouble extends LoopbackDouble {
     if (script.reply) return sendJson(res, script.reply.status, script.reply.json);
     if (script.stallBeforeHeaders) return neverAnswer();
     const rate = format![2] ? Number(format![2]) : 8000;
-    const samples = tone(script.hz ?? 440, script.ms ?? 500, rate);
-    const bytes = format![3] ? encodeMuLaw(samples) : pcm16le(samples);
     res.writeHead(200, {
       'content-type': format![3] ? 'audio/basic' : 'audio/pcm',
       'transfer-encoding': 'chunked',
@@ -102,7 +91,7 @@ export class ElevenLabsDouble extends LoopbackDouble {
       return neverAnswer();
     }
     if (script.empty) return void res.end();
-    await writeChunked(res, bytes, script.chunks ?? 5, script.gates, script.cutAfterChunks);
+    await writeTone(res, script, rate, format![3] ? encodeMuLaw : pcm16le);
   }
 }
 

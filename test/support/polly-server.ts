@@ -11,8 +11,8 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackDouble, receive, writeChunked } from './fake-vendor-server.js';
-import { pcm16le, tone } from './tts-http-server.js';
+import { LoopbackDouble, receive } from './fake-vendor-server.js';
+import { writeTone, type ToneStreamScript } from './tts-http-server.js';
 
 export const POLLY_TEST_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE7TESTKEY', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 
@@ -24,16 +24,7 @@ export interface RecordedPollyRequest {
   body: Record<string, unknown> | undefined;
 }
 
-export interface PollyScript {
-  /** Tone frequency and length (default 440 Hz, 500 ms). */
-  hz?: number;
-  ms?: number;
-  /** Pieces the body is written in (default 5). */
-  chunks?: number;
-  /** gates[i] is awaited before piece i+1 is written. */
-  gates?: Promise<void>[];
-  /** Drop the connection after this many pieces. */
-  cutAfterChunks?: number;
+export interface PollyScript extends ToneStreamScript {
   /** Answer with a Polly error. */
   error?: { status: number; type: string; message: string };
   /** Answer 200 with this content type and body instead of audio. */
@@ -100,7 +91,7 @@ export class PollyDouble extends LoopbackDouble {
       res.flushHeaders();
       return;
     }
-    await writeChunked(res, pcm16le(tone(script.hz ?? 440, script.ms ?? 500, rate)), script.chunks ?? 5, script.gates, script.cutAfterChunks);
+    await writeTone(res, script, rate);
   }
 
   /** SigV4 check per the AWS spec; undefined when the signature is valid. */

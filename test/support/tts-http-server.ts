@@ -42,6 +42,24 @@ export function pcm16be(samples: Int16Array): Buffer {
 
 export { encodeWav, encodeMuLaw };
 
+/** How a streaming TTS double plays its audio: a tone, written in pieces a test can hold back or cut. */
+export interface ToneStreamScript {
+  /** Tone frequency and length of the generated speech (default 440 Hz, 500 ms). */
+  hz?: number;
+  ms?: number;
+  /** Pieces the body is written in, of odd byte sizes (default 5). */
+  chunks?: number;
+  /** gates[i] is awaited before piece i+1 is written. */
+  gates?: Promise<void>[];
+  /** Destroy the connection instead of writing piece `cutAfterChunks` (the server dies mid-body). */
+  cutAfterChunks?: number;
+}
+
+/** Writes the script's tone at `rate` as the body, encoded by `encode` (PCM16 LE unless said otherwise). */
+export function writeTone(res: ServerResponse, script: ToneStreamScript, rate: number, encode: (samples: Int16Array) => Uint8Array = pcm16le): Promise<void> {
+  return writeChunked(res, encode(tone(script.hz ?? 440, script.ms ?? 500, rate)), script.chunks ?? 5, script.gates, script.cutAfterChunks);
+}
+
 /** How the generic endpoint answers one POST. */
 export type GenericAnswer =
   /** Audio bytes with this Content-Type, sent in `chunks` pieces (default 4). */
@@ -126,9 +144,8 @@ export class TtsHttpDouble extends LoopbackDouble {
     const script = this.speechScripts.shift() ?? { hz: 440, ms: 500 };
     if (script.error) return openAiError(res, script.error.status, script.error.message, script.error.type, null, script.error.code);
     if (script.okJson !== undefined) return sendJson(res, 200, script.okJson);
-    const bytes = pcm16le(tone(script.hz, script.ms, 24000));
     res.writeHead(200, { 'content-type': 'audio/pcm', 'transfer-encoding': 'chunked' });
-    await writeChunked(res, bytes, script.chunks ?? 5, script.gates);
+    await writeTone(res, script, 24000);
   }
 
   private async generic(res: ServerResponse): Promise<void> {
