@@ -5,7 +5,7 @@
  *   keeps track of responses still open (a request the double stalls, a client that gave up) and
  *   closes with none left hanging;
  * - receive() reads a request's body (raw, text and parsed JSON);
- * - RequestLog records what arrived and lets a test wait for the nth request;
+ * - RequestLog records what arrived and lets a test wait for the nth request (or the nth matching one);
  * - sendJson, neverAnswer, dropConnection and writeChunked are the scripted behaviours doubles share:
  *   an answer, a stall, a connection cut (of a response or a WebSocket), and a body sent in pieces
  *   (optionally cut mid-body);
