@@ -5,7 +5,8 @@ import { ApiAuth } from '../../src/api/auth/api-auth.js';
 import { oauthTokenRoutes } from '../../src/api/auth/token-endpoint.js';
 import { SIGNING_KEY_SETTING } from '../../src/api/auth/signing-key.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { captureLogger, describeOnEachDialect } from '../support/store-fixtures.js';
+import { describeOnEachDialect } from '../support/store-fixtures.js';
+import { captureLogger } from '../support/captured-logger.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;

@@ -4,7 +4,8 @@ import { ApiAuth } from '../../src/api/auth/api-auth.js';
 import { scopeEnforcement } from '../../src/api/auth/scope-enforcement.js';
 import { oauthTokenRoutes } from '../../src/api/auth/token-endpoint.js';
 import { clientsRoutes } from '../../src/api/clients-routes.js';
-import { captureLogger, describeOnEachDialect } from '../support/store-fixtures.js';
+import { describeOnEachDialect } from '../support/store-fixtures.js';
+import { captureLogger } from '../support/captured-logger.js';
 
 const ADMIN = 'static-admin-token-for-client-tests-xyz';
 

@@ -8,7 +8,8 @@ import { RuntimeConfig } from '../../src/config/runtime-config.js';
 import { configSchema } from '../../src/config/schema.js';
 import { ConfigRepository } from '../../src/store/config-repository.js';
 import { bareApp } from '../support/management-api.js';
-import { captureLogger, describeOnEachDialect, type CapturedLog } from '../support/store-fixtures.js';
+import { describeOnEachDialect } from '../support/store-fixtures.js';
+import { captureLogger, type CapturedLog } from '../support/captured-logger.js';
 
 const SECRET = 'sk-very-secret-0042';
 const fileConfig = () =>

@@ -6,7 +6,8 @@ import { RuntimeConfig } from '../../src/config/runtime-config.js';
 import { configSchema } from '../../src/config/schema.js';
 import { ConfigRepository } from '../../src/store/config-repository.js';
 import { bareApp } from '../support/management-api.js';
-import { captureLogger, describeOnEachDialect, type CapturedLog } from '../support/store-fixtures.js';
+import { describeOnEachDialect } from '../support/store-fixtures.js';
+import { captureLogger, type CapturedLog } from '../support/captured-logger.js';
 
 const DEEPGRAM_KEY = 'dg-key-from-the-file-123';
 const ELEVEN_KEY = 'xi-api-key-sent-by-put-456';

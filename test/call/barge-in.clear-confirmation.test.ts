@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingLeg, settle } from '../support/call-doubles.js';
 import { startSession } from '../support/call-session-harness.js';
-import { LOG_WARN, captureLogger } from '../support/store-fixtures.js';
+import { LOG_WARN, captureLogger } from '../support/captured-logger.js';
 
 const LONG = 'Please listen carefully, as our menu options have changed.';
 const UNCONFIRMED = 'carrier did not confirm clearing playout; the caller may still hear the cut prompt';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingLeg, settle, type RecordingLegOptions } from '../support/call-doubles.js';
 import { startSession } from '../support/call-session-harness.js';
-import { LOG_WARN, captureLogger } from '../support/store-fixtures.js';
+import { LOG_WARN, captureLogger } from '../support/captured-logger.js';
 
 /** A call on `leg` whose greeting has played out, with the warnings it logged. */
 async function callOn(legOptions: RecordingLegOptions = {}) {

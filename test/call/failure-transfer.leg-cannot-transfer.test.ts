@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingLeg, ScriptedStt, settle } from '../support/call-doubles.js';
 import { startSession } from '../support/call-session-harness.js';
-import { LOG_WARN, captureLogger } from '../support/store-fixtures.js';
+import { LOG_WARN, captureLogger } from '../support/captured-logger.js';
 
 const settings = { failureSpeech: 'Let me get you a person.', failureTransferTarget: 'tel:+15550100' };
 

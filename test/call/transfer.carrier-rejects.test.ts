@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingLeg, settle } from '../support/call-doubles.js';
 import { startSession } from '../support/call-session-harness.js';
-import { LOG_ERROR, captureLogger } from '../support/store-fixtures.js';
+import { LOG_ERROR, captureLogger } from '../support/captured-logger.js';
 
 const REFUSAL = 'Plivo answered 400: call is not in progress';
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiAuth } from '../../src/api/auth/api-auth.js';
 import { runClientsCommand } from '../../src/cli/clients-command.js';
 import { openDatabase } from '../../src/store/database.js';
-import { captureLogger, makeTempDir, type TempDir } from '../support/store-fixtures.js';
+import { makeTempDir, type TempDir } from '../support/store-fixtures.js';
+import { captureLogger } from '../support/captured-logger.js';
 
 describe('voxgate clients add | list | revoke (temp SQLite store)', () => {
   let dir: TempDir;

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DialPlanInput } from '../../src/bots/dial-plan/dial-plan.js';
 import { CollectEventReceiver, deadUrl } from '../support/collect-event-receiver.js';
-import { capturingLogger, startDialPlanCall } from './dial-plan-call.js';
+import { startDialPlanCall } from './dial-plan-call.js';
+import { captureLogger as capturingLogger } from '../support/captured-logger.js';
 
 function twoCollects(firstUrl: string, secondUrl?: string): DialPlanInput {
   return {

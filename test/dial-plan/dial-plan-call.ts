@@ -1,9 +1,8 @@
 /** A real CallSession running a DialPlanBot on test doubles and a fake clock (like test/support/call-session-harness.ts). */
-import { Writable } from 'node:stream';
 import { CallSession } from '../../src/call/call-session.js';
 import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettingsOverrides } from '../../src/call/settings.js';
 import { EventBus, type BusEventMap } from '../../src/events/bus.js';
-import { createLogger, silentLogger, type Logger } from '../../src/logger.js';
+import { silentLogger } from '../../src/logger.js';
 import { loadPlayUrlAudio } from '../../src/speech/play-url.js';
 import { DialPlanBot, type DialPlanBotOptions } from '../../src/bots/dial-plan/dial-plan-bot.js';
 import type { DialPlan, DialPlanInput } from '../../src/bots/dial-plan/dial-plan.js';
@@ -24,18 +23,6 @@ export class DialPlanAudio extends ToneAudioSource {
     this.played.push({ url, samples });
     yield samples;
   }
-}
-
-/** Log lines as parsed JSON, for asserting that a failure was logged. */
-export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), lines };
 }
 
 export async function startDialPlanCall(

@@ -5,7 +5,8 @@ import { CampaignRunner } from '../../src/dialer/campaign-runner.js';
 import { CampaignRepository } from '../../src/store/campaign-repository.js';
 import { ScriptedCallPlacer } from '../support/campaign-doubles.js';
 import { deleteRedisKeys, REDIS_TEST_URL, redisProbe, startRedisProxy, uniqueRedisPrefix } from '../support/campaign-redis.js';
-import { captureLogger, describeOnEachDialect, LOG_ERROR } from '../support/store-fixtures.js';
+import { describeOnEachDialect } from '../support/store-fixtures.js';
+import { captureLogger, LOG_ERROR } from '../support/captured-logger.js';
 
 const CONTACTS = 20;
 

@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { startNotifierHarness, type NotifierHarness } from '../support/callback-receiver.js';
-import { describeOnEachDialect, LOG_ERROR } from '../support/store-fixtures.js';
+import { describeOnEachDialect } from '../support/store-fixtures.js';
+import { LOG_ERROR } from '../support/captured-logger.js';
 
 async function closedPortUrl(): Promise<string> {
   const server = createServer();

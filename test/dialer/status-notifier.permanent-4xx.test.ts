@@ -1,6 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { advanceAndSettle, startNotifierHarness, type NotifierHarness } from '../support/callback-receiver.js';
-import { describeOnEachDialect, LOG_ERROR } from '../support/store-fixtures.js';
+import { describeOnEachDialect } from '../support/store-fixtures.js';
+import { LOG_ERROR } from '../support/captured-logger.js';
 
 describeOnEachDialect('status callbacks: a 4xx answer is final', (ctx) => {
   let h: NotifierHarness;

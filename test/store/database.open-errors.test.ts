@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, redactUrl, StoreOpenError } from '../../src/store/database.js';
-import { captureLogger, makeTempDir, type TempDir } from '../support/store-fixtures.js';
+import { makeTempDir, type TempDir } from '../support/store-fixtures.js';
+import { captureLogger } from '../support/captured-logger.js';
 
 describe('opening the store fails with a message naming what is wrong', () => {
   let dir: TempDir | undefined;

@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest';
 import { EventBus } from '../../src/events/bus.js';
 import { attachRecordWriter } from '../../src/store/record-writer.js';
-import { captureLogger, describeOnEachDialect, LOG_ERROR, LOG_WARN, uniqueCallId } from '../support/store-fixtures.js';
+import { describeOnEachDialect, uniqueCallId } from '../support/store-fixtures.js';
+import { captureLogger, LOG_ERROR, LOG_WARN } from '../support/captured-logger.js';
 
 const T0 = 1_700_000_000_000;
 

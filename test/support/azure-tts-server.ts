@@ -10,10 +10,9 @@
  *   connection, send an empty 200, stall, or answer any status.
  * Every request is recorded with its headers and raw body.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { FakeVendorServer, receive } from './fake-vendor-server.js';
-import { writeChunked } from './fake-vendor-server.js';
-import { pcm16le, tone } from './tts-http-server.js';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackDouble, neverAnswer, receive } from './fake-vendor-server.js';
+import { writeTone, type ToneStreamScript } from './tts-http-server.js';
 
 export const AZURE_TEST_KEY = '0123456789abcdef0123456789abcdef';
 
@@ -33,19 +32,18 @@ export interface RecordedAzureRequest {
   body: string;
 }
 
-export interface AzureScript {
-  hz?: number;
-  ms?: number;
-  chunks?: number;
-  gates?: Promise<void>[];
-  cutAfterChunks?: number;
+export interface AzureScript extends ToneStreamScript {
+  /** Answer 200 and end without a byte of audio. */
   empty?: boolean;
+  /** Never answer (no headers). */
   stallBeforeHeaders?: boolean;
+  /** Send the 200 headers and then nothing. */
   stallAfterHeaders?: boolean;
+  /** Answer this status (and body) instead of audio. */
   reply?: { status: number; body?: string; contentType?: string };
 }
 
-export class AzureTtsDouble {
+export class AzureTtsDouble extends LoopbackDouble {
   readonly requests: RecordedAzureRequest[] = [];
   readonly scripts: AzureScript[] = [];
   /** Tokens this double issued and still honours; a test may delete one to revoke it. */
@@ -53,33 +51,12 @@ export class AzureTtsDouble {
   tokensIssued = 0;
   /** Accept issueToken requests and never answer them. */
   stallTokens = false;
-  url = '';
 
-  private readonly server = new FakeVendorServer(async (req, res) => {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req);
     const recorded = { method: received.method, path: received.url.split('?')[0]!, headers: received.headers, body: received.text };
     this.requests.push(recorded);
     await this.route(recorded, res);
-  });
-
-  async start(): Promise<this> {
-    await this.server.listen();
-    this.url = this.server.origin;
-    return this;
-  }
-
-  /** Responses closed before the server finished them (client aborts). */
-  get closedEarly(): number {
-    return this.server.closedEarly;
-  }
-
-  /** Resolves when some response is closed (by the client or the server). */
-  nextClose(): Promise<void> {
-    return this.server.nextClose();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   synthesisRequests(): RecordedAzureRequest[] {
@@ -117,14 +94,14 @@ export class AzureTtsDouble {
       res.writeHead(script.reply.status, script.reply.contentType ? { 'content-type': script.reply.contentType } : {});
       return void res.end(script.reply.body ?? '');
     }
-    if (script.stallBeforeHeaders) return new Promise<void>(() => {});
+    if (script.stallBeforeHeaders) return neverAnswer();
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked', 'x-requestid': `r${this.requests.length}` });
     if (script.stallAfterHeaders) {
       res.flushHeaders();
-      return new Promise<void>(() => {});
+      return neverAnswer();
     }
     if (script.empty) return void res.end();
-    await writeChunked(res, pcm16le(tone(script.hz ?? 440, script.ms ?? 500, rate)), script.chunks ?? 5, script.gates, script.cutAfterChunks);
+    await writeTone(res, script, rate);
   }
 }
 

@@ -1,14 +1,15 @@
 /**
- * A bot-api bot server on 127.0.0.1 (node:http + ws) speaking docs/protocols/bot-api.md, with
+ * A bot-api bot server on the fake vendor server, speaking docs/protocols/bot-api.md, with
  * programmable behaviour: an echo bot that greets on start and hangs up on a keyword, relative or
  * absolute conversation URLs, one-shot faults (status, malformed body, held answer), forgotten
  * conversations (404), bearer or OAuth client-credentials auth with a token endpoint that counts
  * issuances, and pushes over the optional websocket.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { FakeVendorServer, receive, refuseUpgrade, RequestLog, sendJson } from './fake-vendor-server.js';
 
 export type BotApiRequestKind = 'validate' | 'create' | 'activities' | 'refresh' | 'disconnect' | 'token' | 'websocket';
 
@@ -55,8 +56,9 @@ interface Conversation {
 
 type Activity = Record<string, unknown> & { id?: string; type?: string; name?: string; text?: string; value?: unknown };
 
-export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest]; websocket: [conversation: string] }> {
-  readonly requests: RecordedBotApiRequest[] = [];
+export class BotApiServer extends EventEmitter<{ websocket: [conversation: string] }> {
+  private readonly log = new RequestLog<RecordedBotApiRequest>();
+  readonly requests = this.log.entries;
   /** How many times each activity id reached the bot logic. */
   readonly processed = new Map<string, number>();
   tokensIssued = 0;
@@ -65,36 +67,24 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
   private readonly conversations = new Map<string, Conversation>();
   private readonly faults = new Map<BotApiRequestKind, BotApiFault[]>();
   private readonly issuedTokens = new Set<string>();
-  private readonly wss = new WebSocketServer({ noServer: true });
-  private readonly sockets = new Set<Socket>();
+  private readonly server = new FakeVendorServer((req, res) => this.onRequest(req, res));
   private botSeq = 0;
-  private port = 0;
   private token: string;
 
-  private constructor(
-    private readonly server: Server,
-    private readonly opts: BotApiServerOptions,
-  ) {
+  private constructor(private readonly opts: BotApiServerOptions) {
     super();
     this.token = opts.token ?? '';
+    this.server.onUpgrade((req, socket, head) => this.onUpgrade(req, socket, head));
   }
 
   static async start(opts: BotApiServerOptions = {}): Promise<BotApiServer> {
-    const server = createServer();
-    const double = new BotApiServer(server, opts);
-    server.on('request', (req, res) => void double.onRequest(req, res));
-    server.on('upgrade', (req, socket, head) => double.onUpgrade(req, socket as Socket, head));
-    server.on('connection', (s) => {
-      double.sockets.add(s);
-      s.on('close', () => double.sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    double.port = (server.address() as AddressInfo).port;
+    const double = new BotApiServer(opts);
+    await double.server.listen();
     return double;
   }
 
   get origin(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.server.origin;
   }
 
   /** The botURL to configure: no trailing slash, so relative paths resolve beside it, not under it. */
@@ -138,17 +128,7 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
 
   /** Resolves with the `nth` (1-based) request matching `match`, counting ones already received. */
   waitForRequest(match: (r: RecordedBotApiRequest) => boolean, nth = 1): Promise<RecordedBotApiRequest> {
-    const found = this.requests.filter(match);
-    if (found.length >= nth) return Promise.resolve(found[nth - 1]);
-    let seen = found.length;
-    return new Promise((resolve) => {
-      const onRequest = (r: RecordedBotApiRequest) => {
-        if (!match(r) || ++seen < nth) return;
-        this.off('request', onRequest);
-        resolve(r);
-      };
-      this.on('request', onRequest);
-    });
+    return this.log.matching(match, nth);
   }
 
   waitForWebsocket(conversation: string): Promise<void> {
@@ -172,18 +152,16 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
   }
 
   async close(): Promise<void> {
-    for (const c of this.wss.clients) c.terminate();
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.server.close();
   }
 
   // ---- HTTP ---------------------------------------------------------------------------------
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', this.origin).pathname;
-    const raw = await readBody(req);
+    const { text: raw } = await receive(req);
     const kind = this.kindOf(req.method ?? 'GET', path);
-    if (!kind) return send(res, 404, { error: `no route ${req.method} ${path}` });
+    if (!kind) return sendJson(res, 404, { error: `no route ${req.method} ${path}` });
     let body: Record<string, unknown> = {};
     if (kind === 'token') {
       body = Object.fromEntries(new URLSearchParams(raw));
@@ -192,7 +170,7 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
         body = JSON.parse(raw);
       } catch {
         this.record(kind, req, path, {});
-        return send(res, 400, { error: 'body is not JSON' });
+        return sendJson(res, 400, { error: 'body is not JSON' });
       }
     }
     const conversation = conversationOf(path) ?? (typeof body.conversation === 'string' ? body.conversation : undefined);
@@ -200,16 +178,13 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
     if (kind === 'token') return this.issueToken(req, body, res);
 
     const fault = this.faults.get(kind)?.shift();
-    if (!this.authorized(req.headers.authorization)) return send(res, 401, { error: 'unauthorized' });
+    if (!this.authorized(req.headers.authorization)) return sendJson(res, 401, { error: 'unauthorized' });
     if (fault?.until) await fault.until;
     const answer = this.answer(kind, body, conversation);
     if (fault?.hold) return; // the client's timeout or hang-up ends this exchange
-    if (fault?.rawBody !== undefined) {
-      res.writeHead(fault.status ?? 200, { 'content-type': 'application/json' }).end(fault.rawBody);
-      return;
-    }
-    if (fault?.status) return send(res, fault.status, { error: `injected ${fault.status}` });
-    send(res, answer.status, answer.body);
+    if (fault?.rawBody !== undefined) return sendJson(res, fault.status ?? 200, fault.rawBody);
+    if (fault?.status) return sendJson(res, fault.status, { error: `injected ${fault.status}` });
+    sendJson(res, answer.status, answer.body);
   }
 
   private kindOf(method: string, path: string): BotApiRequestKind | undefined {
@@ -221,8 +196,7 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
 
   private record(kind: BotApiRequestKind, req: IncomingMessage, path: string, body: Record<string, unknown>, conversation?: string): void {
     const r: RecordedBotApiRequest = { kind, method: req.method ?? 'GET', path, authorization: req.headers.authorization, body, conversation };
-    this.requests.push(r);
-    this.emit('request', r);
+    this.log.add(r);
   }
 
   private authorized(header: string | undefined): boolean {
@@ -313,27 +287,24 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
       id = decodeURIComponent(basic.slice(0, sep));
       secret = decodeURIComponent(basic.slice(sep + 1));
     }
-    if (form.grant_type !== 'client_credentials') return send(res, 400, { error: 'unsupported_grant_type' });
-    if (id !== oauth.clientId || secret !== oauth.clientSecret) return send(res, 401, { error: 'invalid_client' });
+    if (form.grant_type !== 'client_credentials') return sendJson(res, 400, { error: 'unsupported_grant_type' });
+    if (id !== oauth.clientId || secret !== oauth.clientSecret) return sendJson(res, 401, { error: 'invalid_client' });
     const token = `token-${++this.tokensIssued}`;
     this.issuedTokens.add(token);
-    send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: oauth.expiresIn });
+    sendJson(res, 200, { access_token: token, token_type: 'Bearer', expires_in: oauth.expiresIn });
   }
 
   // ---- websocket ----------------------------------------------------------------------------
 
-  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(req.url ?? '/', this.origin).pathname;
     const id = /^\/api\/bots\/conversations\/([^/]+)\/ws$/.test(path) ? conversationOf(path) : undefined;
     const conv = id ? this.conversations.get(id) : undefined;
     this.record('websocket', req, path, {}, id);
-    const refuse = (status: number) => {
-      socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    };
-    if (!conv) return refuse(404);
-    if (this.refuseWebsockets) return refuse(503);
-    if (!this.authorized(req.headers.authorization)) return refuse(401);
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
+    if (!conv) return refuseUpgrade(socket, 404);
+    if (this.refuseWebsockets) return refuseUpgrade(socket, 503);
+    if (!this.authorized(req.headers.authorization)) return refuseUpgrade(socket, 401);
+    this.server.acceptWebSocket(req, socket, head, (ws) => {
       conv.socket = ws;
       ws.on('close', () => {
         if (conv.socket === ws) conv.socket = undefined;
@@ -346,14 +317,4 @@ export class BotApiServer extends EventEmitter<{ request: [RecordedBotApiRequest
 function conversationOf(path: string): string | undefined {
   const m = /\/conversations\/([^/]+)\//.exec(path);
   return m ? decodeURIComponent(m[1]) : undefined;
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -10,7 +10,7 @@ import type { Store } from '../../src/store/database.js';
 import { CallbackOutboxRepository } from '../../src/store/callback-outbox-repository.js';
 import { StatusNotifier, type StatusNotifierEvent, type StatusNotifierOptions } from '../../src/dialer/status-notifier.js';
 import { FakeClock } from './fake-clock.js';
-import { captureLogger, type CapturedLog } from './store-fixtures.js';
+import { captureLogger, type CapturedLog } from './captured-logger.js';
 
 export type ReceiverReply =
   | { status: number; body?: string; headers?: Record<string, string> }

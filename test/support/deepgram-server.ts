@@ -10,11 +10,12 @@
  * script is answered with interim Results while audio arrives and a final on Finalize, on CloseStream or
  * once `finalAfterMs` of audio arrived (Deepgram's own endpointing, `speech_final: true`).
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
+import { sendJson } from './fake-vendor-server.js';
+import { SttDoubleConnection, SttWebSocketDouble, type Scripted } from './websocket-stt-double.js';
 
 export interface UtteranceScript {
   /** Interim transcripts, sent one per `interimEveryMs` of audio received for this utterance. */
@@ -26,9 +27,7 @@ export interface UtteranceScript {
   confidence?: number;
 }
 
-interface ScriptedUtterance extends UtteranceScript {
-  text: string;
-}
+type ScriptedUtterance = Scripted<UtteranceScript>;
 
 export interface ControlMessage {
   type: string;
@@ -38,15 +37,11 @@ export interface ControlMessage {
 const MODEL_INFO = { name: 'general-nova-2', version: '2024-01-18.26916', arch: 'nova-2' };
 const MODEL_UUID = 'c0d1a568-ce81-4fea-97e7-bd45cb1fdf3c';
 
-export class DeepgramConnection extends EventEmitter {
+export class DeepgramConnection extends SttDoubleConnection {
   readonly requestId = randomUUID();
   readonly query: URLSearchParams;
-  /** Every binary message, in arrival order. */
-  readonly audioMessages: Buffer[] = [];
-  audioBytes = 0;
   /** Every text message the client sent, parsed (KeepAlive, Finalize, CloseStream...). */
   readonly controlMessages: ControlMessage[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
   private readonly bytesPerSecond: number;
   private readonly punctuate: boolean;
   /** Audio bytes received before the current utterance started (Results' `start`). */
@@ -54,35 +49,21 @@ export class DeepgramConnection extends EventEmitter {
   private interimsSent = 0;
 
   constructor(
-    readonly socket: WebSocket,
+    socket: WebSocket,
     readonly url: string,
-    readonly headers: IncomingHttpHeaders,
+    headers: IncomingHttpHeaders,
     private readonly takeUtterance: () => ScriptedUtterance | undefined,
     private readonly peekUtterance: () => ScriptedUtterance | undefined,
   ) {
-    super();
+    super(socket, headers);
     this.query = new URL(url, 'http://127.0.0.1').searchParams;
     this.bytesPerSecond = Number(this.query.get('sample_rate')) * 2 * Number(this.query.get('channels') ?? '1');
     this.punctuate = this.query.get('punctuate') === 'true';
-    this.closed = new Promise((resolve) =>
-      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })),
-    );
-    socket.on('message', (data: Buffer, isBinary) => (isBinary ? this.onAudio(data) : this.onControl(data.toString('utf8'))));
-  }
-
-  /** The audio received so far as one little-endian PCM16 buffer. */
-  audio(): Buffer {
-    return Buffer.concat(this.audioMessages);
-  }
-
-  /** Resolves once at least `bytes` of audio arrived. */
-  waitForAudioBytes(bytes: number): Promise<void> {
-    return this.waitFor(() => this.audioBytes >= bytes, 'audio');
   }
 
   /** Resolves once the client sent a control message of this type (counting earlier ones). */
   waitForControl(type: string, count = 1): Promise<ControlMessage> {
-    return this.waitFor(() => this.controlMessages.filter((m) => m.type === type).length >= count, 'control').then(
+    return this.waitFor(() => this.controlMessages.filter((m) => m.type === type).length >= count).then(
       () => this.controlMessages.filter((m) => m.type === type)[count - 1]!,
     );
   }
@@ -92,31 +73,13 @@ export class DeepgramConnection extends EventEmitter {
     this.socket.close(code, reason);
   }
 
-  /** Cuts the TCP connection without a close frame. */
-  cut(): void {
-    this.socket.terminate();
-  }
-
-  /** Sends an arbitrary text frame (garbage, truncated JSON...). */
-  sendRaw(text: string): void {
-    this.socket.send(text);
-  }
-
-  private waitFor(done: () => boolean, event: string): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (!done()) return;
-        this.off(event, check);
-        resolve();
-      };
-      this.on(event, check);
-      check();
-    });
+  protected override onFrame(data: Buffer, isBinary: boolean): void {
+    if (isBinary) this.onAudio(data);
+    else this.onControl(data.toString('utf8'));
   }
 
   private onAudio(data: Buffer): void {
-    this.audioMessages.push(data);
-    this.audioBytes += data.byteLength;
+    this.recordAudio(data);
     const script = this.peekUtterance();
     if (script) {
       const heardMs = ((this.audioBytes - this.utteranceStartBytes) / this.bytesPerSecond) * 1000;
@@ -130,7 +93,6 @@ export class DeepgramConnection extends EventEmitter {
         this.finishUtterance({ fromFinalize: false, speechFinal: true });
       }
     }
-    this.emit('audio');
   }
 
   private onControl(text: string): void {
@@ -169,7 +131,6 @@ export class DeepgramConnection extends EventEmitter {
         this.socket.close(1000, '');
         break;
     }
-    this.emit('control');
   }
 
   private finishUtterance(flags: { fromFinalize: boolean; speechFinal: boolean }): void {
@@ -216,100 +177,39 @@ export class DeepgramConnection extends EventEmitter {
   }
 }
 
-export class DeepgramServer {
-  readonly connections: DeepgramConnection[] = [];
-  /** Every upgrade request, including rejected ones. */
-  readonly upgradeRequests: Array<{ url: string; headers: IncomingHttpHeaders; status: number }> = [];
-  private readonly utterances: ScriptedUtterance[] = [];
-  private readonly http: Server;
-  private readonly wss = new WebSocketServer({ noServer: true });
-  private readonly sockets = new Set<Socket>();
-  private readonly connectionEvents = new EventEmitter();
-  private port = 0;
-
+export class DeepgramServer extends SttWebSocketDouble<DeepgramConnection, UtteranceScript> {
   private constructor(readonly apiKey: string) {
-    this.http = createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'application/json' }).end('{"err_code":"Upgrade Required"}');
-    });
-    this.http.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    this.http.on('upgrade', (req, socket, head) => {
-      const url = req.url ?? '/';
-      const reject = (status: number, errCode: string, message: string): void => {
-        this.upgradeRequests.push({ url, headers: req.headers, status });
-        const requestId = randomUUID();
-        const body = JSON.stringify({ err_code: errCode, err_msg: message, request_id: requestId });
-        socket.end(
-          `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request'}\r\n` +
-            `content-type: application/json\r\ndg-error: ${message}\r\ndg-request-id: ${requestId}\r\n` +
-            `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-        );
-      };
-      const parsed = new URL(url, 'http://127.0.0.1');
-      if (parsed.pathname !== '/v1/listen') return reject(404, 'NOT_FOUND', `No such endpoint ${parsed.pathname}`);
-      if (req.headers.authorization !== `Token ${this.apiKey}`) {
-        return reject(401, 'INVALID_AUTH', 'Invalid credentials.');
-      }
-      const encoding = parsed.searchParams.get('encoding');
-      const sampleRate = parsed.searchParams.get('sample_rate');
-      if (encoding === null) return reject(400, 'Bad Request', 'encoding is required for raw audio');
-      if (!['linear16', 'linear32', 'mulaw', 'alaw', 'opus', 'flac'].includes(encoding)) {
-        return reject(400, 'Bad Request', `Unsupported encoding ${encoding}`);
-      }
-      if (sampleRate === null || !/^[1-9]\d*$/.test(sampleRate)) {
-        return reject(400, 'Bad Request', 'sample_rate must be a positive integer when encoding is set');
-      }
-      this.upgradeRequests.push({ url, headers: req.headers, status: 101 });
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        const connection = new DeepgramConnection(
-          ws,
-          url,
-          req.headers,
-          () => this.utterances.shift(),
-          () => this.utterances[0],
-        );
-        this.connections.push(connection);
-        this.connectionEvents.emit('connection');
-      });
-    });
+    // The live endpoint is WebSocket only: a plain request is told to upgrade.
+    super((_req, res) => sendJson(res, 426, { err_code: 'Upgrade Required' }));
   }
 
   static async start(apiKey = 'dg-test-key'): Promise<DeepgramServer> {
-    const server = new DeepgramServer(apiKey);
-    await new Promise<void>((resolve) => server.http.listen(0, '127.0.0.1', resolve));
-    server.port = (server.http.address() as AddressInfo).port;
-    return server;
+    return new DeepgramServer(apiKey).listen();
   }
 
-  /** The base URL to give the provider (`baseUrl`). */
-  get url(): string {
-    return `ws://127.0.0.1:${this.port}`;
-  }
-
-  /** Scripts what the caller says next: the transcript this double will return. */
-  nextUtterance(text: string, script: UtteranceScript = {}): void {
-    this.utterances.push({ text, ...script });
-  }
-
-  /** Resolves with the n-th accepted connection (0-based), waiting for it if needed. */
-  connection(index = 0): Promise<DeepgramConnection> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        const found = this.connections[index];
-        if (!found) return;
-        this.connectionEvents.off('connection', check);
-        resolve(found);
-      };
-      this.connectionEvents.on('connection', check);
-      check();
-    });
-  }
-
-  async close(): Promise<void> {
-    for (const client of this.wss.clients) client.terminate();
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  /** Checks what Deepgram checks before upgrading: path, `Token` auth, encoding and sample_rate. */
+  protected override upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const reject = (status: number, errCode: string, message: string): void => {
+      const requestId = randomUUID();
+      this.refuse(req, socket, status, {
+        headers: { 'content-type': 'application/json', 'dg-error': message, 'dg-request-id': requestId },
+        body: JSON.stringify({ err_code: errCode, err_msg: message, request_id: requestId }),
+      });
+    };
+    const parsed = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (parsed.pathname !== '/v1/listen') return reject(404, 'NOT_FOUND', `No such endpoint ${parsed.pathname}`);
+    if (req.headers.authorization !== `Token ${this.apiKey}`) {
+      return reject(401, 'INVALID_AUTH', 'Invalid credentials.');
+    }
+    const encoding = parsed.searchParams.get('encoding');
+    const sampleRate = parsed.searchParams.get('sample_rate');
+    if (encoding === null) return reject(400, 'Bad Request', 'encoding is required for raw audio');
+    if (!['linear16', 'linear32', 'mulaw', 'alaw', 'opus', 'flac'].includes(encoding)) {
+      return reject(400, 'Bad Request', `Unsupported encoding ${encoding}`);
+    }
+    if (sampleRate === null || !/^[1-9]\d*$/.test(sampleRate)) {
+      return reject(400, 'Bad Request', 'sample_rate must be a positive integer when encoding is set');
+    }
+    this.accept(req, socket, head, (ws) => new DeepgramConnection(ws, req.url ?? '/', req.headers, () => this.utterances.shift(), () => this.utterances[0]));
   }
 }

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeVendorServer, receive, RequestLog } from './fake-vendor-server.js';
+import { LoopbackDouble, receive, RequestLog } from './fake-vendor-server.js';
 
 export interface DetectIntentRecord {
   project: string;
@@ -52,17 +52,17 @@ export interface DialogflowCxServerOptions {
 const PATH = /^\/v3\/projects\/([^/]+)\/locations\/([^/]+)\/agents\/([^/]+)(?:\/environments\/([^/]+))?\/sessions\/([^/]+):detectIntent$/;
 const INPUT_KINDS = ['text', 'intent', 'audio', 'event', 'dtmf', 'toolCallResult'] as const;
 
-export class DialogflowCxServer {
+export class DialogflowCxServer extends LoopbackDouble {
   private readonly log = new RequestLog<DetectIntentRecord>();
   readonly requests = this.log.entries;
   /** Answers for the next queries, in order; when empty, `agent` decides. */
   readonly replies: AgentReply[] = [];
   /** The default agent: answers every query with nothing to say. */
   agent: (query: DetectIntentRecord) => AgentReply = () => ({ responseMessages: [] });
-  url = '';
-  private readonly server = new FakeVendorServer((req, res) => this.handle(req, res));
 
-  constructor(private readonly options: DialogflowCxServerOptions) {}
+  constructor(private readonly options: DialogflowCxServerOptions) {
+    super();
+  }
 
   /** Queues answers for the next queries. */
   reply(...replies: AgentReply[]): this {
@@ -75,17 +75,7 @@ export class DialogflowCxServer {
     await this.log.atLeast(count);
   }
 
-  async start(): Promise<this> {
-    await this.server.listen();
-    this.url = this.server.origin;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { text } = await receive(req);
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const match = PATH.exec(path);

@@ -1,5 +1,5 @@
 /**
- * A Direct Line 3.0 service with an echo bot behind it, on 127.0.0.1 (node:http + ws), speaking the
+ * A Direct Line 3.0 service with an echo bot behind it, on the fake vendor server, speaking the
  * documented API: Bearer secret/token auth with ErrorResponse bodies (`{"error":{"code","message"}}`),
  * POST /tokens/generate and /tokens/refresh, POST /conversations (201, token, expires_in,
  * streamUrl), GET /conversations/{id}?watermark= (reconnect), POST .../activities (`{id}`), GET
@@ -9,9 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { dropConnection, FakeVendorServer, receive, refuseUpgrade, RequestLog, sendJson } from './fake-vendor-server.js';
 
 export type DirectLineRequestKind = 'generate' | 'refresh' | 'create' | 'reconnect' | 'post-activity' | 'get-activities' | 'stream';
 
@@ -64,8 +65,9 @@ interface IssuedToken {
 
 export const BOT_ACCOUNT = { id: 'echo-bot@direct-line', name: 'Echo Bot', role: 'bot' };
 
-export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLineRequest]; stream: [conversationId: string]; streamClosed: [conversationId: string, code: number] }> {
-  readonly requests: RecordedDirectLineRequest[] = [];
+export class DirectLineServer extends EventEmitter<{ stream: [conversationId: string]; streamClosed: [conversationId: string, code: number] }> {
+  private readonly log = new RequestLog<RecordedDirectLineRequest>();
+  readonly requests = this.log.entries;
   /** Answer stream upgrades with 403 (a network that blocks WebSockets). */
   refuseStreams = false;
   private readonly secret: string;
@@ -75,39 +77,27 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
   private readonly conversations = new Map<string, Conversation>();
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly faults = new Map<DirectLineRequestKind, DirectLineFault[]>();
-  private readonly wss = new WebSocketServer({ noServer: true });
-  private readonly sockets = new Set<Socket>();
-  private port = 0;
+  private readonly server = new FakeVendorServer((req, res) => this.onRequest(req, res));
   private seq = 0;
 
-  private constructor(
-    private readonly server: Server,
-    opts: DirectLineServerOptions,
-  ) {
+  private constructor(opts: DirectLineServerOptions) {
     super();
     this.secret = opts.secret ?? 'dl-secret';
     this.expiresIn = opts.expiresIn ?? 1800;
     this.greeting = opts.greeting ?? ['Hello, this is the echo bot.'];
     this.now = opts.now ?? Date.now;
+    this.server.onUpgrade((req, socket, head) => this.onUpgrade(req, socket, head));
   }
 
   static async start(opts: DirectLineServerOptions = {}): Promise<DirectLineServer> {
-    const server = createServer();
-    const double = new DirectLineServer(server, opts);
-    server.on('request', (req, res) => void double.onRequest(req, res));
-    server.on('upgrade', (req, socket, head) => double.onUpgrade(req, socket as Socket, head));
-    server.on('connection', (s) => {
-      double.sockets.add(s);
-      s.on('close', () => double.sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    double.port = (server.address() as AddressInfo).port;
+    const double = new DirectLineServer(opts);
+    await double.server.listen();
     return double;
   }
 
   /** The `baseUrl` to configure. */
   get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}/v3/directline`;
+    return `${this.server.origin}/v3/directline`;
   }
 
   get secretValue(): string {
@@ -122,7 +112,7 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
   /** The conversation is gone (expired on Direct Line's side): its requests get 404. */
   forget(conversationId: string): void {
     const c = this.conversations.get(conversationId);
-    for (const s of c?.streams ?? []) s.terminate();
+    for (const s of c?.streams ?? []) dropConnection(s);
     this.conversations.delete(conversationId);
   }
 
@@ -139,7 +129,7 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
   /** Cuts the conversation's streams without a close handshake (network loss). */
   dropStreams(conversationId: string): void {
     const c = this.conversation(conversationId);
-    for (const s of c.streams) s.terminate();
+    for (const s of c.streams) dropConnection(s);
     c.streams.clear();
   }
 
@@ -160,17 +150,7 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
 
   /** Resolves with the `nth` (1-based) request matching `match`, counting ones already received. */
   waitForRequest(match: (r: RecordedDirectLineRequest) => boolean, nth = 1): Promise<RecordedDirectLineRequest> {
-    const found = this.requests.filter(match);
-    if (found.length >= nth) return Promise.resolve(found[nth - 1]);
-    let seen = found.length;
-    return new Promise((resolve) => {
-      const onRequest = (r: RecordedDirectLineRequest) => {
-        if (!match(r) || ++seen < nth) return;
-        this.off('request', onRequest);
-        resolve(r);
-      };
-      this.on('request', onRequest);
-    });
+    return this.log.matching(match, nth);
   }
 
   /** Resolves when the conversation has an open stream. */
@@ -204,17 +184,15 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
   }
 
   async close(): Promise<void> {
-    for (const c of this.wss.clients) c.terminate();
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.server.close();
   }
 
   // ---- HTTP ---------------------------------------------------------------------------------
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${this.port}`);
+    const url = new URL(req.url ?? '/', this.server.origin);
     const method = req.method ?? 'GET';
-    const raw = await readBody(req);
+    const { text: raw } = await receive(req);
     const route = routeOf(method, url.pathname);
     if (!route) return sendError(res, 404, 'BadArgument', `No route for ${method} ${url.pathname}`);
     let body: Record<string, unknown> = {};
@@ -229,10 +207,7 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
     this.record(route.kind, req, url, body, route.conversationId);
     const fault = this.faults.get(route.kind)?.shift();
     if (fault?.hold) return; // never answered; destroyed on close()
-    if (fault?.rawBody !== undefined) {
-      res.writeHead(fault.status ?? 200, { 'content-type': 'application/json' });
-      return void res.end(fault.rawBody);
-    }
+    if (fault?.rawBody !== undefined) return sendJson(res, fault.status ?? 200, fault.rawBody);
     if (fault?.status) return sendError(res, fault.status, fault.code ?? 'ServiceError', fault.message ?? 'Injected fault');
 
     const auth = this.authenticate(req.headers.authorization, route.kind, route.conversationId);
@@ -241,30 +216,30 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
     switch (route.kind) {
       case 'generate': {
         const c = this.createConversation();
-        return sendJson(res, 200, { conversationId: c.id, token: this.issueToken(c.id), expires_in: this.expiresIn });
+        return answerJson(res, 200, { conversationId: c.id, token: this.issueToken(c.id), expires_in: this.expiresIn });
       }
       case 'refresh':
-        return sendJson(res, 200, { conversationId: auth.conversationId, token: this.issueToken(auth.conversationId!), expires_in: this.expiresIn });
+        return answerJson(res, 200, { conversationId: auth.conversationId, token: this.issueToken(auth.conversationId!), expires_in: this.expiresIn });
       case 'create': {
         // A token from /tokens/generate already names its conversation: start that one (201), as Direct Line does.
         const existing = auth.conversationId ? this.conversations.get(auth.conversationId) : undefined;
         const c = existing ?? this.createConversation();
         const token = auth.token ?? this.issueToken(c.id);
-        return sendJson(res, 201, { conversationId: c.id, token, expires_in: this.expiresIn, streamUrl: this.streamUrl(c.id, token) });
+        return answerJson(res, 201, { conversationId: c.id, token, expires_in: this.expiresIn, streamUrl: this.streamUrl(c.id, token) });
       }
       case 'reconnect': {
         const c = this.conversations.get(route.conversationId!);
         if (!c) return sendError(res, 404, 'BadArgument', 'Conversation not found');
         const token = auth.token ?? this.issueToken(c.id);
         const watermark = url.searchParams.get('watermark') ?? undefined;
-        return sendJson(res, 200, { conversationId: c.id, token, expires_in: this.expiresIn, streamUrl: this.streamUrl(c.id, token, watermark) });
+        return answerJson(res, 200, { conversationId: c.id, token, expires_in: this.expiresIn, streamUrl: this.streamUrl(c.id, token, watermark) });
       }
       case 'post-activity': {
         const c = this.conversations.get(route.conversationId!);
         if (!c) return sendError(res, 404, 'BadArgument', 'Conversation not found');
         if (typeof body.type !== 'string') return sendError(res, 400, 'MissingProperty', 'Activity type is required');
         const id = this.append(c, { ...body, channelId: 'directline', conversation: { id: c.id }, timestamp: new Date(this.now()).toISOString() });
-        sendJson(res, 200, { id });
+        answerJson(res, 200, { id });
         this.botTurn(c, { ...body, id });
         return;
       }
@@ -273,7 +248,7 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
         if (!c) return sendError(res, 404, 'BadArgument', 'Conversation not found');
         const from = Number(url.searchParams.get('watermark') ?? '0') || 0;
         // typing activities travel on the WebSocket only.
-        return sendJson(res, 200, { activities: c.log.slice(from).filter((a) => a.type !== 'typing'), watermark: String(c.log.length) });
+        return answerJson(res, 200, { activities: c.log.slice(from).filter((a) => a.type !== 'typing'), watermark: String(c.log.length) });
       }
       default:
         return sendError(res, 404, 'BadArgument', 'Not found');
@@ -299,21 +274,18 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
 
   // ---- WebSocket stream ---------------------------------------------------------------------
 
-  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${this.port}`);
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', this.server.origin);
     const m = /^\/v3\/directline\/conversations\/([^/]+)\/stream$/.exec(url.pathname);
     const conversationId = m ? decodeURIComponent(m[1]) : undefined;
     this.record('stream', req, url, {}, conversationId);
     const c = conversationId ? this.conversations.get(conversationId) : undefined;
     const token = this.tokens.get(url.searchParams.get('t') ?? '');
-    const refuse = (status: number, text: string) => {
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-    };
-    if (!c) return refuse(404, 'Not Found');
+    if (!c) return refuseUpgrade(socket, 404);
     // The stream URL is preauthorized by its `t` token; no Authorization header.
-    if (!token || token.conversationId !== c.id || token.expiresAt <= this.now()) return refuse(403, 'Forbidden');
-    if (this.refuseStreams) return refuse(403, 'Forbidden');
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
+    if (!token || token.conversationId !== c.id || token.expiresAt <= this.now()) return refuseUpgrade(socket, 403);
+    if (this.refuseStreams) return refuseUpgrade(socket, 403);
+    this.server.acceptWebSocket(req, socket, head, (ws) => {
       c.streams.add(ws);
       ws.on('close', (code) => {
         c.streams.delete(ws);
@@ -389,7 +361,7 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
 
   private streamUrl(conversationId: string, token: string, watermark?: string): string {
     const wm = watermark !== undefined ? `watermark=${encodeURIComponent(watermark)}&` : '';
-    return `ws://127.0.0.1:${this.port}/v3/directline/conversations/${encodeURIComponent(conversationId)}/stream?${wm}t=${encodeURIComponent(token)}`;
+    return `ws://127.0.0.1:${this.server.port}/v3/directline/conversations/${encodeURIComponent(conversationId)}/stream?${wm}t=${encodeURIComponent(token)}`;
   }
 
   private record(kind: DirectLineRequestKind, req: IncomingMessage, url: URL, body: Record<string, unknown>, conversationId?: string): void {
@@ -402,8 +374,7 @@ export class DirectLineServer extends EventEmitter<{ request: [RecordedDirectLin
       body,
       conversationId,
     };
-    this.requests.push(r);
-    this.emit('request', r);
+    this.log.add(r);
   }
 }
 
@@ -423,17 +394,12 @@ function routeOf(method: string, path: string): { kind: DirectLineRequestKind; c
   return undefined;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
+/** Direct Line names the charset of its JSON answers. */
+function answerJson(res: ServerResponse, status: number, body: unknown): void {
+  sendJson(res, status, body, { 'content-type': 'application/json; charset=utf-8' });
 }
 
+/** Direct Line's ErrorResponse. */
 function sendError(res: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(res, status, { error: { code, message } });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  answerJson(res, status, { error: { code, message } });
 }

@@ -8,10 +8,10 @@
  *   body, stall before the headers or after them, or answer any status and JSON.
  * Every request is recorded with its headers, query and parsed body.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { FakeVendorServer, neverAnswer, receive, sendJson, writeChunked } from './fake-vendor-server.js';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackDouble, neverAnswer, receive, sendJson } from './fake-vendor-server.js';
 import { encodeMuLaw } from '../../src/media/g711.js';
-import { pcm16le, tone } from './tts-http-server.js';
+import { pcm16le, writeTone, type ToneStreamScript } from './tts-http-server.js';
 
 export interface RecordedElevenLabsRequest {
   method: string;
@@ -21,16 +21,7 @@ export interface RecordedElevenLabsRequest {
   body: Record<string, unknown> | undefined;
 }
 
-export interface ElevenLabsScript {
-  /** Tone frequency and length of the generated speech (default 440 Hz, 500 ms). */
-  hz?: number;
-  ms?: number;
-  /** Pieces the body is split into (default 5). */
-  chunks?: number;
-  /** gates[i] is awaited before piece i+1 is written. */
-  gates?: Promise<void>[];
-  /** Destroy the connection instead of writing piece `cutAfterChunks` (the server dies mid-body). */
-  cutAfterChunks?: number;
+export interface ElevenLabsScript extends ToneStreamScript {
   /** Answer 200 and end without a byte of audio. */
   empty?: boolean;
   /** Never answer (no headers): the request deadline must fire. */
@@ -43,36 +34,15 @@ export interface ElevenLabsScript {
 
 export const ELEVENLABS_TEST_KEY = 'sk_test_elevenlabs_0123456789';
 
-export class ElevenLabsDouble {
+export class ElevenLabsDouble extends LoopbackDouble {
   readonly requests: RecordedElevenLabsRequest[] = [];
   readonly scripts: ElevenLabsScript[] = [];
-  url = '';
 
-  private readonly server = new FakeVendorServer(async (req, res) => {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req);
     const recorded = { method: received.method, path: received.path, query: received.query, headers: received.headers, body: received.json as Record<string, unknown> | undefined };
     this.requests.push(recorded);
     await this.route(recorded, received.text, res);
-  });
-
-  async start(): Promise<this> {
-    await this.server.listen();
-    this.url = this.server.origin;
-    return this;
-  }
-
-  /** Responses closed before the server finished them (client aborts). */
-  get closedEarly(): number {
-    return this.server.closedEarly;
-  }
-
-  /** Resolves when some response is closed (by the client or the server). */
-  nextClose(): Promise<void> {
-    return this.server.nextClose();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   private async route(req: RecordedElevenLabsRequest, raw: string, res: ServerResponse): Promise<void> {
@@ -110,8 +80,6 @@ export class ElevenLabsDouble {
     if (script.reply) return sendJson(res, script.reply.status, script.reply.json);
     if (script.stallBeforeHeaders) return neverAnswer();
     const rate = format![2] ? Number(format![2]) : 8000;
-    const samples = tone(script.hz ?? 440, script.ms ?? 500, rate);
-    const bytes = format![3] ? encodeMuLaw(samples) : pcm16le(samples);
     res.writeHead(200, {
       'content-type': format![3] ? 'audio/basic' : 'audio/pcm',
       'transfer-encoding': 'chunked',
@@ -123,7 +91,7 @@ export class ElevenLabsDouble {
       return neverAnswer();
     }
     if (script.empty) return void res.end();
-    await writeChunked(res, bytes, script.chunks ?? 5, script.gates, script.cutAfterChunks);
+    await writeTone(res, script, rate, format![3] ? encodeMuLaw : pcm16le);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeVendorServer, receive, RequestLog } from './fake-vendor-server.js';
+import { LoopbackDouble, receive, RequestLog } from './fake-vendor-server.js';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 
 export interface TestServiceAccount {
@@ -71,7 +71,7 @@ const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Google tolerates some clock skew on iat; the exact figure is not documented. */
 const SKEW_S = 300;
 
-export class GoogleOAuthServer {
+export class GoogleOAuthServer extends LoopbackDouble {
   private readonly log = new RequestLog<TokenRequestRecord>();
   readonly requests = this.log.entries;
   private readonly accounts = new Map<string, TestServiceAccount>();
@@ -81,10 +81,9 @@ export class GoogleOAuthServer {
   private holdNext = 0;
   private readonly now: () => number;
   private readonly expiresInS: number;
-  url = '';
-  private readonly server = new FakeVendorServer((req, res) => this.handle(req, res));
 
   constructor(options: GoogleOAuthServerOptions = {}) {
+    super();
     this.now = options.now ?? Date.now;
     this.expiresInS = options.expiresInS ?? 3599;
   }
@@ -128,21 +127,11 @@ export class GoogleOAuthServer {
     return !!issued && issued.expiresAt > this.now() && issued.scopes.includes(scope);
   }
 
-  async start(): Promise<this> {
-    await this.server.listen();
-    this.url = this.server.origin;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
-  }
-
   private record(r: TokenRequestRecord): void {
     this.log.add(r);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { text } = await receive(req);
     const send = (status: number, body: unknown, record: Omit<TokenRequestRecord, 'status'> = {}) => {
       this.record({ ...record, status });

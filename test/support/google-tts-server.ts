@@ -8,8 +8,8 @@
  *   sampleRateHertz, unless a queued script says otherwise (an error, a raw body, silence, a cut body).
  * Every request is recorded with its query, headers and parsed body.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { FakeVendorServer, receive } from './fake-vendor-server.js';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackDouble, receive } from './fake-vendor-server.js';
 import { encodeWav, tone } from './tts-http-server.js';
 
 /** The JSON body of a synthesize request, as far as the double reads it. */
@@ -52,38 +52,17 @@ const KNOWN_FIELDS: Record<string, string[]> = {
 };
 const SNAKE: Record<string, string> = { '': '', input: 'input', voice: 'voice', audioConfig: 'audio_config' };
 
-export class GoogleTtsDouble {
+export class GoogleTtsDouble extends LoopbackDouble {
   readonly requests: RecordedGoogleRequest[] = [];
   readonly scripts: GoogleScript[] = [];
   apiKey = 'AIza-test-key';
   bearerToken = 'ya29.test-token';
-  url = '';
 
-  private readonly server = new FakeVendorServer(async (req, res) => {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req);
     const recorded = { method: received.method, path: received.path, query: received.query, headers: received.headers, body: received.json as GoogleSynthesizeBody | undefined };
     this.requests.push(recorded);
     await this.route(recorded, received.text, res);
-  });
-
-  async start(): Promise<this> {
-    await this.server.listen();
-    this.url = this.server.origin;
-    return this;
-  }
-
-  /** Responses closed before the server finished them (client aborts). */
-  get closedEarly(): number {
-    return this.server.closedEarly;
-  }
-
-  /** Resolves when some response is closed (by the client or the server). */
-  nextClose(): Promise<void> {
-    return this.server.nextClose();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   private route(req: RecordedGoogleRequest, raw: string, res: ServerResponse): void {

@@ -11,8 +11,8 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { FakeVendorServer, receive, writeChunked } from './fake-vendor-server.js';
-import { pcm16le, tone } from './tts-http-server.js';
+import { LoopbackDouble, receive } from './fake-vendor-server.js';
+import { writeTone, type ToneStreamScript } from './tts-http-server.js';
 
 export const POLLY_TEST_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE7TESTKEY', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 
@@ -24,16 +24,7 @@ export interface RecordedPollyRequest {
   body: Record<string, unknown> | undefined;
 }
 
-export interface PollyScript {
-  /** Tone frequency and length (default 440 Hz, 500 ms). */
-  hz?: number;
-  ms?: number;
-  /** Pieces the body is written in (default 5). */
-  chunks?: number;
-  /** gates[i] is awaited before piece i+1 is written. */
-  gates?: Promise<void>[];
-  /** Drop the connection after this many pieces. */
-  cutAfterChunks?: number;
+export interface PollyScript extends ToneStreamScript {
   /** Answer with a Polly error. */
   error?: { status: number; type: string; message: string };
   /** Answer 200 with this content type and body instead of audio. */
@@ -48,44 +39,27 @@ const SERVICE = 'polly';
 const MAX_SKEW_MS = 5 * 60 * 1000;
 const POLLY_ERROR_NAMESPACE = 'http://internal.amazon.com/coral/com.amazonaws.tts/';
 
-export class PollyDouble {
+export class PollyDouble extends LoopbackDouble {
   readonly requests: RecordedPollyRequest[] = [];
   readonly scripts: PollyScript[] = [];
   /** Access key id -> secret (and session token, for temporary credentials) the double accepts. */
   readonly keys = new Map<string, { secret: string; sessionToken?: string }>([[POLLY_TEST_CREDENTIALS.accessKeyId, { secret: POLLY_TEST_CREDENTIALS.secretAccessKey }]]);
   region = 'us-east-1';
-  url = '';
 
-  private readonly server = new FakeVendorServer(async (req, res) => {
+  constructor() {
+    super({
+      onRouteError: (err, res) => {
+        if (!res.headersSent) pollyError(res, 500, 'ServiceFailureException', String(err));
+        else res.destroy();
+      },
+    });
+  }
+
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req);
     const recorded = { method: received.method, url: received.url, headers: received.headers, raw: received.raw, body: received.json as Record<string, unknown> | undefined };
     this.requests.push(recorded);
     await this.route(req, recorded, res);
-  }, {
-    onRouteError: (err, res) => {
-      if (!res.headersSent) pollyError(res, 500, 'ServiceFailureException', String(err));
-      else res.destroy();
-    },
-  });
-
-  async start(): Promise<this> {
-    await this.server.listen();
-    this.url = this.server.origin;
-    return this;
-  }
-
-  /** Responses closed before the server finished them (client aborts). */
-  get closedEarly(): number {
-    return this.server.closedEarly;
-  }
-
-  /** Resolves when some response is closed (by the client or the server). */
-  nextClose(): Promise<void> {
-    return this.server.nextClose();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   private async route(req: IncomingMessage, recorded: RecordedPollyRequest, res: ServerResponse): Promise<void> {
@@ -117,7 +91,7 @@ export class PollyDouble {
       res.flushHeaders();
       return;
     }
-    await writeChunked(res, pcm16le(tone(script.hz ?? 440, script.ms ?? 500, rate)), script.chunks ?? 5, script.gates, script.cutAfterChunks);
+    await writeTone(res, script, rate);
   }
 
   /** SigV4 check per the AWS spec; undefined when the signature is valid. */

@@ -1,16 +1,14 @@
 /**
  * Test fixtures for the record store: temp SQLite directories, a scratch PostgreSQL database per
- * suite, a logger whose lines the test can read, and `describeOnEachDialect` to run one behavior
- * suite against both backends.
+ * suite, and `describeOnEachDialect` to run one behavior suite against both backends. (The logger
+ * whose lines a test reads is in captured-logger.ts.)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe } from 'vitest';
-import type { Logger } from '../../src/logger.js';
 import { openDatabase, redactUrl, type Store } from '../../src/store/database.js';
 
 /** Trust-auth server the store tests use; override with VOXGATE_TEST_PG_URL. */
@@ -82,25 +80,6 @@ export async function createScratchPgDatabase(adminUrl = PG_TEST_URL): Promise<S
     },
   };
 }
-
-export interface CapturedLog {
-  level: number;
-  msg: string;
-  callId?: string;
-  event?: string;
-  err?: { message: string };
-  [key: string]: unknown;
-}
-
-/** A pino logger (level debug) whose JSON lines land in `lines`. */
-export function captureLogger(): { logger: Logger; lines: CapturedLog[] } {
-  const lines: CapturedLog[] = [];
-  const destination = { write: (chunk: string) => void lines.push(JSON.parse(chunk) as CapturedLog) };
-  return { logger: pino({ level: 'debug' }, destination), lines };
-}
-
-export const LOG_WARN = 40;
-export const LOG_ERROR = 50;
 
 export interface StoreSuiteContext {
   /** The suite's store, open for the whole suite. */

@@ -8,8 +8,8 @@
  *   `{audio_url}` pointing at `GET /audio/<id>`, an error status, or any content type).
  * Every request is recorded with its headers and parsed body.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { FakeVendorServer, receive, sendJson, writeChunked } from './fake-vendor-server.js';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackDouble, receive, sendJson, writeChunked } from './fake-vendor-server.js';
 import { encodeMuLaw } from '../../src/media/g711.js';
 import { encodeWav } from '../../src/media/wav.js';
 
@@ -42,6 +42,24 @@ export function pcm16be(samples: Int16Array): Buffer {
 
 export { encodeWav, encodeMuLaw };
 
+/** How a streaming TTS double plays its audio: a tone, written in pieces a test can hold back or cut. */
+export interface ToneStreamScript {
+  /** Tone frequency and length of the generated speech (default 440 Hz, 500 ms). */
+  hz?: number;
+  ms?: number;
+  /** Pieces the body is written in, of odd byte sizes (default 5). */
+  chunks?: number;
+  /** gates[i] is awaited before piece i+1 is written. */
+  gates?: Promise<void>[];
+  /** Destroy the connection instead of writing piece `cutAfterChunks` (the server dies mid-body). */
+  cutAfterChunks?: number;
+}
+
+/** Writes the script's tone at `rate` as the body, encoded by `encode` (PCM16 LE unless said otherwise). */
+export function writeTone(res: ServerResponse, script: ToneStreamScript, rate: number, encode: (samples: Int16Array) => Uint8Array = pcm16le): Promise<void> {
+  return writeChunked(res, encode(tone(script.hz ?? 440, script.ms ?? 500, rate)), script.chunks ?? 5, script.gates, script.cutAfterChunks);
+}
+
 /** How the generic endpoint answers one POST. */
 export type GenericAnswer =
   /** Audio bytes with this Content-Type, sent in `chunks` pieces (default 4). */
@@ -68,7 +86,7 @@ export interface OpenAiSpeechScript {
   okJson?: unknown;
 }
 
-export class TtsHttpDouble {
+export class TtsHttpDouble extends LoopbackDouble {
   readonly requests: RecordedTtsRequest[] = [];
   readonly genericAnswers: GenericAnswer[] = [];
   readonly speechScripts: OpenAiSpeechScript[] = [];
@@ -77,33 +95,12 @@ export class TtsHttpDouble {
   private audioById = new Map<string, { contentType: string; bytes: Uint8Array; status: number }>();
   private nextAudio = 1;
 
-  url = '';
 
-  private readonly server = new FakeVendorServer(async (req, res) => {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req);
     const recorded = { method: received.method, url: received.url, headers: received.headers, body: received.json as Record<string, unknown> | undefined };
     this.requests.push(recorded);
     await this.route(recorded, received.text, res);
-  });
-
-  async start(): Promise<this> {
-    await this.server.listen();
-    this.url = this.server.origin;
-    return this;
-  }
-
-  /** Responses closed before the server finished them (client aborts). */
-  get closedEarly(): number {
-    return this.server.closedEarly;
-  }
-
-  /** Resolves when some response is closed (by the client or the server). */
-  nextClose(): Promise<void> {
-    return this.server.nextClose();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   private async route(req: RecordedTtsRequest, raw: string, res: ServerResponse): Promise<void> {
@@ -147,9 +144,8 @@ export class TtsHttpDouble {
     const script = this.speechScripts.shift() ?? { hz: 440, ms: 500 };
     if (script.error) return openAiError(res, script.error.status, script.error.message, script.error.type, null, script.error.code);
     if (script.okJson !== undefined) return sendJson(res, 200, script.okJson);
-    const bytes = pcm16le(tone(script.hz, script.ms, 24000));
     res.writeHead(200, { 'content-type': 'audio/pcm', 'transfer-encoding': 'chunked' });
-    await writeChunked(res, bytes, script.chunks ?? 5, script.gates);
+    await writeTone(res, script, 24000);
   }
 
   private async generic(res: ServerResponse): Promise<void> {
@@ -178,7 +174,7 @@ export class TtsHttpDouble {
   }
 }
 
-/** Writes `bytes` in `count` pieces of uneven (odd where possible) sizes, awaiting gates between them. */
+/** An error as OpenAI sends it: `{error:{message,type,param,code}}`. */
 function openAiError(res: ServerResponse, status: number, message: string, type: string, param: string | null = null, code: string | null = null): void {
   sendJson(res, status, { error: { message, type, param, code } });
 }

@@ -13,10 +13,10 @@
  * the upgrade with 401. The double cannot recognize speech: tests script what the caller said.
  * A phrase-list recognizer only knows the list's words: others come out as "[unk]", as in Vosk.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { EventEmitter } from 'node:events';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { SttDoubleConnection, SttWebSocketDouble, type Scripted } from './websocket-stt-double.js';
 
 export interface VoskUtteranceScript {
   /** Partial transcripts, one more every `partialEveryMs` of audio (repeated in between, as Vosk does). */
@@ -28,9 +28,7 @@ export interface VoskUtteranceScript {
   conf?: number | number[];
 }
 
-interface ScriptedUtterance extends VoskUtteranceScript {
-  text: string;
-}
+type ScriptedUtterance = Scripted<VoskUtteranceScript>;
 
 export interface VoskRecognizerConfig {
   sample_rate: number;
@@ -46,37 +44,24 @@ export function voskJson(value: object): string {
   return JSON.stringify(value, null, 2).replace(/^(\s*"[^"]*"): /gm, '$1 : ');
 }
 
-export class VoskConnection extends EventEmitter {
+export class VoskConnection extends SttDoubleConnection {
   /** The config frames received, parsed. */
   readonly configs: Array<Record<string, unknown>> = [];
   /** The recognizer's settings, fixed by the first non-config frame. */
   recognizer: VoskRecognizerConfig | undefined;
-  readonly audioMessages: Buffer[] = [];
-  audioBytes = 0;
   /** Text frames other than config, in order (eof...). */
   readonly textMessages: string[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
   private pendingConfig: Partial<VoskRecognizerConfig> = {};
   /** A hung recognizer: frames are recorded but never answered. */
   private stalled = false;
   private utteranceStartBytes = 0;
 
   constructor(
-    readonly socket: WebSocket,
-    readonly headers: IncomingHttpHeaders,
+    socket: WebSocket,
+    headers: IncomingHttpHeaders,
     private readonly utterances: ScriptedUtterance[],
   ) {
-    super();
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })));
-    socket.on('message', (data: Buffer, isBinary) => this.onMessage(data, isBinary));
-  }
-
-  audio(): Buffer {
-    return Buffer.concat(this.audioMessages);
-  }
-
-  waitForAudioBytes(bytes: number): Promise<void> {
-    return this.waitFor(() => this.audioBytes >= bytes);
+    super(socket, headers);
   }
 
   /** Resolves once the client sent its config frame (so its socket is open). */
@@ -93,33 +78,12 @@ export class VoskConnection extends EventEmitter {
     this.socket.close(code, reason);
   }
 
-  /** Cuts the TCP connection without a close frame. */
-  cut(): void {
-    this.socket.terminate();
-  }
-
-  sendRaw(text: string): void {
-    this.socket.send(text);
-  }
-
   /** From now on answer nothing (a recognizer stuck on an overloaded server). */
   stall(): void {
     this.stalled = true;
   }
 
-  private waitFor(done: () => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (!done()) return;
-        this.off('message', check);
-        resolve();
-      };
-      this.on('message', check);
-      check();
-    });
-  }
-
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  protected override onFrame(data: Buffer, isBinary: boolean): void {
     const text = isBinary ? undefined : data.toString('utf8');
     if (text !== undefined && text.includes('config')) {
       try {
@@ -132,14 +96,12 @@ export class VoskConnection extends EventEmitter {
       } catch {
         this.socket.close(1011, '');
       }
-      this.emit('message');
       return;
     }
     this.recognizer ??= { sample_rate: 8000, words: true, ...this.pendingConfig };
     if (this.stalled) {
       if (text !== undefined) this.textMessages.push(text);
       else this.audioMessages.push(data);
-      this.emit('message');
       return;
     }
     if (text !== undefined) {
@@ -150,11 +112,9 @@ export class VoskConnection extends EventEmitter {
       } else {
         this.socket.close(1011, '');
       }
-      this.emit('message');
       return;
     }
-    this.audioMessages.push(data);
-    this.audioBytes += data.byteLength;
+    this.recordAudio(data);
     const script = this.utterances[0];
     const heardMs = ((this.audioBytes - this.utteranceStartBytes) / (this.recognizer.sample_rate * 2)) * 1000;
     if (script?.endpointAfterMs !== undefined && heardMs >= script.endpointAfterMs) {
@@ -164,7 +124,6 @@ export class VoskConnection extends EventEmitter {
       const index = Math.min(partials.length, Math.floor(heardMs / (script?.partialEveryMs ?? 100))) - 1;
       this.socket.send(voskJson({ partial: index >= 0 ? this.recognize(partials[index]!) : '' }));
     }
-    this.emit('message');
   }
 
   private sendFinal(script: ScriptedUtterance | undefined): void {
@@ -193,76 +152,25 @@ export class VoskConnection extends EventEmitter {
   }
 }
 
-export class VoskServer {
-  readonly connections: VoskConnection[] = [];
-  readonly upgradeRequests: Array<{ url: string; headers: IncomingHttpHeaders; status: number }> = [];
-  private readonly utterances: ScriptedUtterance[] = [];
-  private readonly http: Server;
-  private readonly wss = new WebSocketServer({ noServer: true });
-  private readonly sockets = new Set<Socket>();
-  private readonly events = new EventEmitter();
-  private port = 0;
+/** What nginx answers when the proxy in front of vosk-server refuses the credentials. */
+const NGINX_401_PAGE = '<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n<center><h1>401 Authorization Required</h1></center>\r\n</body>\r\n</html>\r\n';
 
+export class VoskServer extends SttWebSocketDouble<VoskConnection, VoskUtteranceScript> {
   private constructor(private readonly requireBearer: string | undefined) {
-    this.http = createServer((_req, res) => {
-      // The websockets library answers a plain HTTP request this way.
+    // The websockets library answers a plain HTTP request this way.
+    super((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('Failed to open a WebSocket connection: missing Connection header.\n');
-    });
-    this.http.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    this.http.on('upgrade', (req, socket, head) => {
-      const url = req.url ?? '/';
-      if (this.requireBearer !== undefined && req.headers.authorization !== `Bearer ${this.requireBearer}`) {
-        this.upgradeRequests.push({ url, headers: req.headers, status: 401 });
-        const body = '<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n<center><h1>401 Authorization Required</h1></center>\r\n</body>\r\n</html>\r\n';
-        socket.end(
-          `HTTP/1.1 401 Unauthorized\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
-        return;
-      }
-      this.upgradeRequests.push({ url, headers: req.headers, status: 101 });
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        this.connections.push(new VoskConnection(ws, req.headers, this.utterances));
-        this.events.emit('connection');
-      });
     });
   }
 
   static async start(options: { requireBearer?: string } = {}): Promise<VoskServer> {
-    const server = new VoskServer(options.requireBearer);
-    await new Promise<void>((resolve) => server.http.listen(0, '127.0.0.1', resolve));
-    server.port = (server.http.address() as AddressInfo).port;
-    return server;
+    return new VoskServer(options.requireBearer).listen();
   }
 
-  get url(): string {
-    return `ws://127.0.0.1:${this.port}`;
-  }
-
-  /** Scripts what the caller says next. */
-  nextUtterance(text: string, script: VoskUtteranceScript = {}): void {
-    this.utterances.push({ text, ...script });
-  }
-
-  /** Resolves with the n-th accepted connection (0-based), waiting for it if needed. */
-  connection(index = 0): Promise<VoskConnection> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        const found = this.connections[index];
-        if (!found) return;
-        this.events.off('connection', check);
-        resolve(found);
-      };
-      this.events.on('connection', check);
-      check();
-    });
-  }
-
-  async close(): Promise<void> {
-    for (const client of this.wss.clients) client.terminate();
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  protected override upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.requireBearer !== undefined && req.headers.authorization !== `Bearer ${this.requireBearer}`) {
+      return this.refuse(req, socket, 401, { headers: { Server: 'nginx', 'Content-Type': 'text/html' }, body: NGINX_401_PAGE });
+    }
+    this.accept(req, socket, head, (ws) => new VoskConnection(ws, req.headers, this.utterances));
   }
 }
