@@ -1,36 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { EspeakTtsProvider } from '../../src/speech/tts/espeak.js';
 import { rmsDbfs } from '../../src/media/audio.js';
-import type { TimelineEvent } from '../../src/sim/timeline.js';
 import { startE2e, VOXGATE_NUMBER, type E2eSetup } from '../support/e2e-gateway.js';
-
-const GREETING = 'Thanks for calling. Press 1 for sales, or 2 for support.';
-const SALES = 'Sales is closed today.';
-const SUPPORT = 'Support will call you back within the hour.';
-
-const flow = {
-  name: 'e2e',
-  language: 'en-US',
-  start: 'menu',
-  steps: {
-    menu: { collect: { prompt: GREETING, maxDigits: 1, timeoutMs: 8000, branches: { '1': 'sales', '2': 'support' }, noMatch: 'bye', timeout: 'bye' } },
-    sales: { say: SALES, hangup: 'completed' },
-    support: { say: SUPPORT, hangup: 'completed' },
-    bye: { say: 'Goodbye.', hangup: 'completed' },
-  },
-};
-
-async function spokenMs(text: string): Promise<number> {
-  let samples = 0;
-  for await (const chunk of new EspeakTtsProvider().synthesize({ text, language: 'en-US', sampleRate: 8000 })) samples += chunk.length;
-  return samples / 8;
-}
-
-function heardSegments(timeline: TimelineEvent[]): { atMs: number; durationMs: number }[] {
-  return timeline.flatMap((e) => (e.type === 'heard-audio-stop' ? [{ atMs: e.atMs - e.durationMs, durationMs: e.durationMs }] : []));
-}
+import { GREETING, SALES, SUPPORT, heardSegments, menuFlow as flow, spokenMs } from '../support/e2e-fixtures.js';
 
 describe('an inbound Plivo call answered by the flow bot, end to end', () => {
   let e2e: E2eSetup;

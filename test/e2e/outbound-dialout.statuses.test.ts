@@ -1,31 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboundStatusEvent } from '../../src/events/outbound-events.js';
 import { startE2e, VOXGATE_NUMBER, type E2eSetup } from '../support/e2e-gateway.js';
-
-const flow = {
-  name: 'offer',
-  language: 'en-US',
-  start: 'menu',
-  steps: {
-    menu: { collect: { prompt: 'A ticket is waiting. Press 1 to accept.', maxDigits: 1, timeoutMs: 5000, branches: { '1': 'yes' }, noMatch: 'bye', timeout: 'bye' } },
-    yes: { say: 'Thank you.', hangup: 'accepted' },
-    bye: { say: 'Goodbye.', hangup: 'completed' },
-  },
-};
-
-/** Collects the outbound statuses of one call (the first, `initiated`, is published inside place()) until it is completed or failed. */
-function statusesOf(e2e: E2eSetup, conversationId: () => string | undefined): Promise<OutboundStatusEvent[]> {
-  const all: OutboundStatusEvent[] = [];
-  return new Promise((resolve) => {
-    const off = e2e.gateway.bus.subscribe('outbound.status', (e) => {
-      all.push(e);
-      if (e.conversationId === conversationId() && (e.status === 'completed' || e.status === 'failed')) {
-        off();
-        resolve(all.filter((s) => s.conversationId === e.conversationId));
-      }
-    });
-  });
-}
+import { offerFlow as flow, statusesOf } from '../support/e2e-fixtures.js';
 
 describe('outbound calls placed through Plivo (simulator), end to end', () => {
   let e2e: E2eSetup;
@@ -37,7 +12,7 @@ describe('outbound calls placed through Plivo (simulator), end to end', () => {
   it('an answered call: initiated, ringing, answered, completed with the digits the callee pressed; the bot learns the target', async () => {
     e2e.sim.addCallee('+14155550201', { answerAfterSec: 0.2, keys: [{ atSec: 1, digits: '1' }] });
     const placed: { id?: string } = {};
-    const statuses = statusesOf(e2e, () => placed.id);
+    const statuses = statusesOf(e2e.gateway, () => placed.id);
     placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target: 'tel:+14155550201', caller: VOXGATE_NUMBER, source: 'dialout', metadata: { ticket: 'T-1' } })).conversationId;
     const seen = await statuses;
     expect(seen.map((s) => s.status)).toEqual(['initiated', 'ringing', 'answered', 'completed']);
@@ -51,7 +26,7 @@ describe('outbound calls placed through Plivo (simulator), end to end', () => {
   it('a busy line fails with reason busy and still leaves a call record', async () => {
     e2e.sim.addCallee('+14155550202', { busy: true });
     const placed: { id?: string } = {};
-    const statuses = statusesOf(e2e, () => placed.id);
+    const statuses = statusesOf(e2e.gateway, () => placed.id);
     placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550202', caller: VOXGATE_NUMBER, source: 'dialout' })).conversationId;
     const seen = await statuses;
     expect(seen.at(-1)).toMatchObject({ status: 'failed', reasonCode: 'busy' });
@@ -62,7 +37,7 @@ describe('outbound calls placed through Plivo (simulator), end to end', () => {
   it('a callee who declines fails with reason declined', async () => {
     e2e.sim.addCallee('+14155550203', { declines: true, answerAfterSec: 0.3 });
     const placed: { id?: string } = {};
-    const statuses = statusesOf(e2e, () => placed.id);
+    const statuses = statusesOf(e2e.gateway, () => placed.id);
     placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550203', caller: VOXGATE_NUMBER, source: 'dialout' })).conversationId;
     expect((await statuses).at(-1)).toMatchObject({ status: 'failed', reasonCode: 'declined' });
   });
@@ -70,7 +45,7 @@ describe('outbound calls placed through Plivo (simulator), end to end', () => {
   it('machineDetection disconnect: an answering machine ends the call as failed, machine-detected', async () => {
     e2e.sim.addCallee('+14155550205', { machine: true, answerAfterSec: 0.2 });
     const placed: { id?: string } = {};
-    const statuses = statusesOf(e2e, () => placed.id);
+    const statuses = statusesOf(e2e.gateway, () => placed.id);
     placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550205', caller: VOXGATE_NUMBER, source: 'dialout', machineDetection: 'disconnect' })).conversationId;
     expect((await statuses).at(-1)).toMatchObject({ status: 'failed', reasonCode: 'machine-detected' });
   }, 20_000);
@@ -78,7 +53,7 @@ describe('outbound calls placed through Plivo (simulator), end to end', () => {
   it('machineDetection detect: the call goes on and completes, marked machine-detected', async () => {
     e2e.sim.addCallee('+14155550206', { machine: true, answerAfterSec: 0.2, hangupAfterSec: 8 });
     const placed: { id?: string } = {};
-    const statuses = statusesOf(e2e, () => placed.id);
+    const statuses = statusesOf(e2e.gateway, () => placed.id);
     placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target: '+14155550206', caller: VOXGATE_NUMBER, source: 'dialout', machineDetection: 'detect' })).conversationId;
     const seen = await statuses;
     expect(seen.map((x) => x.status)).toContain('answered');

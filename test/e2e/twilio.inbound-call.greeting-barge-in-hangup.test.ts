@@ -1,37 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import WebSocket from 'ws';
-import { EspeakTtsProvider } from '../../src/speech/tts/espeak.js';
 import { rmsDbfs } from '../../src/media/audio.js';
-import type { TimelineEvent } from '../../src/sim/timeline.js';
 import { TWILIO_NUMBER, startTwilioE2e, type TwilioE2eSetup } from '../support/e2e-twilio.js';
+import { GREETING, SALES, SUPPORT, heardSegments, menuFlow as flow, spokenMs } from '../support/e2e-fixtures.js';
 
-const GREETING = 'Thanks for calling. Press 1 for sales, or 2 for support.';
-const SALES = 'Sales is closed today.';
-const SUPPORT = 'Support will call you back within the hour.';
 const BARGE_NUMBER = '+14155550191';
-
-const flow = {
-  name: 'e2e',
-  language: 'en-US',
-  start: 'menu',
-  steps: {
-    menu: { collect: { prompt: GREETING, maxDigits: 1, timeoutMs: 8000, branches: { '1': 'sales', '2': 'support' }, noMatch: 'bye', timeout: 'bye' } },
-    sales: { say: SALES, hangup: 'completed' },
-    support: { say: SUPPORT, hangup: 'completed' },
-    bye: { say: 'Goodbye.', hangup: 'completed' },
-  },
-};
-
-async function spokenMs(text: string): Promise<number> {
-  let samples = 0;
-  for await (const chunk of new EspeakTtsProvider().synthesize({ text, language: 'en-US', sampleRate: 8000 })) samples += chunk.length;
-  return samples / 8;
-}
-
-function heardSegments(timeline: TimelineEvent[]): { atMs: number; durationMs: number }[] {
-  return timeline.flatMap((e) => (e.type === 'heard-audio-stop' ? [{ atMs: e.atMs - e.durationMs, durationMs: e.durationMs }] : []));
-}
 
 describe('an inbound Twilio call answered by the flow bot, end to end through the simulator', () => {
   let e2e: TwilioE2eSetup;

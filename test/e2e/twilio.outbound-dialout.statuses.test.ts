@@ -1,37 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboundStatusEvent } from '../../src/events/outbound-events.js';
 import { TWILIO_NUMBER, startTwilioE2e, type TwilioE2eSetup } from '../support/e2e-twilio.js';
+import { offerFlow as flow, statusesOf } from '../support/e2e-fixtures.js';
 
 const API_TOKEN = 'twilio-dialout-token';
 
-const flow = {
-  name: 'offer',
-  language: 'en-US',
-  start: 'menu',
-  steps: {
-    menu: { collect: { prompt: 'A ticket is waiting. Press 1 to accept.', maxDigits: 1, timeoutMs: 5000, branches: { '1': 'yes' }, noMatch: 'bye', timeout: 'bye' } },
-    yes: { say: 'Thank you.', hangup: 'accepted' },
-    bye: { say: 'Goodbye.', hangup: 'completed' },
-  },
-};
-
-/** The outbound statuses of one call (the first, `initiated`, is published inside place()) until it is completed or failed. */
-function statusesOf(e2e: TwilioE2eSetup, conversationId: () => string | undefined): Promise<OutboundStatusEvent[]> {
-  const all: OutboundStatusEvent[] = [];
-  return new Promise((resolve) => {
-    const off = e2e.gateway.bus.subscribe('outbound.status', (e) => {
-      all.push(e);
-      if (e.conversationId === conversationId() && (e.status === 'completed' || e.status === 'failed')) {
-        off();
-        resolve(all.filter((s) => s.conversationId === e.conversationId));
-      }
-    });
-  });
-}
-
 async function dialout(e2e: TwilioE2eSetup, target: string, extra: Record<string, unknown> = {}): Promise<OutboundStatusEvent[]> {
   const placed: { id?: string } = {};
-  const statuses = statusesOf(e2e, () => placed.id);
+  const statuses = statusesOf(e2e.gateway, () => placed.id);
   const res = await fetch(`${e2e.gateway.url}/api/v1/actions/dialout`, {
     method: 'POST',
     headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },

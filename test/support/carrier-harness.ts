@@ -4,6 +4,9 @@
  */
 import { Writable } from 'node:stream';
 import { EventEmitter, once } from 'node:events';
+import Fastify, { type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import { pino, type Logger } from 'pino';
 import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LiveCallView } from '../../src/carriers/leg.js';
 
 export interface LogLine {
@@ -119,4 +122,43 @@ export function tone(samples: number, sampleRate: number, hz = 440, amplitude = 
   const out = new Int16Array(samples);
   for (let i = 0; i < samples; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / sampleRate));
   return out;
+}
+
+export interface CarrierTestServer {
+  app: FastifyInstance;
+  /** http://127.0.0.1:<port>, also the public URL the routes sign against. */
+  baseUrl: string;
+  /** ws://127.0.0.1:<port><prefix>/stream */
+  streamUrl: string;
+  handler: RecordingCallHandler;
+  logs: CapturedLogs;
+  close(): Promise<void>;
+}
+
+/** What a carrier's routes plugin gets from the test server: the registry double, captured logs, ids vx-1, vx-2... */
+export interface CarrierRoutesContext {
+  handler: RecordingCallHandler;
+  logger: Logger;
+  newCallId: () => string;
+  /** Known once the server listens (port 0). */
+  publicBaseUrl: () => string;
+}
+
+/** A real Fastify server on 127.0.0.1 with @fastify/websocket and one carrier's routes under `prefix`. */
+export async function startCarrierTestServer(
+  prefix: string,
+  register: (app: FastifyInstance, context: CarrierRoutesContext) => PromiseLike<unknown>,
+  handler = new RecordingCallHandler(),
+): Promise<CarrierTestServer> {
+  const logs = new CapturedLogs();
+  const app = Fastify();
+  await app.register(websocket);
+  let publicBaseUrl = '';
+  let counter = 0;
+  await register(app, { handler, logger: pino({ level: 'debug' }, logs.stream), newCallId: () => `vx-${++counter}`, publicBaseUrl: () => publicBaseUrl });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('server has no port');
+  publicBaseUrl = `http://127.0.0.1:${address.port}`;
+  return { app, baseUrl: publicBaseUrl, streamUrl: `ws://127.0.0.1:${address.port}${prefix}/stream`, handler, logs, close: () => app.close() };
 }

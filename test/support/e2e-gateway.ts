@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/logger.js';
 import { PlivoSimulator } from '../../src/sim/plivo-simulator.js';
 import type { BusEventMap } from '../../src/events/bus.js';
+import { nextCallEnded } from './e2e-fixtures.js';
 
 export const VOXGATE_NUMBER = '+14155550100';
 const AUTH_ID = 'MAE2ETESTACCOUNT';
@@ -38,13 +39,7 @@ export async function startE2e(rawConfig: Record<string, unknown> = {}, simOptio
     gateway,
     sim,
     dataDir,
-    nextCallEnded: () =>
-      new Promise((resolve) => {
-        const off = gateway.bus.subscribe('call.ended', (e) => {
-          off();
-          resolve(e);
-        });
-      }),
+    nextCallEnded: () => nextCallEnded(gateway),
     async close() {
       await sim.close();
       await gateway.close();

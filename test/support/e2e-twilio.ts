@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/logger.js';
 import { PlivoSimulator } from '../../src/sim/plivo-simulator.js';
 import { TwilioSimulator, type TwilioSimulatorOptions } from '../../src/sim/twilio/twilio-simulator.js';
 import type { BusEventMap } from '../../src/events/bus.js';
+import { nextCallEnded } from './e2e-fixtures.js';
 
 /** The number the Twilio account routes to Voxgate. */
 export const TWILIO_NUMBER = '+14155550190';
@@ -60,13 +61,7 @@ export async function startTwilioE2e(
     twilio,
     plivo,
     dataDir,
-    nextCallEnded: () =>
-      new Promise((resolve) => {
-        const off = gateway.bus.subscribe('call.ended', (e) => {
-          off();
-          resolve(e);
-        });
-      }),
+    nextCallEnded: () => nextCallEnded(gateway),
     async close() {
       await twilio.close();
       await plivo?.close();

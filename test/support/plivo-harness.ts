@@ -4,58 +4,32 @@
  * that speaks as Plivo.
  */
 import { EventEmitter } from 'node:events';
-import Fastify, { type FastifyInstance } from 'fastify';
-import websocket from '@fastify/websocket';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import { plivoRoutes, type PlivoRoutesOptions } from '../../src/carriers/plivo/routes.js';
 import type { PlivoContentType } from '../../src/carriers/plivo/answer-xml.js';
 import { computeV3Signature } from '../../src/carriers/plivo/signature.js';
-import { CapturedLogs, RecordingCallHandler } from './carrier-harness.js';
+import { startCarrierTestServer, type CarrierTestServer } from './carrier-harness.js';
 
 export { CapturedLogs, RecordingCallHandler, collectFrames, tone, type LogLine } from './carrier-harness.js';
 
-export interface PlivoTestServer {
-  app: FastifyInstance;
-  baseUrl: string;
-  streamUrl: string;
-  handler: RecordingCallHandler;
-  logs: CapturedLogs;
-  close(): Promise<void>;
-}
+export type PlivoTestServer = CarrierTestServer;
 
 export async function startPlivoTestServer(
   options: { authToken?: string; contentType?: PlivoContentType } & Partial<Omit<PlivoRoutesOptions, 'handler' | 'logger' | 'publicBaseUrl'>> = {},
 ): Promise<PlivoTestServer> {
-  const logs = new CapturedLogs();
-  const handler = new RecordingCallHandler();
-  const app = Fastify();
-  await app.register(websocket);
-  let publicBaseUrl = '';
-  let counter = 0;
-  await app.register(plivoRoutes, {
-    prefix: '/plivo',
-    contentType: 'audio/x-mulaw;rate=8000',
-    newCallId: () => `vx-${++counter}`,
-    ...options,
-    get publicBaseUrl() {
-      return publicBaseUrl;
-    },
-    handler,
-    logger: pino({ level: 'debug' }, logs.stream),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('server has no port');
-  publicBaseUrl = `http://127.0.0.1:${address.port}`;
-  return {
-    app,
-    baseUrl: publicBaseUrl,
-    streamUrl: `ws://127.0.0.1:${address.port}/plivo/stream`,
-    handler,
-    logs,
-    close: () => app.close(),
-  };
+  return startCarrierTestServer('/plivo', (app, { handler, logger, newCallId, publicBaseUrl }) =>
+    app.register(plivoRoutes, {
+      prefix: '/plivo',
+      contentType: 'audio/x-mulaw;rate=8000',
+      newCallId,
+      ...options,
+      get publicBaseUrl() {
+        return publicBaseUrl();
+      },
+      handler,
+      logger,
+    }),
+  );
 }
 
 export function signedHeaders(method: 'GET' | 'POST', url: string, params: Record<string, string | string[]>, authToken: string): Record<string, string> {

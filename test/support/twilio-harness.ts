@@ -4,48 +4,32 @@
  * implementation of X-Twilio-Signature), and a ws client that speaks as Twilio Media Streams.
  */
 import { EventEmitter } from 'node:events';
-import Fastify, { type FastifyInstance } from 'fastify';
-import websocket from '@fastify/websocket';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import twilio from 'twilio';
 import { twilioRoutes, type TwilioRoutesOptions } from '../../src/carriers/twilio/routes.js';
-import { CapturedLogs, RecordingCallHandler } from './carrier-harness.js';
+import { startCarrierTestServer, type CarrierTestServer, type RecordingCallHandler } from './carrier-harness.js';
 
-export interface TwilioTestServer {
-  app: FastifyInstance;
-  baseUrl: string;
-  /** ws://127.0.0.1:<port>/twilio/stream, as the TwiML names it. */
-  streamUrl: string;
-  handler: RecordingCallHandler;
-  logs: CapturedLogs;
-  close(): Promise<void>;
-}
+export type TwilioTestServer = CarrierTestServer;
 
 export async function startTwilioTestServer(
   options: Partial<Omit<TwilioRoutesOptions, 'handler' | 'logger' | 'publicBaseUrl'>> & { handler?: RecordingCallHandler } = {},
 ): Promise<TwilioTestServer> {
-  const logs = new CapturedLogs();
-  const handler = options.handler ?? new RecordingCallHandler();
-  const app = Fastify();
-  await app.register(websocket);
-  let publicBaseUrl = '';
-  let counter = 0;
-  await app.register(twilioRoutes, {
-    prefix: '/twilio',
-    newCallId: () => `vx-${++counter}`,
-    ...options,
-    get publicBaseUrl() {
-      return publicBaseUrl;
-    },
-    handler,
-    logger: pino({ level: 'debug' }, logs.stream),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('server has no port');
-  publicBaseUrl = `http://127.0.0.1:${address.port}`;
-  return { app, baseUrl: publicBaseUrl, streamUrl: `ws://127.0.0.1:${address.port}/twilio/stream`, handler, logs, close: () => app.close() };
+  const { handler: ownHandler, ...routeOptions } = options;
+  return startCarrierTestServer(
+    '/twilio',
+    (app, { handler, logger, newCallId, publicBaseUrl }) =>
+      app.register(twilioRoutes, {
+        prefix: '/twilio',
+        newCallId,
+        ...routeOptions,
+        get publicBaseUrl() {
+          return publicBaseUrl();
+        },
+        handler,
+        logger,
+      }),
+    ownHandler,
+  );
 }
 
 /** POSTs a form-encoded Twilio webhook, signed (by the twilio package) when a token is given. */

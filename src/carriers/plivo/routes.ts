@@ -18,6 +18,7 @@ import type { Logger } from '../../logger.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { first, parseForm, type FormParams } from '../callback-params.js';
 import { trimBase, httpForm, wsForm } from '../public-urls.js';
+import { signedWebhooks } from '../signed-webhooks.js';
 import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
 import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamXml, type PlivoContentType } from './answer-xml.js';
@@ -85,8 +86,10 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   });
 
   /** Verifies Signature V3 when an auth token is configured; returns why it failed, or undefined. */
-  function signatureProblem(request: FastifyRequest, method: 'GET' | 'POST', url: string, params: PlivoSignatureParams): string | undefined {
+  function signatureProblem(request: FastifyRequest, url: string): string | undefined {
     if (!opts.authToken) return undefined;
+    const method = request.method === 'GET' ? 'GET' : 'POST';
+    const params: PlivoSignatureParams = method === 'POST' && request.body && typeof request.body === 'object' ? (request.body as FormParams) : {};
     const signatureHeader = first(request.headers[SIGNATURE_V3_HEADER]);
     const nonce = first(request.headers[SIGNATURE_V3_NONCE_HEADER]);
     if (!signatureHeader) return 'missing X-Plivo-Signature-V3 header';
@@ -96,28 +99,9 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       : `X-Plivo-Signature-V3 does not match ${method} ${url} (check the auth token and the public URL)`;
   }
 
-  /** Reads callback params (query, then form body over it) after checking the signature; replies itself on failure. */
-  function callbackParams(request: FastifyRequest, reply: FastifyReply, route: string): FormParams | undefined {
-    const method = request.method === 'GET' ? 'GET' : 'POST';
-    const body = request.body && typeof request.body === 'object' ? (request.body as FormParams) : {};
-    const problem = signatureProblem(request, method, baseUrl() + request.url, method === 'POST' ? body : {});
-    if (problem) {
-      log.warn({ route, url: request.url, ip: request.ip }, `Plivo ${route} callback rejected: ${problem}`);
-      void reply.code(403).type('application/json').send({ error: `invalid Plivo signature: ${problem}` });
-      return undefined;
-    }
-    return { ...(request.query as FormParams), ...body };
-  }
-
-  function requireCallUuid(params: FormParams, reply: FastifyReply, route: string): string | undefined {
-    const callUuid = first(params.CallUUID);
-    if (!callUuid) {
-      log.warn({ route, params: Object.keys(params) }, `Plivo ${route} callback without CallUUID`);
-      void reply.code(400).send({ error: 'missing CallUUID: a Plivo callback must carry the call\'s CallUUID parameter' });
-      return undefined;
-    }
-    return callUuid;
-  }
+  const webhooks = signedWebhooks({ label: 'Plivo', noun: 'callback', logger: log, baseUrl, signatureProblem });
+  const callbackParams = webhooks.params;
+  const requireCallUuid = (params: FormParams, reply: FastifyReply, route: string) => webhooks.require(params, 'CallUUID', reply, route);
 
   async function answer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const params = callbackParams(request, reply, 'answer');
@@ -261,7 +245,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   }
 
   function stream(socket: WebSocket, request: FastifyRequest): void {
-    const problem = signatureProblem(request, 'GET', baseUrl() + request.url, {});
+    const problem = signatureProblem(request, baseUrl() + request.url);
     if (problem) {
       log.warn({ url: request.url, ip: request.ip }, `Plivo stream upgrade rejected: ${problem}`);
       socket.close(1008, 'invalid X-Plivo-Signature-V3');

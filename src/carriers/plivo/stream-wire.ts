@@ -1,14 +1,14 @@
 /** Plivo's audio stream protocol (docs/protocols/plivo.md) as a MediaWire for the shared WebSocketLeg. */
-import type { MediaWire, StreamStart, StreamWriter, WireEvent, WireProblem, WireReader } from '../websocket-media/media-wire.js';
-import { MediaFrameScanner } from '../websocket-media/media-frame-scanner.js';
+import type { MediaWire, StreamStart, StreamWriter, WireEvent, WireProblem } from '../websocket-media/media-wire.js';
+import { JsonWireReader } from '../websocket-media/json-wire-reader.js';
 import {
-  PlivoPayloadDecoder,
   PlivoStreamProtocolError,
   checkpointMessage,
   clearAudioMessage,
   parsePlivoStreamMessage,
   playAudioMessage,
   sendDtmfMessage,
+  type PlivoInboundMessage,
 } from './stream-protocol.js';
 import type { PlivoEncoding, PlivoMediaFormat } from './answer-xml.js';
 
@@ -23,30 +23,19 @@ export function streamFormatOf(format: PlivoMediaFormat): StreamStart['format'] 
   return { encoding: format.encoding === 'audio/x-mulaw' ? 'mulaw' : 'l16', sampleRate: format.sampleRate };
 }
 
-class PlivoWireReader implements WireReader {
-  private readonly decoder = new PlivoPayloadDecoder();
-  private readonly scanner = new MediaFrameScanner();
+class PlivoWireReader extends JsonWireReader<PlivoInboundMessage> {
+  constructor() {
+    super((field, expected, got) => new PlivoStreamProtocolError(field, expected, got));
+  }
 
-  read(text: Buffer): WireEvent | WireProblem {
-    const fast = this.scanner.tryDecode(text);
-    if (fast) return { event: 'media', payload: fast };
-    let msg;
-    try {
-      msg = parsePlivoStreamMessage(text.toString('utf8'));
-    } catch (err) {
-      return { problemKind: err instanceof PlivoStreamProtocolError ? `bad-${err.field}` : 'bad-message', problem: err instanceof Error ? err.message : String(err) };
-    }
+  protected parse(text: string): PlivoInboundMessage {
+    return parsePlivoStreamMessage(text);
+  }
+
+  protected toWireEvent(msg: PlivoInboundMessage): WireEvent | WireProblem {
     switch (msg.event) {
-      case 'media': {
-        // Only the caller's audio is conversation input; an outbound track would echo our own playout.
-        const track = msg.media.track;
-        if (track !== undefined && track !== 'inbound') return { event: 'ignored' };
-        try {
-          return { event: 'media', payload: this.decoder.decode(msg.media.payload) };
-        } catch (err) {
-          return { problemKind: 'bad-media.payload', problem: (err as Error).message };
-        }
-      }
+      case 'media':
+        return this.media(msg.media.track, msg.media.payload, 'inbound');
       case 'dtmf':
         return msg.track === undefined || msg.track === 'inbound' ? { event: 'dtmf', digit: msg.digit } : { event: 'ignored' };
       case 'playedStream':

@@ -16,6 +16,7 @@ import type { Logger } from '../../logger.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { first, parseForm, type FormParams } from '../callback-params.js';
 import { httpForm, trimBase, wsForm } from '../public-urls.js';
+import { signedWebhooks } from '../signed-webhooks.js';
 import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
 import { twilioCallControl } from './call-control.js';
@@ -91,40 +92,30 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
     }
   });
 
+  const jsonBody = (body: unknown): body is JsonBody => typeof body === 'object' && body !== null && 'raw' in body;
+
   /** Why the signature does not hold, or undefined (also when no auth token is configured). */
-  function signatureProblem(request: FastifyRequest, url: string, body: FormParams | JsonBody | undefined): string | undefined {
+  function signatureProblem(request: FastifyRequest, url: string): string | undefined {
     if (!opts.authToken) return undefined;
     const signatureHeader = first(request.headers[SIGNATURE_HEADER]);
     if (!signatureHeader) return 'missing X-Twilio-Signature header';
-    const valid =
-      body && 'raw' in body
-        ? verifyTwilioSignature({ authToken: opts.authToken, url, body: body.raw as string, signatureHeader })
-        : verifyTwilioSignature({ authToken: opts.authToken, url, params: body ?? {}, signatureHeader });
+    const body = request.method === 'POST' ? request.body : undefined;
+    const valid = jsonBody(body)
+      ? verifyTwilioSignature({ authToken: opts.authToken, url, body: body.raw, signatureHeader })
+      : verifyTwilioSignature({ authToken: opts.authToken, url, params: body && typeof body === 'object' ? (body as FormParams) : {}, signatureHeader });
     return valid ? undefined : `X-Twilio-Signature does not match ${request.method} ${url} (check the auth token and the public URL)`;
   }
 
-  /** Reads webhook params (query, then body over it) after checking the signature; replies itself on failure. */
-  function webhookParams(request: FastifyRequest, reply: FastifyReply, route: string): FormParams | undefined {
-    const body = request.method === 'POST' && request.body && typeof request.body === 'object' ? (request.body as FormParams | JsonBody) : undefined;
-    const problem = signatureProblem(request, baseUrl() + request.url, body);
-    if (problem) {
-      log.warn({ route, url: request.url, ip: request.ip }, `Twilio ${route} webhook rejected: ${problem}`);
-      void reply.code(403).type('application/json').send({ error: `invalid Twilio signature: ${problem}` });
-      return undefined;
-    }
-    const params = body && 'raw' in body ? (body.params as FormParams) : (body ?? {});
-    return { ...(request.query as FormParams), ...params };
-  }
-
-  function requireCallSid(params: FormParams, reply: FastifyReply, route: string): string | undefined {
-    const callSid = first(params.CallSid);
-    if (!callSid) {
-      log.warn({ route, params: Object.keys(params) }, `Twilio ${route} webhook without CallSid`);
-      void reply.code(400).send({ error: "missing CallSid: a Twilio webhook must carry the call's CallSid parameter" });
-      return undefined;
-    }
-    return callSid;
-  }
+  const webhooks = signedWebhooks({
+    label: 'Twilio',
+    noun: 'webhook',
+    logger: log,
+    baseUrl,
+    signatureProblem,
+    bodyParams: (body) => (jsonBody(body) ? body.params : body && typeof body === 'object' ? (body as FormParams) : {}),
+  });
+  const webhookParams = webhooks.params;
+  const requireCallSid = (params: FormParams, reply: FastifyReply, route: string) => webhooks.require(params, 'CallSid', reply, route);
 
   const twiml = (reply: FastifyReply, body: string) => void reply.type('text/xml').send(body);
 
@@ -239,7 +230,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
 
   function stream(socket: WebSocket, request: FastifyRequest): void {
     // Twilio signs the WebSocket handshake over the wss:// URL it was given, without parameters.
-    const problem = signatureProblem(request, `${wsForm(baseUrl())}${request.url}`, undefined);
+    const problem = signatureProblem(request, `${wsForm(baseUrl())}${request.url}`);
     if (problem) {
       log.warn({ url: request.url, ip: request.ip }, `Twilio stream upgrade rejected: ${problem}`);
       socket.close(1008, 'invalid X-Twilio-Signature');

@@ -1,8 +1,7 @@
 /** Twilio Media Streams as a MediaWire for the shared WebSocketLeg. */
-import type { MediaWire, StreamStart, StreamWriter, WireEvent, WireProblem, WireReader } from '../websocket-media/media-wire.js';
-import { Base64PayloadDecoder } from '../websocket-media/base64-payload-decoder.js';
-import { MediaFrameScanner } from '../websocket-media/media-frame-scanner.js';
-import { TwilioStreamProtocolError, clearMessage, markMessage, mediaMessage, parseTwilioStreamMessage, twilioError } from './stream-protocol.js';
+import type { MediaWire, StreamStart, StreamWriter, WireEvent, WireProblem } from '../websocket-media/media-wire.js';
+import { JsonWireReader } from '../websocket-media/json-wire-reader.js';
+import { clearMessage, markMessage, mediaMessage, parseTwilioStreamMessage, twilioError, type TwilioInboundMessage } from './stream-protocol.js';
 
 /** Raw mu-law bytes per outbound media message: one second of audio. */
 const MAX_MEDIA_BYTES = 8000;
@@ -12,31 +11,21 @@ const MAX_MEDIA_BYTES = 8000;
  */
 const CLEARED_MARK = 'voxgate:cleared:';
 
-class TwilioWireReader implements WireReader {
-  private readonly decoder = new Base64PayloadDecoder(twilioError);
-  private readonly scanner = new MediaFrameScanner();
+class TwilioWireReader extends JsonWireReader<TwilioInboundMessage> {
+  constructor() {
+    super(twilioError);
+  }
 
-  read(text: Buffer): WireEvent | WireProblem {
-    const fast = this.scanner.tryDecode(text);
-    if (fast) return { event: 'media', payload: fast };
-    let msg;
-    try {
-      msg = parseTwilioStreamMessage(text.toString('utf8'));
-    } catch (err) {
-      return { problemKind: err instanceof TwilioStreamProtocolError ? `bad-${err.field}` : 'bad-message', problem: err instanceof Error ? err.message : String(err) };
-    }
+  protected parse(text: string): TwilioInboundMessage {
+    return parseTwilioStreamMessage(text);
+  }
+
+  protected toWireEvent(msg: TwilioInboundMessage): WireEvent | WireProblem {
     switch (msg.event) {
       case 'connected':
         return { event: 'ignored' };
-      case 'media': {
-        // Only the caller's audio is conversation input; an outbound track would echo our own playout.
-        if (msg.media.track !== undefined && msg.media.track !== 'inbound') return { event: 'ignored' };
-        try {
-          return { event: 'media', payload: this.decoder.decode(msg.media.payload) };
-        } catch (err) {
-          return { problemKind: 'bad-media.payload', problem: (err as Error).message };
-        }
-      }
+      case 'media':
+        return this.media(msg.media.track, msg.media.payload, 'inbound');
       case 'dtmf':
         return msg.track === undefined || msg.track === 'inbound_track' || msg.track === 'inbound' ? { event: 'dtmf', digit: msg.digit } : { event: 'ignored' };
       case 'mark':
