@@ -7,6 +7,7 @@ import { EventEmitter, once } from 'node:events';
 import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { pino, type Logger } from 'pino';
+import WebSocket from 'ws';
 import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LiveCallView } from '../../src/carriers/leg.js';
 
 export interface LogLine {
@@ -161,4 +162,56 @@ export async function startCarrierTestServer(
   if (!address || typeof address === 'string') throw new Error('server has no port');
   publicBaseUrl = `http://127.0.0.1:${address.port}`;
   return { app, baseUrl: publicBaseUrl, streamUrl: `ws://127.0.0.1:${address.port}${prefix}/stream`, handler, logs, close: () => app.close() };
+}
+
+/** The carrier's side of a media stream socket in tests: JSON in and out, every message Voxgate sent kept in order. */
+export class StreamTestClient {
+  readonly received: Array<Record<string, unknown>> = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly arrivals = new EventEmitter();
+
+  constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as Record<string, unknown>;
+      this.received.push(msg);
+      this.arrivals.emit('message', msg);
+    });
+    this.closed = new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  /** Resolves once the socket to `url` is open (rejects when the connection fails). */
+  static async open(url: string, headers: Record<string, string>): Promise<WebSocket> {
+    const socket = new WebSocket(url, { headers });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    return socket;
+  }
+
+  sendJson(message: unknown): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  sendRaw(text: string | Buffer): void {
+    this.socket.send(text);
+  }
+
+  /** Resolves with the first message (already received, from index `after`, or future) that matches. */
+  async next(predicate: (msg: Record<string, unknown>) => boolean, after = 0): Promise<Record<string, unknown>> {
+    const found = this.received.slice(after).find(predicate);
+    if (found) return found;
+    return new Promise((resolve) => {
+      const onMessage = (msg: Record<string, unknown>) => {
+        if (!predicate(msg)) return;
+        this.arrivals.off('message', onMessage);
+        resolve(msg);
+      };
+      this.arrivals.on('message', onMessage);
+    });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
 }

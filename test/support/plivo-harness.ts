@@ -3,12 +3,10 @@
  * a CallHandler that records what it is told (carrier-harness.ts), captured logs, and a ws client
  * that speaks as Plivo.
  */
-import { EventEmitter } from 'node:events';
-import WebSocket from 'ws';
 import { plivoRoutes, type PlivoRoutesOptions } from '../../src/carriers/plivo/routes.js';
 import type { PlivoContentType } from '../../src/carriers/plivo/answer-xml.js';
 import { computeV3Signature } from '../../src/carriers/plivo/signature.js';
-import { startCarrierTestServer, type CarrierTestServer } from './carrier-harness.js';
+import { StreamTestClient, startCarrierTestServer, type CarrierTestServer } from './carrier-harness.js';
 
 export { CapturedLogs, RecordingCallHandler, collectFrames, tone, type LogLine } from './carrier-harness.js';
 
@@ -71,38 +69,12 @@ export function answerParams(callUuid: string, extra: Record<string, string> = {
 }
 
 /** What Plivo's stream side does: connects, sends start/media/acks, and collects what Voxgate sends. */
-export class PlivoStreamClient {
-  readonly received: Array<Record<string, unknown>> = [];
-  private readonly arrivals = new EventEmitter();
+export class PlivoStreamClient extends StreamTestClient {
   private sequence = 0;
   private chunk = 0;
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as Record<string, unknown>;
-      this.received.push(msg);
-      this.arrivals.emit('message', msg);
-    });
-    this.closed = new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  }
 
   static async connect(url: string, headers: Record<string, string> = {}): Promise<PlivoStreamClient> {
-    const socket = new WebSocket(url, { headers });
-    const client = new PlivoStreamClient(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
-    return client;
-  }
-
-  sendJson(message: unknown): void {
-    this.socket.send(JSON.stringify(message));
-  }
-
-  sendRaw(text: string | Buffer): void {
-    this.socket.send(text);
+    return new PlivoStreamClient(await StreamTestClient.open(url, headers));
   }
 
   start(callUuid: string, mediaFormat: { encoding: string; sampleRate: number } = { encoding: 'audio/x-mulaw', sampleRate: 8000 }, streamId = `st-${callUuid}`): void {
@@ -121,24 +93,6 @@ export class PlivoStreamClient {
       streamId: 'st',
       media: { track: 'inbound', timestamp: String(Date.now()), chunk: ++this.chunk, payload: typeof payload === 'string' ? payload : payload.toString('base64') },
     });
-  }
-
-  /** Resolves with the first message (already received or future) that matches. */
-  async next(predicate: (msg: Record<string, unknown>) => boolean, after = 0): Promise<Record<string, unknown>> {
-    const found = this.received.slice(after).find(predicate);
-    if (found) return found;
-    return new Promise((resolve) => {
-      const onMessage = (msg: Record<string, unknown>) => {
-        if (!predicate(msg)) return;
-        this.arrivals.off('message', onMessage);
-        resolve(msg);
-      };
-      this.arrivals.on('message', onMessage);
-    });
-  }
-
-  close(): void {
-    this.socket.close();
   }
 }
 

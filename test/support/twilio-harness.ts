@@ -3,11 +3,9 @@
  * recording CallHandler, captured logs, webhooks signed by the `twilio` package (an independent
  * implementation of X-Twilio-Signature), and a ws client that speaks as Twilio Media Streams.
  */
-import { EventEmitter } from 'node:events';
-import WebSocket from 'ws';
 import twilio from 'twilio';
 import { twilioRoutes, type TwilioRoutesOptions } from '../../src/carriers/twilio/routes.js';
-import { startCarrierTestServer, type CarrierTestServer, type RecordingCallHandler } from './carrier-harness.js';
+import { StreamTestClient, startCarrierTestServer, type CarrierTestServer, type RecordingCallHandler } from './carrier-harness.js';
 
 export type TwilioTestServer = CarrierTestServer;
 
@@ -52,41 +50,15 @@ export function voiceParams(callSid: string, extra: Record<string, string> = {})
 }
 
 /** What Twilio's Media Streams side does: connects (signed), sends connected/start/media/dtmf/mark/stop, and collects what Voxgate sends. */
-export class TwilioStreamClient {
-  readonly received: Array<Record<string, unknown>> = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-  private readonly arrivals = new EventEmitter();
+export class TwilioStreamClient extends StreamTestClient {
   private sequence = 0;
   private chunk = 0;
   private streamSid = 'MZ00000000000000000000000000000000';
 
-  private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as Record<string, unknown>;
-      this.received.push(msg);
-      this.arrivals.emit('message', msg);
-    });
-    this.closed = new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  }
-
   /** Opens the socket; with a token the handshake carries X-Twilio-Signature over the URL, as Twilio signs it. */
   static async connect(url: string, authToken?: string): Promise<TwilioStreamClient> {
-    const headers = authToken ? { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(authToken, url, {}) } : {};
-    const socket = new WebSocket(url, { headers });
-    const client = new TwilioStreamClient(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
-    return client;
-  }
-
-  sendJson(message: unknown): void {
-    this.socket.send(JSON.stringify(message));
-  }
-
-  sendRaw(text: string | Buffer): void {
-    this.socket.send(text);
+    const headers: Record<string, string> = authToken ? { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(authToken, url, {}) } : {};
+    return new TwilioStreamClient(await StreamTestClient.open(url, headers));
   }
 
   /** `connected`, then `start` naming the call, as Twilio opens every stream. */
@@ -121,23 +93,5 @@ export class TwilioStreamClient {
 
   stop(callSid: string): void {
     this.sendJson({ event: 'stop', sequenceNumber: String(++this.sequence), streamSid: this.streamSid, stop: { accountSid: 'AC00000000000000000000000000000000', callSid } });
-  }
-
-  /** Resolves with the first message (already received, from index `after`, or future) that matches. */
-  async next(predicate: (msg: Record<string, unknown>) => boolean, after = 0): Promise<Record<string, unknown>> {
-    const found = this.received.slice(after).find(predicate);
-    if (found) return found;
-    return new Promise((resolve) => {
-      const onMessage = (msg: Record<string, unknown>) => {
-        if (!predicate(msg)) return;
-        this.arrivals.off('message', onMessage);
-        resolve(msg);
-      };
-      this.arrivals.on('message', onMessage);
-    });
-  }
-
-  close(): void {
-    this.socket.close();
   }
 }
