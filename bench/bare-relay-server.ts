@@ -1,7 +1,8 @@
 /**
- * Figure 2's floor: the least a process can do to carry the same load. It answers Plivo's answer URL
- * with a bidirectional <Stream>, and on the stream WebSocket parses every message (JSON, base64
- * payload) and sends one playAudio back per media frame. Nothing else: no signature checks, no VAD,
+ * Figure 2's floor: the least a process can do to carry the same load. It answers the carrier's
+ * answering webhook (Plivo's answer URL with a bidirectional <Stream>; with BENCH_CARRIER=twilio,
+ * Twilio's voice URL with <Connect><Stream>), and on the stream WebSocket parses every message (JSON,
+ * base64 payload) and sends one audio message back per media frame. Nothing else: no signature checks, no VAD,
  * no sessions. With `echo: false` (the "sink") it only parses: a stricter floor that shows what the
  * gateway costs beyond reading the stream, since echoing a message per frame is itself a large share of
  * the relay's CPU (one socket write per frame). Started by bench/run.ts; speaks the command protocol of
@@ -12,6 +13,9 @@ import { WebSocketServer, type RawData } from 'ws';
 import { serveCommands } from './lib/ipc.js';
 import { ArrivalStats, FrameArrivals } from './lib/frame-arrivals.js';
 import { CpuWindow, WindowProfiler, memorySnapshot } from './lib/process-probe.js';
+import { benchCarrier } from './lib/bench-carrier.js';
+
+const CARRIER = benchCarrier();
 
 const arrivals = new ArrivalStats();
 const cpu = new CpuWindow();
@@ -28,7 +32,9 @@ const server = createServer((req, res) => {
       const host = req.headers.host;
       res.writeHead(200, { 'content-type': 'application/xml' });
       res.end(
-        `<?xml version="1.0" encoding="UTF-8"?><Response><Stream bidirectional="true" keepCallAlive="true" contentType="audio/x-mulaw;rate=8000">ws://${host}/stream</Stream></Response>`,
+        CARRIER === 'twilio'
+          ? `<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="ws://${host}/stream"/></Connect></Response>`
+          : `<?xml version="1.0" encoding="UTF-8"?><Response><Stream bidirectional="true" keepCallAlive="true" contentType="audio/x-mulaw;rate=8000">ws://${host}/stream</Stream></Response>`,
       );
       return;
     }
@@ -41,14 +47,17 @@ const wss = new WebSocketServer({ server, path: '/stream', perMessageDeflate: fa
 wss.on('connection', (ws) => {
   streams++;
   const frames = new FrameArrivals(arrivals);
+  let streamSid = '';
   ws.on('message', (data: RawData) => {
     messages++;
-    const msg = JSON.parse(data.toString()) as { event: string; media?: { payload: string } };
+    const msg = JSON.parse(data.toString()) as { event: string; media?: { payload: string }; start?: { streamSid?: string } };
+    if (msg.event === 'start') streamSid = msg.start?.streamSid ?? '';
     if (msg.event !== 'media' || !msg.media) return;
     frames.onFrame();
     const audio = Buffer.from(msg.media.payload, 'base64');
-    if (echo)
-      ws.send(`{"event":"playAudio","media":{"contentType":"audio/x-mulaw","sampleRate":8000,"payload":"${audio.toString('base64')}"}}`);
+    if (!echo) return;
+    if (CARRIER === 'twilio') ws.send(`{"event":"media","streamSid":"${streamSid}","media":{"payload":"${audio.toString('base64')}"}}`);
+    else ws.send(`{"event":"playAudio","media":{"contentType":"audio/x-mulaw","sampleRate":8000,"payload":"${audio.toString('base64')}"}}`);
   });
   ws.on('close', () => streams--);
   ws.on('error', () => undefined);

@@ -12,6 +12,7 @@ import type { CpuWindowResult, MemorySnapshot } from './lib/process-probe.js';
 import { LatencyHistogram, median, round } from './lib/stats.js';
 import type { DialSpec } from './load-generator.js';
 import type { GatewayBenchOptions } from './gateway-server.js';
+import type { BenchCarrier } from './lib/bench-carrier.js';
 
 /** relay: parses every frame and echoes one back (figure 2's floor); sink: parses only (a stricter floor). */
 export type ServerKind = 'gateway' | 'relay' | 'sink';
@@ -33,8 +34,7 @@ export const VAD_SETTINGS = { minSpeechMs: 200, silenceMs: 700 };
 
 interface LoadGenReady {
   restBaseUrl: string;
-  authId: string;
-  authToken: string;
+  carrier: BenchCarrier;
 }
 
 interface ServerWindow {
@@ -57,6 +57,8 @@ interface LoadGenWindow {
 }
 
 export interface CapacityCell {
+  /** Whose stream protocol the calls spoke. */
+  carrier: BenchCarrier;
   server: ServerKind;
   calls: number;
   streaming: number;
@@ -104,9 +106,7 @@ export interface CapacityOptions {
 
 function gatewayOptions(lg: LoadGenReady, bot: typeof BENCH_BOT, extra: Partial<GatewayBenchOptions> = {}): GatewayBenchOptions {
   return {
-    authId: lg.authId,
-    authToken: lg.authToken,
-    plivoApiBaseUrl: lg.restBaseUrl,
+    carrierApiBaseUrl: lg.restBaseUrl,
     ttsCache: true,
     bargeIn: false,
     bargeInMinSpeechMs: VAD_SETTINGS.minSpeechMs,
@@ -189,6 +189,7 @@ export async function runCapacityCell(opts: CapacityOptions): Promise<CapacityCe
     ]);
     const cpuPerWindow = serverWindows.map((s) => round(s.cpu.cpuFraction, 4));
     return {
+      carrier: (await loadGen.ready).carrier,
       server,
       calls,
       streaming: dial.streaming,

@@ -1,5 +1,6 @@
 /**
- * The gateway under test, in its own process: `startGateway` with the real Plivo routes, stream legs,
+ * The gateway under test, in its own process: `startGateway` with the real carrier routes (Plivo, or
+ * Twilio with BENCH_CARRIER=twilio), stream legs,
  * call sessions (VAD on), event bus, SQLite record store and TTS cache (espeak-ng), and two doubles
  * that take external latency out of the picture: a zero-latency STT and a zero-latency bot
  * (bench/doubles.ts). Started by bench/run.ts; speaks the command protocol of bench/lib/ipc.ts.
@@ -17,13 +18,12 @@ import { createLogger } from '../src/logger.js';
 import { EspeakTtsProvider } from '../src/speech/tts/espeak.js';
 import { ZeroLatencyBot, ZeroLatencyStt, type BotScript } from './doubles.js';
 import { serveCommands } from './lib/ipc.js';
+import { BENCH_ACCOUNT, benchCarrier } from './lib/bench-carrier.js';
 import { CpuWindow, WindowProfiler, memorySnapshot } from './lib/process-probe.js';
 
 export interface GatewayBenchOptions {
-  authId: string;
-  authToken: string;
   /** The simulator's REST base URL (hangups and transfers go there). */
-  plivoApiBaseUrl: string;
+  carrierApiBaseUrl: string;
   ttsCache: boolean;
   bargeIn: boolean;
   bargeInMinSpeechMs: number;
@@ -33,6 +33,7 @@ export interface GatewayBenchOptions {
   noRecords?: boolean;
 }
 
+const CARRIER = benchCarrier();
 let gateway: Gateway | undefined;
 /** Endpoint decisions (the caller's final transcript is published in the same synchronous chain), in epoch ms. */
 const decisions: { carrierCallId: string; at: number }[] = [];
@@ -55,7 +56,10 @@ async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; ha
     server: { host: '127.0.0.1', port: 0 },
     dataDir,
     log: { level: 'info' },
-    carriers: { plivo: { authId: opts.authId, authToken: opts.authToken, apiBaseUrl: opts.plivoApiBaseUrl, contentType: 'audio/x-mulaw;rate=8000' } },
+    carriers:
+      CARRIER === 'twilio'
+        ? { twilio: { ...BENCH_ACCOUNT.twilio, apiBaseUrl: opts.carrierApiBaseUrl } }
+        : { plivo: { ...BENCH_ACCOUNT.plivo, apiBaseUrl: opts.carrierApiBaseUrl, contentType: 'audio/x-mulaw;rate=8000' } },
     tts: { cache: { enabled: opts.ttsCache } },
     bots: [{ name: 'bench', type: 'flow', settings: { bargeIn: opts.bargeIn, bargeInMinSpeechMs: opts.bargeInMinSpeechMs, vadSilenceMs: opts.vadSilenceMs } }],
     routes: [{ number: '*', bot: 'bench' }],
@@ -69,7 +73,8 @@ async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; ha
   recordDecisions(gateway);
   // Diagnostic: without the call-record writer, to show what SQLite writes cost the call path.
   if (opts.noRecords) gateway.records.detach();
-  return { answerUrl: `${gateway.url}/plivo/answer`, hangupUrl: `${gateway.url}/plivo/hangup`, logPath };
+  const urls = CARRIER === 'twilio' ? { answerUrl: `${gateway.url}/twilio/voice`, hangupUrl: `${gateway.url}/twilio/status` } : { answerUrl: `${gateway.url}/plivo/answer`, hangupUrl: `${gateway.url}/plivo/hangup` };
+  return { ...urls, logPath };
 }
 
 /**

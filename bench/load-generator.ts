@@ -1,12 +1,13 @@
 /**
- * The load generator, in its own process: the Plivo simulator placing N inbound calls to the server
- * under test (gateway or bare relay), every call streaming 20 ms mu-law frames on one shared ticker
- * and playing back what the server sends. Callers speak espeak-ng sentences with pauses.
+ * The load generator, in its own process: the carrier simulator (Plivo, or Twilio with
+ * BENCH_CARRIER=twilio) placing N inbound calls to the server under test (gateway or bare relay), every
+ * call streaming 20 ms mu-law frames on one shared ticker and playing back what the server sends.
+ * Callers speak espeak-ng sentences with pauses.
  *
  * Probes (on the first `probeCalls` calls) time what a caller experiences, on the wire, with one clock:
- * - greeting: stream `start` sent -> first playAudio received;
- * - turn: the caller frame on which the gateway's VAD ends the utterance -> first playAudio received;
- * - barge-in: the caller frame on which the gateway's VAD starts speech (minimum reached) -> clearAudio received.
+ * - greeting: stream `start` sent -> first audio message (playAudio, Twilio media) received;
+ * - turn: the caller frame on which the gateway's VAD ends the utterance -> first audio message received;
+ * - barge-in: the caller frame on which the gateway's VAD starts speech (minimum reached) -> clear received.
  * Which frame the gateway's VAD decides on is known exactly: a shadow VoiceActivityDetector with the
  * gateway's settings runs here on the same mu-law-decoded frames, from the same first frame (VAD output
  * is a pure function of its input frames).
@@ -16,11 +17,12 @@ import type WebSocket from 'ws';
 import { decodeMuLaw, encodeMuLaw } from '../src/media/g711.js';
 import { VoiceActivityDetector } from '../src/media/vad.js';
 import { silentLogger } from '../src/logger.js';
-import { PlivoSimulator, type SimCall } from '../src/sim/plivo-simulator.js';
-import { HANGUP_CAUSES } from '../src/sim/hangup-causes.js';
+import { PlivoSimulator, type PlivoCall } from '../src/sim/plivo-simulator.js';
+import { TwilioSimulator } from '../src/sim/twilio/twilio-simulator.js';
+import type { TwilioCall } from '../src/sim/twilio/twilio-call.js';
 import type { PlayoutQueue } from '../src/sim/playout-queue.js';
-import type { PlivoStreamClient } from '../src/sim/stream-client.js';
 import type { VoiceClip } from '../src/sim/virtual-party.js';
+import { BENCH_ACCOUNT, benchCarrier } from './lib/bench-carrier.js';
 import { SENTENCES, synthesizeSpeech } from '../test/support/media-signals.js';
 import { serveCommands } from './lib/ipc.js';
 import { CpuWindow, WindowProfiler, memorySnapshot } from './lib/process-probe.js';
@@ -28,7 +30,9 @@ import { CpuWindow, WindowProfiler, memorySnapshot } from './lib/process-probe.j
 export type CallScriptKind = 'conversation' | 'barge-in' | 'greeting-only';
 
 export interface DialSpec {
+  /** The number's answering webhook: Plivo answer URL, Twilio voice URL. */
   answerUrl: string;
+  /** The end-of-call callback: Plivo hangup URL, Twilio status callback. */
   hangupUrl: string;
   calls: number;
   rampPerSec: number;
@@ -59,12 +63,19 @@ export interface ProbeResults {
 }
 
 const NUMBER = '14155550100';
-const AUTH_ID = 'MABENCHVOXGATE000001';
-const AUTH_TOKEN = 'bench-auth-token-not-secret';
 const RATE = 8000;
 const FRAME = 160;
+const CARRIER = benchCarrier();
+/** How each carrier's first bytes of an outbound audio message start. */
+const AUDIO_MESSAGE_HEAD = CARRIER === 'twilio' ? '{"event":"media"' : '"playAudio"';
 
-const sim = new PlivoSimulator({ authId: AUTH_ID, authToken: AUTH_TOKEN, logger: silentLogger(), callbackTimeoutMs: 15_000 });
+const sim =
+  CARRIER === 'twilio'
+    ? new TwilioSimulator({ ...BENCH_ACCOUNT.twilio, logger: silentLogger(), callbackTimeoutMs: 15_000 })
+    : new PlivoSimulator({ ...BENCH_ACCOUNT.plivo, logger: silentLogger(), callbackTimeoutMs: 15_000 });
+type SimCall = PlivoCall | TwilioCall;
+/** The carrier's id of a simulated call, as the gateway records it. */
+const carrierIdOf = (call: SimCall): string => ('callSid' in call ? call.callSid : call.callUuid);
 const cpu = new CpuWindow();
 const profiler = new WindowProfiler();
 const calls: SimCall[] = [];
@@ -116,8 +127,7 @@ interface StreamInternals {
 function attachProbe(call: SimCall, spec: DialSpec): void {
   call.once('stream-start', () => {
     const startedAt = performance.now();
-    const client = [...call.streams][0] as unknown as StreamInternals & PlivoStreamClient;
-    const internals = client as unknown as StreamInternals;
+    const internals = [...call.streams][0] as unknown as StreamInternals;
     const vad = new VoiceActivityDetector({ sampleRate: RATE, minSpeechMs: spec.vad.minSpeechMs, silenceMs: spec.vad.silenceMs });
     const mouth = new Int16Array(FRAME);
     const mulaw = new Uint8Array(FRAME);
@@ -146,7 +156,7 @@ function attachProbe(call: SimCall, spec: DialSpec): void {
     });
     internals.ws.on('message', (data: Buffer) => {
       const head = data.subarray(0, 24).toString('latin1');
-      if (head.includes('"playAudio"')) {
+      if (head.includes(AUDIO_MESSAGE_HEAD)) {
         const now = performance.now();
         if (!greeted) {
           greeted = true;
@@ -154,7 +164,7 @@ function attachProbe(call: SimCall, spec: DialSpec): void {
         }
         if (turnSince >= 0) {
           probes.turnMs.push(now - turnSince);
-          probes.turnCalls.push(call.callUuid);
+          probes.turnCalls.push(carrierIdOf(call));
           probes.turnReceivedAt.push(performance.timeOrigin + now);
           turnSince = -1;
         }
@@ -164,7 +174,7 @@ function attachProbe(call: SimCall, spec: DialSpec): void {
       if (bargeSince < 0) return;
       const now = performance.now();
       probes.bargeInMs.push(now - bargeSince);
-      probes.bargeInCalls.push(call.callUuid);
+      probes.bargeInCalls.push(carrierIdOf(call));
       probes.bargeInReceivedAt.push(performance.timeOrigin + now);
       bargeSince = -1;
     });
@@ -173,7 +183,8 @@ function attachProbe(call: SimCall, spec: DialSpec): void {
 
 async function dial(spec: DialSpec): Promise<{ dialed: number; streaming: number; failed: number; rampMs: number }> {
   const clips = await callerClips(spec.script);
-  sim.addNumber(NUMBER, { answerUrl: spec.answerUrl, hangupUrl: spec.hangupUrl });
+  if (sim instanceof TwilioSimulator) sim.addNumber(NUMBER, { voiceUrl: spec.answerUrl, statusCallback: spec.hangupUrl });
+  else sim.addNumber(NUMBER, { answerUrl: spec.answerUrl, hangupUrl: spec.hangupUrl });
   const t0 = performance.now();
   const base = calls.length;
   let settle!: () => void;
@@ -208,7 +219,8 @@ async function dial(spec: DialSpec): Promise<{ dialed: number; streaming: number
 async function hangupAll(): Promise<{ calls: number; ended: number; warnings: Record<string, number> }> {
   const live = calls.filter((c) => !c.isEnded);
   // Bounded: a saturated run (the relay echoing 50,000 frames/s at 1000 calls) can take minutes to drain.
-  await Promise.race([Promise.all(live.map((c) => c.hangup(HANGUP_CAUSES.normal, 'Caller'))), new Promise((r) => setTimeout(r, 10_000))]);
+  for (const c of live) c.party.hangUp();
+  await Promise.race([Promise.all(live.map((c) => c.ended)), new Promise((r) => setTimeout(r, 10_000))]);
   const warnings: Record<string, number> = {};
   for (const c of calls) {
     for (const e of c.timeline) {
@@ -261,5 +273,5 @@ serveCommands(
       setImmediate(() => process.exit(0));
     },
   },
-  { restBaseUrl, authId: AUTH_ID, authToken: AUTH_TOKEN },
+  { restBaseUrl, carrier: CARRIER },
 );

@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [-- --only=capacity,turn,greeting,vad]`: runs the figures of
- * BENCHMARKS.md and writes bench/results/latest-<mode>.json and .md. The gateway, the bare relay and
- * the load generator run as separate processes (bench/lib/ipc.ts); this process only orchestrates.
+ * `npm run bench [-- --quick] [-- --only=capacity,turn,greeting,vad] [-- --carrier twilio]`: runs the
+ * figures of BENCHMARKS.md and writes bench/results/latest-<mode>[-<carrier>].json and .md. The
+ * gateway, the bare relay and the load generator run as separate processes (bench/lib/ipc.ts) and all
+ * speak the chosen carrier's stream protocol (Plivo's by default); this process only orchestrates.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, release } from 'node:os';
@@ -12,9 +13,12 @@ import { runGreeting, runTurnAndBargeIn, type GreetingResult, type TurnResult } 
 import { round } from './lib/stats.js';
 import { renderSummary, evaluateTargets } from './summary.js';
 import { runVadQuality, type VadQualityResult } from './vad-quality.js';
+import { benchCarrier, type BenchCarrier } from './lib/bench-carrier.js';
 
 export interface BenchResults {
   mode: 'full' | 'quick';
+  /** Whose protocol the calls spoke. */
+  carrier: BenchCarrier;
   startedAt: string;
   durationSec: number;
   machine: { cpu: string; cores: number; memoryGB: number; node: string; kernel: string; loadAvgBefore: number[]; loadAvgAfter: number[] };
@@ -37,13 +41,18 @@ async function main(): Promise<void> {
       calls: { type: 'string' },
       servers: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      carrier: { type: 'string', default: 'plivo' },
     }, allowPositionals: true });
+  // Every benchmark process started from here reads it (bench/lib/bench-carrier.ts).
+  process.env.BENCH_CARRIER = values.carrier;
+  const carrier = benchCarrier();
   const quick = values.quick ?? false;
   const only = new Set(values.only ? values.only.split(',') : FIGURES);
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const t0 = performance.now();
   const results: BenchResults = {
     mode: quick ? 'quick' : 'full',
+    carrier,
     startedAt: new Date().toISOString(),
     durationSec: 0,
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGB: round(totalmem() / 2 ** 30, 1), node: process.version, kernel: release(), loadAvgBefore: loadavg().map((l) => round(l, 2)), loadAvgAfter: [] },
@@ -106,7 +115,7 @@ async function main(): Promise<void> {
               windows: quick ? 2 : 3,
               windowSec: quick ? 1.5 : 4,
               log,
-              profileDir: values.profile ? `bench/results/profiles/${server}-${calls}` : undefined,
+              profileDir: values.profile ? `bench/results/profiles/${carrier === 'plivo' ? '' : `${carrier}-`}${server}-${calls}` : undefined,
             }),
           );
         });
@@ -119,10 +128,11 @@ async function main(): Promise<void> {
   results.targets = evaluateTargets(results);
   const summary = renderSummary(results);
   await mkdir('bench/results', { recursive: true });
-  await writeFile(`bench/results/latest-${results.mode}.json`, `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(`bench/results/latest-${results.mode}.md`, summary);
+  const name = `bench/results/latest-${results.mode}${carrier === 'plivo' ? '' : `-${carrier}`}`;
+  await writeFile(`${name}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(`${name}.md`, summary);
   log(`\n${summary}`);
-  log(`wrote bench/results/latest-${results.mode}.json and .md in ${results.durationSec} s`);
+  log(`wrote ${name}.json and .md in ${results.durationSec} s`);
 }
 
 await main();

@@ -40,7 +40,7 @@ export function evaluateTargets(r: Pick<BenchResults, 'capacity' | 'turns' | 'gr
     target: 'turn overhead p99 < 5 ms at 1 and 500 calls',
     measured: r.turns.length
       ? r.turns
-          .map((t) => `${t.calls} call(s): p99 ${fmt(t.turnInGateway.p99Ms)} ms to playAudio sent, ${fmt(t.turnFromDecision.p99Ms)} ms to playAudio received (n=${t.turnInGateway.samples})`)
+          .map((t) => `${t.calls} call(s): p99 ${fmt(t.turnInGateway.p99Ms)} ms to audio sent, ${fmt(t.turnFromDecision.p99Ms)} ms to audio received (n=${t.turnInGateway.samples})`)
           .join('; ')
       : 'not run',
     // The gateway's own overhead is the target; the received figure adds the load generator's event-loop delay.
@@ -76,7 +76,7 @@ export function evaluateTargets(r: Pick<BenchResults, 'capacity' | 'turns' | 'gr
 export function renderSummary(r: BenchResults): string {
   const lines: string[] = [];
   const m = r.machine;
-  lines.push(`# Voxgate benchmark (${r.mode}) ${r.startedAt}`, '');
+  lines.push(`# Voxgate benchmark (${r.mode}, ${r.carrier ?? 'plivo'} streams) ${r.startedAt}`, '');
   lines.push(
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, Linux ${m.kernel}. Load average before ${m.loadAvgBefore.join(' / ')}, after ${m.loadAvgAfter.join(' / ')}. Run took ${r.durationSec} s (${Object.entries(r.timings)
       .map(([k, v]) => `${k} ${v} s`)
@@ -108,11 +108,11 @@ export function renderSummary(r: BenchResults): string {
   if (r.turns.length) {
     lines.push('## Figures 3-4: turn overhead and barge-in reaction', '');
     lines.push(
-      'p50 / p99 in ms. Turn (zero-latency STT and bot, cached TTS): from the endpoint decision in the gateway to the first playAudio written to its socket (the gateway\'s overhead) and received by the simulated caller (adds the load generator\'s event-loop delay); "frame" is the caller frame on which the VAD decided, as sent. Barge-in: from the caller frame on which the VAD starts speech (minimum reached) to clearAudio written by the gateway and received by the caller.',
+      'p50 / p99 in ms. Turn (zero-latency STT and bot, cached TTS): from the endpoint decision in the gateway to the first audio message (Plivo playAudio, Twilio media) written to its socket (the gateway\'s overhead) and received by the simulated caller (adds the load generator\'s event-loop delay); "frame" is the caller frame on which the VAD decided, as sent. Barge-in: from the caller frame on which the VAD starts speech (minimum reached) to the clear (Plivo clearAudio, Twilio clear) written by the gateway and received by the caller.',
       '',
     );
     lines.push(
-      '| calls | probed | turn n | decision -> playAudio sent | decision -> playAudio received | frame -> decision | frame -> playAudio received | barge-in n | frame -> clearAudio sent | frame -> clearAudio received | unanswered | missed |',
+      '| calls | probed | turn n | decision -> audio sent | decision -> audio received | frame -> decision | frame -> audio received | barge-in n | frame -> clear sent | frame -> clear received | unanswered | missed |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const t of r.turns) {
@@ -125,7 +125,7 @@ export function renderSummary(r: BenchResults): string {
     lines.push('');
   }
   if (r.greetings.length) {
-    lines.push('## Figure 5: first greeting', '', 'Stream `start` sent -> first playAudio received, one call at a time.', '');
+    lines.push('## Figure 5: first greeting', '', 'Stream `start` sent -> first audio message received, one call at a time.', '');
     lines.push('| greeting | calls | p50 ms | p99 ms | max ms |', '|---|---|---|---|---|');
     for (const g of r.greetings) lines.push(`| ${g.cached ? 'cached' : 'uncached (espeak-ng)'} | ${g.greeting.samples} | ${fmt(g.greeting.p50Ms)} | ${fmt(g.greeting.p99Ms)} | ${fmt(g.greeting.maxMs)} |`);
     lines.push('');
