@@ -14,8 +14,12 @@ import type { DialSpec } from './load-generator.js';
 import type { GatewayBenchOptions } from './gateway-server.js';
 import type { BenchCarrier } from './lib/bench-carrier.js';
 
-/** relay: parses every frame and echoes one back (figure 2's floor); sink: parses only (a stricter floor). */
-export type ServerKind = 'gateway' | 'relay' | 'sink';
+/**
+ * relay: parses every frame and echoes one back (figure 2's floor); sink: parses only (a stricter
+ * floor); gateway-bare: the gateway without its control plane's listeners and timers (what metrics,
+ * alarms, campaign and outbox polls cost, measured beside the gateway as deployed).
+ */
+export type ServerKind = 'gateway' | 'gateway-bare' | 'relay' | 'sink';
 
 export const BENCH_BOT = {
   greeting: 'Hello, thank you for calling. How can I help you today?',
@@ -39,6 +43,8 @@ interface LoadGenReady {
 
 interface ServerWindow {
   cpu: CpuWindowResult;
+  /** Gateway only: events published on the bus in the window and the time their subscribers took, by type. */
+  bus?: Record<string, { events: number; ms: number }>;
   frames: number;
   lateFrames: number;
   lateness: { buckets: [number, number][]; maxMs: number };
@@ -87,6 +93,11 @@ export interface CapacityCell {
   simSendP50Ms: number;
   simSendP99Ms: number;
   loadGenCpuFraction: number;
+  /** Gateway only, over all windows: bus events per second and the share of one core their subscribers took. */
+  busEventsPerSec?: number;
+  busCoreShare?: number;
+  /** Per event type: events/s and mean µs in subscribers. */
+  busByType?: Record<string, { perSec: number; meanUs: number }>;
   playFramesReceived: number;
   protocolErrors: number;
   problems: Record<string, number>;
@@ -122,11 +133,12 @@ export async function startPair(
   gatewayExtra: Partial<GatewayBenchOptions> & { bot?: typeof BENCH_BOT } = {},
 ): Promise<{ loadGen: BenchChild<LoadGenReady>; srv: BenchChild; urls: { answerUrl: string; hangupUrl: string } }> {
   const loadGen = new BenchChild<LoadGenReady>('load generator', 'bench/load-generator.ts');
-  const srv = new BenchChild(server, server === 'gateway' ? 'bench/gateway-server.ts' : 'bench/bare-relay-server.ts');
+  const isGateway = server === 'gateway' || server === 'gateway-bare';
+  const srv = new BenchChild(server, isGateway ? 'bench/gateway-server.ts' : 'bench/bare-relay-server.ts');
   try {
     const lg = await loadGen.ready;
     await srv.ready;
-    const startArgs = server === 'gateway' ? gatewayOptions(lg, gatewayExtra.bot ?? BENCH_BOT, gatewayExtra) : { echo: server === 'relay' };
+    const startArgs = isGateway ? gatewayOptions(lg, gatewayExtra.bot ?? BENCH_BOT, { bareControlPlane: server === 'gateway-bare', ...gatewayExtra }) : { echo: server === 'relay' };
     const urls = await srv.call<{ answerUrl: string; hangupUrl: string }>('start', startArgs);
     return { loadGen, srv, urls };
   } catch (err) {
@@ -146,6 +158,27 @@ export function dialSpec(urls: { answerUrl: string; hangupUrl: string }, over: P
     greetingSec: 3.5,
     answerSec: 2.5,
     ...over,
+  };
+}
+
+/** The bus's share of the gateway over the measured windows: events per second, and the time their subscribers took. */
+function busFigures(windows: ServerWindow[], seconds: number): Pick<CapacityCell, 'busEventsPerSec' | 'busCoreShare' | 'busByType'> {
+  if (!windows.some((w) => w.bus)) return {};
+  const byType = new Map<string, { events: number; ms: number }>();
+  for (const w of windows) {
+    for (const [type, v] of Object.entries(w.bus ?? {})) {
+      const sum = byType.get(type) ?? { events: 0, ms: 0 };
+      sum.events += v.events;
+      sum.ms += v.ms;
+      byType.set(type, sum);
+    }
+  }
+  const events = [...byType.values()].reduce((n, v) => n + v.events, 0);
+  const ms = [...byType.values()].reduce((n, v) => n + v.ms, 0);
+  return {
+    busEventsPerSec: round(events / seconds, 1),
+    busCoreShare: round(ms / 1000 / seconds, 5),
+    busByType: Object.fromEntries([...byType].map(([type, v]) => [type, { perSec: round(v.events / seconds, 1), meanUs: round((v.ms * 1000) / Math.max(1, v.events), 1) }])),
   };
 }
 
@@ -213,6 +246,7 @@ export async function runCapacityCell(opts: CapacityOptions): Promise<CapacityCe
       simSendP50Ms: median(loadWindows.map((l) => l.sendLatenessP50Ms)),
       simSendP99Ms: median(loadWindows.map((l) => l.sendLatenessP99Ms)),
       loadGenCpuFraction: round(median(loadWindows.map((l) => l.cpu.cpuFraction)), 4),
+      ...busFigures(serverWindows, opts.windows * opts.windowSec),
       playFramesReceived: lgTotals.playFramesReceived,
       protocolErrors: lgTotals.protocolErrors,
       problems: srvTotals.logProblems ?? {},

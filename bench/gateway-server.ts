@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startGateway, type Gateway } from '../src/app/gateway.js';
+import { EventBus } from '../src/events/bus.js';
 import { WebSocket } from 'ws';
 import { WebSocketLeg } from '../src/carriers/websocket-media/websocket-leg.js';
 import { configSchema } from '../src/config/schema.js';
@@ -31,6 +32,12 @@ export interface GatewayBenchOptions {
   bot: BotScript;
   /** Diagnostic only: detach the SQLite call-record writer. */
   noRecords?: boolean;
+  /**
+   * Diagnostic only: the gateway without its control plane's listeners and timers (metrics and their
+   * process collectors, alarm conditions, the campaign runner's and the callback outbox's polls), to
+   * measure what they cost the call path beside the gateway as deployed.
+   */
+  bareControlPlane?: boolean;
 }
 
 const CARRIER = benchCarrier();
@@ -50,6 +57,7 @@ const profiler = new WindowProfiler();
 
 async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; hangupUrl: string; logPath: string }> {
   recordLegCommands();
+  timeBusEvents();
   dataDir = await mkdtemp(join(tmpdir(), 'voxgate-bench-'));
   logPath = join(dataDir, 'gateway.log');
   const config = configSchema.parse({
@@ -63,6 +71,7 @@ async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; ha
     tts: { cache: { enabled: opts.ttsCache } },
     bots: [{ name: 'bench', type: 'flow', settings: { bargeIn: opts.bargeIn, bargeInMinSpeechMs: opts.bargeInMinSpeechMs, vadSilenceMs: opts.vadSilenceMs } }],
     routes: [{ number: '*', bot: 'bench' }],
+    ...(opts.bareControlPlane ? { metrics: { enabled: false }, alarms: { enabled: false } } : {}),
   });
   // Logs at info, as deployed, into a file: the run checks it for warnings and errors afterwards.
   const logger = createLogger({ level: 'info', destination: createWriteStream(logPath) });
@@ -73,6 +82,7 @@ async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; ha
   recordDecisions(gateway);
   // Diagnostic: without the call-record writer, to show what SQLite writes cost the call path.
   if (opts.noRecords) gateway.records.detach();
+  if (opts.bareControlPlane) await Promise.all([gateway.campaigns.stop(), gateway.notifier.close()]);
   const urls = CARRIER === 'twilio' ? { answerUrl: `${gateway.url}/twilio/voice`, hangupUrl: `${gateway.url}/twilio/status` } : { answerUrl: `${gateway.url}/plivo/answer`, hangupUrl: `${gateway.url}/plivo/hangup` };
   return { ...urls, logPath };
 }
@@ -140,6 +150,23 @@ function recordLegCommands(): void {
   };
 }
 
+/** Time spent in event-bus subscribers during a window, by event type: what the bus listeners (records, metrics, alarms, dialer, campaigns, live view) cost per event. */
+const busWindow = { measuring: false, byType: new Map<string, { events: number; ms: number }>() };
+
+/** Measurement only: times every publish (all of its subscribers run inside it). */
+function timeBusEvents(): void {
+  const { publish } = EventBus.prototype;
+  EventBus.prototype.publish = function (this: EventBus, ...args: Parameters<EventBus['publish']>) {
+    if (!busWindow.measuring) return publish.apply(this, args);
+    const started = performance.now();
+    publish.apply(this, args);
+    const entry = busWindow.byType.get(args[0]) ?? { events: 0, ms: 0 };
+    entry.events++;
+    entry.ms += performance.now() - started;
+    busWindow.byType.set(args[0], entry);
+  } as EventBus['publish'];
+}
+
 /** Warning and error lines of the gateway log, counted by message. */
 async function logProblems(): Promise<Record<string, number>> {
   if (!logPath) return {};
@@ -172,11 +199,15 @@ serveCommands(
     'measure-start': () => {
       stt.arrivals.reset();
       stt.arrivals.measuring = true;
+      busWindow.byType.clear();
+      busWindow.measuring = true;
       cpu.start();
     },
     'measure-stop': () => {
       stt.arrivals.measuring = false;
+      busWindow.measuring = false;
       return {
+        bus: Object.fromEntries(busWindow.byType),
         cpu: cpu.stop(),
         liveCalls: gateway?.calls.size ?? 0,
         frames: stt.arrivals.frames,

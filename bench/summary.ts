@@ -101,6 +101,18 @@ export function renderSummary(r: BenchResults): string {
         `| ${c.calls} | ${c.server} | ${fmt(c.cpuFraction * 100, 1)}% | ${ratio} | ${sinkRatio} | ${fmt(c.elu, 3)} | ${fmt(c.rssMB, 0)} | ${fmt(c.rssPerCallKB, 0)} | ${fmt(c.heapPerCallKB, 0)} | ${fmt(c.arrivalP50Ms)} | ${fmt(c.arrivalP99Ms)} | ${fmt(c.arrivalMaxMs)} | ${c.lateFrames}/${c.framesInWindows} | ${c.framesLost}/${c.framesSent} | ${fmt(c.loadGenCpuFraction * 100, 1)}% |`,
       );
     }
+    for (const c of r.capacity.filter((x) => x.busEventsPerSec !== undefined && x.server === 'gateway')) {
+      const types = Object.entries(c.busByType ?? {})
+        .sort((a, b) => b[1].perSec * b[1].meanUs - a[1].perSec * a[1].meanUs)
+        .map(([type, v]) => `${type} ${fmt(v.perSec, 1)}/s at ${fmt(v.meanUs, 1)} us`)
+        .join(', ');
+      lines.push('', `Event bus at ${c.calls} calls: ${fmt(c.busEventsPerSec, 1)} events/s, subscribers ${fmt((c.busCoreShare ?? 0) * 100, 3)}% of a core (${types}).`);
+    }
+    const bareRows = r.capacity.filter((c) => c.server === 'gateway-bare');
+    for (const bare of bareRows) {
+      const full = r.capacity.find((c) => c.server === 'gateway' && c.calls === bare.calls);
+      if (full) lines.push('', `Control plane at ${bare.calls} calls: gateway ${fmt(full.cpuFraction * 100, 1)}% vs without metrics, alarms and polls ${fmt(bare.cpuFraction * 100, 1)}% (ratio ${fmt(full.cpuFraction / bare.cpuFraction)}); p99 lateness ${fmt(full.arrivalP99Ms)} vs ${fmt(bare.arrivalP99Ms)} ms.`);
+    }
     const problems = r.capacity.filter((c) => Object.keys(c.problems).length || c.protocolErrors || c.streaming < c.calls);
     for (const c of problems) lines.push('', `- ${c.server} ${c.calls}: ${c.streaming}/${c.calls} streaming, ${c.protocolErrors} protocol errors; log: ${JSON.stringify(c.problems)}`);
     lines.push('');

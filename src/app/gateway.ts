@@ -159,8 +159,9 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const recordingsDir = join(config.dataDir, 'recordings');
   const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer }));
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
-  const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.processMetrics });
-  const detachMetrics = metrics.attach(bus);
+  // With metrics off nothing listens for them: no bus subscribers, no process collectors.
+  const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });
+  const detachMetrics = config.metrics.enabled ? metrics.attach(bus) : () => undefined;
   const alarms = createAlarms(config.alarms, { store, bus, notifier, clock, logger });
 
   // A missed rejection is a bug, but it must not take every other call down with it.
