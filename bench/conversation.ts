@@ -148,6 +148,8 @@ export interface GreetingResult {
   calls: number;
   warmupCalls: number;
   greeting: LatencySummary;
+  /** Every counted call's time, in call order (where the tail falls: isolated stalls or a drift). */
+  samplesMs: number[];
 }
 
 /** Calls placed one at a time (each hangs up after `holdSec`); the first `warmup` are not counted. */
@@ -163,7 +165,7 @@ export async function runGreeting(opts: { cached: boolean; calls: number; warmup
     const probes = await loadGen.call<ProbeResults>('probes');
     const counted = probes.greetingMs.slice(opts.warmup);
     opts.log(`  greeting ${opts.cached ? 'cached' : 'uncached'}: ${counted.length} calls, p50 ${round(percentile(counted, 50), 2)} ms`);
-    return { cached: opts.cached, calls: counted.length, warmupCalls: opts.warmup, greeting: summarize(counted) };
+    return { cached: opts.cached, calls: counted.length, warmupCalls: opts.warmup, greeting: summarize(counted), samplesMs: counted.map((v) => round(v, 2)) };
   } finally {
     await Promise.all([loadGen.stop(), srv.stop()]);
   }

@@ -8,9 +8,6 @@ import type { Logger } from 'pino';
 import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LegHangup, LiveCallView, OutboundFailure } from '../carriers/leg.js';
 import type { BotConnector } from '../bots/connector.js';
 import type { OutboundDialer } from '../dialer/outbound-dialer.js';
-
-/** The bot name recorded for calls that run a dial plan instead of a configured bot. */
-const DIAL_PLAN_BOT = 'dial-plan';
 import { CallSession, type SessionEnd } from '../call/call-session.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { PromptAudioSource } from '../call/prompt-audio.js';
@@ -52,6 +49,9 @@ interface LiveCall {
   legEnd?: LegHangup;
   fallback?: TimerHandle;
 }
+
+/** The bot name recorded for calls that run a dial plan instead of a configured bot. */
+const DIAL_PLAN_BOT = 'dial-plan';
 
 /** How many ended calls are remembered, to refuse a carrier's late media socket or duplicate callbacks for them. */
 const ENDED_MEMORY = 10_000;
@@ -120,7 +120,7 @@ export class LiveCalls implements CallHandler {
       if (early) await this.untilFirstPromptOrTimeout(early.connector, early.settings.connectOnBotPromptTimeoutMS);
     } catch (err) {
       // The carrier refuses the call; the record says why it ended.
-      this.finish(call, { cause: `Voxgate could not start the call: ${err instanceof Error ? err.message : String(err)}`, side: 'gateway' });
+      this.finish(call, { cause: `Voxgate could not start the call: ${err instanceof Error ? err.message : String(err)}`, side: 'gateway' }, 'config-error');
       throw err;
     }
     if (!this.calls.has(info.callId)) return; // hung up while ringing
@@ -239,7 +239,8 @@ export class LiveCalls implements CallHandler {
     if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.keys().next().value as string);
   }
 
-  private finish(call: LiveCall, carrierEnd: CallEnd | undefined): void {
+  /** `reason` when Voxgate itself ended the call before any session (e.g. it could not start the bot). */
+  private finish(call: LiveCall, carrierEnd: CallEnd | undefined, reason?: 'config-error'): void {
     if (!this.calls.delete(call.info.callId)) return;
     const key = carrierKey(call.info.carrier, call.info.carrierCallId);
     if (this.byCarrierId.get(key) === call) this.byCarrierId.delete(key);
@@ -250,9 +251,9 @@ export class LiveCalls implements CallHandler {
     const sessionEnd: SessionEnd | undefined = call.session?.endedWith;
     const cause = carrierEnd?.cause ?? call.legEnd?.cause ?? 'Media Closed';
     const side = sessionEnd?.byGateway ? 'gateway' : (carrierEnd?.side ?? call.legEnd?.side ?? 'carrier');
-    const reason = sessionEnd?.reason ?? (side === 'caller' ? 'caller-hangup' : 'carrier-hangup');
+    const endReason = reason ?? sessionEnd?.reason ?? (side === 'caller' ? 'caller-hangup' : 'carrier-hangup');
     const at = this.deps.clock.now();
-    this.deps.bus.publish('call.ended', { callId: call.info.callId, at, cause, side, reason, durationSec: carrierEnd?.durationSec });
-    this.deps.logger.info({ callId: call.info.callId, cause, side, reason, durationSec: carrierEnd?.durationSec }, 'call ended');
+    this.deps.bus.publish('call.ended', { callId: call.info.callId, at, cause, side, reason: endReason, durationSec: carrierEnd?.durationSec });
+    this.deps.logger.info({ callId: call.info.callId, cause, side, reason: endReason, durationSec: carrierEnd?.durationSec }, 'call ended');
   }
 }

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import twilio from 'twilio';
 import { encodeMuLaw } from '../../src/media/g711.js';
 import type { CarrierLeg } from '../../src/carriers/leg.js';
@@ -50,6 +51,18 @@ describe('Twilio bad input never disturbs a call in progress', () => {
     expect(server.handler.answered.map((c) => c.carrierCallId)).toEqual(['CAgood']);
     expect(server.handler.ended).toEqual([]);
     await expectStillFlowing(good);
+  });
+
+  it('checks JSON-bodied webhooks by their bodySHA256, and refuses a body that does not match it', async () => {
+    const body = JSON.stringify({ CallSid: 'CAgood', CallStatus: 'completed', CallDuration: '5' });
+    const url = `${server.baseUrl}/twilio/status?bodySHA256=${createHash('sha256').update(body).digest('hex')}`;
+    const post = (payload: string) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(TOKEN, url, {}) }, body: payload });
+    const tampered = await post(body.replace('"5"', '"500"'));
+    expect(tampered.status).toBe(403);
+    expect(server.handler.ended).toEqual([]);
+    expect((await post(body)).status).toBe(200);
+    expect(server.handler.ended).toEqual([{ callId: 'vx-1', end: { cause: 'Completed', side: 'caller', durationSec: 5 } }]);
   });
 
   it('a webhook without CallSid is a 400 naming it', async () => {
