@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMuLaw, decodeMuLaw } from '../../src/media/g711.js';
-import { RateLimitedWarnings } from '../../src/carriers/websocket-media/rate-limited-warnings.js';
+import { RateLimitedWarnings } from '../../src/runtime/rate-limited-warnings.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { CapturedLogs, PlivoStreamClient, answerParams, collectFrames, postCallback, startPlivoTestServer, tone, type PlivoTestServer } from '../support/plivo-harness.js';
 import { pino } from 'pino';

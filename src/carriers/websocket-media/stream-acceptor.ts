@@ -9,7 +9,7 @@ import type { CallHandler } from '../leg.js';
 import type { Logger } from '../../logger.js';
 import type { Clock, TimerHandle } from '../../runtime/clock.js';
 import type { MediaWire, StreamMediaFormat, StreamStart } from './media-wire.js';
-import { RateLimitedWarnings } from './rate-limited-warnings.js';
+import { RateLimitedWarnings } from '../../runtime/rate-limited-warnings.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, WebSocketLeg, closeReason, messageBuffer, messageSize, type StreamCallControl } from './websocket-leg.js';
 
 export interface StreamAcceptorOptions {

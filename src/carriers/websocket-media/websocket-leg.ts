@@ -14,7 +14,7 @@ import type { Clock } from '../../runtime/clock.js';
 import { samplesPerFrame } from '../../media/audio.js';
 import { decodeMuLaw, encodeMuLaw } from '../../media/g711.js';
 import type { StreamMediaFormat, StreamStart, StreamWriter, WireReader } from './media-wire.js';
-import { RateLimitedWarnings } from './rate-limited-warnings.js';
+import { RateLimitedWarnings } from '../../runtime/rate-limited-warnings.js';
 
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;

@@ -2,8 +2,8 @@
  * Logs a kind of problem the first time, then at most once per interval with how many were suppressed,
  * so a peer sending bad frames 50 times a second produces a handful of log lines, not thousands.
  */
-import type { Logger } from '../../logger.js';
-import { systemClock, type Clock } from '../../runtime/clock.js';
+import type { Logger } from '../logger.js';
+import { systemClock, type Clock } from './clock.js';
 
 export class RateLimitedWarnings {
   private readonly kinds = new Map<string, { lastLoggedAt: number; suppressed: number }>();
