@@ -57,7 +57,7 @@ export const BARESIP_MODULE_PATH = process.env.VOXGATE_BARESIP_MODULES ?? '/usr/
 /** baresip and the modules the harness loads are installed (`apt-get install baresip-core`). */
 export const BARESIP_AVAILABLE =
   existsSync(BARESIP_PATH) &&
-  ['ctrl_tcp.so', 'menu.so', 'account.so', 'aufile.so', 'sndfile.so', 'g711.so'].every((m) => existsSync(join(BARESIP_MODULE_PATH, m)));
+  ['ctrl_tcp.so', 'menu.so', 'aufile.so', 'sndfile.so', 'g711.so'].every((m) => existsSync(join(BARESIP_MODULE_PATH, m)));
 /** Why the baresip tests skip, for a describe name or a console note. */
 export const BARESIP_SKIP_REASON = BARESIP_AVAILABLE ? '' : `baresip not found (${BARESIP_PATH}, modules in ${BARESIP_MODULE_PATH}): apt-get install baresip-core`;
 
@@ -91,6 +91,13 @@ export interface BaresipOptions {
    * domain is 127.0.0.1 and it does not register.
    */
   account?: { user: string; password?: string; registrar?: string };
+  /**
+   * Ends a call when no RTP arrived for this many seconds (checked each second, only once RTP has
+   * started and only while the stream is sendrecv): BYE, CALL_CLOSED "rtp stream error". Default off.
+   */
+  rtpTimeoutSec?: number;
+  /** Print every SIP message to the log (`baresip -s`). */
+  sipTrace?: boolean;
   /** Extra lines appended to the config file (e.g. `rtp_timeout 2`). */
   extraConfig?: string[];
 }
@@ -250,7 +257,7 @@ export class Baresip {
   readonly ctrlPort: number;
   /** The phone's address, e.g. sip:alice@127.0.0.1:5072 (;transport=tcp with transport tcp). */
   readonly uri: string;
-  /** Its temp dir (config, accounts, microphone.wav, recordings/). Deleted by stop(). */
+  /** Its temp dir (config, microphone.wav, recordings/). Deleted by stop(). */
   readonly dir: string;
   readonly events: BaresipEvent[] = [];
 
@@ -268,6 +275,7 @@ export class Baresip {
   /** Call-IDs seen and not yet closed. */
   private readonly openCalls = new Set<string>();
   private stopped = false;
+  private frozen = false;
 
   private constructor(options: BaresipOptions, dir: string, sipPort: number, ctrlPort: number, child: ChildProcess) {
     this.options = options;
@@ -306,14 +314,13 @@ export class Baresip {
     try {
       await mkdir(join(dir, 'recordings'));
       const srate = await writeMicrophone(join(dir, 'microphone.wav'), options.microphoneWav, options.microphoneTailMs ?? DEFAULT_TAIL_MS);
-      await writeFile(join(dir, 'accounts'), `${accountLine(options)}\n`);
       // A port picked here can be taken by another test process before baresip binds it: retry.
       let lastError: Error | undefined;
       for (let attempt = 0; attempt < 5; attempt++) {
         const sipPort = options.sipPort || (await freeSipPort());
         const ctrlPort = await freeTcpPort();
         await writeFile(join(dir, 'config'), configText(options, dir, sipPort, ctrlPort, srate));
-        const child = spawn(BARESIP_PATH, ['-4', '-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(BARESIP_PATH, ['-4', ...(options.sipTrace ? ['-s'] : []), '-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
         const phone = new Baresip(options, dir, sipPort, ctrlPort, child);
         running.add(phone);
         try {
@@ -383,6 +390,20 @@ export class Baresip {
     await this.command('transfer', uri);
   }
 
+  /**
+   * Freezes the process (SIGSTOP): it sends no more RTP and answers no SIP, like a phone that lost
+   * its network. thaw() (SIGCONT) resumes it; stop() thaws first.
+   */
+  freeze(): void {
+    if (!this.exited && !this.frozen) this.child.kill('SIGSTOP');
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    if (!this.exited && this.frozen) this.child.kill('SIGCONT');
+    this.frozen = false;
+  }
+
   /** Sends a ctrl_tcp command (any long command of baresip's menu) and returns its response text. */
   async command(command: string, params?: string): Promise<string> {
     const socket = this.socket;
@@ -402,10 +423,11 @@ export class Baresip {
    * to `timeoutMs` for it. So successive waits for CALL_DTMF_START return the digits in order, and an
    * event that arrived before the wait started is not missed.
    */
-  waitForEvent(type: string, timeoutMs = DEFAULT_EVENT_TIMEOUT_MS, match?: (event: BaresipEvent) => boolean): Promise<BaresipEvent> {
+  waitForEvent(type: string | readonly string[], timeoutMs = DEFAULT_EVENT_TIMEOUT_MS, match?: (event: BaresipEvent) => boolean): Promise<BaresipEvent> {
+    const types = typeof type === 'string' ? [type] : type;
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const index = this.events.findIndex((e, i) => e.type === type && !this.consumed.has(i) && (!match || match(e)));
+        const index = this.events.findIndex((e, i) => types.includes(e.type) && !this.consumed.has(i) && (!match || match(e)));
         if (index >= 0) {
           this.consumed.add(index);
           finish();
@@ -414,14 +436,14 @@ export class Baresip {
         }
         if (this.exited) {
           finish();
-          reject(new Error(`${this.name}: baresip exited while waiting for ${type}\n${this.describe()}`));
+          reject(new Error(`${this.name}: baresip exited while waiting for ${types.join(' or ')}\n${this.describe()}`));
           return true;
         }
         return false;
       };
       const timer = setTimeout(() => {
         finish();
-        reject(new Error(`${this.name}: no ${type} within ${timeoutMs} ms\n${this.describe()}`));
+        reject(new Error(`${this.name}: no ${types.join(' or ')} within ${timeoutMs} ms\n${this.describe()}`));
       }, timeoutMs);
       const finish = () => {
         clearTimeout(timer);
@@ -488,6 +510,7 @@ export class Baresip {
   async stop(timeoutMs = 3000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.thaw();
     if (!this.exited) {
       if (this.socket && !this.socket.destroyed) {
         const body = JSON.stringify({ command: 'quit', token: 'quit' });
@@ -535,7 +558,13 @@ export class Baresip {
     this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
     this.socket.on('error', () => undefined);
     // ctrl_tcp registers the connection when its accept handler runs; a round trip proves it did.
-    await this.command('reginfo');
+    // The account is added now, not from an accounts file, so that its REGISTER (sent at once)
+    // is seen as events; the round trip also proves ctrl_tcp has taken our connection.
+    await this.command('uanew', accountLine(this.options));
+    if (this.options.account?.registrar) {
+      const registered = await this.waitForEvent(['REGISTER_OK', 'REGISTER_FAIL'], START_TIMEOUT_MS);
+      if (registered.type === 'REGISTER_FAIL') throw new Error(`${this.name}: REGISTER failed: ${registered.param ?? ''}\n${this.log}`);
+    }
   }
 
   private receive(chunk: Buffer): void {
@@ -613,11 +642,14 @@ export class Baresip {
   }
 }
 
+const CODEC_NAMES: Record<BaresipCodec, string> = { PCMU: 'PCMU/8000/1', PCMA: 'PCMA/8000/1', G722: 'G722/16000/1' };
+
 function accountLine(options: BaresipOptions): string {
   const user = options.account?.user ?? options.name;
   const domain = options.account?.registrar ?? '127.0.0.1';
   const uriParams = options.transport === 'tcp' ? ';transport=tcp' : '';
-  const codecs = (options.codecs ?? ['PCMU', 'PCMA']).map((c) => c.toLowerCase()).join(',');
+  // Without the rate, baresip looks for g722/8000 (G.722's RTP clock rate) and finds nothing.
+  const codecs = (options.codecs ?? ['PCMU', 'PCMA']).map((c) => CODEC_NAMES[c]).join(',');
   const params = [
     `regint=${options.account?.registrar ? 600 : 0}`,
     `answermode=${options.autoAnswer ? 'auto' : 'manual'}`,
@@ -645,14 +677,16 @@ function configText(options: BaresipOptions, dir: string, sipPort: number, ctrlP
     'rtp_ports 10000-60000',
     'jitter_buffer_delay 0-10',
     'rtcp_mux no',
+    ...(options.rtpTimeoutSec ? [`rtp_timeout ${options.rtpTimeoutSec}`] : []),
     `module_path ${BARESIP_MODULE_PATH}`,
     // No audio player module: received audio is decoded (and recorded) but played nowhere.
     ...(codecs.some((c) => c === 'PCMU' || c === 'PCMA') ? ['module g711.so'] : []),
     ...(codecs.includes('G722') ? ['module g722.so'] : []),
     'module aufile.so',
     ...(options.record ? ['module sndfile.so', `snd_path ${join(dir, 'recordings')}`] : []),
-    'module_tmp account.so',
     'module_app menu.so',
+    // The menu's call-status line, redrawn with \r many times a second, would drown the log.
+    'statmode_default off',
     'module_app ctrl_tcp.so',
     `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
     ...(options.extraConfig ?? []),
