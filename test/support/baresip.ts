@@ -1,50 +1,55 @@
 /**
  * A real SIP phone for end-to-end tests: baresip (Debian `baresip-core` 1.0.0) driven over its
- * ctrl_tcp JSON interface, one process per phone, on loopback.
+ * ctrl_tcp JSON interface (netstring frames `len:json,`), one process per phone, on loopback.
  *
- * What baresip 1.0.0 does, found by experiment (and read in its v1.0.0 source):
- *
- * - Config (`baresip -4 -f DIR` reads DIR/config and DIR/accounts): `sip_listen 127.0.0.1:P`,
- *   `net_interface 127.0.0.1` (else the SDP and Contact carry the host's eth0 address; `lo` is
- *   refused), `module_path`, `module g711.so` / `g722.so` (codecs), `aufile.so` (microphone),
- *   `sndfile.so` (recorder), `module_tmp account.so`, `module_app menu.so` (it owns the commands
- *   dial/accept/hangup/sndcode/transfer and follows REFERs), `module_app ctrl_tcp.so` with
- *   `ctrl_tcp_listen 127.0.0.1:C`. The account line is `<sip:user@127.0.0.1>;regint=0;
- *   answermode=auto|manual;audio_codecs=pcmu,pcma,g722[;auth_pass=..][;transport=tcp]`.
- * - Ports: listening on P binds UDP P and TCP P and also TLS on TCP P+1 (libre always opens all
- *   three transports); a busy port makes it exit with "Address already in use" (we retry).
- * - Readiness: it prints "baresip is ready." once the accounts and ctrl_tcp are up. ctrl_tcp takes
- *   one connection; events before it are lost. Frames are netstrings (`len:json,`).
- * - An incoming call whose Request-URI user is not the account user gets 404 (no catch-all).
- * - A call needs an audio source: with no or an unreadable `audio_source` the 200 OK is never sent
- *   (the callee logs "start_source failed" and the caller stays ringing). aufile reads the WAV once,
- *   which must be mono PCM16 at `ausrc_srate` (it resamples to the codec), and ~1 s after the end of
- *   the file baresip ends the call itself ("end of file", AUDIO_ERROR then CALL_CLOSED). So the
- *   harness plays `microphoneWav` ONCE from the start of each call's media and follows it with
- *   `microphoneTailMs` of silence; without a microphone it plays only silence. DTMF (RFC 4733) is
- *   only sent while a source runs, as it rides the audio timing.
- * - Recording: the sndfile filter writes, per call, `snd_path/dump-YYYY-MM-DD-hh-mm-ss-dec.wav`
- *   (what it heard, decoded, at the codec rate: 8000 Hz for PCMU/PCMA, 16000 for G.722, PCM16 mono)
- *   and `...-enc.wav` (what it sent). Samples are written as RTP arrives (no padding for gaps);
- *   the header is finalised when the call object is freed, just after CALL_CLOSED. Two calls of one
- *   phone starting in the same second would share a file name.
- * - DTMF: sent with ctrl_tcp `sndcode 12#` as RFC 4733 telephone-event, payload type 101
- *   (`a=rtpmap:101 telephone-event/8000`, `0-15`), about 240 ms per digit. Sending SIP INFO is not
- *   possible in 1.0.0; receiving INFO `application/dtmf-relay` works. Received digits come as
- *   CALL_DTMF_START (param = digit) and CALL_DTMF_END events.
- * - Rejecting: `hangup` on a ringing incoming call sends "486 Rejected"; 1.0.0 has no way to choose
- *   the code (every other reject path - call_max_calls, blocked contacts - is 486 too), so 603 is not
- *   possible. The caller's CALL_CLOSED param is "486 Rejected". The rejecting phone itself sees
- *   CALL_CLOSED "Connection reset by user".
- * - Event names: CALL_INCOMING (manual answer mode only), CALL_RINGING, CALL_PROGRESS (183),
- *   CALL_ESTABLISHED, CALL_CLOSED (param = reason, e.g. "Connection reset by peer" for a BYE),
- *   CALL_RTPESTAB, CALL_LOCAL_SDP / CALL_REMOTE_SDP (param offer|answer), CALL_RTCP, and for
- *   transfers "TRANSFER" / "TRANSFER_FAILED" (no CALL_ prefix in 1.0.0). Event `id` is the SIP
- *   Call-ID.
- * - Everything else (REFER, re-INVITE, RTP timeout) is written down in test/sip/baresip/ tests.
+ * baresip 1.0.0 as found by experiment (most points pinned by test/sip/baresip/) and in its source:
+ * - Config (`baresip -4 -f DIR`, DIR/config): `sip_listen 127.0.0.1:P`, `net_interface 127.0.0.1`
+ *   (else SDP c= and Contact carry eth0's address; `lo` is refused), `module_path`, `module
+ *   g711.so|g722.so|aufile.so|sndfile.so`, `module_app menu.so` (owns dial/accept/hangup/sndcode/
+ *   transfer/hold/resume/uanew, and is what follows REFERs), `module_app ctrl_tcp.so` +
+ *   `ctrl_tcp_listen`, `audio_source aufile,FILE`, `ausrc_srate`, `snd_path`, `rtp_timeout`. The
+ *   account is added after start with `uanew <sip:user@domain[;transport=tcp]>;regint=0;
+ *   answermode=auto|manual;audio_codecs=PCMU/8000/1,G722/16000/1;auth_pass=..` (an accounts file
+ *   would REGISTER before ctrl_tcp is connected, and events sent before that are lost).
+ * - Sockets: UDP+TCP on P and TLS on TCP P+1; a busy port (or ctrl port) is only a log line or an
+ *   exit, so the harness checks the log and retries on other ports. "baresip is ready." = started.
+ * - Incoming INVITEs must name the account user in the Request-URI, else 404. The Contact user is
+ *   `user-0x<pointer>`. 180 Ringing always precedes the 200 (also in auto answer), whose reason
+ *   phrase is "Answering". The INVITE has an empty `Supported:` header; no session timers.
+ * - A call needs an audio source, or the callee never sends its 200. aufile plays a mono PCM16 WAV
+ *   at `ausrc_srate` (resampled to the codec) ONCE, and ~1 s after its end baresip hangs up by itself
+ *   (AUDIO_ERROR "0,end of file", CALL_CLOSED "end of file", BYE). Hence `microphoneWav` then
+ *   `microphoneTailMs` of silence (silence only without a microphone). RTP: ptime 20.
+ * - Recording (sndfile): per call `snd_path/dump-YYYY-MM-DD-hh-mm-ss-dec.wav` = what it heard,
+ *   decoded, PCM16 mono at the codec rate (8000 PCMU/PCMA, 16000 G.722), written as RTP arrives;
+ *   `-enc.wav` = what it sent. Finalised just after CALL_CLOSED. One-second name resolution.
+ * - DTMF: ctrl_tcp `sndcode 12#` sends RFC 4733 events (SDP `101 telephone-event/8000`, `0-15`),
+ *   ~240 ms per digit, only while the audio source runs. SIP INFO cannot be sent. Received digits
+ *   (RFC 4733, and by the source also INFO `application/dtmf-relay`) surface as CALL_DTMF_START
+ *   (param = digit) and CALL_DTMF_END events.
+ * - Reject: `hangup` on a ringing call answers "486 Rejected" (after the 180); no command or config
+ *   gives another code, so no 603. The caller's CALL_CLOSED param is "486 Rejected".
+ * - REFER (blind transfer, menu.so): 202 Accepted, NOTIFY sipfrag "SIP/2.0 100 Trying"
+ *   (Subscription-State active;expires=60, Event: refer;id=<REFER CSeq>), then a new INVITE (new
+ *   Call-ID, From = its own AOR, no Referred-By/Replaces) to the Refer-To URI, then NOTIFY "SIP/2.0
+ *   200 OK" or the target's failure ("SIP/2.0 486 Rejected"), terminated;reason=noresource. No NOTIFY
+ *   for 18x. The sipfrag line ends in LF, not CRLF. The first call stays up until the transferor's
+ *   BYE. Events: TRANSFER (param = Refer-To) and TRANSFER_FAILED - no CALL_ prefix in 1.0.0.
+ * - re-INVITEs are answered (hold: sendonly -> recvonly, resume: sendrecv) with "200 OK";
+ *   events CALL_REMOTE_SDP offer/answer only.
+ * - rtp_timeout is off by default: a call whose RTP stops stays up forever. With `rtp_timeout N`,
+ *   checked each second once RTP has flowed and only while sendrecv, it sends BYE and reports
+ *   CALL_CLOSED "rtp stream error".
+ * - Over TCP the callee sent its BYE on a new connection to the caller's Contact port, not on the
+ *   connection the INVITE came in on.
+ * - Events: CALL_INCOMING (manual answer only), CALL_RINGING, CALL_PROGRESS (183 with SDP),
+ *   CALL_ESTABLISHED, CALL_RTPESTAB, CALL_CLOSED (param: "Connection reset by peer" = BYE received,
+ *   "Connection reset by user" = own hangup, "<code> <reason>" = final failure response),
+ *   CALL_LOCAL_SDP / CALL_REMOTE_SDP, CALL_RTCP, REGISTERING / REGISTER_OK / REGISTER_FAIL. `id` is
+ *   the SIP Call-ID. Extra headers on a dialled call: no command for them in 1.0.0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -98,7 +103,7 @@ export interface BaresipOptions {
   rtpTimeoutSec?: number;
   /** Print every SIP message to the log (`baresip -s`). */
   sipTrace?: boolean;
-  /** Extra lines appended to the config file (e.g. `rtp_timeout 2`). */
+  /** Extra lines appended to the config file (e.g. `call_max_calls 1`). */
   extraConfig?: string[];
 }
 
@@ -537,11 +542,6 @@ export class Baresip {
     if (removeDir && !process.env.VOXGATE_BARESIP_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Files in the phone's recordings dir (both -dec and -enc), for debugging. */
-  recordingFilesNow(): string[] {
-    return readdirSync(join(this.dir, 'recordings'));
-  }
-
   private async ready(): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (!this.output.includes(READY_LINE)) {
@@ -550,6 +550,10 @@ export class Baresip {
       if (left <= 0) throw new Error(`${this.name}: baresip not ready within ${START_TIMEOUT_MS} ms\n${this.log}`);
       await this.nextChange(left);
     }
+    // A module that fails to load, ctrl_tcp's port included, is only a warning to baresip; connecting
+    // anyway could reach another test's phone on that port.
+    const moduleFailure = /^module \S+: .*$|^ctrl_tcp: failed to listen.*$/m.exec(this.output);
+    if (moduleFailure) throw new Error(`${this.name}: ${moduleFailure[0]}\n${this.log}`);
     this.socket = await new Promise<Socket>((resolve, reject) => {
       const socket = connect(this.ctrlPort, '127.0.0.1');
       socket.once('connect', () => resolve(socket));
