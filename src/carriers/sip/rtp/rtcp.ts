@@ -132,7 +132,8 @@ export function writeReceiverReport(buf: Buffer, offset: number, ssrc: number, b
 export function writeSdesCname(buf: Buffer, offset: number, ssrc: number, cname: string): number {
   buf.writeUInt32BE(ssrc >>> 0, offset + 4);
   buf[offset + 8] = 1; // CNAME
-  const n = Math.min(255, buf.write(cname, offset + 10, 255, 'utf8'));
+  const room = Math.max(0, Math.min(255, buf.length - offset - 10 - 4)); // leave room for the terminator and padding
+  const n = buf.write(cname, offset + 10, room, 'utf8');
   buf[offset + 9] = n;
   // Item list ends with at least one zero byte, then pads to a 32-bit boundary.
   let end = offset + 10 + n;
