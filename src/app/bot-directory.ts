@@ -13,12 +13,12 @@ import { WebhookBotConnector, type WebhookReplyRouter } from '../bots/webhook/in
 import { DialogflowCxConnector, dialogflowCxOptionsFromConfig } from '../bots/dialogflow-cx/index.js';
 import { DirectLineConnector, directLineOptionsFromConfig } from '../bots/direct-line/index.js';
 import { RasaConnector, rasaOptionsFromConfig } from '../bots/rasa/index.js';
-import type { CallInfo } from '../carriers/leg.js';
+import { NoRouteError, type CallInfo } from '../carriers/leg.js';
 import { DEFAULT_CALL_SETTINGS, mergeSettings, type CallSettings } from '../call/settings.js';
 import { resolveSecret } from '../runtime/secrets.js';
 import { resolveBot, type BotConfig, type SecretRef, type VoxgateConfig } from '../config/schema.js';
 
-export class NoRouteError extends Error {}
+export { NoRouteError };
 
 /** Builds the connector for one call; replaces the configured bot type (tests, benchmarks, embedding apps). */
 export type BotConnectorFactory = (botName: string, info: CallInfo, logger: Logger) => BotConnector;

@@ -6,8 +6,9 @@ import { z } from 'zod';
 import type { Carrier, CarrierContext, CarrierModule } from './carrier.js';
 import { plivoCarrier } from './plivo/plivo-carrier.js';
 import { twilioCarrier } from './twilio/twilio-carrier.js';
+import { sipCarrier } from './sip/sip-carrier.js';
 
-export const CARRIER_MODULES: readonly CarrierModule<never>[] = [plivoCarrier as CarrierModule<never>, twilioCarrier as CarrierModule<never>];
+export const CARRIER_MODULES: readonly CarrierModule<never>[] = [plivoCarrier as CarrierModule<never>, twilioCarrier as CarrierModule<never>, sipCarrier as CarrierModule<never>];
 
 /**
  * The `carriers` section: one optional sub-section per carrier. Left out entirely, Plivo with its
@@ -17,6 +18,7 @@ export const carriersConfigSchema = z
   .object({
     plivo: plivoCarrier.configSchema.optional(),
     twilio: twilioCarrier.configSchema.optional(),
+    sip: sipCarrier.configSchema.optional(),
   })
   .strict()
   .default({ plivo: {} })

@@ -108,6 +108,11 @@ export interface CallEnd {
   durationSec?: number;
 }
 
+/** `CallHandler.callAnswered` found no route (or no bot) for the call: carriers that can say so refuse it as "not found" (SIP 404). */
+export class NoRouteError extends Error {
+  override readonly name = 'NoRouteError';
+}
+
 /** A live call as the registry shows it to carriers. */
 export interface LiveCallView {
   info: CallInfo;

@@ -1,0 +1,292 @@
+/**
+ * SIP as a carrier module: Voxgate listens for INVITEs from trunks, SBCs and PBXs and answers them with
+ * RTP media of its own, and places calls through a trunk. Nothing here is HTTP: `registerRoutes` starts
+ * the SIP transports beside the web server and stops them when it closes.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import type { Carrier, CarrierContext, CarrierModule, PlaceCallRequest } from '../carrier.js';
+import { NoRouteError, type CallEnd, type CallHandler, type CallInfo, type OutboundFailure } from '../leg.js';
+import type { OutboundReasonCode } from '../../events/outbound-events.js';
+import { resolveSecret } from '../../runtime/secrets.js';
+import type { SipRequest } from './message/sip-message.js';
+import { SipTransport, type SipEndpoint } from './transport/sip-transport.js';
+import type { ServerTransaction } from './transaction/transactions.js';
+import { SipUserAgent } from './sip-user-agent.js';
+import { InboundAccess, type InboundTrunk } from './inbound-access.js';
+import { SipCall, partyOf } from './call/sip-call.js';
+import { sessionIntervalTooSmall, MIN_SESSION_EXPIRES } from './call/session-timer.js';
+import { SipLeg } from './sip-leg.js';
+import { RtpPacer } from './rtp/rtp-session.js';
+import { RtpSession } from './rtp/rtp-session.js';
+import { RtpPortPool } from './rtp/rtp-port-pool.js';
+import { codecByName } from './rtp/rtp-codec.js';
+import { LocalSdpSession, SdpNegotiationError } from './sdp/sdp-negotiation.js';
+import { sipConfigSchema, type SipConfig } from './sip-config.js';
+import { sipOutboundReason, SipOutboundDialer } from './outbound/sip-outbound.js';
+
+export const SIP = 'sip';
+
+/** The address peers reach us at: configured, else the bind address, else this host's first external IPv4. */
+export function advertisedAddressOf(config: SipConfig): string {
+  if (config.externalAddress) return config.externalAddress;
+  if (config.address !== '0.0.0.0' && config.address !== '::') return config.address;
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** The INVITE headers the configuration passes on to the bot ("X-*" matches every X- header). */
+export function headersForBot(invite: SipRequest, patterns: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const matches = (lower: string) => patterns.some((p) => (p.endsWith('*') ? lower.startsWith(p.slice(0, -1).toLowerCase()) : lower === p.toLowerCase()));
+  for (const [name, value] of invite.headers.entries()) {
+    if (!matches(name.toLowerCase())) continue;
+    const before = out[name];
+    out[name] = before === undefined ? value : `${before}, ${value}`;
+  }
+  return out;
+}
+
+export class SipCarrier implements Carrier {
+  readonly name = SIP;
+  readonly prefix = '/sip';
+  readonly transport: SipTransport;
+  readonly ua: SipUserAgent;
+  private readonly ports: RtpPortPool;
+  private readonly pacer: RtpPacer;
+  private readonly outbound: SipOutboundDialer;
+  private handler?: CallHandler;
+  private readonly advertised: string;
+  private readonly legs = new Set<SipLeg>();
+
+  constructor(
+    private readonly config: SipConfig,
+    private readonly context: CarrierContext,
+  ) {
+    this.advertised = advertisedAddressOf(config);
+    this.transport = new SipTransport({
+      address: config.address,
+      port: config.port,
+      transports: config.transports,
+      ...(config.tls ? { tls: { port: config.tls.port, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}),
+      advertisedAddress: this.advertised,
+      logger: context.logger.child({ carrier: SIP }),
+      clock: context.clock,
+    });
+    const inboundTrunks: InboundTrunk[] = config.trunks.flatMap((trunk) =>
+      trunk.inbound
+        ? [
+            {
+              name: trunk.name,
+              from: trunk.inbound.from,
+              ...(trunk.inbound.auth ? { auth: { username: trunk.inbound.auth.username, password: resolveSecret(trunk.inbound.auth.password, `carriers.sip.trunks.${trunk.name}.inbound.auth.password`, process.env)! } } : {}),
+            },
+          ]
+        : [],
+    );
+    const access = new InboundAccess({ trunks: inboundTrunks, realm: this.advertised, invitesPerSecond: config.invitesPerSecond, burst: config.inviteBurst, now: () => context.clock.now() });
+    this.ua = new SipUserAgent({
+      transport: this.transport,
+      clock: context.clock,
+      logger: context.logger.child({ carrier: SIP }),
+      access,
+      onInvite: (invite, source, transaction, trunk) => void this.incoming(invite, source, transaction, trunk),
+    });
+    this.ports = new RtpPortPool({ address: config.address, minPort: config.rtp.minPort, maxPort: config.rtp.maxPort });
+    this.pacer = new RtpPacer(context.clock);
+    this.outbound = new SipOutboundDialer({ carrier: this, config, context });
+  }
+
+  async registerRoutes(app: Parameters<Carrier['registerRoutes']>[0], handler: CallHandler): Promise<void> {
+    this.handler = handler;
+    await this.transport.listen();
+    app.addHook('onClose', async () => this.close());
+    this.context.logger.info({ carrier: SIP, sip: this.webhookUrls().SIP }, 'SIP listening');
+    await this.outbound.start(handler);
+  }
+
+  placeCall(request: PlaceCallRequest): Promise<{ carrierRequestId: string }> {
+    return this.outbound.placeCall(request);
+  }
+
+  outboundReason(failure: OutboundFailure): OutboundReasonCode {
+    return sipOutboundReason(failure);
+  }
+
+  webhookUrls(): Record<string, string> {
+    const transports = this.config.transports.map((t) => `sip:${this.transport.hostPort(t)};transport=${t}`);
+    return { SIP: transports[0], ...(transports[1] ? { 'SIP (TCP)': transports[1] } : {}) };
+  }
+
+  /** Our Contact URI on `transport`. */
+  contact(transport: SipEndpoint['transport']): string {
+    return `sip:voxgate@${this.transport.hostPort(transport)}${transport === 'udp' ? '' : `;transport=${transport}`}`;
+  }
+
+  /** Binds an RTP port pair and builds the session's SDP side; the caller releases the port on failure. */
+  async allocateMedia(): Promise<{ port: number; rtp: import('node:dgram').Socket; rtcp: import('node:dgram').Socket; sdp: LocalSdpSession }> {
+    const allocated = await this.ports.allocate();
+    return { ...allocated, sdp: new LocalSdpSession(this.advertised, allocated.port) };
+  }
+
+  releaseMedia(port: number): void {
+    this.ports.release(port);
+  }
+
+  /** The leg for an answered call (either direction), with its RTP session on the given sockets. */
+  createLeg(input: { info: CallInfo; call: SipCall | import('./outbound/sip-outgoing-call.js').SipOutgoingCall; media: Awaited<ReturnType<SipCarrier['allocateMedia']>>; negotiated: import('./sdp/sdp-negotiation.js').NegotiatedMedia }): SipLeg {
+    const { info, media, negotiated } = input;
+    const codec = codecByName(negotiated.codec)!;
+    const logger = this.context.logger.child({ callId: info.callId, carrier: SIP, sipCallId: info.carrierCallId });
+    const rtp = new RtpSession({
+      rtp: media.rtp,
+      rtcp: media.rtcp,
+      codec: { ...codec, payloadType: negotiated.payloadType },
+      ...(negotiated.telephoneEventPayloadType !== undefined ? { telephoneEventPayloadType: negotiated.telephoneEventPayloadType } : {}),
+      remote: negotiated.remote,
+      clock: this.context.clock,
+      logger,
+      pacer: this.pacer,
+      inactivityTimeoutMs: this.config.rtp.timeoutSec * 1000,
+      jitterBufferFrames: this.config.rtp.jitterBufferFrames,
+    });
+    rtp.setDirection(negotiated.direction);
+    const leg = new SipLeg({
+      callId: info.callId,
+      carrier: SIP,
+      call: input.call as SipCall,
+      rtp,
+      sdp: media.sdp,
+      media: negotiated,
+      codecs: this.config.codecs,
+      rtpTimeoutSec: this.config.rtp.timeoutSec,
+      logger,
+      onClosed: () => {
+        this.legs.delete(leg);
+        this.ports.release(media.port);
+      },
+    });
+    this.legs.add(leg);
+    return leg;
+  }
+
+  get callOptions() {
+    return {
+      ua: this.ua,
+      clock: this.context.clock,
+      sessionExpiresSec: this.config.sessionExpiresSec,
+      referTimeoutMs: this.config.referTimeoutSec * 1000,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.outbound.stop();
+    for (const leg of [...this.legs]) await leg.hangup('gateway-shutdown').catch(() => undefined);
+    this.ua.transactions.close();
+    await this.transport.close();
+  }
+
+  /** An INVITE a trunk admitted: check what can be checked before a record exists, then offer the call to the application. */
+  private async incoming(invite: SipRequest, source: SipEndpoint, transaction: ServerTransaction, trunk: string): Promise<void> {
+    const handler = this.handler;
+    const sipCallId = invite.headers.get('call-id') ?? '';
+    const logger = this.context.logger.child({ carrier: SIP, sipCallId });
+    const call = new SipCall({ ...this.callOptions, logger, contact: this.contact(source.transport) }, { transaction });
+    if (!handler) {
+      call.reject(503, 'Service Unavailable (starting)');
+      return;
+    }
+    if (sessionIntervalTooSmall(invite)) {
+      call.reject(422, 'Session Interval Too Small', [['Min-SE', String(MIN_SESSION_EXPIRES)]]);
+      return;
+    }
+    const contentType = (invite.headers.get('content-type') ?? 'application/sdp').split(';')[0].trim().toLowerCase();
+    if (invite.body.length > 0 && contentType !== 'application/sdp') {
+      call.reject(415, 'Unsupported Media Type', [['Accept', 'application/sdp']]);
+      return;
+    }
+
+    let media;
+    try {
+      media = await this.allocateMedia();
+    } catch (err) {
+      logger.error({ err }, 'no RTP port for an incoming SIP call');
+      call.reject(503, 'Service Unavailable (no media ports)');
+      return;
+    }
+    let answerSdp: string;
+    let negotiated;
+    const offer = invite.body.toString('utf8');
+    try {
+      if (invite.body.length === 0) throw new SdpNegotiationError(488, 'INVITE without an SDP offer (delayed offer) is not supported');
+      ({ answerSdp, media: negotiated } = media.sdp.answer(offer, { codecs: this.config.codecs }));
+    } catch (err) {
+      this.releaseMedia(media.port);
+      const status = err instanceof SdpNegotiationError ? err.status : 400;
+      logger.info({ status, reason: (err as Error).message }, 'SIP INVITE refused: its SDP offer cannot be answered');
+      call.reject(status, status === 488 ? 'Not Acceptable Here' : 'Bad Request', [['Warning', `304 voxgate "${(err as Error).message.replace(/["\r\n]/g, ' ').slice(0, 150)}"`]]);
+      return;
+    }
+
+    const caller = partyOf(invite.headers.get('from'));
+    const called = partyOf(invite.uri.startsWith('sip') || invite.uri.startsWith('tel') ? `<${invite.uri}>` : invite.headers.get('to'));
+    const to = called.user || partyOf(invite.headers.get('to')).user;
+    const info: CallInfo = {
+      callId: randomUUID(),
+      carrier: SIP,
+      carrierCallId: sipCallId,
+      direction: 'inbound',
+      from: caller.user,
+      to,
+      ...(caller.displayName ? { callerDisplayName: caller.displayName } : {}),
+      extra: { ...headersForBot(invite, this.config.headersToBot), 'X-Voxgate-Trunk': trunk },
+    };
+    let answering = false;
+    let registered = false;
+    let endedEarly: { cause: string; side: CallEnd['side'] } | undefined;
+    // Cancelled, or refused below: the ports go back, and a registered call is ended with the cause.
+    call.once('ended', (end) => {
+      if (answering) return;
+      endedEarly = end;
+      this.releaseMedia(media.port);
+      if (registered) handler.callEnded(info.callId, { cause: end.cause, side: end.side });
+    });
+    call.progress(180);
+    try {
+      await handler.callAnswered(info);
+    } catch (err) {
+      if (endedEarly) return;
+      const noRoute = err instanceof NoRouteError;
+      logger.info({ callId: info.callId, to, err: noRoute ? undefined : err }, noRoute ? `SIP call to ${to} refused: ${(err as Error).message}` : 'SIP call refused: the gateway could not start it');
+      call.reject(noRoute ? 404 : 500, noRoute ? 'Not Found' : 'Server Internal Error');
+      return;
+    }
+    registered = true;
+    if (endedEarly) {
+      handler.callEnded(info.callId, { cause: endedEarly.cause, side: endedEarly.side });
+      return;
+    }
+    answering = true;
+    const leg = this.createLeg({ info, call, media, negotiated });
+    call.on('ended', (end) => handler.callEnded(info.callId, { cause: end.cause, side: end.side }));
+    call.once('confirmed', () => handler.legStarted(info, leg));
+    call.accept(answerSdp);
+    logger.info({ callId: info.callId, from: info.from, to, codec: negotiated.codec, remote: `${negotiated.remote.address}:${negotiated.remote.port}`, trunk }, 'SIP call answered');
+  }
+}
+
+export const sipCarrier: CarrierModule<SipConfig> = {
+  name: SIP,
+  configSchema: sipConfigSchema,
+  env: [
+    ['SIP_PORT', 'port'],
+    ['SIP_ADDRESS', 'address'],
+    ['SIP_EXTERNAL_ADDRESS', 'externalAddress'],
+  ],
+  create(config, context): Carrier {
+    return new SipCarrier(config, context);
+  },
+};

@@ -1,0 +1,345 @@
+/**
+ * SIP's transports: one UDP socket, one TCP server and, when a certificate is configured, one TLS
+ * server, all delivering parsed messages to one listener with where they came from. Responses go back
+ * the way RFC 3261 18.2.2 and RFC 3581 say (over the request's connection when it is still open, else to
+ * the top Via's `received`/`rport`), which is what makes SIP work behind NAT and through SBCs.
+ * Malformed input never throws out of here: a request that parsed far enough gets a 400 naming what was
+ * wrong, everything else is dropped with a rate-limited log line.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import tls from 'node:tls';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../../logger.js';
+import type { Clock } from '../../../runtime/clock.js';
+import { RateLimitedWarnings } from '../../../runtime/rate-limited-warnings.js';
+import type { SipMessage, SipRequest, SipResponse } from '../message/sip-message.js';
+import { isKeepAlive, parseSipMessage, SipParseError } from '../message/parser.js';
+import { serializeSipMessage } from '../message/serializer.js';
+import { SipStreamFramer } from '../message/stream-framer.js';
+import { buildResponse } from '../message/responses.js';
+import { formatVia, parseVia } from '../message/headers.js';
+
+export type SipTransportName = 'udp' | 'tcp' | 'tls';
+
+/** Where a message came from or goes to. `connectionId` names the TCP/TLS connection it arrived on. */
+export interface SipEndpoint {
+  transport: SipTransportName;
+  address: string;
+  port: number;
+  connectionId?: number;
+}
+
+export interface SipTransportOptions {
+  /** Bind address for every transport, e.g. "0.0.0.0" or "127.0.0.1". */
+  address: string;
+  /** UDP and TCP port (0 picks a free one, for tests). */
+  port: number;
+  transports: readonly ('udp' | 'tcp')[];
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
+  /** The address peers reach us at (NAT): written into Via and Contact instead of the bind address. */
+  advertisedAddress: string;
+  maxMessageBytes?: number;
+  /** Idle TCP/TLS connections are closed after this long. */
+  connectionIdleMs?: number;
+  logger: Logger;
+  clock: Clock;
+}
+
+export interface SipTransportEvents {
+  message: [message: SipMessage, source: SipEndpoint];
+}
+
+const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+const DEFAULT_CONNECTION_IDLE_MS = 10 * 60_000;
+
+interface StreamConnection {
+  id: number;
+  socket: net.Socket;
+  transport: 'tcp' | 'tls';
+  address: string;
+  port: number;
+  framer: SipStreamFramer;
+}
+
+export class SipTransport extends EventEmitter<SipTransportEvents> {
+  private udp?: dgram.Socket;
+  private tcpServer?: net.Server;
+  private tlsServer?: tls.Server;
+  private readonly connections = new Map<number, StreamConnection>();
+  /** Open connections by "transport:address:port", to reuse for requests and responses to that peer. */
+  private readonly connectionsByPeer = new Map<string, StreamConnection>();
+  private nextConnectionId = 1;
+  private readonly warnings: RateLimitedWarnings;
+  private readonly maxMessageBytes: number;
+  private closed = false;
+  private boundPorts: Partial<Record<SipTransportName, number>> = {};
+
+  constructor(private readonly options: SipTransportOptions) {
+    super();
+    this.warnings = new RateLimitedWarnings(options.logger, options.clock);
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  /** Binds every configured transport; rejects naming the transport and port that could not be bound. */
+  async listen(): Promise<void> {
+    const { address, transports } = this.options;
+    let port = this.options.port;
+    if (transports.includes('udp')) {
+      this.udp = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+      this.udp.on('message', (data, rinfo) => this.onDatagram(data, rinfo));
+      this.udp.on('error', (err) => this.options.logger.error({ err }, 'SIP UDP socket error'));
+      await bindOrExplain(this.udp, address, port, 'udp');
+      port = this.udp.address().port;
+      this.boundPorts.udp = port;
+    }
+    if (transports.includes('tcp')) {
+      this.tcpServer = net.createServer((socket) => this.adopt(socket, 'tcp'));
+      await listenOrExplain(this.tcpServer, address, port, 'tcp');
+      this.boundPorts.tcp = (this.tcpServer.address() as net.AddressInfo).port;
+    }
+    if (this.options.tls) {
+      this.tlsServer = tls.createServer({ cert: this.options.tls.cert, key: this.options.tls.key }, (socket) => this.adopt(socket, 'tls'));
+      this.tlsServer.on('tlsClientError', (err) => this.warnings.warn('tls-handshake', `SIP TLS handshake failed: ${err.message}`));
+      await listenOrExplain(this.tlsServer, address, this.options.tls.port, 'tls');
+      this.boundPorts.tls = (this.tlsServer.address() as net.AddressInfo).port;
+    }
+  }
+
+  /** The port a transport listens on (after `listen`). */
+  port(transport: SipTransportName): number | undefined {
+    return this.boundPorts[transport];
+  }
+
+  get advertisedAddress(): string {
+    return this.options.advertisedAddress;
+  }
+
+  /** The sent-by we put in our Via and the host:port of our Contact for `transport`. */
+  hostPort(transport: SipTransportName): string {
+    const host = net.isIPv6(this.advertisedAddress) ? `[${this.advertisedAddress}]` : this.advertisedAddress;
+    return `${host}:${this.port(transport) ?? this.port('udp') ?? 5060}`;
+  }
+
+  /** Sends a request (or an ACK) to `destination`, over an existing connection to that peer when there is one. */
+  send(message: SipMessage, destination: SipEndpoint): void {
+    if (this.closed) return;
+    const data = serializeSipMessage(message);
+    if (destination.transport === 'udp') {
+      this.sendDatagram(data, destination.address, destination.port);
+      return;
+    }
+    const existing =
+      (destination.connectionId !== undefined ? this.connections.get(destination.connectionId) : undefined) ??
+      this.connectionsByPeer.get(peerKey(destination.transport, destination.address, destination.port));
+    if (existing && !existing.socket.destroyed) {
+      existing.socket.write(data);
+      return;
+    }
+    this.connect(destination).write(data);
+  }
+
+  /**
+   * Sends a response where RFC 3261 18.2.2 says: back over the connection the request came on while it
+   * is open (else a new one to the Via's sent-by), or over UDP to the top Via's `received` address and
+   * `rport` (RFC 3581), or its sent-by when the request came from where the Via says.
+   */
+  sendResponse(response: SipResponse, requestSource: SipEndpoint): void {
+    if (this.closed) return;
+    if (requestSource.transport !== 'udp') {
+      const connection = requestSource.connectionId !== undefined ? this.connections.get(requestSource.connectionId) : undefined;
+      if (connection && !connection.socket.destroyed) {
+        connection.socket.write(serializeSipMessage(response));
+        return;
+      }
+    }
+    const top = response.headers.get('via');
+    if (!top) return;
+    let via;
+    try {
+      via = parseVia(top);
+    } catch {
+      return;
+    }
+    const address = viaParam(via.params, 'received') ?? via.host;
+    const rport = viaParam(via.params, 'rport');
+    const port = rport ? Number(rport) : (via.port ?? (requestSource.transport === 'tls' ? 5061 : 5060));
+    this.send(response, { transport: requestSource.transport, address, port });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const connection of this.connections.values()) connection.socket.destroy();
+    this.connections.clear();
+    this.connectionsByPeer.clear();
+    await Promise.all([
+      this.udp ? new Promise<void>((resolve) => this.udp!.close(() => resolve())) : undefined,
+      this.tcpServer ? new Promise<void>((resolve) => this.tcpServer!.close(() => resolve())) : undefined,
+      this.tlsServer ? new Promise<void>((resolve) => this.tlsServer!.close(() => resolve())) : undefined,
+    ]);
+  }
+
+  private sendDatagram(data: Buffer, address: string, port: number): void {
+    if (!this.udp) {
+      this.warnings.warn('no-udp', `SIP message to ${address}:${port} over UDP dropped: UDP is not enabled`);
+      return;
+    }
+    this.udp.send(data, port, address, (err) => {
+      if (err) this.warnings.warn('udp-send', `SIP UDP send to ${address}:${port} failed: ${err.message}`);
+    });
+  }
+
+  private connect(destination: SipEndpoint): net.Socket {
+    const socket =
+      destination.transport === 'tls'
+        ? tls.connect({ host: destination.address, port: destination.port, rejectUnauthorized: false })
+        : net.connect({ host: destination.address, port: destination.port });
+    this.adopt(socket, destination.transport === 'tls' ? 'tls' : 'tcp', destination);
+    return socket;
+  }
+
+  private adopt(socket: net.Socket, transport: 'tcp' | 'tls', peer?: SipEndpoint): void {
+    const connection: StreamConnection = {
+      id: this.nextConnectionId++,
+      socket,
+      transport,
+      address: peer?.address ?? normaliseAddress(socket.remoteAddress ?? ''),
+      port: peer?.port ?? socket.remotePort ?? 0,
+      framer: new SipStreamFramer({ maxMessageBytes: this.maxMessageBytes }),
+    };
+    this.connections.set(connection.id, connection);
+    const key = peerKey(transport, connection.address, connection.port);
+    this.connectionsByPeer.set(key, connection);
+    socket.setNoDelay(true);
+    socket.setTimeout(this.options.connectionIdleMs ?? DEFAULT_CONNECTION_IDLE_MS, () => socket.destroy());
+    socket.on('data', (chunk) => this.onStreamData(connection, chunk));
+    socket.on('error', (err) => this.warnings.warn(`${transport}-error`, `SIP ${transport.toUpperCase()} connection to ${connection.address}:${connection.port} failed: ${err.message}`));
+    socket.on('close', () => {
+      this.connections.delete(connection.id);
+      if (this.connectionsByPeer.get(key) === connection) this.connectionsByPeer.delete(key);
+    });
+  }
+
+  private onDatagram(data: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (isKeepAlive(data)) return;
+    const source: SipEndpoint = { transport: 'udp', address: rinfo.address, port: rinfo.port };
+    let message: SipMessage;
+    try {
+      message = parseSipMessage(data, { datagram: true, maxBytes: this.maxMessageBytes });
+    } catch (err) {
+      this.rejectMalformed(err, source);
+      return;
+    }
+    this.deliver(message, source);
+  }
+
+  private onStreamData(connection: StreamConnection, chunk: Buffer): void {
+    const source: SipEndpoint = { transport: connection.transport, address: connection.address, port: connection.port, connectionId: connection.id };
+    for (const item of connection.framer.push(chunk)) {
+      if ('keepAlive' in item) {
+        connection.socket.write('\r\n'); // RFC 5626 pong
+      } else if ('error' in item) {
+        this.rejectMalformed(item.error, source);
+        if (item.fatal) {
+          connection.socket.destroy();
+          return;
+        }
+      } else {
+        this.deliver(item.message, source);
+      }
+    }
+  }
+
+  private deliver(message: SipMessage, source: SipEndpoint): void {
+    if (message.kind === 'request') stampReceived(message, source);
+    try {
+      this.emit('message', message, source);
+    } catch (err) {
+      // A bug in a handler must not take the transport (and every other call) down with it.
+      this.options.logger.error({ err, source }, 'SIP message handler failed');
+      if (message.kind === 'request' && message.method !== 'ACK') this.sendResponse(buildResponse(message, 500, { reason: 'Server Internal Error' }), source);
+    }
+  }
+
+  private rejectMalformed(err: unknown, source: SipEndpoint): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    const from = `${source.transport.toUpperCase()} ${source.address}:${source.port}`;
+    this.warnings.warn('malformed', `malformed SIP message from ${from}: ${reason}`, { source: from });
+    if (err instanceof SipParseError && err.partial && err.partial.method !== 'ACK') {
+      stampReceived(err.partial, source);
+      // The reason phrase names the problem, so the peer's logs say what to fix.
+      this.sendResponse(buildResponse(err.partial, 400, { reason: `Bad Request (${reason.replace(/[\r\n]/g, ' ').slice(0, 100)})` }), source);
+    }
+  }
+}
+
+/** RFC 3261 18.2.1 / RFC 3581: record where a request really came from in its top Via, for the response. */
+function stampReceived(request: SipRequest, source: SipEndpoint): void {
+  const top = request.headers.get('via');
+  if (!top) return;
+  let via;
+  try {
+    via = parseVia(top);
+  } catch {
+    return;
+  }
+  let changed = false;
+  if (via.host !== source.address) {
+    via.params.set('received', source.address);
+    changed = true;
+  }
+  if (via.params.has('rport') && via.params.get('rport') === null) {
+    via.params.set('rport', String(source.port));
+    if (!via.params.has('received')) via.params.set('received', source.address);
+    changed = true;
+  }
+  if (!changed) return;
+  const all = request.headers.getAll('via');
+  request.headers.remove('via');
+  request.headers.append('Via', formatVia(via));
+  for (const rest of all.slice(1)) request.headers.append('Via', rest);
+}
+
+function viaParam(params: Map<string, string | null>, name: string): string | undefined {
+  const value = params.get(name);
+  return value === null || value === undefined || value === '' ? undefined : value;
+}
+
+function peerKey(transport: SipTransportName, address: string, port: number): string {
+  return `${transport}:${address}:${port}`;
+}
+
+/** "::ffff:127.0.0.1" (a v4 peer on a dual-stack socket) -> "127.0.0.1". */
+function normaliseAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function explain(err: NodeJS.ErrnoException, transport: string, address: string, port: number): Error {
+  const what = `SIP ${transport.toUpperCase()} cannot listen on ${address}:${port}`;
+  if (err.code === 'EADDRINUSE') return new Error(`${what}: the port is in use (set carriers.sip.port)`);
+  if (err.code === 'EACCES') return new Error(`${what}: permission denied (ports below 1024 need privileges; set carriers.sip.port)`);
+  return new Error(`${what}: ${err.message}`);
+}
+
+function bindOrExplain(socket: dgram.Socket, address: string, port: number, transport: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(explain(err, transport, address, port));
+    socket.once('error', onError);
+    socket.bind(port, address, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function listenOrExplain(server: net.Server, address: string, port: number, transport: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(explain(err, transport, address, port));
+    server.once('error', onError);
+    server.listen(port, address, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
