@@ -691,7 +691,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
         }
         this.recv.restart(jb.currentSsrc, h.sequence);
       }
-      this.recv.onPacket(h.sequence, h.timestamp, now);
+      // Duplicates are left out of the loss statistics, so a duplicated packet does not hide a lost one.
+      if (r !== PushResult.Duplicate) this.recv.onPacket(h.sequence, h.timestamp, now);
       this.noteMedia(rinfo, now);
       return;
     }
@@ -777,8 +778,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       address = this.rtcpLatchedAddress;
       port = this.rtcpLatchedPort;
     } else {
+      // The SDP's RTCP port while RTP goes where the SDP says; next to the latched RTP port otherwise (until RTCP arrives).
+      const sdp = this.sdpRemote;
+      const atSdp = sdp !== undefined && sdp.address === this.rtpDestAddress && sdp.port === this.rtpDestPort;
       address = this.rtpDestAddress;
-      port = this.latched || this.sdpRemote?.rtcpPort === undefined ? this.rtpDestPort + 1 : this.sdpRemote.rtcpPort;
+      port = atSdp && sdp.rtcpPort !== undefined ? sdp.rtcpPort : this.rtpDestPort + 1;
     }
     if (address === undefined || port <= 0) return false;
 
