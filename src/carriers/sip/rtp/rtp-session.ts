@@ -215,6 +215,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private timeoutFired = false;
   private nextRtcpAt: number;
   private closed = false;
+  private mediaStarted = false;
   private packetsSent = 0;
   private packetsReceived = 0;
   private malformed = 0;
@@ -610,7 +611,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private receiveTick(): void {
     const jb = this.jitter;
     const r = jb.pull(this.payloadIn);
-    if (r === PullResult.Idle) return;
+    if (r === PullResult.Idle && !this.mediaStarted) return;
+    this.mediaStarted = true; // from now on one frame per tick, whatever happens to the stream (codec change included)
     const frame = this.frame;
     if (r === PullResult.Frame) {
       this.decoder.decode(this.payloadIn, frame);
