@@ -374,11 +374,15 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /**
    * A re-INVITE changed the codec (and/or the telephone-event payload type). Packets of the old
-   * payload type are ignored from now on. When the sample rate changes, queued audio (at the old rate)
+   * payload type are ignored from now on; without a telephone-event type, digits not yet sent are dropped. When the sample rate changes, queued audio (at the old rate)
    * is dropped with its marks emitted, as clear() does, and `audio` frames change size.
    */
   setCodec(codec: AudioCodec, telephoneEventPayloadType?: number): void {
     this.tePt = telephoneEventPayloadType;
+    if (telephoneEventPayloadType === undefined) {
+      this.dtmfQueue.length = 0; // no payload type to send them with any more
+      this.dtmfActive = false;
+    }
     if (codec === this.codecValue) return;
     const rateChanged = codec.sampleRate !== this.codecValue.sampleRate;
     this.codecValue = codec;
