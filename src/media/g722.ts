@@ -39,10 +39,10 @@ const HIGH_INV_Q2 = Int16Array.of(-926, -202, 926, 202);
 const HIGH_LOG_STEP = Int16Array.of(798, -214);
 
 /**
- * QMF coefficients (ITU Table 11), h0..h11; the 24-tap filter is symmetric, so the taps applied to the
- * odd history samples are these in reverse order.
+ * QMF coefficients (ITU Table 11), h0..h11 = 3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11;
+ * the 24-tap filter is symmetric, so the taps applied to the odd history samples are these in reverse
+ * order. They are written out in QmfHistory.push.
  */
-const QMF = Int32Array.of(3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11);
 
 function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
@@ -73,9 +73,22 @@ class Band {
   /** Pole coefficients a1, a2. */
   pole1 = 0;
   pole2 = 0;
-  /** The last six quantized differences (doubled) and the six zero coefficients b1..b6. */
-  readonly diffs = new Int32Array(6);
-  readonly zeros = new Int32Array(6);
+  /**
+   * The last six quantized differences (doubled), d1..d6, and the six zero coefficients b1..b6: plain
+   * fields and unrolled arithmetic, since this runs twice per codeword (16 000 times a second per stream).
+   */
+  d1 = 0;
+  d2 = 0;
+  d3 = 0;
+  d4 = 0;
+  d5 = 0;
+  d6 = 0;
+  b1 = 0;
+  b2 = 0;
+  b3 = 0;
+  b4 = 0;
+  b5 = 0;
+  b6 = 0;
   /** Log-domain step size (NBL/NBH) and the linear step size (DETL/DETH). */
   logStep = 0;
   step: number;
@@ -93,22 +106,45 @@ class Band {
     this.sign2 = this.sign1;
     this.sign1 = negative;
 
-    this.pole2 = clamp(((s1 * clamp(this.pole1, -8191, 8191)) >> 5) + (s2 << 7) + ((this.pole2 * 127) >> 7), -12288, 12288);
-    const limit = 15360 - this.pole2;
-    this.pole1 = clamp(-192 * s1 + ((this.pole1 * 255) >> 8), -limit, limit);
+    let a1 = this.pole1;
+    const a1c = a1 < -8191 ? -8191 : a1 > 8191 ? 8191 : a1;
+    let a2 = ((s1 * a1c) >> 5) + (s2 << 7) + ((this.pole2 * 127) >> 7);
+    a2 = a2 < -12288 ? -12288 : a2 > 12288 ? 12288 : a2;
+    const limit = 15360 - a2;
+    a1 = -192 * s1 + ((a1 * 255) >> 8);
+    this.pole1 = a1 < -limit ? -limit : a1 > limit ? limit : a1;
+    this.pole2 = a2;
 
-    const zeros = this.zeros;
-    const diffs = this.diffs;
+    // Zero coefficients: leak, plus a step of 128 towards agreement in sign between d and each past d.
     if (d !== 0) {
-      for (let i = 0; i < 6; i++) zeros[i] = ((zeros[i] * 255) >> 8) + ((diffs[i] ^ d) < 0 ? -128 : 128);
+      this.b1 = ((this.b1 * 255) >> 8) + ((this.d1 ^ d) < 0 ? -128 : 128);
+      this.b2 = ((this.b2 * 255) >> 8) + ((this.d2 ^ d) < 0 ? -128 : 128);
+      this.b3 = ((this.b3 * 255) >> 8) + ((this.d3 ^ d) < 0 ? -128 : 128);
+      this.b4 = ((this.b4 * 255) >> 8) + ((this.d4 ^ d) < 0 ? -128 : 128);
+      this.b5 = ((this.b5 * 255) >> 8) + ((this.d5 ^ d) < 0 ? -128 : 128);
+      this.b6 = ((this.b6 * 255) >> 8) + ((this.d6 ^ d) < 0 ? -128 : 128);
     } else {
-      for (let i = 0; i < 6; i++) zeros[i] = (zeros[i] * 255) >> 8;
+      this.b1 = (this.b1 * 255) >> 8;
+      this.b2 = (this.b2 * 255) >> 8;
+      this.b3 = (this.b3 * 255) >> 8;
+      this.b4 = (this.b4 * 255) >> 8;
+      this.b5 = (this.b5 * 255) >> 8;
+      this.b6 = (this.b6 * 255) >> 8;
     }
-    for (let i = 5; i > 0; i--) diffs[i] = diffs[i - 1];
-    diffs[0] = sat16(d * 2);
+    this.d6 = this.d5;
+    this.d5 = this.d4;
+    this.d4 = this.d3;
+    this.d3 = this.d2;
+    this.d2 = this.d1;
+    this.d1 = sat16(d * 2);
 
-    let sz = 0;
-    for (let i = 5; i >= 0; i--) sz += (zeros[i] * diffs[i]) >> 15;
+    const sz =
+      ((this.b6 * this.d6) >> 15) +
+      ((this.b5 * this.d5) >> 15) +
+      ((this.b4 * this.d4) >> 15) +
+      ((this.b3 * this.d3) >> 15) +
+      ((this.b2 * this.d2) >> 15) +
+      ((this.b1 * this.d1) >> 15);
     this.zeroEstimate = sz;
 
     const recon = sat16((this.estimate + d) * 2);
@@ -142,19 +178,18 @@ class QmfHistory {
   odd = 0;
   even = 0;
 
-  push(a: number, b: number): void {
+  push(first: number, second: number): void {
     const buf = this.buf;
-    buf[this.pos++] = a;
-    buf[this.pos++] = b;
-    const base = this.pos - 24;
-    let odd = 0;
-    let even = 0;
-    for (let i = 0; i < 12; i++) {
-      even += buf[base + 2 * i] * QMF[i];
-      odd += buf[base + 2 * i + 1] * QMF[11 - i];
-    }
-    this.odd = odd;
-    this.even = even;
+    buf[this.pos++] = first;
+    buf[this.pos++] = second;
+    const b = this.pos - 24;
+    // Unrolled: even taps h0..h11 on x[b], x[b+2], ...; odd taps h11..h0 on x[b+1], x[b+3], ...
+    this.even =
+      3 * buf[b] - 11 * buf[b + 2] + 12 * buf[b + 4] + 32 * buf[b + 6] - 210 * buf[b + 8] + 951 * buf[b + 10] +
+      3876 * buf[b + 12] - 805 * buf[b + 14] + 362 * buf[b + 16] - 156 * buf[b + 18] + 53 * buf[b + 20] - 11 * buf[b + 22];
+    this.odd =
+      -11 * buf[b + 1] + 53 * buf[b + 3] - 156 * buf[b + 5] + 362 * buf[b + 7] - 805 * buf[b + 9] + 3876 * buf[b + 11] +
+      951 * buf[b + 13] - 210 * buf[b + 15] + 32 * buf[b + 17] + 12 * buf[b + 19] - 11 * buf[b + 21] + 3 * buf[b + 23];
     if (this.pos >= buf.length) {
       buf.copyWithin(0, this.pos - 22, this.pos);
       this.pos = 22;
@@ -186,42 +221,50 @@ export class G722Encoder {
     let i = 0;
     let o = 0;
     if (this.hasCarry && pcm16k.length > 0) {
-      dst[o++] = this.encodePair(this.carry, pcm16k[0]);
+      dst[o++] = encodePair(this.low, this.high, this.qmf, this.carry, pcm16k[0]);
       this.hasCarry = false;
       i = 1;
     }
-    for (; i + 1 < pcm16k.length; i += 2) dst[o++] = this.encodePair(pcm16k[i], pcm16k[i + 1]);
+    const low = this.low;
+    const high = this.high;
+    const qmf = this.qmf;
+    for (; i + 1 < pcm16k.length; i += 2) dst[o++] = encodePair(low, high, qmf, pcm16k[i], pcm16k[i + 1]);
     if (i < pcm16k.length) {
       this.carry = pcm16k[i];
       this.hasCarry = true;
     }
     return dst;
   }
+}
 
-  private encodePair(s0: number, s1: number): number {
-    const qmf = this.qmf;
-    qmf.push(s0, s1);
-    const xlow = (qmf.odd + qmf.even) >> 14;
-    const xhigh = (qmf.odd - qmf.even) >> 14;
+/** Encodes one pair of 16 kHz samples into a codeword, updating both bands. */
+function encodePair(low: Band, high: Band, qmf: QmfHistory, s0: number, s1: number): number {
+  qmf.push(s0, s1);
+  const xlow = (qmf.odd + qmf.even) >> 14;
+  const xhigh = (qmf.odd - qmf.even) >> 14;
 
-    // High band: 2-bit quantizer (sign and one magnitude decision).
-    const high = this.high;
-    const eh = sat16(xhigh - high.estimate);
-    const magH = eh >= 0 ? eh : -(eh + 1);
-    const ih = (magH < (141 * high.step) >> 8 ? 1 : 0) + (eh >= 0 ? 2 : 0);
+  // High band: 2-bit quantizer (sign and one magnitude decision).
+  const eh = sat16(xhigh - high.estimate);
+  const magH = eh >= 0 ? eh : -(eh + 1);
+  const ih = (magH < (141 * high.step) >> 8 ? 1 : 0) + (eh >= 0 ? 2 : 0);
 
-    // Low band: 6-bit quantizer, the decision levels scaled by the step size.
-    const low = this.low;
-    const el = sat16(xlow - low.estimate);
-    const magL = ((el >= 0 ? el : -(el + 1)) + 1) << 10;
-    let k = magL > LOW_DECISION[8] * low.step ? 9 : 0;
-    while (k < 29 && magL > LOW_DECISION[k] * low.step) k++;
-    const il = (el < 0 ? (k < 2 ? 63 : 33) : 61) - k;
-
-    high.updateHigh((high.step * HIGH_INV_Q2[ih]) >> 10, ih);
-    low.updateLow(il >> 2);
-    return (ih << 6) | il;
+  // Low band: 6-bit quantizer, the decision levels scaled by the step size.
+  const el = sat16(xlow - low.estimate);
+  const magL = ((el >= 0 ? el : -(el + 1)) + 1) << 10;
+  // k = how many decision levels (scaled by the step size) the magnitude exceeds: binary search, levels ascend.
+  const stepL = low.step;
+  let k = 0;
+  let hi = 29;
+  while (k < hi) {
+    const mid = (k + hi) >> 1;
+    if (magL > LOW_DECISION[mid] * stepL) k = mid + 1;
+    else hi = mid;
   }
+  const il = (el < 0 ? (k < 2 ? 63 : 33) : 61) - k;
+
+  high.updateHigh((high.step * HIGH_INV_Q2[ih]) >> 10, ih);
+  low.updateLow(il >> 2);
+  return (ih << 6) | il;
 }
 
 /** G.722 decoder for one stream: 64 kbit/s codewords in, PCM16 at 16 kHz out. */

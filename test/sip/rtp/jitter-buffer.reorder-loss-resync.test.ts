@@ -133,6 +133,17 @@ describe('jitter buffer', () => {
     expect(jb.stats.resyncs).toBe(2);
   });
 
+  it('a sequence jump with continuous timestamps (an SBC renumbering) plays on without a gap', () => {
+    const { jb, push, pulls } = harness(2);
+    push(100, 0, 1);
+    push(101, 160, 2);
+    expect(push(30_000, 320, 3)).toBe(PushResult.Accepted);
+    push(30_001, 480, 4);
+    expect(push(30_001, 480, 4)).toBe(PushResult.Duplicate);
+    expect(pulls(6)).toEqual(['buffering', 'buffering', 1, 2, 3, 4]);
+    expect(jb.stats.resyncs).toBe(0);
+  });
+
   it('a marker bit after silence starts a new talkspurt with the full playout delay', () => {
     const { push, pulls } = harness(2);
     push(1, 0, 1);

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeMuLaw } from '../../../src/media/g711.js';
+import { decodeALaw, decodeMuLaw, encodeALaw } from '../../../src/media/g711.js';
 import { G722Encoder } from '../../../src/media/g722.js';
 import { silentLogger } from '../../../src/logger.js';
-import { G722, PCMU, type AudioCodec } from '../../../src/carriers/sip/rtp/rtp-codec.js';
+import { G722, PCMA, PCMU, type AudioCodec } from '../../../src/carriers/sip/rtp/rtp-codec.js';
 import { RtpPacer, RtpSession } from '../../../src/carriers/sip/rtp/rtp-session.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { boundSocket, nextMessages, rtpPacket, socketClosed, UdpPeer } from './rtp-test-peer.js';
@@ -146,6 +146,27 @@ describe('RTP session: inbound audio', () => {
     }
     expect(frames.map((f) => f[0]).slice(3)).toEqual([0, 1, 2].map(levelOf));
     expect(session.stats.ignored).toBe(6);
+  });
+
+  it('a re-INVITE codec change (PCMU to PCMA) keeps one frame per tick and plays the new payload type', async () => {
+    const { session, frames, deliver, packet, tick } = await setup();
+    for (let k = 0; k < 6; k++) {
+      await deliver([packet(k)]);
+      tick();
+    }
+    session.setCodec(PCMA, 101);
+    const alaw = encodeALaw(new Int16Array(160).fill(2000));
+    for (let k = 6; k < 12; k++) {
+      await deliver([rtpPacket({ pt: 8, seq: 1000 + k, ts: 50_000 + k * 160, ssrc: 0x1111, payload: alaw })]);
+      tick();
+    }
+    expect(frames).toHaveLength(12);
+    const firsts = frames.map((f) => f[0]);
+    expect(firsts.slice(3, 6)).toEqual([0, 1, 2].map(levelOf));
+    expect(firsts.slice(6, 9)).toEqual([0, 0, 0]); // the new codec's playout delay
+    const level = decodeALaw(alaw)[0]; // 2000 through A-law
+    expect(level).toBeGreaterThan(1900);
+    expect(firsts.slice(9)).toEqual([level, level, level]);
   });
 
   it('G.722 in: 20 ms frames of 320 samples at 16 kHz', async () => {

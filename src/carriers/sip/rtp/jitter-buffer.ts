@@ -247,7 +247,8 @@ export class JitterBuffer {
         this.slotFill[slot] = 0;
       }
       const n = Math.min(unit - within, length - i);
-      this.data.set(src.subarray(offset + i, offset + i + n), base + within);
+      const data = this.data;
+      for (let k = 0, from = offset + i, to = base + within; k < n; k++) data[to + k] = src[from + k]; // no subarray view per packet
       this.slotFill[slot] += n;
       i += n;
       delta += n;
@@ -268,7 +269,8 @@ export class JitterBuffer {
     let result: PullResult = PullResult.Missing;
     if (this.slotFill[slot] > 0 && this.slotTs[slot] === this.playTs) {
       const base = slot * this.frameUnits;
-      out.set(this.data.subarray(base, base + this.frameUnits));
+      const data = this.data;
+      for (let k = 0, n = this.frameUnits; k < n; k++) out[k] = data[base + k];
       result = PullResult.Frame;
     } else {
       this.stats.missing++;

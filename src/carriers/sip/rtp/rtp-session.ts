@@ -215,6 +215,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private timeoutFired = false;
   private nextRtcpAt: number;
   private closed = false;
+  private mediaStarted = false;
   private packetsSent = 0;
   private packetsReceived = 0;
   private malformed = 0;
@@ -373,11 +374,15 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /**
    * A re-INVITE changed the codec (and/or the telephone-event payload type). Packets of the old
-   * payload type are ignored from now on. When the sample rate changes, queued audio (at the old rate)
+   * payload type are ignored from now on; without a telephone-event type, digits not yet sent are dropped. When the sample rate changes, queued audio (at the old rate)
    * is dropped with its marks emitted, as clear() does, and `audio` frames change size.
    */
   setCodec(codec: AudioCodec, telephoneEventPayloadType?: number): void {
     this.tePt = telephoneEventPayloadType;
+    if (telephoneEventPayloadType === undefined) {
+      this.dtmfQueue.length = 0; // no payload type to send them with any more
+      this.dtmfActive = false;
+    }
     if (codec === this.codecValue) return;
     const rateChanged = codec.sampleRate !== this.codecValue.sampleRate;
     this.codecValue = codec;
@@ -610,7 +615,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private receiveTick(): void {
     const jb = this.jitter;
     const r = jb.pull(this.payloadIn);
-    if (r === PullResult.Idle) return;
+    if (r === PullResult.Idle && !this.mediaStarted) return;
+    this.mediaStarted = true; // from now on one frame per tick, whatever happens to the stream (codec change included)
     const frame = this.frame;
     if (r === PullResult.Frame) {
       this.decoder.decode(this.payloadIn, frame);
@@ -691,7 +697,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
         }
         this.recv.restart(jb.currentSsrc, h.sequence);
       }
-      this.recv.onPacket(h.sequence, h.timestamp, now);
+      // Duplicates are left out of the loss statistics, so a duplicated packet does not hide a lost one.
+      if (r !== PushResult.Duplicate) this.recv.onPacket(h.sequence, h.timestamp, now);
       this.noteMedia(rinfo, now);
       return;
     }
@@ -777,8 +784,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       address = this.rtcpLatchedAddress;
       port = this.rtcpLatchedPort;
     } else {
+      // The SDP's RTCP port while RTP goes where the SDP says; next to the latched RTP port otherwise (until RTCP arrives).
+      const sdp = this.sdpRemote;
+      const atSdp = sdp !== undefined && sdp.address === this.rtpDestAddress && sdp.port === this.rtpDestPort;
       address = this.rtpDestAddress;
-      port = this.latched || this.sdpRemote?.rtcpPort === undefined ? this.rtpDestPort + 1 : this.sdpRemote.rtcpPort;
+      port = atSdp && sdp.rtcpPort !== undefined ? sdp.rtcpPort : this.rtpDestPort + 1;
     }
     if (address === undefined || port <= 0) return false;
 
