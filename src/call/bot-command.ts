@@ -8,7 +8,8 @@ export type BotCommand =
   | { kind: 'speak'; activityId: string; text: string; ssml: boolean; language?: string }
   | { kind: 'play'; activityId: string; url: string; mediaFormat?: string; label: string }
   | { kind: 'hangup'; reason: string }
-  | { kind: 'transfer'; target: string; headers: Record<string, string> }
+  /** `target` absent: the bot named none (the call's defaultTransferTarget applies); `reason` goes to the call record. */
+  | { kind: 'transfer'; target?: string; headers: Record<string, string>; reason?: string; referredBy?: string }
   | { kind: 'sendDtmf'; digits: string }
   | { kind: 'abortPrompts' }
   | { kind: 'sendMetaData'; metadata: unknown }
@@ -40,12 +41,20 @@ export function decodeBotActivity(a: Activity): BotCommand {
     case 'transfer':
     case 'handover': {
       const target = params.transferTarget;
-      if (typeof target !== 'string' || !target) throw new BotActivityError(`${a.name} activity without activityParams.transferTarget`);
+      if (target !== undefined && (typeof target !== 'string' || !target)) throw new BotActivityError(`${a.name} activity with an empty or non-string activityParams.transferTarget`);
       const headers: Record<string, string> = {};
       if (Array.isArray(params.transferSipHeaders)) {
         for (const h of params.transferSipHeaders as { name?: unknown; value?: unknown }[]) if (typeof h?.name === 'string') headers[h.name] = String(h.value ?? '');
       }
-      return { kind: 'transfer', target, headers };
+      const reason = params.handoverReason ?? params.transferReason;
+      const referredBy = params.transferReferredByURL;
+      return {
+        kind: 'transfer',
+        ...(typeof target === 'string' ? { target } : {}),
+        headers,
+        ...(typeof reason === 'string' && reason ? { reason } : {}),
+        ...(typeof referredBy === 'string' && referredBy ? { referredBy } : {}),
+      };
     }
     case 'sendDtmf': {
       // Invalid characters are ignored, as the protocol says; nothing left means nothing to send.

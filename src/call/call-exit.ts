@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { BotChannel } from './bot-channel.js';
 import type { CallRecording } from './call-recording.js';
 import type { CallerInput } from './caller-input.js';
+import type { TransferRequest } from '../carriers/leg.js';
 import { missingCapability, type NamedCallControl } from './leg-capabilities.js';
 import type { LiveSettings } from './live-settings.js';
 import type { PromptVoice } from './prompt-voice.js';
@@ -17,7 +18,8 @@ type PendingHangup = { kind: 'hangup'; reason: string; endReason: EndReason };
  * A transfer names the bot activity that asked for it, if one did, so a carrier refusal can be
  * reported to the bot; the failure policy's transfer names the hangup that replaces it if refused.
  */
-type PendingExit = PendingHangup | { kind: 'transfer'; target: string; headers: Record<string, string>; activityId?: string; orElse?: PendingHangup };
+type PendingTransfer = { kind: 'transfer'; request: TransferRequest & { mode: 'blind' | 'bridge' }; reason?: string; activityId?: string; orElse?: PendingHangup };
+type PendingExit = PendingHangup | PendingTransfer;
 
 export interface CallExitEventMap {
   ended: [end: SessionEnd];
@@ -56,9 +58,20 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
     this.onPlayoutIdle();
   }
 
-  /** Transfers once the caller has heard everything queued; `activityId` is the bot's transfer command, when the bot asked. */
-  requestTransfer(target: string, headers: Record<string, string>, activityId?: string, orElse?: PendingHangup): void {
-    this.pending = { kind: 'transfer', target, headers, activityId, orElse };
+  /**
+   * Transfers once the caller has heard everything queued, the way the call's transferMode says (blind
+   * where the leg cannot bridge); `activityId` is the bot's transfer command, when the bot asked.
+   */
+  requestTransfer(transfer: { target: string; headers?: Record<string, string>; reason?: string; referredBy?: string }, activityId?: string, orElse?: PendingHangup): void {
+    const { leg, scope } = this.deps;
+    let mode = this.deps.settings.current.transferMode;
+    const cannotBridge = mode === 'bridge' ? missingCapability(leg, 'bridgeTransfer') : undefined;
+    if (cannotBridge) {
+      scope.log.warn({ target: transfer.target }, `transferMode bridge not used: ${cannotBridge}; transferring blind`);
+      mode = 'blind';
+    }
+    const request = { target: transfer.target, headers: transfer.headers ?? {}, mode, ...(transfer.referredBy ? { referredBy: transfer.referredBy } : {}) };
+    this.pending = { kind: 'transfer', request, reason: transfer.reason, activityId, orElse };
     this.onPlayoutIdle();
   }
 
@@ -82,7 +95,7 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
     const cannotTransfer = target && missingCapability(leg, 'transfer');
     if (cannotTransfer) scope.log.warn({ target, carrier: leg.carrier }, `failureTransferTarget not used: ${cannotTransfer}; hanging up instead`);
     const hangup: PendingHangup = { kind: 'hangup', reason: `${part}-error`, endReason: `${part}-error` };
-    if (target && !cannotTransfer) this.requestTransfer(target, {}, undefined, hangup);
+    if (target && !cannotTransfer) this.requestTransfer({ target, reason: `${part}-error` }, undefined, hangup);
     else this.requestHangup(hangup.reason, hangup.endReason);
   }
 
@@ -111,17 +124,21 @@ export class CallExit extends EventEmitter<CallExitEventMap> {
     }
     if (action?.kind === 'transfer') {
       this.pending = undefined;
-      leg.transfer(action.target, action.headers).then(
-        () => this.end({ reason: 'transferred', byGateway: true, detail: action.target }),
+      const { target, mode } = action.request;
+      leg.transfer(action.request).then(
+        () => {
+          scope.bus.publish('call.transferred', { callId: scope.callId, at: scope.clock.now(), target, mode, ...(action.reason ? { reason: action.reason } : {}) });
+          this.end({ reason: 'transferred', byGateway: true, detail: target });
+        },
         (err: unknown) => {
           if (this.endedWith) return;
           // A failing call the carrier will not transfer is hung up: the caller is never left waiting in silence.
           if (action.orElse) {
-            scope.log.error({ err, target: action.target }, 'failure transfer refused by the carrier; hanging up');
+            scope.log.error({ err, target }, 'failure transfer refused by the carrier; hanging up');
             this.requestHangup(action.orElse.reason, action.orElse.endReason);
             return;
           }
-          scope.log.error({ err, target: action.target }, 'transfer failed; conversation continues');
+          scope.log.error({ err, target }, 'transfer failed; conversation continues');
           if (action.activityId !== undefined) channel.transferFailed(action.activityId, errorMessage(err));
           // The caller is listening again: wait for them (or for the bot's reaction) as after any prompt.
           this.onPlayoutIdle();

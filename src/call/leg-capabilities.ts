@@ -6,6 +6,8 @@ export type NamedCallControl = LegCallControl & Pick<CarrierLeg, 'carrier'>;
 
 const ABILITIES: Record<keyof LegCapabilities, string> = {
   transfer: 'transfer calls',
+  bridgeTransfer: 'bridge a transfer through Voxgate',
+  sendMetadata: 'send metadata in its signalling',
   sendDtmf: 'send DTMF',
   record: 'record calls',
 };

@@ -18,10 +18,11 @@ export class MetadataForwarder {
     this.url = urlTemplate && resolvePlaceholders(urlTemplate, callAttributes(info), 'sendMetaDataUrl');
   }
 
-  forward(metadata: unknown): void {
+  /** POSTs the metadata; `deliveredElsewhere` (sent in the call's signalling) silences the warning for a missing URL. */
+  forward(metadata: unknown, deliveredElsewhere = false): void {
     const url = this.url;
     if (!url) {
-      this.log.warn('bot sent sendMetaData but no sendMetaDataUrl is configured; dropped');
+      if (!deliveredElsewhere) this.log.warn('bot sent sendMetaData but no sendMetaDataUrl is configured (and the leg cannot carry it); dropped');
       return;
     }
     const body = JSON.stringify({ conversationId: this.info.callId, metadata });

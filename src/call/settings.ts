@@ -59,6 +59,16 @@ export const callSettingsSchema = z.object({
   failureSpeech: z.string(),
   /** Where to transfer the caller when the bot fails; without it the call is hung up (reason bot-error). */
   failureTransferTarget: z.string().optional(),
+  /** Where a bot's transfer goes when it names no target (an administrator's default: the contact centre's queue). */
+  defaultTransferTarget: z.string().optional(),
+  /**
+   * How a transfer is made: `blind` — the carrier or SIP peer moves the caller (SIP REFER, a carrier's
+   * redirect) and Voxgate leaves the call; `bridge` — Voxgate calls the target (a new SIP INVITE) and
+   * joins the two calls, staying in the media path. Legs that cannot bridge transfer blind.
+   */
+  transferMode: z.enum(['blind', 'bridge']),
+  /** Also send the bot's sendMetaData to the far end as SIP INFO (application/json) on legs that can. */
+  sendMetaDataSipInfo: z.boolean(),
   disableTtsCache: z.boolean(),
   /** Deadline for the recognizer's final result after the caller stopped speaking; 0 = none (providers may stay silent on noise). */
   sttTimeoutMS: z.number().int().min(0).max(60_000),
@@ -105,6 +115,8 @@ export const DEFAULT_CALL_SETTINGS: CallSettings = {
   botNoInputTimeoutMS: 0,
   botNoInputRetries: 1,
   failureSpeech: 'Sorry, something went wrong. Please try again later.',
+  transferMode: 'blind',
+  sendMetaDataSipInfo: true,
   disableTtsCache: false,
   sttContextPhrases: [],
   sttDisablePunctuation: false,

@@ -48,10 +48,29 @@ export interface LegMedia extends EventEmitter<LegEventMap> {
 export interface LegCapabilities {
   /** Move the caller elsewhere (a number, a SIP URI, the carrier's own call instructions). */
   transfer: boolean;
+  /** Transfer by calling the target and joining the two calls, Voxgate staying in the media path (mode `bridge`). */
+  bridgeTransfer: boolean;
+  /** Carry the bot's metadata to the far end in the call's own signalling (SIP INFO). */
+  sendMetadata: boolean;
   /** Play DTMF tones to the far end. */
   sendDtmf: boolean;
   /** The carrier itself can record the call (Voxgate records from the media path on every leg regardless). */
   record: boolean;
+}
+
+/** Where and how to move the caller. */
+export interface TransferRequest {
+  /** A phone number, a tel: or sip: URI, or the carrier's own call instructions (a URL). */
+  target: string;
+  /** Headers the bot asked for: SIP headers on the REFER or INVITE; carriers without them pass what they can. */
+  headers?: Record<string, string>;
+  /**
+   * blind (default): the carrier or SIP peer moves the caller (REFER, a REST redirect) and Voxgate leaves
+   * the call; bridge: Voxgate calls the target and joins the two calls, staying in the media path.
+   */
+  mode?: 'blind' | 'bridge';
+  /** Who hands the caller over (SIP Referred-By), e.g. the bot's URI. */
+  referredBy?: string;
 }
 
 /** The call-control half of a leg: commands that act on the call rather than its audio. */
@@ -59,8 +78,10 @@ export interface LegCallControl {
   readonly capabilities: LegCapabilities;
   /** Only when `capabilities.sendDtmf`; throws on digits outside 0-9 * # A-D. */
   sendDtmf(digits: string): void;
-  /** Only when `capabilities.transfer`; rejects with the carrier's reason when the carrier refuses. */
-  transfer(target: string, headers?: Record<string, string>): Promise<void>;
+  /** Only when `capabilities.transfer` (and `bridgeTransfer` for mode bridge); rejects with the carrier's reason when the carrier refuses. */
+  transfer(request: TransferRequest): Promise<void>;
+  /** Only when `capabilities.sendMetadata`: the bot's metadata to the far end (SIP INFO); rejects when the peer refuses it. */
+  sendMetadata?(metadata: unknown): Promise<void>;
   /** Ends the call at the carrier; the `hangup` event follows when the media connection closes. */
   hangup(reason: string): Promise<void>;
 }

@@ -3,13 +3,14 @@
  * or rejects is logged and does not reach the publisher.
  */
 import type { Logger } from 'pino';
-import type { CallAnsweredEvent, CallEndedEvent, CallStartedEvent, DtmfEvent, PromptPlayedEvent, ProviderErrorEvent, RecordingSavedEvent, TranscriptEvent, TurnEvent } from './call-events.js';
+import type { CallAnsweredEvent, CallEndedEvent, CallStartedEvent, CallTransferredEvent, DtmfEvent, PromptPlayedEvent, ProviderErrorEvent, RecordingSavedEvent, TranscriptEvent, TurnEvent } from './call-events.js';
 import type { OutboundStatusEvent } from './outbound-events.js';
 
 export interface BusEventMap {
   'call.started': CallStartedEvent;
   'call.answered': CallAnsweredEvent;
   'call.ended': CallEndedEvent;
+  'call.transferred': CallTransferredEvent;
   transcript: TranscriptEvent;
   dtmf: DtmfEvent;
   'prompt.played': PromptPlayedEvent;

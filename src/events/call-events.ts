@@ -28,6 +28,17 @@ export interface CallAnsweredEvent {
   at: number;
 }
 
+/** The caller was handed over: where, how, and why (for the call record). */
+export interface CallTransferredEvent {
+  callId: string;
+  at: number;
+  target: string;
+  /** blind: the carrier or SIP peer moved the caller; bridge: Voxgate joined the caller to the target. */
+  mode: 'blind' | 'bridge';
+  /** The bot's reason for the transfer, when it gave one. */
+  reason?: string;
+}
+
 export interface CallEndedEvent {
   callId: string;
   at: number;

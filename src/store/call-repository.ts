@@ -127,6 +127,23 @@ export class CallRepository {
     return existing ? 'already-ended' : 'unknown-call';
   }
 
+  /** Records the call's transfer (the first one: a call is handed over once). */
+  async markTransferred(id: string, transfer: { at: number; target: string; mode: string; reason?: string }): Promise<boolean> {
+    const what = 'call transfer';
+    const result = await this.db
+      .updateTable('calls')
+      .set({
+        transferred_at: requireEpochMs(what, 'at', transfer.at),
+        transfer_target: requireText(what, 'target', transfer.target),
+        transfer_mode: requireText(what, 'mode', transfer.mode),
+        transfer_reason: transfer.reason ?? null,
+      })
+      .where('id', '=', requireText(what, 'id', id))
+      .where('transferred_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
   async get(id: string): Promise<CallRecord | undefined> {
     const row = await this.db.selectFrom('calls').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toCallRecord(row);
@@ -241,6 +258,10 @@ function toCallRecord(row: CallRow): CallRecord {
     hangupCause: row.hangup_cause,
     hangupSide: row.hangup_side,
     endReason: row.end_reason,
+    transferTarget: row.transfer_target ?? null,
+    transferMode: row.transfer_mode ?? null,
+    transferReason: row.transfer_reason ?? null,
+    transferredAt: nullableNumber(row.transferred_at ?? null),
   };
 }
 

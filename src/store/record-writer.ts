@@ -140,6 +140,10 @@ export function attachRecordWriter(bus: EventBus, store: Store, logger: Logger):
         note('debug', { callId: e.callId }, 'call.ended repeated; first end kept');
       }
     }),
+    on('call.transferred', (e) => async (repos, note) => {
+      const changed = await repos.calls.markTransferred(e.callId, { at: e.at, target: e.target, mode: e.mode, reason: e.reason });
+      if (!changed) note('warn', { callId: e.callId }, 'call.transferred for an unknown or already transferred call; ignored');
+    }),
     on('transcript', (e) => async (repos) => {
       await repos.transcripts.add({ callId: e.callId, at: e.at, speaker: e.who, text: e.text });
     }),

@@ -23,6 +23,10 @@ export interface CallsTable {
   hangup_cause: string | null;
   hangup_side: HangupSide | null;
   end_reason: string | null;
+  transfer_target: string | null;
+  transfer_mode: string | null;
+  transfer_reason: string | null;
+  transferred_at: number | null;
 }
 
 export interface TranscriptLinesTable {
@@ -271,6 +275,11 @@ export interface CallRecord {
   hangupSide: HangupSide | null;
   /** Why the conversation ended from Voxgate's side: bot-hangup, caller-hangup, no-input, error... */
   endReason: string | null;
+  /** Where the caller was transferred (null when not transferred), how (blind, bridge), why and when. */
+  transferTarget: string | null;
+  transferMode: string | null;
+  transferReason: string | null;
+  transferredAt: number | null;
 }
 
 export interface TranscriptLine {

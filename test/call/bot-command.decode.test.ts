@@ -29,7 +29,9 @@ describe('decoding bot activities into call commands', () => {
 
   it('names the missing field of a malformed activity, and reports unknown events', () => {
     expect(() => decodeBotActivity(eventActivity('playUrl'))).toThrow('playUrl activity without activityParams.playUrlUrl');
-    expect(() => decodeBotActivity(eventActivity('transfer', { activityParams: {} }))).toThrow('transfer activity without activityParams.transferTarget');
+    expect(() => decodeBotActivity(eventActivity('transfer', { activityParams: { transferTarget: '' } }))).toThrow('transfer activity with an empty or non-string activityParams.transferTarget');
+    // No target at all is the bot leaving the choice to the call's defaultTransferTarget.
+    expect(decodeBotActivity(eventActivity('transfer', { activityParams: { handoverReason: 'wants a person' } }))).toEqual({ kind: 'transfer', headers: {}, reason: 'wants a person' });
     expect(decodeBotActivity(eventActivity('somethingNew'))).toEqual({ kind: 'none', unknownEvent: 'somethingNew' });
   });
 });

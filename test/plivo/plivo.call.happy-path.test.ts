@@ -76,7 +76,7 @@ describe.each(formats)('a Plivo call end to end with $contentType', ({ contentTy
     const leg = await server.handler.waitForLeg('call-1');
     expect(leg.callId).toBe('vx-1');
     expect(leg.sampleRate).toBe(rate);
-    expect(leg.capabilities).toEqual({ transfer: false, sendDtmf: true, record: false });
+    expect(leg.capabilities).toEqual({ transfer: false, bridgeTransfer: false, sendDtmf: true, sendMetadata: false, record: false });
 
     // Caller audio arrives as 20 ms PCM16 frames.
     const frameSamples = rate / 50;

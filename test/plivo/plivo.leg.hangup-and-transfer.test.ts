@@ -61,14 +61,14 @@ describe('Plivo leg hangup and transfer', () => {
     await leg.hangup('done');
     expect(await client.closed).toEqual({ code: 1000, reason: 'done' });
     expect(await hangup).toEqual({ cause: 'done', side: 'gateway' });
-    await expect(leg.transfer('+14155551234')).rejects.toThrow(/no Plivo REST client configured/);
+    await expect(leg.transfer({ target: '+14155551234' })).rejects.toThrow(/no Plivo REST client configured/);
   });
 
   it('transfer() to a number redirects the call to signed <Dial> XML served by the routes', async () => {
     api = await fakePlivoApi();
     server = await startPlivoTestServer({ authToken: TOKEN, rest: new PlivoRestClient({ authId: AUTH_ID, authToken: TOKEN, baseUrl: api.url }) });
     const { leg } = await openCall(server, 'c-xfer');
-    await leg.transfer('+14155551234', { 'X-PH-Reason': 'agent' });
+    await leg.transfer({ target: '+14155551234', headers: { 'X-PH-Reason': 'agent' } });
     expect(api.requests).toHaveLength(1);
     const request = api.requests[0];
     expect(request.url).toBe(`/v1/Account/${AUTH_ID}/Call/c-xfer/`);
@@ -92,7 +92,7 @@ describe('Plivo leg hangup and transfer', () => {
     api = await fakePlivoApi();
     server = await startPlivoTestServer({ authToken: TOKEN, rest: new PlivoRestClient({ authId: AUTH_ID, authToken: TOKEN, baseUrl: api.url }) });
     const { leg } = await openCall(server, 'c-url');
-    await leg.transfer('https://ivr.example.com/next.xml');
+    await leg.transfer({ target: 'https://ivr.example.com/next.xml' });
     expect((api.requests[0].body as { aleg_url: string }).aleg_url).toBe('https://ivr.example.com/next.xml');
     const badUrl = `${server.baseUrl}/plivo/dial?target=drop%20table`;
     const bad = await postCallback(badUrl, answerParams('c-url'), { authToken: TOKEN });

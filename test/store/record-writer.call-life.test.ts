@@ -63,6 +63,10 @@ describeOnEachDialect('a call published on the bus leaves a full record', (ctx) 
       hangupCause: 'Normal Hangup',
       hangupSide: 'caller',
       endReason: 'caller-hangup',
+      transferTarget: null,
+      transferMode: null,
+      transferReason: null,
+      transferredAt: null,
     });
     expect((await ctx.store.calls.getByCarrierCallId(`plivo-${callId}`))?.id).toBe(callId);
 

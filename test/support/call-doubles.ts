@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import type { Activity } from '../../src/bots/activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../../src/bots/connector.js';
-import type { CallEnd, CallInfo, CarrierLeg, LegCapabilities, LegEventMap, LegSampleRate } from '../../src/carriers/leg.js';
+import type { CallEnd, CallInfo, CarrierLeg, LegCapabilities, LegEventMap, LegSampleRate, TransferRequest } from '../../src/carriers/leg.js';
 import type { PromptAudioSource } from '../../src/call/prompt-audio.js';
 import type { TtsRequest } from '../../src/speech/tts/provider.js';
 import type { SttProvider, SttSession, SttSessionEventMap, SttSessionOptions } from '../../src/speech/stt/provider.js';
@@ -12,7 +12,8 @@ export type LegCommand =
   | { kind: 'mark'; name: string }
   | { kind: 'clear' }
   | { kind: 'sendDtmf'; digits: string }
-  | { kind: 'transfer'; target: string }
+  | { kind: 'transfer'; target: string; mode?: 'blind' | 'bridge'; headers?: Record<string, string>; referredBy?: string }
+  | { kind: 'sendMetadata'; metadata: unknown }
   | { kind: 'hangup'; reason: string };
 
 export interface RecordingLegOptions {
@@ -43,7 +44,7 @@ export class RecordingLeg extends EventEmitter<LegEventMap> implements CarrierLe
   ) {
     super();
     this.carrier = options.carrier ?? 'test';
-    this.capabilities = { transfer: true, sendDtmf: true, record: false, ...options.capabilities };
+    this.capabilities = { transfer: true, bridgeTransfer: false, sendDtmf: true, sendMetadata: false, record: false, ...options.capabilities };
     this.confirmsClear = options.confirmsClear ?? true;
   }
 
@@ -72,12 +73,16 @@ export class RecordingLeg extends EventEmitter<LegEventMap> implements CarrierLe
     if (this.dtmfRefusal) throw new Error(this.dtmfRefusal);
     this.commands.push({ kind: 'sendDtmf', digits });
   }
-  async transfer(target: string): Promise<void> {
-    this.commands.push({ kind: 'transfer', target });
+  async transfer({ target, mode, headers, referredBy }: TransferRequest): Promise<void> {
+    // Only the blind default is left out, so tests written before modes existed still match.
+    this.commands.push({ kind: 'transfer', target, ...(mode && mode !== 'blind' ? { mode } : {}), ...(headers && Object.keys(headers).length ? { headers } : {}), ...(referredBy ? { referredBy } : {}) });
     if (this.transferRefusal) throw new Error(this.transferRefusal);
   }
   async hangup(reason: string): Promise<void> {
     this.commands.push({ kind: 'hangup', reason });
+  }
+  async sendMetadata(metadata: unknown): Promise<void> {
+    this.commands.push({ kind: 'sendMetadata', metadata });
   }
   endFromCarrier(end: CallEnd): void {
     if (this.ended) return;

@@ -29,7 +29,7 @@ describe('a Twilio call through the adapter', () => {
     expect(leg.carrier).toBe('twilio');
     expect(leg.sampleRate).toBe(8000);
     // No REST credentials: nothing to transfer with; Media Streams carry no outbound DTMF.
-    expect(leg.capabilities).toEqual({ transfer: false, sendDtmf: false, record: false });
+    expect(leg.capabilities).toEqual({ transfer: false, bridgeTransfer: false, sendDtmf: false, sendMetadata: false, record: false });
     expect(() => leg.sendDtmf('1')).toThrow(/Cannot send DTMF on Twilio call CA1/);
 
     // Caller audio: one 20 ms mu-law chunk per media message becomes one frame.

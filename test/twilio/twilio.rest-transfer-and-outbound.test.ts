@@ -96,15 +96,15 @@ describe('Twilio REST: transfer, hangup and placing calls', () => {
 
   it('transfers by giving the call <Dial> TwiML: a number, a SIP URI with its headers, or the operator\'s own TwiML URL', async () => {
     const { leg } = await openCall('CAxfer');
-    await leg.transfer('+14155550199', { 'X-Reason': 'sales' });
-    await leg.transfer('sip:agent@pbx.example.com', { 'X-Reason': 'billing dispute', 'X-Queue': '7' });
-    await leg.transfer('https://example.com/transfer.xml');
+    await leg.transfer({ target: '+14155550199', headers: { 'X-Reason': 'sales' } });
+    await leg.transfer({ target: 'sip:agent@pbx.example.com', headers: { 'X-Reason': 'billing dispute', 'X-Queue': '7' } });
+    await leg.transfer({ target: 'https://example.com/transfer.xml' });
     const [number, sip, url] = api!.requests.map((r) => Object.fromEntries(r.form));
     expect(xml.parse(number.Twiml).Response.Dial.Number).toBe(14155550199);
     expect(xml.parse(sip.Twiml).Response.Dial.Sip).toBe('sip:agent@pbx.example.com?X-Reason=billing+dispute&X-Queue=7');
     expect(url).toEqual({ Url: 'https://example.com/transfer.xml', Method: 'POST' });
     await server!.logs.waitFor((l) => /SIP headers only to sip: targets/.test(l.msg) && (l.droppedHeaders as string[])[0] === 'X-Reason');
-    await expect(leg.transfer('drop table')).rejects.toThrow(/"drop table" is neither a phone number/);
+    await expect(leg.transfer({ target: 'drop table' })).rejects.toThrow(/"drop table" is neither a phone number/);
   });
 
   it('hangup of a call Twilio already ended is not an error', async () => {

@@ -69,6 +69,8 @@ export class InboundAccess {
     }
     const trunk = candidates.find((t) => t.auth!.username === credentials.username);
     if (!trunk) return { admitted: false, status: 403, reason: 'Forbidden (unknown user)' };
+    // The digest covers the URI the client names; it must be this request's, or a response could be replayed onto another.
+    if (credentials.uri !== request.uri) return { admitted: false, status: 403, reason: 'Forbidden (Authorization for another URI)' };
     const verdict = this.verifier.verify(request.method, credentials, trunk.auth!.password);
     if (verdict === 'ok') return { admitted: true, trunk: trunk.name };
     if (verdict === 'stale') return this.challenge(true);

@@ -22,11 +22,20 @@ import { RtpPacer } from './rtp/rtp-session.js';
 import { RtpSession } from './rtp/rtp-session.js';
 import { RtpPortPool } from './rtp/rtp-port-pool.js';
 import { codecByName } from './rtp/rtp-codec.js';
-import { LocalSdpSession, SdpNegotiationError } from './sdp/sdp-negotiation.js';
+import { LocalSdpSession, SdpNegotiationError, type NegotiatedMedia } from './sdp/sdp-negotiation.js';
+import type { Socket } from 'node:dgram';
 import { sipConfigSchema, type SipConfig } from './sip-config.js';
 import { sipOutboundReason, SipOutboundDialer } from './outbound/sip-outbound.js';
 
 export const SIP = 'sip';
+
+/** One call's RTP sockets and its side of the SDP. */
+export interface SipMedia {
+  port: number;
+  rtp: Socket;
+  rtcp: Socket;
+  sdp: LocalSdpSession;
+}
 
 /** The address peers reach us at: configured, else the bind address, else this host's first external IPv4. */
 export function advertisedAddressOf(config: SipConfig): string {
@@ -127,7 +136,7 @@ export class SipCarrier implements Carrier {
   }
 
   /** Binds an RTP port pair and builds the session's SDP side; the caller releases the port on failure. */
-  async allocateMedia(): Promise<{ port: number; rtp: import('node:dgram').Socket; rtcp: import('node:dgram').Socket; sdp: LocalSdpSession }> {
+  async allocateMedia(): Promise<SipMedia> {
     const allocated = await this.ports.allocate();
     return { ...allocated, sdp: new LocalSdpSession(this.advertised, allocated.port) };
   }
@@ -136,16 +145,14 @@ export class SipCarrier implements Carrier {
     this.ports.release(port);
   }
 
-  /** The leg for an answered call (either direction), with its RTP session on the given sockets. */
-  createLeg(input: { info: CallInfo; call: SipCall | import('./outbound/sip-outgoing-call.js').SipOutgoingCall; media: Awaited<ReturnType<SipCarrier['allocateMedia']>>; negotiated: import('./sdp/sdp-negotiation.js').NegotiatedMedia }): SipLeg {
-    const { info, media, negotiated } = input;
+  /** The RTP session of one call's negotiated media, on the sockets allocated for it. */
+  createRtpSession(media: SipMedia, negotiated: NegotiatedMedia, logger: CarrierContext['logger']): RtpSession {
     const codec = codecByName(negotiated.codec)!;
-    const logger = this.context.logger.child({ callId: info.callId, carrier: SIP, sipCallId: info.carrierCallId });
     const rtp = new RtpSession({
       rtp: media.rtp,
       rtcp: media.rtcp,
-      codec: { ...codec, payloadType: negotiated.payloadType },
-      ...(negotiated.telephoneEventPayloadType !== undefined ? { telephoneEventPayloadType: negotiated.telephoneEventPayloadType } : {}),
+      codec: { ...codec, payloadType: negotiated.sendPayloadType ?? negotiated.payloadType },
+      ...(negotiated.telephoneEventPayloadType !== undefined ? { telephoneEventPayloadType: negotiated.sendTelephoneEventPayloadType ?? negotiated.telephoneEventPayloadType } : {}),
       remote: negotiated.remote,
       clock: this.context.clock,
       logger,
@@ -154,11 +161,18 @@ export class SipCarrier implements Carrier {
       jitterBufferFrames: this.config.rtp.jitterBufferFrames,
     });
     rtp.setDirection(negotiated.direction);
+    return rtp;
+  }
+
+  /** The leg for an answered call (either direction), with its RTP session on the given sockets. */
+  createLeg(input: { info: CallInfo; call: SipCall; media: SipMedia; negotiated: NegotiatedMedia }): SipLeg {
+    const { info, media, negotiated } = input;
+    const logger = this.context.logger.child({ callId: info.callId, carrier: SIP, sipCallId: info.carrierCallId });
     const leg = new SipLeg({
       callId: info.callId,
       carrier: SIP,
-      call: input.call as SipCall,
-      rtp,
+      call: input.call,
+      rtp: this.createRtpSession(media, negotiated, logger),
       sdp: media.sdp,
       media: negotiated,
       codecs: this.config.codecs,
@@ -167,6 +181,10 @@ export class SipCarrier implements Carrier {
       onClosed: () => {
         this.legs.delete(leg);
         this.ports.release(media.port);
+      },
+      dialTarget: async (target, headers) => {
+        const bridged = await this.outbound.dialForBridge({ to: target, from: info.from || 'voxgate', headers: Object.entries(headers), ringTimeoutMs: this.config.transferRingTimeoutSec * 1000, logger });
+        return { call: bridged.call, rtp: this.createRtpSession(bridged.media, bridged.negotiated, logger.child({ bridgedTo: target })), release: () => this.ports.release(bridged.media.port) };
       },
     });
     this.legs.add(leg);

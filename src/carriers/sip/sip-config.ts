@@ -85,6 +85,8 @@ export const sipConfigSchema = z
     inviteBurst: z.number().int().positive().default(40),
     /** RFC 4028 session interval asked for when the peer supports session timers. */
     sessionExpiresSec: z.number().int().min(90).default(1800),
+    /** How long the target of a bridged transfer may ring before the transfer counts as failed. */
+    transferRingTimeoutSec: z.number().positive().default(30),
     /** How long a REFER transfer may take before it counts as failed. */
     referTimeoutSec: z.number().positive().default(30),
   })

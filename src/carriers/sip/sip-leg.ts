@@ -6,7 +6,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../logger.js';
-import type { CallEnd, CarrierLeg, LegCapabilities, LegEventMap, LegHangup, LegSampleRate } from '../leg.js';
+import type { CallEnd, CarrierLeg, LegCapabilities, LegEventMap, LegHangup, LegSampleRate, TransferRequest } from '../leg.js';
+import { StreamResampler } from '../../media/resample.js';
 import type { SipCall, SipCallEnd } from './call/sip-call.js';
 import type { RtpSession } from './rtp/rtp-session.js';
 import { codecByName } from './rtp/rtp-codec.js';
@@ -26,13 +27,23 @@ export interface SipLegOptions {
   logger: Logger;
   /** Releases the RTP ports once the leg is done. */
   onClosed: () => void;
+  /** Calls a transfer target and resolves once it answered (bridge transfers); rejects with why it did not. */
+  dialTarget: (target: string, headers: Record<string, string>) => Promise<BridgedParty>;
+}
+
+/** The far end of a bridged transfer: its call and its audio. */
+export interface BridgedParty {
+  call: SipCall;
+  rtp: RtpSession;
+  /** Releases its RTP ports. */
+  release(): void;
 }
 
 export class SipLeg extends EventEmitter<LegEventMap> implements CarrierLeg {
   readonly callId: string;
   readonly carrier: string;
   readonly sampleRate: LegSampleRate;
-  readonly capabilities: LegCapabilities = { transfer: true, sendDtmf: true, record: false };
+  readonly capabilities: LegCapabilities = { transfer: true, bridgeTransfer: true, sendDtmf: true, sendMetadata: true, record: false };
   private readonly call: SipCall;
   private readonly rtp: RtpSession;
   private readonly log: Logger;
@@ -96,13 +107,50 @@ export class SipLeg extends EventEmitter<LegEventMap> implements CarrierLeg {
     })().catch((err: unknown) => this.log.warn({ err, digits }, 'SIP INFO DTMF not delivered'));
   }
 
-  /** Blind transfer by REFER: once the target answered, the caller is theirs and we leave the call. */
-  async transfer(target: string, headers?: Record<string, string>): Promise<void> {
+  /**
+   * Blind: REFER the caller's side to the target; once the target answered (NOTIFY 200), the caller is
+   * theirs and we leave the call. Bridge: call the target ourselves and join the two calls' audio,
+   * staying in the path until either side hangs up.
+   */
+  async transfer({ target, headers = {}, mode = 'blind', referredBy }: TransferRequest): Promise<void> {
+    if (mode === 'bridge') {
+      const party = await this.options.dialTarget(target, headers);
+      this.bridge(party, target);
+      return;
+    }
     const uri = /^(sips?|tel):/i.test(target) ? target : `tel:${target}`;
-    await this.call.refer(uri, headers);
+    await this.call.refer(uri, headers, referredBy);
     this.gatewayEnd = `Transferred to ${target}`;
     this.log.info({ target }, 'SIP call transferred (REFER accepted and answered)');
     await this.call.hangup(this.gatewayEnd);
+  }
+
+  /** The bot's metadata to the peer as SIP INFO with a JSON body (seed 004, 6.13.2). */
+  async sendMetadata(metadata: unknown): Promise<void> {
+    const status = await this.call.sendInfo('application/json', Buffer.from(JSON.stringify(metadata ?? {})));
+    if (status >= 300) throw new Error(`the SIP peer refused the metadata INFO with ${status}`);
+  }
+
+  /**
+   * Joins the caller and the transfer target: each side's decoded frames are played to the other
+   * (resampled when one is wideband), and the first to hang up ends the other.
+   */
+  private bridge(party: BridgedParty, target: string): void {
+    this.gatewayEnd = `Bridged to ${target}`;
+    this.rtp.clear();
+    // Frames are reused by their emitters and play() takes ownership, so each hop hands on a copy (push copies, resampling or not).
+    const toTarget = new StreamResampler(this.sampleRate, party.rtp.sampleRate);
+    const toCaller = new StreamResampler(party.rtp.sampleRate, this.sampleRate);
+    this.rtp.on('audio', (frame) => party.rtp.play(toTarget.push(frame)));
+    party.rtp.on('audio', (frame) => this.rtp.play(toCaller.push(frame)));
+    party.rtp.on('timeout', (silentMs) => void party.call.hangup(`No RTP received for ${Math.round(silentMs / 1000)} s (media timeout)`));
+    party.call.on('ended', (end) => {
+      party.rtp.close();
+      party.release();
+      if (!this.ended) void this.call.hangup(`Transfer target hung up (${end.cause})`);
+    });
+    this.call.on('ended', () => void party.call.hangup('Caller hung up'));
+    this.log.info({ target }, 'SIP call bridged to the transfer target');
   }
 
   async hangup(reason: string): Promise<void> {

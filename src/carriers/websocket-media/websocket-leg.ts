@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { endianness } from 'node:os';
 import type { WebSocket, RawData } from 'ws';
-import type { CallEnd, CarrierLeg, LegCapabilities, LegEventMap, LegHangup, LegSampleRate } from '../leg.js';
+import type { CallEnd, CarrierLeg, LegCapabilities, LegEventMap, LegHangup, LegSampleRate, TransferRequest } from '../leg.js';
 import type { Logger } from '../../logger.js';
 import type { Clock } from '../../runtime/clock.js';
 import { samplesPerFrame } from '../../media/audio.js';
@@ -113,6 +113,9 @@ export class WebSocketLeg extends EventEmitter<LegEventMap> implements CarrierLe
     this.encodeScratch = Buffer.allocUnsafe(this.writer.maxAudioBytes);
     this.capabilities = {
       transfer: this.control.transfer !== undefined,
+      // The carrier's REST API moves the call itself; Voxgate has no second media leg to bridge it with.
+      bridgeTransfer: false,
+      sendMetadata: false,
       sendDtmf: this.writer.dtmf !== undefined || this.control.sendDtmf !== undefined,
       record: false,
     };
@@ -208,7 +211,7 @@ export class WebSocketLeg extends EventEmitter<LegEventMap> implements CarrierLe
     this.control.sendDtmf(digits).catch((err: unknown) => this.logger.error({ err, digits }, `${this.label} DTMF not sent`));
   }
 
-  async transfer(target: string, headers?: Record<string, string>): Promise<void> {
+  async transfer({ target, headers }: TransferRequest): Promise<void> {
     if (!this.control.transfer) throw new Error(`Cannot transfer ${this.label} call ${this.carrierCallId}: no ${this.label} REST client configured`);
     const before = this.gatewayEnd;
     this.gatewayEnd = `Transferred to ${target}`;

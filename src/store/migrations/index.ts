@@ -7,12 +7,14 @@ import { callRecordsMigration } from './0001-call-records.js';
 import { turnsAndRecordingsMigration } from './0002-turns-and-recordings.js';
 import { outboundAndCampaignsMigration } from './0003-outbound-and-campaigns.js';
 import { managementMigration } from './0004-management.js';
+import { transfersMigration } from './0005-transfers.js';
 
 export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0001-call-records': callRecordsMigration,
   '0002-turns-and-recordings': turnsAndRecordingsMigration,
   '0003-outbound-and-campaigns': outboundAndCampaignsMigration,
   '0004-management': managementMigration,
+  '0005-transfers': transfersMigration,
 };
 
 export const storeMigrationProvider: MigrationProvider = {

@@ -154,14 +154,13 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
    * Blind transfer (RFC 3515): REFER the peer to `target`; resolves when the NOTIFY says the target
    * answered (the caller is then the target's, and we hang up), rejects with what went wrong otherwise.
    */
-  refer(target: string, headers: Record<string, string> = {}): Promise<void> {
+  refer(target: string, headers: Record<string, string> = {}, referredBy?: string): Promise<void> {
     const dialog = this.dialog;
     if (this.state !== 'confirmed' || !dialog) return Promise.reject(new Error(`cannot transfer: the call is ${this.state}`));
     if (this.pendingRefer) return Promise.reject(new Error('a transfer is already in progress'));
-    const referredBy = dialog.state.localParty;
     const extra: [string, string][] = [
       ['Refer-To', target.startsWith('<') ? target : `<${target}>`],
-      ['Referred-By', referredBy],
+      ['Referred-By', referredBy ? (referredBy.startsWith('<') ? referredBy : `<${referredBy}>`) : dialog.state.localParty],
       ...Object.entries(headers),
     ];
     const request = dialog.createRequest('REFER', { headers: extra });

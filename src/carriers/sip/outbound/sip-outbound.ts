@@ -14,6 +14,9 @@ import type { SipConfig, SipTrunkConfig } from '../sip-config.js';
 import type { SipCarrier } from '../sip-carrier.js';
 import { SipOutgoingCall } from './sip-outgoing-call.js';
 import { SipRegistration } from './sip-registration.js';
+import type { NegotiatedMedia } from '../sdp/sdp-negotiation.js';
+
+type OutboundMedia = Awaited<ReturnType<SipCarrier['allocateMedia']>>;
 
 /** A SIP final status (and the cause text) of an unanswered call -> Voxgate's reason. */
 export function sipOutboundReason(failure: OutboundFailure): OutboundReasonCode {
@@ -71,37 +74,23 @@ export class SipOutboundDialer {
    * refused rather than silently ignored.
    */
   async placeCall(request: PlaceCallRequest): Promise<{ carrierRequestId: string }> {
-    const trunk = this.trunks[0];
-    if (!trunk) throw new Error('no SIP trunk can place calls: add carriers.sip.trunks[].outbound with the proxy to send INVITEs to');
     if (request.machineDetection) throw new Error('answering-machine detection is not available on SIP calls; leave machineDetection out');
     const handler = this.handler;
     if (!handler) throw new Error('the SIP carrier is not started yet');
-    const { carrier, config, context } = this.deps;
-    const destination = endpointOf(parseUri(trunk.proxy), config.transports[0]);
-    const media = await carrier.allocateMedia();
-    const offerSdp = media.sdp.offer({ codecs: config.codecs });
-    const logger = context.logger.child({ callId: request.callId, carrier: 'sip', trunk: trunk.name });
-    const target = request.to.startsWith('sip') ? request.to : `sip:${request.to}@${trunk.domain}`;
-    const from = `sip:${request.from}@${trunk.domain}`;
-    const call = new SipOutgoingCall(
-      { ...carrier.callOptions, logger, contact: carrier.contact(destination.transport) },
-      {
-        target,
-        from,
-        ...(request.callerDisplayName ? { callerDisplayName: request.callerDisplayName } : {}),
-        destination,
-        offerSdp,
-        ringTimeoutMs: request.ringTimeoutSec * 1000,
-        ...(trunk.credentials ? { credentials: trunk.credentials } : {}),
-        headers: trunk.pAssertedIdentity ? [['P-Asserted-Identity', `<${from}>`]] : [],
-      },
-    );
+    const logger = this.deps.context.logger.child({ callId: request.callId, carrier: 'sip' });
+    const { call, media } = await this.invite({
+      to: request.to,
+      from: request.from,
+      ...(request.callerDisplayName ? { callerDisplayName: request.callerDisplayName } : {}),
+      ringTimeoutMs: request.ringTimeoutSec * 1000,
+      logger,
+    });
     const sipCallId = call.callId;
     let answered = false;
     call.onRinging = () => handler.callRinging?.(request.callId);
     call.once('ended', (end) => {
       if (answered) return;
-      carrier.releaseMedia(media.port);
+      this.deps.carrier.releaseMedia(media.port);
       handler.callFailed?.(request.callId, { cause: end.cause, ...(end.status !== undefined ? { status: String(end.status) } : {}) }, sipCallId);
     });
     call.onAnswered = (answerSdp) => {
@@ -109,15 +98,73 @@ export class SipOutboundDialer {
       void this.connect({ request, call, media, answerSdp, handler, sipCallId, logger });
     };
     call.start();
-    logger.info({ target, sipCallId }, 'SIP INVITE sent');
+    logger.info({ to: request.to, sipCallId }, 'SIP INVITE sent');
     return { carrierRequestId: sipCallId };
+  }
+
+  /**
+   * Calls `to` for a bridged transfer: resolves once it answered, with its media negotiated, and
+   * rejects with the reason (486 Busy Here, no answer...) when it does not.
+   */
+  async dialForBridge(input: { to: string; from: string; headers: [string, string][]; ringTimeoutMs: number; logger: CarrierContext['logger'] }): Promise<{ call: SipOutgoingCall; media: OutboundMedia; negotiated: NegotiatedMedia }> {
+    const { call, media } = await this.invite(input);
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      call.once('ended', (end) => {
+        if (answered) return;
+        this.deps.carrier.releaseMedia(media.port);
+        reject(new Error(`transfer target ${input.to} did not answer: ${end.cause}`));
+      });
+      call.onAnswered = (answerSdp) => {
+        answered = true;
+        try {
+          resolve({ call, media, negotiated: media.sdp.acceptAnswer(answerSdp) });
+        } catch (err) {
+          this.deps.carrier.releaseMedia(media.port);
+          void call.hangup('Unusable SDP answer');
+          reject(new Error(`transfer target ${input.to} answered with SDP Voxgate cannot use: ${(err as Error).message}`));
+        }
+      };
+      call.start();
+    });
+  }
+
+  /**
+   * Builds the INVITE for `to`: a sip: URI goes straight to its host; a number goes through the first
+   * trunk with an outbound section (its proxy, domain, credentials).
+   */
+  private async invite(input: { to: string; from: string; callerDisplayName?: string; headers?: [string, string][]; ringTimeoutMs: number; logger: CarrierContext['logger'] }): Promise<{ call: SipOutgoingCall; media: OutboundMedia }> {
+    const { carrier, config } = this.deps;
+    const direct = /^sips?:/i.test(input.to);
+    const trunk = this.trunks[0];
+    if (!direct && !trunk) throw new Error(`no SIP trunk can call ${input.to}: add carriers.sip.trunks[].outbound with the proxy to send INVITEs to`);
+    const target = direct ? input.to : `sip:${input.to.replace(/^tel:/i, '')}@${trunk!.domain}`;
+    const destination = endpointOf(parseUri(direct ? input.to : trunk!.proxy), config.transports[0]);
+    const domain = trunk?.domain ?? this.deps.carrier.transport.advertisedAddress;
+    const from = `sip:${input.from.replace(/^tel:/i, '')}@${domain}`;
+    const media = await carrier.allocateMedia();
+    const headers: [string, string][] = [...(trunk?.pAssertedIdentity ? [['P-Asserted-Identity', `<${from}>`] as [string, string]] : []), ...(input.headers ?? [])];
+    const call = new SipOutgoingCall(
+      { ...carrier.callOptions, logger: input.logger, contact: carrier.contact(destination.transport) },
+      {
+        target,
+        from,
+        ...(input.callerDisplayName ? { callerDisplayName: input.callerDisplayName } : {}),
+        destination,
+        offerSdp: media.sdp.offer({ codecs: config.codecs }),
+        ringTimeoutMs: input.ringTimeoutMs,
+        ...(!direct && trunk?.credentials ? { credentials: trunk.credentials } : {}),
+        headers,
+      },
+    );
+    return { call, media };
   }
 
   /** The callee answered: the application takes the call, and its media leg starts. */
   private async connect(input: {
     request: PlaceCallRequest;
     call: SipOutgoingCall;
-    media: Awaited<ReturnType<SipCarrier['allocateMedia']>>;
+    media: OutboundMedia;
     answerSdp: string;
     handler: CallHandler;
     sipCallId: string;

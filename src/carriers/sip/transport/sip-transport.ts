@@ -17,7 +17,7 @@ import type { SipMessage, SipRequest, SipResponse } from '../message/sip-message
 import { isKeepAlive, parseSipMessage, SipParseError } from '../message/parser.js';
 import { serializeSipMessage } from '../message/serializer.js';
 import { SipStreamFramer } from '../message/stream-framer.js';
-import { buildResponse } from '../message/responses.js';
+import { buildResponse, REASON_PHRASES } from '../message/responses.js';
 import { formatVia, parseVia } from '../message/headers.js';
 
 export type SipTransportName = 'udp' | 'tcp' | 'tls';
@@ -238,7 +238,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     const source: SipEndpoint = { transport: connection.transport, address: connection.address, port: connection.port, connectionId: connection.id };
     for (const item of connection.framer.push(chunk)) {
       if ('keepAlive' in item) {
-        connection.socket.write('\r\n'); // RFC 5626 pong
+        // RFC 5626: a double-CRLF ping gets a CRLF pong; a pong gets nothing (two peers would ping-pong for ever).
+        if (!item.pong) connection.socket.write('\r\n');
       } else if ('error' in item) {
         this.rejectMalformed(item.error, source);
         if (item.fatal) {
@@ -269,7 +270,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     if (err instanceof SipParseError && err.partial && err.partial.method !== 'ACK') {
       stampReceived(err.partial, source);
       // The reason phrase names the problem, so the peer's logs say what to fix.
-      this.sendResponse(buildResponse(err.partial, 400, { reason: `Bad Request (${reason.replace(/[\r\n]/g, ' ').slice(0, 100)})` }), source);
+      const status = err.status;
+      this.sendResponse(buildResponse(err.partial, status, { reason: `${status === 400 ? 'Bad Request' : (REASON_PHRASES[status] ?? 'Bad Request')} (${reason.replace(/[\r\n]/g, ' ').slice(0, 100)})` }), source);
     }
   }
 }
