@@ -250,7 +250,9 @@ export class LiveCalls implements CallHandler {
     call.earlyBot?.connector.end('client-disconnected', 'caller hung up before the call connected').catch(() => undefined);
     const sessionEnd: SessionEnd | undefined = call.session?.endedWith;
     const cause = carrierEnd?.cause ?? call.legEnd?.cause ?? 'Media Closed';
-    const side = sessionEnd?.byGateway ? 'gateway' : (carrierEnd?.side ?? call.legEnd?.side ?? 'carrier');
+    // A transferred call may go on after the bot (a bridge): who ended it is then what the carrier says.
+    const gatewayEnded = sessionEnd?.byGateway && !(sessionEnd.reason === 'transferred' && carrierEnd);
+    const side = gatewayEnded ? 'gateway' : (carrierEnd?.side ?? call.legEnd?.side ?? 'carrier');
     const endReason = reason ?? sessionEnd?.reason ?? (side === 'caller' ? 'caller-hangup' : 'carrier-hangup');
     const at = this.deps.clock.now();
     this.deps.bus.publish('call.ended', { callId: call.info.callId, at, cause, side, reason: endReason, durationSec: carrierEnd?.durationSec });

@@ -120,9 +120,11 @@ export class SipLeg extends EventEmitter<LegEventMap> implements CarrierLeg {
     }
     const uri = /^(sips?|tel):/i.test(target) ? target : `tel:${target}`;
     await this.call.refer(uri, headers, referredBy);
-    this.gatewayEnd = `Transferred to ${target}`;
+    const cause = `Transferred to ${target}`;
+    this.gatewayEnd = cause;
     this.log.info({ target }, 'SIP call transferred (REFER accepted and answered)');
-    await this.call.hangup(this.gatewayEnd);
+    // Leave the call once the transfer is reported done, so the conversation ends as transferred, not as a hangup.
+    setImmediate(() => void this.call.hangup(cause));
   }
 
   /** The bot's metadata to the peer as SIP INFO with a JSON body (seed 004, 6.13.2). */
