@@ -40,6 +40,8 @@ export interface Carrier {
   registerRoutes(app: FastifyInstance, handler: CallHandler): Promise<void>;
   /** Places an outbound call; resolves with the carrier's id for the request once the carrier took it. */
   placeCall(request: PlaceCallRequest): Promise<{ carrierRequestId: string }>;
+  /** Why this carrier could never place such a call (the dialer refuses it up front, naming the field), or undefined. */
+  cannotPlace?(request: Pick<PlaceCallRequest, 'machineDetection'>): string | undefined;
   /** Maps the carrier's report of an unanswered outbound call to Voxgate's reason. */
   outboundReason(failure: OutboundFailure): OutboundReasonCode;
   /** The URLs the carrier's console needs (shown in the startup banner and docs): name -> URL. */

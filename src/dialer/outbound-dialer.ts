@@ -114,11 +114,14 @@ export class OutboundDialer implements CallPlacer {
   }
 
   /** Refuses what could never be placed, naming the field; returns the carrier the call would go through. */
-  check(request: Pick<OutboundCallRequest, 'bot' | 'carrier' | 'caller' | 'dialPlan'>): Carrier {
+  check(request: Pick<OutboundCallRequest, 'bot' | 'carrier' | 'caller' | 'dialPlan'> & Partial<Pick<OutboundCallRequest, 'machineDetection'>>): Carrier {
     if (request.bot === undefined && request.dialPlan === undefined) throw new OutboundRequestError('bot: give the bot that talks to the callee (or a dialPlan)');
     if (request.bot !== undefined && !this.options.knowsBot(request.bot)) throw new OutboundRequestError(`bot: unknown bot "${request.bot}"`);
     if (request.dialPlan && !this.options.dialPlanConnector) throw new OutboundRequestError('dialPlan: dial plans are not available on this gateway');
-    return this.chooseCarrier(request.carrier, request.caller.replace(/^tel:/i, ''));
+    const carrier = this.chooseCarrier(request.carrier, request.caller.replace(/^tel:/i, ''));
+    const refusal = carrier.cannotPlace?.({ machineDetection: request.machineDetection });
+    if (refusal) throw new OutboundRequestError(refusal);
+    return carrier;
   }
 
   /** The carrier a request names, else the caller number's carrier, else the only one configured. */

@@ -79,6 +79,19 @@ describe.skipIf(!BARESIP_AVAILABLE)(`Voxgate calls a real SIP phone (baresip)${B
     expect(phone.events.map((e) => e.type)).not.toContain('CALL_ESTABLISHED');
   });
 
+  it('refuses answering-machine detection up front (400 naming the field): SIP has none', async () => {
+    const phone = await Baresip.start({ name: 'callee', account: { user: CALLEE } });
+    e2e = await gatewayCalling(phone);
+    const res = await fetch(`${e2e.gateway.url}/api/v1/actions/dialout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ bot: 'offer', target: CALLEE, caller: SIP_NUMBER, machineDetection: 'detect' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/^machineDetection: answering-machine detection is not available on SIP calls/);
+    expect(phone.events.map((e) => e.type)).not.toContain('CALL_INCOMING');
+  });
+
   it('a campaign over SIP: the contact answers and accepts by key', async () => {
     const phone = await Baresip.start({ name: 'carol', account: { user: CALLEE }, autoAnswer: true, record: true });
     e2e = await gatewayCalling(phone);

@@ -121,6 +121,10 @@ export class SipCarrier implements Carrier {
     return this.outbound.placeCall(request);
   }
 
+  cannotPlace(request: Pick<PlaceCallRequest, 'machineDetection'>): string | undefined {
+    return request.machineDetection ? 'machineDetection: answering-machine detection is not available on SIP calls; leave it out' : undefined;
+  }
+
   outboundReason(failure: OutboundFailure): OutboundReasonCode {
     return sipOutboundReason(failure);
   }
