@@ -18,7 +18,7 @@ describe('the carriers section', () => {
   });
 
   it('refuses an empty section, unknown carriers and fields, naming the key', () => {
-    expect(() => parseConfig({ carriers: {} })).toThrow(/carriers: configure at least one carrier \(plivo, twilio\)/);
+    expect(() => parseConfig({ carriers: {} })).toThrow(/carriers: configure at least one carrier \(plivo, twilio, sip\)/);
     expect(() => parseConfig({ carriers: { vonage: {} } })).toThrow(/carriers: Unrecognized key\(s\) in object: 'vonage'/);
     expect(() => parseConfig({ carriers: { twilio: { token: 'x' } } })).toThrow(/carriers\.twilio: Unrecognized key\(s\) in object: 'token'/);
     expect(() => parseConfig({ carriers: { twilio: { apiBaseUrl: 'not a url' } } })).toThrow(ConfigError);
@@ -29,5 +29,14 @@ describe('the carriers section', () => {
     const ok = parseConfig({ carriers: { plivo: {}, twilio: {} }, bots, routes: [{ number: '+14155550100', bot: 'sales', carrier: 'twilio' }, { number: '*', bot: 'sales' }] });
     expect(ok.routes[0]).toEqual({ number: '+14155550100', bot: 'sales', carrier: 'twilio' });
     expect(() => parseConfig({ bots, routes: [{ number: '+14155550100', bot: 'sales', carrier: 'twilio' }] })).toThrow(/routes\.0\.carrier: carrier "twilio" is not configured \(configured: plivo\)/);
+  });
+
+  it('sip: defaults that take calls from this machine only, the port from VOXGATE_SIP_PORT, and bad trunks refused by key', () => {
+    const cfg = parseConfig({ carriers: { sip: {} } }, { VOXGATE_SIP_PORT: '5070' });
+    expect(cfg.carriers.sip).toMatchObject({ address: '0.0.0.0', port: 5070, transports: ['udp', 'tcp'], codecs: ['G722', 'PCMU', 'PCMA'], trunks: [{ name: 'local', inbound: { from: ['127.0.0.0/8', '::1/128'] } }] });
+    expect(() => parseConfig({ carriers: { sip: { trunks: [{ name: 'a', inbound: { from: ['10.0.0.0/33'] } }] } } })).toThrow(/carriers\.sip\.trunks\.0\.inbound\.from\.0: expected an IP address or CIDR/);
+    expect(() => parseConfig({ carriers: { sip: { trunks: [{ name: 'a', inbound: {} }] } } })).toThrow(/carriers\.sip\.trunks\.0\.inbound: give `from` addresses, `auth` credentials, or both/);
+    expect(() => parseConfig({ carriers: { sip: { trunks: [{ name: 'a', outbound: { proxy: 'sbc.example.com' } }] } } })).toThrow(/carriers\.sip\.trunks\.0\.outbound\.proxy: expected a SIP URI/);
+    expect(() => parseConfig({ carriers: { sip: { rtp: { minPort: 20000, maxPort: 10000 } } } })).toThrow(/carriers\.sip\.rtp: minPort must be below maxPort/);
   });
 });

@@ -304,9 +304,9 @@ export const sipCarrier: CarrierModule<SipConfig> = {
   name: SIP,
   configSchema: sipConfigSchema,
   env: [
-    ['SIP_PORT', 'port'],
-    ['SIP_ADDRESS', 'address'],
-    ['SIP_EXTERNAL_ADDRESS', 'externalAddress'],
+    ['VOXGATE_SIP_PORT', 'port'],
+    ['VOXGATE_SIP_ADDRESS', 'address'],
+    ['VOXGATE_SIP_EXTERNAL_ADDRESS', 'externalAddress'],
   ],
   create(config, context): Carrier {
     return new SipCarrier(config, context);
