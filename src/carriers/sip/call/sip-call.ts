@@ -209,7 +209,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
     this.finish({ cause: 'Caller cancelled', side: 'caller', status: 487 });
   }
 
-  onDialogRequest(request: SipRequest, source: SipEndpoint, transaction: ServerTransaction | undefined): void {
+  onDialogRequest(request: SipRequest, _source: SipEndpoint, transaction: ServerTransaction | undefined): void {
     const dialog = this.dialog;
     if (!dialog) return;
     if (request.method === 'ACK') {
@@ -250,7 +250,6 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
       default:
         transaction.reply(405, { headers: [['Allow', capabilityHeaders()[0][1]]] });
     }
-    void source;
   }
 
   private onAck(request: SipRequest): void {
