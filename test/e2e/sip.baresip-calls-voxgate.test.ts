@@ -85,6 +85,26 @@ describe.skipIf(!BARESIP_AVAILABLE)(`a real SIP phone (baresip) calls Voxgate${B
     expect(record).toMatchObject({ carrier: 'sip', from: 'bob', hangupSide: 'caller' });
   });
 
+  it('a phone that goes silent (its process frozen, no BYE) is hung up after the RTP timeout, and the record says why', async () => {
+    const quick = await startSipE2e({ bots: [{ name: 'menu-bot', type: 'flow', flow: menuFlow }], routes: [{ number: SIP_NUMBER, bot: 'menu-bot' }] }, { rtp: { timeoutSec: 2 } });
+    try {
+      const phone = await Baresip.start({ name: 'dave', codecs: ['PCMU'] });
+      const ended = quick.nextCallEnded();
+      await phone.dial(quick.uriFor(SIP_NUMBER));
+      const established = await phone.waitForEvent('CALL_ESTABLISHED');
+      await phone.waitForEvent('CALL_RTPESTAB');
+      phone.freeze();
+      const end = await ended;
+      expect(end).toMatchObject({ cause: 'No RTP received for 2 s (media timeout)', side: 'gateway' });
+      phone.thaw();
+      await quick.gateway.records.flush();
+      const record = await quick.gateway.store.calls.getByCarrierCallId(String(established.id), 'sip');
+      expect(record).toMatchObject({ hangupCause: 'No RTP received for 2 s (media timeout)', hangupSide: 'gateway' });
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('a number no route takes is refused with 404 and leaves no call behind', async () => {
     const phone = await Baresip.start({ name: 'carol', codecs: ['PCMU'] });
     await phone.dial(e2e.uriFor('+19995550000'));

@@ -432,8 +432,12 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
     this.okRetransmit?.cancel();
     this.ackWait?.cancel();
     const request = dialog.createRequest('BYE', { headers: [['Reason', `SIP;cause=${status ?? 200};text="${cause.replace(/["\\\r\n]/g, ' ')}"`]] });
-    await new Promise<void>((resolve) => {
-      this.options.ua.transactions.request(request, dialog.destination(request), { onFinal: () => resolve(), onTimeout: () => resolve() });
+    // The call is over once the BYE is sent: a peer that vanished must not keep it open for Timer F's 32 s.
+    this.options.ua.transactions.request(request, dialog.destination(request), {
+      onFinal: (response) => {
+        if (response.status >= 300) this.log.info({ sipCallId: this.callId, status: response.status }, 'SIP peer refused our BYE; the call is over on our side');
+      },
+      onTimeout: () => this.log.info({ sipCallId: this.callId }, 'SIP peer never answered our BYE; the call is over on our side'),
     });
     this.finish({ cause, side: 'gateway', status });
   }
