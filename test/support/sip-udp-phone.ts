@@ -291,6 +291,12 @@ export class SipUdpPhone {
     });
   }
 
+  /** Stops sending RTP (a phone on mute that sends nothing; Voxgate then keeps sending where the SDP says, no latching). */
+  pauseMedia(): void {
+    if (this.rtpTimer) clearInterval(this.rtpTimer);
+    this.rtpTimer = undefined;
+  }
+
   /** Presses a key: RFC 4733 events (5 packets, then the end packet 3 times) in place of audio packets. */
   pressKey(digit: string): void {
     const event = DTMF_EVENTS.indexOf(digit.toUpperCase());
