@@ -1,14 +1,24 @@
 /**
- * Garbage at a live call: while a caller (a UDP SIP phone of our own, so every byte of the call is
- * known) talks to a flow bot, 100,000 malformed SIP datagrams made from that very call's INVITE, ACK,
- * re-INVITE, BYE and INFO (its Call-ID and tags, so they reach as far as the parser lets them) hit the
- * SIP port, with a stream of well-formed but wrong in-dialog requests that do reach the dialog, and
- * malformed RTP hits the call's RTP port. Afterwards the call must be exactly as before: the key the
- * caller presses changes the bot's path, the caller hears the answer, the bot's BYE ends the call and
- * the record says so. No uncaught exception, each malformed request answered 400 or dropped, each
- * wrong one answered as RFC 3261 says, and the logs stay quiet (rate-limited).
+ * Garbage at a live call. While a caller talks to a flow bot, 100,000 malformed SIP datagrams made from
+ * that very call's INVITE, ACK, re-INVITE, BYE and INFO (its Call-ID and tags, so they get as far as the
+ * parser lets them) plus random bytes hit the SIP port over UDP, with 2,500 well-formed but wrong
+ * in-dialog requests (wrong tag, stale CSeq, broken SDP, unreadable DTMF, REFER, MESSAGE, ACKs with
+ * garbage...) that do reach the user agent, the dialog and the call; 50,000 malformed RTP packets (bad
+ * versions, truncated headers, CSRC/extension/padding overruns, wrong payload types, telephone-events of
+ * strange streams or too short, the caller's stream jumping far in sequence, lying RTCP, random bytes)
+ * hit the call's RTP port, from the caller's RTP socket and a stranger's.
  *
- * VOXGATE_FUZZ_SEED replays a run (the seed is printed); VOXGATE_FUZZ_SIP / VOXGATE_FUZZ_RTP change the counts.
+ * Afterwards the call must be as before: the key the caller presses changes the bot's path, the caller
+ * hears the answer, the bot's BYE ends the call and the record says bot-hangup with exactly that digit
+ * and those two prompts. Meanwhile: no uncaught exception (process hooks), OPTIONS pings keep being
+ * answered (no stall; they also pace the sender), every malformed request answered 400 or dropped -
+ * each message is classified beforehand with Voxgate's own parser and RFC 3261 18.2.2, and the 400s
+ * received must match, less what the kernel reports dropping - every wrong request answered as RFC 3261
+ * says, and fewer than 100 warning lines (the logs are rate-limited).
+ *
+ * The caller is a UDP SIP phone of our own (test/support/sip-udp-phone.ts), not baresip: the mutations
+ * need the call's exact bytes, tags, CSeqs and RTP SSRC. VOXGATE_FUZZ_SEED replays a run (the seed is
+ * printed; ports differ between runs), VOXGATE_FUZZ_SIP / VOXGATE_FUZZ_RTP change the counts.
  */
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -25,7 +35,7 @@ import { parseSipMessage } from '../../src/carriers/sip/message/parser.js';
 const SEED = Number(process.env.VOXGATE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const SIP_COUNT = Number(process.env.VOXGATE_FUZZ_SIP ?? 100_000);
 const RTP_COUNT = Number(process.env.VOXGATE_FUZZ_RTP ?? 50_000);
-/** One well-formed but wrong in-dialog request per this many malformed ones. */
+/** One well-formed but wrong in-dialog request per this many malformed ones (sent in addition to them). */
 const SEMANTIC_EVERY = 40;
 /** An OPTIONS ping per this many SIP datagrams; no more than MAX_PINGS_OUT unanswered (the gateway keeps up, or we wait). */
 const PING_EVERY = 400;
@@ -244,10 +254,10 @@ describe('SIP leg: fuzz during a live call', () => {
       while (sipSent < SIP_COUNT || rtpSent < RTP_COUNT) {
         for (let i = 0; i < SIP_PER_TURN && sipSent < SIP_COUNT; i++, sipSent++) {
           if (sipSent % SEMANTIC_EVERY === SEMANTIC_EVERY - 1) {
+            // In addition to the malformed ones: a well-formed request that is wrong for this dialog.
             const semantic = semanticRequest(r, phone, ++semanticCount, () => nextCseq++);
             semanticSent.set(`z9hG4bKsem-${semanticCount}`, semantic);
             phone.send(semantic.raw, sipPort);
-            continue;
           }
           if (sipSent % PING_EVERY === 0) {
             ping();
@@ -292,8 +302,8 @@ describe('SIP leg: fuzz during a live call', () => {
       const warnings = lines.filter((l) => l.level >= LOG_WARN);
       const figures = {
         seed: SEED,
-        sipSent,
-        semanticSent: semanticCount,
+        malformedSipSent: sipSent,
+        wrongInDialogSent: semanticCount,
         rtpSent,
         expected400,
         received400,
