@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type Gateway } from '../../src/app/gateway.js';
 import { parseConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger, type Logger } from '../../src/logger.js';
 import type { BusEventMap } from '../../src/events/bus.js';
 import type { SipCarrier } from '../../src/carriers/sip/sip-carrier.js';
 import { nextCallEnded } from './e2e-fixtures.js';
@@ -26,7 +26,8 @@ export interface SipE2eSetup {
   close(): Promise<void>;
 }
 
-export async function startSipE2e(rawConfig: Record<string, unknown> = {}, sipConfig: Record<string, unknown> = {}): Promise<SipE2eSetup> {
+/** `options.logger`: where the gateway logs (default: nowhere), e.g. a captureLogger() to count warnings. */
+export async function startSipE2e(rawConfig: Record<string, unknown> = {}, sipConfig: Record<string, unknown> = {}, options: { logger?: Logger } = {}): Promise<SipE2eSetup> {
   const dataDir = await mkdtemp(join(tmpdir(), 'vg-e2e-sip-'));
   const config = parseConfig({
     ...rawConfig,
@@ -35,7 +36,7 @@ export async function startSipE2e(rawConfig: Record<string, unknown> = {}, sipCo
     log: { level: 'silent' },
     carriers: { sip: { address: '127.0.0.1', port: 0, ...sipConfig } },
   });
-  const gateway = await startGateway(config, { logger: silentLogger() });
+  const gateway = await startGateway(config, { logger: options.logger ?? silentLogger() });
   const sip = gateway.carriers.get('sip') as SipCarrier;
   const sipPort = sip.transport.port('udp') ?? sip.transport.port('tcp')!;
   return {

@@ -72,6 +72,12 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
   private readonly transaction?: ServerTransaction;
   private okResponse?: SipResponse;
   private okRetransmit?: TimerHandle;
+  /**
+   * The 2xx (to the INVITE or a re-INVITE) waiting for its ACK: its CSeq number, and whether that 2xx
+   * carried our offer (a re-INVITE without SDP), so the ACK carries the answer. Any other ACK, however
+   * well addressed, acknowledges nothing and its body is not SDP we asked for.
+   */
+  private pendingAck?: { cseq: number; answerInAck: boolean };
   private ackWait?: TimerHandle;
   protected sessionTimer?: SessionTimer;
   private sessionTimerHandle?: TimerHandle;
@@ -129,6 +135,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
     this.sessionTimer = negotiateSessionTimer(this.invite, this.options.sessionExpiresSec);
     const extra: [string, string][] = this.sessionTimer ? this.sessionTimer.responseHeaders : [];
     this.okResponse = this.response(200, answerSdp, extra);
+    this.pendingAck = { cseq: cseqOf(this.invite), answerInAck: false };
     this.transaction.respond(this.okResponse);
     this.retransmitUntilAck(this.okResponse, () => {
       this.log.warn({ sipCallId: this.callId }, 'SIP peer never acknowledged the 200 OK; ending the call');
@@ -253,11 +260,17 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
   }
 
   private onAck(request: SipRequest): void {
+    const pending = this.pendingAck;
+    if (!pending || cseqOf(request) !== pending.cseq) {
+      // A repeated ACK, one for an older INVITE, or a forged one: it acknowledges nothing, and its body moves no media.
+      return;
+    }
+    this.pendingAck = undefined;
     this.okRetransmit?.cancel();
     this.ackWait?.cancel();
     this.okRetransmit = undefined;
     this.ackWait = undefined;
-    if (request.body.length > 0 && this.offerHandler) {
+    if (pending.answerInAck && request.body.length > 0 && this.offerHandler) {
       // Offer in our 200 (a re-INVITE without SDP), answer in the ACK.
       try {
         this.offerHandler.answer(request.body.toString('utf8'));
@@ -295,6 +308,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
       body: Buffer.from(sdp),
       contentType: 'application/sdp',
     });
+    this.pendingAck = { cseq: cseqOf(request), answerInAck: request.body.length === 0 };
     transaction.respond(ok);
     this.retransmitUntilAck(ok, () => this.log.warn({ sipCallId: this.callId }, 'SIP peer never acknowledged the re-INVITE 200 OK'));
     this.armSessionTimer();
@@ -478,6 +492,10 @@ export function partyOf(value: string | undefined): { user: string; displayName?
   } catch {
     return { user: '' };
   }
+}
+
+function cseqOf(message: SipRequest): number {
+  return Number((message.headers.get('cseq') ?? '').trim().split(/\s+/)[0]) || 0;
 }
 
 function statusOf(err: unknown, fallback: number): number {

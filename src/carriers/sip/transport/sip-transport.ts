@@ -124,6 +124,11 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   /** Sends a request (or an ACK) to `destination`, over an existing connection to that peer when there is one. */
   send(message: SipMessage, destination: SipEndpoint): void {
     if (this.closed) return;
+    if (!isUsablePort(destination.port)) {
+      // A Via (or URI) may name port 0 or 65536+: node's socket calls throw for those, out of whatever handler called us.
+      this.warnings.warn('bad-destination', `SIP message to ${destination.address}:${destination.port} dropped: not a usable port`);
+      return;
+    }
     const data = serializeSipMessage(message);
     if (destination.transport === 'udp') {
       this.sendDatagram(data, destination.address, destination.port);
@@ -185,9 +190,14 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       this.warnings.warn('no-udp', `SIP message to ${address}:${port} over UDP dropped: UDP is not enabled`);
       return;
     }
-    this.udp.send(data, port, address, (err) => {
-      if (err) this.warnings.warn('udp-send', `SIP UDP send to ${address}:${port} failed: ${err.message}`);
-    });
+    try {
+      this.udp.send(data, port, address, (err) => {
+        if (err) this.warnings.warn('udp-send', `SIP UDP send to ${address}:${port} failed: ${err.message}`);
+      });
+    } catch (err) {
+      // dgram throws synchronously for what it can check at once (port, socket state): never out of a receive handler.
+      this.warnings.warn('udp-send', `SIP UDP send to ${address}:${port} failed: ${(err as Error).message}`);
+    }
   }
 
   private connect(destination: SipEndpoint): net.Socket {
@@ -259,7 +269,11 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     } catch (err) {
       // A bug in a handler must not take the transport (and every other call) down with it.
       this.options.logger.error({ err, source }, 'SIP message handler failed');
-      if (message.kind === 'request' && message.method !== 'ACK') this.sendResponse(buildResponse(message, 500, { reason: 'Server Internal Error' }), source);
+      try {
+        if (message.kind === 'request' && message.method !== 'ACK') this.sendResponse(buildResponse(message, 500, { reason: 'Server Internal Error' }), source);
+      } catch (inner) {
+        this.warnings.warn('error-response', `SIP 500 after a handler failure not sent: ${(inner as Error).message}`);
+      }
     }
   }
 
@@ -287,7 +301,9 @@ function stampReceived(request: SipRequest, source: SipEndpoint): void {
     return;
   }
   let changed = false;
-  if (via.host !== source.address) {
+  // A `received` the peer wrote itself is replaced too: it would send our responses wherever the peer likes.
+  const received = via.params.get('received');
+  if (via.host !== source.address || (received !== undefined && received !== source.address)) {
     via.params.set('received', source.address);
     changed = true;
   }
@@ -301,6 +317,10 @@ function stampReceived(request: SipRequest, source: SipEndpoint): void {
   request.headers.remove('via');
   request.headers.append('Via', formatVia(via));
   for (const rest of all.slice(1)) request.headers.append('Via', rest);
+}
+
+function isUsablePort(port: number): boolean {
+  return Number.isInteger(port) && port > 0 && port <= 65535;
 }
 
 function viaParam(params: Map<string, string | null>, name: string): string | undefined {
