@@ -39,6 +39,8 @@ const RTP_COUNT = Number(process.env.VOXGATE_FUZZ_RTP ?? 50_000);
 const SEMANTIC_EVERY = 40;
 /** An OPTIONS ping per this many SIP datagrams; no more than MAX_PINGS_OUT unanswered (the gateway keeps up, or we wait). */
 const PING_EVERY = 400;
+/** How the transport answers a request its parser rejects: 400, 505 (another SIP version), 513 (too large). */
+const PARSE_REJECTIONS = new Set([400, 505, 513]);
 const MAX_PINGS_OUT = 2;
 const SIP_PER_TURN = 16;
 
@@ -184,7 +186,7 @@ describe('SIP leg: fuzz during a live call', () => {
         owed400.set(key, entry);
       };
       phone.onSipDatagram((data: Buffer, message: SipMessage | undefined) => {
-        if (/^SIP\/2\.0 400 /.test(data.toString('latin1', 0, 16)) && !/branch=z9hG4bK(sem|ping)-/.test(data.toString('latin1'))) owe(rawResponseKey(data.toString('latin1')), -1);
+        if (/^SIP\/2\.0 (400|505|513) /.test(data.toString('latin1', 0, 16)) && !/branch=z9hG4bK(sem|ping)-/.test(data.toString('latin1'))) owe(rawResponseKey(data.toString('latin1')), -1);
         if (!message) {
           // A 400 copies the request's Via, From, To, Call-ID and CSeq, however odd (CSeq 4294967296, a folded Via list):
           // it may not pass a strict parser itself. Its status line says what it is.
@@ -205,7 +207,7 @@ describe('SIP leg: fuzz during a live call', () => {
           return;
         }
         fuzzStatuses.set(message.status, (fuzzStatuses.get(message.status) ?? 0) + 1);
-        if (message.status !== 400 && oddResponses.length < 10) oddResponses.push(data.toString('latin1').slice(0, 300));
+        if (!PARSE_REJECTIONS.has(message.status) && oddResponses.length < 10) oddResponses.push(data.toString('latin1').slice(0, 300));
       });
       const pingSentAt = new Map<string, number>();
       let pingMaxMs = 0;
@@ -298,7 +300,8 @@ describe('SIP leg: fuzz during a live call', () => {
       const fuzzMs = Date.now() - fuzzStartedAt;
       const sipDrops = udpDrops(sipPort) + udpDrops(phone.sipPort) - dropsBefore;
       const rtpDrops = udpDrops(call.remoteRtp.port) - rtpDropsBefore;
-      const received400 = fuzzStatuses.get(400) ?? 0;
+      // The parser's status for what it rejects: 400, or 505 for another SIP version and 513 for an oversized message.
+      const received400 = [...PARSE_REJECTIONS].reduce((n, status) => n + (fuzzStatuses.get(status) ?? 0), 0);
       const warnings = lines.filter((l) => l.level >= LOG_WARN);
       const figures = {
         seed: SEED,
@@ -309,7 +312,7 @@ describe('SIP leg: fuzz during a live call', () => {
         received400,
         expectedDropped,
         expectedUnsendable400: expectedUnsendable,
-        otherStatuses: Object.fromEntries([...fuzzStatuses].filter(([s]) => s !== 400)),
+        otherStatuses: Object.fromEntries([...fuzzStatuses].filter(([s]) => !PARSE_REJECTIONS.has(s))),
         unparsableBack,
         kernelDropsSip: sipDrops,
         kernelDropsRtp: rtpDrops,
@@ -329,7 +332,7 @@ describe('SIP leg: fuzz during a live call', () => {
       expect(uncaught, context).toEqual([]);
       expect(pingMaxMs, context).toBeLessThan(5000);
       // Every malformed request was answered 400 or dropped; every 400 that could be sent arrived.
-      expect([...fuzzStatuses.keys()].filter((s) => s !== 400), context).toEqual([]);
+      expect([...fuzzStatuses.keys()].filter((s) => !PARSE_REJECTIONS.has(s)), context).toEqual([]);
       expect(unparsableBack, context).toBe(0);
       // (A datagram the kernel dropped for a full receive buffer, ours or the gateway's, is a 400 that cannot come.)
       expect(received400, context).toBeLessThanOrEqual(expected400);
