@@ -8,7 +8,7 @@ import type { Logger } from '../../../logger.js';
 import type { Clock, TimerHandle } from '../../../runtime/clock.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/sip-message.js';
 import { buildResponse } from '../message/responses.js';
-import { BRANCH_MAGIC_COOKIE, parseCSeq, parseVia } from '../message/headers.js';
+import { BRANCH_MAGIC_COOKIE, newTag, parseCSeq, parseVia } from '../message/headers.js';
 import type { SipEndpoint } from '../transport/sip-transport.js';
 
 /** RFC 3261's timer values: T1 the round-trip estimate, T2 the longest retransmit interval, T4 a message's lifetime in the network. */
@@ -86,6 +86,7 @@ export class ServerTransaction {
   /** The last response sent, resent when the request is retransmitted. */
   lastResponse?: SipResponse;
   private timers: TimerHandle[] = [];
+  private toTag?: string;
 
   constructor(
     readonly request: SipRequest,
@@ -141,9 +142,13 @@ export class ServerTransaction {
     });
   }
 
-  /** Builds and sends a response in one step. */
+  /**
+   * Builds and sends a response in one step. Responses other than 100 get a To tag when the request had
+   * none (RFC 3261 8.2.6.2), the same one for every response of this transaction.
+   */
   reply(status: number, options?: Parameters<typeof buildResponse>[2]): SipResponse {
-    const response = buildResponse(this.request, status, options);
+    if (status > 100 && options?.toTag === undefined) this.toTag ??= newTag();
+    const response = buildResponse(this.request, status, status > 100 && this.toTag !== undefined ? { toTag: this.toTag, ...options } : options);
     this.respond(response);
     return response;
   }
