@@ -148,11 +148,14 @@ export class SipUserAgent implements TransactionUser {
 
   private cancel(cancel: SipRequest, transaction: ServerTransaction): void {
     const invite = this.transactions.inviteTransactionFor(cancel);
-    if (!invite || invite.finalSent) {
+    if (!invite) {
       transaction.reply(481, { reason: 'Call/Transaction Does Not Exist' });
       return;
     }
-    transaction.reply(200);
+    // RFC 3261 9.2: 200 whenever the INVITE transaction exists, with the To tag of its responses; once it has its final response the CANCEL changes nothing.
+    const toTag = tagOf(invite.lastResponse?.headers.get('to'));
+    transaction.reply(200, toTag ? { toTag } : undefined);
+    if (invite.finalSent) return;
     const user = this.pending.get(invite);
     if (user?.onCancel) user.onCancel();
     else invite.reply(487);
