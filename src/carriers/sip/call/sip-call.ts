@@ -39,8 +39,14 @@ export interface SipCallEvents {
 /** What the media side answers when the peer makes a new offer (re-INVITE, UPDATE); throw SdpNegotiationError-like errors with a `status` to refuse. */
 export interface SipOfferHandler {
   answer(offerSdp: string): string;
-  /** Our current SDP, re-offered in a session refresh re-INVITE. */
+  /** Our current SDP, re-offered in a session refresh re-INVITE, or as the offer in the 200 to a re-INVITE without SDP. */
   currentOffer(): string;
+  /**
+   * The peer's answer, carried by its ACK, to the offer we put in a 200 (a re-INVITE without SDP).
+   * Without it the answer goes to `answer` as if it were an offer, which re-points the media but makes
+   * an answer to an answer, which RFC 3264 has no place for.
+   */
+  acceptAnswer?(answerSdp: string): void;
 }
 
 export interface SipCallOptions {
@@ -262,7 +268,9 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
     if (request.body.length > 0 && this.offerHandler) {
       // Offer in our 200 (a re-INVITE without SDP), answer in the ACK.
       try {
-        this.offerHandler.answer(request.body.toString('utf8'));
+        const handler = this.offerHandler;
+        if (handler.acceptAnswer) handler.acceptAnswer(request.body.toString('utf8'));
+        else handler.answer(request.body.toString('utf8'));
       } catch (err) {
         this.log.warn({ err }, 'SIP ACK carried an SDP answer we cannot use');
       }
