@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SipResponse } from '../../../src/carriers/sip/message/index.js';
 import type { SipE2eSetup } from '../../support/e2e-sip.js';
-import { SipTestClient, headerOf, sdpOffer, tagOf, type OutgoingRequest } from '../../support/sip-test-client.js';
+import { SipTestClient, headerOf, sdpOffer, serializeRequest, tagOf, type OutgoingRequest } from '../../support/sip-test-client.js';
 import { noLiveCalls, startUasGateway, udpClient } from './uas-gateway.js';
 
 /** RFC 3261 8.2.6: the response copies the request's Vias, From, Call-ID and CSeq; a final response tags the To. */
@@ -128,6 +128,14 @@ describe('UAS: out-of-dialog requests and INVITEs refused up front', () => {
     expect(e2e.gateway.calls.list()).toEqual([]);
   });
 
+  it('answers a request in another SIP version 505', async () => {
+    phone = await udpClient(e2e);
+    const options = phone.request('OPTIONS');
+    phone.send(serializeRequest(options).toString('latin1').replace(/ SIP\/2\.0\r\n/, ' SIP/3.0\r\n'));
+    const refused = await phone.waitForResponse(options);
+    expect(refused.status).toBe(505);
+  });
+
   it('answers a datagram whose Content-Length is larger than what arrived with 400', async () => {
     phone = await udpClient(e2e);
     const invite = phone.invite();
@@ -136,6 +144,7 @@ describe('UAS: out-of-dialog requests and INVITEs refused up front', () => {
     const refused = await phone.waitForResponse(invite);
     expect(refused.status).toBe(400);
     expect(refused.reason).toMatch(/Content-Length/i);
+    expect(tagOf(refused.headers.get('to'))).toBeDefined();
     await noLiveCalls(e2e);
   });
 });
