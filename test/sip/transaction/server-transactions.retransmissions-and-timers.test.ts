@@ -213,3 +213,22 @@ describe('non-INVITE server transaction', () => {
     expect(h.layer.serverCount).toBe(0);
   });
 });
+
+describe('merged requests (RFC 3261 8.2.2.2)', () => {
+  it('names the live transaction a copy of the same request with another branch merges with, until it is refused or forgotten', () => {
+    const h = new TransactionHarness();
+    h.layer.receive(makeRequest({ method: 'INVITE', branch: 'z9hG4bKpath1', callId: 'fork@x' }), peer('udp'));
+    h.layer.receive(makeRequest({ method: 'INVITE', branch: 'z9hG4bKpath2', callId: 'fork@x' }), peer('udp'));
+    const [first, second] = h.requests.map((r) => r.transaction!);
+    expect(h.layer.mergedWith(second)).toBe(first);
+    expect(h.layer.mergedWith(first)).toBeUndefined();
+    // Another CSeq (a retry after a challenge), another From tag or a request in a dialog is not a copy.
+    h.layer.receive(makeRequest({ method: 'INVITE', branch: 'z9hG4bKretry', callId: 'fork@x', cseq: 2 }), peer('udp'));
+    h.layer.receive(makeRequest({ method: 'INVITE', branch: 'z9hG4bKother', callId: 'fork@x', fromTag: 'other' }), peer('udp'));
+    h.layer.receive(makeRequest({ method: 'INVITE', branch: 'z9hG4bKdialog', callId: 'fork@x', toTag: 'us' }), peer('udp'));
+    for (const { transaction } of h.requests.slice(2)) expect(h.layer.mergedWith(transaction!)).toBeUndefined();
+    // A first copy that was refused does not make the next one a loop.
+    first.reply(401);
+    expect(h.layer.mergedWith(second)).toBeUndefined();
+  });
+});

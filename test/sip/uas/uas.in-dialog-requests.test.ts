@@ -182,6 +182,40 @@ describe('UAS: in-dialog requests', () => {
     await hangUp(e2e, phone, call);
   });
 
+  it('answers an in-dialog request requiring an unknown extension 420, and the call goes on', async () => {
+    await answeredCall();
+    const info = call.dialog.request('INFO', { body: 'x', contentType: 'text/plain', headers: [['Require', 'foo']] });
+    phone.send(info);
+    const refused = await phone.waitForResponse(info);
+    expect(refused.status).toBe(420);
+    expect(refused.headers.getAll('unsupported')).toEqual(['foo']);
+    await stillUp();
+    await hangUp(e2e, phone, call);
+  });
+
+  it('follows a target refresh: after a re-INVITE with a new Contact, the bot’s BYE goes there', async () => {
+    await answeredCall();
+    const moved = await udpClient(e2e, { user: 'moved' });
+    try {
+      const reInvite = call.dialog.request('INVITE', { body: sdpOffer({ version: 2 }) });
+      const contact = reInvite.headers.findIndex(([n]) => n === 'Contact');
+      reInvite.headers[contact] = ['Contact', `<${moved.contactUri()}>`];
+      phone.send(reInvite);
+      await phone.waitForResponse(reInvite, 200);
+      phone.send(call.dialog.ackFor(reInvite));
+      const ended = e2e.nextCallEnded();
+      const info = call.dialog.request('INFO', { body: 'Signal=2\r\n', contentType: 'application/dtmf-relay' });
+      phone.send(info);
+      await phone.waitForResponse(info);
+      const bye = await moved.waitForRequest('BYE', { timeoutMs: 15_000 });
+      expect(bye.message.uri).toBe(moved.contactUri());
+      moved.respond(bye, 200);
+      await ended;
+    } finally {
+      await moved.close();
+    }
+  });
+
   it('answers a retransmitted BYE with the same 200 and ends the call once', async () => {
     await answeredCall();
     const ended = e2e.nextCallEnded();

@@ -57,7 +57,7 @@ describe('UAS: out-of-dialog requests and INVITEs refused up front', () => {
     expect(refused.headers.getAll('allow')).toEqual(expect.arrayContaining(['INVITE', 'BYE', 'OPTIONS']));
   });
 
-  it.each(['BYE', 'INFO', 'NOTIFY', 'UPDATE', 'OPTIONS'])('answers an in-dialog %s for a dialog it does not know 481', async (method) => {
+  it.each(['BYE', 'INFO', 'NOTIFY', 'UPDATE', 'OPTIONS', 'INVITE'])('answers an in-dialog %s for a dialog it does not know 481', async (method) => {
     phone = await udpClient(e2e);
     const request = phone.request(method, { toTag: 'nosuchdialog' });
     phone.send(request);
@@ -75,6 +75,59 @@ describe('UAS: out-of-dialog requests and INVITEs refused up front', () => {
     expect(refused.status).toBe(420);
     expectAnswers(refused, invite);
     expect(refused.headers.getAll('unsupported')).toEqual(['foo']);
+  });
+
+  it('refuses any request requiring an unknown extension with 420, not only an INVITE', async () => {
+    phone = await udpClient(e2e);
+    const options = phone.request('OPTIONS', { headers: [['Require', 'foo']] });
+    phone.send(options);
+    const refused = await phone.waitForResponse(options);
+    expect(refused.status).toBe(420);
+    expect(refused.headers.getAll('unsupported')).toEqual(['foo']);
+  });
+
+  it('refuses a second copy of an INVITE that came another way (same Call-ID, From tag and CSeq, another branch) with 482', async () => {
+    phone = await udpClient(e2e);
+    phone.autoRespond('BYE', 200);
+    const invite = phone.invite();
+    const forked = { ...invite, headers: invite.headers.map(([n, v]): [string, string] => [n, n === 'Via' ? phone.via() : v]) };
+    phone.send(invite);
+    phone.send(forked);
+    const ok = await phone.waitForResponse(invite, 200);
+    const merged = await phone.waitForResponse(forked);
+    expect(merged.status).toBe(482);
+    const dialog = phone.dialogFrom(invite, ok);
+    phone.send(dialog.ack());
+    phone.send(phone.ackFailure(forked, merged));
+    await phone.barrier();
+    expect(e2e.gateway.calls.list().filter((c) => c.info.carrierCallId === dialog.callId)).toHaveLength(1);
+    const ended = e2e.nextCallEnded();
+    const bye = dialog.request('BYE');
+    phone.send(bye);
+    await phone.waitForResponse(bye);
+    await ended;
+  });
+
+  it('while draining answers OPTIONS and new INVITEs 503 with Retry-After, so a dispatcher moves calls elsewhere', async () => {
+    phone = await udpClient(e2e);
+    e2e.sip.ua.setDraining(true);
+    try {
+      const options = phone.request('OPTIONS');
+      phone.send(options);
+      const probe = await phone.waitForResponse(options);
+      expect(probe.status).toBe(503);
+      expect(probe.headers.get('retry-after')).toMatch(/^\d+$/);
+      const invite = phone.invite();
+      phone.send(invite);
+      const refused = await phone.waitForResponse(invite);
+      expect(refused.status).toBe(503);
+      phone.send(phone.ackFailure(invite, refused));
+    } finally {
+      e2e.sip.ua.setDraining(false);
+    }
+    const options = phone.request('OPTIONS');
+    phone.send(options);
+    expect((await phone.waitForResponse(options)).status).toBe(200);
   });
 
   it('refuses Session-Expires below 90 s with 422 and Min-SE: 90', async () => {

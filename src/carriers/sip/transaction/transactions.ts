@@ -295,8 +295,18 @@ export class ClientTransaction {
   }
 }
 
+/** RFC 3261 8.2.2.2: Call-ID, From tag and CSeq of a request outside a dialog (no To tag), or undefined for one inside. */
+function mergeKey(request: SipRequest): string | undefined {
+  const to = request.headers.get('to') ?? '';
+  if (/;\s*tag\s*=/i.test(to)) return undefined;
+  const fromTag = /;\s*tag\s*=\s*([^;\s]+)/i.exec(request.headers.get('from') ?? '')?.[1];
+  return `${request.headers.get('call-id')}|${fromTag ?? ''}|${(request.headers.get('cseq') ?? '').trim()}`;
+}
+
 export class SipTransactionLayer {
   private readonly servers = new Map<string, ServerTransaction>();
+  /** Live server transactions of requests outside a dialog, by mergeKey, to recognise a request that came twice by different paths. */
+  private readonly byMergeKey = new Map<string, ServerTransaction>();
   private readonly clients = new Map<string, ClientTransaction>();
   tu?: TransactionUser;
 
@@ -333,8 +343,22 @@ export class SipTransactionLayer {
     }
     const transaction = new ServerTransaction(message, source, this, key);
     this.servers.set(key, transaction);
+    const merge = mergeKey(message);
+    if (merge !== undefined && !this.byMergeKey.has(merge)) this.byMergeKey.set(merge, transaction);
     if (message.method === 'INVITE') transaction.reply(100); // at once, so the peer stops retransmitting (17.2.1)
     this.tu?.onRequest(message, source, transaction);
+  }
+
+  /**
+   * A live server transaction for the same request that arrived another way (RFC 3261 8.2.2.2: same
+   * Call-ID, From tag and CSeq, no To tag, another branch): the UA answers this copy 482. One whose
+   * first copy was refused does not count: a peer retrying after a 401 with the same CSeq is wrong, not looping.
+   */
+  mergedWith(transaction: ServerTransaction): ServerTransaction | undefined {
+    const merge = mergeKey(transaction.request);
+    const first = merge === undefined ? undefined : this.byMergeKey.get(merge);
+    if (!first || first === transaction || first.state === 'completed' || first.state === 'confirmed') return undefined;
+    return first;
   }
 
   /** The INVITE server transaction a CANCEL targets (same branch and sent-by), if it is still live. */
@@ -383,6 +407,8 @@ export class SipTransactionLayer {
   /** @internal */
   forgetServer(transaction: ServerTransaction): void {
     if (this.servers.get(transaction.key) === transaction) this.servers.delete(transaction.key);
+    const merge = mergeKey(transaction.request);
+    if (merge !== undefined && this.byMergeKey.get(merge) === transaction) this.byMergeKey.delete(merge);
   }
 
   /** @internal */
