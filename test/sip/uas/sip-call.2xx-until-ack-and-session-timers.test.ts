@@ -41,6 +41,36 @@ describe('SipCall: the 200 OK until the ACK', () => {
     expect(h.ended).toEqual([]);
   });
 
+  it('holds a hangup decided before the ACK until the ACK arrives, then sends the BYE (RFC 3261 15)', async () => {
+    const h = new CallHarness();
+    h.offerAndAnswer();
+    h.clock.advance(600);
+    const hungUp = h.call.hangup('bot hung up');
+    await Promise.resolve();
+    expect(h.requests('BYE')).toEqual([]);
+    h.clock.advance(400);
+    h.ack();
+    await Promise.resolve();
+    const [bye] = h.requests('BYE');
+    expect(bye.at).toBe(1000);
+    expect(bye.message.headers.get('reason')).toMatch(/bot hung up/);
+    h.respondTo(bye, 200);
+    await hungUp;
+    expect(h.ended).toEqual([expect.objectContaining({ side: 'gateway', cause: 'bot hung up' })]);
+  });
+
+  it('sends one BYE, the missing-ACK one, when a hangup waits for an ACK that never comes', async () => {
+    const h = new CallHarness();
+    h.offerAndAnswer();
+    const hungUp = h.call.hangup('bot hung up');
+    h.clock.advance(32_000);
+    await Promise.resolve();
+    expect(h.requests('BYE').map((b) => b.at)).toEqual([32_000]);
+    h.respondTo(h.requests('BYE')[0], 200);
+    await hungUp;
+    expect(h.ended).toEqual([expect.objectContaining({ status: 408 })]);
+  });
+
   it('does not retransmit the 200 over TCP, and still sends the BYE at 32 s without an ACK', () => {
     const h = new CallHarness({ transport: 'tcp' });
     h.offerAndAnswer();

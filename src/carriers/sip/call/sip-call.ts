@@ -82,6 +82,8 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
   protected sessionTimer?: SessionTimer;
   private sessionTimerHandle?: TimerHandle;
   private pendingRefer?: { resolve: () => void; reject: (err: Error) => void; timer: TimerHandle };
+  /** Hangups waiting for the ACK of our 200 before they may send the BYE. */
+  private ackWaiters: (() => void)[] = [];
 
   /** Answering: `start` is the peer's INVITE transaction. Calling out (a subclass): our INVITE and where it goes. */
   constructor(
@@ -139,6 +141,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
     this.retransmitUntilAck(this.okResponse, () => {
       this.log.warn({ sipCallId: this.callId }, 'SIP peer never acknowledged the 200 OK; ending the call');
       void this.bye('No ACK for 200 OK', 408);
+      this.releaseAckWaiters();
     });
   }
 
@@ -152,6 +155,10 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
       this.reject(480, 'Temporarily Unavailable');
       this.finish({ cause: reason, side: 'gateway' });
       return;
+    }
+    if (this.state === 'answering') {
+      // RFC 3261 15: no BYE before the ACK of our 2xx, or before we stop waiting for it (64*T1).
+      await new Promise<void>((resolve) => this.ackWaiters.push(resolve));
     }
     if (this.state === 'answering' || this.state === 'confirmed') await this.bye(reason);
   }
@@ -280,6 +287,13 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
       this.armSessionTimer();
       this.emit('confirmed');
     }
+    this.releaseAckWaiters();
+  }
+
+  private releaseAckWaiters(): void {
+    const waiters = this.ackWaiters;
+    this.ackWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private onReInvite(request: SipRequest, transaction: ServerTransaction): void {
@@ -469,6 +483,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
       this.pendingRefer = undefined;
     }
     if (this.dialog) this.options.ua.unregisterDialog(this.dialog.key);
+    this.releaseAckWaiters();
     this.emit('ended', end);
   }
 }
