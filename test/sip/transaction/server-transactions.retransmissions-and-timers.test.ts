@@ -163,6 +163,18 @@ describe('INVITE server transaction', () => {
     expect(h.layer.inviteTransactionFor(makeRequest({ method: 'CANCEL', branch: 'z9hG4bKnot' }))).toBeUndefined();
   });
 
+  it('sends nothing after its final response: neither a second final nor a late provisional', () => {
+    const h = new TransactionHarness();
+    const invite = makeRequest({ method: 'INVITE' });
+    h.layer.receive(invite, peer('udp'));
+    const transaction = h.requests[0].transaction!;
+    transaction.reply(486, { toTag: 'us' });
+    transaction.reply(180, { toTag: 'us' });
+    transaction.reply(200, { toTag: 'us' });
+    h.layer.receive(invite, peer('udp'));
+    expect(h.wire.map((w) => w.message.kind === 'response' && w.message.status)).toEqual([100, 486, 486]);
+  });
+
   it('tags the To of every final response it builds, the same tag each time, and never the 100', () => {
     const h = new TransactionHarness();
     h.layer.receive(makeRequest({ method: 'INVITE' }), peer('udp'));

@@ -106,7 +106,8 @@ export class ServerTransaction {
 
   /** Sends a response for this request, with the state changes and timers its class calls for. */
   respond(response: SipResponse): void {
-    if (this.state === 'terminated' || (this.finalSent && response.status >= 200)) return;
+    // After the final response nothing more is sent: a late provisional would replace it as the response resent to retransmissions.
+    if (this.state === 'terminated' || this.finalSent) return;
     this.lastResponse = response;
     this.layer.wire.sendResponse(response, this.source);
     if (response.status < 200) return;
