@@ -145,10 +145,11 @@ export class CallHarness {
     this.deliver(request('ACK', `sip:voxgate@192.0.2.100:5060`, [...this.headers('ACK', seq, this.localTag), ...(body ? [['Content-Type', 'application/sdp'] as [string, string]] : [])], body));
   }
 
-  /** A new in-dialog request from the peer. */
+  /** A new in-dialog request from the peer; a body is SDP unless `extra` names another Content-Type. */
   inDialog(method: string, extra: [string, string][] = [], body = ''): SipRequest {
     const seq = ++this.peerSeq;
-    const message = request(method, 'sip:voxgate@192.0.2.100:5060', [...this.headers(method, seq, this.localTag), ...extra, ...(body ? [['Content-Type', 'application/sdp'] as [string, string]] : [])], body);
+    const typed = extra.some(([name]) => name.toLowerCase() === 'content-type');
+    const message = request(method, 'sip:voxgate@192.0.2.100:5060', [...this.headers(method, seq, this.localTag), ...extra, ...(body && !typed ? [['Content-Type', 'application/sdp'] as [string, string]] : [])], body);
     this.deliver(message);
     return message;
   }
