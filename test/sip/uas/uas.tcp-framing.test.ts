@@ -79,6 +79,14 @@ describe('UAS over TCP: framing by Content-Length', () => {
     await phone.closed();
   });
 
+  it('answers a message with two different Content-Lengths 400 and closes the connection', async () => {
+    phone = await tcpClient(e2e);
+    const options = phone.request('OPTIONS', { headers: [['Content-Length', '0'], ['l', '12']] });
+    phone.send(options);
+    expect((await phone.waitForResponse(options)).status).toBe(400);
+    await phone.closed();
+  });
+
   it('answers an INVITE without Content-Length split over segments 400 and closes the connection, leaving no call', async () => {
     phone = await tcpClient(e2e);
     const before = phone.request('OPTIONS');

@@ -8,7 +8,7 @@ import type { Logger } from '../../../logger.js';
 import type { Clock, TimerHandle } from '../../../runtime/clock.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/sip-message.js';
 import { buildResponse } from '../message/responses.js';
-import { BRANCH_MAGIC_COOKIE, newTag, parseCSeq, parseVia } from '../message/headers.js';
+import { BRANCH_MAGIC_COOKIE, newTag, parseCSeq, parseNameAddr, parseVia } from '../message/headers.js';
 import type { SipEndpoint } from '../transport/sip-transport.js';
 
 /** RFC 3261's timer values: T1 the round-trip estimate, T2 the longest retransmit interval, T4 a message's lifetime in the network. */
@@ -298,10 +298,15 @@ export class ClientTransaction {
 
 /** RFC 3261 8.2.2.2: Call-ID, From tag and CSeq of a request outside a dialog (no To tag), or undefined for one inside. */
 function mergeKey(request: SipRequest): string | undefined {
-  const to = request.headers.get('to') ?? '';
-  if (/;\s*tag\s*=/i.test(to)) return undefined;
-  const fromTag = /;\s*tag\s*=\s*([^;\s]+)/i.exec(request.headers.get('from') ?? '')?.[1];
-  return `${request.headers.get('call-id')}|${fromTag ?? ''}|${(request.headers.get('cseq') ?? '').trim()}`;
+  const tag = (name: string) => {
+    try {
+      return parseNameAddr(request.headers.get(name) ?? '').params.get('tag') ?? undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  if (tag('to') !== undefined) return undefined;
+  return `${request.headers.get('call-id')}|${tag('from') ?? ''}|${(request.headers.get('cseq') ?? '').trim()}`;
 }
 
 export class SipTransactionLayer {

@@ -327,10 +327,13 @@ function stampReceived(request: SipRequest, source: SipEndpoint): void {
  */
 function unframeableRequest(data: Buffer): SipRequest | undefined {
   const text = data.toString('latin1');
+  let examinedUpTo = 0; // each header section is looked at once, from its first line: linear in the data
   for (const match of text.matchAll(/(?:^|\r\n)[A-Za-z][A-Za-z0-9.!%*_+`'~-]* [^\s]+ SIP\/2\.0\r\n/g)) {
     const start = match.index + (match[0].startsWith('\r\n') ? 2 : 0);
+    if (start < examinedUpTo) continue;
     const end = text.indexOf('\r\n\r\n', start);
-    if (end < 0) continue;
+    if (end < 0) break;
+    examinedUpTo = end + 4;
     const lengths = text
       .slice(start, end)
       .split('\r\n')
