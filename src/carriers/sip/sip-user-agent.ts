@@ -82,6 +82,19 @@ export class SipUserAgent implements TransactionUser {
 
   onRequest(request: SipRequest, source: SipEndpoint, transaction: ServerTransaction | undefined): void {
     const toTag = tagOf(request.headers.get('to'));
+    if (transaction && toTag === undefined && this.transactions.mergedWith(transaction)) {
+      // RFC 3261 8.2.2.2: the same request came another way (a forking proxy, a loop); one copy is enough.
+      transaction.reply(482, { reason: 'Loop Detected (merged request)' });
+      return;
+    }
+    if (transaction && request.method !== 'CANCEL') {
+      // RFC 3261 8.2.2.3: an extension the request requires and we do not know is refused, in a dialog or not.
+      const unsupported = unsupportedExtensions(request);
+      if (unsupported.length > 0) {
+        transaction.reply(420, { headers: [['Unsupported', unsupported.join(', ')]] });
+        return;
+      }
+    }
     if (toTag !== undefined) {
       this.inDialog(request, source, transaction, toTag);
       return;
@@ -129,14 +142,6 @@ export class SipUserAgent implements TransactionUser {
       transaction.reply(503, { reason: 'Service Unavailable (draining)', headers: [['Retry-After', '30']] });
       return;
     }
-    const unsupported = invite.headers
-      .getAll('require')
-      .map((e) => e.trim())
-      .filter((e) => e && !UNDERSTOOD.has(e.toLowerCase()));
-    if (unsupported.length > 0) {
-      transaction.reply(420, { headers: [['Unsupported', unsupported.join(', ')]] });
-      return;
-    }
     const admission = this.options.access.admit(invite, source.address);
     if (!admission.admitted) {
       this.options.logger.info({ source: `${source.address}:${source.port}`, status: admission.status, from: invite.headers.get('from') }, `SIP INVITE refused: ${admission.reason}`);
@@ -148,11 +153,14 @@ export class SipUserAgent implements TransactionUser {
 
   private cancel(cancel: SipRequest, transaction: ServerTransaction): void {
     const invite = this.transactions.inviteTransactionFor(cancel);
-    if (!invite || invite.finalSent) {
+    if (!invite) {
       transaction.reply(481, { reason: 'Call/Transaction Does Not Exist' });
       return;
     }
-    transaction.reply(200);
+    // RFC 3261 9.2: 200 whenever the INVITE transaction exists, with the To tag of its responses; once it has its final response the CANCEL changes nothing.
+    const toTag = tagOf(invite.lastResponse?.headers.get('to'));
+    transaction.reply(200, toTag ? { toTag } : undefined);
+    if (invite.finalSent) return;
     const user = this.pending.get(invite);
     if (user?.onCancel) user.onCancel();
     else invite.reply(487);
@@ -171,6 +179,14 @@ export class SipUserAgent implements TransactionUser {
     }
     transaction?.reply(481, { reason: 'Call/Transaction Does Not Exist' });
   }
+}
+
+/** The extensions a request requires that Voxgate does not support. */
+function unsupportedExtensions(request: SipRequest): string[] {
+  return request.headers
+    .getAll('require')
+    .map((e) => e.trim())
+    .filter((e) => e && !UNDERSTOOD.has(e.toLowerCase()));
 }
 
 /** Allow, Accept and Supported: what OPTIONS answers, and what INVITE answers carry. */

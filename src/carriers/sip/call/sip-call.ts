@@ -39,8 +39,14 @@ export interface SipCallEvents {
 /** What the media side answers when the peer makes a new offer (re-INVITE, UPDATE); throw SdpNegotiationError-like errors with a `status` to refuse. */
 export interface SipOfferHandler {
   answer(offerSdp: string): string;
-  /** Our current SDP, re-offered in a session refresh re-INVITE. */
+  /** Our current SDP, re-offered in a session refresh re-INVITE, or as the offer in the 200 to a re-INVITE without SDP. */
   currentOffer(): string;
+  /**
+   * The peer's answer, carried by its ACK, to the offer we put in a 200 (a re-INVITE without SDP).
+   * Without it the answer goes to `answer` as if it were an offer, which re-points the media but makes
+   * an answer to an answer, which RFC 3264 has no place for.
+   */
+  acceptAnswer?(answerSdp: string): void;
 }
 
 export interface SipCallOptions {
@@ -82,6 +88,8 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
   protected sessionTimer?: SessionTimer;
   private sessionTimerHandle?: TimerHandle;
   private pendingRefer?: { resolve: () => void; reject: (err: Error) => void; timer: TimerHandle };
+  /** Hangups waiting for the ACK of our 200 before they may send the BYE. */
+  private ackWaiters: (() => void)[] = [];
 
   /** Answering: `start` is the peer's INVITE transaction. Calling out (a subclass): our INVITE and where it goes. */
   constructor(
@@ -140,6 +148,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
     this.retransmitUntilAck(this.okResponse, () => {
       this.log.warn({ sipCallId: this.callId }, 'SIP peer never acknowledged the 200 OK; ending the call');
       void this.bye('No ACK for 200 OK', 408);
+      this.releaseAckWaiters();
     });
   }
 
@@ -153,6 +162,10 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
       this.reject(480, 'Temporarily Unavailable');
       this.finish({ cause: reason, side: 'gateway' });
       return;
+    }
+    if (this.state === 'answering') {
+      // RFC 3261 15: no BYE before the ACK of our 2xx, or before we stop waiting for it (64*T1).
+      await new Promise<void>((resolve) => this.ackWaiters.push(resolve));
     }
     if (this.state === 'answering' || this.state === 'confirmed') await this.bye(reason);
   }
@@ -273,7 +286,9 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
     if (pending.answerInAck && request.body.length > 0 && this.offerHandler) {
       // Offer in our 200 (a re-INVITE without SDP), answer in the ACK.
       try {
-        this.offerHandler.answer(request.body.toString('utf8'));
+        const handler = this.offerHandler;
+        if (handler.acceptAnswer) handler.acceptAnswer(request.body.toString('utf8'));
+        else handler.answer(request.body.toString('utf8'));
       } catch (err) {
         this.log.warn({ err }, 'SIP ACK carried an SDP answer we cannot use');
       }
@@ -283,6 +298,13 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
       this.armSessionTimer();
       this.emit('confirmed');
     }
+    this.releaseAckWaiters();
+  }
+
+  private releaseAckWaiters(): void {
+    const waiters = this.ackWaiters;
+    this.ackWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private onReInvite(request: SipRequest, transaction: ServerTransaction): void {
@@ -477,6 +499,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
       this.pendingRefer = undefined;
     }
     if (this.dialog) this.options.ua.unregisterDialog(this.dialog.key);
+    this.releaseAckWaiters();
     this.emit('ended', end);
   }
 }

@@ -147,15 +147,22 @@ export class SipDialog {
       routes.push(`<${this.state.remoteTarget}>`);
     }
     for (const route of routes) headers.append('Route', route);
-    if (method !== 'ACK' && method !== 'CANCEL') headers.append('Contact', `<${this.state.localContact}>`);
+    // RFC 3261 table 2: Contact is not applicable to CANCEL and BYE, and useless in an ACK; the other methods carry it (target refreshes need it).
+    if (method !== 'ACK' && method !== 'CANCEL' && method !== 'BYE') headers.append('Contact', `<${this.state.localContact}>`);
     for (const [name, value] of options.headers ?? []) headers.append(name, value);
     if (options.body && options.body.length > 0) headers.append('Content-Type', options.contentType ?? 'application/sdp');
     return { kind: 'request', method, uri, headers, body: options.body ?? Buffer.alloc(0) };
   }
 
-  /** Where to send an in-dialog request: the first route, else the remote target (over the dialog's connection when it is still the same peer). */
+  /**
+   * Where to send an in-dialog request (RFC 3261 8.1.2): the first route when it is a loose router,
+   * else the Request-URI (the remote target, or a strict router put there by createRequest), over the
+   * dialog's connection when it is still the same peer.
+   */
   destination(request: SipRequest): SipEndpoint {
-    const firstRoute = request.headers.get('route');
+    const routeSet = this.state.routeSet;
+    const strict = routeSet.length > 0 && !isLooseRoute(routeSet[0]);
+    const firstRoute = strict ? undefined : request.headers.get('route');
     const target = firstRoute ? parseUri(parseNameAddr(firstRoute).uri) : parseUri(request.uri);
     const endpoint = endpointOf(target, this.state.transport);
     const flow = this.state.flow;

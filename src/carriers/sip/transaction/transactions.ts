@@ -8,7 +8,7 @@ import type { Logger } from '../../../logger.js';
 import type { Clock, TimerHandle } from '../../../runtime/clock.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/sip-message.js';
 import { buildResponse } from '../message/responses.js';
-import { BRANCH_MAGIC_COOKIE, parseCSeq, parseVia } from '../message/headers.js';
+import { BRANCH_MAGIC_COOKIE, newTag, parseCSeq, parseNameAddr, parseVia } from '../message/headers.js';
 import type { SipEndpoint } from '../transport/sip-transport.js';
 
 /** RFC 3261's timer values: T1 the round-trip estimate, T2 the longest retransmit interval, T4 a message's lifetime in the network. */
@@ -86,6 +86,7 @@ export class ServerTransaction {
   /** The last response sent, resent when the request is retransmitted. */
   lastResponse?: SipResponse;
   private timers: TimerHandle[] = [];
+  private toTag?: string;
 
   constructor(
     readonly request: SipRequest,
@@ -105,7 +106,8 @@ export class ServerTransaction {
 
   /** Sends a response for this request, with the state changes and timers its class calls for. */
   respond(response: SipResponse): void {
-    if (this.state === 'terminated' || (this.finalSent && response.status >= 200)) return;
+    // After the final response nothing more is sent: a late provisional would replace it as the response resent to retransmissions.
+    if (this.state === 'terminated' || this.finalSent) return;
     this.lastResponse = response;
     this.layer.wire.sendResponse(response, this.source);
     if (response.status < 200) return;
@@ -141,9 +143,13 @@ export class ServerTransaction {
     });
   }
 
-  /** Builds and sends a response in one step. */
+  /**
+   * Builds and sends a response in one step. Responses other than 100 get a To tag when the request had
+   * none (RFC 3261 8.2.6.2), the same one for every response of this transaction.
+   */
   reply(status: number, options?: Parameters<typeof buildResponse>[2]): SipResponse {
-    const response = buildResponse(this.request, status, options);
+    if (status > 100 && options?.toTag === undefined) this.toTag ??= newTag();
+    const response = buildResponse(this.request, status, status > 100 && this.toTag !== undefined ? { toTag: this.toTag, ...options } : options);
     this.respond(response);
     return response;
   }
@@ -290,8 +296,23 @@ export class ClientTransaction {
   }
 }
 
+/** RFC 3261 8.2.2.2: Call-ID, From tag and CSeq of a request outside a dialog (no To tag), or undefined for one inside. */
+function mergeKey(request: SipRequest): string | undefined {
+  const tag = (name: string) => {
+    try {
+      return parseNameAddr(request.headers.get(name) ?? '').params.get('tag') ?? undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  if (tag('to') !== undefined) return undefined;
+  return `${request.headers.get('call-id')}|${tag('from') ?? ''}|${(request.headers.get('cseq') ?? '').trim()}`;
+}
+
 export class SipTransactionLayer {
   private readonly servers = new Map<string, ServerTransaction>();
+  /** Live server transactions of requests outside a dialog, by mergeKey, to recognise a request that came twice by different paths. */
+  private readonly byMergeKey = new Map<string, ServerTransaction>();
   private readonly clients = new Map<string, ClientTransaction>();
   tu?: TransactionUser;
 
@@ -328,8 +349,22 @@ export class SipTransactionLayer {
     }
     const transaction = new ServerTransaction(message, source, this, key);
     this.servers.set(key, transaction);
+    const merge = mergeKey(message);
+    if (merge !== undefined && !this.byMergeKey.has(merge)) this.byMergeKey.set(merge, transaction);
     if (message.method === 'INVITE') transaction.reply(100); // at once, so the peer stops retransmitting (17.2.1)
     this.tu?.onRequest(message, source, transaction);
+  }
+
+  /**
+   * A live server transaction for the same request that arrived another way (RFC 3261 8.2.2.2: same
+   * Call-ID, From tag and CSeq, no To tag, another branch): the UA answers this copy 482. One whose
+   * first copy was refused does not count: a peer retrying after a 401 with the same CSeq is wrong, not looping.
+   */
+  mergedWith(transaction: ServerTransaction): ServerTransaction | undefined {
+    const merge = mergeKey(transaction.request);
+    const first = merge === undefined ? undefined : this.byMergeKey.get(merge);
+    if (!first || first === transaction || first.state === 'completed' || first.state === 'confirmed') return undefined;
+    return first;
   }
 
   /** The INVITE server transaction a CANCEL targets (same branch and sent-by), if it is still live. */
@@ -378,6 +413,8 @@ export class SipTransactionLayer {
   /** @internal */
   forgetServer(transaction: ServerTransaction): void {
     if (this.servers.get(transaction.key) === transaction) this.servers.delete(transaction.key);
+    const merge = mergeKey(transaction.request);
+    if (merge !== undefined && this.byMergeKey.get(merge) === transaction) this.byMergeKey.delete(merge);
   }
 
   /** @internal */

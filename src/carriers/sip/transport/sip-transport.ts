@@ -17,8 +17,8 @@ import type { SipMessage, SipRequest, SipResponse } from '../message/sip-message
 import { isKeepAlive, parseSipMessage, SipParseError } from '../message/parser.js';
 import { serializeSipMessage } from '../message/serializer.js';
 import { SipStreamFramer } from '../message/stream-framer.js';
-import { buildResponse, REASON_PHRASES } from '../message/responses.js';
-import { formatVia, parseVia } from '../message/headers.js';
+import { buildResponse } from '../message/responses.js';
+import { formatVia, newTag, parseVia } from '../message/headers.js';
 
 export type SipTransportName = 'udp' | 'tcp' | 'tls';
 
@@ -60,6 +60,10 @@ interface StreamConnection {
   address: string;
   port: number;
   framer: SipStreamFramer;
+  /** The chunks since the one that completed the last message: where a message that cannot be framed starts. */
+  recent: Buffer[];
+  /** A message could not be framed: the connection is being closed and further data is ignored. */
+  unframeable?: boolean;
 }
 
 export class SipTransport extends EventEmitter<SipTransportEvents> {
@@ -217,6 +221,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       address: peer?.address ?? normaliseAddress(socket.remoteAddress ?? ''),
       port: peer?.port ?? socket.remotePort ?? 0,
       framer: new SipStreamFramer({ maxMessageBytes: this.maxMessageBytes }),
+      recent: [],
     };
     this.connections.set(connection.id, connection);
     const key = peerKey(transport, connection.address, connection.port);
@@ -245,17 +250,29 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   }
 
   private onStreamData(connection: StreamConnection, chunk: Buffer): void {
+    if (connection.unframeable) return;
     const source: SipEndpoint = { transport: connection.transport, address: connection.address, port: connection.port, connectionId: connection.id };
-    for (const item of connection.framer.push(chunk)) {
+    const items = connection.framer.push(chunk);
+    if (items.some((item) => 'message' in item)) connection.recent = [chunk];
+    else {
+      connection.recent.push(chunk);
+      let bytes = connection.recent.reduce((sum, c) => sum + c.length, 0);
+      while (connection.recent.length > 1 && bytes > 2 * this.maxMessageBytes) bytes -= connection.recent.shift()!.length;
+    }
+    for (const item of items) {
       if ('keepAlive' in item) {
         // RFC 5626: a double-CRLF ping gets a CRLF pong; a pong gets nothing (two peers would ping-pong for ever).
         if (!item.pong) connection.socket.write('\r\n');
       } else if ('error' in item) {
-        this.rejectMalformed(item.error, source);
         if (item.fatal) {
-          connection.socket.destroy();
+          // Nothing after a message that cannot be framed can be found: answer it 400 when it is a request, then close.
+          connection.unframeable = true;
+          const request = unframeableRequest(Buffer.concat(connection.recent));
+          this.rejectMalformed(request ? item.error.withPartial(request) : item.error, source);
+          connection.socket.end(() => connection.socket.destroy());
           return;
         }
+        this.rejectMalformed(item.error, source);
       } else {
         this.deliver(item.message, source);
       }
@@ -283,9 +300,10 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     this.warnings.warn('malformed', `malformed SIP message from ${from}: ${reason}`, { source: from });
     if (err instanceof SipParseError && err.partial && err.partial.method !== 'ACK') {
       stampReceived(err.partial, source);
-      // The reason phrase names the problem, so the peer's logs say what to fix.
-      const status = err.status;
-      this.sendResponse(buildResponse(err.partial, status, { reason: `${status === 400 ? 'Bad Request' : (REASON_PHRASES[status] ?? 'Bad Request')} (${reason.replace(/[\r\n]/g, ' ').slice(0, 100)})` }), source);
+      // 400, or the 505/513 the parser named; the reason phrase names the problem, so the peer's logs say what to fix.
+      const response = buildResponse(err.partial, err.status, { toTag: newTag() });
+      response.reason = `${response.reason} (${reason.replace(/[\r\n]/g, ' ').slice(0, 100)})`;
+      this.sendResponse(response, source);
     }
   }
 }
@@ -321,6 +339,36 @@ function stampReceived(request: SipRequest, source: SipEndpoint): void {
 
 function isUsablePort(port: number): boolean {
   return Number.isInteger(port) && port > 0 && port <= 65535;
+}
+
+/**
+ * The request whose header section a stream framer could not frame (no, several or a malformed
+ * Content-Length), found in `data`: the first request line whose header section does not have exactly
+ * one numeric Content-Length. Undefined when there is none (the framer failed for another reason).
+ */
+function unframeableRequest(data: Buffer): SipRequest | undefined {
+  const text = data.toString('latin1');
+  let examinedUpTo = 0; // each header section is looked at once, from its first line: linear in the data
+  for (const match of text.matchAll(/(?:^|\r\n)[A-Za-z][A-Za-z0-9.!%*_+`'~-]* [^\s]+ SIP\/2\.0\r\n/g)) {
+    const start = match.index + (match[0].startsWith('\r\n') ? 2 : 0);
+    if (start < examinedUpTo) continue;
+    const end = text.indexOf('\r\n\r\n', start);
+    if (end < 0) break;
+    examinedUpTo = end + 4;
+    const lengths = text
+      .slice(start, end)
+      .split('\r\n')
+      .filter((line) => /^(?:content-length|l)[ \t]*:/i.test(line))
+      .map((line) => line.slice(line.indexOf(':') + 1).trim());
+    if (lengths.length === 1 && /^\d{1,10}$/.test(lengths[0])) continue;
+    try {
+      const message = parseSipMessage(data.subarray(start, end + 4), { datagram: true });
+      return message.kind === 'request' ? message : undefined;
+    } catch (err) {
+      return err instanceof SipParseError ? err.partial : undefined;
+    }
+  }
+  return undefined;
 }
 
 function viaParam(params: Map<string, string | null>, name: string): string | undefined {
