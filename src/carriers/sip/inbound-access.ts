@@ -23,6 +23,8 @@ export type Admission =
 export interface InboundAccessOptions {
   trunks: readonly InboundTrunk[];
   realm: string;
+  /** Signs the digest nonces; processes behind one dispatcher share it, so a nonce one issued is good at another. */
+  nonceSecret?: Buffer;
   /** INVITEs per second one source address may send, sustained. */
   invitesPerSecond: number;
   /** How many it may send at once before the rate applies. */
@@ -44,7 +46,7 @@ export class InboundAccess {
 
   constructor(private readonly options: InboundAccessOptions) {
     this.byAddress = options.trunks.map((trunk) => ({ trunk, list: blockListOf(trunk) }));
-    this.verifier = new DigestVerifier({ realm: options.realm, now: options.now });
+    this.verifier = new DigestVerifier({ realm: options.realm, now: options.now, ...(options.nonceSecret ? { secret: options.nonceSecret } : {}) });
   }
 
   /** Whether an INVITE (or another request starting something, e.g. an out-of-dialog REFER) from `address` may proceed. */

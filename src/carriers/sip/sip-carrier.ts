@@ -15,7 +15,7 @@ import { SipTransport, type SipEndpoint } from './transport/sip-transport.js';
 import type { ServerTransaction } from './transaction/transactions.js';
 import { SipUserAgent } from './sip-user-agent.js';
 import { InboundAccess, type InboundTrunk } from './inbound-access.js';
-import { SipCall, partyOf } from './call/sip-call.js';
+import { SipCall, partyOf, type SipCallEnd } from './call/sip-call.js';
 import { sessionIntervalTooSmall, MIN_SESSION_EXPIRES } from './call/session-timer.js';
 import { SipLeg } from './sip-leg.js';
 import { RtpPacer } from './rtp/rtp-session.js';
@@ -96,7 +96,15 @@ export class SipCarrier implements Carrier {
           ]
         : [],
     );
-    const access = new InboundAccess({ trunks: inboundTrunks, realm: this.advertised, invitesPerSecond: config.invitesPerSecond, burst: config.inviteBurst, now: () => context.clock.now() });
+    const nonceSecret = resolveSecret(config.digest.nonceSecret, 'carriers.sip.digest.nonceSecret', process.env);
+    const access = new InboundAccess({
+      trunks: inboundTrunks,
+      realm: config.digest.realm ?? this.advertised,
+      ...(nonceSecret ? { nonceSecret: Buffer.from(nonceSecret, 'utf8') } : {}),
+      invitesPerSecond: config.invitesPerSecond,
+      burst: config.inviteBurst,
+      now: () => context.clock.now(),
+    });
     this.ua = new SipUserAgent({
       transport: this.transport,
       clock: context.clock,
@@ -206,7 +214,7 @@ export class SipCarrier implements Carrier {
 
   async close(): Promise<void> {
     await this.outbound.stop();
-    for (const leg of [...this.legs]) await leg.hangup('gateway-shutdown').catch(() => undefined);
+    await Promise.all([...this.legs].map((leg) => leg.hangup('gateway-shutdown').catch(() => undefined)));
     this.ua.transactions.close();
     await this.transport.close();
   }
@@ -231,7 +239,20 @@ export class SipCarrier implements Carrier {
       return;
     }
 
-    let media;
+    // A CANCEL (or the caller giving up) can land during any await below: from here on, `ended` says so.
+    let ended: SipCallEnd | undefined;
+    let registered = false;
+    let answering = false;
+    let media: SipMedia | undefined;
+    let info: CallInfo | undefined;
+    call.once('ended', (end) => {
+      if (answering) return;
+      ended = end;
+      if (media) this.releaseMedia(media.port);
+      // The registry took the call when callAnswered was called: it hears at once that the caller is gone.
+      if (registered && info) handler.callEnded(info.callId, { cause: end.cause, side: end.side });
+    });
+
     try {
       media = await this.allocateMedia();
     } catch (err) {
@@ -239,24 +260,27 @@ export class SipCarrier implements Carrier {
       call.reject(503, 'Service Unavailable (no media ports)');
       return;
     }
+    if (ended) {
+      this.releaseMedia(media.port);
+      return;
+    }
     let answerSdp: string;
-    let negotiated;
-    const offer = invite.body.toString('utf8');
+    let negotiated: NegotiatedMedia;
     try {
       if (invite.body.length === 0) throw new SdpNegotiationError(488, 'INVITE without an SDP offer (delayed offer) is not supported');
-      ({ answerSdp, media: negotiated } = media.sdp.answer(offer, { codecs: this.config.codecs }));
+      ({ answerSdp, media: negotiated } = media.sdp.answer(invite.body.toString('utf8'), { codecs: this.config.codecs }));
     } catch (err) {
-      this.releaseMedia(media.port);
       const status = err instanceof SdpNegotiationError ? err.status : 400;
       logger.info({ status, reason: (err as Error).message }, 'SIP INVITE refused: its SDP offer cannot be answered');
-      call.reject(status, status === 488 ? 'Not Acceptable Here' : 'Bad Request', [['Warning', `304 voxgate "${(err as Error).message.replace(/["\r\n]/g, ' ').slice(0, 150)}"`]]);
+      // Warning 305 "Incompatible media format" (RFC 3261 20.43) names what the offer lacked.
+      call.reject(status, status === 488 ? 'Not Acceptable Here' : 'Bad Request', [['Warning', `${status === 488 ? 305 : 399} voxgate "${(err as Error).message.replace(/["\r\n]/g, ' ').slice(0, 150)}"`]]);
       return;
     }
 
     const caller = partyOf(invite.headers.get('from'));
     const called = partyOf(invite.uri.startsWith('sip') || invite.uri.startsWith('tel') ? `<${invite.uri}>` : invite.headers.get('to'));
     const to = called.user || partyOf(invite.headers.get('to')).user;
-    const info: CallInfo = {
+    const offered: CallInfo = {
       callId: randomUUID(),
       carrier: SIP,
       carrierCallId: sipCallId,
@@ -266,37 +290,26 @@ export class SipCarrier implements Carrier {
       ...(caller.displayName ? { callerDisplayName: caller.displayName } : {}),
       extra: { ...headersForBot(invite, this.config.headersToBot), 'X-Voxgate-Trunk': trunk },
     };
-    let answering = false;
-    let registered = false;
-    let endedEarly: { cause: string; side: CallEnd['side'] } | undefined;
-    // Cancelled, or refused below: the ports go back, and a registered call is ended with the cause.
-    call.once('ended', (end) => {
-      if (answering) return;
-      endedEarly = end;
-      this.releaseMedia(media.port);
-      if (registered) handler.callEnded(info.callId, { cause: end.cause, side: end.side });
-    });
+    info = offered;
     call.progress(180);
+    registered = true; // callAnswered registers the call before its first await
     try {
-      await handler.callAnswered(info);
+      await handler.callAnswered(offered);
     } catch (err) {
-      if (endedEarly) return;
+      registered = false;
+      if (ended) return;
       const noRoute = err instanceof NoRouteError;
-      logger.info({ callId: info.callId, to, err: noRoute ? undefined : err }, noRoute ? `SIP call to ${to} refused: ${(err as Error).message}` : 'SIP call refused: the gateway could not start it');
+      logger.info({ callId: offered.callId, to, err: noRoute ? undefined : err }, noRoute ? `SIP call to ${to} refused: ${(err as Error).message}` : 'SIP call refused: the gateway could not start it');
       call.reject(noRoute ? 404 : 500, noRoute ? 'Not Found' : 'Server Internal Error');
       return;
     }
-    registered = true;
-    if (endedEarly) {
-      handler.callEnded(info.callId, { cause: endedEarly.cause, side: endedEarly.side });
-      return;
-    }
+    if (ended) return; // the registry already heard (above)
     answering = true;
-    const leg = this.createLeg({ info, call, media, negotiated });
-    call.on('ended', (end) => handler.callEnded(info.callId, { cause: end.cause, side: end.side }));
-    call.once('confirmed', () => handler.legStarted(info, leg));
+    const leg = this.createLeg({ info: offered, call, media, negotiated });
+    call.on('ended', (end) => handler.callEnded(offered.callId, { cause: end.cause, side: end.side }));
+    call.once('confirmed', () => handler.legStarted(offered, leg));
     call.accept(answerSdp);
-    logger.info({ callId: info.callId, from: info.from, to, codec: negotiated.codec, remote: `${negotiated.remote.address}:${negotiated.remote.port}`, trunk }, 'SIP call answered');
+    logger.info({ callId: offered.callId, from: offered.from, to, codec: negotiated.codec, remote: `${negotiated.remote.address}:${negotiated.remote.port}`, trunk }, 'SIP call answered');
   }
 }
 

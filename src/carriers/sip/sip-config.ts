@@ -80,6 +80,12 @@ export const sipConfigSchema = z
       .refine((trunks) => new Set(trunks.map((t) => t.name)).size === trunks.length, 'trunk names must be unique'),
     /** INVITE headers passed to the bot (names, or prefixes ending in *); a bot's sipHeadersToBot narrows them further. */
     headersToBot: z.array(z.string().min(1)).default(['X-*', 'P-Asserted-Identity', 'Diversion', 'User-to-User']),
+    /**
+     * Digest challenges for trunks with inbound `auth`: the realm (default: the advertised address) and
+     * the secret that signs nonces (default: random per process). Several processes behind one
+     * dispatcher set both the same, so the INVITE that answers a challenge may land on any of them.
+     */
+    digest: z.object({ realm: z.string().min(1).optional(), nonceSecret: secretSchema.optional() }).strict().default({}),
     /** INVITEs one source address may send per second (a flood gets 503), and the burst allowed. */
     invitesPerSecond: z.number().positive().default(20),
     inviteBurst: z.number().int().positive().default(40),

@@ -77,6 +77,7 @@ export class SipLeg extends EventEmitter<LegEventMap> implements CarrierLeg {
     this.call.offerHandler = {
       answer: (offerSdp) => this.reoffer(offerSdp),
       currentOffer: () => this.options.sdp.offer({ codecs: [this.media.codec], direction: this.media.direction }),
+      acceptAnswer: (answerSdp) => this.apply(this.options.sdp.acceptAnswer(answerSdp)),
     };
   }
 
@@ -180,13 +181,20 @@ export class SipLeg extends EventEmitter<LegEventMap> implements CarrierLeg {
     const current = this.media.codec;
     const codecs = [current, ...sameRate.filter((c) => c !== current)];
     const { answerSdp, media } = this.options.sdp.answer(offerSdp, { codecs });
+    this.apply(media);
+    return answerSdp;
+  }
+
+  /** Re-points the RTP session at what the latest offer/answer agreed (codec, address, hold). */
+  private apply(media: NegotiatedMedia): void {
     const codec = codecByName(media.codec);
-    if (codec && media.codec !== this.media.codec) this.rtp.setCodec({ ...codec, payloadType: media.payloadType }, media.telephoneEventPayloadType);
+    if (codec && media.codec !== this.media.codec) {
+      this.rtp.setCodec({ ...codec, payloadType: media.sendPayloadType ?? media.payloadType }, media.sendTelephoneEventPayloadType ?? media.telephoneEventPayloadType);
+    }
     this.rtp.setRemote(media.remote);
     this.rtp.setDirection(media.direction);
     this.log.info({ codec: media.codec, remote: `${media.remote.address}:${media.remote.port}`, direction: media.direction, onHold: media.onHold }, 'SIP media renegotiated');
     this.media = media;
-    return answerSdp;
   }
 
   private finish(end: SipCallEnd | LegHangup): void {
