@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { Carrier, CarrierContext, CarrierModule, PlaceCallRequest } from '../carrier.js';
-import { NoRouteError, type CallEnd, type CallHandler, type CallInfo, type OutboundFailure } from '../leg.js';
+import { NoRouteError, type CallHandler, type CallInfo, type OutboundFailure } from '../leg.js';
 import type { OutboundReasonCode } from '../../events/outbound-events.js';
 import { resolveSecret } from '../../runtime/secrets.js';
 import type { SipRequest } from './message/sip-message.js';
@@ -239,18 +239,30 @@ export class SipCarrier implements Carrier {
       return;
     }
 
+    const caller = partyOf(invite.headers.get('from'));
+    const called = partyOf(invite.uri.startsWith('sip') || invite.uri.startsWith('tel') ? `<${invite.uri}>` : invite.headers.get('to'));
+    const to = called.user || partyOf(invite.headers.get('to')).user;
+    const offered: CallInfo = {
+      callId: randomUUID(),
+      carrier: SIP,
+      carrierCallId: sipCallId,
+      direction: 'inbound',
+      from: caller.user,
+      to,
+      ...(caller.displayName ? { callerDisplayName: caller.displayName } : {}),
+      extra: { ...headersForBot(invite, this.config.headersToBot), 'X-Voxgate-Trunk': trunk },
+    };
     // A CANCEL (or the caller giving up) can land during any await below: from here on, `ended` says so.
     let ended: SipCallEnd | undefined;
     let registered = false;
     let answering = false;
     let media: SipMedia | undefined;
-    let info: CallInfo | undefined;
     call.once('ended', (end) => {
       if (answering) return;
       ended = end;
       if (media) this.releaseMedia(media.port);
       // The registry took the call when callAnswered was called: it hears at once that the caller is gone.
-      if (registered && info) handler.callEnded(info.callId, { cause: end.cause, side: end.side });
+      if (registered) handler.callEnded(offered.callId, { cause: end.cause, side: end.side });
     });
 
     try {
@@ -277,20 +289,6 @@ export class SipCarrier implements Carrier {
       return;
     }
 
-    const caller = partyOf(invite.headers.get('from'));
-    const called = partyOf(invite.uri.startsWith('sip') || invite.uri.startsWith('tel') ? `<${invite.uri}>` : invite.headers.get('to'));
-    const to = called.user || partyOf(invite.headers.get('to')).user;
-    const offered: CallInfo = {
-      callId: randomUUID(),
-      carrier: SIP,
-      carrierCallId: sipCallId,
-      direction: 'inbound',
-      from: caller.user,
-      to,
-      ...(caller.displayName ? { callerDisplayName: caller.displayName } : {}),
-      extra: { ...headersForBot(invite, this.config.headersToBot), 'X-Voxgate-Trunk': trunk },
-    };
-    info = offered;
     call.progress(180);
     registered = true; // callAnswered registers the call before its first await
     try {
