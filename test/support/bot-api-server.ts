@@ -43,6 +43,8 @@ export interface BotApiServerOptions {
   websocket?: boolean;
   urlStyle?: 'relative' | 'absolute';
   greeting?: string;
+  /** Sent with the greeting, after it (e.g. a sendMetaData event). */
+  afterGreeting?: Activity[];
   hangupKeyword?: string;
 }
 
@@ -252,7 +254,7 @@ export class BotApiServer extends EventEmitter<{ websocket: [conversation: strin
   /** The echo bot. */
   private react(a: Activity): Activity[] {
     if (a.type === 'event' && a.name === 'start') {
-      return [this.botActivity({ type: 'message', text: this.opts.greeting ?? 'Hello, I am the echo bot.' })];
+      return [this.botActivity({ type: 'message', text: this.opts.greeting ?? 'Hello, I am the echo bot.' }), ...(this.opts.afterGreeting ?? []).map((extra) => this.botActivity(extra))];
     }
     if (a.type === 'message' && typeof a.text === 'string') {
       const keyword = this.opts.hangupKeyword ?? 'goodbye';
