@@ -23,7 +23,7 @@ describe('SIP simulator against the gateway: a scripted caller dials Voxgate, an
       },
       { trunks: [{ name: 'simulator', inbound: { from: ['127.0.0.1/32'] }, outbound: { proxy: `sip:127.0.0.1:${port}` } }] },
     );
-    sim.addNumber(SIP_NUMBER, { uri: e2e.sip.webhookUrls('').SIP });
+    sim.addNumber(SIP_NUMBER, { uri: e2e.sip.webhookUrls().SIP });
   });
   afterAll(async () => {
     await sim?.close();
@@ -62,7 +62,7 @@ describe('SIP simulator against the gateway: a scripted caller dials Voxgate, an
   async function dialout(target: string): Promise<OutboundStatusEvent[]> {
     const placed: { id?: string } = {};
     const statuses = statusesOf(e2e.gateway, () => placed.id);
-    placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target, caller: SIP_NUMBER, carrier: 'sip' })).conversationId;
+    placed.id = (await e2e.gateway.dialer.place({ bot: 'offer', target, caller: SIP_NUMBER, carrier: 'sip', source: 'dialout' })).conversationId;
     return statuses;
   }
 
