@@ -109,3 +109,26 @@ describe('SIP simulator: a virtual caller and a virtual callee over loopback SIP
     expect(pair.near.liveCalls()).toEqual([]);
   });
 });
+
+describe('SIP simulator: a long call (fake clock)', () => {
+  it('stays up past the 30-minute session interval: the phones refresh the session (RFC 4028) instead of letting it expire', async () => {
+    const pair = new SipPair();
+    await pair.start();
+    try {
+      pair.far.addCallee('+14155550206', { answerAfterSec: 0.2 });
+      const { caller, callee } = pair.dial('+14155550206', { hangupAfterSec: 2000, recordHeard: false });
+      await advanceUntil(pair.clock, () => caller.answeredAt !== undefined);
+      // Whole seconds at a time: media catches up on each step; signalling gets its I/O between steps.
+      for (let t = 0; t < 2100 && !caller.isEnded; t++) {
+        pair.clock.advance(1000);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      await runUntilEnded(pair.clock, caller, callee()!);
+      expect(await caller.ended).toMatchObject({ status: 'completed', endedBy: 'party', durationSec: 2000 });
+      expect(await callee()!.ended).toMatchObject({ status: 'completed', endedBy: 'voxgate' });
+    } finally {
+      await pair.close();
+    }
+  });
+});

@@ -87,9 +87,9 @@ export class SipCallMedia {
   readonly session: RtpSession;
   /** The call's RTP socket: listeners may watch packets arrive (the benchmarks time them). */
   readonly socket: dgram.Socket;
-  readonly codec: CodecName;
+  codec: CodecName;
   /** Whether key presses go as RFC 4733 events (the SDP agreed on telephone-event). */
-  readonly telephoneEvents: boolean;
+  telephoneEvents: boolean;
   private readonly ear = new EarRing();
   private readonly mouth = new Int16Array(FRAME_SAMPLES_8K);
   private readonly cleanups: (() => void)[] = [];
@@ -139,6 +139,19 @@ export class SipCallMedia {
       }),
       call.addFrameTap((frameIndex, dueAt, now) => this.onFrame(frameIndex, dueAt, now)),
     );
+  }
+
+  /** A new offer/answer in the dialog (re-INVITE, UPDATE): where to send, which way, and the codec. */
+  renegotiated(media: NegotiatedMedia): void {
+    if (this.finalStats) return;
+    const codec = codecByName(media.codec);
+    if (codec && codec.sampleRate === HEARD_RATE && media.codec !== this.codec) {
+      this.session.setCodec({ ...codec, payloadType: media.sendPayloadType ?? media.payloadType }, media.telephoneEventPayloadType);
+      this.codec = media.codec;
+    }
+    this.telephoneEvents = media.telephoneEventPayloadType !== undefined;
+    this.session.setRemote(media.remote);
+    this.session.setDirection(media.direction);
   }
 
   /** Sends a key as an RFC 4733 event; false when the SDP has no telephone-event (send it by SIP INFO then). */

@@ -232,7 +232,19 @@ export class SipSimCall extends SimulatedCall<SipSimEnvironment, SipSimCallResul
       logger: this.logger,
     });
     this.addKeyListener((digit) => this.sendKey(digit));
-    this.resolveMedia(this.media);
+    // Later offers from Voxgate (hold, a session refresh) are answered, and ours refresh the session.
+    const sdp = this.sdp!;
+    const media = this.media;
+    this.sip!.offerHandler = {
+      answer: (offerSdp) => {
+        const { answerSdp, media: negotiated } = sdp.answer(offerSdp, { codecs: this.env.codecs });
+        this.negotiated = negotiated;
+        media.renegotiated(negotiated);
+        return answerSdp;
+      },
+      currentOffer: () => sdp.offer({ codecs: [this.negotiated!.codec, ...this.env.codecs.filter((c) => c !== this.negotiated!.codec)] }),
+    };
+    this.resolveMedia(media);
   }
 
   /** The party's key: an RFC 4733 event, or SIP INFO (application/dtmf-relay) when the SDP has no telephone-event. */
