@@ -142,12 +142,12 @@ export class SipSimCall extends SimulatedCall<SipSimEnvironment, SipSimCallResul
     call.invite.headers.set('Call-ID', this.sipCallId);
     this.sip = call;
     call.onRinging = () => this.ringing();
-    call.onAnswered = (answerSdp) => this.calleeAnswered(answerSdp);
+    call.onAnswered = (answerSdp) => this.voxgateAnswered(answerSdp);
     this.listen(call);
     call.start();
   }
 
-  private calleeAnswered(answerSdp: string): void {
+  private voxgateAnswered(answerSdp: string): void {
     if (this.ending) return;
     try {
       this.negotiated = this.sdp!.acceptAnswer(answerSdp);
