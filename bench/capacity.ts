@@ -5,6 +5,11 @@
  * call is the server's RSS (and JS heap) growth after a full GC, from before the first call to N
  * calls up. Lost frames: caller frames the simulator sent that never reached the server's media
  * handling, over the whole run.
+ *
+ * Over SIP (RTP both ways) the cell also has the server's send jitter as the load generator receives
+ * its packets (how far each arrival strays from 20 ms per sequence step; the floor is a bare UDP echo)
+ * and the packets lost each way, from RTP sequence numbers: on the way to the server (counted by the
+ * server's RTP sessions, or the floor) and on the way back (counted by the simulated phones).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BenchChild } from './lib/ipc.js';
@@ -52,6 +57,8 @@ interface ServerWindow {
 
 interface LoadGenWindow {
   cpu: CpuWindowResult;
+  /** SIP: |arrival gap - 20 ms per sequence step| of the server's RTP packets, and how many were timed. */
+  rtp?: { jitter: { buckets: [number, number][]; maxMs: number }; packets: number };
   liveCalls: number;
   framesSent: number;
   playFramesReceived: number;
@@ -101,6 +108,31 @@ export interface CapacityCell {
   playFramesReceived: number;
   protocolErrors: number;
   problems: Record<string, number>;
+  /** SIP only. */
+  rtp?: RtpFigures;
+}
+
+/** A SIP cell's RTP figures. Send jitter over the windows; packets over the whole run. */
+export interface RtpFigures {
+  /** |arrival gap - 20 ms x sequence step| of the server's packets at the load generator. */
+  sendJitterP50Ms: number;
+  sendJitterP99Ms: number;
+  sendJitterMaxMs: number;
+  jitterSamples: number;
+  /** Sent by the simulated phones; received and lost (sequence gaps) at the server. */
+  sentToServer: number;
+  receivedByServer: number;
+  lostToServer: number;
+  /** Sent by the server; received and lost (sequence gaps) at the simulated phones. */
+  sentByServer: number;
+  receivedFromServer: number;
+  lostFromServer: number;
+}
+
+interface RtpCounters {
+  packetsSent: number;
+  packetsReceived: number;
+  packetsLost: number;
 }
 
 export interface CapacityOptions {
@@ -127,11 +159,18 @@ function gatewayOptions(lg: LoadGenReady, bot: typeof BENCH_BOT, extra: Partial<
   };
 }
 
+/** Where the load generator calls the server: its answering and end-of-call webhooks, or (SIP) its SIP URI. */
+export interface ServerUrls {
+  answerUrl: string;
+  hangupUrl: string;
+  sipUri?: string;
+}
+
 /** Starts a load generator and a server wired to each other. */
 export async function startPair(
   server: ServerKind,
   gatewayExtra: Partial<GatewayBenchOptions> & { bot?: typeof BENCH_BOT } = {},
-): Promise<{ loadGen: BenchChild<LoadGenReady>; srv: BenchChild; urls: { answerUrl: string; hangupUrl: string } }> {
+): Promise<{ loadGen: BenchChild<LoadGenReady>; srv: BenchChild; urls: ServerUrls }> {
   const loadGen = new BenchChild<LoadGenReady>('load generator', 'bench/load-generator.ts');
   const isGateway = server === 'gateway' || server === 'gateway-bare';
   const srv = new BenchChild(server, isGateway ? 'bench/gateway-server.ts' : 'bench/bare-relay-server.ts');
@@ -139,7 +178,7 @@ export async function startPair(
     const lg = await loadGen.ready;
     await srv.ready;
     const startArgs = isGateway ? gatewayOptions(lg, gatewayExtra.bot ?? BENCH_BOT, { bareControlPlane: server === 'gateway-bare', ...gatewayExtra }) : { echo: server === 'relay' };
-    const urls = await srv.call<{ answerUrl: string; hangupUrl: string }>('start', startArgs);
+    const urls = await srv.call<ServerUrls>('start', startArgs);
     return { loadGen, srv, urls };
   } catch (err) {
     await Promise.all([loadGen.stop(), srv.stop()]);
@@ -147,7 +186,7 @@ export async function startPair(
   }
 }
 
-export function dialSpec(urls: { answerUrl: string; hangupUrl: string }, over: Partial<DialSpec> & { calls: number }): DialSpec {
+export function dialSpec(urls: ServerUrls, over: Partial<DialSpec> & { calls: number }): DialSpec {
   return {
     ...urls,
     rampPerSec: 200,
@@ -193,6 +232,7 @@ export async function runCapacityCell(opts: CapacityOptions): Promise<CapacityCe
     const serverWindows: ServerWindow[] = [];
     const loadWindows: LoadGenWindow[] = [];
     const lateness = new LatencyHistogram();
+    const sendJitter = new LatencyHistogram();
     for (let w = 0; w < opts.windows; w++) {
       await Promise.all([srv.call('measure-start'), loadGen.call('measure-start')]);
       await sleep(opts.windowSec * 1000);
@@ -202,8 +242,15 @@ export async function runCapacityCell(opts: CapacityOptions): Promise<CapacityCe
       lateness.merge(s.lateness);
       const windowLateness = new LatencyHistogram();
       windowLateness.merge(s.lateness);
+      let rtpNote = '';
+      if (l.rtp) {
+        sendJitter.merge(l.rtp.jitter);
+        const windowJitter = new LatencyHistogram();
+        windowJitter.merge(l.rtp.jitter);
+        rtpNote = `, RTP send jitter p99 ${windowJitter.percentile(99)} ms (${l.rtp.packets} packets)`;
+      }
       log(
-        `    window ${w + 1}: ${server} cpu ${round(s.cpu.cpuFraction, 3)} elu ${round(s.cpu.elu, 3)}, arrival p99 ${windowLateness.percentile(99)} ms, late ${s.lateFrames}/${s.frames}; load-gen cpu ${round(l.cpu.cpuFraction, 3)}`,
+        `    window ${w + 1}: ${server} cpu ${round(s.cpu.cpuFraction, 3)} elu ${round(s.cpu.elu, 3)}, arrival p99 ${windowLateness.percentile(99)} ms, late ${s.lateFrames}/${s.frames}; load-gen cpu ${round(l.cpu.cpuFraction, 3)}${rtpNote}`,
       );
     }
     if (opts.profileDir) {
@@ -217,9 +264,10 @@ export async function runCapacityCell(opts: CapacityOptions): Promise<CapacityCe
     // Let the server read the last frames and closes before counting.
     await sleep(1000);
     const [lgTotals, srvTotals] = await Promise.all([
-      loadGen.call<{ framesSent: number; playFramesReceived: number; protocolErrors: number }>('totals'),
-      srv.call<{ framesReceived: number; logProblems?: Record<string, number> }>('totals'),
+      loadGen.call<{ framesSent: number; playFramesReceived: number; protocolErrors: number; rtp?: RtpCounters }>('totals'),
+      srv.call<{ framesReceived: number; logProblems?: Record<string, number>; rtp?: RtpCounters }>('totals'),
     ]);
+    const rtp = lgTotals.rtp && srvTotals.rtp ? rtpFigures(sendJitter, lgTotals.rtp, srvTotals.rtp) : undefined;
     const cpuPerWindow = serverWindows.map((s) => round(s.cpu.cpuFraction, 4));
     return {
       carrier: (await loadGen.ready).carrier,
@@ -241,8 +289,9 @@ export async function runCapacityCell(opts: CapacityOptions): Promise<CapacityCe
       arrivalMaxMs: round(lateness.maxMs, 2),
       lateFrames: serverWindows.reduce((n, s) => n + s.lateFrames, 0),
       framesInWindows: serverWindows.reduce((n, s) => n + s.frames, 0),
-      framesSent: lgTotals.framesSent,
-      framesLost: lgTotals.framesSent - srvTotals.framesReceived,
+      // Over SIP the server's frames are paced by its own jitter buffer: packets tell what was lost.
+      framesSent: rtp ? rtp.sentToServer : lgTotals.framesSent,
+      framesLost: rtp ? rtp.lostToServer : lgTotals.framesSent - srvTotals.framesReceived,
       simSendP50Ms: median(loadWindows.map((l) => l.sendLatenessP50Ms)),
       simSendP99Ms: median(loadWindows.map((l) => l.sendLatenessP99Ms)),
       loadGenCpuFraction: round(median(loadWindows.map((l) => l.cpu.cpuFraction)), 4),
@@ -250,8 +299,24 @@ export async function runCapacityCell(opts: CapacityOptions): Promise<CapacityCe
       playFramesReceived: lgTotals.playFramesReceived,
       protocolErrors: lgTotals.protocolErrors,
       problems: srvTotals.logProblems ?? {},
+      ...(rtp ? { rtp } : {}),
     };
   } finally {
     await Promise.all([loadGen.stop(), srv.stop()]);
   }
+}
+
+function rtpFigures(sendJitter: LatencyHistogram, phones: RtpCounters, server: RtpCounters): RtpFigures {
+  return {
+    sendJitterP50Ms: sendJitter.percentile(50),
+    sendJitterP99Ms: sendJitter.percentile(99),
+    sendJitterMaxMs: round(sendJitter.maxMs, 2),
+    jitterSamples: sendJitter.count,
+    sentToServer: phones.packetsSent,
+    receivedByServer: server.packetsReceived,
+    lostToServer: server.packetsLost,
+    sentByServer: server.packetsSent,
+    receivedFromServer: phones.packetsReceived,
+    lostFromServer: phones.packetsLost,
+  };
 }

@@ -1,6 +1,6 @@
 /**
- * The gateway under test, in its own process: `startGateway` with the real carrier routes (Plivo, or
- * Twilio with BENCH_CARRIER=twilio), stream legs,
+ * The gateway under test, in its own process: `startGateway` with the real carrier routes (Plivo,
+ * Twilio with BENCH_CARRIER=twilio, or the SIP carrier with its RTP legs with BENCH_CARRIER=sip), stream legs,
  * call sessions (VAD on), event bus, SQLite record store and TTS cache (espeak-ng), and two doubles
  * that take external latency out of the picture: a zero-latency STT and a zero-latency bot
  * (bench/doubles.ts). Started by bench/run.ts; speaks the command protocol of bench/lib/ipc.ts.
@@ -14,12 +14,16 @@ import { startGateway, type Gateway } from '../src/app/gateway.js';
 import { EventBus } from '../src/events/bus.js';
 import { WebSocket } from 'ws';
 import { WebSocketLeg } from '../src/carriers/websocket-media/websocket-leg.js';
+import type dgram from 'node:dgram';
+import { RtpSession } from '../src/carriers/sip/rtp/rtp-session.js';
+import { isRtcp } from '../src/carriers/sip/rtp/rtp-packet.js';
+import { ArrivalStats, FrameArrivals } from './lib/frame-arrivals.js';
 import { configSchema } from '../src/config/schema.js';
 import { createLogger } from '../src/logger.js';
 import { EspeakTtsProvider } from '../src/speech/tts/espeak.js';
 import { ZeroLatencyBot, ZeroLatencyStt, type BotScript } from './doubles.js';
 import { serveCommands } from './lib/ipc.js';
-import { BENCH_ACCOUNT, benchCarrier } from './lib/bench-carrier.js';
+import { BENCH_ACCOUNT, BENCH_RTP_PORTS, benchCarrier } from './lib/bench-carrier.js';
 import { CpuWindow, WindowProfiler, memorySnapshot } from './lib/process-probe.js';
 
 export interface GatewayBenchOptions {
@@ -52,11 +56,76 @@ const playBlocking: number[] = [];
 let dataDir: string | undefined;
 let logPath: string | undefined;
 const stt = new ZeroLatencyStt();
+/** SIP: RTP counters of the gateway's calls, added up as their sessions close. */
+const rtpTotals = { sessions: 0, packetsSent: 0, packetsReceived: 0, packetsLost: 0 };
+/**
+ * SIP: when each caller packet reaches the gateway's RTP socket, as the floor times its own. (The STT
+ * double's frames come out of the jitter buffer on the gateway's own 20 ms clock, and a slot skipped
+ * after a stall would shift every later frame of the call.)
+ */
+const rtpArrivals = new ArrivalStats();
 const cpu = new CpuWindow();
 const profiler = new WindowProfiler();
 
-async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; hangupUrl: string; logPath: string }> {
+/** The carrier section of the gateway's configuration. */
+function carrierConfig(opts: GatewayBenchOptions): Record<string, unknown> {
+  if (CARRIER === 'twilio') return { twilio: { ...BENCH_ACCOUNT.twilio, apiBaseUrl: opts.carrierApiBaseUrl } };
+  if (CARRIER === 'sip') {
+    return {
+      sip: {
+        address: '127.0.0.1',
+        port: 0,
+        transports: ['udp'],
+        codecs: ['PCMU', 'PCMA'],
+        rtp: { minPort: BENCH_RTP_PORTS.gateway.min, maxPort: BENCH_RTP_PORTS.gateway.max },
+        // The load generator is one source ramping hundreds of INVITEs a second: the flood limit must let it.
+        invitesPerSecond: 2000,
+        inviteBurst: 2000,
+      },
+    };
+  }
+  return { plivo: { ...BENCH_ACCOUNT.plivo, apiBaseUrl: opts.carrierApiBaseUrl, contentType: 'audio/x-mulaw;rate=8000' } };
+}
+
+/**
+ * Measurement only: times the caller's packets as they reach each session's socket. The leg sets the
+ * session's direction once, right after creating it: that is where the socket gets a second listener.
+ */
+function timeRtpArrivals(): void {
+  const { setDirection } = RtpSession.prototype;
+  const watched = new WeakSet<RtpSession>();
+  RtpSession.prototype.setDirection = function (this: RtpSession, ...args: Parameters<RtpSession['setDirection']>) {
+    if (!watched.has(this)) {
+      watched.add(this);
+      const frames = new FrameArrivals(rtpArrivals);
+      const socket = (this as unknown as { rtp: dgram.Socket }).rtp;
+      socket.on('message', (packet: Buffer) => {
+        if (packet.length > 12 && !isRtcp(packet) && (packet[1] & 0x7f) === this.codec.payloadType) frames.onFrame();
+      });
+    }
+    setDirection.apply(this, args);
+  };
+}
+
+/** Measurement only: adds up each RTP session's counters as it closes (the SIP legs keep their sessions private). */
+function countRtpSessions(): void {
+  const { close } = RtpSession.prototype;
+  RtpSession.prototype.close = function (this: RtpSession) {
+    const stats = this.stats;
+    rtpTotals.sessions++;
+    rtpTotals.packetsSent += stats.packetsSent;
+    rtpTotals.packetsReceived += stats.packetsReceived;
+    rtpTotals.packetsLost += stats.packetsLost;
+    close.call(this);
+  };
+}
+
+async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; hangupUrl: string; sipUri?: string; logPath: string }> {
   recordLegCommands();
+  if (CARRIER === 'sip') {
+    countRtpSessions();
+    timeRtpArrivals();
+  }
   timeBusEvents();
   dataDir = await mkdtemp(join(tmpdir(), 'voxgate-bench-'));
   logPath = join(dataDir, 'gateway.log');
@@ -64,10 +133,7 @@ async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; ha
     server: { host: '127.0.0.1', port: 0 },
     dataDir,
     log: { level: 'info' },
-    carriers:
-      CARRIER === 'twilio'
-        ? { twilio: { ...BENCH_ACCOUNT.twilio, apiBaseUrl: opts.carrierApiBaseUrl } }
-        : { plivo: { ...BENCH_ACCOUNT.plivo, apiBaseUrl: opts.carrierApiBaseUrl, contentType: 'audio/x-mulaw;rate=8000' } },
+    carriers: carrierConfig(opts),
     tts: { cache: { enabled: opts.ttsCache } },
     bots: [{ name: 'bench', type: 'flow', settings: { bargeIn: opts.bargeIn, bargeInMinSpeechMs: opts.bargeInMinSpeechMs, vadSilenceMs: opts.vadSilenceMs } }],
     routes: [{ number: '*', bot: 'bench' }],
@@ -83,6 +149,10 @@ async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; ha
   // Diagnostic: without the call-record writer, to show what SQLite writes cost the call path.
   if (opts.noRecords) gateway.records.detach();
   if (opts.bareControlPlane) await Promise.all([gateway.campaigns.stop(), gateway.notifier.close()]);
+  if (CARRIER === 'sip') {
+    const sipUri = gateway.carriers.get('sip')!.webhookUrls(gateway.publicUrl).SIP;
+    return { answerUrl: '', hangupUrl: '', sipUri, logPath };
+  }
   const urls = CARRIER === 'twilio' ? { answerUrl: `${gateway.url}/twilio/voice`, hangupUrl: `${gateway.url}/twilio/status` } : { answerUrl: `${gateway.url}/plivo/answer`, hangupUrl: `${gateway.url}/plivo/hangup` };
   return { ...urls, logPath };
 }
@@ -199,23 +269,33 @@ serveCommands(
     'measure-start': () => {
       stt.arrivals.reset();
       stt.arrivals.measuring = true;
+      rtpArrivals.reset();
+      rtpArrivals.measuring = true;
       busWindow.byType.clear();
       busWindow.measuring = true;
       cpu.start();
     },
     'measure-stop': () => {
       stt.arrivals.measuring = false;
+      rtpArrivals.measuring = false;
       busWindow.measuring = false;
+      const arrivals = CARRIER === 'sip' ? rtpArrivals : stt.arrivals;
       return {
         bus: Object.fromEntries(busWindow.byType),
         cpu: cpu.stop(),
         liveCalls: gateway?.calls.size ?? 0,
-        frames: stt.arrivals.frames,
-        lateFrames: stt.arrivals.lateFrames,
-        lateness: stt.arrivals.lateness.toJSON(),
+        frames: arrivals.frames,
+        lateFrames: arrivals.lateFrames,
+        lateness: arrivals.lateness.toJSON(),
       };
     },
-    totals: async () => ({ framesReceived: stt.arrivals.totalFrames, sttSessions: stt.sessions, liveCalls: gateway?.calls.size ?? 0, logProblems: await logProblems() }),
+    totals: async () => ({
+      framesReceived: stt.arrivals.totalFrames,
+      sttSessions: stt.sessions,
+      liveCalls: gateway?.calls.size ?? 0,
+      logProblems: await logProblems(),
+      ...(CARRIER === 'sip' ? { rtp: rtpTotals } : {}),
+    }),
     shutdown: async () => {
       await gateway?.close().catch(() => undefined);
       if (dataDir) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);

@@ -1,8 +1,13 @@
 /**
- * The load generator, in its own process: the carrier simulator (Plivo, or Twilio with
- * BENCH_CARRIER=twilio) placing N inbound calls to the server under test (gateway or bare relay), every
- * call streaming 20 ms mu-law frames on one shared ticker and playing back what the server sends.
- * Callers speak espeak-ng sentences with pauses.
+ * The load generator, in its own process: the carrier simulator (Plivo, Twilio with
+ * BENCH_CARRIER=twilio, or SIP with BENCH_CARRIER=sip) placing N inbound calls to the server under test
+ * (gateway or bare relay), every call streaming 20 ms mu-law frames (over SIP: one RTP packet each way
+ * every 20 ms) on one shared ticker and playing back what the server sends. Callers speak espeak-ng
+ * sentences with pauses.
+ *
+ * Over SIP it also times the server's RTP as it arrives: for every packet, how far its arrival strays
+ * from 20 ms after the previous one per sequence number step (the server's send jitter as the
+ * receiver sees it, this process's own event-loop delay included, which the floor run shares).
  *
  * Probes (on the first `probeCalls` calls) time what a caller experiences, on the wire, with one clock:
  * - greeting: stream `start` sent -> first audio message (playAudio, Twilio media) received;
@@ -20,9 +25,13 @@ import { silentLogger } from '../src/logger.js';
 import { PlivoSimulator, type PlivoCall } from '../src/sim/plivo-simulator.js';
 import { TwilioSimulator } from '../src/sim/twilio/twilio-simulator.js';
 import type { TwilioCall } from '../src/sim/twilio/twilio-call.js';
+import { SipSimulator, type SipSimCall } from '../src/sim/sip/sip-simulator.js';
+import type { SipCallMedia } from '../src/sim/sip/sip-call-media.js';
+import { isRtcp } from '../src/carriers/sip/rtp/rtp-packet.js';
+import { LatencyHistogram } from './lib/stats.js';
 import type { PlayoutQueue } from '../src/sim/playout-queue.js';
 import type { VoiceClip } from '../src/sim/virtual-party.js';
-import { BENCH_ACCOUNT, benchCarrier } from './lib/bench-carrier.js';
+import { BENCH_ACCOUNT, BENCH_RTP_PORTS, benchCarrier } from './lib/bench-carrier.js';
 import { SENTENCES, synthesizeSpeech } from '../test/support/media-signals.js';
 import { serveCommands } from './lib/ipc.js';
 import { CpuWindow, WindowProfiler, memorySnapshot } from './lib/process-probe.js';
@@ -34,6 +43,8 @@ export interface DialSpec {
   answerUrl: string;
   /** The end-of-call callback: Plivo hangup URL, Twilio status callback. */
   hangupUrl: string;
+  /** SIP: the server's SIP URI, where the INVITEs go. */
+  sipUri?: string;
   calls: number;
   rampPerSec: number;
   script: CallScriptKind;
@@ -72,10 +83,14 @@ const AUDIO_MESSAGE_HEAD = CARRIER === 'twilio' ? '{"event":"media"' : '"playAud
 const sim =
   CARRIER === 'twilio'
     ? new TwilioSimulator({ ...BENCH_ACCOUNT.twilio, logger: silentLogger(), callbackTimeoutMs: 15_000 })
-    : new PlivoSimulator({ ...BENCH_ACCOUNT.plivo, logger: silentLogger(), callbackTimeoutMs: 15_000 });
-type SimCall = PlivoCall | TwilioCall;
+    : CARRIER === 'sip'
+      ? new SipSimulator({ logger: silentLogger(), rtpPorts: BENCH_RTP_PORTS.loadGenerator, codecs: ['PCMU'] })
+      : new PlivoSimulator({ ...BENCH_ACCOUNT.plivo, logger: silentLogger(), callbackTimeoutMs: 15_000 });
+type StreamCall = PlivoCall | TwilioCall;
+type SimCall = StreamCall | SipSimCall;
 /** The carrier's id of a simulated call, as the gateway records it. */
-const carrierIdOf = (call: SimCall): string => ('callSid' in call ? call.callSid : call.callUuid);
+const carrierIdOf = (call: StreamCall): string => ('callSid' in call ? call.callSid : call.callUuid);
+const isSipCall = (call: SimCall): call is SipSimCall => 'sipCallId' in call;
 const cpu = new CpuWindow();
 const profiler = new WindowProfiler();
 const calls: SimCall[] = [];
@@ -84,6 +99,10 @@ let streamsFailed = 0;
 const probes: ProbeResults = { greetingMs: [], turnMs: [], turnCalls: [], turnReceivedAt: [], bargeInMs: [], bargeInCalls: [], bargeInReceivedAt: [], turnsUnanswered: 0, bargeInsMissed: 0 };
 let windowStart = { framesSent: 0, framesReceived: 0, framesPlayed: 0 };
 const clipsCache = new Map<CallScriptKind, Int16Array[]>();
+/** SIP: |arrival gap - 20 ms x sequence step| of the server's RTP packets, between measure-start and measure-stop. */
+const rtpJitter = new LatencyHistogram();
+let rtpMeasuring = false;
+let rtpWindowPackets = 0;
 /** Short interjections for barge-in (more samples per minute); full sentences for conversations. */
 const SHORT_UTTERANCES = ['Yes, I need help with my order.', 'Billing, please.', 'Wait, stop. Agent.'];
 
@@ -124,7 +143,28 @@ interface StreamInternals {
   queue: PlayoutQueue | undefined;
 }
 
-function attachProbe(call: SimCall, spec: DialSpec): void {
+/** Times each RTP packet the server sends this call as it arrives (SIP). */
+function watchRtp(media: SipCallMedia): void {
+  let lastSeq = -1;
+  let lastAt = 0;
+  media.socket.on('message', (packet: Buffer) => {
+    if (packet.length < 12 || isRtcp(packet)) return;
+    const now = performance.now();
+    const seq = packet.readUInt16BE(2);
+    if (lastSeq >= 0 && rtpMeasuring) {
+      const step = (seq - lastSeq) & 0xffff;
+      // Reordered or duplicated packets (a step of 0 or a wrap backwards) say nothing about pacing.
+      if (step > 0 && step < 50) {
+        rtpJitter.record(Math.abs(now - lastAt - step * 20));
+        rtpWindowPackets++;
+      }
+    }
+    lastSeq = seq;
+    lastAt = now;
+  });
+}
+
+function attachProbe(call: StreamCall, spec: DialSpec): void {
   call.once('stream-start', () => {
     const startedAt = performance.now();
     const internals = [...call.streams][0] as unknown as StreamInternals;
@@ -184,7 +224,10 @@ function attachProbe(call: SimCall, spec: DialSpec): void {
 async function dial(spec: DialSpec): Promise<{ dialed: number; streaming: number; failed: number; rampMs: number }> {
   const clips = await callerClips(spec.script);
   if (sim instanceof TwilioSimulator) sim.addNumber(NUMBER, { voiceUrl: spec.answerUrl, statusCallback: spec.hangupUrl });
-  else sim.addNumber(NUMBER, { answerUrl: spec.answerUrl, hangupUrl: spec.hangupUrl });
+  else if (sim instanceof SipSimulator) {
+    if (!spec.sipUri) throw new Error('a SIP benchmark needs the server\'s sipUri');
+    sim.addNumber(NUMBER, { uri: spec.sipUri });
+  } else sim.addNumber(NUMBER, { answerUrl: spec.answerUrl, hangupUrl: spec.hangupUrl });
   const t0 = performance.now();
   const base = calls.length;
   let settle!: () => void;
@@ -199,6 +242,21 @@ async function dial(spec: DialSpec): Promise<{ dialed: number; streaming: number
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const call = sim.dialInbound({ from: `1555${String(base + i).padStart(7, '0')}`, to: NUMBER, script: { voice: voiceScript(spec, clips, base + i), hangupAfterSec: spec.scriptSec, recordHeard: false } });
     calls.push(call);
+    if (isSipCall(call)) {
+      // Over SIP "streaming" is RTP flowing: the call was answered (the probes are WebSocket-only).
+      void call.mediaStarted.then((media) => {
+        watchRtp(media);
+        streamsOpen++;
+        check();
+      });
+      void call.ended.then(() => {
+        if (!call.media) {
+          streamsFailed++;
+          check();
+        }
+      });
+      continue;
+    }
     if (i < spec.probeCalls) attachProbe(call, spec);
     call.once('stream-start', () => {
       streamsOpen++;
@@ -232,7 +290,8 @@ async function hangupAll(): Promise<{ calls: number; ended: number; warnings: Re
   return { calls: calls.length, ended: calls.filter((c) => c.isEnded).length, warnings };
 }
 
-const restBaseUrl = (await sim.listen()).restBaseUrl;
+/** Where the simulator listens: its REST base URL, or its SIP URI. */
+const restBaseUrl = sim instanceof SipSimulator ? (await sim.listen()).uri : (await sim.listen()).restBaseUrl;
 
 serveCommands(
   {
@@ -244,19 +303,26 @@ serveCommands(
       sim.stats.frameLateness.reset();
       sim.ticker.tickLateness.reset();
       windowStart = { framesSent: sim.stats.framesSent, framesReceived: sim.stats.framesReceived, framesPlayed: sim.stats.framesPlayed };
+      rtpJitter.reset();
+      rtpWindowPackets = 0;
+      rtpMeasuring = true;
       cpu.start();
     },
-    'measure-stop': () => ({
-      cpu: cpu.stop(),
-      liveCalls: calls.filter((c) => !c.isEnded).length,
-      framesSent: sim.stats.framesSent - windowStart.framesSent,
-      playFramesReceived: sim.stats.framesReceived - windowStart.framesReceived,
-      playFramesPlayed: sim.stats.framesPlayed - windowStart.framesPlayed,
-      sendLatenessP50Ms: sim.stats.frameLateness.percentile(50),
-      sendLatenessP99Ms: sim.stats.frameLateness.percentile(99),
-      sendLatenessMaxMs: sim.stats.frameLateness.maxMs,
-      tickLatenessP99Ms: sim.ticker.tickLateness.percentile(99),
-    }),
+    'measure-stop': () => {
+      rtpMeasuring = false;
+      return {
+        cpu: cpu.stop(),
+        ...(sim instanceof SipSimulator ? { rtp: { jitter: rtpJitter.toJSON(), packets: rtpWindowPackets } } : {}),
+        liveCalls: calls.filter((c) => !c.isEnded).length,
+        framesSent: sim.stats.framesSent - windowStart.framesSent,
+        playFramesReceived: sim.stats.framesReceived - windowStart.framesReceived,
+        playFramesPlayed: sim.stats.framesPlayed - windowStart.framesPlayed,
+        sendLatenessP50Ms: sim.stats.frameLateness.percentile(50),
+        sendLatenessP99Ms: sim.stats.frameLateness.percentile(99),
+        sendLatenessMaxMs: sim.stats.frameLateness.maxMs,
+        tickLatenessP99Ms: sim.ticker.tickLateness.percentile(99),
+      };
+    },
     probes: () => probes,
     clock: () => performance.timeOrigin + performance.now(),
     'hangup-all': () => hangupAll(),
@@ -265,6 +331,7 @@ serveCommands(
       playFramesReceived: sim.stats.framesReceived,
       playFramesPlayed: sim.stats.framesPlayed,
       protocolErrors: sim.stats.protocolErrors,
+      ...(sim instanceof SipSimulator ? { rtp: sim.rtpTotals() } : {}),
       streamsOpen,
       streamsFailed,
     }),

@@ -76,7 +76,7 @@ export function evaluateTargets(r: Pick<BenchResults, 'capacity' | 'turns' | 'gr
 export function renderSummary(r: BenchResults): string {
   const lines: string[] = [];
   const m = r.machine;
-  lines.push(`# Voxgate benchmark (${r.mode}, ${r.carrier ?? 'plivo'} streams) ${r.startedAt}`, '');
+  lines.push(`# Voxgate benchmark (${r.mode}, ${r.carrier === 'sip' ? 'SIP with RTP' : `${r.carrier ?? 'plivo'} streams`}) ${r.startedAt}`, '');
   lines.push(
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, Linux ${m.kernel}. Load average before ${m.loadAvgBefore.join(' / ')}, after ${m.loadAvgAfter.join(' / ')}. Run took ${r.durationSec} s (${Object.entries(r.timings)
       .map(([k, v]) => `${k} ${v} s`)
@@ -112,6 +112,26 @@ export function renderSummary(r: BenchResults): string {
     for (const bare of bareRows) {
       const full = r.capacity.find((c) => c.server === 'gateway' && c.calls === bare.calls);
       if (full) lines.push('', `Control plane at ${bare.calls} calls: gateway ${fmt(full.cpuFraction * 100, 1)}% vs without metrics, alarms and polls ${fmt(bare.cpuFraction * 100, 1)}% (ratio ${fmt(full.cpuFraction / bare.cpuFraction)}); p99 lateness ${fmt(full.arrivalP99Ms)} vs ${fmt(bare.arrivalP99Ms)} ms.`);
+    }
+    const sipCells = r.capacity.filter((c) => c.rtp);
+    if (sipCells.length) {
+      lines.push(
+        '',
+        '### SIP: RTP calls against the bare UDP echo floor',
+        '',
+        'G.711 20 ms both ways, VAD on, cached answers. The floor ("relay") answers each INVITE and sends every RTP packet straight back, with no SIP work per packet. Send jitter: how far each RTP packet of the server arrives from 20 ms after the one before (per sequence step), at the load generator, over every window (the load generator\'s own loop delay is in it, for the floor too). Lost: RTP sequence gaps over the whole run, to the server (its sessions) and from it (the simulated phones).',
+        '',
+        '| N | server | CPU | gw/floor | RSS/call KB | send jitter p50 / p99 / max ms | packets timed | lost to server | lost from server | load-gen CPU |',
+        '|---|---|---|---|---|---|---|---|---|---|',
+      );
+      for (const c of sipCells) {
+        const x = c.rtp!;
+        const floor = r.capacity.find((f) => f.server === 'relay' && f.calls === c.calls);
+        const ratio = c.server === 'gateway' && floor ? fmt(c.cpuFraction / floor.cpuFraction) : '';
+        lines.push(
+          `| ${c.calls} | ${c.server === 'relay' ? 'UDP echo' : c.server} | ${fmt(c.cpuFraction * 100, 1)}% | ${ratio} | ${fmt(c.rssPerCallKB, 0)} | ${fmt(x.sendJitterP50Ms)} / ${fmt(x.sendJitterP99Ms)} / ${fmt(x.sendJitterMaxMs)} | ${x.jitterSamples} | ${x.lostToServer}/${x.sentToServer} | ${x.lostFromServer}/${x.sentByServer} | ${fmt(c.loadGenCpuFraction * 100, 1)}% |`,
+        );
+      }
     }
     const problems = r.capacity.filter((c) => Object.keys(c.problems).length || c.protocolErrors || c.streaming < c.calls);
     for (const c of problems) lines.push('', `- ${c.server} ${c.calls}: ${c.streaming}/${c.calls} streaming, ${c.protocolErrors} protocol errors; log: ${JSON.stringify(c.problems)}`);

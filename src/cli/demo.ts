@@ -1,7 +1,7 @@
 /**
- * `voxgate demo [--carrier plivo|twilio]`: the gateway and a local carrier simulator on loopback, and
- * one simulated caller who dials in over the carrier's real protocols (signed webhooks, the
- * bidirectional media stream), listens to the flow bot, presses a key and hears the answer. Prints
+ * `voxgate demo [--carrier plivo|twilio|sip]`: the gateway and a local carrier simulator on loopback, and
+ * one simulated caller who dials in over the carrier's real protocols (signed webhooks and the
+ * bidirectional media stream, or SIP and RTP), listens to the flow bot, presses a key and hears the answer. Prints
  * the call's timeline and its stored record. Then the seed 002 escalation runs as an outbound
  * campaign against three virtual employees.
  */
@@ -36,7 +36,6 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
   const logger = pino({ level: config.log.level, base: { service: 'voxgate' } }, destination({ dest: logPath, sync: false, mkdir: true }));
 
   const sim = await startDemoCarrier(opts.carrier ?? 'plivo', config, logger);
-  const { restBaseUrl } = sim;
   const gateway = await startGateway(
     {
       ...config,
@@ -47,11 +46,11 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
     },
     { logger },
   );
-  sim.attachNumber(VOXGATE_NUMBER, gateway.publicUrl);
+  sim.attachNumber(VOXGATE_NUMBER, gateway);
 
   out(`Voxgate demo`);
   out(`  gateway    ${gateway.url}   (records: ${gateway.store.location}, logs: ${logPath})`);
-  out(`  simulator  ${restBaseUrl}   (${sim.description})`);
+  out(`  simulator  ${sim.address}   (${sim.description})`);
   out('');
   out(`${CALLER} dials ${VOXGATE_NUMBER}; the flow bot answers; the caller presses 1 during the menu.`);
   out('');
@@ -65,6 +64,20 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
     gateway.bus.subscribe('call.ended', (e) => line(e.at - t0, 'gateway', `call ended: ${e.reason} (${e.cause}, by ${e.side})`)),
   ];
 
+  // The gateway's own end of the call (its record is complete then): over SIP it may come a moment after the caller's.
+  const gatewayEnded = new Promise<void>((resolve) => {
+    let callId: string | undefined;
+    const offs = [
+      gateway.bus.subscribe('call.started', (e) => {
+        if (e.carrier === sim.name && e.carrierCallId === carrierCallId) callId = e.callId;
+      }),
+      gateway.bus.subscribe('call.ended', (e) => {
+        if (e.callId !== callId) return;
+        for (const off of offs) off();
+        resolve();
+      }),
+    ];
+  });
   const { call, carrierCallId } = sim.dialInbound({ from: CALLER, to: VOXGATE_NUMBER, script: { recordTo: opts.wavPath, hangupAfterSec: 120 } });
   // The welcome has been heard in full: the menu is playing now.
   const offWelcome = gateway.bus.subscribe('prompt.played', () => {
@@ -76,6 +89,7 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
     if (text) line(ev.atMs, 'caller', text);
   });
   const result = await call.ended;
+  await Promise.race([gatewayEnded, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   await gateway.records.flush();
   for (const u of unsubscribe) u();
 
@@ -111,7 +125,7 @@ export async function runDemo(config: VoxgateConfig, opts: DemoOptions): Promise
     logger.flush();
     return record && escalated ? 0 : 1;
   }
-  out(`Still serving: gateway ${gateway.url}, simulator ${restBaseUrl}. Ctrl-C to stop.`);
+  out(`Still serving: gateway ${gateway.url}, simulator ${sim.address}. Ctrl-C to stop.`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);

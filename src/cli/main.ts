@@ -12,9 +12,9 @@ const USAGE = `voxgate <command> [options]
 
 Commands:
   serve   Run the gateway (carrier webhooks, media streams, bots).
-  demo    Run the gateway with a local carrier simulator (Plivo, or Twilio with --carrier twilio):
-          one scripted inbound call, then the seed 002 escalation campaign (outbound calls to
-          three virtual employees).
+  demo    Run the gateway with a local carrier simulator (Plivo, Twilio with --carrier twilio, or a
+          SIP trunk with --carrier sip): one scripted inbound call, then the seed 002 escalation
+          campaign (outbound calls to three virtual employees).
 
   campaign run <contacts.csv> --campaign <campaign.yaml> [--watch] [--results out.csv]
           Run the gateway and one outbound campaign until it is over.
@@ -26,7 +26,7 @@ Options:
   -p, --port <n>        Listen port (serve: 8080; demo: any free port)
       --exit            demo: exit when the call is over instead of serving on
       --wav <file>      demo: where to write what the caller heard (default demo-caller.wav)
-      --carrier <name>  demo: the carrier the simulator plays, plivo (default) or twilio
+      --carrier <name>  demo: the carrier the simulator plays, plivo (default), twilio or sip
       --campaign <file>  campaign run: the campaign definition (YAML or JSON; see docs/campaigns.md)
       --watch            campaign run: show a live progress bar
       --results <file>   campaign run: write the results CSV here at the end
@@ -85,7 +85,10 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`--carrier "${carrier}": expected one of ${DEMO_CARRIERS.join(', ')}\n`);
         return 2;
       }
-      return await runDemo(config, { exit: values.exit, wavPath: values.wav ?? 'demo-caller.wav', portGiven: values.port !== undefined, carrier });
+      const code = await runDemo(config, { exit: values.exit, wavPath: values.wav ?? 'demo-caller.wav', portGiven: values.port !== undefined, carrier });
+      // The demo is over: a socket something left open (the SIP carrier keeps those of unanswered outbound calls) must not keep the process up.
+      if (values.exit) setTimeout(() => process.exit(code), 2000).unref();
+      return code;
     }
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
     return 2;

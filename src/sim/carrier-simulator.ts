@@ -1,8 +1,9 @@
 /**
- * What a simulated carrier (PlivoSimulator, TwilioSimulator) has whatever its protocol: the clock and
- * the real-time ticker (its own, or one shared with another simulator), the media stats, the virtual
- * callees, the calls it made or received, the account's outbound calls-per-second queue, and the
- * loopback REST server's lifecycle. Each carrier adds its REST API, its numbers and its call flow.
+ * What a simulated carrier (PlivoSimulator, TwilioSimulator, SipSimulator) has whatever its protocol:
+ * the clock and the real-time ticker (its own, or one shared with another simulator), the media stats,
+ * the virtual callees and the calls it made or received (SimulatorCore). Carriers driven over HTTP
+ * (CarrierSimulator) add the account's outbound calls-per-second queue and the loopback REST server's
+ * lifecycle; each carrier adds its API, its numbers and its call flow.
  */
 import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
@@ -18,8 +19,8 @@ import type { SimEnvironment } from './simulated-call.js';
 import { newSimStats, type SimStats } from './sim-stats.js';
 import type { PartyScript } from './virtual-party.js';
 
-/** Options every simulated carrier takes. */
-export interface CarrierSimulatorOptions {
+/** Options every simulated carrier takes, whatever its protocol. */
+export interface SimulatorCoreOptions {
   tts?: TtsProvider;
   clock?: Clock;
   logger?: Logger;
@@ -27,44 +28,45 @@ export interface CarrierSimulatorOptions {
   ticker?: RealtimeTicker;
   /** Timeout of each request to the application (documents, actions, callbacks). Default 5000 ms. */
   callbackTimeoutMs?: number;
+}
+
+/** Options every simulated carrier with a REST API takes. */
+export interface CarrierSimulatorOptions extends SimulatorCoreOptions {
   /** The account's outbound calls per second: more are queued and fired in order at this rate. */
   outboundCallsPerSecond?: number;
 }
 
 /** What differs between carriers in the shared parts. */
-export interface CarrierProfile {
+export interface SimulatorProfile {
   /** Logger component, e.g. `plivo-sim`. */
   component: string;
-  defaultCallsPerSecond: number;
   /** The carrier's error for bad options, naming the option. */
   configError: (message: string) => Error;
-  /** How the carrier's requests to the application look. */
+  /** How the carrier's requests to the application look (a carrier without HTTP requests, SIP, never sends one). */
   requests: { carrier: string; sign: RequestSigner; userAgent: string; maxDocumentBytes: number; retryDelayMs: number };
 }
 
-export abstract class CarrierSimulator<Call extends AnySimCall> extends EventEmitter<{ call: [Call]; fired: [Call] }> {
+/** What differs between REST carriers in the shared parts. */
+export interface CarrierProfile extends SimulatorProfile {
+  defaultCallsPerSecond: number;
+}
+
+/** The carrier-neutral part of every simulator: clock, ticker, stats, callees, calls. */
+export abstract class SimulatorCore<Call extends AnySimCall> extends EventEmitter<{ call: [Call]; fired: [Call] }> {
   readonly stats: SimStats = newSimStats();
   readonly ticker: RealtimeTicker;
   protected readonly clock: Clock;
   protected readonly logger: Logger;
   protected readonly callees = new CalleeDirectory();
-  /** Outbound calls waiting for the calls-per-second window, in request order. */
-  protected readonly pacer: OutboundPacer<Call>;
   /** What every call's environment holds, whatever the carrier. */
   protected readonly sharedEnvironment: SimEnvironment;
   private readonly calls = new Map<string, Call>();
-  private server: FastifyInstance | undefined;
-  private readonly configError: (message: string) => Error;
 
-  constructor(opts: CarrierSimulatorOptions, profile: CarrierProfile) {
+  constructor(opts: SimulatorCoreOptions, profile: SimulatorProfile) {
     super();
-    this.configError = profile.configError;
     this.clock = opts.clock ?? systemClock;
     this.logger = (opts.logger ?? silentLogger()).child({ component: profile.component });
     this.ticker = opts.ticker ?? new RealtimeTicker(this.clock);
-    const cps = opts.outboundCallsPerSecond ?? profile.defaultCallsPerSecond;
-    if (!Number.isInteger(cps) || cps < 1) throw profile.configError(`outboundCallsPerSecond must be an integer >= 1, got ${String(opts.outboundCallsPerSecond)}`);
-    this.pacer = new OutboundPacer(this.clock, cps, (call) => this.emit('fired', call));
     this.sharedEnvironment = {
       clock: this.clock,
       ticker: this.ticker,
@@ -76,8 +78,6 @@ export abstract class CarrierSimulator<Call extends AnySimCall> extends EventEmi
     };
   }
 
-  /** The carrier's REST API, routes and error handling included. */
-  protected abstract buildRestApi(): FastifyInstance;
   /** Ends a call still live when the simulator closes (its callbacks are sent). */
   protected abstract endOnClose(call: Call): Promise<void>;
 
@@ -86,7 +86,7 @@ export abstract class CarrierSimulator<Call extends AnySimCall> extends EventEmi
     this.callees.add(number, script);
   }
 
-  /** The call with this carrier id (Plivo CallUUID, Twilio CallSid), live or ended. */
+  /** The call with this carrier id (Plivo CallUUID, Twilio CallSid, SIP Call-ID), live or ended. */
   getCall(id: string): Call | undefined {
     return this.calls.get(id);
   }
@@ -95,6 +95,35 @@ export abstract class CarrierSimulator<Call extends AnySimCall> extends EventEmi
   liveCalls(): Call[] {
     return [...this.calls.values()].filter((c) => !c.isEnded);
   }
+
+  /** Ends every live call as the simulator closes. */
+  protected async endLiveCalls(): Promise<void> {
+    await Promise.all(this.liveCalls().map((c) => this.endOnClose(c)));
+  }
+
+  /** Registers a new call under its carrier id and announces it (`call` event). */
+  protected track(id: string, call: Call): void {
+    this.calls.set(id, call);
+    this.emit('call', call);
+  }
+}
+
+export abstract class CarrierSimulator<Call extends AnySimCall> extends SimulatorCore<Call> {
+  /** Outbound calls waiting for the calls-per-second window, in request order. */
+  protected readonly pacer: OutboundPacer<Call>;
+  private server: FastifyInstance | undefined;
+  private readonly configError: (message: string) => Error;
+
+  constructor(opts: CarrierSimulatorOptions, profile: CarrierProfile) {
+    super(opts, profile);
+    this.configError = profile.configError;
+    const cps = opts.outboundCallsPerSecond ?? profile.defaultCallsPerSecond;
+    if (!Number.isInteger(cps) || cps < 1) throw profile.configError(`outboundCallsPerSecond must be an integer >= 1, got ${String(opts.outboundCallsPerSecond)}`);
+    this.pacer = new OutboundPacer(this.clock, cps, (call) => this.emit('fired', call));
+  }
+
+  /** The carrier's REST API, routes and error handling included. */
+  protected abstract buildRestApi(): FastifyInstance;
 
   /** Outbound calls still waiting in the calls-per-second queue. */
   queuedCalls(): Call[] {
@@ -117,14 +146,8 @@ export abstract class CarrierSimulator<Call extends AnySimCall> extends EventEmi
    */
   async close(): Promise<void> {
     this.pacer.stop();
-    await Promise.all(this.liveCalls().map((c) => this.endOnClose(c)));
+    await this.endLiveCalls();
     await this.server?.close();
     this.server = undefined;
-  }
-
-  /** Registers a new call under its carrier id and announces it (`call` event). */
-  protected track(id: string, call: Call): void {
-    this.calls.set(id, call);
-    this.emit('call', call);
   }
 }

@@ -70,6 +70,12 @@ export abstract class SimulatedCall<Env extends SimEnvironment, Result extends {
 
   /** Timers that die with the call (ringing, detection, time limits). */
   protected timers: TimerHandle[] = [];
+  /**
+   * Silences shorter than this inside what the party hears do not end a heard-audio segment (its stop is
+   * still dated where the audio ended). 0 for carriers whose playout says where a prompt ends (streams);
+   * a carrier that only has the audio itself (SIP's RTP, silence included) bridges the pauses in speech.
+   */
+  protected heardPauseBridgeMs = 0;
   /** Method syntax keeps a Plivo or Twilio call assignable to the carrier-neutral call type. */
   private endedResolver!: { resolve(r: Result): void };
   private unsubscribeTick: (() => void) | undefined;
@@ -82,7 +88,7 @@ export abstract class SimulatedCall<Env extends SimEnvironment, Result extends {
   private readonly frameTaps = new Set<FrameTap>();
   private readonly keyListeners = new Set<(digit: string) => boolean>();
   private readonly closers = new Set<(reason: string) => void>();
-  private hearing: { label: string; since: number } | undefined;
+  private hearing: { label: string; since: number; lastAudibleEnd: number } | undefined;
   private documentRun: AbortController | undefined;
   private readonly callAbort = new AbortController();
 
@@ -311,20 +317,23 @@ export abstract class SimulatedCall<Env extends SimEnvironment, Result extends {
     }
     this.party.hear(ear);
     const atMs = dueAt - FRAME_MS - this.createdAt;
-    if (audibleLabel !== this.hearing?.label) {
-      this.closeHearingSegment(atMs);
+    const hearing = this.hearing;
+    if (audibleLabel !== undefined && audibleLabel === hearing?.label) {
+      hearing.lastAudibleEnd = atMs + FRAME_MS;
+    } else if (audibleLabel !== undefined || (hearing && atMs - hearing.lastAudibleEnd >= this.heardPauseBridgeMs)) {
+      this.closeHearingSegment();
       if (audibleLabel) {
-        this.hearing = { label: audibleLabel, since: atMs };
+        this.hearing = { label: audibleLabel, since: atMs, lastAudibleEnd: atMs + FRAME_MS };
         this.pushTimeline({ type: 'heard-audio-start', atMs, source: audibleLabel });
       }
     }
     for (const tap of this.frameTaps) tap(frameIndex, dueAt, now, ear);
   }
 
-  private closeHearingSegment(atMs?: number): void {
+  /** Ends the segment where its last audible frame ended (at hangup too, not at the later wall time). */
+  private closeHearingSegment(): void {
     if (!this.hearing) return;
-    // At hangup the segment ends where the last played frame ended, not at the (later) wall time.
-    const at = atMs ?? this.nextFrameDue - FRAME_MS - this.createdAt;
+    const at = this.hearing.lastAudibleEnd;
     this.pushTimeline({ type: 'heard-audio-stop', atMs: at, source: this.hearing.label, durationMs: at - this.hearing.since });
     this.hearing = undefined;
   }
