@@ -85,10 +85,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`--carrier "${carrier}": expected one of ${DEMO_CARRIERS.join(', ')}\n`);
         return 2;
       }
-      const code = await runDemo(config, { exit: values.exit, wavPath: values.wav ?? 'demo-caller.wav', portGiven: values.port !== undefined, carrier });
-      // The demo is over: a socket something left open (the SIP carrier keeps those of unanswered outbound calls) must not keep the process up.
-      if (values.exit) setTimeout(() => process.exit(code), 2000).unref();
-      return code;
+      return await runDemo(config, { exit: values.exit, wavPath: values.wav ?? 'demo-caller.wav', portGiven: values.port !== undefined, carrier });
     }
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
     return 2;

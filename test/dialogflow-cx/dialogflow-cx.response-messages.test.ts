@@ -44,12 +44,12 @@ describe('Dialogflow CX: response messages become what the caller hears and what
         { liveAgentHandoff: { metadata: { transferTarget: 'sip:queue-billing@pbx.example.com', transferSipHeaders: [{ name: 'X-Reason', value: 'billing' }] } } },
       ],
     });
-    expect(commands[1]).toEqual({ kind: 'transfer', target: 'sip:queue-billing@pbx.example.com', headers: { 'X-Reason': 'billing' } });
+    expect(commands[1]).toEqual({ kind: 'transfer', target: 'sip:queue-billing@pbx.example.com', headers: { 'X-Reason': 'billing' }, reason: 'liveAgentHandoff' });
   });
 
   it('transfers a liveAgentHandoff without a target to the configured default target', async () => {
     const commands = await greet({ responseMessages: [{ liveAgentHandoff: {} }] }, { defaultTransferTarget: 'tel:+442070000000' });
-    expect(commands).toEqual([{ kind: 'transfer', target: 'tel:+442070000000', headers: {} }]);
+    expect(commands).toEqual([{ kind: 'transfer', target: 'tel:+442070000000', headers: {}, reason: 'liveAgentHandoff' }]);
   });
 
   it('fails clearly when a liveAgentHandoff has nowhere to go, after playing what came before it', async () => {
@@ -60,7 +60,7 @@ describe('Dialogflow CX: response messages become what the caller hears and what
 
   it('transfers to the E.164 number of telephonyTransferCall', async () => {
     const commands = await greet({ responseMessages: [{ telephonyTransferCall: { phoneNumber: '+16505550123' } }] });
-    expect(commands).toEqual([{ kind: 'transfer', target: 'tel:+16505550123', headers: {} }]);
+    expect(commands).toEqual([{ kind: 'transfer', target: 'tel:+16505550123', headers: {}, reason: 'telephonyTransferCall' }]);
   });
 
   it('plays playAudio clips by URL', async () => {

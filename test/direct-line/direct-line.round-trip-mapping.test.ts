@@ -46,7 +46,7 @@ describe('Direct Line conversation', () => {
     const { bot, emitted } = await startedCall();
     await bot.send(messageActivity('an agent please'));
     const transfer = await emitted.activity((a) => a.name === 'transfer');
-    expect(decodeBotActivity(transfer)).toEqual({ kind: 'transfer', target: 'tel:+15550100', headers: {} });
+    expect(decodeBotActivity(transfer)).toEqual({ kind: 'transfer', target: 'tel:+15550100', headers: {}, reason: 'caller asked' });
     const said = emitted.activities.find((a) => a.type === 'message' && a.text?.includes('agent'));
     expect(decodeBotActivity(said!)).toMatchObject({ kind: 'speak', ssml: true, text: '<speak>Transferring you to an <emphasis>agent</emphasis>.</speak>' });
   });

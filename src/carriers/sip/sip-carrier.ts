@@ -153,8 +153,16 @@ export class SipCarrier implements Carrier {
     return { ...allocated, sdp: new LocalSdpSession(this.advertised, allocated.port) };
   }
 
-  releaseMedia(port: number): void {
-    this.ports.release(port);
+  /** Gives back media no RTP session took over (a refused, cancelled or unanswered call): its sockets close, its port is free again. */
+  discardMedia(media: SipMedia): void {
+    for (const socket of [media.rtp, media.rtcp]) {
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.ports.release(media.port);
   }
 
   /** The RTP session of one call's negotiated media, on the sockets allocated for it. */
@@ -260,7 +268,7 @@ export class SipCarrier implements Carrier {
     call.once('ended', (end) => {
       if (answering) return;
       ended = end;
-      if (media) this.releaseMedia(media.port);
+      if (media) this.discardMedia(media);
       // The registry took the call when callAnswered was called: it hears at once that the caller is gone.
       if (registered) handler.callEnded(offered.callId, { cause: end.cause, side: end.side });
     });
@@ -273,7 +281,7 @@ export class SipCarrier implements Carrier {
       return;
     }
     if (ended) {
-      this.releaseMedia(media.port);
+      this.discardMedia(media);
       return;
     }
     let answerSdp: string;

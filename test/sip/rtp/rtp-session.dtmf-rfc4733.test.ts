@@ -106,6 +106,16 @@ describe('RTP session: RFC 4733 DTMF', () => {
     expect(digits).toEqual(['5', '#']);
   });
 
+  it('a key press between audio packets is not counted as lost audio (events share the sequence numbers)', async () => {
+    const { session, deliver } = await setup();
+    const audio = (seq: number) => rtpPacket({ pt: 0, seq, ts: seq * 160, ssrc: 0x5151, payload: Buffer.alloc(160, 0xff) });
+    const ts = 11 * 160;
+    await deliver([audio(1), audio(2), audio(3), audio(4), audio(5), audio(6), audio(7), audio(8), audio(9), audio(10)]);
+    await deliver([event(11, ts, 5, false, 160, true), event(12, ts, 5, false, 320), event(13, ts, 5, true, 480), event(14, ts, 5, true, 480), event(15, ts, 5, true, 480)]);
+    await deliver([audio(16), audio(17), audio(18)]);
+    expect(session.stats.packetsLost).toBe(0);
+  });
+
   it('when every end packet is lost, the digit is still reported: at the next event, or after a timeout', async () => {
     const { clock, digits, deliver } = await setup();
     await deliver([event(1, 100, 3, false, 160, true), event(2, 100, 3, false, 320)]);

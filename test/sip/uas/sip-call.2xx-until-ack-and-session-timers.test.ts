@@ -135,9 +135,10 @@ describe('SipCall: session timers (RFC 4028)', () => {
     expect(h.requests('UPDATE')).toEqual([]);
     h.clock.advance(1);
     const [update] = h.requests('UPDATE');
-    expect(update.message.headers.get('session-expires')).toBe('120;refresher=uas');
+    // We send this refresh, so we are its UAC: refresher=uac names us (RFC 4028 7.4).
+    expect(update.message.headers.get('session-expires')).toBe('120;refresher=uac');
     expect(update.message.headers.get('to')).toContain(`tag=${h.fromTag}`);
-    h.respondTo(update, 200, [['Session-Expires', '120;refresher=uas']]);
+    h.respondTo(update, 200, [['Session-Expires', '120;refresher=uac']]);
     h.clock.advance(60_000);
     expect(h.requests('UPDATE')).toHaveLength(2);
     expect(h.requests('BYE')).toEqual([]);

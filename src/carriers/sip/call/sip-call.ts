@@ -411,7 +411,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
     if (!dialog || !timer || this.state !== 'confirmed' || !this.offerHandler) return;
     const method = this.peerAllow.includes('UPDATE') ? 'UPDATE' : 'INVITE';
     const request = dialog.createRequest(method, {
-      headers: [['Session-Expires', `${timer.expiresSec};refresher=uas`], ['Supported', 'timer']],
+      headers: [['Session-Expires', `${timer.expiresSec};refresher=uac`], ['Supported', 'timer']], // we send this refresh, so we are its UAC (RFC 4028 7.4)
       ...(method === 'INVITE' ? { body: Buffer.from(this.offerHandler.currentOffer()), contentType: 'application/sdp' } : {}),
     });
     this.options.ua.transactions.request(request, dialog.destination(request), {

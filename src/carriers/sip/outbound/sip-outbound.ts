@@ -90,7 +90,7 @@ export class SipOutboundDialer {
     call.onRinging = () => handler.callRinging?.(request.callId);
     call.once('ended', (end) => {
       if (answered) return;
-      this.deps.carrier.releaseMedia(media.port);
+      this.deps.carrier.discardMedia(media);
       handler.callFailed?.(request.callId, { cause: end.cause, ...(end.status !== undefined ? { status: String(end.status) } : {}) }, sipCallId);
     });
     call.onAnswered = (answerSdp) => {
@@ -112,7 +112,7 @@ export class SipOutboundDialer {
       let answered = false;
       call.once('ended', (end) => {
         if (answered) return;
-        this.deps.carrier.releaseMedia(media.port);
+        this.deps.carrier.discardMedia(media);
         reject(new Error(`transfer target ${input.to} did not answer: ${end.cause}`));
       });
       call.onAnswered = (answerSdp) => {
@@ -120,7 +120,7 @@ export class SipOutboundDialer {
         try {
           resolve({ call, media, negotiated: media.sdp.acceptAnswer(answerSdp) });
         } catch (err) {
-          this.deps.carrier.releaseMedia(media.port);
+          this.deps.carrier.discardMedia(media);
           void call.hangup('Unusable SDP answer');
           reject(new Error(`transfer target ${input.to} answered with SDP Voxgate cannot use: ${(err as Error).message}`));
         }
@@ -177,7 +177,7 @@ export class SipOutboundDialer {
       negotiated = media.sdp.acceptAnswer(input.answerSdp);
     } catch (err) {
       logger.warn({ err }, 'the callee answered with SDP we cannot use; hanging up');
-      this.deps.carrier.releaseMedia(media.port);
+      this.deps.carrier.discardMedia(media);
       await call.hangup(`Unusable SDP answer: ${(err as Error).message}`);
       handler.callFailed?.(request.callId, { cause: `Unusable SDP answer: ${(err as Error).message}`, status: '488' }, sipCallId);
       return;

@@ -279,8 +279,12 @@ export class ReceptionStats {
     this.lastSrAt = 0;
   }
 
-  /** Counts a packet of the current source; `arrivalMs` is the local receive time. */
-  onPacket(seq: number, timestamp: number, arrivalMs: number): void {
+  /**
+   * Counts a packet of the current source; `arrivalMs` is the local receive time. `timestamp`
+   * undefined: a packet that shares the sequence numbers but not the sampling clock (an RFC 4733
+   * event, whose packets all carry the event's start time): it counts as received, not for jitter.
+   */
+  onPacket(seq: number, timestamp: number | undefined, arrivalMs: number): void {
     if (!this.started) this.restart(this.ssrc, seq);
     const delta = (seq - this.maxSeq + SEQ_MOD) % SEQ_MOD;
     if (delta < MAX_DROPOUT) {
@@ -296,6 +300,7 @@ export class ReceptionStats {
       }
     } // else: duplicate or reordered, counted but not the new maximum
     this.received++;
+    if (timestamp === undefined) return;
 
     const arrival = ((arrivalMs * this.clockRate) / 1000) % TWO_32;
     const transit = (arrival - timestamp) | 0;

@@ -713,6 +713,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
         return;
       }
       this.tracker.onPacket(h.timestamp, this.te.event, this.te.end, now);
+      // Events share the audio's sequence numbers: counted as received, so a key press is not reported as loss.
+      if (this.recv.hasSource && h.ssrc === this.recv.ssrc) this.recv.onPacket(h.sequence, undefined, now);
       this.noteMedia(rinfo, now);
       return;
     }

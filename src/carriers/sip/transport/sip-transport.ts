@@ -77,6 +77,9 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   private readonly warnings: RateLimitedWarnings;
   private readonly maxMessageBytes: number;
   private closed = false;
+  /** UDP sends not yet handed to the kernel, and who waits for them to be. */
+  private sendsInFlight = 0;
+  private flushed?: () => void;
   private boundPorts: Partial<Record<SipTransportName, number>> = {};
 
   constructor(private readonly options: SipTransportOptions) {
@@ -179,6 +182,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The last BYEs of a shutdown are on their way: closing the socket under them would drop them.
+    if (this.sendsInFlight > 0) await new Promise<void>((resolve) => (this.flushed = resolve));
     for (const connection of this.connections.values()) connection.socket.destroy();
     this.connections.clear();
     this.connectionsByPeer.clear();
@@ -195,10 +200,13 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       return;
     }
     try {
+      this.sendsInFlight++;
       this.udp.send(data, port, address, (err) => {
         if (err) this.warnings.warn('udp-send', `SIP UDP send to ${address}:${port} failed: ${err.message}`);
+        if (--this.sendsInFlight === 0) this.flushed?.();
       });
     } catch (err) {
+      this.sendsInFlight--;
       // dgram throws synchronously for what it can check at once (port, socket state): never out of a receive handler.
       this.warnings.warn('udp-send', `SIP UDP send to ${address}:${port} failed: ${(err as Error).message}`);
     }
