@@ -207,18 +207,32 @@ describe('RTP pacer', () => {
     expect(pacer.size).toBe(0);
   });
 
-  it('keeps its 20 ms grid when timers fire late (no accumulated drift)', () => {
+  it('keeps its 20 ms grid when timers fire late: sessions get the scheduled slot, never the lateness', () => {
     const fake = new FakeClock(0);
     // Every timer fires 7 ms after it was due.
     const late: Clock = { now: () => fake.now(), setTimeout: (fn, ms) => fake.setTimeout(fn, ms + 7) };
     const pacer = new RtpPacer(late);
     const ticks: number[] = [];
-    pacer.add({ tick: (now) => void ticks.push(now) });
+    pacer.add({ tick: (slot) => void ticks.push(slot) });
     fake.advance(1000);
-    // 49 ticks in the first second: each 7 ms late but on the grid (27, 47, 67, ...), not 27, 54, 81, ...
+    // 49 ticks in the first second, on the grid (20, 40, 60, ...), not drifting (27, 54, 81, ...).
     expect(ticks.length).toBe(49);
-    expect(ticks.slice(0, 3)).toEqual([27, 47, 67]);
-    expect(ticks.at(-1)).toBe(987);
+    expect(ticks.slice(0, 3)).toEqual([20, 40, 60]);
+    expect(ticks.at(-1)).toBe(980);
+  });
+
+  it('after a stall, moves on to the last slot that fell due (sessions send what they owe up to it)', () => {
+    const fake = new FakeClock(0);
+    let stall = 0;
+    const stalling: Clock = { now: () => fake.now(), setTimeout: (fn, ms) => fake.setTimeout(fn, ms + (stall > 0 ? stall-- && 50 : 0)) };
+    const pacer = new RtpPacer(stalling);
+    const ticks: number[] = [];
+    pacer.add({ tick: (slot) => void ticks.push(slot) });
+    fake.advance(40);
+    stall = 1;
+    fake.advance(200);
+    // The timer due at 80 ran at 130: that tick names slot 120 (80 and 100 are owed, sent by the sessions), then the grid goes on.
+    expect(ticks.slice(0, 5)).toEqual([20, 40, 60, 120, 140]);
   });
 
   it('a session removed while ticking does not make others miss their tick', () => {

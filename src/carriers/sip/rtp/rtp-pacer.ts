@@ -2,9 +2,9 @@
  * One 20 ms ticker shared by every RTP session of a process: 500 calls cost one timer, not 500, and
  * their packets leave in one burst per tick. The schedule is kept against clock.now() (each tick is
  * due exactly 20 ms after the previous one was due, whatever the timer's lateness), so it never drifts;
- * after a stall longer than MAX_LATE_MS it restarts from now instead of firing a backlog. Sessions do
- * their own catch-up from the `now` they are given. The timer runs while at least one session is
- * registered.
+ * after a stall longer than MAX_LATE_MS it restarts from now instead of firing a backlog. Sessions are
+ * given the slot's scheduled time, and catch up on their own when it moved on by more than one slot.
+ * The timer runs while at least one session is registered.
  */
 import type { Clock, TimerHandle } from '../../../runtime/clock.js';
 
@@ -63,13 +63,19 @@ export class RtpPacer {
   private readonly fire = (): void => {
     this.timer = undefined;
     const now = this.clock.now();
+    // Sessions are paced on the schedule, not on when the timer ran: with the timer's lateness in it,
+    // calls whose phase sat near half a tick sent two packets on a late tick and none on the next.
+    // After a stall, the schedule moves to the last slot that fell due and the sessions catch up to it.
+    let due = this.dueAt;
+    while (now - due >= TICK_MS) due += TICK_MS;
+    this.dueAt = due;
     this.ticking = true;
     const list = this.sessions;
     for (let i = 0; i < list.length; i++) {
       const s = list[i];
       if (s === null) continue;
       try {
-        s.tick(now);
+        s.tick(due);
       } catch (err) {
         this.onError(err);
       }
