@@ -14,9 +14,13 @@ import type { InboundAccess } from './inbound-access.js';
 
 /** Methods Voxgate handles, announced in Allow. */
 export const ALLOWED_METHODS = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY, UPDATE';
-/** Extensions Voxgate supports (Supported); a Require naming anything else gets 420. */
-export const SUPPORTED_EXTENSIONS = ['timer', 'replaces', 'norefersub'];
-const UNDERSTOOD = new Set([...SUPPORTED_EXTENSIONS, '100rel'].map((e) => e.toLowerCase()));
+/**
+ * Extensions Voxgate implements (Supported); a Require naming anything else gets 420. Only what is
+ * really done is named: no `replaces` (an INVITE with Replaces would be taken for a new call), no
+ * `100rel` (provisional responses are not sent reliably), no `norefersub`.
+ */
+export const SUPPORTED_EXTENSIONS = ['timer'];
+const UNDERSTOOD = new Set(SUPPORTED_EXTENSIONS);
 
 /** What a call (one dialog, or one INVITE still being answered) does with the requests that belong to it. */
 export interface SipDialogUser {

@@ -69,12 +69,13 @@ describe('UAS: out-of-dialog requests and INVITEs refused up front', () => {
 
   it('refuses an INVITE requiring an extension it does not know with 420 naming it in Unsupported', async () => {
     phone = await udpClient(e2e);
-    const invite = phone.invite({ headers: [['Require', 'foo, timer']] });
+    // 100rel and replaces are real extensions Voxgate does not implement: requiring them is refused too.
+    const invite = phone.invite({ headers: [['Require', 'foo, timer, 100rel, replaces']] });
     phone.send(invite);
     const refused = await phone.waitForResponse(invite);
     expect(refused.status).toBe(420);
     expectAnswers(refused, invite);
-    expect(refused.headers.getAll('unsupported')).toEqual(['foo']);
+    expect(refused.headers.getAll('unsupported')).toEqual(['foo', '100rel', 'replaces']);
   });
 
   it('refuses any request requiring an unknown extension with 420, not only an INVITE', async () => {

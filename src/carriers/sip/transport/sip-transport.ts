@@ -18,7 +18,7 @@ import { isKeepAlive, parseSipMessage, SipParseError } from '../message/parser.j
 import { serializeSipMessage } from '../message/serializer.js';
 import { SipStreamFramer } from '../message/stream-framer.js';
 import { buildResponse } from '../message/responses.js';
-import { formatVia, newTag, parseVia } from '../message/headers.js';
+import { formatVia, newTag, parseVia, type Via } from '../message/headers.js';
 
 export type SipTransportName = 'udp' | 'tcp' | 'tls';
 
@@ -165,14 +165,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
         return;
       }
     }
-    const top = response.headers.get('via');
-    if (!top) return;
-    let via;
-    try {
-      via = parseVia(top);
-    } catch {
-      return;
-    }
+    const via = topViaOf(response);
+    if (!via) return;
     const address = viaParam(via.params, 'received') ?? via.host;
     const rport = viaParam(via.params, 'rport');
     const port = rport ? Number(rport) : (via.port ?? (requestSource.transport === 'tls' ? 5061 : 5060));
@@ -318,14 +312,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
 
 /** RFC 3261 18.2.1 / RFC 3581: record where a request really came from in its top Via, for the response. */
 function stampReceived(request: SipRequest, source: SipEndpoint): void {
-  const top = request.headers.get('via');
-  if (!top) return;
-  let via;
-  try {
-    via = parseVia(top);
-  } catch {
-    return;
-  }
+  const via = topViaOf(request);
+  if (!via) return;
   let changed = false;
   // A `received` the peer wrote itself is replaced too: it would send our responses wherever the peer likes.
   const received = via.params.get('received');
@@ -377,6 +365,17 @@ function unframeableRequest(data: Buffer): SipRequest | undefined {
     }
   }
   return undefined;
+}
+
+/** The message's top Via, parsed; undefined when it has none or it does not parse (nothing can be answered along it). */
+function topViaOf(message: SipMessage): Via | undefined {
+  const top = message.headers.get('via');
+  if (!top) return undefined;
+  try {
+    return parseVia(top);
+  } catch {
+    return undefined;
+  }
 }
 
 function viaParam(params: Map<string, string | null>, name: string): string | undefined {
