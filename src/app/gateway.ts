@@ -195,7 +195,14 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   // Each carrier mounts its webhooks and media socket under its prefix; all of them hand calls to the one registry.
   for (const carrier of carriers.list()) await carrier.registerRoutes(app, calls);
   // Listen first so the public URL can default to the real port (port 0 in tests).
-  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    // Close what already listens (a carrier's SIP sockets, timers) so a failed start exits instead of hanging.
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   const port = Number(new URL(address).port);
   const url = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${port}`;
   publicUrl ||= url;
