@@ -196,7 +196,6 @@ export class SipCarrier implements Carrier {
       sdp: media.sdp,
       media: negotiated,
       codecs: this.config.codecs,
-      rtpTimeoutSec: this.config.rtp.timeoutSec,
       logger,
       onClosed: () => {
         this.legs.delete(leg);

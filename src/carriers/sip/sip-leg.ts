@@ -22,8 +22,6 @@ export interface SipLegOptions {
   media: NegotiatedMedia;
   /** Codecs we accept, in our order; a re-offer may only switch among those of the same sample rate. */
   codecs: readonly CodecName[];
-  /** Seconds without RTP before the call is ended (0: never); named in the hangup cause. */
-  rtpTimeoutSec: number;
   logger: Logger;
   /** Releases the RTP ports once the leg is done. */
   onClosed: () => void;
