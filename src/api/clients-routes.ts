@@ -3,14 +3,15 @@
  *   GET    /      (clients:read)   every client, without secrets
  *   POST   /      (clients:write)  {name, scopes[]} -> 201 the client and its secret (shown this once)
  *   DELETE /:id   (clients:write)  revoke: the client's access tokens stop working
- * A caller can only grant scopes it holds itself, so clients:write is no path to admin.
+ * A caller can only grant scopes it holds itself, and only revoke clients whose scopes it holds
+ * itself, so clients:write is no path to admin, nor a way to cut an admin client off.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
-import type { ApiAuth } from './auth/api-auth.js';
+import { ClientScopeError, type ApiAuth } from './auth/api-auth.js';
 import { OAuthClientInputError, type OAuthClientInfo } from './auth/client-repository.js';
-import { hasScope, SCOPES } from './auth/scopes.js';
+import { SCOPES, scopesBeyond } from './auth/scopes.js';
 import './auth/scope-enforcement.js';
 import { docSchema, documentOnly, zodError } from './route-schemas.js';
 
@@ -69,7 +70,7 @@ export async function clientsRoutes(scope: FastifyInstance, opts: ClientsRoutesO
       if (!parsed.success) return reply.code(400).send({ error: zodError(parsed.error) });
       const body = parsed.data;
       const caller = request.principal;
-      const beyond = caller ? body.scopes.filter((s) => !hasScope(caller.scopes, s)) : [];
+      const beyond = caller ? scopesBeyond(caller.scopes, body.scopes) : [];
       if (beyond.length > 0) return reply.code(403).send({ error: `scopes: cannot grant ${beyond.join(', ')}: the caller does not hold it` });
       try {
         const created = await auth.clients.create(body);
@@ -86,10 +87,23 @@ export async function clientsRoutes(scope: FastifyInstance, opts: ClientsRoutesO
     '/:id',
     {
       config: { scope: 'clients:write' },
-      schema: { tags, summary: 'Revoke an OAuth API client (its tokens stop working)', response: { 200: jsonSchema(clientView), 404: jsonSchema(errorView) } },
+      schema: {
+        tags,
+        summary: 'Revoke an OAuth API client (its tokens stop working); only a client whose scopes the caller holds itself',
+        response: { 200: jsonSchema(clientView), 403: jsonSchema(errorView), 404: jsonSchema(errorView) },
+      },
     },
     async (request, reply) => {
-      const revoked = await auth.revokeClient(request.params.id);
+      // Behind scope enforcement there is always a principal; refuse rather than act unchecked if not.
+      const caller = request.principal ?? { scopes: [] };
+      let revoked: OAuthClientInfo | undefined;
+      try {
+        revoked = await auth.revokeClient(request.params.id, caller);
+      } catch (err) {
+        if (!(err instanceof ClientScopeError)) throw err;
+        logger.warn({ clientId: err.clientId, missing: err.missing, by: request.principal?.clientId }, 'OAuth API client revocation refused: the client holds scopes the caller does not');
+        return reply.code(403).send({ error: `scopes: ${err.message}` });
+      }
       if (!revoked) return reply.code(404).send({ error: `id: no API client ${request.params.id}` });
       logger.info({ clientId: revoked.clientId, by: request.principal?.clientId }, 'OAuth API client revoked');
       return view(revoked);

@@ -23,6 +23,7 @@ import { createApiAuth } from '../api/auth/api-auth.js';
 import { oauthTokenRoutes } from '../api/auth/token-endpoint.js';
 import { scopeEnforcement } from '../api/auth/scope-enforcement.js';
 import { clientsRoutes } from '../api/clients-routes.js';
+import { AuthFailureAlarm } from '../alarms/auth-failure-alarm.js';
 import { callsRoutes } from '../api/calls-routes.js';
 import { configRoutes } from '../api/config-routes.js';
 import { ttsCacheRoutes } from '../api/tts-cache-routes.js';
@@ -142,7 +143,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     records: store.outboundCalls,
   });
   const apiToken = resolveSecret(config.api.token, 'api.token', process.env);
-  const apiAuth = await createApiAuth(config.api, store.db, process.env, clock);
+  const apiAuth = await createApiAuth(config.api, store.db, process.env, clock, { redisUrl: config.redis.url, logger });
   const callbackSecret = resolveSecret(config.callbacks.secret, 'callbacks.secret', process.env) ?? apiToken;
   if (!callbackSecret) logger.warn('no callbacks.secret (or api.token): status callbacks are signed with a random key receivers cannot check');
   const notifier = createStatusNotifier(store, { secret: callbackSecret ?? randomBytes(32).toString('hex'), clock, logger });
@@ -163,6 +164,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });
   const detachMetrics = config.metrics.enabled ? metrics.attach(bus) : () => undefined;
   const alarms = createAlarms(config.alarms, { store, bus, notifier, clock, logger });
+  const authAlarm = config.alarms.enabled ? new AuthFailureAlarm({ alarms: alarms.manager, ...config.api.authLimits.alarm, clock, logger }) : undefined;
+  const offAuthFailures = apiAuth.throttle.onFailure((failure) => authAlarm?.record(failure));
 
   // A missed rejection is a bug, but it must not take every other call down with it.
   const onUnhandled = (err: unknown) => logger.error({ err }, 'unhandled promise rejection; the gateway keeps running');
@@ -239,6 +242,9 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       process.off('unhandledRejection', onUnhandled);
       calls.endAll();
       await app.close();
+      offAuthFailures();
+      authAlarm?.stop();
+      await apiAuth.close();
       await records.flush();
       await notifier.close();
       records.detach();

@@ -17,6 +17,7 @@ import { pollyTtsConfigSchema } from '../speech/tts/polly-tts.js';
 import { metricsConfigSchema } from '../api/metrics.js';
 import { alarmsConfigSchema } from '../alarms/alarms-config.js';
 import { apiOAuthConfigSchema } from '../api/auth/api-auth.js';
+import { authLimitsConfigSchema } from '../api/auth/auth-throttle.js';
 import { carriersConfigSchema, configuredCarrierNames } from '../carriers/index.js';
 export type { SecretRef } from '../runtime/secrets.js';
 
@@ -209,6 +210,8 @@ export const configSchema = z
         token: secretSchema.optional(),
         /** OAuth 2.0 client-credentials tokens for API clients (`voxgate clients add`). */
         oauth: apiOAuthConfigSchema.default({}),
+        /** Brute-force limits on failed authentications (token endpoint, bearer tokens), hash-check bounds, the auth-failure alarm. */
+        authLimits: authLimitsConfigSchema.default({}),
       })
       .strict()
       .default({}),

@@ -170,7 +170,9 @@ describe('routes behind scope enforcement must declare a scope', () => {
   });
 
   it('a route registered in the context before the plugin is still closed: 401 without a token, 403 with one', async () => {
-    const admin = { authenticate: async (h?: string) => (h === 'Bearer ok' ? { clientId: 'c', scopes: ['admin' as const] } : undefined) } as unknown as ApiAuth;
+    const admin = {
+      authenticateRequest: async (h?: string) => (h === 'Bearer ok' ? { ok: true, principal: { clientId: 'c', scopes: ['admin' as const] } } : { ok: false, reason: h ? 'invalid' : 'missing' }),
+    } as unknown as ApiAuth;
     const app = Fastify();
     await app.register(async (api) => {
       api.get('/api/v1/early', async () => 'open');

@@ -11,9 +11,14 @@ import type { Clock } from '../../runtime/clock.js';
 import { systemClock } from '../../runtime/clock.js';
 import { resolveSecret, secretSchema, type SecretRef } from '../../runtime/secrets.js';
 import type { VoxgateDatabase } from '../../store/schema.js';
+import { redisConnectionOptions } from '../../dialer/campaign-queue.js';
+import { silentLogger, type Logger } from '../../logger.js';
 import { AccessTokens, DEFAULT_ISSUER, DEFAULT_TOKEN_TTL_SECONDS } from './access-tokens.js';
+import { authLimitsConfigSchema, AuthThrottle } from './auth-throttle.js';
 import { OAuthClientRepository, type OAuthClientInfo } from './client-repository.js';
-import type { Scope } from './scopes.js';
+import { MemoryFailureLedger, RedisFailureLedger, type FailureLedger } from './failure-ledger.js';
+import { scopesBeyond, type Scope } from './scopes.js';
+import { SecretVerifier, type VerifySecretFn } from './secret-verifier.js';
 import { loadOrCreateSigningKey, signingKeyFromSecret } from './signing-key.js';
 
 /** The `api.oauth` config section. */
@@ -32,10 +37,11 @@ export type ApiOAuthConfig = z.infer<typeof apiOAuthConfigSchema>;
  * resolved from `env`, and the store's query builder.
  */
 export async function createApiAuth(
-  api: { token?: SecretRef; oauth?: z.input<typeof apiOAuthConfigSchema> },
+  api: { token?: SecretRef; oauth?: z.input<typeof apiOAuthConfigSchema>; authLimits?: z.input<typeof authLimitsConfigSchema> },
   db: Kysely<VoxgateDatabase>,
   env: NodeJS.ProcessEnv = process.env,
   clock?: Clock,
+  deps: { redisUrl?: string; logger?: Logger } = {},
 ): Promise<ApiAuth> {
   const oauth = apiOAuthConfigSchema.parse(api.oauth ?? {});
   return ApiAuth.create({
@@ -44,6 +50,9 @@ export async function createApiAuth(
     signingKey: resolveSecret(oauth.signingKey, 'api.oauth.signingKey', env),
     tokenTtlSeconds: oauth.tokenTtlSeconds,
     issuer: oauth.issuer,
+    limits: api.authLimits,
+    redisUrl: deps.redisUrl,
+    logger: deps.logger,
     clock,
   });
 }
@@ -69,7 +78,34 @@ export interface ApiAuthOptions {
   tokenTtlSeconds?: number;
   issuer?: string;
   revocationCacheMs?: number;
+  /** `api.authLimits`: brute-force limits, hash-check bounds, the auth-failure alarm. */
+  limits?: z.input<typeof authLimitsConfigSchema>;
+  /** With it, failure counters live in Redis, shared by every process (REDIS_URL). */
+  redisUrl?: string;
+  /** Where the failure counters live; default Redis with redisUrl, else this process's memory. */
+  ledger?: FailureLedger;
+  /** The client secret check (tests count its calls); default scrypt. */
+  verifySecret?: VerifySecretFn;
+  logger?: Logger;
   clock?: Clock;
+}
+
+/** The result of authenticating a request: who, or why not. */
+export type AuthOutcome =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: 'missing' | 'invalid' }
+  | { ok: false; reason: 'throttled'; retryAfterMs: number };
+
+/** A client-management action on a client holding scopes the caller lacks; `missing` names them. */
+export class ClientScopeError extends Error {
+  constructor(
+    readonly action: string,
+    readonly clientId: string,
+    readonly missing: Scope[],
+  ) {
+    super(`cannot ${action} client ${clientId}: it holds ${missing.join(', ')}, which the caller does not`);
+    this.name = 'ClientScopeError';
+  }
 }
 
 export class ApiAuth {
@@ -78,6 +114,12 @@ export class ApiAuth {
   private constructor(
     readonly clients: OAuthClientRepository,
     readonly tokens: AccessTokens,
+    /** Failed-authentication limits, shared by the token endpoint and the bearer checks. */
+    readonly throttle: AuthThrottle,
+    /** Bounded client secret checks. */
+    readonly verifier: SecretVerifier,
+    /** The Redis connection of the failure counters (the token endpoint's request cap shares it), when configured. */
+    readonly redis: RedisFailureLedger['client'] | undefined,
     private readonly staticToken: Buffer | undefined,
     private readonly clock: Clock,
     private readonly revocationCacheMs: number,
@@ -85,11 +127,35 @@ export class ApiAuth {
 
   static async create(opts: ApiAuthOptions): Promise<ApiAuth> {
     const clock = opts.clock ?? systemClock;
+    const limits = authLimitsConfigSchema.parse(opts.limits ?? {});
     const key = opts.signingKey ? signingKeyFromSecret(opts.signingKey) : await loadOrCreateSigningKey(opts.db, clock.now());
     const tokens = new AccessTokens({ key, issuer: opts.issuer, ttlSeconds: opts.tokenTtlSeconds, clock });
     const staticToken = opts.staticToken ? Buffer.from(opts.staticToken) : undefined;
-    return new ApiAuth(new OAuthClientRepository(opts.db, clock), tokens, staticToken, clock, opts.revocationCacheMs ?? DEFAULT_REVOCATION_CACHE_MS);
+    const verifier = new SecretVerifier({ maxConcurrent: limits.maxConcurrentHashChecks, maxQueued: limits.maxQueuedHashChecks, verify: opts.verifySecret });
+    await verifier.warm();
+    const redisLedger = !opts.ledger && opts.redisUrl ? new RedisFailureLedger({ connection: redisConnectionOptions(opts.redisUrl), logger: opts.logger ?? silentLogger() }) : undefined;
+    const throttle = new AuthThrottle(opts.ledger ?? redisLedger ?? new MemoryFailureLedger(), limits, clock);
+    return new ApiAuth(new OAuthClientRepository(opts.db, clock), tokens, throttle, verifier, redisLedger?.client, staticToken, clock, opts.revocationCacheMs ?? DEFAULT_REVOCATION_CACHE_MS);
   }
+
+  /**
+   * authenticate() behind the brute-force limits: a source locked out gets `throttled` before its
+   * credential is looked at; a presented credential that proves nothing counts as a failure.
+   */
+  async authenticateRequest(authorization: string | undefined, source: string): Promise<AuthOutcome> {
+    if (!authorization) return { ok: false, reason: 'missing' };
+    const attempt = { source };
+    const admission = await this.throttle.admit(attempt);
+    if (!admission.allowed) return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
+    const principal = await this.authenticate(authorization);
+    if (!principal) {
+      await this.throttle.failed({ ...attempt, reason: 'invalid bearer token' });
+      return { ok: false, reason: 'invalid' };
+    }
+    await this.throttle.succeeded(attempt, admission);
+    return { ok: true, principal };
+  }
+
 
   /** The caller behind an Authorization header, or undefined when it proves nothing. */
   async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
@@ -102,11 +168,26 @@ export class ApiAuth {
     return { clientId: verified.clientId, scopes: verified.scopes };
   }
 
-  /** Revokes the client and forgets its cached state here at once (other processes notice within the cache time). */
-  async revokeClient(clientId: string): Promise<OAuthClientInfo | undefined> {
+  /**
+   * Revokes the client and forgets its cached state here at once (other processes notice within
+   * the cache time). With `by`, the caller must hold every scope the client holds (the rule
+   * creation follows), else ClientScopeError: clients:write alone is no way to revoke an admin.
+   */
+  async revokeClient(clientId: string, by?: Pick<Principal, 'scopes'>): Promise<OAuthClientInfo | undefined> {
+    if (by) {
+      const target = await this.clients.get(clientId);
+      if (!target) return undefined;
+      const missing = scopesBeyond(by.scopes, target.scopes);
+      if (missing.length > 0) throw new ClientScopeError('revoke', clientId, missing);
+    }
     const client = await this.clients.revoke(clientId);
     this.revocations.delete(clientId);
     return client;
+  }
+
+  /** Closes the failure counters' Redis connection, if any. */
+  async close(): Promise<void> {
+    await this.throttle.close();
   }
 
   private isStaticToken(presented: string): boolean {

@@ -26,7 +26,7 @@ declare module 'fastify' {
 }
 
 export interface ScopeEnforcementOptions {
-  auth: ApiAuth;
+  auth: Pick<ApiAuth, 'authenticateRequest'>;
   logger: Logger;
 }
 
@@ -70,7 +70,13 @@ const enforce: FastifyPluginAsync<ScopeEnforcementOptions> = async (scope, opts)
   });
 
   scope.addHook('onRequest', async (request, reply) => {
-    const principal = await auth.authenticate(request.headers.authorization);
+    const outcome = await auth.authenticateRequest(request.headers.authorization, request.ip);
+    if (!outcome.ok && outcome.reason === 'throttled') {
+      const seconds = Math.ceil(outcome.retryAfterMs / 1000);
+      logger.warn({ method: request.method, url: request.url, ip: request.ip, retryAfterMs: outcome.retryAfterMs }, 'API request refused: too many failed authentications from this address');
+      return reply.code(429).header('retry-after', String(seconds)).send({ error: `too many failed authentications from this address; retry after ${seconds} s` });
+    }
+    const principal = outcome.ok ? outcome.principal : undefined;
     if (!principal) {
       logger.warn({ method: request.method, url: request.url, ip: request.ip }, 'API request with a missing or invalid bearer token');
       // RFC 6750 §3.1: no error code when no credentials were sent at all.

@@ -33,6 +33,11 @@ export function hasScope(granted: readonly string[], needed: Scope): boolean {
   return granted.includes('admin') || granted.includes(needed);
 }
 
+/** The scopes of `wanted` that `granted` does not cover: what a caller may not grant, nor revoke from others. */
+export function scopesBeyond(granted: readonly string[], wanted: readonly Scope[]): Scope[] {
+  return wanted.filter((s) => !hasScope(granted, s));
+}
+
 /** The entries of `list` that are not scopes, for an error message naming them. */
 export function unknownScopes(list: readonly string[]): string[] {
   return list.filter((s) => !known.has(s));
