@@ -118,8 +118,8 @@ export class ApiAuth {
     readonly throttle: AuthThrottle,
     /** Bounded client secret checks. */
     readonly verifier: SecretVerifier,
-    /** The Redis connection of the failure counters (the token endpoint's request cap shares it), when configured. */
-    readonly redis: RedisFailureLedger['client'] | undefined,
+    /** The failure counters in Redis, when configured: the token endpoint's request cap shares their connection and prefix. */
+    readonly redis: Pick<RedisFailureLedger, 'client' | 'prefix'> | undefined,
     private readonly staticToken: Buffer | undefined,
     private readonly clock: Clock,
     private readonly revocationCacheMs: number,
@@ -133,9 +133,10 @@ export class ApiAuth {
     const staticToken = opts.staticToken ? Buffer.from(opts.staticToken) : undefined;
     const verifier = new SecretVerifier({ maxConcurrent: limits.maxConcurrentHashChecks, maxQueued: limits.maxQueuedHashChecks, verify: opts.verifySecret });
     await verifier.warm();
-    const redisLedger = !opts.ledger && opts.redisUrl ? new RedisFailureLedger({ connection: redisConnectionOptions(opts.redisUrl), logger: opts.logger ?? silentLogger() }) : undefined;
-    const throttle = new AuthThrottle(opts.ledger ?? redisLedger ?? new MemoryFailureLedger(), limits, clock);
-    return new ApiAuth(new OAuthClientRepository(opts.db, clock), tokens, throttle, verifier, redisLedger?.client, staticToken, clock, opts.revocationCacheMs ?? DEFAULT_REVOCATION_CACHE_MS);
+    const ledger = opts.ledger ?? (opts.redisUrl ? new RedisFailureLedger({ connection: redisConnectionOptions(opts.redisUrl), logger: opts.logger ?? silentLogger() }) : new MemoryFailureLedger());
+    const throttle = new AuthThrottle(ledger, limits, clock);
+    const redis = ledger instanceof RedisFailureLedger ? ledger : undefined;
+    return new ApiAuth(new OAuthClientRepository(opts.db, clock), tokens, throttle, verifier, redis, staticToken, clock, opts.revocationCacheMs ?? DEFAULT_REVOCATION_CACHE_MS);
   }
 
   /**

@@ -185,7 +185,7 @@ export interface RedisFailureLedgerOptions {
  */
 export class RedisFailureLedger implements FailureLedger {
   readonly client: Redis;
-  private readonly prefix: string;
+  readonly prefix: string;
   private readonly fallback = new MemoryFailureLedger();
   private readonly warnings: RateLimitedWarnings;
 

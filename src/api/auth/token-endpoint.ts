@@ -107,7 +107,7 @@ export async function oauthTokenRoutes(scope: FastifyInstance, opts: TokenEndpoi
     global: false,
     hook: 'onRequest',
     skipOnError: true,
-    ...(auth.redis ? { redis: auth.redis, nameSpace: 'voxgate:auth:token-requests:' } : {}),
+    ...(auth.redis ? { redis: auth.redis.client, nameSpace: `${auth.redis.prefix}:token-requests:` } : {}),
     errorResponseBuilder: (request, context) => {
       logger.warn({ ip: request.ip, max: context.max }, 'OAuth token requests over the per-source cap');
       return new TooManyRequestsError(`too many token requests from this address (at most ${context.max} a minute); retry in ${context.after}`, Math.ceil(context.ttl / 1000));
