@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { apiOAuthConfigSchema } from '../../src/api/auth/api-auth.js';
 import { secretSchema } from '../../src/runtime/secrets.js';
+import { authLimitsConfigSchema } from '../../src/api/auth/auth-throttle.js';
 
 describe('the api.oauth configuration examples in the docs', () => {
   for (const file of ['docs/api-auth.md']) {
@@ -17,5 +18,15 @@ describe('the api.oauth configuration examples in the docs', () => {
   it('an empty section gets the defaults: 1 h tokens, issuer voxgate, key from the store', () => {
     expect(apiOAuthConfigSchema.parse({})).toEqual({ tokenTtlSeconds: 3600, issuer: 'voxgate' });
     expect(apiOAuthConfigSchema.safeParse({ tokenTtl: 5 }).success).toBe(false);
+  });
+});
+
+describe('the api.authLimits example in the README', () => {
+  it('validates against authLimitsConfigSchema and shows the defaults', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n(api:\n {2}authLimits:[\s\S]*?)```/.exec(readme)?.[1];
+    const doc = parse(yaml ?? '') as { api: { authLimits: unknown } };
+    expect(authLimitsConfigSchema.parse(doc.api.authLimits)).toEqual(authLimitsConfigSchema.parse({}));
+    expect(authLimitsConfigSchema.safeParse({ source: { maxFailure: 3 } }).success).toBe(false);
   });
 });
