@@ -35,7 +35,7 @@ export const CLOSE_TRY_AGAIN_LATER = 1013;
 const PUSHED_EVENTS = ['call.started', 'call.answered', 'transcript', 'dtmf', 'call.ended'] as const satisfies readonly (keyof BusEventMap)[];
 
 export interface LiveStreamRoutesOptions {
-  auth: Pick<ApiAuth, 'authenticate'>;
+  auth: Pick<ApiAuth, 'authenticateRequest'>;
   bus: EventBus;
   live: { list(): LiveCallSummary[] };
   store: Pick<Store, 'transcripts'>;
@@ -122,12 +122,18 @@ export async function liveStreamRoutes(app: FastifyInstance, opts: LiveStreamRou
     });
 
     const start = async (token: string) => {
-      const principal = await auth.authenticate(`Bearer ${token}`);
+      // The same brute-force limits as the API's bearer checks: a socket is not a way around them.
+      const outcome = await auth.authenticateRequest(`Bearer ${token}`, request.ip);
       if (closed()) return;
-      if (!principal) {
+      if (!outcome.ok && outcome.reason === 'throttled') {
+        log.warn({ ip: request.ip }, 'live stream from a source locked out after failed authentications');
+        return fail(CLOSE_POLICY_VIOLATION, `too many failed authentications; retry in ${Math.ceil(outcome.retryAfterMs / 1000)} s`);
+      }
+      if (!outcome.ok) {
         log.warn({ ip: request.ip }, 'live stream with a missing or invalid bearer token');
         return fail(CLOSE_POLICY_VIOLATION, 'missing or invalid bearer token');
       }
+      const principal = outcome.principal;
       if (!hasScope(principal.scopes, NEEDED_SCOPE)) {
         log.info({ clientId: principal.clientId }, 'live stream without the needed scope');
         return fail(CLOSE_POLICY_VIOLATION, `missing scope ${NEEDED_SCOPE}`);

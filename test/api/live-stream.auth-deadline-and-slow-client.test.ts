@@ -15,13 +15,23 @@ afterEach(async () => {
   app = undefined;
 });
 
+const LOCKED_OUT_SOURCE = '127.0.0.9';
+
 /** The route on a bare app: a fake ApiAuth accepting TOKEN as admin, an empty live list and store. */
 async function start(options: { authTimeoutMs?: number; maxBufferedBytes?: number }) {
   const bus = new EventBus();
   app = Fastify({ logger: false });
   await app.register(websocket);
   await app.register(liveStreamRoutes, {
-    auth: { authenticate: async (header) => (header === `Bearer ${TOKEN}` ? { clientId: 'test', scopes: ['admin'] } : undefined) },
+    auth: {
+      // A source the API's brute-force limits locked out is locked out of this socket too.
+      authenticateRequest: async (header, source) =>
+        source === LOCKED_OUT_SOURCE && header !== `Bearer ${TOKEN}`
+          ? { ok: false, reason: 'throttled', retryAfterMs: 60_000 }
+          : header === `Bearer ${TOKEN}`
+            ? { ok: true, principal: { clientId: 'test', scopes: ['admin'] } }
+            : { ok: false, reason: 'invalid' },
+    },
     bus,
     live: { list: () => [] },
     store: { transcripts: { listForCall: async () => [] } } as never,
@@ -31,6 +41,18 @@ async function start(options: { authTimeoutMs?: number; maxBufferedBytes?: numbe
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { bus, url: `${url.replace(/^http/, 'ws')}/api/v1/live` };
 }
+
+it('refuses a token from a source locked out after failed authentications, saying when to retry', async () => {
+  const { url } = await start({});
+  const client = new WebSocket(url, { localAddress: LOCKED_OUT_SOURCE });
+  const messages: unknown[] = [];
+  client.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  await new Promise<void>((resolve) => client.once('open', () => resolve()));
+  client.send(JSON.stringify({ type: 'auth', token: 'a-guess' }));
+  const { code } = await new Promise<{ code: number }>((resolve) => client.once('close', (c) => resolve({ code: c })));
+  expect(code).toBe(1008);
+  expect(messages).toEqual([{ type: 'error', error: 'too many failed authentications; retry in 60 s' }]);
+});
 
 function transcriptListeners(bus: EventBus): number {
   return (bus as unknown as { listeners: Map<string, Set<unknown>> }).listeners.get('transcript')?.size ?? 0;
