@@ -5,7 +5,7 @@ import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { Carriers } from '../carriers/index.js';
-import type { VoxgateConfig } from '../config/schema.js';
+import { CALL_INITIATION_PATH, type VoxgateConfig } from '../config/schema.js';
 import { EventBus } from '../events/bus.js';
 import { SpeechPromptAudio } from '../speech/speech-prompt-audio.js';
 import { TtsCache } from '../speech/tts/cache.js';
@@ -212,7 +212,9 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   notifier.start();
   // Campaigns left running by a previous process go on (their interrupted attempts are never re-dialed).
   await campaigns.start();
-  logger.info({ url, publicUrl, store: store.location }, 'voxgate listening');
+  // The conversation service's DCS_URL (seed 000): where it initiates calls on Voxgate (docs/dcs.md).
+  const callInitiationUrl = config.webhook.callInitiationUrl ?? `${publicUrl}${CALL_INITIATION_PATH}`;
+  logger.info({ url, publicUrl, callInitiationUrl, store: store.location }, 'voxgate listening');
 
   return {
     app,

@@ -23,7 +23,7 @@ export interface BotConversationInfo {
    * Honoured by connectors whose protocol has a start activity (Bot API); undefined = the default.
    */
   initialActivity?: Activity | null;
-  /** Activities sent just before the start activity, in the same request (e.g. `dialoutInitiated`). */
+  /** Activities sent before the start activity, each in a request of its own, in order (e.g. `dialoutInitiated`). */
   prelude?: Activity[];
 }
 

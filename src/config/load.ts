@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
 import { ConfigError } from '../runtime/config-error.js';
-import { configSchema, type VoxgateConfig } from './schema.js';
+import { CALL_INITIATION_PATH, configSchema, type VoxgateConfig } from './schema.js';
 import { CARRIER_MODULES } from '../carriers/index.js';
 
 export { ConfigError };
@@ -37,6 +37,32 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
   cur[path[path.length - 1]] = value;
 }
 
+/** The webhook bot CONVERSATION_SERVICE_URL creates. */
+export const CONVERSATION_SERVICE_BOT = 'conversation-service';
+
+/**
+ * Seed 000's DCS_URL is where the conversation service sends call initiation to the dialer
+ * connector, and Voxgate is the dialer connector: so it must name Voxgate's own dialout endpoint.
+ * It once named the conversation service instead; such a value is refused, never re-read the other
+ * way round, since a brain's URL taken as Voxgate's (or the reverse) would misroute every call.
+ */
+function callInitiationUrlFromDcsUrl(value: string): string {
+  let path: string;
+  try {
+    path = new URL(value).pathname.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError(`DCS_URL ${JSON.stringify(value)} is not a valid absolute URL; it names Voxgate's call-initiation endpoint, <publicUrl>${CALL_INITIATION_PATH}`);
+  }
+  if (!path.endsWith(CALL_INITIATION_PATH)) {
+    throw new ConfigError(
+      `DCS_URL ${JSON.stringify(value)} does not name Voxgate's call-initiation endpoint (<publicUrl>${CALL_INITIATION_PATH}). ` +
+        `DCS_URL is where the conversation service initiates calls on Voxgate (seed 000, docs/dcs.md); ` +
+        `if this is the conversation service's own URL, set CONVERSATION_SERVICE_URL=${value} instead.`,
+    );
+  }
+  return value;
+}
+
 function describe(err: ZodError, source: string): string {
   const lines = err.issues.map((i) => {
     const key = i.path.length ? i.path.join('.') : '(top level)';
@@ -56,13 +82,17 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 
     setPath(merged, path, kind === 'number' ? Number(value) : value);
     used.push(name);
   }
-  // The conversation service's URL (seed 000's DCS_URL): a webhook bot named "dcs", answering every number unless routes say otherwise.
-  if (env.DCS_URL) {
+  // The conversation service's own URL (docs/dcs.md): a webhook bot answering every number unless routes say otherwise.
+  if (env.CONVERSATION_SERVICE_URL) {
     const bots = (merged.bots ??= []) as Record<string, unknown>[];
-    if (Array.isArray(bots) && !bots.some((b) => b?.name === 'dcs')) {
-      if (!('routes' in merged)) merged.routes = [{ number: '*', bot: 'dcs' }];
-      bots.push({ name: 'dcs', type: 'webhook', webhook: { url: env.DCS_URL } });
+    if (Array.isArray(bots) && !bots.some((b) => b?.name === CONVERSATION_SERVICE_BOT)) {
+      if (!('routes' in merged)) merged.routes = [{ number: '*', bot: CONVERSATION_SERVICE_BOT }];
+      bots.push({ name: CONVERSATION_SERVICE_BOT, type: 'webhook', webhook: { url: env.CONVERSATION_SERVICE_URL } });
     }
+    used.push('CONVERSATION_SERVICE_URL');
+  }
+  if (env.DCS_URL) {
+    setPath(merged, ['webhook', 'callInitiationUrl'], callInitiationUrlFromDcsUrl(env.DCS_URL));
     used.push('DCS_URL');
   }
   if (used.includes('AI_TTS_URL')) {

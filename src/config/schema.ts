@@ -21,6 +21,9 @@ import { authLimitsConfigSchema } from '../api/auth/auth-throttle.js';
 import { carriersConfigSchema, configuredCarrierNames } from '../carriers/index.js';
 export type { SecretRef } from '../runtime/secrets.js';
 
+/** Where the conversation service initiates calls (seed 000's DCS_URL role): the dialout API. */
+export const CALL_INITIATION_PATH = '/api/v1/actions/dialout';
+
 const botApiSchema = z
   .object({
     /** The bot's base URL (AudioCodes-compatible Bot API). */
@@ -178,6 +181,15 @@ export const configSchema = z
         responseToken: secretSchema.optional(),
         /** The reply URL the brain is told (env DCS_RESPONSE_URL); defaults to <publicUrl>/webhook/response. */
         responseUrl: z.string().url().optional(),
+        /**
+         * Voxgate's call-initiation endpoint as the conversation service reaches it (env DCS_URL, seed 000's
+         * name): the dialout API; defaults to <publicUrl>/api/v1/actions/dialout. Logged at startup.
+         */
+        callInitiationUrl: z
+          .string()
+          .url()
+          .refine((url) => new URL(url).pathname.replace(/\/+$/, '').endsWith(CALL_INITIATION_PATH), `must be Voxgate's dialout endpoint, <publicUrl>/api/v1/actions/dialout`)
+          .optional(),
       })
       .strict()
       .default({}),

@@ -66,12 +66,12 @@ describe('bot-api failures', () => {
     await bot.end('error');
   });
 
-  it('an answer with the wrong shape is a failure naming the field', async () => {
+  it('an answer that is not a batch of activities is a failure naming the field', async () => {
     const { bot, server } = await started();
-    server.fault('activities', { rawBody: JSON.stringify({ activities: [{ type: 'message', text: 'ok' }, { type: 'shout', text: 'x' }] }) });
+    server.fault('activities', { rawBody: JSON.stringify({ activities: { type: 'message', text: 'ok' } }) });
     const failure = once(bot, 'failure') as Promise<[BotApiError]>;
     await bot.send(messageActivity('hello'));
-    expect((await failure)[0].message).toMatch(/malformed: activities\[1\]\.type must be "message" or "event", got "shout"/);
+    expect((await failure)[0].message).toMatch(/malformed: "activities" must be an array, got object/);
     await bot.end('error');
   });
 

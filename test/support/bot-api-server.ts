@@ -43,9 +43,11 @@ export interface BotApiServerOptions {
   websocket?: boolean;
   urlStyle?: 'relative' | 'absolute';
   greeting?: string;
-  /** Sent with the greeting, after it (e.g. a sendMetaData event). */
-  afterGreeting?: Activity[];
+  /** Sent with the greeting, after it (e.g. a sendMetaData event); anything not an object is sent as it is (a garbage activity). */
+  afterGreeting?: unknown[];
   hangupKeyword?: string;
+  /** A bot that reads only the first activity of each request (some do), ignoring the rest. */
+  readsFirstActivityOnly?: boolean;
 }
 
 interface Conversation {
@@ -234,7 +236,8 @@ export class BotApiServer extends EventEmitter<{ websocket: [conversation: strin
       this.conversations.delete(id);
       return { status: 200, body: {} };
     }
-    const activities = Array.isArray(body.activities) ? (body.activities as Activity[]) : [];
+    const all = Array.isArray(body.activities) ? (body.activities as Activity[]) : [];
+    const activities = this.opts.readsFirstActivityOnly ? all.slice(0, 1) : all;
     const replies: Activity[] = [];
     for (const a of activities) {
       const key = String(a.id);
@@ -254,7 +257,7 @@ export class BotApiServer extends EventEmitter<{ websocket: [conversation: strin
   /** The echo bot. */
   private react(a: Activity): Activity[] {
     if (a.type === 'event' && a.name === 'start') {
-      return [this.botActivity({ type: 'message', text: this.opts.greeting ?? 'Hello, I am the echo bot.' }), ...(this.opts.afterGreeting ?? []).map((extra) => this.botActivity(extra))];
+      return [this.botActivity({ type: 'message', text: this.opts.greeting ?? 'Hello, I am the echo bot.' }), ...(this.opts.afterGreeting ?? []).map((extra) => (isActivity(extra) ? this.botActivity(extra) : (extra as Activity)))];
     }
     if (a.type === 'message' && typeof a.text === 'string') {
       const keyword = this.opts.hangupKeyword ?? 'goodbye';
@@ -314,6 +317,10 @@ export class BotApiServer extends EventEmitter<{ websocket: [conversation: strin
       this.emit('websocket', conv.id);
     });
   }
+}
+
+function isActivity(v: unknown): v is Activity {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function conversationOf(path: string): string | undefined {

@@ -5,6 +5,11 @@
  * Failure reporting: start() rejects when the conversation cannot be opened. Once open, every
  * problem (send failed after retries, conversation gone, malformed answer, refresh rejected) is
  * reported once through the `failure` event and send() resolves, so the session applies one policy.
+ * One unusable activity in an answer is rejected on its own: the rest is carried out, the bot is
+ * told which one (`event commandFailed`, command `invalidActivity`) and the rejection is logged.
+ *
+ * Ending: activities queued before end() (the `conversationEnd` notice) still go out, then the
+ * disconnect, and only then is the websocket closed, so what the bot says last on it is received.
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
@@ -12,7 +17,7 @@ import { eventActivity, type Activity } from '../activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
 import { systemClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../logger.js';
-import { parseActivities, parseCreateAnswer, parseRefreshAnswer, type BotApiConversationUrls } from './bot-api-answers.js';
+import { parseActivities, parseCreateAnswer, parseRefreshAnswer, type BotApiConversationUrls, type ParsedActivities, type RejectedActivity } from './bot-api-answers.js';
 import { authHeaders, BotApiError, botApiRequest, type BotApiAuth } from './bot-api-http.js';
 import { sharedOAuthTokenCache, type OAuthClientCredentials, type OAuthTokenCache } from './oauth-token-cache.js';
 
@@ -60,8 +65,15 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
   private socketReopen?: TimerHandle;
   /** Consecutive failed websocket opens; reset by a successful open. */
   private socketFailures = 0;
-  /** Aborts in-flight requests when the call ends. */
-  private readonly lifetime = new AbortController();
+  /** Requests in flight; end() aborts them, since the caller is gone and their answers no longer matter. */
+  private readonly inFlight = new Set<AbortController>();
+  /** The conversation reached 'open' (the bot has it): what was queued before end() may still go out. */
+  private opened = false;
+  /**
+   * Ids of our own reports of rejected activities: a rejection in the answer to one is only logged,
+   * so a bot that keeps answering with bad activities cannot start an endless exchange.
+   */
+  private readonly rejectionReports = new Set<string>();
   /**
    * Sends go out one at a time so the bot sees activities in the order the caller produced them;
    * the chain starts when start() has finished, so early caller input follows the start event.
@@ -117,6 +129,7 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
       return;
     }
     this.state = 'open';
+    this.opened = true;
     this.scheduleRefresh(urls.expiresSeconds);
     if (urls.websocketURL) await this.openSocket(urls.websocketURL);
     if (info.initialActivity === null) return; // configured to open without a start activity
@@ -137,32 +150,40 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
         },
         this.clock.now(),
       );
-    let greeting: Activity[];
-    try {
-      const answer = await this.request('POST', urls.activitiesURL, { conversation: this.conversationId, activities: [...(info.prelude ?? []), start] });
-      greeting = parseActivities(answer, urls.activitiesURL, this.clock.now());
-    } catch (err) {
-      // The call ended while the start event was in flight: nothing left to start.
-      if ((this.state as ConnectorState) === 'ended') return;
-      throw err;
+    // One request each, in order: bots that read only the first activity of a request must still see the start.
+    for (const activity of [...(info.prelude ?? []), start]) {
+      let answer: ParsedActivities;
+      try {
+        const body = await this.request('POST', urls.activitiesURL, { conversation: this.conversationId, activities: [activity] });
+        answer = parseActivities(body, urls.activitiesURL, this.clock.now());
+      } catch (err) {
+        // The call ended while the opening was in flight: nothing left to start.
+        if ((this.state as ConnectorState) === 'ended') return;
+        throw err;
+      }
+      this.receive(answer, urls.activitiesURL, true);
     }
-    this.deliver(greeting);
   }
 
   send(activity: Activity): Promise<void> {
     if (this.state === 'idle') return Promise.reject(new Error(`bot-api bot "${this.botName}": send() before start()`));
+    if (this.state === 'ended') {
+      this.log.debug({ activity: activity.name ?? activity.type }, 'conversation over; activity not sent');
+      return Promise.resolve();
+    }
     const next = this.sendChain.then(() => this.sendNow(activity));
     this.sendChain = next;
     return next;
   }
 
+  /** Runs in queue order; an activity queued before end() still goes out (ahead of the disconnect). */
   private async sendNow(activity: Activity): Promise<void> {
-    if (this.state !== 'open' || !this.urls) {
-      this.log.debug({ activity: activity.name ?? activity.type }, 'conversation over; activity not sent');
+    if (!this.opened || !this.urls) {
+      this.log.debug({ activity: activity.name ?? activity.type }, 'conversation not open; activity not sent');
       return;
     }
     const url = this.urls.activitiesURL;
-    let answer: Activity[];
+    let answer: ParsedActivities;
     try {
       const body = await this.request('POST', url, { conversation: this.conversationId, activities: [activity] });
       answer = parseActivities(body, url, this.clock.now());
@@ -170,7 +191,7 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
       this.fail(err as Error);
       return;
     }
-    this.deliver(answer);
+    this.receive(answer, url, !this.rejectionReports.has(activity.id));
   }
 
   end(reasonCode: BotDisconnectReason, reason?: string): Promise<void> {
@@ -180,16 +201,23 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
     this.state = 'ended';
     this.refreshTimer?.cancel();
     this.refreshTimer = undefined;
-    this.closeSocket();
-    this.lifetime.abort();
+    this.socketReopen?.cancel();
+    this.socketReopen = undefined;
+    for (const request of this.inFlight) request.abort();
+    let disconnected: Promise<void>;
     if (wasStarting) {
       // start() sends the disconnect once the create answer is in; end() resolves after it.
-      this.endPromise = new Promise<void>((resolve, reject) => {
+      disconnected = new Promise<void>((resolve, reject) => {
         this.pendingEnd = { reasonCode, reason, settle: (p) => p.then(resolve, reject) };
       });
+    } else if (wasOpen) {
+      // What was queued before the end (conversationEnd) goes out first; the bot hears the disconnect last.
+      disconnected = this.sendChain.then(() => this.disconnect({ reasonCode, reason }));
     } else {
-      this.endPromise = wasOpen ? this.disconnect({ reasonCode, reason }) : Promise.resolve();
+      disconnected = Promise.resolve();
     }
+    // The websocket stays open until the disconnect is done (or failed): the bot's last words on it are still received.
+    this.endPromise = disconnected.finally(() => this.closeSocket());
     return this.endPromise;
   }
 
@@ -310,8 +338,9 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
     return (this.auth.tokenCache ?? sharedOAuthTokenCache).token(this.auth.oauth);
   }
 
+  /** Frames are read until the socket is closed, which end() does only after the disconnect. */
   private onSocketFrame(text: string | null, url: string): void {
-    if (this.state !== 'open') return;
+    if (!this.opened) return;
     if (text === null) {
       this.log.warn({ url }, 'bot-api websocket sent a binary frame; ignored');
       return;
@@ -323,11 +352,14 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
       this.log.warn({ url, frame: text.slice(0, 80) }, 'bot-api websocket frame is not JSON; ignored');
       return;
     }
+    let parsed: ParsedActivities;
     try {
-      this.deliver(parseActivities(body, url, this.clock.now()));
+      parsed = parseActivities(body, url, this.clock.now());
     } catch (err) {
       this.log.warn({ url, problem: (err as Error).message }, 'bot-api websocket frame ignored');
+      return;
     }
+    this.receive(parsed, url, true);
   }
 
   private closeSocket(): void {
@@ -342,22 +374,51 @@ export class BotApiConnector extends EventEmitter<BotConnectorEventMap> implemen
 
   // ---- plumbing -----------------------------------------------------------------------------
 
-  private request(method: 'POST', url: string, body: unknown, abortOnEnd = true): Promise<unknown> {
-    return botApiRequest({
-      method,
-      url,
-      body,
-      auth: this.auth,
-      clock: this.clock,
-      log: this.log,
-      timeoutMs: this.timeoutMs,
-      retries: this.retries,
-      signal: abortOnEnd ? this.lifetime.signal : undefined,
-    });
+  private async request(method: 'POST', url: string, body: unknown, abortOnEnd = true): Promise<unknown> {
+    const controller = abortOnEnd ? new AbortController() : undefined;
+    if (controller) this.inFlight.add(controller);
+    try {
+      return await botApiRequest({
+        method,
+        url,
+        body,
+        auth: this.auth,
+        clock: this.clock,
+        log: this.log,
+        timeoutMs: this.timeoutMs,
+        retries: this.retries,
+        signal: controller?.signal,
+      });
+    } finally {
+      if (controller) this.inFlight.delete(controller);
+    }
+  }
+
+  /** A bot answer (HTTP or websocket): the bot hears about its rejected activities, the rest is carried out. */
+  private receive(answer: ParsedActivities, url: string, reportRejections: boolean): void {
+    for (const rejected of answer.rejected) {
+      this.log.warn({ url, index: rejected.index, type: rejected.type, activityId: rejected.activityId, problem: rejected.reason }, 'bot activity rejected; the rest of its batch is carried out');
+      // Queued before the good ones are carried out, so the report still goes out if they end the call.
+      if (reportRejections && this.state === 'open') this.reportRejected(rejected);
+    }
+    this.deliver(answer.activities);
+  }
+
+  /** Told the way refused commands are (commandFailed), naming the activity by its place in the batch. */
+  private reportRejected(rejected: RejectedActivity): void {
+    const { index, type, activityId, reason } = rejected;
+    const report = eventActivity('commandFailed', { value: { command: 'invalidActivity', index, type, ...(activityId ? { activityId } : {}), reason } }, this.clock.now());
+    this.rejectionReports.add(report.id);
+    void this.send(report);
   }
 
   private deliver(activities: Activity[]): void {
-    if (activities.length === 0 || this.state !== 'open') return;
+    if (activities.length === 0) return;
+    if (this.state !== 'open') {
+      if (!this.opened) return;
+      // The call is over (the disconnect may still be in flight): nothing can be carried out, but the bot's last words are kept in the log.
+      this.log.info({ activities: activities.map((a) => ({ id: a.id, type: a.type, name: a.name, text: a.text })) }, 'bot activities received after the call ended; not carried out');
+    }
     this.emit('activities', activities);
   }
 

@@ -18,7 +18,7 @@ import type { WebhookReplyRouter } from './webhook-reply-router.js';
 
 export interface WebhookBotOptions {
   name: string;
-  /** The brain's webhook (`DCS_URL` role seen from the brain: where call events go). */
+  /** The brain's webhook, where call events go (env CONVERSATION_SERVICE_URL; not seed 000's DCS_URL, which is Voxgate's own call-initiation endpoint). */
   url: string;
   /** Sent as `Authorization: Bearer <token>`; no header when absent or empty. */
   token?: string;
