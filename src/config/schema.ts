@@ -135,6 +135,8 @@ export const configSchema = z
       .object({
         /** espeak: local, offline. http: a generic text-in, audio-out service (AI_TTS_URL). openai: OpenAI-compatible /audio/speech. */
         provider: z.enum(['espeak', 'http', 'openai', 'elevenlabs', 'azure', 'google', 'polly']).default('espeak'),
+        /** Once a prompt's audio started, the longest gap between two chunks before the stream counts as stalled (the fallback voice takes over); 0 = no deadline. */
+        idleTimeoutMs: z.number().int().min(0).max(120_000).default(5000),
         http: z.object({ url: z.string().url(), token: secretSchema.optional(), requestTimeoutMs: z.number().int().positive().optional() }).strict().optional(),
         openai: z
           .object({
