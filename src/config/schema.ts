@@ -187,7 +187,7 @@ export const configSchema = z
       .object({
         provider: z.enum(['none', 'deepgram', 'openai', 'vosk', 'google', 'azure']).default('none'),
         deepgram: z
-          .object({ apiKey: secretSchema, baseUrl: z.string().url().optional(), model: z.string().optional(), endpointingMs: z.number().int().positive().optional() })
+          .object({ apiKey: secretSchema, baseUrl: z.string().url().optional(), model: z.string().optional(), endpointingMs: z.number().int().positive().optional(), idleTimeoutMs: z.number().int().min(0).max(120_000).optional() })
           .strict()
           .optional(),
         openai: openAiSttConfigSchema.optional(),

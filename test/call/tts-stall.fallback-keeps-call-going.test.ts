@@ -35,7 +35,7 @@ describe('a call whose TTS stream stalls mid-prompt', () => {
     const fallback = new ToneTtsProvider();
     const call = await startSession({ clock, audio: audioFor(clock, fallback), greeting: [{ text: greeting }] });
     const alarms = new AlarmConditions({
-      alarms: { raise: async (type, entity, severity, message) => void raised.push({ type, entity, severity, message }), clear: async () => {}, onChange: () => () => {} },
+      alarms: { raise: async (type, entity, severity, message) => void raised.push({ type, entity, severity, message }), clear: async () => undefined, onChange: () => () => {} },
       clock,
       thresholds: { tts: { majorCount: 1 } },
     }).attach(call.bus);
