@@ -62,6 +62,8 @@ const llmSchema = z
     maxTokens: z.number().int().positive().optional(),
     tools: z.array(llmToolSchema).optional(),
     requestTimeoutMs: z.number().int().positive().optional(),
+    /** Once the answer streams, the longest gap between two stream events before it counts as stalled (bot failure policy). Default 10000. */
+    idleTimeoutMs: z.number().int().positive().optional(),
     maxToolRounds: z.number().int().min(1).max(20).optional(),
   })
   .strict();
