@@ -17,7 +17,7 @@
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import { systemClock } from '../runtime/clock.js';
 import type { EventBus } from '../events/bus.js';
-import type { TurnEvent } from '../events/call-events.js';
+import type { ProviderErrorEvent, TurnEvent } from '../events/call-events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { AlarmManager } from './alarm-manager.js';
 import type { AlarmSeverity } from './severity.js';
@@ -147,6 +147,7 @@ export class AlarmConditions {
       })),
       bus.subscribe('turn', (e) => this.guard(() => this.turn(e))),
       bus.subscribe('call.ended', (e) => this.guard(() => this.callEnded(e.callId, e.reason))),
+      bus.subscribe('provider.error', (e) => this.guard(() => this.coveredFailure(e))),
       bus.subscribe('outbound.status', (e) => this.guard(() => {
         if (e.status === 'failed' && e.reasonCode === 'error') this.failure('carrier-failure', e.carrier ?? 'unknown', e.reason ?? 'carrier error');
       })),
@@ -192,6 +193,13 @@ export class AlarmConditions {
       this.failure('tts-failure', t.ttsProvider ?? call?.ttsProvider ?? 'unknown', t.error ?? 'TTS error');
       call?.counted.add('tts-failure');
     }
+  }
+
+  /** A failure a fallback covered (the call went on) shows in no turn or call outcome: it counts from its provider.error. */
+  private coveredFailure(e: ProviderErrorEvent): void {
+    if (e.fallback === undefined) return; // counted from the turn's or the call's outcome
+    const type: FailureAlarmType = e.kind === 'tts' ? 'tts-failure' : e.kind === 'stt' ? 'stt-failure' : e.kind === 'bot' ? 'bot-failure' : 'carrier-failure';
+    this.failure(type, e.provider, `${e.error} (${e.fallback} took over)`);
   }
 
   private callEnded(callId: string, reason: string): void {

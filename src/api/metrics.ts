@@ -155,6 +155,8 @@ export class VoxgateMetrics {
       bus.subscribe('transcript', (e) => this.guard('transcript', () => e.who === 'caller' && this.callWentOn(e.callId))),
       bus.subscribe('dtmf', (e) => this.guard('dtmf', () => this.callWentOn(e.callId))),
       bus.subscribe('outbound.status', (e) => this.guard('outbound.status', () => this.outboundStatus(e.status, e.reasonCode, e.carrier))),
+      // A failure a fallback covered shows in no turn or call outcome: it counts from its provider.error.
+      bus.subscribe('provider.error', (e) => this.guard('provider.error', () => e.fallback !== undefined && this.providerError(e.kind, e.provider))),
     ];
     return () => offs.forEach((off) => off());
   }

@@ -123,7 +123,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     : undefined;
   const speechFor = (c: VoxgateConfig) => {
     const tts = opts.tts ?? ttsFromConfig(c, logger);
-    const audio = new SpeechPromptAudio(tts, { cache: ttsCache, fallback: tts.name === 'espeak' ? undefined : new EspeakTtsProvider(), clock, logger });
+    const audio = new SpeechPromptAudio(tts, { cache: ttsCache, fallback: tts.name === 'espeak' ? undefined : new EspeakTtsProvider(), idleTimeoutMs: c.tts.idleTimeoutMs, clock, logger });
     return { audio, stt: opts.stt ?? sttFromConfig(c, logger), ttsProvider: tts.name };
   };
   const speech = speechFor(effective);

@@ -59,7 +59,7 @@ export function sttFromConfig(config: VoxgateConfig, logger: Logger, env: NodeJS
   switch (stt.provider) {
     case 'deepgram': {
       const dg = stt.deepgram!;
-      return new DeepgramSttProvider({ apiKey: resolveSecret(dg.apiKey, 'stt.deepgram.apiKey', env)!, baseUrl: dg.baseUrl, model: dg.model, endpointingMs: dg.endpointingMs, logger });
+      return new DeepgramSttProvider({ apiKey: resolveSecret(dg.apiKey, 'stt.deepgram.apiKey', env)!, baseUrl: dg.baseUrl, model: dg.model, endpointingMs: dg.endpointingMs, idleTimeoutMs: dg.idleTimeoutMs, logger });
     }
     case 'openai':
       return new OpenAiTranscriptionProvider(openAiTranscriptionOptions(stt.openai!, { logger, env }));

@@ -1,4 +1,5 @@
 /** Where prompt audio comes from: TTS for bot text, fetched audio for playUrl. */
+import type { Logger } from 'pino';
 import type { TtsRequest } from '../speech/tts/provider.js';
 
 export interface SpeakOptions {
@@ -6,6 +7,10 @@ export interface SpeakOptions {
   signal: AbortSignal;
   /** ttsTimeoutMS: the first audio must come within this long; 0 or absent = no deadline. */
   firstAudioTimeoutMs?: number;
+  /** The call's logger: failures are logged naming the call. */
+  log?: Logger;
+  /** The main voice failed (error, deadline, stall) and `fallback` speaks the prompt instead: the call reports the failure. */
+  onFallback?: (error: Error, fallback: string) => void;
 }
 
 export interface PromptAudioSource {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { LegMedia, LegSampleRate } from '../carriers/leg.js';
+import { TtsError } from '../speech/tts/provider.js';
 import type { CallRecording } from './call-recording.js';
 import type { PromptAudioSource } from './prompt-audio.js';
 import { PromptQueue, type Prompt, type PromptOutcome } from './prompt-queue.js';
@@ -89,7 +90,8 @@ export class PromptVoice extends EventEmitter<PromptVoiceEventMap> {
   say(text: string, s: CallSettings, opts: SayOptions): void {
     this.writeTranscript(opts.who, text);
     const req = { text, ssml: opts.ssml, language: opts.language ?? s.ttsLanguage ?? s.language, voice: s.voiceName, sampleRate: this.leg.sampleRate };
-    this.enqueue(text, s, opts.activityId, (signal) => this.audio.speak(req, { noCache: s.disableTtsCache, signal, firstAudioTimeoutMs: s.ttsTimeoutMS }));
+    const onFallback = (error: Error, fallback: string) => this.fallbackSpoke(error, fallback);
+    this.enqueue(text, s, opts.activityId, (signal) => this.audio.speak(req, { noCache: s.disableTtsCache, signal, firstAudioTimeoutMs: s.ttsTimeoutMS, log: this.scope.log, onFallback }));
   }
 
   /** Plays audio from a URL (the bot's playUrl), shown in the transcript by its label. */
@@ -133,6 +135,13 @@ export class PromptVoice extends EventEmitter<PromptVoiceEventMap> {
     if (startedAt === undefined) return; // purged before any of it played
     this.scope.bus.publish('prompt.played', { callId: this.scope.callId, promptId: o.prompt.id, text: o.prompt.text, startedAt, endedAt: o.endedAt, heardInFull: o.heardInFull });
     if (!this.closed) this.emit('ended', { ...o, startedAt });
+  }
+
+  /** The call goes on in the fallback voice; the failed provider still counts (metrics, alarms). */
+  private fallbackSpoke(error: Error, fallback: string): void {
+    const { bus, callId, clock } = this.scope;
+    const provider = error instanceof TtsError ? error.provider : 'tts';
+    bus.publish('provider.error', { kind: 'tts', provider, callId, error: error.message, at: clock.now(), fallback });
   }
 
   private failed(prompt: Prompt, err: Error): void {

@@ -66,6 +66,8 @@ const llmSchema = z
     maxTokens: z.number().int().positive().optional(),
     tools: z.array(llmToolSchema).optional(),
     requestTimeoutMs: z.number().int().positive().optional(),
+    /** Once the answer streams, the longest gap between two stream events before it counts as stalled (bot failure policy). Default 10000. */
+    idleTimeoutMs: z.number().int().positive().optional(),
     maxToolRounds: z.number().int().min(1).max(20).optional(),
   })
   .strict();
@@ -139,6 +141,8 @@ export const configSchema = z
       .object({
         /** espeak: local, offline. http: a generic text-in, audio-out service (AI_TTS_URL). openai: OpenAI-compatible /audio/speech. */
         provider: z.enum(['espeak', 'http', 'openai', 'elevenlabs', 'azure', 'google', 'polly']).default('espeak'),
+        /** Once a prompt's audio started, the longest gap between two chunks before the stream counts as stalled (the fallback voice takes over); 0 = no deadline. */
+        idleTimeoutMs: z.number().int().min(0).max(120_000).default(5000),
         http: z.object({ url: z.string().url(), token: secretSchema.optional(), requestTimeoutMs: z.number().int().positive().optional() }).strict().optional(),
         openai: z
           .object({
@@ -198,7 +202,7 @@ export const configSchema = z
       .object({
         provider: z.enum(['none', 'deepgram', 'openai', 'vosk', 'google', 'azure']).default('none'),
         deepgram: z
-          .object({ apiKey: secretSchema, baseUrl: z.string().url().optional(), model: z.string().optional(), endpointingMs: z.number().int().positive().optional() })
+          .object({ apiKey: secretSchema, baseUrl: z.string().url().optional(), model: z.string().optional(), endpointingMs: z.number().int().positive().optional(), idleTimeoutMs: z.number().int().min(0).max(120_000).optional() })
           .strict()
           .optional(),
         openai: openAiSttConfigSchema.optional(),

@@ -84,6 +84,11 @@ export interface ProviderErrorEvent {
   callId?: string;
   error: string;
   at: number;
+  /**
+   * Set when a fallback took over and the call went on (the eSpeak voice for a TTS provider that
+   * failed or stalled). Failures without one also show as the turn's or the call's outcome.
+   */
+  fallback?: string;
 }
 
 /** A conversational turn finished (published once per turn) and where its time went (all times epoch ms, latencies in ms). */

@@ -3,6 +3,7 @@ import type { PromptAudioSource, SpeakOptions } from '../call/prompt-audio.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { TtsCache } from './tts/cache.js';
 import { TtsError, type TtsProvider, type TtsRequest } from './tts/provider.js';
+import { DEFAULT_TTS_IDLE_TIMEOUT_MS, StallGuardedTts, TtsStallError } from './tts/stall-guard.js';
 import { loadPlayUrlAudio } from './play-url.js';
 
 export interface SpeechPromptAudioOptions {
@@ -12,6 +13,12 @@ export interface SpeechPromptAudioOptions {
    * degrades the voice instead of silencing the call. Typically the local eSpeak NG voice.
    */
   fallback?: TtsProvider;
+  /**
+   * Once a prompt's audio started, the longest gap between two chunks (config `tts.idleTimeoutMs`);
+   * a stream that stalls longer is aborted and the fallback voice speaks the prompt. Default 5000;
+   * 0 turns the deadline off.
+   */
+  idleTimeoutMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -19,12 +26,15 @@ export interface SpeechPromptAudioOptions {
 /** Prompt audio for calls: bot text through the shared TTS cache, playUrl audio fetched and converted. */
 export class SpeechPromptAudio implements PromptAudioSource {
   private readonly clock: Clock;
+  private readonly tts: TtsProvider;
+  private readonly fallback: TtsProvider | undefined;
 
-  constructor(
-    private readonly tts: TtsProvider,
-    private readonly options: SpeechPromptAudioOptions = {},
-  ) {
+  constructor(tts: TtsProvider, private readonly options: SpeechPromptAudioOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    const idleMs = options.idleTimeoutMs ?? DEFAULT_TTS_IDLE_TIMEOUT_MS;
+    const guard = (p: TtsProvider) => (idleMs > 0 ? new StallGuardedTts(p, { clock: this.clock, idleMs, logger: options.logger }) : p);
+    this.tts = guard(tts);
+    this.fallback = options.fallback && options.fallback !== tts ? guard(options.fallback) : undefined;
   }
 
   async *speak(req: TtsRequest, opts: SpeakOptions): AsyncIterable<Int16Array> {
@@ -35,10 +45,15 @@ export class SpeechPromptAudio implements PromptAudioSource {
         yield chunk;
       }
     } catch (err) {
-      const { fallback, logger } = this.options;
-      // Once the caller heard part of it, a second voice restarting the sentence is worse than stopping.
-      if (started || opts.signal.aborted || !fallback || fallback === this.tts) throw err;
-      logger?.warn({ err, provider: this.tts.name, fallback: fallback.name }, 'TTS failed before any audio; speaking the prompt with the fallback voice');
+      const { fallback } = this;
+      const stalled = err instanceof TtsStallError;
+      // Once the caller heard part of it, a second voice restarting the sentence is worse than
+      // stopping; a stalled stream does not stop, though, it leaves the caller in silence.
+      if ((started && !stalled) || opts.signal.aborted || !fallback) throw err;
+      const log = opts.log ?? this.options.logger;
+      const what = stalled ? 'TTS stalled mid-prompt' : 'TTS failed before any audio';
+      log?.warn({ err: errorText(err), provider: this.tts.name, fallback: fallback.name, ...(stalled ? { stalledMs: err.stalledMs, heardMs: err.audioMs } : {}) }, `${what}; speaking the prompt with the fallback voice`);
+      opts.onFallback?.(err instanceof Error ? err : new Error(String(err)), fallback.name);
       yield* this.synthesize(fallback, { ...req, voice: undefined, ssml: req.ssml }, opts);
     }
   }
@@ -86,4 +101,8 @@ export class SpeechPromptAudio implements PromptAudioSource {
       iterator.return?.().catch(() => undefined);
     }
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -24,9 +24,11 @@ export async function startSession(
     /** Replaces the default leg (capabilities off, another carrier, no clear confirmation). */
     leg?: RecordingLeg;
     logger?: Logger;
+    /** The session's clock, when the test built parts (a prompt audio source) that share it. */
+    clock?: FakeClock;
   } = {},
 ) {
-  const clock = new FakeClock();
+  const clock = opts.clock ?? new FakeClock();
   const leg = opts.leg ?? new RecordingLeg();
   const bot = new ScriptedBot(opts.greeting ?? []);
   bot.wantsPromptInterruptions = opts.botWantsPromptInterruptions ?? false;

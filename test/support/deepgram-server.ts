@@ -47,6 +47,7 @@ export class DeepgramConnection extends SttDoubleConnection {
   /** Audio bytes received before the current utterance started (Results' `start`). */
   private utteranceStartBytes = 0;
   private interimsSent = 0;
+  private stalled = false;
 
   constructor(
     socket: WebSocket,
@@ -68,12 +69,21 @@ export class DeepgramConnection extends SttDoubleConnection {
     );
   }
 
+  /** From now on the stream stays open and takes audio but answers nothing (a recognizer that hung). */
+  stall(): void {
+    this.stalled = true;
+  }
+
   /** Closes the stream from the server side as Deepgram does on an error (e.g. 1011 NET-0001). */
   drop(code = 1011, reason = 'NET-0001'): void {
     this.socket.close(code, reason);
   }
 
   protected override onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.stalled) {
+      if (isBinary) this.recordAudio(data);
+      return;
+    }
     if (isBinary) this.onAudio(data);
     else this.onControl(data.toString('utf8'));
   }

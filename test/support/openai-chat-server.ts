@@ -68,6 +68,11 @@ export class ChatStreamReply {
     return this.gone;
   }
 
+  /** Sends nothing more but keeps the connection open (a model server that stalled); resolves once the client gives up. */
+  stall(): Promise<void> {
+    return this.clientGone;
+  }
+
   /** One content delta chunk. */
   content(text: string): void {
     this.chunk({ content: text });

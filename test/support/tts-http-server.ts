@@ -9,7 +9,7 @@
  * Every request is recorded with its headers and parsed body.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackDouble, receive, sendJson, writeChunked } from './fake-vendor-server.js';
+import { LoopbackDouble, neverAnswer, receive, sendJson, writeChunked } from './fake-vendor-server.js';
 import { encodeMuLaw } from '../../src/media/g711.js';
 import { encodeWav } from '../../src/media/wav.js';
 
@@ -62,8 +62,11 @@ export function writeTone(res: ServerResponse, script: ToneStreamScript, rate: n
 
 /** How the generic endpoint answers one POST. */
 export type GenericAnswer =
-  /** Audio bytes with this Content-Type, sent in `chunks` pieces (default 4). */
-  | { kind: 'audio'; contentType: string; bytes: Uint8Array; chunks?: number; gates?: Promise<void>[]; cutAfterChunks?: number }
+  /**
+   * Audio bytes with this Content-Type, sent in `chunks` pieces (default 4). `stallAfterChunks`: after
+   * that many pieces nothing more is written and the connection stays open (a vendor that stalled).
+   */
+  | { kind: 'audio'; contentType: string; bytes: Uint8Array; chunks?: number; gates?: Promise<void>[]; cutAfterChunks?: number; stallAfterChunks?: number }
   /** `{ audio_url }` pointing at the audio served by GET (relative path unless `absolute`). */
   | { kind: 'audio_url'; contentType: string; bytes: Uint8Array; absolute?: boolean; getStatus?: number }
   | { kind: 'status'; status: number; contentType?: string; body: string }
@@ -162,9 +165,12 @@ export class TtsHttpDouble extends LoopbackDouble {
         res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'text/plain' });
         res.end(answer.body);
         return;
-      case 'audio':
+      case 'audio': {
         res.writeHead(200, { 'content-type': answer.contentType });
-        return writeChunked(res, answer.bytes, answer.chunks ?? 4, answer.gates, answer.cutAfterChunks);
+        const gates = [...(answer.gates ?? [])];
+        if (answer.stallAfterChunks !== undefined) gates[answer.stallAfterChunks - 1] = neverAnswer();
+        return writeChunked(res, answer.bytes, answer.chunks ?? 4, gates, answer.cutAfterChunks);
+      }
       case 'audio_url': {
         const id = `a${this.nextAudio++}.raw`;
         this.audioById.set(id, { contentType: answer.contentType, bytes: answer.bytes, status: answer.getStatus ?? 200 });

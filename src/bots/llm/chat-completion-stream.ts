@@ -23,6 +23,9 @@ export interface ChatCompletionResult {
   finishReason?: string;
 }
 
+/** What arrived of a streamed answer: its headers, then each event. */
+export type StreamProgress = 'headers' | 'event';
+
 /** A request that failed at the HTTP or wire level; the message names the URL and what went wrong. */
 export class ChatCompletionError extends Error {
   constructor(
@@ -44,7 +47,8 @@ interface ChunkToolCallDelta {
  * Streams one completion. `onContent` is called for every content delta, in order. Rejects with
  * ChatCompletionError on an HTTP error, a malformed stream or a stream error object; when `signal`
  * aborts, rejects with the signal's reason.
- * `onActivity` is called whenever bytes arrive (the caller's idle timeout restarts on it).
+ * `onActivity` is called when the headers arrive and for every stream event (the caller's
+ * deadlines restart on it; comments such as ": keep-alive" do not count, a stream of only those is stalled).
  */
 export async function streamChatCompletion(options: {
   url: string;
@@ -52,7 +56,7 @@ export async function streamChatCompletion(options: {
   body: Record<string, unknown>;
   signal: AbortSignal;
   onContent: (text: string) => void;
-  onActivity?: () => void;
+  onActivity?: (arrived: StreamProgress) => void;
 }): Promise<ChatCompletionResult> {
   const { url, signal } = options;
   const response = await fetch(url, {
@@ -64,7 +68,7 @@ export async function streamChatCompletion(options: {
     if (signal.aborted) throw signal.reason;
     throw new ChatCompletionError(`POST ${url} failed: ${describeNetworkError(err)}`);
   });
-  options.onActivity?.();
+  options.onActivity?.('headers');
   if (!response.ok) {
     const detail = await errorDetail(response);
     throw new ChatCompletionError(
@@ -85,7 +89,7 @@ export async function streamChatCompletion(options: {
   let done = false;
   try {
     for await (const data of readSseData(response.body)) {
-      options.onActivity?.();
+      options.onActivity?.('event');
       if (data.trim() === '[DONE]') {
         done = true;
         break;

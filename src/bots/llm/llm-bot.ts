@@ -15,8 +15,9 @@ import { EventEmitter } from 'node:events';
 import { messageActivity, type Activity } from '../activity.js';
 import type { BotConnector, BotConnectorEventMap, BotConversationInfo, BotDisconnectReason } from '../connector.js';
 import { silentLogger, type Logger } from '../../logger.js';
-import { systemClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
-import { ChatCompletionError, streamChatCompletion, type ChatMessage, type ChatToolCall } from './chat-completion-stream.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
+import { IdleWatchdog } from '../../runtime/idle-watchdog.js';
+import { ChatCompletionError, streamChatCompletion, type ChatMessage, type ChatToolCall, type StreamProgress } from './chat-completion-stream.js';
 import { SentenceSplitter } from './sentence-splitter.js';
 import { builtinToolActivity, callHttpTool, isBuiltinTool, toolDefinitions, type LlmHttpTool } from './llm-tools.js';
 
@@ -37,8 +38,10 @@ export interface LlmBotOptions {
   temperature?: number;
   maxTokens?: number;
   tools?: LlmHttpTool[];
-  /** Longest wait for the server: until the answer starts, between stream chunks, for an HTTP tool. Default 30000. */
+  /** Longest wait for the server: until the answer starts streaming, for an HTTP tool. Default 30000. */
   requestTimeoutMs?: number;
+  /** Once the answer streams, the longest gap between two stream events (a stalled stream fails the turn). Default 10000. */
+  idleTimeoutMs?: number;
   /** Completions in one turn that may end in HTTP tool calls before the bot gives up the turn. Default 5. */
   maxToolRounds?: number;
   logger?: Logger;
@@ -63,6 +66,7 @@ interface LlmTurn {
 class TurnSuperseded extends Error {}
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 
 export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implements BotConnector {
   /** Barge-in reports keep the history to what the caller heard. */
@@ -72,6 +76,7 @@ export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implemen
   private readonly clock: Clock;
   private readonly completionsUrl: string;
   private readonly timeoutMs: number;
+  private readonly idleTimeoutMs: number;
   private readonly history: ChatMessage[];
   private readonly spoken = new Map<string, SpokenSegment>();
   private current?: LlmTurn;
@@ -87,6 +92,7 @@ export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implemen
     this.log = (options.logger ?? silentLogger()).child({ bot: options.name });
     this.clock = options.clock ?? systemClock;
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     let url: URL;
     try {
       url = new URL(`${options.baseUrl.replace(/\/+$/, '')}/chat/completions`);
@@ -345,28 +351,38 @@ export class LlmBotConnector extends EventEmitter<BotConnectorEventMap> implemen
   }
 
   /**
-   * Runs `work` under the idle timeout: `controller` aborts with a ChatCompletionError when nothing
-   * arrived for requestTimeoutMs (work calls `touch` whenever something arrives).
+   * Runs `work` under two deadlines: requestTimeoutMs until the answer starts (work calls
+   * `touch('headers')` when the headers arrive), then idleTimeoutMs between stream events (work
+   * calls `touch('event')` for each). On expiry `controller` aborts with a ChatCompletionError, which
+   * closes the socket; the turn fails and the bot failure policy runs.
    */
-  private async withTimeout<T>(controller: AbortController, what: string, work: (touch: () => void) => Promise<T>): Promise<T> {
-    const ms = this.timeoutMs;
-    let timer: TimerHandle | undefined;
+  private async withTimeout<T>(controller: AbortController, what: string, work: (touch: (arrived: StreamProgress) => void) => Promise<T>): Promise<T> {
     let timedOut: ChatCompletionError | undefined;
-    const arm = (): void => {
-      timer?.cancel();
-      timer = this.clock.setTimeout(() => {
-        timedOut = new ChatCompletionError(`${what}: no answer within ${ms} ms`);
-        controller.abort(timedOut);
-      }, ms);
+    let events = 0;
+    const expire = (error: ChatCompletionError): void => {
+      timedOut = error;
+      this.log.warn({ err: error.message, conversationId: this.conversationId }, 'deadline passed; request aborted');
+      controller.abort(error);
     };
-    arm();
+    const answer = new IdleWatchdog(this.clock, this.timeoutMs, () => expire(new ChatCompletionError(`${what}: no answer within ${this.timeoutMs} ms`)));
+    const stream = new IdleWatchdog(this.clock, this.idleTimeoutMs, (stalledMs) =>
+      expire(new ChatCompletionError(`${what}: the stream stalled: nothing for ${stalledMs} ms after ${events} event${events === 1 ? '' : 's'} (idleTimeoutMs)`)),
+    );
+    const touch = (arrived: StreamProgress): void => {
+      if (arrived === 'headers') return answer.kick();
+      events++;
+      answer.stop();
+      stream.kick();
+    };
+    answer.kick();
     try {
-      return await work(arm);
+      return await work(touch);
     } catch (err) {
       // A timeout aborts the whole turn: report the timeout, not the abort it caused.
       throw timedOut ?? err;
     } finally {
-      timer?.cancel();
+      answer.stop();
+      stream.stop();
     }
   }
 

@@ -27,11 +27,14 @@ export interface DeepgramSttOptions {
   connectTimeoutMs?: number;
   /** How long close() waits for Deepgram to flush and close before dropping the socket. Default 5000. */
   closeTimeoutMs?: number;
+  /** Deepgram answers all audio (interim and empty results): once audio went out, a message must follow within this long, or the session fails. Default 8000; 0 = not watched. */
+  idleTimeoutMs?: number;
   clock?: Clock;
   logger: Logger;
 }
 
 const DEFAULT_BASE_URL = 'wss://api.deepgram.com';
+const DEFAULT_IDLE_TIMEOUT_MS = 8000;
 const KEEP_ALIVE = JSON.stringify({ type: 'KeepAlive' });
 const FINALIZE = JSON.stringify({ type: 'Finalize' });
 const CLOSE_STREAM = JSON.stringify({ type: 'CloseStream' });
@@ -160,6 +163,7 @@ export class DeepgramSttSession extends EventEmitter<SttSessionEventMap> impleme
       handshakeTimeoutMs: provider.connectTimeoutMs ?? 10_000,
       vendor: 'Deepgram STT',
       peer: 'Deepgram',
+      replyIdle: { ms: provider.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, clock: this.clock, setting: 'stt.deepgram.idleTimeoutMs' },
     });
     this.connection.on('open', () => this.onOpen());
     this.connection.on('message', (message, raw) => this.onMessage(message, raw));

@@ -24,6 +24,7 @@ const PROVIDER = 'Vosk STT';
 const EOF = '{"eof" : 1}';
 /** What a phrase-list (grammar) recognizer outputs for speech outside the list. */
 const UNKNOWN_WORD = '[unk]';
+const DEFAULT_IDLE_TIMEOUT_MS = 8000;
 
 export const voskConfigSchema = z
   .object({
@@ -35,6 +36,8 @@ export const voskConfigSchema = z
     /** Rate the server's model wants (e.g. 16000); audio is resampled to it. Default: the call's rate (Vosk resamples). */
     sampleRate: z.number().int().min(8000).max(48000).optional(),
     connectTimeoutMs: z.number().int().positive().optional(),
+    /** Vosk answers every audio message: once audio went out, a message must follow within this long, or the session fails. Default 8000; 0 = not watched. */
+    idleTimeoutMs: z.number().int().min(0).max(120_000).optional(),
     /** vosk-server has no auth; sent as `Authorization: Bearer` for a proxy in front of it. */
     apiKey: secretSchema.optional(),
     /** Send the session hints as `phrase_list` (restricts recognition to them, small models only). Default true. */
@@ -49,6 +52,8 @@ export interface VoskSttOptions {
   sampleRate?: number;
   /** Opening handshake deadline for each connection. Default 10000 ms. */
   connectTimeoutMs?: number;
+  /** Longest wait for any message once audio went out (a stalled server fails the session). Default 8000 ms; 0 = not watched. */
+  idleTimeoutMs?: number;
   /** How long to wait for the final result and close after `{"eof" : 1}`. Default 5000 ms. */
   eofTimeoutMs?: number;
   /** Audio kept while a connection opens or the previous one finishes; older audio is dropped. Default 5000 ms. */
@@ -202,7 +207,8 @@ export class VoskSttSession extends EventEmitter<SttSessionEventMap> implements 
     this.lastPartial = '';
     const headers: Record<string, string> = {};
     if (this.provider.apiKey) headers.authorization = `Bearer ${this.provider.apiKey}`;
-    const connection = new WebSocketSttConnection({ url: this.provider.url, headers, vendor: PROVIDER, peer: 'the Vosk server' });
+    const replyIdle = { ms: this.provider.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, clock: this.clock, setting: 'stt.vosk.idleTimeoutMs' };
+    const connection = new WebSocketSttConnection({ url: this.provider.url, headers, vendor: PROVIDER, peer: 'the Vosk server', replyIdle });
     this.connection = connection;
     const timeoutMs = this.provider.connectTimeoutMs ?? 10_000;
     this.connectTimer = this.clock.setTimeout(() => {

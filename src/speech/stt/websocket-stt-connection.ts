@@ -6,13 +6,15 @@
  *   with the status, headers and the start of the body;
  * - a socket error, a binary frame, or a text frame that is not a JSON object come out as `failure`;
  * - text frames holding a JSON object come out as `message`, for the vendor to read.
- * It can also keep a quiet stream alive. What a message means, and what the session does about a
+ * It can also keep a quiet stream alive, and watch that a recognizer which answers all audio keeps
+ * answering (see `replyIdle`). What a message means, and what the session does about a
  * failure or a close, stays with the vendor.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../../runtime/clock.js';
+import { IdleWatchdog } from '../../runtime/idle-watchdog.js';
 import { snippet } from './quoted-snippet.js';
 
 /** A refusal's body is a short error text or JSON; only its start is kept for the message. */
@@ -27,6 +29,13 @@ export interface WebSocketSttConnectionOptions {
   vendor: string;
   /** Who is on the other end, in error messages, e.g. "Deepgram" or "the Vosk server". */
   peer: string;
+  /**
+   * For recognizers that answer every stretch of audio (interim or empty results): once audio went
+   * out, some message must come within `ms`, or `failure` reports the stall and the socket is
+   * dropped. Without it a stalled recognizer leaves the caller unheard for the rest of the call.
+   * `setting` names the option in the error. Absent or ms 0: not watched.
+   */
+  replyIdle?: { ms: number; clock: Clock; setting: string };
 }
 
 /** The server answered the upgrade with an ordinary HTTP response. */
@@ -52,9 +61,13 @@ export class WebSocketSttConnection extends EventEmitter<WebSocketSttConnectionE
   private keepAliveTimer: TimerHandle | undefined;
   /** Audio went out since the last keep-alive check: the stream is not quiet. */
   private audioSinceKeepAliveCheck = false;
+  private readonly replyWatchdog: IdleWatchdog | undefined;
+  private lastAudioAt = 0;
 
   constructor(private readonly options: WebSocketSttConnectionOptions) {
     super();
+    const idle = options.replyIdle;
+    if (idle && idle.ms > 0) this.replyWatchdog = new IdleWatchdog(idle.clock, idle.ms, (ms) => this.stalled(ms, idle.setting));
     this.ws = new WebSocket(options.url, {
       headers: options.headers ?? {},
       ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeout: options.handshakeTimeoutMs } : {}),
@@ -67,6 +80,7 @@ export class WebSocketSttConnection extends EventEmitter<WebSocketSttConnectionE
     this.ws.on('error', (err) => this.emit('failure', this.connectionError(err)));
     this.ws.on('close', (code, reason) => {
       this.stopKeepAlive();
+      this.replyWatchdog?.stop();
       this.emit('close', code, reason.toString('utf8'));
     });
   }
@@ -79,6 +93,9 @@ export class WebSocketSttConnection extends EventEmitter<WebSocketSttConnectionE
   sendAudio(bytes: Buffer): void {
     this.audioSinceKeepAliveCheck = true;
     this.ws.send(bytes, { binary: true });
+    if (this.options.replyIdle) this.lastAudioAt = this.options.replyIdle.clock.now();
+    // Counted from the oldest audio not answered yet: steady audio must not push the deadline back.
+    if (this.replyWatchdog && !this.replyWatchdog.armed) this.replyWatchdog.kick();
   }
 
   /** Sends a text frame if the socket is open; a closing socket takes nothing more. */
@@ -111,6 +128,7 @@ export class WebSocketSttConnection extends EventEmitter<WebSocketSttConnectionE
    */
   close(code: number, how: { drop?: boolean } = {}): void {
     this.stopKeepAlive();
+    this.replyWatchdog?.stop();
     const state = this.ws.readyState;
     if (state === WebSocket.OPEN && !how.drop) this.ws.close(code);
     else if (state === WebSocket.OPEN || state === WebSocket.CONNECTING) this.ws.terminate();
@@ -119,10 +137,12 @@ export class WebSocketSttConnection extends EventEmitter<WebSocketSttConnectionE
   /** Drops the socket at once, whatever its state. */
   terminate(): void {
     this.stopKeepAlive();
+    this.replyWatchdog?.stop();
     this.ws.terminate();
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    this.replyWatchdog?.stop();
     const { vendor, peer } = this.options;
     if (isBinary) {
       this.emit('failure', new Error(`${vendor}: unexpected binary message (${data.byteLength} bytes) from ${peer}`));
@@ -141,6 +161,15 @@ export class WebSocketSttConnection extends EventEmitter<WebSocketSttConnectionE
       return;
     }
     this.emit('message', message as Record<string, unknown>, text);
+  }
+
+  private stalled(ms: number, setting: string): void {
+    const { vendor, peer, replyIdle } = this.options;
+    // A stream whose audio paused (a carrier gap, a caller on hold) owes no answer: that is not the recognizer's stall.
+    if (replyIdle && replyIdle.clock.now() - this.lastAudioAt >= replyIdle.ms / 2) return;
+    this.stopKeepAlive();
+    this.emit('failure', new Error(`${vendor}: ${peer} sent nothing for ${ms} ms while audio was being sent (${setting}); the connection was dropped`));
+    this.ws.terminate();
   }
 
   private onRefused(res: IncomingMessage): void {
