@@ -75,10 +75,10 @@ export interface PromptPlayedEvent {
   heardInFull: boolean;
 }
 
-/** A provider the gateway depends on failed: the bot, speech recognition, speech synthesis or the carrier. */
+/** A provider the gateway depends on failed: the bot, speech recognition, speech synthesis, the carrier, or storage (record store, recordings disk). */
 export interface ProviderErrorEvent {
-  kind: 'bot' | 'stt' | 'tts' | 'carrier';
-  /** The bot's configured name, the STT/TTS provider's name, or the carrier. */
+  kind: 'bot' | 'stt' | 'tts' | 'carrier' | 'store';
+  /** The bot's configured name, the STT/TTS provider's name, the carrier, or for `store` the store's dialect or `recordings`. */
   provider: string;
   /** The call it happened on, when it happened on one. */
   callId?: string;
