@@ -108,7 +108,10 @@ export interface TurnEvent {
   error: string | null;
 }
 
-/** A recording file was closed and is complete on disk (a call may have several: each start/stop makes one). */
+/** complete: stopped normally; partial: cut short (write error, crash), the file holds what was written; failed: no usable file. */
+export type RecordingStatus = 'complete' | 'partial' | 'failed';
+
+/** A recording file was closed (a call may have several: each start/stop makes one); `status` says whether it is whole. */
 export interface RecordingSavedEvent {
   callId: string;
   path: string;
@@ -118,4 +121,8 @@ export interface RecordingSavedEvent {
   startedAt: number;
   endedAt: number;
   durationMs: number;
+  /** Absent means complete. */
+  status?: RecordingStatus;
+  /** Why the recording is partial or failed, e.g. "ENOSPC: no space left on device, write". */
+  error?: string;
 }
