@@ -15,6 +15,7 @@ import { resolveSecret } from '../runtime/secrets.js';
 import type { TtsProvider } from '../speech/tts/provider.js';
 import { openDatabase, type Store } from '../store/database.js';
 import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js';
+import { reconcileInterruptedCalls } from '../store/interrupted-calls.js';
 import { BotDirectory, type BotConnectorFactory } from './bot-directory.js';
 import { WebhookReplyRouter, webhookResponseRoutes } from '../bots/webhook/index.js';
 import { LiveCalls } from './live-calls.js';
@@ -157,6 +158,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     ...(config.redis.url ? { queue: { connection: config.redis.url } } : {}),
   });
   const recordingsDir = join(config.dataDir, 'recordings');
+  // Calls a crashed process left open are ended before this one takes any (it is not listening yet).
+  await reconcileInterruptedCalls(store, { startedBefore: clock.now(), recordingsDir, logger }).catch((err: unknown) => logger.error({ err }, 'reconciling calls interrupted by a restart failed; they stay without an end'));
   const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer }));
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   // With metrics off nothing listens for them: no bus subscribers, no process collectors.
