@@ -12,6 +12,7 @@ import type { VoxgateDatabase } from '../store/schema.js';
 import type { Kysely } from 'kysely';
 import { AlarmConditions, DEFAULT_ALARM_THRESHOLDS } from './alarm-conditions.js';
 import { AlarmManager, type AlarmNotifier } from './alarm-manager.js';
+import { StoreWriteAlarm, type StoreWriteHealthSource } from './store-alarm.js';
 
 const positiveMs = z.number().int().positive();
 const failureThresholdsSchema = z
@@ -59,6 +60,8 @@ export interface AlarmsDeps {
   bus: EventBus;
   /** The gateway's StatusNotifier (callback outbox): webhooks survive restarts and are retried. */
   notifier?: AlarmNotifier;
+  /** The record writer: its failing writes raise the `store` alarm. */
+  records?: StoreWriteHealthSource;
   clock?: Clock;
   logger?: Logger;
 }
@@ -83,11 +86,13 @@ export function createAlarms(config: AlarmsConfig, deps: AlarmsDeps): Alarms {
   const conditions = config.enabled
     ? new AlarmConditions({ alarms: manager, thresholds: config.thresholds, evaluateEveryMs: config.evaluateEveryMs, clock: deps.clock, logger: deps.logger }).attach(deps.bus)
     : undefined;
+  const storeAlarm = config.enabled && deps.records ? new StoreWriteAlarm({ alarms: manager, records: deps.records, clock: deps.clock, logger: deps.logger }) : undefined;
   return {
     manager,
     conditions,
     async stop() {
       conditions?.stop();
+      storeAlarm?.stop();
       await manager.idle();
     },
   };

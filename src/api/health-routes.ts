@@ -1,7 +1,11 @@
 /**
  * Liveness and readiness for orchestrators (Kubernetes probes, load balancers):
  *   GET /healthz  200 while the process serves HTTP at all
- *   GET /readyz   200 when the record store answers a cheap query in time; 503 with the reason otherwise
+ *   GET /readyz   200 when the record store takes call record writes and answers a cheap query in time;
+ *                 503 with the reason otherwise
+ *
+ * A store that answers `select 1` may still refuse every write (a full disk): the record writer's
+ * own health is checked first, so a gateway losing records is taken out of rotation.
  */
 import type { FastifyInstance } from 'fastify';
 // Types only: @fastify/swagger's `hide`, keeping operational endpoints out of the API document.
@@ -14,6 +18,8 @@ import { silentLogger, type Logger } from '../logger.js';
 export interface HealthRoutesOptions {
   /** The store's query builder (`store.db`); readiness runs `select 1` on it. */
   db: QueryExecutorProvider;
+  /** The record writer (`gateway.records`): while its writes fail, /readyz is 503 naming the error and the writes waiting. */
+  recordWrites?: { health(): { failing: boolean; waiting: number; failingSince: number | null; lastError: string | null } };
   /** A store query slower than this makes /readyz fail. Default 2000 ms. */
   readyTimeoutMs?: number;
   /** Extra readiness checks (e.g. "not shutting down"); a string return is the reason for a 503. */
@@ -31,13 +37,20 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const problem = (await storeProblem(opts.db, timeoutMs, clock)) ?? (await extraProblem(opts.extraChecks ?? []));
+    const problem = recordWritesProblem(opts.recordWrites) ?? (await storeProblem(opts.db, timeoutMs, clock)) ?? (await extraProblem(opts.extraChecks ?? []));
     if (problem) {
       logger.warn({ reason: problem }, 'not ready');
       return reply.code(503).send({ status: 'not ready', reason: problem });
     }
     return { status: 'ready' };
   });
+}
+
+function recordWritesProblem(records: HealthRoutesOptions['recordWrites']): string | undefined {
+  const health = records?.health();
+  if (!health?.failing) return undefined;
+  const since = health.failingSince === null ? '' : ` since ${new Date(health.failingSince).toISOString()}`;
+  return `store: call record writes failing${since} (${health.lastError ?? 'unknown error'}); ${health.waiting} writes waiting`;
 }
 
 async function storeProblem(db: QueryExecutorProvider, timeoutMs: number, clock: Clock): Promise<string | undefined> {

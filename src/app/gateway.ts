@@ -15,6 +15,7 @@ import { resolveSecret } from '../runtime/secrets.js';
 import type { TtsProvider } from '../speech/tts/provider.js';
 import { openDatabase, type Store } from '../store/database.js';
 import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js';
+import { reconcileInterruptedCalls } from '../store/interrupted-calls.js';
 import { BotDirectory, type BotConnectorFactory } from './bot-directory.js';
 import { WebhookReplyRouter, webhookResponseRoutes } from '../bots/webhook/index.js';
 import { LiveCalls } from './live-calls.js';
@@ -116,7 +117,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const effective = runtime.current;
   const bots = (editable.bots = await BotDirectory.load(effective, opts.createBotConnector, process.env, webhookReplies, () => config.webhook.responseUrl ?? `${publicUrl}/webhook/response`));
   const bus = new EventBus(logger);
-  const records = attachRecordWriter(bus, store, logger);
+  const records = attachRecordWriter(bus, store, logger, { clock, ...config.store });
   const cacheCfg = config.tts.cache;
   const ttsCache = cacheCfg.enabled
     ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
@@ -158,12 +159,14 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     ...(config.redis.url ? { queue: { connection: config.redis.url } } : {}),
   });
   const recordingsDir = join(config.dataDir, 'recordings');
+  // Calls a crashed process left open are ended before this one takes any (it is not listening yet).
+  await reconcileInterruptedCalls(store, { startedBefore: clock.now(), recordingsDir, logger }).catch((err: unknown) => logger.error({ err }, 'reconciling calls interrupted by a restart failed; they stay without an end'));
   const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer }));
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   // With metrics off nothing listens for them: no bus subscribers, no process collectors.
   const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });
   const detachMetrics = config.metrics.enabled ? metrics.attach(bus) : () => undefined;
-  const alarms = createAlarms(config.alarms, { store, bus, notifier, clock, logger });
+  const alarms = createAlarms(config.alarms, { store, bus, notifier, records, clock, logger });
   const authAlarm = config.alarms.enabled ? new AuthFailureAlarm({ alarms: alarms.manager, ...config.api.authLimits.alarm, clock, logger }) : undefined;
   const offAuthFailures = apiAuth.throttle.onFailure((failure) => authAlarm?.record(failure));
 
@@ -174,8 +177,12 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   // Shutdown ends long-lived requests too (alarm event streams, a console left open): calls are already ended by then.
   const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 1024 * 1024, forceCloseConnections: true });
   await app.register(websocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } });
-  app.get('/health', async () => ({ status: 'ok', liveCalls: calls.size, store: store.dialect }));
-  await app.register(healthRoutes, { db: store.db, logger });
+  // Stays 200 while record writes fail (a liveness probe restarting the process would lose the queued writes); /readyz goes red.
+  app.get('/health', async () => {
+    const writes = records.health();
+    return { status: writes.failing ? 'degraded' : 'ok', liveCalls: calls.size, store: store.dialect, ...(writes.failing ? { recordWrites: { failing: true, waiting: writes.waiting, since: writes.failingSince, error: writes.lastError } } : {}) };
+  });
+  await app.register(healthRoutes, { db: store.db, recordWrites: records, logger });
   if (config.metrics.enabled) await app.register(metricsRoutes, { metrics, path: config.metrics.path, bearerToken: resolveSecret(config.metrics.token, 'metrics.token', process.env) });
   await registerOpenApi(app, { publicUrl: config.server.publicUrl });
   // The console's files are public; everything it shows comes from the scoped API.
@@ -250,6 +257,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       await records.flush();
       await notifier.close();
       records.detach();
+      records.stop();
       await store.close();
     },
   };

@@ -73,7 +73,7 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
     this.log = deps.logger.child({ callId: this.callId });
     const scope: CallScope = { callId: this.callId, clock, bus, log: this.log };
     this.settings = new LiveSettings(deps.settings, this.log);
-    this.recording = new CallRecording({ callId: this.callId, dir: deps.recordingsDir, sampleRate: leg.sampleRate, clock, publish: (saved) => bus.publish('recording.saved', saved), log: this.log });
+    this.recording = new CallRecording({ callId: this.callId, dir: deps.recordingsDir, sampleRate: leg.sampleRate, clock, publish: (saved) => bus.publish('recording.saved', saved), reportFailure: (failure) => bus.publish('provider.error', failure), log: this.log });
     this.voice = new PromptVoice(leg, deps.audio, this.recording, scope);
     this.channel = new BotChannel({ bot, botName: deps.botName ?? bot.botName, sttProvider: deps.stt?.name, ttsProvider: deps.ttsProvider, settings: this.settings, voice: this.voice, scope });
     this.input = new CallerInput({ leg, settings: this.settings, voice: this.voice, channel: this.channel, recording: this.recording, stt: deps.stt, scope });

@@ -250,6 +250,16 @@ export const configSchema = z
     metrics: metricsConfigSchema.default({}),
     /** Alarms on bot, speech and carrier failures and error rates. */
     alarms: alarmsConfigSchema.default({}),
+    /** Call record writes while the store cannot take them (disk full, database down): kept in memory in order and retried. */
+    store: z
+      .object({
+        /** Writes held at most; beyond it new writes are refused and logged with their call ids. */
+        maxQueuedWrites: z.number().int().positive().default(100_000),
+        /** How long shutdown waits for queued writes before logging what is left unwritten. */
+        flushTimeoutMs: z.number().int().positive().default(10_000),
+      })
+      .strict()
+      .default({}),
     /** Settings every bot starts from. */
     defaults: callSettingsSchema.partial().strict().default({}),
     bots: z.array(botSchema).default([{ name: 'demo', type: 'flow', settings: {} }]),

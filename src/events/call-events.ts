@@ -75,10 +75,10 @@ export interface PromptPlayedEvent {
   heardInFull: boolean;
 }
 
-/** A provider the gateway depends on failed: the bot, speech recognition, speech synthesis or the carrier. */
+/** A provider the gateway depends on failed: the bot, speech recognition, speech synthesis, the carrier, or storage (record store, recordings disk). */
 export interface ProviderErrorEvent {
-  kind: 'bot' | 'stt' | 'tts' | 'carrier';
-  /** The bot's configured name, the STT/TTS provider's name, or the carrier. */
+  kind: 'bot' | 'stt' | 'tts' | 'carrier' | 'store';
+  /** The bot's configured name, the STT/TTS provider's name, the carrier, or for `store` the store's dialect or `recordings`. */
   provider: string;
   /** The call it happened on, when it happened on one. */
   callId?: string;
@@ -113,7 +113,10 @@ export interface TurnEvent {
   error: string | null;
 }
 
-/** A recording file was closed and is complete on disk (a call may have several: each start/stop makes one). */
+/** complete: stopped normally; partial: cut short (write error, crash), the file holds what was written; failed: no usable file. */
+export type RecordingStatus = 'complete' | 'partial' | 'failed';
+
+/** A recording file was closed (a call may have several: each start/stop makes one); `status` says whether it is whole. */
 export interface RecordingSavedEvent {
   callId: string;
   path: string;
@@ -123,4 +126,8 @@ export interface RecordingSavedEvent {
   startedAt: number;
   endedAt: number;
   durationMs: number;
+  /** Absent means complete. */
+  status?: RecordingStatus;
+  /** Why the recording is partial or failed, e.g. "ENOSPC: no space left on device, write". */
+  error?: string;
 }

@@ -4,10 +4,31 @@
  * audio is handed to the carrier ahead of playout, so it is placed where it will play (after what is
  * already queued) and cut back when barge-in clears the carrier's queue. Finished seconds are written
  * as they complete, so a long call never sits in memory; the header is patched on stop().
+ *
+ * A write that fails (disk full, I/O error) ends the recording, not the call: audio after it is
+ * dropped, and stop() rejects with a RecordingWriteError. What reached the disk is kept as a shorter
+ * but valid WAV (the file cut to whole frames, the header patched to match) when there is any;
+ * otherwise the file is removed, so nothing points at a broken file.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import { wavHeader } from './wav.js';
+
+const HEADER_BYTES = 44;
+/** Bytes per stereo PCM16 frame. */
+const FRAME_BYTES = 4;
+
+/** Writing the recording failed; `partial` is what could be kept of it (undefined: the file was removed). */
+export class RecordingWriteError extends Error {
+  constructor(
+    readonly path: string,
+    readonly partial: RecordingFile | undefined,
+    cause: Error,
+  ) {
+    super(`recording ${path}: ${cause.message}${partial ? `; kept the first ${partial.durationMs} ms` : '; file removed'}`, { cause });
+    this.name = 'RecordingWriteError';
+  }
+}
 
 export interface RecordingFile {
   path: string;
@@ -37,12 +58,18 @@ export class CallRecorder {
   constructor(
     readonly path: string,
     readonly sampleRate: number,
+    /** Told at once when a write fails (stop() still reports it, with what was kept). */
+    onWriteError?: (err: Error) => void,
   ) {
     this.flushSamples = sampleRate; // write once per recorded second
     this.caller = new Int16Array(sampleRate * 2);
     this.bot = new Int16Array(sampleRate * 2);
     this.out = createWriteStream(path);
-    this.out.on('error', (err) => (this.failure ??= err));
+    this.out.on('error', (err) => {
+      if (this.failure) return;
+      this.failure = err;
+      onWriteError?.(err);
+    });
     this.out.write(wavHeader(0, sampleRate, 2));
   }
 
@@ -51,7 +78,7 @@ export class CallRecorder {
   }
 
   callerAudio(frame: Int16Array): void {
-    if (this.paused || this.stopped) return;
+    if (this.paused || this.stopped || this.failure) return;
     const at = this.position - this.written;
     this.caller = ensure(this.caller, at + frame.length);
     this.caller.set(frame, at);
@@ -61,7 +88,7 @@ export class CallRecorder {
 
   /** Audio handed to the carrier: it plays after everything queued before it. */
   botAudio(samples: Int16Array): void {
-    if (this.paused || this.stopped) return;
+    if (this.paused || this.stopped || this.failure) return;
     const start = Math.max(this.position, this.botEnd);
     const at = start - this.written;
     this.bot = ensure(this.bot, at + samples.length);
@@ -97,19 +124,50 @@ export class CallRecorder {
     this.out.end();
     // A stream that failed to open is already closed: waiting for 'close' again would never return.
     if (!this.out.closed) await new Promise<void>((resolve) => this.out.once('close', resolve));
-    if (this.failure) throw this.failure;
+    if (this.failure) throw new RecordingWriteError(this.path, await this.salvage(), this.failure);
+    await this.patchHeader(this.position * FRAME_BYTES);
+    return this.described(this.position * FRAME_BYTES);
+  }
+
+  /** Keeps what reached the disk as a valid WAV: cut to whole frames, header patched. Neither needs new space. */
+  private async salvage(): Promise<RecordingFile | undefined> {
+    try {
+      const info = await stat(this.path);
+      // Only ever a file this recorder made; never a device or anything else the path may name.
+      if (!info.isFile()) return undefined;
+      const dataBytes = Math.max(0, Math.floor((info.size - HEADER_BYTES) / FRAME_BYTES) * FRAME_BYTES);
+      if (dataBytes > 0) {
+        await this.patchHeader(dataBytes, HEADER_BYTES + dataBytes);
+        return this.described(dataBytes);
+      }
+      await unlink(this.path);
+    } catch {
+      await unlink(this.path).catch(() => undefined);
+    }
+    return undefined;
+  }
+
+  private async patchHeader(dataBytes: number, truncateTo?: number): Promise<void> {
     const file = await open(this.path, 'r+');
     try {
-      await file.write(wavHeader(this.position * 4, this.sampleRate, 2), 0, 44, 0);
+      if (truncateTo !== undefined) await file.truncate(truncateTo);
+      await file.write(wavHeader(dataBytes, this.sampleRate, 2), 0, HEADER_BYTES, 0);
     } finally {
       await file.close();
     }
-    return { path: this.path, sampleRate: this.sampleRate, channels: 2, durationMs: Math.round((this.position * 1000) / this.sampleRate) };
+  }
+
+  private described(dataBytes: number): RecordingFile {
+    return { path: this.path, sampleRate: this.sampleRate, channels: 2, durationMs: Math.round((dataBytes / FRAME_BYTES) * 1000 / this.sampleRate) };
   }
 
   private flush(upTo: number): void {
     const n = upTo - this.written;
     if (n <= 0) return;
+    if (this.failure) {
+      this.written = upTo; // the file is closed: nothing more goes to it
+      return;
+    }
     const interleaved = Buffer.alloc(n * 4);
     for (let i = 0; i < n; i++) {
       interleaved.writeInt16LE(this.caller[i], i * 4);

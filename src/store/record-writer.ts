@@ -6,14 +6,18 @@
  * If a batch fails it is rolled back and its writes are replayed one by one, so one bad write loses
  * only itself.
  *
- * A failed write is logged with the call id and event, and the queue moves on. A `call.ended`
- * for a call with no record (its `call.started` was never published, or its insert failed) is
- * logged as a warning and dropped: a row without carrier, numbers or start time would look like
- * a real CDR and hide the actual fault.
+ * A write the store cannot take right now (disk full, I/O error, lost connection) is kept and
+ * retried until the store takes it again (retrying-write-queue.ts); the writer's health (failing,
+ * writes waiting) feeds readiness and the `store` alarm, and the outage is published as a
+ * `provider.error` of kind `store`. A write refused on its merits is logged with the call id and
+ * event, and dropped. A `call.ended` for a call with no record (its `call.started` was never
+ * published, or its insert was refused) is logged as a warning and dropped: a row without carrier,
+ * numbers or start time would look like a real CDR and hide the actual fault.
  */
 import type { Kysely } from 'kysely';
 import type { BusEventMap, EventBus } from '../events/bus.js';
 import type { Logger } from '../logger.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
 import { CallRepository } from './call-repository.js';
 import type { Store } from './database.js';
 import { DtmfRepository } from './dtmf-repository.js';
@@ -22,12 +26,37 @@ import type { VoxgateDatabase } from './schema.js';
 import { TranscriptRepository } from './transcript-repository.js';
 import { RecordingRepository } from './recording-repository.js';
 import { TurnRepository } from './turn-repository.js';
+import { RetryingWriteQueue, type FlushResult, type WriteQueueHealth } from './retrying-write-queue.js';
+
+export type { FlushResult, WriteQueueHealth as RecordWriterHealth } from './retrying-write-queue.js';
+
+export interface RecordWriterOptions {
+  clock?: Clock;
+  /** Writes held at most while the store cannot take them; beyond it new writes are refused and reported. Default 100000. */
+  maxQueuedWrites?: number;
+  /** Retry backoff while the store fails: first wait, doubling up to max. Default 500 ms to 30 s. */
+  retryDelayMs?: { first: number; max: number };
+  /** How long flush() waits by default before reporting what is left unwritten. Default 10 s. */
+  flushTimeoutMs?: number;
+}
+
+export const RECORD_WRITER_DEFAULTS = { maxQueuedWrites: 100_000, retryDelayMs: { first: 500, max: 30_000 }, flushTimeoutMs: 10_000 } as const;
 
 export interface RecordWriter {
-  /** Resolves once every write queued so far (and any queued meanwhile) has finished. */
-  flush(): Promise<void>;
+  /**
+   * Resolves once every write queued so far (and any queued meanwhile) has finished, or, while the
+   * store cannot take writes, after `timeoutMs` (default the writer's flushTimeoutMs) with the
+   * number left unwritten (also logged with their call ids). Writes left over stay queued.
+   */
+  flush(options?: { timeoutMs?: number }): Promise<FlushResult>;
   /** Stops taking new events; writes already queued still run (await flush() after to wait for them). */
   detach(): void;
+  /** Stops retrying (before the store closes); whatever is still queued is logged as lost. */
+  stop(): FlushResult;
+  /** Whether writes are failing and how many wait: readiness and the `store` alarm read this. */
+  health(): WriteQueueHealth;
+  /** Called when writes start failing and when they succeed again; returns the unsubscribe function. */
+  onHealthChange(listener: (health: WriteQueueHealth) => void): () => void;
 }
 
 /** The bus events that belong to one call (and so carry its callId). */
@@ -53,51 +82,35 @@ function repositoriesOn(db: Kysely<VoxgateDatabase>): Repositories {
   };
 }
 
-export function attachRecordWriter(bus: EventBus, store: Store, logger: Logger): RecordWriter {
+export function attachRecordWriter(bus: EventBus, store: Store, logger: Logger, options: RecordWriterOptions = {}): RecordWriter {
   const log = logger.child({ component: 'record-writer' });
   const logNote: Note = (level, fields, message) => log[level](fields, message);
-  let pending: Queued[] = [];
-  let scheduled = false;
-  let chain: Promise<void> = Promise.resolve();
+  const clock = options.clock ?? systemClock;
+  const maxQueued = options.maxQueuedWrites ?? RECORD_WRITER_DEFAULTS.maxQueuedWrites;
+  if (!Number.isInteger(maxQueued) || maxQueued < 1) throw new RangeError(`record writer: maxQueuedWrites must be a positive integer, got ${String(maxQueued)}`);
 
-  const runOne = async (item: Queued): Promise<void> => {
-    try {
-      await item.write(store, logNote);
-    } catch (err) {
-      log.error({ err, callId: item.callId, event: item.event }, 'call record write failed');
-    }
-  };
-
-  const runBatch = async (batch: Queued[]): Promise<void> => {
-    if (batch.length === 1) return runOne(batch[0]);
-    const notes: Parameters<Note>[] = [];
-    try {
+  const queue = new RetryingWriteQueue<Queued>({
+    writeOne: (item) => item.write(store, logNote),
+    async writeAll(batch) {
+      const notes: Parameters<Note>[] = [];
       await store.db.transaction().execute(async (trx) => {
         const repos = repositoriesOn(trx);
         for (const item of batch) await item.write(repos, (...args) => notes.push(args));
       });
-    } catch {
-      for (const item of batch) await runOne(item);
-      return;
-    }
-    for (const n of notes) logNote(...n);
-  };
+      for (const n of notes) logNote(...n);
+    },
+    clock,
+    logger: log,
+    maxQueued,
+    retryDelayMs: options.retryDelayMs ?? RECORD_WRITER_DEFAULTS.retryDelayMs,
+    flushTimeoutMs: options.flushTimeoutMs ?? RECORD_WRITER_DEFAULTS.flushTimeoutMs,
+  });
+  // Counted with the other provider failures (metrics); once per outage, not per retry.
+  queue.onHealthChange((health) => {
+    if (health.failing) bus.publish('provider.error', { kind: 'store', provider: store.dialect, error: `record writes failing: ${health.lastError ?? 'unknown error'}`, at: clock.now() });
+  });
 
-  const drain = (): void => {
-    scheduled = false;
-    if (pending.length === 0) return; // flush() already took this turn's batch
-    const batch = pending;
-    pending = [];
-    chain = chain.then(() => runBatch(batch));
-  };
-
-  const enqueue = (event: keyof BusEventMap, callId: string, write: Write): void => {
-    pending.push({ event, callId, write });
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(drain);
-    }
-  };
+  const enqueue = (event: keyof BusEventMap, callId: string, write: Write): void => queue.push({ event, callId, write });
 
   const on = <K extends CallEventType>(type: K, toWrite: (e: BusEventMap[K]) => Write) =>
     bus.subscribe(type, (e) => {
@@ -169,17 +182,12 @@ export function attachRecordWriter(bus: EventBus, store: Store, logger: Logger):
   ];
 
   return {
-    async flush() {
-      // A batch may be queued while an earlier one runs: wait until nothing is pending or running.
-      for (;;) {
-        const current = chain;
-        if (scheduled) drain();
-        await chain;
-        if (chain === current && !scheduled && pending.length === 0) return;
-      }
-    },
+    flush: (flushOptions) => queue.flush(flushOptions?.timeoutMs),
     detach() {
       for (const unsubscribe of unsubscribes.splice(0)) unsubscribe();
     },
+    stop: () => queue.stop(),
+    health: () => queue.health(),
+    onHealthChange: (listener) => queue.onHealthChange(listener),
   };
 }

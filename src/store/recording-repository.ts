@@ -1,8 +1,11 @@
 import type { Kysely } from 'kysely';
-import { requireEpochMs, requireText, StoreInputError } from './input-checks.js';
+import { requireEpochMs, requireOneOf, requireText, StoreInputError } from './input-checks.js';
 import type { RecordingRecord, VoxgateDatabase } from './schema.js';
+import type { RecordingStatus } from '../events/call-events.js';
 
-export type NewRecording = Omit<RecordingRecord, 'id'>;
+export type NewRecording = Omit<RecordingRecord, 'id' | 'status' | 'error'> & Partial<Pick<RecordingRecord, 'status' | 'error'>>;
+
+const STATUSES: readonly RecordingStatus[] = ['complete', 'partial', 'failed'];
 
 /** The recording files of each call (the audio itself is on disk; this is the index). */
 export class RecordingRepository {
@@ -24,6 +27,8 @@ export class RecordingRepository {
         started_at: requireEpochMs(what, 'startedAt', r.startedAt),
         ended_at: requireEpochMs(what, 'endedAt', r.endedAt),
         duration_ms: r.durationMs,
+        status: requireOneOf(what, 'status', r.status ?? 'complete', STATUSES),
+        error: r.error ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -42,6 +47,8 @@ export class RecordingRepository {
       startedAt: Number(r.started_at),
       endedAt: Number(r.ended_at),
       durationMs: Number(r.duration_ms),
+      status: r.status,
+      error: r.error ?? null,
     }));
   }
 }

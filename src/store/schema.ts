@@ -4,7 +4,7 @@
  * as JS numbers (the PostgreSQL pool parses int8 as a number; epoch ms fit well inside 2^53).
  */
 import type { ColumnType, Generated, Selectable } from 'kysely';
-import type { CallDirection, HangupSide, RecordingSavedEvent, Speaker, TurnEvent, TurnInputKind, TurnOutcome } from '../events/call-events.js';
+import type { CallDirection, HangupSide, RecordingSavedEvent, RecordingStatus, Speaker, TurnEvent, TurnInputKind, TurnOutcome } from '../events/call-events.js';
 
 export interface CallsTable {
   /** Voxgate's call id. */
@@ -94,6 +94,8 @@ export interface RecordingsTable {
   started_at: number;
   ended_at: number;
   duration_ms: number;
+  status: ColumnType<RecordingStatus, RecordingStatus | undefined, RecordingStatus>;
+  error: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface OutboundCallsTable {
@@ -313,6 +315,8 @@ export interface PromptRecord {
 export type TurnRecord = TurnEvent;
 
 /** One recording file of a call (a call may have several: each start/stop makes one). */
-export interface RecordingRecord extends RecordingSavedEvent {
+export interface RecordingRecord extends Omit<RecordingSavedEvent, 'status' | 'error'> {
   id: number;
+  status: RecordingStatus;
+  error: string | null;
 }

@@ -139,7 +139,7 @@ describe('call recording requested by the bot', () => {
     expect(ctx.session.endedWith).toMatchObject({ reason: 'caller-hangup' });
   });
 
-  it('refuses the request when the recordings directory cannot be created, and the call goes on', async () => {
+  it('records the recording as failed (with the reason) when the recordings directory cannot be created, and the call goes on', async () => {
     const notADir = join(dir, 'occupied');
     await writeFile(notADir, 'a file where the directory should be');
     const ctx = await startSession({ recordingsDir: join(notADir, 'recordings') });
@@ -150,7 +150,8 @@ describe('call recording requested by the bot', () => {
     await settle();
     ctx.leg.emit('hangup', { side: 'caller', cause: 'Normal Hangup' });
     await settle();
-    expect(ctx.recordings()).toEqual([]);
+    expect(ctx.recordings()).toEqual([expect.objectContaining({ status: 'failed', durationMs: 0, error: expect.stringMatching(/ENOTDIR|EEXIST/) })]);
+    expect(ctx.providerErrors()).toEqual([expect.objectContaining({ kind: 'store', provider: 'recordings', error: expect.stringContaining(join(notADir, 'recordings')) })]);
     expect(ctx.audio.spoken.map((r) => r.text)).toEqual(['Still here.']);
     expect(ctx.session.endedWith).toMatchObject({ reason: 'caller-hangup' });
   });

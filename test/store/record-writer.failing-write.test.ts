@@ -1,8 +1,9 @@
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { EventBus } from '../../src/events/bus.js';
 import { attachRecordWriter } from '../../src/store/record-writer.js';
 import { describeOnEachDialect, uniqueCallId } from '../support/store-fixtures.js';
 import { captureLogger, LOG_ERROR, LOG_WARN } from '../support/captured-logger.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -82,20 +83,28 @@ describeOnEachDialect('the record writer survives failing writes', (ctx) => {
     expect(lines.filter((l) => l.level === LOG_ERROR && l.callId === id).map((l) => l.event)).toEqual(['call.started']);
   });
 
-  it('a closed store fails every write with a log line, and publishing never throws', async () => {
+  it('a closed store keeps the writes queued; a bounded flush gives up naming the calls left unwritten, and publishing never throws', async () => {
     const { logger, lines } = captureLogger();
     const bus = new EventBus(logger);
+    const clock = new FakeClock();
     const closed = await ctx.reopen();
     await closed.close();
-    const writer = attachRecordWriter(bus, closed, logger);
+    const writer = attachRecordWriter(bus, closed, logger, { clock });
     const id = uniqueCallId('closed');
 
     expect(() => bus.publish('call.started', started(id))).not.toThrow();
     bus.publish('transcript', { callId: id, at: T0 + 1, who: 'bot', text: 'hi' });
-    await writer.flush();
+    const flushed = writer.flush({ timeoutMs: 2000 });
+    await vi.waitUntil(() => writer.health().failing);
+    clock.advance(2000);
+    expect(await flushed).toEqual({ unwritten: 2 });
     writer.detach();
+    writer.stop();
 
-    expect(lines.filter((l) => l.level === LOG_ERROR && l.callId === id).map((l) => l.event)).toEqual(['call.started', 'transcript']);
+    const errors = lines.filter((l) => l.level === LOG_ERROR);
+    expect(errors[0]).toMatchObject({ callId: id, event: 'call.started', waiting: 2 });
+    expect(errors[0].msg).toMatch(/^record store cannot take writes \(.*destroyed.*\); keeping them queued in order and retrying$/);
+    expect(errors.some((l) => l.msg === `flush gave up after 2000 ms: 2 call record writes left unwritten for 1 calls (oldest first: ${id})`)).toBe(true);
   });
 
   it('after detach, events are no longer recorded', async () => {

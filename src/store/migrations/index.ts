@@ -8,6 +8,7 @@ import { turnsAndRecordingsMigration } from './0002-turns-and-recordings.js';
 import { outboundAndCampaignsMigration } from './0003-outbound-and-campaigns.js';
 import { managementMigration } from './0004-management.js';
 import { transfersMigration } from './0005-transfers.js';
+import { recordingStatusMigration } from './0006-recording-status.js';
 
 export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0001-call-records': callRecordsMigration,
@@ -15,6 +16,7 @@ export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0003-outbound-and-campaigns': outboundAndCampaignsMigration,
   '0004-management': managementMigration,
   '0005-transfers': transfersMigration,
+  '0006-recording-status': recordingStatusMigration,
 };
 
 export const storeMigrationProvider: MigrationProvider = {
