@@ -41,7 +41,7 @@ export const metricsConfigSchema = z
 
 export type MetricsConfig = z.infer<typeof metricsConfigSchema>;
 
-export type ProviderErrorKind = 'stt' | 'tts' | 'bot' | 'carrier';
+export type ProviderErrorKind = 'stt' | 'tts' | 'bot' | 'carrier' | 'store';
 
 /** Call end reasons that mean a provider failed (EndReason in src/call/session-types.ts). */
 const END_REASON_ERROR_KIND: Partial<Record<string, Exclude<ProviderErrorKind, 'carrier'>>> = { 'stt-error': 'stt', 'tts-error': 'tts', 'bot-error': 'bot' };
@@ -155,8 +155,8 @@ export class VoxgateMetrics {
       bus.subscribe('transcript', (e) => this.guard('transcript', () => e.who === 'caller' && this.callWentOn(e.callId))),
       bus.subscribe('dtmf', (e) => this.guard('dtmf', () => this.callWentOn(e.callId))),
       bus.subscribe('outbound.status', (e) => this.guard('outbound.status', () => this.outboundStatus(e.status, e.reasonCode, e.carrier))),
-      // A failure a fallback covered shows in no turn or call outcome: it counts from its provider.error.
-      bus.subscribe('provider.error', (e) => this.guard('provider.error', () => e.fallback !== undefined && this.providerError(e.kind, e.provider))),
+      // A failure a fallback covered, or one of the record store, shows in no turn or call outcome: it counts from its provider.error.
+      bus.subscribe('provider.error', (e) => this.guard('provider.error', () => (e.fallback !== undefined || e.kind === 'store') && this.providerError(e.kind, e.provider))),
     ];
     return () => offs.forEach((off) => off());
   }
