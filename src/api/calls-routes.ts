@@ -18,7 +18,7 @@ import type { Logger } from '../logger.js';
 import { MAX_CALL_PAGE } from '../store/call-repository.js';
 import type { Store } from '../store/database.js';
 import type { CallRetention } from '../store/retention.js';
-import { docSchema, documentOnly, queryEpochMs, queryInteger, zodError } from './route-schemas.js';
+import { docSchema, documentOnly, parsedOr400, queryEpochMs, queryInteger, zodError } from './route-schemas.js';
 
 /** A call in progress as the live list shows it (LiveCalls.list()). */
 export interface LiveCallSummary {
@@ -101,7 +101,9 @@ export async function callsRoutes(scope: FastifyInstance, opts: CallsRoutesOptio
   });
 
   scope.get('/calls/:id', { config: { scope: 'calls:read' }, schema: { tags, summary: 'One call with its transcript, DTMF, prompts, turns and recordings', params: docSchema(idParams) } }, async (request, reply) => {
-    const { id } = idParams.parse(request.params);
+    const params = parsedOr400(idParams, request.params, reply);
+    if (!params) return reply;
+    const { id } = params;
     const call = await store.calls.get(id);
     if (!call) return reply.code(404).send({ error: `id: no call ${id}` });
     const [transcript, dtmf, prompts, turns, recordings] = await Promise.all([

@@ -4,7 +4,7 @@
  * bodies are `{ error: "field: expected" }` everywhere and strict objects report unknown fields
  * (Ajv's removeAdditional would silently drop them instead).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 // Brings in @fastify/swagger's FastifySchema fields (tags, summary) for the route options.
@@ -46,3 +46,14 @@ export function queryInteger(min: number, max: number, what = `a whole number fr
 
 /** Epoch milliseconds in a query: a time the store can hold (a safe integer), never negative. */
 export const queryEpochMs = queryInteger(0, Number.MAX_SAFE_INTEGER, 'epoch milliseconds (a whole number)');
+
+/**
+ * The value parsed, or undefined after answering 400 naming the field (an empty :name in
+ * "/bots/" included): a throwing parse here would be a 500 for what is the client's mistake.
+ */
+export function parsedOr400<T extends z.ZodTypeAny>(schema: T, value: unknown, reply: FastifyReply): z.infer<T> | undefined {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data as z.infer<T>;
+  void reply.code(400).send({ error: zodError(parsed.error) });
+  return undefined;
+}

@@ -44,6 +44,11 @@ const BAD: [string, string][] = [
   ['GET /api/v1/alarm-rules/no%20spaces', 'type'],
   ['GET /api/v1/bots/demo?raw=yes', 'raw'],
   ['GET /api/v1/bots/demo?expand=1', 'expand'],
+  ['GET /api/v1/bots/', 'name'],
+  ['DELETE /api/v1/bots/', 'name'],
+  ['GET /api/v1/routes/', 'number'],
+  ['DELETE /api/v1/routes/', 'number'],
+  ['GET /api/v1/calls/', 'id'],
 ];
 
 describe('management API: bad query and path values answer 400 naming the field, never 500', () => {
