@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { AlarmInputError, type AlarmChange, type AlarmManager } from '../alarms/alarm-manager.js';
 import { ALARM_SEVERITIES } from '../alarms/severity.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { docSchema, documentOnly, zodError } from './route-schemas.js';
+import { docSchema, documentOnly, queryInteger, zodError } from './route-schemas.js';
 import './auth/scope-enforcement.js';
 
 export interface AlarmRoutesOptions {
@@ -31,12 +31,12 @@ const HISTORY_MAX_LIMIT = 500;
 const alarmType = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'an alarm type (letters, digits, . _ -, at most 100 characters)');
 const entityName = z.string().min(1, 'an entity name').max(200, 'at most 200 characters');
 
-const idParams = z.object({ id: z.coerce.number().int().positive('an active alarm id (positive integer)') });
+const idParams = z.object({ id: queryInteger(1, Number.MAX_SAFE_INTEGER, 'an active alarm id (positive integer)') });
 const typeParams = z.object({ type: alarmType });
 const historyQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(HISTORY_MAX_LIMIT).default(HISTORY_DEFAULT_LIMIT),
-    before: z.coerce.number().int().positive('a history id (the nextBefore of a previous page)').optional(),
+    limit: queryInteger(1, HISTORY_MAX_LIMIT).optional(),
+    before: queryInteger(1, Number.MAX_SAFE_INTEGER, 'a history id (the nextBefore of a previous page)').optional(),
   })
   .strict();
 const ruleBody = z
@@ -82,7 +82,7 @@ export async function alarmRoutes(scope: FastifyInstance, opts: AlarmRoutesOptio
     async (request, reply) => {
       const parsed = historyQuery.safeParse(request.query);
       if (!parsed.success) return reply.code(400).send({ error: zodError(parsed.error) });
-      return alarms.history(parsed.data);
+      return alarms.history({ limit: parsed.data.limit ?? HISTORY_DEFAULT_LIMIT, before: parsed.data.before });
     },
   );
 

@@ -18,7 +18,7 @@ import type { Logger } from '../logger.js';
 import { MAX_CALL_PAGE } from '../store/call-repository.js';
 import type { Store } from '../store/database.js';
 import type { CallRetention } from '../store/retention.js';
-import { docSchema, documentOnly, zodError } from './route-schemas.js';
+import { docSchema, documentOnly, parsedOr400, queryEpochMs, queryInteger, zodError } from './route-schemas.js';
 
 /** A call in progress as the live list shows it (LiveCalls.list()). */
 export interface LiveCallSummary {
@@ -38,23 +38,24 @@ export interface CallsRoutesOptions {
   logger: Logger;
 }
 
-const epochMs = z.coerce.number().int().nonnegative();
+const DEFAULT_CALL_PAGE = 50;
+const durationMs = queryInteger(0, Number.MAX_SAFE_INTEGER, 'milliseconds (a whole number)');
 const historyQuery = z
   .object({
-    from: epochMs.optional(),
-    to: epochMs.optional(),
+    from: queryEpochMs.optional(),
+    to: queryEpochMs.optional(),
     number: z.string().min(1).optional(),
     bot: z.string().min(1).optional(),
     direction: z.enum(['inbound', 'outbound']).optional(),
     reason: z.string().min(1).optional(),
-    minDurationMs: z.coerce.number().nonnegative().optional(),
-    maxDurationMs: z.coerce.number().nonnegative().optional(),
-    limit: z.coerce.number().int().min(1).max(MAX_CALL_PAGE).default(50),
+    minDurationMs: durationMs.optional(),
+    maxDurationMs: durationMs.optional(),
+    limit: queryInteger(1, MAX_CALL_PAGE).optional().describe(`page size, default ${DEFAULT_CALL_PAGE}`),
     cursor: z.string().min(1).optional(),
   })
   .strict();
 const idParams = z.object({ id: z.string().min(1) }).strict();
-const recordingParams = z.object({ id: z.string().min(1), n: z.coerce.number().int().min(1) }).strict();
+const recordingParams = z.object({ id: z.string().min(1), n: queryInteger(1, Number.MAX_SAFE_INTEGER, 'a recording number from 1') }).strict();
 const retentionBody = z.object({ days: z.number().int().min(1).max(36_500).nullable() }).strict();
 
 /** Opaque page token: the last call of the page, so the next starts right after it. */
@@ -89,17 +90,20 @@ export async function callsRoutes(scope: FastifyInstance, opts: CallsRoutesOptio
   scope.get('/calls', { config: { scope: 'calls:read' }, schema: { tags, summary: 'Call history, newest first', querystring: docSchema(historyQuery) } }, async (request, reply) => {
     const parsed = historyQuery.safeParse(request.query);
     if (!parsed.success) return reply.code(400).send({ error: zodError(parsed.error) });
-    const { cursor, limit, ...filters } = parsed.data;
+    const { cursor, limit = DEFAULT_CALL_PAGE, ...filters } = parsed.data;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && !after) return reply.code(400).send({ error: 'cursor: expected the nextCursor of a previous page' });
-    // One more than asked tells whether another page exists without a count query.
-    const rows = await store.calls.search({ ...filters, limit: limit + 1, after });
-    const calls = rows.slice(0, limit);
-    return { calls, nextCursor: rows.length > limit ? encodeCursor(calls[calls.length - 1]) : null };
+    const calls = await store.calls.search({ ...filters, limit, after });
+    // Only a full page can have a next one; one row past it tells (asking for limit + 1 would exceed the store's maximum page).
+    const last = calls.at(-1);
+    const more = last !== undefined && calls.length === limit && (await store.calls.search({ ...filters, limit: 1, after: last })).length > 0;
+    return { calls, nextCursor: more ? encodeCursor(last) : null };
   });
 
   scope.get('/calls/:id', { config: { scope: 'calls:read' }, schema: { tags, summary: 'One call with its transcript, DTMF, prompts, turns and recordings', params: docSchema(idParams) } }, async (request, reply) => {
-    const { id } = idParams.parse(request.params);
+    const params = parsedOr400(idParams, request.params, reply);
+    if (!params) return reply;
+    const { id } = params;
     const call = await store.calls.get(id);
     if (!call) return reply.code(404).send({ error: `id: no call ${id}` });
     const [transcript, dtmf, prompts, turns, recordings] = await Promise.all([

@@ -14,7 +14,7 @@ import { CampaignDefinitionError } from '../dialer/campaign-definition.js';
 import { ContactListError, parseContactsCsv } from '../dialer/campaign-contacts.js';
 import type { CampaignRunner } from '../dialer/campaign-runner.js';
 import type { Logger } from '../logger.js';
-import { zodError } from './route-schemas.js';
+import { queryInteger, zodError } from './route-schemas.js';
 
 export interface CampaignRoutesOptions {
   campaigns: CampaignRunner;
@@ -32,10 +32,11 @@ const createSchema = z
 const idParams = z.object({ id: z.string().uuid('a campaign id (UUID)') });
 
 export const MAX_CAMPAIGN_PAGE = 200;
+const DEFAULT_CAMPAIGN_PAGE = 50;
 const listQuery = z
   .object({
     status: z.enum(['running', 'paused', 'cancelled', 'completed']).optional(),
-    limit: z.coerce.number().int().min(1).max(MAX_CAMPAIGN_PAGE).default(50),
+    limit: queryInteger(1, MAX_CAMPAIGN_PAGE).optional(),
     cursor: z.string().min(1).optional(),
   })
   .strict();
@@ -73,7 +74,7 @@ export async function campaignRoutes(scope: FastifyInstance, opts: CampaignRoute
   scope.get('/', { config: { scope: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'Campaigns with their progress, newest first' } }, async (request, reply) => {
     const parsed = listQuery.safeParse(request.query);
     if (!parsed.success) return reply.code(400).send({ error: zodError(parsed.error) });
-    const { cursor, limit, status } = parsed.data;
+    const { cursor, limit = DEFAULT_CAMPAIGN_PAGE, status } = parsed.data;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && !after) return reply.code(400).send({ error: 'cursor: expected the nextCursor of a previous page' });
     // One more than asked tells whether another page exists without a count query.

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { PROVIDER_SECTIONS, RuntimeConfigError, type ProviderSection, type RuntimeConfig } from '../config/runtime-config.js';
 import { botSchema, routeSchema } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import { docSchema, documentOnly, zodError } from './route-schemas.js';
+import { docSchema, documentOnly, parsedOr400, zodError } from './route-schemas.js';
 
 export interface ConfigRoutesOptions {
   config: RuntimeConfig;
@@ -41,7 +41,9 @@ export async function configRoutes(scope: FastifyInstance, opts: ConfigRoutesOpt
   }));
 
   scope.get('/bots/:name', { config: { scope: 'bots:read' }, schema: { ...bots, summary: 'One bot, resolved unless ?raw=true', params: docSchema(nameParams), querystring: docSchema(botQuery) } }, async (request, reply) => {
-    const { name } = nameParams.parse(request.params);
+    const params = parsedOr400(nameParams, request.params, reply);
+    if (!params) return reply;
+    const { name } = params;
     const query = botQuery.safeParse(request.query);
     if (!query.success) return reply.code(400).send({ error: zodError(query.error) });
     const bot = config.getBot(name, query.data.raw === 'true');
@@ -50,7 +52,9 @@ export async function configRoutes(scope: FastifyInstance, opts: ConfigRoutesOpt
   });
 
   scope.put('/bots/:name', { config: { scope: 'bots:write' }, schema: { ...bots, summary: 'Create or replace a bot (applies to new calls)', params: docSchema(nameParams), body: docSchema(botSchema) } }, async (request, reply) => {
-    const { name } = nameParams.parse(request.params);
+    const params = parsedOr400(nameParams, request.params, reply);
+    if (!params) return reply;
+    const { name } = params;
     try {
       const { created, bot } = await config.putBot(name, request.body);
       return reply.code(created ? 201 : 200).send({ bot, resolved: config.getBot(name) });
@@ -60,7 +64,9 @@ export async function configRoutes(scope: FastifyInstance, opts: ConfigRoutesOpt
   });
 
   scope.delete('/bots/:name', { config: { scope: 'bots:write' }, schema: { ...bots, summary: 'Delete a bot (refused while a route or bot uses it)', params: docSchema(nameParams) } }, async (request, reply) => {
-    const { name } = nameParams.parse(request.params);
+    const params = parsedOr400(nameParams, request.params, reply);
+    if (!params) return reply;
+    const { name } = params;
     try {
       await config.deleteBot(name);
       return reply.code(204).send();
@@ -76,14 +82,18 @@ export async function configRoutes(scope: FastifyInstance, opts: ConfigRoutesOpt
   }));
 
   scope.get('/routes/:number', { config: { scope: 'routes:read' }, schema: { ...routes, summary: 'One route ("*" is the catch-all)', params: docSchema(numberParams) } }, async (request, reply) => {
-    const { number } = numberParams.parse(request.params);
+    const params = parsedOr400(numberParams, request.params, reply);
+    if (!params) return reply;
+    const { number } = params;
     const route = config.getRoute(number);
     if (!route) return reply.code(404).send({ error: `number: no route for "${number}"` });
     return { ...route, source: config.sourceOf('route', number) };
   });
 
   scope.put('/routes/:number', { config: { scope: 'routes:write' }, schema: { ...routes, summary: 'Create or replace a route (applies to new calls)', params: docSchema(numberParams), body: docSchema(routeSchema) } }, async (request, reply) => {
-    const { number } = numberParams.parse(request.params);
+    const params = parsedOr400(numberParams, request.params, reply);
+    if (!params) return reply;
+    const { number } = params;
     try {
       const { created, route } = await config.putRoute(number, request.body);
       return reply.code(created ? 201 : 200).send(route);
@@ -93,7 +103,9 @@ export async function configRoutes(scope: FastifyInstance, opts: ConfigRoutesOpt
   });
 
   scope.delete('/routes/:number', { config: { scope: 'routes:write' }, schema: { ...routes, summary: 'Delete a route', params: docSchema(numberParams) } }, async (request, reply) => {
-    const { number } = numberParams.parse(request.params);
+    const params = parsedOr400(numberParams, request.params, reply);
+    if (!params) return reply;
+    const { number } = params;
     try {
       await config.deleteRoute(number);
       return reply.code(204).send();

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../logger.js';
+import { registerConsoleSecurityHeaders } from './security-headers.js';
 
 export const CONSOLE_PATH = '/console/';
 export const CONSOLE_NOT_BUILT = 'console not built: run npm run build';
@@ -27,6 +28,8 @@ export function defaultConsoleDir(): string {
 
 export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOptions = {}): Promise<void> {
   const root = opts.distDir ?? defaultConsoleDir();
+  // Strict CSP (no inline script), no framing, no Referer: markup in a caller id or transcript can never run here.
+  await registerConsoleSecurityHeaders(app);
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect(CONSOLE_PATH));
 
   if (!existsSync(join(root, 'index.html'))) {

@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { SCOPES } from './auth/scopes.js';
 import { TOKEN_ENDPOINT_PATH } from './auth/token-endpoint.js';
+import { cspHeader, DOCS_CSP } from './security-headers.js';
 
 export interface OpenApiOptions {
   /** Shown as the document's version; the package version by default. */
@@ -58,5 +59,6 @@ export async function registerOpenApi(app: FastifyInstance, opts: OpenApiOptions
       return { schema: transformed, url };
     },
   });
-  await app.register(swaggerUi, { routePrefix: opts.routePrefix ?? '/docs' });
+  // Its own policy (scoped to /docs by the plugin): Swagger UI needs inline styles, nothing else the console does not.
+  await app.register(swaggerUi, { routePrefix: opts.routePrefix ?? '/docs', staticCSP: cspHeader(DOCS_CSP) });
 }

@@ -33,6 +33,8 @@ import { healthRoutes } from '../api/health-routes.js';
 import { metricsRoutes, storeCampaignProgress, VoxgateMetrics } from '../api/metrics.js';
 import { registerOpenApi } from '../api/openapi.js';
 import { consoleRoutes } from '../api/console-routes.js';
+import { registerSecurityHeaders } from '../api/security-headers.js';
+import { ConnectionLimiter, serverTimeoutOptions } from './connection-limits.js';
 import { liveStreamRoutes } from '../api/live-stream-routes.js';
 import { createAlarms } from '../alarms/alarms-config.js';
 import type { AlarmManager } from '../alarms/alarm-manager.js';
@@ -175,8 +177,17 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   process.on('unhandledRejection', onUnhandled);
 
   // Shutdown ends long-lived requests too (alarm event streams, a console left open): calls are already ended by then.
-  const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: 1024 * 1024, forceCloseConnections: true });
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: true,
+    trustProxy: config.server.trustProxy,
+    ...serverTimeoutOptions(config.server.connections),
+  });
+  await registerSecurityHeaders(app);
   await app.register(websocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } });
+  const trustedProxies = Array.isArray(config.server.trustProxy) ? config.server.trustProxy : [];
+  new ConnectionLimiter({ limits: config.server.connections, alsoExempt: trustedProxies, logger, clock }).attach(app);
   // Stays 200 while record writes fail (a liveness probe restarting the process would lose the queued writes); /readyz goes red.
   app.get('/health', async () => {
     const writes = records.health();

@@ -19,6 +19,7 @@ import { alarmsConfigSchema } from '../alarms/alarms-config.js';
 import { apiOAuthConfigSchema } from '../api/auth/api-auth.js';
 import { authLimitsConfigSchema } from '../api/auth/auth-throttle.js';
 import { carriersConfigSchema, configuredCarrierNames } from '../carriers/index.js';
+import { addressOrRange, connectionLimitsSchema } from '../app/connection-limits.js';
 export type { SecretRef } from '../runtime/secrets.js';
 
 /** Where the conversation service initiates calls (seed 000's DCS_URL role): the dialout API. */
@@ -128,6 +129,10 @@ export const configSchema = z
         port: z.coerce.number().int().min(0).max(65535).default(8080),
         /** The URL carriers use to reach this server; defaults to http://127.0.0.1:<port>. */
         publicUrl: z.string().url().optional(),
+        /** Reverse proxies whose X-Forwarded-For/-Proto count (addresses or CIDR ranges; true: any). Off: the socket's own. */
+        trustProxy: z.union([z.boolean(), z.array(addressOrRange)]).default(false),
+        /** Per-source connection caps and request timeouts (src/app/connection-limits.ts). */
+        connections: connectionLimitsSchema,
       })
       .strict()
       .default({}),

@@ -31,6 +31,7 @@ import {
 } from '../store/campaign-repository.js';
 import {
   CampaignDefinitionError,
+  normalizePhone,
   outcomeFromDtmf,
   parseCampaignDefinition,
   type AttemptOutcome,
@@ -731,8 +732,26 @@ export function campaignResultsCsv(rows: CampaignExportRow[]): string {
       iso(r.attempt?.endedAt),
       Object.keys(r.variables).length ? JSON.stringify(r.variables) : '',
     ]),
-    { header: true, columns: [...CAMPAIGN_CSV_COLUMNS] },
+    {
+      header: true,
+      columns: [...CAMPAIGN_CSV_COLUMNS],
+      // Names, details and variables come from uploads and callees: a cell starting with = + - @ (tab, CR)
+      // would run as a formula in a spreadsheet, so it gets a leading ' (OWASP CSV injection advice).
+      escape_formulas: true,
+      cast: { string: (value, context) => (context.column === PHONE_COLUMN && isE164(value) ? { value, escape_formulas: false } : value) },
+    },
   );
+}
+
+const PHONE_COLUMN = CAMPAIGN_CSV_COLUMNS.indexOf('phone');
+
+/**
+ * Every contact phone was normalised to E.164 digits on the way in (campaign-definition's
+ * normalizePhone), so "+4915..." carries no formula; a quote would only stop the export being
+ * re-imported as a contact list. Anything else in that column is escaped like any other cell.
+ */
+function isE164(value: string): boolean {
+  return normalizePhone(value) === value;
 }
 
 function processAlive(pid: number): boolean {
