@@ -21,7 +21,7 @@ import { trimBase, httpForm, wsForm } from '../public-urls.js';
 import { signedWebhooks } from '../signed-webhooks.js';
 import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
-import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamXml, type PlivoContentType } from './answer-xml.js';
+import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamExtraHeadersProblem, streamXml, type PlivoContentType } from './answer-xml.js';
 import { SIGNATURE_V3_HEADER, SIGNATURE_V3_NONCE_HEADER, verifyV3Signature, type PlivoSignatureParams } from './signature.js';
 import { plivoCallControl } from './call-control.js';
 import { plivoMediaWire, streamFormatOf } from './stream-wire.js';
@@ -35,6 +35,8 @@ export interface PlivoRoutesOptions {
   /** When set, Signature V3 is verified on every callback (403) and on the stream upgrade (close 1008). */
   authToken?: string;
   contentType: PlivoContentType;
+  /** <Stream extraHeaders>: letters and digits only (Plivo's rule); streams are matched by `start.callId`, not by these. */
+  streamExtraHeaders?: Record<string, string>;
   /** The live-call registry. */
   handler: CallHandler;
   /** For leg.hangup()/transfer(). */
@@ -73,6 +75,8 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     throw new Error('plivoRoutes needs @fastify/websocket registered on the app before it');
   }
   const requestedFormat = parsePlivoContentType(opts.contentType);
+  const extraHeadersProblem = streamExtraHeadersProblem(opts.streamExtraHeaders ?? {});
+  if (extraHeadersProblem) throw new Error(`Plivo streamExtraHeaders: ${extraHeadersProblem}`);
   const log = opts.logger.child({ carrier: PLIVO });
   const { handler } = opts;
   const newCallId = opts.newCallId ?? randomUUID;
@@ -153,7 +157,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     const xml = streamXml({
       streamUrl: `${wsForm(baseUrl())}${prefix}/stream`,
       contentType: opts.contentType,
-      extraHeaders: { voxgateCallId: info.callId },
+      extraHeaders: opts.streamExtraHeaders,
     });
     void reply.type('text/xml').send(xml);
   }
