@@ -12,17 +12,19 @@ export { CapturedLogs, RecordingCallHandler, collectFrames, tone, type LogLine }
 
 export type PlivoTestServer = CarrierTestServer;
 
+/** `publicBaseUrl`: the URL Plivo signs against when it is not this server's own (several processes behind one URL). */
 export async function startPlivoTestServer(
-  options: { authToken?: string; contentType?: PlivoContentType } & Partial<Omit<PlivoRoutesOptions, 'handler' | 'logger' | 'publicBaseUrl'>> = {},
+  options: { authToken?: string; contentType?: PlivoContentType; publicBaseUrl?: string } & Partial<Omit<PlivoRoutesOptions, 'handler' | 'logger' | 'publicBaseUrl'>> = {},
 ): Promise<PlivoTestServer> {
+  const { publicBaseUrl: sharedPublicUrl, ...routeOptions } = options;
   return startCarrierTestServer('/plivo', (app, { handler, logger, newCallId, publicBaseUrl }) =>
     app.register(plivoRoutes, {
       prefix: '/plivo',
       contentType: 'audio/x-mulaw;rate=8000',
       newCallId,
-      ...options,
+      ...routeOptions,
       get publicBaseUrl() {
-        return publicBaseUrl();
+        return sharedPublicUrl ?? publicBaseUrl();
       },
       handler,
       logger,

@@ -18,6 +18,8 @@ export const plivoConfigSchema = z
     authToken: secretSchema.optional(),
     apiBaseUrl: z.string().url().default('https://api.plivo.com'),
     contentType: z.enum(PLIVO_CONTENT_TYPES).default('audio/x-mulaw;rate=8000'),
+    /** How long a callback's signature nonce is remembered, to refuse the same request sent again (in Redis when REDIS_URL is set). */
+    replayWindowSec: z.number().int().min(1).max(86_400).default(300),
     /** Sent as <Stream extraHeaders> and repeated by Plivo on the stream's messages; checked against Plivo's rule here, not at the first call. */
     streamExtraHeaders: z
       .record(z.string())
@@ -67,6 +69,8 @@ export const plivoCarrier: CarrierModule<PlivoConfig> = {
           authToken,
           contentType: config.contentType,
           streamExtraHeaders: config.streamExtraHeaders,
+          replayWindowMs: config.replayWindowSec * 1000,
+          redisUrl: context.redisUrl,
           handler,
           rest,
           logger: context.logger,

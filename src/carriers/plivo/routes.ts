@@ -19,6 +19,7 @@ import { systemClock, type Clock } from '../../runtime/clock.js';
 import { first, parseForm, type FormParams } from '../callback-params.js';
 import { trimBase, httpForm, wsForm } from '../public-urls.js';
 import { signedWebhooks } from '../signed-webhooks.js';
+import { createReplayGuard, type ReplayGuard } from '../replay-guard.js';
 import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
 import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamExtraHeadersProblem, streamXml, type PlivoContentType } from './answer-xml.js';
@@ -48,7 +49,15 @@ export interface PlivoRoutesOptions {
   /** How long a stream may stay open without a `start` event; default 10 s. */
   startTimeoutMs?: number;
   clock?: Clock;
+  /** How long a signature nonce is remembered to refuse replays; default 5 minutes. */
+  replayWindowMs?: number;
+  /** Shares seen nonces across Voxgate processes; default: this process's memory. */
+  redisUrl?: string;
+  /** A replay guard owned by the caller (tests); overrides replayWindowMs and redisUrl. */
+  replayGuard?: ReplayGuard;
 }
+
+export const DEFAULT_REPLAY_WINDOW_MS = 5 * 60_000;
 
 const CALLBACK_BODY_LIMIT = 100 * 1024;
 
@@ -103,12 +112,28 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       : `X-Plivo-Signature-V3 does not match ${method} ${url} (check the auth token and the public URL)`;
   }
 
-  const webhooks = signedWebhooks({ label: 'Plivo', noun: 'callback', logger: log, baseUrl, signatureProblem });
+  const replayGuard = opts.replayGuard ?? createReplayGuard({ windowMs: opts.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS, redisUrl: opts.redisUrl, logger: log, clock });
+  if (!opts.replayGuard) scope.addHook('onClose', () => replayGuard.close());
+
+  /**
+   * Plivo signs every request with a fresh random nonce (a retry is a new request, with a new nonce), so
+   * a nonce seen again with the same signature is a captured request sent again. Only signed requests
+   * are checked: without an auth token nothing proves where a request came from anyway.
+   */
+  async function replayProblem(request: FastifyRequest): Promise<string | undefined> {
+    if (!opts.authToken) return undefined;
+    const nonce = first(request.headers[SIGNATURE_V3_NONCE_HEADER]) ?? '';
+    const signature = first(request.headers[SIGNATURE_V3_HEADER]) ?? '';
+    if (await replayGuard.firstSeen(`plivo\n${nonce}\n${signature}`)) return undefined;
+    return `X-Plivo-Signature-V3-Nonce ${nonce} was already used within the last ${Math.round(replayGuard.windowMs / 1000)} s`;
+  }
+
+  const webhooks = signedWebhooks({ label: 'Plivo', noun: 'callback', logger: log, baseUrl, signatureProblem, replayProblem });
   const callbackParams = webhooks.params;
   const requireCallUuid = (params: FormParams, reply: FastifyReply, route: string) => webhooks.require(params, 'CallUUID', reply, route);
 
   async function answer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = callbackParams(request, reply, 'answer');
+    const params = await callbackParams(request, reply, 'answer');
     if (!params) return;
     const callUuid = requireCallUuid(params, reply, 'answer');
     if (!callUuid) return;
@@ -163,7 +188,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   }
 
   async function hangup(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = callbackParams(request, reply, 'hangup');
+    const params = await callbackParams(request, reply, 'hangup');
     if (!params) return;
     const callUuid = requireCallUuid(params, reply, 'hangup');
     if (!callUuid) return;
@@ -206,7 +231,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   /** ring_url and machine_detection_url of calls Voxgate dialed: informational, always answered 200. */
   function outboundEvent(route: 'ring' | 'machine') {
     return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const params = callbackParams(request, reply, route);
+      const params = await callbackParams(request, reply, route);
       if (!params) return;
       const placedId = first(params.callId);
       if (!placedId || !handler.isOutbound?.(placedId)) {
@@ -224,7 +249,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   }
 
   async function dial(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = callbackParams(request, reply, 'dial');
+    const params = await callbackParams(request, reply, 'dial');
     if (!params) return;
     const target = first(params.target);
     if (!target) {
@@ -248,11 +273,21 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     return `${baseUrl()}${prefix}/dial?${query.toString()}`;
   }
 
+  /** Why a stream upgrade is refused, decided before the upgrade (the replay check may wait on Redis); read by `stream`. */
+  const refusedUpgrades = new WeakMap<FastifyRequest, { problem: string; closeReason: string }>();
+
+  async function checkStreamUpgrade(request: FastifyRequest): Promise<void> {
+    const signature = signatureProblem(request, baseUrl() + request.url);
+    if (signature) return void refusedUpgrades.set(request, { problem: signature, closeReason: 'invalid X-Plivo-Signature-V3' });
+    const replay = await replayProblem(request);
+    if (replay) return void refusedUpgrades.set(request, { problem: `replayed upgrade: ${replay}`, closeReason: 'replayed X-Plivo-Signature-V3-Nonce' });
+  }
+
   function stream(socket: WebSocket, request: FastifyRequest): void {
-    const problem = signatureProblem(request, baseUrl() + request.url);
-    if (problem) {
-      log.warn({ url: request.url, ip: request.ip }, `Plivo stream upgrade rejected: ${problem}`);
-      socket.close(1008, 'invalid X-Plivo-Signature-V3');
+    const refused = refusedUpgrades.get(request);
+    if (refused) {
+      log.warn({ url: request.url, ip: request.ip }, `Plivo stream upgrade rejected: ${refused.problem}`);
+      socket.close(1008, refused.closeReason);
       return;
     }
     acceptMediaStream(socket, request.ip, {
@@ -275,5 +310,5 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     scope.route({ method, url: '/ring', handler: outboundEvent('ring') });
     scope.route({ method, url: '/machine', handler: outboundEvent('machine') });
   }
-  scope.get('/stream', { websocket: true }, stream);
+  scope.get('/stream', { websocket: true, preValidation: checkStreamUpgrade }, stream);
 }

@@ -120,7 +120,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
   const twiml = (reply: FastifyReply, body: string) => void reply.type('text/xml').send(body);
 
   async function voice(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = webhookParams(request, reply, 'voice');
+    const params = await webhookParams(request, reply, 'voice');
     if (!params) return;
     const callSid = requireCallSid(params, reply, 'voice');
     if (!callSid) return;
@@ -167,7 +167,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
   }
 
   async function status(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = webhookParams(request, reply, 'status');
+    const params = await webhookParams(request, reply, 'status');
     if (!params) return;
     const callSid = requireCallSid(params, reply, 'status');
     if (!callSid) return;
@@ -205,7 +205,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
   }
 
   async function amd(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = webhookParams(request, reply, 'amd');
+    const params = await webhookParams(request, reply, 'amd');
     if (!params) return;
     const placedId = first(params.callId);
     const callSid = first(params.CallSid);
