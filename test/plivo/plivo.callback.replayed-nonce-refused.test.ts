@@ -52,7 +52,7 @@ describe('a Plivo callback sent again with a nonce already seen', () => {
   it('a captured stream upgrade sent again is closed with 1008, and the first stream keeps working', async () => {
     server = await startPlivoTestServer({ authToken: TOKEN });
     expect((await postCallback(`${server.baseUrl}/plivo/answer`, answerParams('call-r3'), { authToken: TOKEN })).status).toBe(200);
-    const streamUrl = server.streamUrl;
+    const streamUrl = server.streamUrlFor('call-r3');
     const captured = signedHeaders('GET', streamUrl.replace('ws://', 'http://'), {}, TOKEN);
     const first = await PlivoStreamClient.connect(streamUrl, captured);
     first.start('call-r3');

@@ -6,7 +6,7 @@
  *   POST|GET /dial    -> <Dial> XML used by PlivoStreamLeg.transfer to a number or SIP URI
  *   POST|GET /ring    -> CallHandler.callRinging (outbound calls placed with ?callId=)
  *   POST|GET /machine -> CallHandler.machineDetected (answering-machine detection result)
- *   GET /stream       -> WebSocket; after `start` names an answered call -> CallHandler.legStarted
+ *   GET /stream       -> WebSocket at the URL the answer gave (?callUuid=&ticket=); after `start` names that call -> CallHandler.legStarted
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -21,6 +21,7 @@ import { trimBase, httpForm, wsForm } from '../public-urls.js';
 import { signedWebhooks } from '../signed-webhooks.js';
 import { createReplayGuard, type ReplayGuard } from '../replay-guard.js';
 import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
+import { StreamAdmission } from '../websocket-media/stream-admission.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
 import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamExtraHeadersProblem, streamXml, type PlivoContentType } from './answer-xml.js';
 import { SIGNATURE_V3_HEADER, SIGNATURE_V3_NONCE_HEADER, verifyV3Signature, type PlivoSignatureParams } from './signature.js';
@@ -55,6 +56,8 @@ export interface PlivoRoutesOptions {
   redisUrl?: string;
   /** A replay guard owned by the caller (tests); overrides replayWindowMs and redisUrl. */
   replayGuard?: ReplayGuard;
+  /** Issues the stream tickets; default one with a random key (tests pass their own to build stream URLs). */
+  streamAdmission?: StreamAdmission;
 }
 
 export const DEFAULT_REPLAY_WINDOW_MS = 5 * 60_000;
@@ -91,6 +94,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   const newCallId = opts.newCallId ?? randomUUID;
   const clock = opts.clock ?? systemClock;
   const prefix = scope.prefix;
+  const admission = opts.streamAdmission ?? new StreamAdmission();
   // Options are read per request: the app may only learn its public URL after listening.
   const baseUrl = () => trimBase(httpForm(opts.publicBaseUrl));
 
@@ -179,8 +183,10 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       }
       log.info({ callId: info.callId, callUuid, direction: info.direction }, 'Plivo call answered');
     }
+    // The call and its ticket ride in the stream URL, which the upgrade's signature covers: the stream serves this call only.
+    const streamQuery = new URLSearchParams({ callUuid, ticket: admission.ticketFor(callUuid) });
     const xml = streamXml({
-      streamUrl: `${wsForm(baseUrl())}${prefix}/stream`,
+      streamUrl: `${wsForm(baseUrl())}${prefix}/stream?${streamQuery.toString()}`,
       contentType: opts.contentType,
       extraHeaders: opts.streamExtraHeaders,
     });
@@ -281,6 +287,11 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     if (signature) return void refusedUpgrades.set(request, { problem: signature, closeReason: 'invalid X-Plivo-Signature-V3' });
     const replay = await replayProblem(request);
     if (replay) return void refusedUpgrades.set(request, { problem: `replayed upgrade: ${replay}`, closeReason: 'replayed X-Plivo-Signature-V3-Nonce' });
+    const { callUuid, ticket } = request.query as { callUuid?: unknown; ticket?: unknown };
+    if (typeof callUuid !== 'string' || !callUuid || !admission.ticketMatches(callUuid, typeof ticket === 'string' ? ticket : undefined)) {
+      const problem = typeof callUuid === 'string' && callUuid ? `the stream ticket is not the one issued for call ${callUuid}` : 'the stream URL names no call (use the URL the answer XML gave)';
+      refusedUpgrades.set(request, { problem, closeReason: 'invalid stream ticket' });
+    }
   }
 
   function stream(socket: WebSocket, request: FastifyRequest): void {
@@ -290,6 +301,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       socket.close(1008, refused.closeReason);
       return;
     }
+    const boundCallUuid = (request.query as { callUuid: string }).callUuid;
     acceptMediaStream(socket, request.ip, {
       carrier: PLIVO,
       wire: plivoMediaWire,
@@ -300,6 +312,8 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       startTimeoutMs: opts.startTimeoutMs,
       requestedFormat: { format: streamFormatOf(requestedFormat), name: opts.contentType },
+      admission,
+      admit: (start) => (start.carrierCallId === boundCallUuid ? undefined : `start names call ${start.carrierCallId}, but the stream URL was issued for call ${boundCallUuid}`),
     });
   }
 
