@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { XMLParser } from 'fast-xml-parser';
 import { PlivoRestClient } from '../../src/carriers/plivo/rest-client.js';
 import type { CarrierLeg } from '../../src/carriers/leg.js';
-import { PlivoStreamClient, answerParams, connectStream, postCallback, signedHeaders, startPlivoTestServer, type PlivoTestServer } from '../support/plivo-harness.js';
+import { PlivoStreamClient, answerParams, connectStream, postCallback, startPlivoTestServer, type PlivoTestServer } from '../support/plivo-harness.js';
 
 const AUTH_ID = 'MATESTACCOUNT';
 const TOKEN = 'leg-token';
