@@ -132,7 +132,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const speech = speechFor(effective);
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
-  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, logger, clock });
+  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, logger, clock, redisUrl: config.redis.url });
   const dialer = new OutboundDialer({
     carriers,
     carrierOfNumber: (number) => bots.carrierOfNumber(number),

@@ -53,6 +53,8 @@ export interface CarrierContext {
   publicUrl: () => string;
   logger: Logger;
   clock: Clock;
+  /** REDIS_URL, when configured: state shared by every Voxgate process (e.g. signature nonces already seen). */
+  redisUrl?: string;
 }
 
 export interface CarrierModule<Config = unknown> {

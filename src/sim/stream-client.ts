@@ -52,6 +52,10 @@ export class PlivoStreamClient extends CarrierStreamClient {
   private seq = 0;
   private chunk = 0;
   private readonly mulaw = new Uint8Array(FRAME_SAMPLES_8K);
+  /** Plivo repeats the stream's extra headers on start, media and dtmf; `{}` when there are none. */
+  private readonly extraHeaders: string;
+  /** The same, JSON-encoded once for the media frames built by concatenation. */
+  private readonly extraHeadersJson: string;
 
   constructor(
     private readonly plivoCall: PlivoCall,
@@ -71,6 +75,8 @@ export class PlivoStreamClient extends CarrierStreamClient {
       maxMessageBytes: MAX_MESSAGE_BYTES,
       carrier: 'Plivo',
     });
+    this.extraHeaders = opts.extraHeaders || '{}';
+    this.extraHeadersJson = JSON.stringify(this.extraHeaders);
   }
 
   protected override sendStart(): void {
@@ -85,7 +91,7 @@ export class PlivoStreamClient extends CarrierStreamClient {
         tracks: this.config.tracks,
         mediaFormat: { encoding: opts.format.encoding, sampleRate: opts.format.sampleRate },
       },
-      extra_headers: opts.extraHeaders ?? '',
+      extra_headers: this.extraHeaders,
     };
     this.send(JSON.stringify(start));
   }
@@ -101,7 +107,7 @@ export class PlivoStreamClient extends CarrierStreamClient {
     }
     this.chunk++;
     this.send(
-      `{"event":"media","sequenceNumber":${++this.seq},"streamId":"${this.streamId}","media":{"track":"${track}","timestamp":"${timestamp}","chunk":${this.chunk},"payload":"${payload}"}}`,
+      `{"event":"media","sequenceNumber":${++this.seq},"streamId":"${this.streamId}","media":{"track":"${track}","timestamp":"${timestamp}","chunk":${this.chunk},"payload":"${payload}"},"extra_headers":${this.extraHeadersJson}}`,
     );
   }
 
@@ -112,6 +118,7 @@ export class PlivoStreamClient extends CarrierStreamClient {
         sequenceNumber: ++this.seq,
         streamId: this.streamId,
         dtmf: { track: 'inbound', digit, timestamp: String(this.call.env.clock.now()) },
+        extra_headers: this.extraHeaders,
       }),
     );
   }

@@ -6,7 +6,7 @@ describe('the carriers section', () => {
   it('left out, runs Plivo with its defaults (what the simulator and the demo speak)', () => {
     const cfg = parseConfig({});
     expect(configuredCarrierNames(cfg.carriers)).toEqual(['plivo']);
-    expect(cfg.carriers.plivo).toEqual({ authId: 'MAVOXGATEDEMO', apiBaseUrl: 'https://api.plivo.com', contentType: 'audio/x-mulaw;rate=8000' });
+    expect(cfg.carriers.plivo).toEqual({ authId: 'MAVOXGATEDEMO', apiBaseUrl: 'https://api.plivo.com', contentType: 'audio/x-mulaw;rate=8000', replayWindowSec: 300, streamExtraHeaders: {} });
   });
 
   it('given, enables exactly the carriers it names, each from its own variables too', () => {

@@ -23,7 +23,7 @@ describe('Plivo answer XML', () => {
     const ours = streamXml({
       streamUrl: url,
       contentType: 'audio/x-mulaw;rate=8000',
-      extraHeaders: { callId: 'c-1', tenant: 'acme' },
+      extraHeaders: { callId: 'c1', tenant: 'acme' },
       statusCallbackUrl: 'https://voice.example.com/plivo/stream-status?a=1&b=2',
     });
     const theirs = plivo.Response();
@@ -31,7 +31,7 @@ describe('Plivo answer XML', () => {
       bidirectional: 'true',
       keepCallAlive: 'true',
       contentType: 'audio/x-mulaw;rate=8000',
-      extraHeaders: 'callId=c-1,tenant=acme',
+      extraHeaders: 'callId=c1,tenant=acme',
       statusCallbackUrl: 'https://voice.example.com/plivo/stream-status?a=1&b=2',
       statusCallbackMethod: 'POST',
     });

@@ -4,11 +4,10 @@ import { decodeMuLaw, encodeMuLaw } from '../../src/media/g711.js';
 import { concatPcm } from '../../src/media/audio.js';
 import type { PlivoContentType } from '../../src/carriers/plivo/answer-xml.js';
 import {
-  PlivoStreamClient,
   answerParams,
   collectFrames,
+  connectStream,
   postCallback,
-  signedHeaders,
   startPlivoTestServer,
   tone,
   type PlivoTestServer,
@@ -54,7 +53,7 @@ describe.each(formats)('a Plivo call end to end with $contentType', ({ contentTy
     expect(answer.status).toBe(200);
     expect(answer.contentType).toMatch(/text\/xml/);
     const stream = xml.parse(answer.text).Response.Stream;
-    expect(stream['#text']).toBe(server.streamUrl);
+    expect(stream['#text']).toBe(server.streamUrlFor('call-1'));
     expect(stream['@_bidirectional']).toBe('true');
     expect(stream['@_keepCallAlive']).toBe('true');
     expect(stream['@_contentType']).toBe(contentType);
@@ -71,7 +70,7 @@ describe.each(formats)('a Plivo call end to end with $contentType', ({ contentTy
     ]);
 
     // Stream: signed over the http:// form of the URL, as Plivo does.
-    const client = await PlivoStreamClient.connect(server.streamUrl, signedHeaders('GET', server.streamUrl.replace('ws://', 'http://'), {}, 'tok'));
+    const client = await connectStream(server, 'call-1', 'tok');
     client.start('call-1', { encoding, sampleRate: rate });
     const leg = await server.handler.waitForLeg('call-1');
     expect(leg.callId).toBe('vx-1');
@@ -145,7 +144,7 @@ describe.each(formats)('a Plivo call end to end with $contentType', ({ contentTy
     expect((await client.closed).code).toBe(1000);
 
     // A late second stream for the ended call is refused at once.
-    const late = await PlivoStreamClient.connect(server.streamUrl, signedHeaders('GET', server.streamUrl.replace('ws://', 'http://'), {}, 'tok'));
+    const late = await connectStream(server, 'call-1', 'tok');
     late.start('call-1', { encoding, sampleRate: rate });
     const lateClose = await late.closed;
     expect(lateClose.code).toBe(1008);

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { XMLParser } from 'fast-xml-parser';
 import { PlivoRestClient } from '../../src/carriers/plivo/rest-client.js';
 import type { CarrierLeg } from '../../src/carriers/leg.js';
-import { PlivoStreamClient, answerParams, postCallback, signedHeaders, startPlivoTestServer, type PlivoTestServer } from '../support/plivo-harness.js';
+import { PlivoStreamClient, answerParams, connectStream, postCallback, startPlivoTestServer, type PlivoTestServer } from '../support/plivo-harness.js';
 
 const AUTH_ID = 'MATESTACCOUNT';
 const TOKEN = 'leg-token';
@@ -26,7 +26,7 @@ async function fakePlivoApi(): Promise<{ app: FastifyInstance; url: string; requ
 
 async function openCall(server: PlivoTestServer, callUuid: string): Promise<{ client: PlivoStreamClient; leg: CarrierLeg }> {
   await postCallback(`${server.baseUrl}/plivo/answer`, answerParams(callUuid), { authToken: TOKEN });
-  const client = await PlivoStreamClient.connect(server.streamUrl, signedHeaders('GET', server.streamUrl.replace('ws://', 'http://'), {}, TOKEN));
+  const client = await connectStream(server, callUuid, TOKEN);
   client.start(callUuid);
   return { client, leg: await server.handler.waitForLeg(callUuid) };
 }

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeMuLaw } from '../../src/media/g711.js';
-import { PlivoStreamClient, answerParams, postCallback, signedHeaders, startPlivoTestServer, tone, type PlivoTestServer } from '../support/plivo-harness.js';
+import { answerParams, connectStream, postCallback, startPlivoTestServer, tone, type PlivoTestServer } from '../support/plivo-harness.js';
 
 async function connectedLeg(server: PlivoTestServer) {
   await postCallback(`${server.baseUrl}/plivo/answer`, answerParams('call-1'), { authToken: 'tok' });
-  const client = await PlivoStreamClient.connect(server.streamUrl, signedHeaders('GET', server.streamUrl.replace('ws://', 'http://'), {}, 'tok'));
+  const client = await connectStream(server, 'call-1', 'tok');
   client.start('call-1');
   const leg = await server.handler.waitForLeg('call-1');
   return { client, leg };

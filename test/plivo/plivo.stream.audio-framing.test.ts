@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMuLaw, decodeMuLaw } from '../../src/media/g711.js';
 import { RateLimitedWarnings } from '../../src/runtime/rate-limited-warnings.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { CapturedLogs, PlivoStreamClient, answerParams, collectFrames, postCallback, startPlivoTestServer, tone, type PlivoTestServer } from '../support/plivo-harness.js';
+import { CapturedLogs, answerParams, connectStream, collectFrames, postCallback, startPlivoTestServer, tone, type PlivoTestServer } from '../support/plivo-harness.js';
 import { pino } from 'pino';
 
 describe('Plivo caller audio framing', () => {
@@ -14,7 +14,7 @@ describe('Plivo caller audio framing', () => {
   it('re-frames mu-law chunks of any size into exact 20 ms frames, in order', async () => {
     server = await startPlivoTestServer();
     await postCallback(`${server.baseUrl}/plivo/answer`, answerParams('c1'));
-    const client = await PlivoStreamClient.connect(server.streamUrl);
+    const client = await connectStream(server, 'c1');
     client.start('c1');
     const leg = await server.handler.waitForLeg('c1');
     const input = tone(160 * 4, 8000, 523);
@@ -30,7 +30,7 @@ describe('Plivo caller audio framing', () => {
   it('re-frames L16 16 kHz chunks split mid-sample and ignores an outbound track', async () => {
     server = await startPlivoTestServer({ contentType: 'audio/x-l16;rate=16000' });
     await postCallback(`${server.baseUrl}/plivo/answer`, answerParams('c2'));
-    const client = await PlivoStreamClient.connect(server.streamUrl);
+    const client = await connectStream(server, 'c2');
     client.start('c2', { encoding: 'audio/x-l16', sampleRate: 16000 });
     const leg = await server.handler.waitForLeg('c2');
     const input = tone(320 * 2, 16000, 1000, 20000);
@@ -50,7 +50,7 @@ describe('Plivo caller audio framing', () => {
   it('accepts the older "played" name for checkpoint acknowledgements', async () => {
     server = await startPlivoTestServer();
     await postCallback(`${server.baseUrl}/plivo/answer`, answerParams('c3'));
-    const client = await PlivoStreamClient.connect(server.streamUrl);
+    const client = await connectStream(server, 'c3');
     client.start('c3');
     const leg = await server.handler.waitForLeg('c3');
     const mark = new Promise((resolve) => leg.once('mark', resolve));

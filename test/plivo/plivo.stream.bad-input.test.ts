@@ -6,6 +6,7 @@ import {
   PlivoStreamClient,
   answerParams,
   collectFrames,
+  connectStream,
   postCallback,
   signedHeaders,
   startPlivoTestServer,
@@ -18,14 +19,14 @@ const TOKEN = 'stream-token';
 async function openCall(server: PlivoTestServer, callUuid: string): Promise<{ client: PlivoStreamClient; leg: CarrierLeg }> {
   const answer = await postCallback(`${server.baseUrl}/plivo/answer`, answerParams(callUuid), { authToken: TOKEN });
   expect(answer.status).toBe(200);
-  const client = await connect(server);
+  const client = await connect(server, callUuid);
   client.start(callUuid);
   const leg = await server.handler.waitForLeg(callUuid);
   return { client, leg };
 }
 
-function connect(server: PlivoTestServer): Promise<PlivoStreamClient> {
-  return PlivoStreamClient.connect(server.streamUrl, signedHeaders('GET', server.streamUrl.replace('ws://', 'http://'), {}, TOKEN));
+function connect(server: PlivoTestServer, callUuid: string): Promise<PlivoStreamClient> {
+  return connectStream(server, callUuid, TOKEN);
 }
 
 const frame = Buffer.from(encodeMuLaw(tone(160, 8000)));
@@ -108,7 +109,7 @@ describe('Plivo stream bad input', () => {
   });
 
   it('an oversized message before start is refused the same way', async () => {
-    const bad = await connect(server);
+    const bad = await connect(server, 'oversize-call');
     bad.sendRaw('x'.repeat(5000));
     expect((await bad.closed).code).toBe(1009);
     await server.logs.waitFor((l) => /5000 bytes exceeds/.test(l.msg));
@@ -116,7 +117,7 @@ describe('Plivo stream bad input', () => {
   });
 
   it('a stream start for an unknown call id is closed with 1008 naming it', async () => {
-    const stranger = await connect(server);
+    const stranger = await connect(server, 'no-such-call');
     stranger.start('no-such-call');
     const closed = await stranger.closed;
     expect(closed).toEqual({ code: 1008, reason: 'unknown callId no-such-call' });
@@ -127,7 +128,7 @@ describe('Plivo stream bad input', () => {
   });
 
   it('a second stream for a call that already has one is refused', async () => {
-    const dup = await connect(server);
+    const dup = await connect(server, 'good-call');
     dup.start('good-call');
     expect(await dup.closed).toEqual({ code: 1008, reason: 'call good-call already has a stream' });
     await expectStillFlowing(good);
@@ -135,7 +136,7 @@ describe('Plivo stream bad input', () => {
 
   it('messages before start are dropped with a log, then start still works', async () => {
     await postCallback(`${server.baseUrl}/plivo/answer`, answerParams('late-start'), { authToken: TOKEN });
-    const client = await connect(server);
+    const client = await connect(server, 'late-start');
     client.media(frame);
     client.sendRaw(Buffer.from([1, 2, 3]));
     await server.logs.waitFor((l) => /"media" before "start"/.test(l.msg));
@@ -146,9 +147,9 @@ describe('Plivo stream bad input', () => {
   });
 
   it('a wrong signature on the stream upgrade is closed with 1008 before any start is read', async () => {
-    const forged = await PlivoStreamClient.connect(server.streamUrl, signedHeaders('GET', server.streamUrl.replace('ws://', 'http://'), {}, 'wrong-token'));
+    const forged = await PlivoStreamClient.connect(server.streamUrlFor('good-call'), signedHeaders('GET', server.streamUrlFor('good-call').replace('ws://', 'http://'), {}, 'wrong-token'));
     expect(await forged.closed).toEqual({ code: 1008, reason: 'invalid X-Plivo-Signature-V3' });
-    const unsigned = await PlivoStreamClient.connect(server.streamUrl);
+    const unsigned = await PlivoStreamClient.connect(server.streamUrlFor('good-call'));
     expect((await unsigned.closed).code).toBe(1008);
     await server.logs.waitFor((l) => /stream upgrade rejected: missing X-Plivo-Signature-V3 header/.test(l.msg));
     await expectStillFlowing(good);
@@ -191,7 +192,7 @@ describe('Plivo stream without a start event', () => {
     const clock = new FakeClock();
     const server = await startPlivoTestServer({ clock, startTimeoutMs: 5000 });
     try {
-      const client = await PlivoStreamClient.connect(server.streamUrl);
+      const client = await PlivoStreamClient.connect(server.streamUrlFor('slow-call'));
       // The timer is armed when the server accepts the socket; wait for that rather than sleeping.
       while (clock.pendingTimers() === 0) await new Promise((r) => setImmediate(r));
       clock.advance(4999);

@@ -6,28 +6,44 @@
 import { plivoRoutes, type PlivoRoutesOptions } from '../../src/carriers/plivo/routes.js';
 import type { PlivoContentType } from '../../src/carriers/plivo/answer-xml.js';
 import { computeV3Signature } from '../../src/carriers/plivo/signature.js';
+import { StreamAdmission } from '../../src/carriers/websocket-media/stream-admission.js';
 import { StreamTestClient, startCarrierTestServer, type CarrierTestServer } from './carrier-harness.js';
 
 export { CapturedLogs, RecordingCallHandler, collectFrames, tone, type LogLine } from './carrier-harness.js';
 
-export type PlivoTestServer = CarrierTestServer;
+export type PlivoTestServer = CarrierTestServer & {
+  /** The stream URL the answer XML gives for `callUuid` (with its ticket). */
+  streamUrlFor(callUuid: string): string;
+};
 
+/** `publicBaseUrl`: the URL Plivo signs against when it is not this server's own (several processes behind one URL). */
 export async function startPlivoTestServer(
-  options: { authToken?: string; contentType?: PlivoContentType } & Partial<Omit<PlivoRoutesOptions, 'handler' | 'logger' | 'publicBaseUrl'>> = {},
+  options: { authToken?: string; contentType?: PlivoContentType; publicBaseUrl?: string } & Partial<Omit<PlivoRoutesOptions, 'handler' | 'logger' | 'publicBaseUrl'>> = {},
 ): Promise<PlivoTestServer> {
-  return startCarrierTestServer('/plivo', (app, { handler, logger, newCallId, publicBaseUrl }) =>
+  const { publicBaseUrl: sharedPublicUrl, ...routeOptions } = options;
+  const streamAdmission = options.streamAdmission ?? new StreamAdmission();
+  const server = await startCarrierTestServer('/plivo', (app, { handler, logger, newCallId, publicBaseUrl }) =>
     app.register(plivoRoutes, {
       prefix: '/plivo',
       contentType: 'audio/x-mulaw;rate=8000',
       newCallId,
-      ...options,
+      streamAdmission,
+      ...routeOptions,
       get publicBaseUrl() {
-        return publicBaseUrl();
+        return sharedPublicUrl ?? publicBaseUrl();
       },
       handler,
       logger,
     }),
   );
+  const streamUrlFor = (callUuid: string) => `${server.streamUrl}?${new URLSearchParams({ callUuid, ticket: streamAdmission.ticketFor(callUuid) }).toString()}`;
+  return { ...server, streamUrlFor };
+}
+
+/** Connects to the stream of `callUuid` as Plivo does: at the answer's URL, with the upgrade signed when a token is given. */
+export function connectStream(server: PlivoTestServer, callUuid: string, authToken?: string): Promise<PlivoStreamClient> {
+  const url = server.streamUrlFor(callUuid);
+  return PlivoStreamClient.connect(url, authToken ? signedHeaders('GET', url.replace('ws://', 'http://'), {}, authToken) : {});
 }
 
 export function signedHeaders(method: 'GET' | 'POST', url: string, params: Record<string, string | string[]>, authToken: string): Record<string, string> {

@@ -4,10 +4,15 @@
  * implementation of X-Twilio-Signature), and a ws client that speaks as Twilio Media Streams.
  */
 import twilio from 'twilio';
-import { twilioRoutes, type TwilioRoutesOptions } from '../../src/carriers/twilio/routes.js';
+import { STREAM_TICKET_PARAMETER, twilioRoutes, type TwilioRoutesOptions } from '../../src/carriers/twilio/routes.js';
+import { StreamAdmission } from '../../src/carriers/websocket-media/stream-admission.js';
 import { StreamTestClient, startCarrierTestServer, type CarrierTestServer, type RecordingCallHandler } from './carrier-harness.js';
 
 export type TwilioTestServer = CarrierTestServer;
+
+/** Every Twilio test server issues tickets under this key, so the test client can carry the right one. */
+const testAdmissionKey = Buffer.alloc(32, 7);
+const ticketFor = (callSid: string) => new StreamAdmission(testAdmissionKey).ticketFor(callSid);
 
 export async function startTwilioTestServer(
   options: Partial<Omit<TwilioRoutesOptions, 'handler' | 'logger' | 'publicBaseUrl'>> & { handler?: RecordingCallHandler } = {},
@@ -19,6 +24,7 @@ export async function startTwilioTestServer(
       app.register(twilioRoutes, {
         prefix: '/twilio',
         newCallId,
+        streamAdmission: new StreamAdmission(testAdmissionKey),
         ...routeOptions,
         get publicBaseUrl() {
           return publicBaseUrl();
@@ -61,9 +67,14 @@ export class TwilioStreamClient extends StreamTestClient {
     return new TwilioStreamClient(await StreamTestClient.open(url, headers));
   }
 
-  /** `connected`, then `start` naming the call, as Twilio opens every stream. */
-  start(callSid: string, customParameters: Record<string, string> = {}, streamSid = `MZ${callSid.slice(2).padEnd(32, '0').slice(0, 32)}`): void {
+  /**
+   * `connected`, then `start` naming the call, as Twilio opens every stream; its parameters carry the
+   * call's ticket as the voice TwiML set it up, unless the test passes its own voxgateTicket (or null: none).
+   */
+  start(callSid: string, parameters: Record<string, string | null> = {}, streamSid = `MZ${callSid.slice(2).padEnd(32, '0').slice(0, 32)}`): void {
     this.streamSid = streamSid;
+    const withTicket: Record<string, string | null> = { [STREAM_TICKET_PARAMETER]: ticketFor(callSid), ...parameters };
+    const customParameters = Object.fromEntries(Object.entries(withTicket).filter((e): e is [string, string] => e[1] !== null));
     this.sendJson({ event: 'connected', protocol: 'Call', version: '1.0.0' });
     this.sendJson({
       event: 'start',

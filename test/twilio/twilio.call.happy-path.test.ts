@@ -20,7 +20,9 @@ describe('a Twilio call through the adapter', () => {
     expect(answer.contentType).toMatch(/text\/xml/);
     const stream = xml.parse(answer.text).Response.Connect.Stream;
     expect(stream['@_url']).toBe(server.streamUrl);
-    expect(stream.Parameter).toMatchObject({ '@_name': 'callId', '@_value': 'vx-1' });
+    expect(stream.Parameter).toContainEqual({ '@_name': 'callId', '@_value': 'vx-1' });
+    // The ticket that ties the stream to this call (see twilio.stream.tied-to-its-call.test.ts).
+    expect(stream.Parameter).toContainEqual({ '@_name': 'voxgateTicket', '@_value': expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(server.handler.answered).toEqual([expect.objectContaining({ callId: 'vx-1', carrier: 'twilio', carrierCallId: 'CA1', direction: 'inbound', from: '+14155551234', to: '+14155550000' })]);
 
     const client = await TwilioStreamClient.connect(server.streamUrl, TOKEN);

@@ -34,7 +34,7 @@ export interface StreamXmlOptions {
   /** wss:// (or ws://) URL of the stream endpoint; becomes the element body. */
   streamUrl: string;
   contentType: PlivoContentType;
-  /** Sent back on the stream's `start` event; Plivo's format is `k=v,k2=v2`. */
+  /** Sent back on the stream's messages; must keep Plivo's rule (STREAM_EXTRA_HEADERS_RULE). */
   extraHeaders?: Record<string, string>;
   statusCallbackUrl?: string;
   statusCallbackMethod?: 'GET' | 'POST';
@@ -57,14 +57,53 @@ export function formatExtraHeaders(headers: Record<string, string>): string {
     .join(',');
 }
 
-/** Parses `a=1,b=2` or `a=1;b=2` (both shapes occur) into a record; pieces without "=" are ignored. */
+/** Plivo's documented rule for `<Stream extraHeaders>`; Plivo may refuse the whole answer XML when it is broken. */
+export const STREAM_EXTRA_HEADERS_RULE = 'keys and values of letters and digits only ([A-Za-z0-9]), at most 512 bytes as "k=v,k2=v2"';
+const STREAM_HEADER_TOKEN = /^[A-Za-z0-9]+$/;
+const STREAM_EXTRA_HEADERS_MAX_BYTES = 512;
+
+/** Why these headers break Plivo's <Stream extraHeaders> rule (naming the key or value), or undefined. */
+export function streamExtraHeadersProblem(headers: Record<string, string>): string | undefined {
+  for (const [key, value] of Object.entries(headers)) {
+    if (!STREAM_HEADER_TOKEN.test(key)) return `key ${JSON.stringify(key)} breaks Plivo's extraHeaders rule: ${STREAM_EXTRA_HEADERS_RULE}`;
+    if (!STREAM_HEADER_TOKEN.test(value)) return `value ${JSON.stringify(value)} of "${key}" breaks Plivo's extraHeaders rule: ${STREAM_EXTRA_HEADERS_RULE}`;
+  }
+  const bytes = Buffer.byteLength(formatExtraHeaders(headers));
+  if (bytes > STREAM_EXTRA_HEADERS_MAX_BYTES) return `extraHeaders are ${bytes} bytes, over Plivo's limit: ${STREAM_EXTRA_HEADERS_RULE}`;
+  return undefined;
+}
+
+/** `k=v,k2=v2` for <Stream extraHeaders>; throws naming what breaks Plivo's rule. */
+export function formatStreamExtraHeaders(headers: Record<string, string>): string {
+  const problem = streamExtraHeadersProblem(headers);
+  if (problem) throw new Error(`Plivo <Stream> ${problem}`);
+  return formatExtraHeaders(headers);
+}
+
+/**
+ * Parses the extra headers a stream message carries. Plivo's shapes vary: `a=1,b=2`, `a=1;b=2`, and on
+ * stream messages a braced map (`{}`, `{a: 1, b: 2}`) or JSON; pieces that are not key-value are ignored.
+ */
 export function parseExtraHeaders(value: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  if (!value) return out;
-  for (const piece of value.split(/[,;]/)) {
-    const eq = piece.indexOf('=');
-    if (eq <= 0) continue;
-    out[piece.slice(0, eq).trim()] = piece.slice(eq + 1).trim();
+  const text = value?.trim();
+  if (!text) return out;
+  if (text.startsWith('{')) {
+    try {
+      const json: unknown = JSON.parse(text);
+      if (json && typeof json === 'object' && !Array.isArray(json)) {
+        for (const [k, v] of Object.entries(json)) if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
+        return out;
+      }
+    } catch {
+      // Not JSON: Plivo's own `{k: v}` rendering, read below.
+    }
+  }
+  const braced = text.startsWith('{') && text.endsWith('}');
+  for (const piece of (braced ? text.slice(1, -1) : text).split(/[,;]/)) {
+    const sep = braced ? piece.search(/[:=]/) : piece.indexOf('=');
+    if (sep <= 0) continue;
+    out[piece.slice(0, sep).trim()] = piece.slice(sep + 1).trim();
   }
   return out;
 }
@@ -81,7 +120,7 @@ export function streamXml(options: StreamXmlOptions): string {
   ];
   if (options.streamTimeout !== undefined) attrs.push(['streamTimeout', String(Math.round(options.streamTimeout))]);
   if (options.extraHeaders && Object.keys(options.extraHeaders).length > 0) {
-    attrs.push(['extraHeaders', formatExtraHeaders(options.extraHeaders)]);
+    attrs.push(['extraHeaders', formatStreamExtraHeaders(options.extraHeaders)]);
   }
   if (options.statusCallbackUrl) {
     attrs.push(['statusCallbackUrl', options.statusCallbackUrl]);

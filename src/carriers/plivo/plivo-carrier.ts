@@ -5,7 +5,7 @@ import type { Carrier, CarrierModule, PlaceCallRequest } from '../carrier.js';
 import type { OutboundFailure } from '../leg.js';
 import type { OutboundReasonCode } from '../../events/outbound-events.js';
 import { trimBase } from '../public-urls.js';
-import { PLIVO_CONTENT_TYPES } from './answer-xml.js';
+import { PLIVO_CONTENT_TYPES, streamExtraHeadersProblem } from './answer-xml.js';
 import { PlivoRestClient } from './rest-client.js';
 import { PLIVO, plivoRoutes } from './routes.js';
 
@@ -18,6 +18,16 @@ export const plivoConfigSchema = z
     authToken: secretSchema.optional(),
     apiBaseUrl: z.string().url().default('https://api.plivo.com'),
     contentType: z.enum(PLIVO_CONTENT_TYPES).default('audio/x-mulaw;rate=8000'),
+    /** How long a callback's signature nonce is remembered, to refuse the same request sent again (in Redis when REDIS_URL is set). */
+    replayWindowSec: z.number().int().min(1).max(86_400).default(300),
+    /** Sent as <Stream extraHeaders> and repeated by Plivo on the stream's messages; checked against Plivo's rule here, not at the first call. */
+    streamExtraHeaders: z
+      .record(z.string())
+      .default({})
+      .superRefine((headers, ctx) => {
+        const problem = streamExtraHeadersProblem(headers);
+        if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+      }),
   })
   .strict();
 
@@ -58,6 +68,9 @@ export const plivoCarrier: CarrierModule<PlivoConfig> = {
           },
           authToken,
           contentType: config.contentType,
+          streamExtraHeaders: config.streamExtraHeaders,
+          replayWindowMs: config.replayWindowSec * 1000,
+          redisUrl: context.redisUrl,
           handler,
           rest,
           logger: context.logger,

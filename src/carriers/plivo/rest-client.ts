@@ -2,7 +2,7 @@
  * Plivo REST API client for the calls Voxgate places and controls (docs/protocols/plivo.md, "REST API").
  * JSON bodies, HTTP Basic auth, global fetch; every failure is a PlivoApiError naming the request.
  */
-import type { PlivoContentType } from './answer-xml.js';
+import { formatStreamExtraHeaders, type PlivoContentType } from './answer-xml.js';
 
 export interface PlivoRestClientOptions {
   authId: string;
@@ -213,7 +213,8 @@ export class PlivoRestClient {
       stream_timeout: params.streamTimeout,
       status_callback_url: params.statusCallbackUrl,
       status_callback_method: params.statusCallbackMethod,
-      extra_headers: headerList(params.extraHeaders),
+      // The Stream API keeps the same rule as <Stream extraHeaders>: refused here, before Plivo refuses the stream.
+      extra_headers: params.extraHeaders && Object.keys(params.extraHeaders).length > 0 ? formatStreamExtraHeaders(params.extraHeaders) : undefined,
     });
     const streamId = body.stream_id;
     if (typeof streamId !== 'string') throw new PlivoApiError(200, 'response has no stream_id', 'POST', this.path(`Call/${callUuid}/Stream/`));

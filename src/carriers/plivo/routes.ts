@@ -6,7 +6,7 @@
  *   POST|GET /dial    -> <Dial> XML used by PlivoStreamLeg.transfer to a number or SIP URI
  *   POST|GET /ring    -> CallHandler.callRinging (outbound calls placed with ?callId=)
  *   POST|GET /machine -> CallHandler.machineDetected (answering-machine detection result)
- *   GET /stream       -> WebSocket; after `start` names an answered call -> CallHandler.legStarted
+ *   GET /stream       -> WebSocket at the URL the answer gave (?callUuid=&ticket=); after `start` names that call -> CallHandler.legStarted
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -19,9 +19,11 @@ import { systemClock, type Clock } from '../../runtime/clock.js';
 import { first, parseForm, type FormParams } from '../callback-params.js';
 import { trimBase, httpForm, wsForm } from '../public-urls.js';
 import { signedWebhooks } from '../signed-webhooks.js';
+import { createReplayGuard, type ReplayGuard } from '../replay-guard.js';
 import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
+import { StreamAdmission } from '../websocket-media/stream-admission.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
-import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamXml, type PlivoContentType } from './answer-xml.js';
+import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamExtraHeadersProblem, streamXml, type PlivoContentType } from './answer-xml.js';
 import { SIGNATURE_V3_HEADER, SIGNATURE_V3_NONCE_HEADER, verifyV3Signature, type PlivoSignatureParams } from './signature.js';
 import { plivoCallControl } from './call-control.js';
 import { plivoMediaWire, streamFormatOf } from './stream-wire.js';
@@ -35,6 +37,8 @@ export interface PlivoRoutesOptions {
   /** When set, Signature V3 is verified on every callback (403) and on the stream upgrade (close 1008). */
   authToken?: string;
   contentType: PlivoContentType;
+  /** <Stream extraHeaders>: letters and digits only (Plivo's rule); streams are matched by `start.callId`, not by these. */
+  streamExtraHeaders?: Record<string, string>;
   /** The live-call registry. */
   handler: CallHandler;
   /** For leg.hangup()/transfer(). */
@@ -46,7 +50,17 @@ export interface PlivoRoutesOptions {
   /** How long a stream may stay open without a `start` event; default 10 s. */
   startTimeoutMs?: number;
   clock?: Clock;
+  /** How long a signature nonce is remembered to refuse replays; default 5 minutes. */
+  replayWindowMs?: number;
+  /** Shares seen nonces across Voxgate processes; default: this process's memory. */
+  redisUrl?: string;
+  /** A replay guard owned by the caller (tests); overrides replayWindowMs and redisUrl. */
+  replayGuard?: ReplayGuard;
+  /** Issues the stream tickets; default one with a random key (tests pass their own to build stream URLs). */
+  streamAdmission?: StreamAdmission;
 }
+
+export const DEFAULT_REPLAY_WINDOW_MS = 5 * 60_000;
 
 const CALLBACK_BODY_LIMIT = 100 * 1024;
 
@@ -73,11 +87,14 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     throw new Error('plivoRoutes needs @fastify/websocket registered on the app before it');
   }
   const requestedFormat = parsePlivoContentType(opts.contentType);
+  const extraHeadersProblem = streamExtraHeadersProblem(opts.streamExtraHeaders ?? {});
+  if (extraHeadersProblem) throw new Error(`Plivo streamExtraHeaders: ${extraHeadersProblem}`);
   const log = opts.logger.child({ carrier: PLIVO });
   const { handler } = opts;
   const newCallId = opts.newCallId ?? randomUUID;
   const clock = opts.clock ?? systemClock;
   const prefix = scope.prefix;
+  const admission = opts.streamAdmission ?? new StreamAdmission();
   // Options are read per request: the app may only learn its public URL after listening.
   const baseUrl = () => trimBase(httpForm(opts.publicBaseUrl));
 
@@ -99,12 +116,28 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       : `X-Plivo-Signature-V3 does not match ${method} ${url} (check the auth token and the public URL)`;
   }
 
-  const webhooks = signedWebhooks({ label: 'Plivo', noun: 'callback', logger: log, baseUrl, signatureProblem });
+  const replayGuard = opts.replayGuard ?? createReplayGuard({ windowMs: opts.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS, redisUrl: opts.redisUrl, logger: log, clock });
+  if (!opts.replayGuard) scope.addHook('onClose', () => replayGuard.close());
+
+  /**
+   * Plivo signs every request with a fresh random nonce (a retry is a new request, with a new nonce), so
+   * a nonce seen again with the same signature is a captured request sent again. Only signed requests
+   * are checked: without an auth token nothing proves where a request came from anyway.
+   */
+  async function replayProblem(request: FastifyRequest): Promise<string | undefined> {
+    if (!opts.authToken) return undefined;
+    const nonce = first(request.headers[SIGNATURE_V3_NONCE_HEADER]) ?? '';
+    const signature = first(request.headers[SIGNATURE_V3_HEADER]) ?? '';
+    if (await replayGuard.firstSeen(`plivo\n${nonce}\n${signature}`)) return undefined;
+    return `X-Plivo-Signature-V3-Nonce ${nonce} was already used within the last ${Math.round(replayGuard.windowMs / 1000)} s`;
+  }
+
+  const webhooks = signedWebhooks({ label: 'Plivo', noun: 'callback', logger: log, baseUrl, signatureProblem, replayProblem });
   const callbackParams = webhooks.params;
   const requireCallUuid = (params: FormParams, reply: FastifyReply, route: string) => webhooks.require(params, 'CallUUID', reply, route);
 
   async function answer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = callbackParams(request, reply, 'answer');
+    const params = await callbackParams(request, reply, 'answer');
     if (!params) return;
     const callUuid = requireCallUuid(params, reply, 'answer');
     if (!callUuid) return;
@@ -150,16 +183,18 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       }
       log.info({ callId: info.callId, callUuid, direction: info.direction }, 'Plivo call answered');
     }
+    // The call and its ticket ride in the stream URL, which the upgrade's signature covers: the stream serves this call only.
+    const streamQuery = new URLSearchParams({ callUuid, ticket: admission.ticketFor(callUuid) });
     const xml = streamXml({
-      streamUrl: `${wsForm(baseUrl())}${prefix}/stream`,
+      streamUrl: `${wsForm(baseUrl())}${prefix}/stream?${streamQuery.toString()}`,
       contentType: opts.contentType,
-      extraHeaders: { voxgateCallId: info.callId },
+      extraHeaders: opts.streamExtraHeaders,
     });
     void reply.type('text/xml').send(xml);
   }
 
   async function hangup(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = callbackParams(request, reply, 'hangup');
+    const params = await callbackParams(request, reply, 'hangup');
     if (!params) return;
     const callUuid = requireCallUuid(params, reply, 'hangup');
     if (!callUuid) return;
@@ -202,7 +237,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   /** ring_url and machine_detection_url of calls Voxgate dialed: informational, always answered 200. */
   function outboundEvent(route: 'ring' | 'machine') {
     return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const params = callbackParams(request, reply, route);
+      const params = await callbackParams(request, reply, route);
       if (!params) return;
       const placedId = first(params.callId);
       if (!placedId || !handler.isOutbound?.(placedId)) {
@@ -220,7 +255,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   }
 
   async function dial(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = callbackParams(request, reply, 'dial');
+    const params = await callbackParams(request, reply, 'dial');
     if (!params) return;
     const target = first(params.target);
     if (!target) {
@@ -244,13 +279,29 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     return `${baseUrl()}${prefix}/dial?${query.toString()}`;
   }
 
+  /** Why a stream upgrade is refused, decided before the upgrade (the replay check may wait on Redis); read by `stream`. */
+  const refusedUpgrades = new WeakMap<FastifyRequest, { problem: string; closeReason: string }>();
+
+  async function checkStreamUpgrade(request: FastifyRequest): Promise<void> {
+    const signature = signatureProblem(request, baseUrl() + request.url);
+    if (signature) return void refusedUpgrades.set(request, { problem: signature, closeReason: 'invalid X-Plivo-Signature-V3' });
+    const replay = await replayProblem(request);
+    if (replay) return void refusedUpgrades.set(request, { problem: `replayed upgrade: ${replay}`, closeReason: 'replayed X-Plivo-Signature-V3-Nonce' });
+    const { callUuid, ticket } = request.query as { callUuid?: unknown; ticket?: unknown };
+    if (typeof callUuid !== 'string' || !callUuid || !admission.ticketMatches(callUuid, typeof ticket === 'string' ? ticket : undefined)) {
+      const problem = typeof callUuid === 'string' && callUuid ? `the stream ticket is not the one issued for call ${callUuid}` : 'the stream URL names no call (use the URL the answer XML gave)';
+      refusedUpgrades.set(request, { problem, closeReason: 'invalid stream ticket' });
+    }
+  }
+
   function stream(socket: WebSocket, request: FastifyRequest): void {
-    const problem = signatureProblem(request, baseUrl() + request.url);
-    if (problem) {
-      log.warn({ url: request.url, ip: request.ip }, `Plivo stream upgrade rejected: ${problem}`);
-      socket.close(1008, 'invalid X-Plivo-Signature-V3');
+    const refused = refusedUpgrades.get(request);
+    if (refused) {
+      log.warn({ url: request.url, ip: request.ip }, `Plivo stream upgrade rejected: ${refused.problem}`);
+      socket.close(1008, refused.closeReason);
       return;
     }
+    const boundCallUuid = (request.query as { callUuid: string }).callUuid;
     acceptMediaStream(socket, request.ip, {
       carrier: PLIVO,
       wire: plivoMediaWire,
@@ -261,6 +312,8 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
       maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       startTimeoutMs: opts.startTimeoutMs,
       requestedFormat: { format: streamFormatOf(requestedFormat), name: opts.contentType },
+      admission,
+      admit: (start) => (start.carrierCallId === boundCallUuid ? undefined : `start names call ${start.carrierCallId}, but the stream URL was issued for call ${boundCallUuid}`),
     });
   }
 
@@ -271,5 +324,5 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     scope.route({ method, url: '/ring', handler: outboundEvent('ring') });
     scope.route({ method, url: '/machine', handler: outboundEvent('machine') });
   }
-  scope.get('/stream', { websocket: true }, stream);
+  scope.get('/stream', { websocket: true, preValidation: checkStreamUpgrade }, stream);
 }

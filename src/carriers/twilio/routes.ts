@@ -4,7 +4,7 @@
  *   POST|GET /voice  -> CallHandler.callAnswered, replies <Connect><Stream> TwiML (a number's "A call comes in" URL, and the Url of calls Voxgate places)
  *   POST|GET /status -> status callbacks: ringing, and the end of the call (authoritative over the socket)
  *   POST|GET /amd    -> AsyncAmdStatusCallback: the answering-machine verdict of calls Voxgate placed
- *   GET /stream      -> WebSocket; after `start` names an answered call -> CallHandler.legStarted
+ *   GET /stream      -> WebSocket; after `start` names an answered call and carries its voxgateTicket parameter -> CallHandler.legStarted
  * With an auth token, X-Twilio-Signature is verified on every request (403) and on the upgrade (close 1008).
  */
 import { randomUUID } from 'node:crypto';
@@ -18,6 +18,7 @@ import { first, parseForm, type FormParams } from '../callback-params.js';
 import { httpForm, trimBase, wsForm } from '../public-urls.js';
 import { signedWebhooks } from '../signed-webhooks.js';
 import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
+import { StreamAdmission } from '../websocket-media/stream-admission.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
 import { twilioCallControl } from './call-control.js';
 import type { TwilioRestClient } from './rest-client.js';
@@ -43,7 +44,12 @@ export interface TwilioRoutesOptions {
   /** How long a stream may stay open without a `start` message; default 10 s. */
   startTimeoutMs?: number;
   clock?: Clock;
+  /** Issues the stream tickets; default one with a random key (tests pass their own). */
+  streamAdmission?: StreamAdmission;
 }
+
+/** The <Parameter> that ties a Media Stream to its call: Twilio signs the upgrade over the bare URL, so the tie travels in `start`. */
+export const STREAM_TICKET_PARAMETER = 'voxgateTicket';
 
 const CALLBACK_BODY_LIMIT = 100 * 1024;
 const SIGNATURE_HEADER = 'x-twilio-signature';
@@ -73,6 +79,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
   const newCallId = opts.newCallId ?? randomUUID;
   const clock = opts.clock ?? systemClock;
   const prefix = scope.prefix;
+  const admission = opts.streamAdmission ?? new StreamAdmission();
   // Read per request: the app may only learn its public URL after listening.
   const baseUrl = () => trimBase(httpForm(opts.publicBaseUrl));
 
@@ -120,7 +127,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
   const twiml = (reply: FastifyReply, body: string) => void reply.type('text/xml').send(body);
 
   async function voice(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = webhookParams(request, reply, 'voice');
+    const params = await webhookParams(request, reply, 'voice');
     if (!params) return;
     const callSid = requireCallSid(params, reply, 'voice');
     if (!callSid) return;
@@ -163,11 +170,11 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
       }
       log.info({ callId: info.callId, callSid, direction: info.direction }, 'Twilio call answered');
     }
-    twiml(reply, connectStreamTwiml(`${wsForm(baseUrl())}${prefix}/stream`, { callId: info.callId }));
+    twiml(reply, connectStreamTwiml(`${wsForm(baseUrl())}${prefix}/stream`, { callId: info.callId, [STREAM_TICKET_PARAMETER]: admission.ticketFor(callSid) }));
   }
 
   async function status(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = webhookParams(request, reply, 'status');
+    const params = await webhookParams(request, reply, 'status');
     if (!params) return;
     const callSid = requireCallSid(params, reply, 'status');
     if (!callSid) return;
@@ -205,7 +212,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
   }
 
   async function amd(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const params = webhookParams(request, reply, 'amd');
+    const params = await webhookParams(request, reply, 'amd');
     if (!params) return;
     const placedId = first(params.callId);
     const callSid = first(params.CallSid);
@@ -245,6 +252,11 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
       clock,
       maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       startTimeoutMs: opts.startTimeoutMs,
+      admission,
+      admit: (start) =>
+        admission.ticketMatches(start.carrierCallId, start.parameters?.[STREAM_TICKET_PARAMETER])
+          ? undefined
+          : `start carries no valid ${STREAM_TICKET_PARAMETER} parameter for call ${start.carrierCallId} (streams are accepted only as the voice webhook's TwiML set them up)`,
     });
   }
 

@@ -1,14 +1,16 @@
 /**
  * The first moments of a carrier's media WebSocket, the same for every WebSocket carrier: wait (with a
  * deadline) for the `start` message, find the live call it names in the call registry, refuse sockets
- * for unknown, ended or already-streaming calls (close 1008 with the reason), then hand the socket to a
- * WebSocketLeg and the leg to the application. The carrier verifies the upgrade's signature first.
+ * for unknown or ended calls, for a call the stream was not issued for, and for a call that already had
+ * its stream (close 1008 with the reason), then hand the socket to a WebSocketLeg and the leg to the
+ * application. The carrier verifies the upgrade's signature first.
  */
 import type { WebSocket, RawData } from 'ws';
 import type { CallHandler } from '../leg.js';
 import type { Logger } from '../../logger.js';
 import type { Clock, TimerHandle } from '../../runtime/clock.js';
 import type { MediaWire, StreamMediaFormat, StreamStart } from './media-wire.js';
+import type { StreamAdmission } from './stream-admission.js';
 import { RateLimitedWarnings } from '../../runtime/rate-limited-warnings.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, WebSocketLeg, closeReason, messageBuffer, messageSize, type StreamCallControl } from './websocket-leg.js';
 
@@ -27,6 +29,10 @@ export interface StreamAcceptorOptions {
   startTimeoutMs?: number;
   /** The format Voxgate asked for; a stream in another one is used as it is, with a warning. */
   requestedFormat?: { format: StreamMediaFormat; name: string };
+  /** One stream per call, ever: a call that had its stream refuses another one. */
+  admission: StreamAdmission;
+  /** Why this stream may not serve the call its `start` names (its ticket is for another call), or undefined. */
+  admit(start: StreamStart): string | undefined;
 }
 
 /** Takes over a freshly upgraded media socket (its signature already checked). */
@@ -88,8 +94,15 @@ export function acceptMediaStream(socket: WebSocket, remoteIp: string, opts: Str
       }
       return;
     }
-    if (call.leg) {
-      refuse(`${label} call ${carrierCallId} already has a media stream; closing the second one`, `call ${carrierCallId} already has a stream`, { ...idField, callId: call.info.callId, streamId });
+    const fields = { ...idField, callId: call.info.callId, streamId };
+    const denied = opts.admit(start);
+    if (denied) {
+      refuse(`${label} stream refused: ${denied}; closing`, denied, fields);
+      return;
+    }
+    // Checked after the ticket, so a stray socket cannot use up the call's one stream.
+    if (call.leg || !opts.admission.claim(carrierCallId)) {
+      refuse(`${label} call ${carrierCallId} already had its media stream; closing the second one`, `call ${carrierCallId} already has a stream`, fields);
       return;
     }
     const requested = opts.requestedFormat;
