@@ -1,4 +1,5 @@
 /** The composition root: wires configuration, store, speech, bots and carrier routes into one server. */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
@@ -15,7 +16,7 @@ import { resolveSecret } from '../runtime/secrets.js';
 import type { TtsProvider } from '../speech/tts/provider.js';
 import { openDatabase, type Store } from '../store/database.js';
 import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js';
-import { reconcileInterruptedCalls } from '../store/interrupted-calls.js';
+import { ranByInstance, reconcileInterruptedCalls } from '../store/interrupted-calls.js';
 import { BotDirectory, type BotConnectorFactory } from './bot-directory.js';
 import { WebhookReplyRouter, webhookResponseRoutes } from '../bots/webhook/index.js';
 import { LiveCalls } from './live-calls.js';
@@ -119,7 +120,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const effective = runtime.current;
   const bots = (editable.bots = await BotDirectory.load(effective, opts.createBotConnector, process.env, webhookReplies, () => config.webhook.responseUrl ?? `${publicUrl}/webhook/response`));
   const bus = new EventBus(logger);
-  const records = attachRecordWriter(bus, store, logger, { clock, ...config.store });
+  // Stable across restarts (a restart reconciles the calls its previous run left open) and distinct
+  // between processes on one host (their ports differ).
+  const instanceId = config.server.instanceId ?? (config.server.port ? `${hostname()}:${config.server.port}` : hostname());
+  const records = attachRecordWriter(bus, store, logger, { clock, instanceId, ...config.store });
   const cacheCfg = config.tts.cache;
   const ttsCache = cacheCfg.enabled
     ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
@@ -162,7 +166,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   });
   const recordingsDir = join(config.dataDir, 'recordings');
   // Calls a crashed process left open are ended before this one takes any (it is not listening yet).
-  await reconcileInterruptedCalls(store, { startedBefore: clock.now(), recordingsDir, logger }).catch((err: unknown) => logger.error({ err }, 'reconciling calls interrupted by a restart failed; they stay without an end'));
+  await reconcileInterruptedCalls(store, { startedBefore: clock.now(), recordingsDir, restrictTo: ranByInstance(instanceId), logger }).catch((err: unknown) => logger.error({ err }, 'reconciling calls interrupted by a restart failed; they stay without an end'));
   const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer }));
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   // With metrics off nothing listens for them: no bus subscribers, no process collectors.

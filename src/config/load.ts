@@ -12,6 +12,7 @@ const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
   ['VOXGATE_HOST', ['server', 'host']],
   ['VOXGATE_PORT', ['server', 'port'], 'number'],
   ['VOXGATE_PUBLIC_URL', ['server', 'publicUrl']],
+  ['VOXGATE_INSTANCE_ID', ['server', 'instanceId']],
   ['VOXGATE_DATA_DIR', ['dataDir']],
   ['DATABASE_URL', ['databaseUrl']],
   ['LOG_LEVEL', ['log', 'level']],

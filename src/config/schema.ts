@@ -127,6 +127,11 @@ export const configSchema = z
       .object({
         host: z.string().default('0.0.0.0'),
         port: z.coerce.number().int().min(0).max(65535).default(8080),
+        /**
+         * This process's name among the instances sharing one store; calls it ran carry it, and a restart
+         * ends only its own interrupted calls. Default <hostname>:<port>. Keep it stable across restarts.
+         */
+        instanceId: z.string().min(1).max(200).optional(),
         /** The URL carriers use to reach this server; defaults to http://127.0.0.1:<port>. */
         publicUrl: z.string().url().optional(),
         /** Reverse proxies whose X-Forwarded-For/-Proto count (addresses or CIDR ranges; true: any). Off: the socket's own. */

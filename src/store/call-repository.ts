@@ -12,6 +12,8 @@ export interface CallStart {
   to: string;
   bot: string;
   startedAt: number;
+  /** The gateway instance running the call. */
+  instanceId?: string;
 }
 
 export interface CallEnd {
@@ -79,6 +81,7 @@ export class CallRepository {
         to_number: requireString(what, 'to', call.to),
         bot: requireString(what, 'bot', call.bot),
         started_at: requireEpochMs(what, 'startedAt', call.startedAt),
+        instance_id: call.instanceId ?? null,
       })
       .execute();
   }

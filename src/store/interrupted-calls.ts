@@ -6,10 +6,12 @@
  * WAV files it was recording are closed as far as they got: cut to whole frames, header patched,
  * and recorded as `partial`.
  *
- * Which calls: every call with no end that started before this process began, unless `restrictTo`
- * narrows it. Until instances have identities (issue 13) that is right for one process per store;
- * with several processes sharing PostgreSQL, issue 13 passes a filter for this instance's calls and
- * those of instances whose lease is dead.
+ * Which calls: every call with no end that started before this process began, narrowed by
+ * `restrictTo`. The gateway passes `ranByInstance(its id)`: with several instances sharing one
+ * PostgreSQL store, a restarting instance ends only the calls it ran itself (and rows from before
+ * calls carried an instance), never the live calls of its siblings. Ending the calls of an instance
+ * that died for good needs instance leases (issue 13); until then its calls end when it restarts
+ * under the same `server.instanceId`.
  */
 import { readdir, open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +21,11 @@ import type { Store } from './database.js';
 import type { VoxgateDatabase } from './schema.js';
 
 export const GATEWAY_RESTART = 'gateway-restart';
+
+/** Calls run by `instanceId`, or recorded before calls carried an instance. */
+export function ranByInstance(instanceId: string): NonNullable<ReconcileOptions['restrictTo']> {
+  return (eb) => eb.or([eb('instance_id', '=', instanceId), eb('instance_id', 'is', null)]);
+}
 
 export interface ReconcileOptions {
   /** Only calls started before this (epoch ms): calls the new process takes are never touched. */

@@ -38,6 +38,8 @@ export interface RecordWriterOptions {
   retryDelayMs?: { first: number; max: number };
   /** How long flush() waits by default before reporting what is left unwritten. Default 10 s. */
   flushTimeoutMs?: number;
+  /** Stamped on each call's row, so a restart reconciles only this instance's calls. */
+  instanceId?: string;
 }
 
 export const RECORD_WRITER_DEFAULTS = { maxQueuedWrites: 100_000, retryDelayMs: { first: 500, max: 30_000 }, flushTimeoutMs: 10_000 } as const;
@@ -133,6 +135,7 @@ export function attachRecordWriter(bus: EventBus, store: Store, logger: Logger, 
         to: e.to,
         bot: e.bot,
         startedAt: e.at,
+        instanceId: options.instanceId,
       }),
     ),
     on('call.answered', (e) => async (repos, note) => {

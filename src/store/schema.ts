@@ -27,6 +27,8 @@ export interface CallsTable {
   transfer_mode: string | null;
   transfer_reason: string | null;
   transferred_at: number | null;
+  /** The gateway instance that ran the call (`server.instanceId`); null for calls from before instances were named. */
+  instance_id: string | null;
 }
 
 export interface TranscriptLinesTable {

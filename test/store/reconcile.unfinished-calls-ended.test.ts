@@ -2,7 +2,7 @@ import { writeFile, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
-import { reconcileInterruptedCalls } from '../../src/store/interrupted-calls.js';
+import { ranByInstance, reconcileInterruptedCalls } from '../../src/store/interrupted-calls.js';
 import { wavHeader } from '../../src/media/wav.js';
 import { describeOnEachDialect, makeTempDir, uniqueCallId, type TempDir } from '../support/store-fixtures.js';
 
@@ -15,9 +15,27 @@ describeOnEachDialect('calls left without an end by a previous process', (ctx) =
   });
   afterAll(() => recordings?.remove());
 
-  function start(id: string, at: number) {
-    return ctx.store.calls.insertStarted({ id, carrier: 'plivo', carrierCallId: `p-${id}`, direction: 'inbound', from: '+1', to: '+2', bot: 'b', startedAt: at });
+  function start(id: string, at: number, instanceId?: string) {
+    return ctx.store.calls.insertStarted({ id, carrier: 'plivo', carrierCallId: `p-${id}`, direction: 'inbound', from: '+1', to: '+2', bot: 'b', startedAt: at, instanceId });
   }
+
+  it('by a restarting instance sharing the store: only its own calls (and ones from before calls named their instance), never the live calls of a sibling', async () => {
+    const mine = uniqueCallId('mine');
+    const legacy = uniqueCallId('legacy');
+    const siblings = uniqueCallId('sibling');
+    await start(mine, T0 + 100, 'gw-a:8080');
+    await start(legacy, T0 + 100);
+    await start(siblings, T0 + 100, 'gw-b:8080');
+
+    const result = await reconcileInterruptedCalls(ctx.store, { startedBefore: T0 + 200, restrictTo: ranByInstance('gw-a:8080'), logger: silentLogger() });
+
+    expect(result.calls).toEqual(expect.arrayContaining([mine, legacy]));
+    expect(result.calls).not.toContain(siblings);
+    expect(await ctx.store.calls.get(mine)).toMatchObject({ hangupCause: 'gateway-restart' });
+    expect(await ctx.store.calls.get(siblings)).toMatchObject({ endedAt: null });
+    // The sibling hangs up normally; the other tests share this store.
+    await ctx.store.calls.complete(siblings, { endedAt: T0 + 300, hangupCause: 'Normal Hangup', hangupSide: 'caller', endReason: 'caller-hangup' });
+  });
 
   it('are ended with gateway-restart at their last known activity; ended calls, newer calls and calls outside the filter are left alone', async () => {
     const open = uniqueCallId('open');

@@ -9,6 +9,7 @@ import { outboundAndCampaignsMigration } from './0003-outbound-and-campaigns.js'
 import { managementMigration } from './0004-management.js';
 import { transfersMigration } from './0005-transfers.js';
 import { recordingStatusMigration } from './0006-recording-status.js';
+import { callInstanceMigration } from './0007-call-instance.js';
 
 export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0001-call-records': callRecordsMigration,
@@ -17,6 +18,7 @@ export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0004-management': managementMigration,
   '0005-transfers': transfersMigration,
   '0006-recording-status': recordingStatusMigration,
+  '0007-call-instance': callInstanceMigration,
 };
 
 export const storeMigrationProvider: MigrationProvider = {
