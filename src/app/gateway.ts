@@ -157,7 +157,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     ...(config.redis.url ? { queue: { connection: config.redis.url } } : {}),
   });
   const recordingsDir = join(config.dataDir, 'recordings');
-  const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer }));
+  const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer, carriers, reaping: config.liveCalls }));
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   // With metrics off nothing listens for them: no bus subscribers, no process collectors.
   const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });

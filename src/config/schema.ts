@@ -18,6 +18,7 @@ import { metricsConfigSchema } from '../api/metrics.js';
 import { alarmsConfigSchema } from '../alarms/alarms-config.js';
 import { apiOAuthConfigSchema } from '../api/auth/api-auth.js';
 import { carriersConfigSchema, configuredCarrierNames } from '../carriers/index.js';
+import { liveCallsConfigSchema } from '../app/call-reaper.js';
 export type { SecretRef } from '../runtime/secrets.js';
 
 const botApiSchema = z
@@ -227,6 +228,8 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Calls the carrier went quiet on (no stream, no media, no hangup callback) are ended after these bounds. */
+    liveCalls: liveCallsConfigSchema.default({}),
     /** Prometheus /metrics (open unless a token is set). */
     metrics: metricsConfigSchema.default({}),
     /** Alarms on bot, speech and carrier failures and error rates. */
