@@ -282,7 +282,9 @@ export class LiveCalls implements CallHandler {
     // A transferred call may go on after the bot (a bridge): who ended it is then what the carrier says.
     const gatewayEnded = sessionEnd?.byGateway && !(sessionEnd.reason === 'transferred' && carrierEnd);
     const side = gatewayEnded ? 'gateway' : (carrierEnd?.side ?? call.legEnd?.side ?? 'carrier');
-    const endReason = reason ?? sessionEnd?.reason ?? (side === 'caller' ? 'caller-hangup' : 'carrier-hangup');
+    // A conversation the far end ended takes the carrier's word for who hung up (the stream may have closed first).
+    const sessionReason = sessionEnd?.byGateway || !carrierEnd ? sessionEnd?.reason : undefined;
+    const endReason = reason ?? sessionReason ?? (side === 'caller' ? 'caller-hangup' : 'carrier-hangup');
     const at = this.deps.clock.now();
     this.deps.bus.publish('call.ended', { callId: call.info.callId, at, cause, side, reason: endReason, durationSec: carrierEnd?.durationSec });
     this.deps.logger.info({ callId: call.info.callId, cause, side, reason: endReason, durationSec: carrierEnd?.durationSec }, 'call ended');

@@ -178,6 +178,8 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
     try {
       if (callStatus === 'ringing') {
         if (placed) handler.callRinging?.(placedId);
+      } else if (call && !TERMINAL_STATUSES.has(callStatus)) {
+        handler.carrierCallback?.(call.info.callId);
       } else if (TERMINAL_STATUSES.has(callStatus)) {
         const cause = twilioCause(callStatus, first(params.SipResponseCode));
         if (call) {
