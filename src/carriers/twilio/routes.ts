@@ -132,6 +132,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
     if (info) {
       // Twilio retries a webhook that timed out: same call, same stream.
       log.info({ callId: info.callId, callSid }, 'Twilio voice webhook fetched again for a live call');
+      handler.carrierCallback?.(info.callId);
     } else {
       // Calls Voxgate placed carry their id in the (signed) voice URL's query.
       const placedId = first(params.callId);
