@@ -103,14 +103,15 @@ export class CallReaper {
 
   /**
    * The media stream closed but the carrier's hangup callback has not come: after the grace the carrier
-   * is asked. `fallback` is what the registry records when the carrier cannot be asked (no API).
+   * is asked. A call the bot handed over (blind transfer) goes on at the carrier without Voxgate: it is
+   * then never asked about nor hung up, only ended here.
    */
-  streamClosed(info: CallInfo): void {
+  streamClosed(info: CallInfo, handedOver: boolean): void {
     const watch = this.watch(info);
     watch.unsubscribe?.();
     watch.unsubscribe = undefined;
     const grace = this.deps.settings.hangupCallbackGraceMs;
-    this.arm(watch, grace, () => void this.afterLostCallback(watch, grace));
+    this.arm(watch, grace, () => (handedOver ? this.deps.finish(info.callId, { end: undefined }) : void this.afterLostCallback(watch, grace)));
   }
 
   /** The call ended: drop its timers and listeners. */

@@ -201,7 +201,7 @@ export class LiveCalls implements CallHandler {
     leg.once('hangup', (h) => {
       call.legEnd = h;
       if (!this.calls.has(info.callId)) return; // the carrier's callback already ended the call
-      this.reaper.streamClosed(info);
+      this.reaper.streamClosed(info, session.endedWith?.reason === 'transferred');
     });
     session.start().catch((err: unknown) => log.error({ err }, 'session failed to start'));
   }
