@@ -12,7 +12,7 @@ import { loadavg } from 'node:os';
 import { BENCH_BOT, dialSpec, startPair } from './capacity.js';
 import type { SoakLoadResult, SoakSpec } from './load-generator.js';
 import type { MemorySnapshot } from './lib/process-probe.js';
-import { round } from './lib/stats.js';
+import { median, round } from './lib/stats.js';
 import { parsePrometheusText } from '../test/support/prometheus-text.js';
 
 export interface SoakSample {
@@ -21,6 +21,8 @@ export interface SoakSample {
   rssMB: number;
   heapUsedMB: number;
   activeCalls: number;
+  /** The gateway's event-loop delay p99 (ms), from prom-client's monitor. */
+  loopLagP99Ms: number;
 }
 
 export interface SoakResult {
@@ -73,7 +75,12 @@ async function scrape(gatewayUrl: string): Promise<Omit<SoakSample, 'atSec'>> {
   if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
   const samples = parsePrometheusText(await res.text());
   const value = (name: string) => samples.filter((s) => s.name === name).reduce((sum, s) => sum + s.value, 0);
-  return { rssMB: round(value('voxgate_process_resident_memory_bytes') / MB, 2), heapUsedMB: round(value('voxgate_nodejs_heap_size_used_bytes') / MB, 2), activeCalls: value('voxgate_active_calls') };
+  return {
+    rssMB: round(value('voxgate_process_resident_memory_bytes') / MB, 2),
+    heapUsedMB: round(value('voxgate_nodejs_heap_size_used_bytes') / MB, 2),
+    activeCalls: value('voxgate_active_calls'),
+    loopLagP99Ms: round(value('voxgate_nodejs_eventloop_lag_p99_seconds') * 1000, 1),
+  };
 }
 
 export async function runSoak(opts: { concurrent: number; minutes: number; sampleEverySec: number; log: (line: string) => void }): Promise<SoakResult> {
@@ -104,7 +111,7 @@ export async function runSoak(opts: { concurrent: number; minutes: number; sampl
       if (!heapAfterGcHalf && atSec >= durationSec / 2) heapAfterGcHalf = await srv.call<MemorySnapshot>('memory');
       const last = samples[samples.length - 1];
       if (last && samples.length % Math.max(1, Math.round(60 / opts.sampleEverySec)) === 0) {
-        opts.log(`  ${Math.round(atSec)} s: ${last.activeCalls} calls, RSS ${last.rssMB} MB, heap ${last.heapUsedMB} MB`);
+        opts.log(`  ${Math.round(atSec)} s: ${last.activeCalls} calls, RSS ${last.rssMB} MB, heap ${last.heapUsedMB} MB, loop delay p99 ${last.loopLagP99Ms} ms`);
       }
       await sleep(opts.sampleEverySec * 1000);
     }
@@ -170,6 +177,7 @@ export function renderSoak(r: SoakResult): string {
     `| calls ended before their caller hung up (load generator) | ${early} |`,
     `| calls that never streamed | ${r.load.neverStreamed} |`,
     `| live / reaper-watched calls after the last hangup | ${r.liveAfter} / ${r.watchedByReaperAfter} |`,
+    `| gateway event-loop delay p99, median / max of samples | ${median(r.samples.map((s) => s.loopLagP99Ms))} / ${Math.max(...r.samples.map((s) => s.loopLagP99Ms))} ms |`,
     `| load average before / after | ${r.loadAvg.before.join(' ')} / ${r.loadAvg.after.join(' ')} |`,
     '',
   ].join('\n');

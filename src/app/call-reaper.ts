@@ -54,6 +54,7 @@ interface Watch {
   unsubscribe?: () => void;
 }
 
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
 export class CallReaper {
@@ -197,7 +198,7 @@ export class CallReaper {
     try {
       return await carrier.callState(info.carrierCallId);
     } catch (err) {
-      log.error({ err }, `could not ask ${info.carrier} for the call's state`);
+      log.error({ err }, `could not ask ${info.carrier} for the call's state: ${messageOf(err)}`);
       return undefined;
     }
   }
@@ -208,7 +209,7 @@ export class CallReaper {
     try {
       return await carrier.hangupCall(info.carrierCallId);
     } catch (err) {
-      log.error({ err }, `could not hang the call up at ${info.carrier}`);
+      log.error({ err }, `could not hang the call up at ${info.carrier}: ${messageOf(err)}`);
       return undefined;
     }
   }
