@@ -164,6 +164,8 @@ export interface ServerUrls {
   answerUrl: string;
   hangupUrl: string;
   sipUri?: string;
+  /** The gateway's own base URL (its /metrics), when the server is the gateway. */
+  gatewayUrl?: string;
 }
 
 /** Starts a load generator and a server wired to each other. */

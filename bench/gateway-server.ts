@@ -42,6 +42,11 @@ export interface GatewayBenchOptions {
    * measure what they cost the call path beside the gateway as deployed.
    */
   bareControlPlane?: boolean;
+  /**
+   * Soak: none of the latency figures' per-event bookkeeping (it would grow for the whole run and show
+   * as a leak); call ends are tallied by reason instead.
+   */
+  soak?: boolean;
 }
 
 const CARRIER = benchCarrier();
@@ -120,13 +125,16 @@ function countRtpSessions(): void {
   };
 }
 
-async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; hangupUrl: string; sipUri?: string; logPath: string }> {
-  recordLegCommands();
-  if (CARRIER === 'sip') {
-    countRtpSessions();
-    timeRtpArrivals();
+/** Soak: the gateway's call records' end reasons, counted. */
+const endReasons: Record<string, number> = {};
+
+async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; hangupUrl: string; sipUri?: string; logPath: string; gatewayUrl: string }> {
+  if (!opts.soak) {
+    recordLegCommands();
+    if (CARRIER === 'sip') timeRtpArrivals();
+    timeBusEvents();
   }
-  timeBusEvents();
+  if (CARRIER === 'sip') countRtpSessions();
   dataDir = await mkdtemp(join(tmpdir(), 'voxgate-bench-'));
   logPath = join(dataDir, 'gateway.log');
   const config = configSchema.parse({
@@ -145,16 +153,17 @@ async function start(opts: GatewayBenchOptions): Promise<{ answerUrl: string; ha
   // Settings and routes still come from the configuration; only the connector is the double.
   gateway = await startGateway(config, { logger, stt, tts, createBotConnector: () => new ZeroLatencyBot(opts.bot) });
   if (opts.ttsCache) await prewarm(gateway, tts, [opts.bot.greeting, ...opts.bot.answers]);
-  recordDecisions(gateway);
+  if (opts.soak) gateway.bus.subscribe('call.ended', (e) => void (endReasons[e.reason] = (endReasons[e.reason] ?? 0) + 1));
+  else recordDecisions(gateway);
   // Diagnostic: without the call-record writer, to show what SQLite writes cost the call path.
   if (opts.noRecords) gateway.records.detach();
   if (opts.bareControlPlane) await Promise.all([gateway.campaigns.stop(), gateway.notifier.close()]);
   if (CARRIER === 'sip') {
     const sipUri = gateway.carriers.get('sip')!.webhookUrls(gateway.publicUrl).SIP;
-    return { answerUrl: '', hangupUrl: '', sipUri, logPath };
+    return { answerUrl: '', hangupUrl: '', sipUri, logPath, gatewayUrl: gateway.url };
   }
   const urls = CARRIER === 'twilio' ? { answerUrl: `${gateway.url}/twilio/voice`, hangupUrl: `${gateway.url}/twilio/status` } : { answerUrl: `${gateway.url}/plivo/answer`, hangupUrl: `${gateway.url}/plivo/hangup` };
-  return { ...urls, logPath };
+  return { ...urls, logPath, gatewayUrl: gateway.url };
 }
 
 /**
@@ -264,6 +273,8 @@ serveCommands(
     'profile-start': () => profiler.start(),
     'profile-stop': (path: string) => profiler.stop(path),
     'live-calls': () => gateway?.calls.size ?? 0,
+    'end-reasons': () => ({ endReasons, liveCalls: gateway?.calls.size ?? 0, watchedByReaper: gateway?.calls.reaper.size ?? 0 }),
+    'log-problems': () => logProblems(),
     clock: () => preciseNow(),
     decisions: () => ({ decisions, plays, clears, playBlocking }),
     'measure-start': () => {

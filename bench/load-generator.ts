@@ -221,13 +221,18 @@ function attachProbe(call: StreamCall, spec: DialSpec): void {
   });
 }
 
-async function dial(spec: DialSpec): Promise<{ dialed: number; streaming: number; failed: number; rampMs: number }> {
-  const clips = await callerClips(spec.script);
+/** Points the simulated number at the server under test. */
+function registerNumber(spec: DialSpec): void {
   if (sim instanceof TwilioSimulator) sim.addNumber(NUMBER, { voiceUrl: spec.answerUrl, statusCallback: spec.hangupUrl });
   else if (sim instanceof SipSimulator) {
     if (!spec.sipUri) throw new Error('a SIP benchmark needs the server\'s sipUri');
     sim.addNumber(NUMBER, { uri: spec.sipUri });
   } else sim.addNumber(NUMBER, { answerUrl: spec.answerUrl, hangupUrl: spec.hangupUrl });
+}
+
+async function dial(spec: DialSpec): Promise<{ dialed: number; streaming: number; failed: number; rampMs: number }> {
+  const clips = await callerClips(spec.script);
+  registerNumber(spec);
   const t0 = performance.now();
   const base = calls.length;
   let settle!: () => void;
@@ -290,12 +295,93 @@ async function hangupAll(): Promise<{ calls: number; ended: number; warnings: Re
   return { calls: calls.length, ended: calls.filter((c) => c.isEnded).length, warnings };
 }
 
+export interface SoakSpec {
+  dial: DialSpec;
+  /** Calls kept up at once. */
+  concurrent: number;
+  durationSec: number;
+  /** Each call lasts a random time in [minCallSec, maxCallSec], then the caller hangs up and a new call replaces it. */
+  minCallSec: number;
+  maxCallSec: number;
+}
+
+export interface SoakLoadResult {
+  callsPlaced: number;
+  /** Calls whose caller hung up as scripted. */
+  endedByCaller: number;
+  /** Calls that ended before their caller hung up (the gateway or the carrier ended them), by how the carrier saw the end. */
+  endedEarly: Record<string, number>;
+  /** Calls whose media stream never started. */
+  neverStreamed: number;
+  /** Calls still up at the deadline (hung up by the caller then). */
+  upAtDeadline: number;
+  /** Least concurrent calls seen after the ramp (sampled once a second). */
+  minConcurrentAfterRamp: number;
+}
+
+/** How the carrier saw a call end, for the abnormal-end tally. */
+function endLabel(call: SimCall, result: unknown): string {
+  const r = result as { hangupSource?: string; cause?: string; endedBy?: string; reason?: string };
+  return isSipCall(call) ? `sip: ${r.cause ?? 'ended'}` : 'callSid' in call ? `${r.endedBy ?? '?'}: ${r.reason ?? ''}` : `${r.hangupSource ?? '?'}: ${r.cause ?? ''}`;
+}
+
+/**
+ * The soak: keeps `concurrent` calls up for `durationSec`, each a conversation of a random 20-60 s
+ * (the caller speaks a few turns and hangs up) replaced as soon as it ends. Only live calls are held
+ * here, so the load generator's own memory stays flat.
+ */
+async function soak(spec: SoakSpec): Promise<SoakLoadResult> {
+  const clips = await callerClips('conversation');
+  registerNumber(spec.dial);
+  const t0 = performance.now();
+  const deadline = t0 + spec.durationSec * 1000;
+  const live = new Set<SimCall>();
+  const result: SoakLoadResult = { callsPlaced: 0, endedByCaller: 0, endedEarly: {}, neverStreamed: 0, upAtDeadline: 0, minConcurrentAfterRamp: Infinity };
+  const place = () => {
+    const index = result.callsPlaced++;
+    const holdSec = spec.minCallSec + Math.random() * (spec.maxCallSec - spec.minCallSec);
+    const script = { ...spec.dial, scriptSec: holdSec };
+    const call = sim.dialInbound({ from: `1666${String(index).padStart(7, '0')}`, to: NUMBER, script: { voice: voiceScript(script, clips, index), hangupAfterSec: holdSec, recordHeard: false } });
+    live.add(call);
+    let callerHungUp = false;
+    call.party.once('hangup', () => (callerHungUp = true));
+    void call.ended.then((ended) => {
+      live.delete(call);
+      const streamed = isSipCall(call) ? call.media !== undefined : call.timeline.some((e) => e.type === 'stream-start');
+      if (!streamed) result.neverStreamed++;
+      if (callerHungUp) result.endedByCaller++;
+      else {
+        const label = endLabel(call, ended);
+        result.endedEarly[label] = (result.endedEarly[label] ?? 0) + 1;
+      }
+      if (performance.now() < deadline) place();
+    });
+  };
+  // A gentle ramp (20 calls/s): the soak is about holding, not about the ramp.
+  for (let i = 0; i < spec.concurrent; i++) {
+    place();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const rampDone = performance.now();
+  while (performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    if (performance.now() - rampDone > 5000) result.minConcurrentAfterRamp = Math.min(result.minConcurrentAfterRamp, live.size);
+  }
+  result.upAtDeadline = live.size;
+  const remaining = [...live];
+  for (const c of remaining) c.party.hangUp();
+  await Promise.race([Promise.all(remaining.map((c) => c.ended)), new Promise((r) => setTimeout(r, 15_000))]);
+  if (!Number.isFinite(result.minConcurrentAfterRamp)) result.minConcurrentAfterRamp = live.size;
+  return result;
+}
+
 /** Where the simulator listens: its REST base URL, or its SIP URI. */
 const restBaseUrl = sim instanceof SipSimulator ? (await sim.listen()).uri : (await sim.listen()).restBaseUrl;
 
 serveCommands(
   {
     dial: (spec: DialSpec) => dial(spec),
+    soak: (spec: SoakSpec) => soak(spec),
     memory: () => memorySnapshot(),
     'profile-start': () => profiler.start(),
     'profile-stop': (path: string) => profiler.stop(path),

@@ -5,6 +5,9 @@
  * speak the chosen carrier's protocol (Plivo's stream by default); this process only orchestrates.
  * Over SIP the figure is capacity (RTP calls against a bare UDP echo floor): at 100, 250 and 500 calls,
  * or 100 with --quick.
+ *
+ * `npm run bench -- --only=soak [--soak-minutes=10]` runs the soak instead (never part of the default
+ * run): 200 calls with turnover for 10 minutes, written to bench/results/latest-soak.json and .md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, release } from 'node:os';
@@ -16,6 +19,7 @@ import { round } from './lib/stats.js';
 import { renderSummary, evaluateTargets } from './summary.js';
 import { runVadQuality, type VadQualityResult } from './vad-quality.js';
 import { benchCarrier, type BenchCarrier } from './lib/bench-carrier.js';
+import { renderSoak, runSoak } from './soak.js';
 
 export interface BenchResults {
   mode: 'full' | 'quick';
@@ -44,6 +48,8 @@ async function main(): Promise<void> {
       servers: { type: 'string' },
       profile: { type: 'boolean', default: false },
       carrier: { type: 'string', default: 'plivo' },
+      'soak-minutes': { type: 'string', default: '10' },
+      'soak-calls': { type: 'string', default: '200' },
     }, allowPositionals: true });
   // Every benchmark process started from here reads it (bench/lib/bench-carrier.ts).
   process.env.BENCH_CARRIER = values.carrier;
@@ -52,6 +58,11 @@ async function main(): Promise<void> {
   const sip = carrier === 'sip';
   const only = new Set(values.only ? values.only.split(',') : sip ? ['capacity'] : FIGURES);
   const log = (line: string) => process.stdout.write(`${line}\n`);
+  if (only.has('soak')) {
+    await soakRun({ minutes: Number(values['soak-minutes']), concurrent: Number(values['soak-calls']), carrier, log });
+    only.delete('soak');
+    if (only.size === 0) return;
+  }
   const t0 = performance.now();
   const results: BenchResults = {
     mode: quick ? 'quick' : 'full',
@@ -143,6 +154,21 @@ async function main(): Promise<void> {
   await writeFile(`${name}.md`, summary);
   log(`\n${summary}`);
   log(`wrote ${name}.json and .md in ${results.durationSec} s`);
+}
+
+/** The soak runs on its own and writes its own result files (the other figures' files are left alone). */
+async function soakRun(opts: { minutes: number; concurrent: number; carrier: BenchCarrier; log: (line: string) => void }): Promise<void> {
+  if (!(opts.minutes > 0) || !(opts.concurrent >= 1)) throw new Error(`--soak-minutes and --soak-calls must be positive numbers, got ${opts.minutes} and ${opts.concurrent}`);
+  opts.log(`soak: ${opts.concurrent} calls, ${opts.minutes} min, carrier ${opts.carrier}`);
+  const result = await runSoak({ concurrent: opts.concurrent, minutes: opts.minutes, sampleEverySec: 5, log: opts.log });
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGB: round(totalmem() / 2 ** 30, 1), node: process.version, kernel: release() };
+  await mkdir('bench/results', { recursive: true });
+  const name = `bench/results/latest-soak${opts.carrier === 'plivo' ? '' : `-${opts.carrier}`}`;
+  const summary = renderSoak(result);
+  await writeFile(`${name}.json`, `${JSON.stringify({ startedAt: new Date(Date.now() - opts.minutes * 60_000).toISOString(), carrier: opts.carrier, machine, ...result }, null, 2)}\n`);
+  await writeFile(`${name}.md`, summary);
+  opts.log(`\n${summary}`);
+  opts.log(`wrote ${name}.json and .md`);
 }
 
 await main();

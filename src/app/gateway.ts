@@ -167,7 +167,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const recordingsDir = join(config.dataDir, 'recordings');
   // Calls a crashed process left open are ended before this one takes any (it is not listening yet).
   await reconcileInterruptedCalls(store, { startedBefore: clock.now(), recordingsDir, restrictTo: ranByInstance(instanceId), logger }).catch((err: unknown) => logger.error({ err }, 'reconciling calls interrupted by a restart failed; they stay without an end'));
-  const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer }));
+  const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer, carriers, reaping: config.liveCalls }));
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   // With metrics off nothing listens for them: no bus subscribers, no process collectors.
   const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });

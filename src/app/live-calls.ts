@@ -2,7 +2,8 @@
  * The calls this process is handling: the one live-call registry. Implements the carriers' CallHandler
  * (carriers find calls here by their own call ids and keep no maps of their own), starts a CallSession
  * when a leg comes up and writes the call's start and end to the event bus. The carrier's hangup
- * callback is authoritative for the record; if it never comes, the leg's own end completes it.
+ * callback is authoritative for the record; if it never comes, the CallReaper asks the carrier and ends
+ * the call (as it does for calls whose stream never opens or goes silent).
  */
 import type { Logger } from 'pino';
 import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LegHangup, LiveCallView, OutboundFailure } from '../carriers/leg.js';
@@ -17,6 +18,8 @@ import type { BotDirectory } from './bot-directory.js';
 import { EarlyStartedConnector } from '../bots/early-started-connector.js';
 import { botConversationInfo } from '../call/conversation-opening.js';
 import type { CallSettings } from '../call/settings.js';
+import type { Carrier } from '../carriers/carrier.js';
+import { CallReaper, DEFAULT_REAPING, type Reaped, type ReapReason, type ReapingSettings } from './call-reaper.js';
 
 export interface LiveCallsDeps {
   bots: BotDirectory;
@@ -31,8 +34,10 @@ export interface LiveCallsDeps {
   ttsProvider?: string;
   /** Places outbound calls; their callbacks come back through this handler. */
   outbound?: OutboundDialer;
-  /** How long to wait for the carrier's hangup callback after the media leg closed. */
-  hangupCallbackGraceMs?: number;
+  /** The configured carriers: the reaper asks them about calls that went quiet. */
+  carriers?: { get(name: string): Carrier | undefined };
+  /** Bounds after which calls the carrier went quiet on are ended (config `liveCalls`). */
+  reaping?: Partial<ReapingSettings>;
 }
 
 interface LiveCall {
@@ -47,7 +52,6 @@ interface LiveCall {
   leg?: CarrierLeg;
   /** Set once the leg's media connection ended. */
   legEnd?: LegHangup;
-  fallback?: TimerHandle;
 }
 
 /** The bot name recorded for calls that run a dial plan instead of a configured bot. */
@@ -67,9 +71,18 @@ export class LiveCalls implements CallHandler {
 
   /** Speech for new calls; replaced when the providers are edited at run time (calls up keep theirs). */
   private speech: Pick<LiveCallsDeps, 'audio' | 'stt' | 'ttsProvider'>;
+  /** Ends calls whose stream never opens, goes silent, or whose hangup callback never comes. */
+  readonly reaper: CallReaper;
 
   constructor(private readonly deps: LiveCallsDeps) {
     this.speech = { audio: deps.audio, stt: deps.stt, ttsProvider: deps.ttsProvider };
+    this.reaper = new CallReaper({
+      clock: deps.clock,
+      logger: deps.logger,
+      settings: { ...DEFAULT_REAPING, ...deps.reaping },
+      carrier: (name) => deps.carriers?.get(name),
+      finish: (callId, reaped) => this.endReaped(callId, reaped),
+    });
   }
 
   /** New calls use these speech providers from now on. */
@@ -126,6 +139,7 @@ export class LiveCalls implements CallHandler {
     if (!this.calls.has(info.callId)) return; // hung up while ringing
     // A streamed call is answered once the carrier has its instructions.
     this.deps.bus.publish('call.answered', { callId: info.callId, at: this.deps.clock.now() });
+    if (!call.session) this.reaper.answered(info);
     if (request) this.deps.outbound?.answered(info.callId);
     this.deps.logger.info({ callId: info.callId, carrier: info.carrier, from: info.from, to: info.to, bot: botName, waitedMs: this.deps.clock.now() - at }, 'call answered');
   }
@@ -136,6 +150,10 @@ export class LiveCalls implements CallHandler {
 
   callRinging(callId: string): void {
     this.deps.outbound?.ringing(callId);
+  }
+
+  carrierCallback(callId: string): void {
+    this.reaper.carrierSpoke(callId);
   }
 
   /** An outbound call nobody answered still leaves a call record, ended with the reason. */
@@ -154,6 +172,7 @@ export class LiveCalls implements CallHandler {
 
   machineDetected(callId: string, isMachine: boolean): void {
     this.deps.outbound?.machineDetected(callId, isMachine);
+    this.reaper.carrierSpoke(callId);
     const session = this.calls.get(callId)?.session;
     if (session && this.deps.outbound?.request(callId)?.machineDetection === 'detect') session.notifyBot('machineDetected', isMachine);
   }
@@ -178,10 +197,11 @@ export class LiveCalls implements CallHandler {
     const session = new CallSession({ info, leg, bot: connector, audio: this.speech.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.speech.stt, recordingsDir: this.deps.recordingsDir, ttsProvider: this.speech.ttsProvider, botName: call.botName, botStartedAt: early?.connector.startedAt });
     call.session = session;
     call.leg = leg;
+    this.reaper.streamOpened(info, leg);
     leg.once('hangup', (h) => {
       call.legEnd = h;
       if (!this.calls.has(info.callId)) return; // the carrier's callback already ended the call
-      call.fallback = this.deps.clock.setTimeout(() => this.finish(call, undefined), this.deps.hangupCallbackGraceMs ?? 5000);
+      this.reaper.streamClosed(info, session.endedWith?.reason === 'transferred');
     });
     session.start().catch((err: unknown) => log.error({ err }, 'session failed to start'));
   }
@@ -193,8 +213,17 @@ export class LiveCalls implements CallHandler {
       return;
     }
     call.session?.end({ reason: end.side === 'caller' ? 'caller-hangup' : 'carrier-hangup', byGateway: false, detail: end.cause });
-    this.finish(call, end);
+    this.finish(call, end, end.reason);
     call.leg?.endFromCarrier(end);
+  }
+
+  /** The reaper gave up on a call the carrier went quiet on: end its conversation and release its stream. */
+  private endReaped(callId: string, { end, reason }: Reaped): void {
+    const call = this.calls.get(callId);
+    if (!call) return; // the carrier's callback came while the carrier was being asked
+    if (reason) call.session?.end({ reason: 'carrier-hangup', byGateway: true, detail: end?.cause ?? reason });
+    this.finish(call, end, reason);
+    if (end && !call.legEnd) call.leg?.endFromCarrier(end);
   }
 
   /** Ends every live call's conversation (shutdown). */
@@ -239,13 +268,13 @@ export class LiveCalls implements CallHandler {
     if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.keys().next().value as string);
   }
 
-  /** `reason` when Voxgate itself ended the call before any session (e.g. it could not start the bot). */
-  private finish(call: LiveCall, carrierEnd: CallEnd | undefined, reason?: 'config-error'): void {
+  /** `reason` when the call did not end as a conversation does: Voxgate could not start it, or it was reaped. */
+  private finish(call: LiveCall, carrierEnd: CallEnd | undefined, reason?: 'config-error' | ReapReason | CallEnd['reason']): void {
     if (!this.calls.delete(call.info.callId)) return;
     const key = carrierKey(call.info.carrier, call.info.carrierCallId);
     if (this.byCarrierId.get(key) === call) this.byCarrierId.delete(key);
     this.rememberEnded(call.info.carrier, call.info.carrierCallId, call.info.callId);
-    call.fallback?.cancel();
+    this.reaper.forget(call.info.callId);
     // Started while ringing, but the media never came: the bot still hears that the call is over.
     call.earlyBot?.connector.end('client-disconnected', 'caller hung up before the call connected').catch(() => undefined);
     const sessionEnd: SessionEnd | undefined = call.session?.endedWith;
@@ -253,7 +282,9 @@ export class LiveCalls implements CallHandler {
     // A transferred call may go on after the bot (a bridge): who ended it is then what the carrier says.
     const gatewayEnded = sessionEnd?.byGateway && !(sessionEnd.reason === 'transferred' && carrierEnd);
     const side = gatewayEnded ? 'gateway' : (carrierEnd?.side ?? call.legEnd?.side ?? 'carrier');
-    const endReason = reason ?? sessionEnd?.reason ?? (side === 'caller' ? 'caller-hangup' : 'carrier-hangup');
+    // A conversation the far end ended takes the carrier's word for who hung up (the stream may have closed first).
+    const sessionReason = sessionEnd?.byGateway || !carrierEnd ? sessionEnd?.reason : undefined;
+    const endReason = reason ?? sessionReason ?? (side === 'caller' ? 'caller-hangup' : 'carrier-hangup');
     const at = this.deps.clock.now();
     this.deps.bus.publish('call.ended', { callId: call.info.callId, at, cause, side, reason: endReason, durationSec: carrierEnd?.durationSec });
     this.deps.logger.info({ callId: call.info.callId, cause, side, reason: endReason, durationSec: carrierEnd?.durationSec }, 'call ended');

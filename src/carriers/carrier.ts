@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Clock } from '../runtime/clock.js';
 import type { OutboundReasonCode } from '../events/outbound-events.js';
 import type { CallHandler, OutboundFailure } from './leg.js';
+import type { HangupSide } from '../events/call-events.js';
 
 /** An outbound call as the dialer asks a carrier to place it. */
 export interface PlaceCallRequest {
@@ -46,7 +47,31 @@ export interface Carrier {
   outboundReason(failure: OutboundFailure): OutboundReasonCode;
   /** The URLs the carrier's console needs (shown in the startup banner and docs): name -> URL. */
   webhookUrls(publicUrl: string): Record<string, string>;
+  /**
+   * The carrier ends its own calls when their media or signalling stop (SIP: RTP timeout, session
+   * timers): the live-call registry does not reap them.
+   */
+  readonly endsSilentCalls?: boolean;
+  /**
+   * What the carrier says about a call Voxgate still thinks is live, asked over its API when the call's
+   * stream or hangup callback never came. Absent when the carrier has no such API (or no credentials).
+   */
+  callState?(carrierCallId: string): Promise<CarrierCallState>;
+  /** Ends a call at the carrier by its id; resolves false when the carrier says it had already ended. */
+  hangupCall?(carrierCallId: string): Promise<boolean>;
 }
+
+/** A call as the carrier's API reports it. */
+export type CarrierCallState =
+  | { live: true; status: string }
+  | {
+      live: false;
+      status: string;
+      /** The carrier's cause, as its hangup callback would have said it (e.g. "Normal Hangup", "Completed"). */
+      cause: string;
+      side: HangupSide;
+      durationSec?: number;
+    };
 
 export interface CarrierContext {
   /** The URL the carrier reaches Voxgate at; read per request (it is known only once the server listens). */

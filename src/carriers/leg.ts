@@ -127,6 +127,8 @@ export interface CallEnd {
   side: HangupSide;
   /** Carrier-reported duration in seconds, when it reports one. */
   durationSec?: number;
+  /** The carrier's own watchdog ended the call (SIP: no RTP, session timer expired): the record's end reason. */
+  reason?: 'media-timeout' | 'session-timeout';
 }
 
 /** `CallHandler.callAnswered` found no route (or no bot) for the call: carriers that can say so refuse it as "not found" (SIP 404). */
@@ -170,4 +172,6 @@ export interface CallHandler {
   callFailed?(callId: string, failure: OutboundFailure, carrierCallId?: string): void;
   /** Outbound: answering-machine detection's verdict. */
   machineDetected?(callId: string, isMachine: boolean): void;
+  /** The carrier sent a callback about a live call that does not end it (a status, a re-fetch): the call is not lost. */
+  carrierCallback?(callId: string): void;
 }

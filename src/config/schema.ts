@@ -20,6 +20,7 @@ import { apiOAuthConfigSchema } from '../api/auth/api-auth.js';
 import { authLimitsConfigSchema } from '../api/auth/auth-throttle.js';
 import { carriersConfigSchema, configuredCarrierNames } from '../carriers/index.js';
 import { addressOrRange, connectionLimitsSchema } from '../app/connection-limits.js';
+import { liveCallsConfigSchema } from '../app/call-reaper.js';
 export type { SecretRef } from '../runtime/secrets.js';
 
 /** Where the conversation service initiates calls (seed 000's DCS_URL role): the dialout API. */
@@ -256,6 +257,8 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Calls the carrier went quiet on (no stream, no media, no hangup callback) are ended after these bounds. */
+    liveCalls: liveCallsConfigSchema.default({}),
     /** Prometheus /metrics (open unless a token is set). */
     metrics: metricsConfigSchema.default({}),
     /** Alarms on bot, speech and carrier failures and error rates. */

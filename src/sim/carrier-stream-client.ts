@@ -101,6 +101,17 @@ export abstract class CarrierStreamClient {
   /** Connects and sends the start messages; resolves false when the connection failed (already logged). */
   open(): Promise<boolean> {
     const { call, config } = this;
+    if (call.faults.streamNeverOpens) {
+      call.warn(`stream ${config.url}: never opened (injected fault: the connection attempt hangs)`);
+      return new Promise((resolve) => {
+        const giveUp = () => {
+          this.finish('never opened');
+          resolve(false);
+        };
+        if (call.signal.aborted) giveUp();
+        else call.signal.addEventListener('abort', giveUp, { once: true });
+      });
+    }
     return new Promise((resolve) => {
       let opened = false;
       const ws = new WebSocket(config.url, { headers: config.headers, perMessageDeflate: false, handshakeTimeout: 10_000 });
@@ -186,6 +197,8 @@ export abstract class CarrierStreamClient {
   private onFrame(frameIndex: number, dueAt: number, now: number, ear: Int16Array): void {
     if (!this.isOpen) return;
     if (this.firstFrame < 0) this.firstFrame = frameIndex;
+    const stopsAfterMs = this.call.faults.mediaStopsAfterMs;
+    if (stopsAfterMs !== undefined && (frameIndex - this.firstFrame) * 20 >= stopsAfterMs) return;
     const rate = this.config.sampleRate;
     const timestamp = dueAt - 20;
     for (const track of this.config.tracks) {

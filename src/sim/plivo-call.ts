@@ -78,6 +78,9 @@ export class PlivoCall extends SimulatedCall<PlivoEnvironment, CallResult> {
   app: CallApp | undefined;
   /** Machine detection's verdict once it ran (`Machine` parameter of later callbacks). */
   machine: boolean | undefined;
+  /** How the call ended, once it has (the call detail record's hangup fields). */
+  hangupCause: HangupCause | undefined;
+  hangupSource: HangupSource | undefined;
 
   private readonly opts: SimCallOptions;
 
@@ -254,9 +257,12 @@ export class PlivoCall extends SimulatedCall<PlivoEnvironment, CallResult> {
     const answered = this.answeredAt !== undefined;
     const statusBefore = finalCallStatus(cause, answered);
     this.stopEverything();
+    this.hangupCause = cause;
+    this.hangupSource = source;
     this.record({ type: 'hangup', cause: cause.name, causeCode: cause.code, source });
     const durationSec = answered ? Math.round((this.endedAt! - this.answeredAt!) / 1000) : 0;
-    if (this.app?.hangupUrl) {
+    if (this.faults.finalCallbackLost) this.warn('hangup callback not sent (injected fault)');
+    else if (this.app?.hangupUrl) {
       const params = this.params({
         CallStatus: statusBefore,
         Event: 'Hangup',

@@ -16,7 +16,7 @@ import { parseBasicAuth } from './basic-auth.js';
 import { numberKey } from './callee-directory.js';
 import { CarrierSimulator, type CarrierSimulatorOptions } from './carrier-simulator.js';
 import { HANGUP_CAUSES } from './hangup-causes.js';
-import { PlivoCall as SimCall, type CallApp, type MachineDetectionOptions, type PlivoEnvironment } from './plivo-call.js';
+import { PlivoCall as SimCall, plivoTime, type CallApp, type MachineDetectionOptions, type PlivoEnvironment } from './plivo-call.js';
 import { plivoSignedHeaders } from './plivo-signature-headers.js';
 import { validatePartyScript, type PartyScript } from './virtual-party.js';
 
@@ -165,6 +165,17 @@ export class PlivoSimulator extends CarrierSimulator<SimCall> {
       void call.hangup(call.answeredAt === undefined ? HANGUP_CAUSES.canceled : HANGUP_CAUSES.normal, 'API Request');
       return reply.code(204).send();
     });
+    // Retrieve a live call (`?status=live`), else the call detail record of an ended one.
+    app.get(`${base}/:callUuid/`, async (req, reply) => {
+      const call = this.getCall((req.params as { callUuid: string }).callUuid);
+      const wantsLive = (req.query as { status?: string }).status === 'live';
+      if (wantsLive) {
+        if (!call || call.isEnded) return reply.code(404).send({ api_id: randomUUID(), error: 'call not found' });
+        return reply.send(liveCallResource(call));
+      }
+      if (!call || !call.isEnded) return reply.code(404).send({ api_id: randomUUID(), error: 'not found' });
+      return reply.send(callDetailRecord(call, this.opts.authId));
+    });
     app.post(`${base}/:callUuid/`, async (req, reply) => {
       const call = this.liveCall(req);
       if (!call || call.answeredAt === undefined) return reply.code(404).send({ api_id: randomUUID(), error: 'call not found or not in progress' });
@@ -298,6 +309,44 @@ export class PlivoSimulator extends CarrierSimulator<SimCall> {
       request_uuid: requestUuids.length === 1 ? requestUuids[0] : requestUuids,
     });
   }
+}
+
+/** A live call as Plivo's Live Call API answers it. */
+function liveCallResource(call: SimCall): Record<string, unknown> {
+  return {
+    api_id: randomUUID(),
+    call_status: call.state === 'in-progress' ? 'in-progress' : 'ringing',
+    call_uuid: call.callUuid,
+    caller_name: call.from,
+    direction: call.direction,
+    from: call.from,
+    to: call.to,
+    request_uuid: call.requestUuid,
+    session_start: plivoTime(call.createdAt),
+  };
+}
+
+/** An ended call's detail record as Plivo's Call API answers it. */
+function callDetailRecord(call: SimCall, authId: string): Record<string, unknown> {
+  const answered = call.answeredAt !== undefined;
+  const durationSec = answered && call.endedAt !== undefined ? Math.round((call.endedAt - call.answeredAt!) / 1000) : 0;
+  return {
+    api_id: randomUUID(),
+    answer_time: answered ? plivoTime(call.answeredAt!) : null,
+    bill_duration: durationSec,
+    call_direction: call.direction,
+    call_duration: durationSec,
+    call_state: answered ? 'ANSWER' : 'NO ANSWER',
+    call_uuid: call.callUuid,
+    end_time: call.endedAt === undefined ? null : plivoTime(call.endedAt),
+    from_number: call.from,
+    hangup_cause_code: call.hangupCause?.code ?? null,
+    hangup_cause_name: call.hangupCause?.name ?? null,
+    hangup_source: call.hangupSource ?? null,
+    initiation_time: plivoTime(call.createdAt),
+    resource_uri: `/v1/Account/${authId}/Call/${call.callUuid}/`,
+    to_number: call.to,
+  };
 }
 
 /** The Plivo call (named SimCall since the simulator spoke only Plivo). */

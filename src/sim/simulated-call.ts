@@ -42,6 +42,19 @@ export interface EarSource {
   pull(out: Int16Array): number;
 }
 
+/**
+ * Faults of the carrier's platform a test injects into one call (set them on the simulator's `call`
+ * event, before the call runs): the ways a real carrier leaves an application with a call that never ends.
+ */
+export interface CarrierFaults {
+  /** The audio stream's socket is never opened: the carrier's connection attempt hangs while the call stays up. */
+  streamNeverOpens?: boolean;
+  /** The carrier's media path dies this long after the stream opened: no more frames, the socket stays open. */
+  mediaStopsAfterMs?: number;
+  /** The call's final callback (Plivo's hangup URL, Twilio's completed status callback) is never delivered. */
+  finalCallbackLost?: boolean;
+}
+
 /** The call states both carriers share; each reports its own richer status on top. */
 export type SimCallState = 'queued' | 'ringing' | 'in-progress' | 'completed';
 
@@ -61,6 +74,8 @@ export abstract class SimulatedCall<Env extends SimEnvironment, Result extends {
   readonly logger: Logger;
   readonly ended: Promise<Result>;
   state: SimCallState = 'queued';
+  /** Platform faults injected into this call (none by default). */
+  faults: CarrierFaults = {};
   /** When the call was requested (outbound) or the caller dialed (inbound). */
   readonly createdAt: number;
   /** Outbound: when the carrier actually started the call, after the account's calls-per-second queue. */

@@ -1,13 +1,13 @@
 /** Plivo as a carrier module: its configuration section, its routes, outbound calls through its Call API. */
 import { z } from 'zod';
 import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
-import type { Carrier, CarrierModule, PlaceCallRequest } from '../carrier.js';
+import type { Carrier, CarrierCallState, CarrierModule, PlaceCallRequest } from '../carrier.js';
 import type { OutboundFailure } from '../leg.js';
 import type { OutboundReasonCode } from '../../events/outbound-events.js';
 import { trimBase } from '../public-urls.js';
 import { PLIVO_CONTENT_TYPES, streamExtraHeadersProblem } from './answer-xml.js';
 import { PlivoRestClient } from './rest-client.js';
-import { PLIVO, plivoRoutes } from './routes.js';
+import { PLIVO, hangupSide, plivoRoutes } from './routes.js';
 
 const PREFIX = '/plivo';
 
@@ -42,6 +42,21 @@ export function plivoOutboundReason(failure: OutboundFailure): OutboundReasonCod
   if (cause.includes('reject') || cause.includes('declin')) return 'declined';
   if (status === 'no-answer' || status === 'timeout' || cause.includes('no answer') || cause.includes('timeout')) return 'no-answer';
   return 'error';
+}
+
+/** Plivo's word on a call (Live Call API, then its call detail record) as the registry reads it. */
+export async function plivoCallState(rest: PlivoRestClient, callUuid: string): Promise<CarrierCallState> {
+  const status = await rest.callStatus(callUuid);
+  if (status.state === 'live') return { live: true, status: status.callStatus };
+  if (status.state === 'unknown') return { live: false, status: 'unknown', cause: 'Plivo has no record of the call', side: 'carrier' };
+  const direction = status.direction === 'outbound' ? 'outbound' : 'inbound';
+  return {
+    live: false,
+    status: 'completed',
+    cause: status.hangupCauseName ?? 'Unknown',
+    side: hangupSide(status.hangupSource, direction),
+    ...(status.durationSec !== undefined ? { durationSec: status.durationSec } : {}),
+  };
 }
 
 export const plivoCarrier: CarrierModule<PlivoConfig> = {
@@ -95,6 +110,8 @@ export const plivoCarrier: CarrierModule<PlivoConfig> = {
         return { carrierRequestId: res.requestUuid };
       },
       outboundReason: plivoOutboundReason,
+      // Without credentials Plivo cannot be asked; the registry then reaps on its own word alone.
+      ...(authToken ? { callState: (callUuid: string) => plivoCallState(rest, callUuid), hangupCall: (callUuid: string) => rest.hangupCall(callUuid) } : {}),
       webhookUrls: (publicUrl) => ({ 'Answer URL (POST)': `${trimBase(publicUrl)}${PREFIX}/answer`, 'Hangup URL (POST)': `${trimBase(publicUrl)}${PREFIX}/hangup` }),
     };
   },

@@ -97,6 +97,14 @@ export interface StartStreamParams {
   extraHeaders?: Record<string, string>;
 }
 
+/** A call as Plivo's Call API reports it (callStatus). */
+export type PlivoCallStatus =
+  | { state: 'live'; callStatus: string }
+  | { state: 'ended'; hangupCauseName?: string; hangupSource?: string; direction?: string; durationSec?: number }
+  | { state: 'unknown' };
+
+const stringField = (value: unknown): string | undefined => (typeof value === 'string' && value ? value : undefined);
+
 type JsonBody = Record<string, string | number | boolean | undefined>;
 
 function headerList(headers: Record<string, string> | undefined): string | undefined {
@@ -160,6 +168,33 @@ export class PlivoRestClient {
       return true;
     } catch (err) {
       if (err instanceof PlivoApiError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * What Plivo says about a call: the Live Call API (`GET Call/{uuid}/?status=live`) while it is up,
+   * else its call detail record (`GET Call/{uuid}/`); `unknown` when Plivo has neither (404 on both).
+   */
+  async callStatus(callUuid: string): Promise<PlivoCallStatus> {
+    try {
+      const live = await this.request('GET', `Call/${this.segment(callUuid)}/?status=live`);
+      return { state: 'live', callStatus: stringField(live.call_status) ?? 'in-progress' };
+    } catch (err) {
+      if (!(err instanceof PlivoApiError && err.status === 404)) throw err;
+    }
+    try {
+      const cdr = await this.request('GET', `Call/${this.segment(callUuid)}/`);
+      const duration = Number(cdr.call_duration);
+      return {
+        state: 'ended',
+        hangupCauseName: stringField(cdr.hangup_cause_name),
+        hangupSource: stringField(cdr.hangup_source),
+        direction: stringField(cdr.call_direction),
+        ...(cdr.call_duration !== undefined && cdr.call_duration !== null && Number.isFinite(duration) ? { durationSec: duration } : {}),
+      };
+    } catch (err) {
+      if (err instanceof PlivoApiError && err.status === 404) return { state: 'unknown' };
       throw err;
     }
   }

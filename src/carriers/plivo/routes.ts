@@ -155,6 +155,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     if (info) {
       // Plivo retries the answer URL and fetches it again on Transfer/Redirect: same call, same stream.
       log.info({ callId: info.callId, callUuid, event: first(params.Event) }, 'Plivo answer URL fetched again for a live call');
+      handler.carrierCallback?.(info.callId);
     } else {
       const extra: Record<string, string> = {};
       for (const [key, value] of Object.entries(params)) {

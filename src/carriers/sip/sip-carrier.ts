@@ -60,6 +60,8 @@ export function headersForBot(invite: SipRequest, patterns: readonly string[]): 
 }
 
 export class SipCarrier implements Carrier {
+  /** RTP inactivity and RFC 4028 session timers end a SIP call that went quiet, with a cause saying which. */
+  readonly endsSilentCalls = true;
   readonly name = SIP;
   readonly prefix = '/sip';
   readonly transport: SipTransport;
@@ -311,7 +313,7 @@ export class SipCarrier implements Carrier {
     if (ended) return; // the registry already heard (above)
     answering = true;
     const leg = this.createLeg({ info: offered, call, media, negotiated });
-    call.on('ended', (end) => handler.callEnded(offered.callId, { cause: end.cause, side: end.side }));
+    call.on('ended', (end) => handler.callEnded(offered.callId, { cause: end.cause, side: end.side, ...(end.reason ? { reason: end.reason } : {}) }));
     call.once('confirmed', () => handler.legStarted(offered, leg));
     call.accept(answerSdp);
     logger.info({ callId: offered.callId, from: offered.from, to, codec: negotiated.codec, remote: `${negotiated.remote.address}:${negotiated.remote.port}`, trunk }, 'SIP call answered');

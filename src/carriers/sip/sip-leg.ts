@@ -68,7 +68,7 @@ export class SipLeg extends EventEmitter<LegEventMap> implements CarrierLeg {
       const cause = `No RTP received for ${Math.round(silentMs / 1000)} s (media timeout)`;
       this.log.warn({ silentMs }, `SIP call ended: ${cause}`);
       this.gatewayEnd = cause;
-      void this.call.hangup(cause);
+      void this.call.hangup(cause, 'media-timeout');
     });
     this.call.on('dtmf', (digit) => this.emit('dtmf', digit));
     this.call.on('ended', (end) => this.finish(end));

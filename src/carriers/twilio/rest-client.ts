@@ -107,6 +107,14 @@ export class TwilioRestClient {
     return this.callResource(await this.request('POST', `Calls/${this.segment(callSid)}.json`, body));
   }
 
+  /** Fetches the call resource (`GET Calls/{sid}.json`): its status and, once over, its duration. */
+  async fetchCall(callSid: string): Promise<CallResource & { durationSec?: number }> {
+    const body = await this.request('GET', `Calls/${this.segment(callSid)}.json`);
+    const resource = this.callResource(body);
+    const duration = Number(body.duration);
+    return typeof body.duration === 'string' && body.duration !== '' && Number.isFinite(duration) ? { ...resource, durationSec: duration } : resource;
+  }
+
   /** Hangs up an answered call. Resolves false when Twilio says the call is not in progress any more. */
   async hangupCall(callSid: string): Promise<boolean> {
     try {

@@ -139,6 +139,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
     if (info) {
       // Twilio retries a webhook that timed out: same call, same stream.
       log.info({ callId: info.callId, callSid }, 'Twilio voice webhook fetched again for a live call');
+      handler.carrierCallback?.(info.callId);
     } else {
       // Calls Voxgate placed carry their id in the (signed) voice URL's query.
       const placedId = first(params.callId);
@@ -185,6 +186,8 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
     try {
       if (callStatus === 'ringing') {
         if (placed) handler.callRinging?.(placedId);
+      } else if (call && !TERMINAL_STATUSES.has(callStatus)) {
+        handler.carrierCallback?.(call.info.callId);
       } else if (TERMINAL_STATUSES.has(callStatus)) {
         const cause = twilioCause(callStatus, first(params.SipResponseCode));
         if (call) {

@@ -1,12 +1,12 @@
 /** Twilio as a carrier module: its configuration section, its routes, outbound calls through its REST API. */
 import { z } from 'zod';
 import { resolveSecret, secretSchema } from '../../runtime/secrets.js';
-import type { Carrier, CarrierModule, PlaceCallRequest } from '../carrier.js';
+import type { Carrier, CarrierCallState, CarrierModule, PlaceCallRequest } from '../carrier.js';
 import type { OutboundFailure } from '../leg.js';
 import type { OutboundReasonCode } from '../../events/outbound-events.js';
 import { trimBase } from '../public-urls.js';
 import { TwilioRestClient } from './rest-client.js';
-import { TWILIO, twilioRoutes } from './routes.js';
+import { TWILIO, twilioCause, twilioRoutes } from './routes.js';
 
 const PREFIX = '/twilio';
 
@@ -32,6 +32,23 @@ export function twilioOutboundReason(failure: OutboundFailure): OutboundReasonCo
   if (status === 'no-answer') return 'no-answer';
   // failed: unreachable, invalid number, carrier trouble (SIP 404, 480, 5xx...); canceled: ended before it rang.
   return 'error';
+}
+
+/** Statuses of a call Twilio still has up (or has not started yet). */
+const LIVE_STATUSES = new Set(['queued', 'initiated', 'ringing', 'in-progress']);
+
+/** Twilio's word on a call (the Call resource) as the registry reads it. */
+export async function twilioCallState(rest: TwilioRestClient, callSid: string): Promise<CarrierCallState> {
+  const call = await rest.fetchCall(callSid);
+  if (LIVE_STATUSES.has(call.status)) return { live: true, status: call.status };
+  return {
+    live: false,
+    status: call.status,
+    cause: twilioCause(call.status),
+    // As its status callback: Twilio does not say who hung up.
+    side: call.status === 'completed' ? 'caller' : 'carrier',
+    ...(call.durationSec !== undefined ? { durationSec: call.durationSec } : {}),
+  };
 }
 
 export const twilioCarrier: CarrierModule<TwilioConfig> = {
@@ -80,6 +97,8 @@ export const twilioCarrier: CarrierModule<TwilioConfig> = {
         return { carrierRequestId: call.sid };
       },
       outboundReason: twilioOutboundReason,
+      // Without credentials Twilio cannot be asked; the registry then reaps on its own word alone.
+      ...(config.accountSid && authToken ? { callState: (callSid: string) => twilioCallState(rest, callSid), hangupCall: (callSid: string) => rest.hangupCall(callSid) } : {}),
       webhookUrls: (publicUrl) => ({ 'A call comes in (Webhook, HTTP POST)': `${trimBase(publicUrl)}${PREFIX}/voice`, 'Call status changes': `${trimBase(publicUrl)}${PREFIX}/status` }),
     };
   },

@@ -272,7 +272,8 @@ export class TwilioCall extends SimulatedCall<TwilioEnvironment, TwilioCallResul
     const sipResponseCode = finalSipCode(ending, answered);
     this.record({ type: 'hangup', cause: ending.description, causeCode: sipResponseCode, source: ending.endedBy });
     const durationSec = answered ? Math.round((this.endedAt! - this.answeredAt!) / 1000) : 0;
-    await this.statusCallbacks.send(
+    if (this.faults.finalCallbackLost) this.warn('completed status callback not sent (injected fault)');
+    else await this.statusCallbacks.send(
       'completed',
       this.webhookParams({ CallDuration: String(durationSec), Duration: String(Math.ceil(durationSec / 60)), SipResponseCode: String(sipResponseCode) }),
     );

@@ -105,6 +105,8 @@ describe('SipCall: session timers (RFC 4028)', () => {
     h.clock.advance(1);
     const [bye] = h.requests('BYE');
     expect(bye.message.headers.get('reason')).toMatch(/Session timer expired/);
+    // The call record says why: the session timer, not the peer, ended it.
+    expect(h.ended).toEqual([expect.objectContaining({ cause: 'Session timer expired', side: 'gateway', reason: 'session-timeout' })]);
   });
 
   it('restarts the interval when the peer refreshes with a re-INVITE or an UPDATE', () => {

@@ -23,6 +23,8 @@ export interface SipCallEnd {
   side: HangupSide;
   /** The SIP status that ended it, when one did (487 cancelled, 408 no ACK...). */
   status?: number;
+  /** The call's own watchdog ended it: no RTP, or the session timer ran out. */
+  reason?: 'media-timeout' | 'session-timeout';
 }
 
 export interface SipCallEvents {
@@ -153,7 +155,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
   }
 
   /** Ends the call from our side: BYE once up, 480 while still offered (a call we place is cancelled instead). */
-  async hangup(reason: string): Promise<void> {
+  async hangup(reason: string, endReason?: SipCallEnd['reason']): Promise<void> {
     if (this.state === 'offered' && !this.transaction) {
       this.cancelOutgoing(reason);
       return;
@@ -167,7 +169,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
       // RFC 3261 15: no BYE before the ACK of our 2xx, or before we stop waiting for it (64*T1).
       await new Promise<void>((resolve) => this.ackWaiters.push(resolve));
     }
-    if (this.state === 'answering' || this.state === 'confirmed') await this.bye(reason);
+    if (this.state === 'answering' || this.state === 'confirmed') await this.bye(reason, undefined, endReason);
   }
 
   /**
@@ -401,7 +403,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
     const graceSec = Math.min(32, timer.expiresSec / 3);
     this.sessionTimerHandle = this.options.clock.setTimeout(() => {
       this.log.warn({ sipCallId: this.callId, sessionExpires: timer.expiresSec }, 'SIP session timer expired: the peer stopped refreshing the session');
-      void this.bye('Session timer expired', 408);
+      void this.bye('Session timer expired', 408, 'session-timeout');
     }, (timer.expiresSec - graceSec) * 1000);
   }
 
@@ -420,12 +422,12 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
           if (method === 'INVITE') this.sendAck(response);
           this.armSessionTimer();
         } else if (response.status === 481 || response.status === 408) {
-          void this.bye('Session refresh failed', response.status);
+          void this.bye('Session refresh failed', response.status, 'session-timeout');
         } else {
           this.armSessionTimer();
         }
       },
-      onTimeout: () => void this.bye('Session refresh timed out', 408),
+      onTimeout: () => void this.bye('Session refresh timed out', 408, 'session-timeout'),
     });
   }
 
@@ -461,7 +463,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
     }, 64 * T1);
   }
 
-  protected async bye(cause: string, status?: number): Promise<void> {
+  protected async bye(cause: string, status?: number, reason?: SipCallEnd['reason']): Promise<void> {
     const dialog = this.dialog;
     if (!dialog || this.state === 'ending' || this.state === 'ended') return;
     this.state = 'ending';
@@ -475,7 +477,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipDialogUse
       },
       onTimeout: () => this.log.info({ sipCallId: this.callId }, 'SIP peer never answered our BYE; the call is over on our side'),
     });
-    this.finish({ cause, side: 'gateway', status });
+    this.finish({ cause, side: 'gateway', status, ...(reason ? { reason } : {}) });
   }
 
   private response(status: number, sdp?: string, extra: [string, string][] = []): SipResponse {

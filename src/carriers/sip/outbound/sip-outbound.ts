@@ -183,7 +183,7 @@ export class SipOutboundDialer {
       return;
     }
     const leg = this.deps.carrier.createLeg({ info, call, media, negotiated });
-    call.on('ended', (end) => handler.callEnded(info.callId, { cause: end.cause, side: end.side }));
+    call.on('ended', (end) => handler.callEnded(info.callId, { cause: end.cause, side: end.side, ...(end.reason ? { reason: end.reason } : {}) }));
     try {
       await handler.callAnswered(info);
     } catch (err) {
