@@ -198,7 +198,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     return { status: writes.failing ? 'degraded' : 'ok', liveCalls: calls.size, store: store.dialect, ...(writes.failing ? { recordWrites: { failing: true, waiting: writes.waiting, since: writes.failingSince, error: writes.lastError } } : {}) };
   });
   await app.register(healthRoutes, { db: store.db, recordWrites: records, logger });
-  if (config.metrics.enabled) await app.register(metricsRoutes, { metrics, path: config.metrics.path, bearerToken: resolveSecret(config.metrics.token, 'metrics.token', process.env) });
+  if (config.metrics.enabled) await app.register(metricsRoutes, { metrics, path: config.metrics.path, bearerToken: resolveSecret(config.metrics.token, 'metrics.token', process.env), throttle: apiAuth.throttle });
   await registerOpenApi(app, { publicUrl: config.server.publicUrl });
   // The console's files are public; everything it shows comes from the scoped API.
   await app.register(consoleRoutes, { logger });
