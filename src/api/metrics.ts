@@ -7,9 +7,8 @@
  * `metricsRoutes` serves it as `GET /metrics` in the text exposition format, open by default or
  * behind a bearer token.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { AuthThrottle } from './auth/auth-throttle.js';
+import { checkStaticBearer, refuseStaticBearer, type StaticBearerThrottle } from './auth/static-bearer.js';
 // Types only: @fastify/swagger's `hide`, keeping operational endpoints out of the API document.
 import type {} from '@fastify/swagger';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -248,7 +247,7 @@ export interface MetricsRoutesOptions {
   /** Default '/metrics'. */
   path?: string;
   /** The API's brute-force limits: a source locked out there is locked out here, and wrong tokens here count there. */
-  throttle?: Pick<AuthThrottle, 'admit' | 'failed' | 'succeeded'>;
+  throttle?: StaticBearerThrottle;
 }
 
 /** `GET /metrics` in the Prometheus text format. */
@@ -256,19 +255,8 @@ export async function metricsRoutes(app: FastifyInstance, opts: MetricsRoutesOpt
   const expected = opts.bearerToken ? Buffer.from(opts.bearerToken) : undefined;
   app.get(opts.path ?? '/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (expected) {
-      const header = request.headers.authorization ?? '';
-      const attempt = { source: request.ip };
-      const admission = header ? await opts.throttle?.admit(attempt) : undefined;
-      if (admission && !admission.allowed) {
-        const retryAfterSec = Math.ceil(admission.retryAfterMs / 1000);
-        return reply.code(429).header('retry-after', String(retryAfterSec)).send({ error: `metrics: too many failed authentications; retry in ${retryAfterSec} s` });
-      }
-      const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        if (header) await opts.throttle?.failed({ ...attempt, reason: 'invalid metrics bearer token' });
-        return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'metrics: missing or invalid bearer token' });
-      }
-      await opts.throttle?.succeeded(attempt, admission);
+      const outcome = await checkStaticBearer(request, expected, opts.throttle, 'metrics');
+      if (!outcome.ok) return refuseStaticBearer(reply, outcome, 'metrics', 'metrics');
     }
     const { contentType, body } = await opts.metrics.exposition();
     return reply.type(contentType).send(body);

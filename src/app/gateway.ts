@@ -215,7 +215,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
     await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, logger });
   });
-  await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), logger });
+  await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), throttle: apiAuth.throttle, logger });
 
   // Each carrier mounts its webhooks and media socket under its prefix; all of them hand calls to the one registry.
   for (const carrier of carriers.list()) await carrier.registerRoutes(app, calls);

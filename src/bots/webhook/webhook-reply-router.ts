@@ -2,7 +2,7 @@
  * Voxgate's response endpoint (`DCS_RESPONSE_URL` role): the brain POSTs a reply for a live call and
  * the router hands it to that call's webhook connector.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { checkStaticBearer, refuseStaticBearer, type StaticBearerThrottle } from '../../api/auth/static-bearer.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../../logger.js';
 import { parseWebhookReply, WebhookReplyError } from './webhook-reply.js';
@@ -59,24 +59,22 @@ export interface WebhookResponseRoutesOptions {
   router: WebhookReplyRouter;
   /** When set, requests need `Authorization: Bearer <token>`. */
   token?: string;
+  /** The API's brute-force limits, applied to the token check. */
+  throttle?: StaticBearerThrottle;
   logger?: Logger;
-}
-
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!m) return false;
-  const given = Buffer.from(m[1]!.trim());
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** `POST /response`: mount with a prefix (`/webhook`). */
 export const webhookResponseRoutes: FastifyPluginAsync<WebhookResponseRoutesOptions> = async (app, opts) => {
-  const { router, token } = opts;
+  const { router } = opts;
+  const token = opts.token ? Buffer.from(opts.token) : undefined;
   app.post('/response', async (req, reply) => {
-    if (token && !bearerMatches(req.headers.authorization, token)) {
-      opts.logger?.warn({ ip: req.ip }, 'webhook reply rejected: missing or wrong bearer token');
-      return reply.code(401).send({ error: 'missing or wrong Authorization: Bearer token' });
+    if (token) {
+      const outcome = await checkStaticBearer(req, token, opts.throttle, 'webhook reply');
+      if (!outcome.ok) {
+        opts.logger?.warn({ ip: req.ip, reason: outcome.reason }, 'webhook reply rejected: missing, wrong or locked-out bearer token');
+        return refuseStaticBearer(reply, outcome, 'webhook reply', 'voxgate');
+      }
     }
     const result = router.deliver(req.body);
     if (result.status !== 200) {
