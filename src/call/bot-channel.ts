@@ -142,6 +142,12 @@ export class BotChannel extends EventEmitter<BotChannelEventMap> {
     this.send(eventActivity('commandFailed', { value: { command, activityId, reason } }, this.scope.clock.now()));
   }
 
+  /** An activity that could not be carried out as sent (the same report the Bot API connector gives a malformed one). */
+  activityRefused(activity: Activity, reason: string): void {
+    const type = activity.type === 'event' && activity.name ? activity.name : activity.type;
+    this.send(eventActivity('commandFailed', { value: { command: 'invalidActivity', type, activityId: activity.id, reason } }, this.scope.clock.now()));
+  }
+
   /** The carrier rejected the bot's transfer and the conversation goes on: commandFailed, and transferStatus if the bot listed it. */
   transferFailed(activityId: string, reason: string): void {
     this.commandFailed('transfer', activityId, reason);

@@ -13,7 +13,7 @@ import type { EventBus } from '../events/bus.js';
 import type { Clock } from '../runtime/clock.js';
 import type { SttProvider } from '../speech/stt/provider.js';
 import { BotChannel } from './bot-channel.js';
-import { decodeBotActivity } from './bot-command.js';
+import { BotActivityError, decodeBotActivity } from './bot-command.js';
 import { CallExit } from './call-exit.js';
 import { CallRecording } from './call-recording.js';
 import { CallerInput } from './caller-input.js';
@@ -144,7 +144,13 @@ export class CallSession extends EventEmitter<CallSessionEventMap> {
       try {
         this.handleActivity(activity);
       } catch (err) {
-        this.log.error({ err, activityId: activity.id }, 'bot activity could not be handled; skipped');
+        if (err instanceof BotActivityError) {
+          // Well-formed but unusable (a playUrl without a URL): the bot is waiting on it, so it hears which and why.
+          this.log.warn({ activityId: activity.id, type: activity.type, name: activity.name, reason: err.message }, 'bot activity refused; skipped');
+          this.channel.activityRefused(activity, err.message);
+        } else {
+          this.log.error({ err, activityId: activity.id }, 'bot activity could not be handled; skipped');
+        }
       }
     }
   }
