@@ -216,7 +216,7 @@ export class OutboundDialer implements CallPlacer {
         machineDetection: request.machineDetection,
       });
       call.requestUuid = carrierRequestId;
-      this.options.records?.update(callId, { carrierRequestId }, this.options.clock.now()).catch(() => undefined);
+      this.options.records?.update(callId, { carrierRequestId }, this.options.clock.now()).catch((err: unknown) => this.log.error({ err, callId, carrierRequestId }, 'outbound call record not updated with the carrier request id'));
       this.log.info({ callId, carrier: carrier.name, target: request.target, carrierRequestId }, 'outbound call fired');
     } catch (err) {
       this.log.error({ err, callId, carrier: carrier.name, target: request.target }, `${carrier.name} refused the outbound call`);
