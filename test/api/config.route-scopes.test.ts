@@ -14,7 +14,14 @@ import { CallRetention } from '../../src/store/retention.js';
 import { describeOnEachDialect } from '../support/store-fixtures.js';
 
 /** Bearer tokens named after the one scope they carry ("Bearer calls:read"); the token machinery is tested with the auth plugin. */
-const tokenAuth = { authenticate: async (header?: string): Promise<Principal | undefined> => (header?.startsWith('Bearer ') ? { clientId: 'test', scopes: [header.slice(7) as Scope] } : undefined) } as unknown as ApiAuth;
+const principalOf = (header?: string): Principal | undefined => (header?.startsWith('Bearer ') ? { clientId: 'test', scopes: [header.slice(7) as Scope] } : undefined);
+const tokenAuth = {
+  authenticate: async (header?: string) => principalOf(header),
+  authenticateRequest: async (header?: string) => {
+    const principal = principalOf(header);
+    return principal ? { ok: true, principal } : { ok: false, reason: header ? 'invalid' : 'missing' };
+  },
+} as unknown as ApiAuth;
 
 const EXPECTED: [string, string, Scope][] = [
   ['GET', '/api/v1/calls/live', 'calls:read'],
