@@ -37,10 +37,21 @@ describe.skipIf(!BARESIP_AVAILABLE)(`a real SIP phone (baresip) calls Voxgate${B
   it('hears the greeting, its RFC 4733 key changes the path, the bot hangs up with a BYE, and the record says so (PCMU over UDP)', async () => {
     const phone = await Baresip.start({ name: 'alice', codecs: ['PCMU'], record: true });
     const ended = e2e.nextCallEnded();
+    // The gateway says when the greeting's last packet went out; the phone's recording also holds the
+    // silence before the greeting began (longer while a cold eSpeak synthesises it), so its length alone
+    // does not say the greeting is over.
+    const greetingPlayed = new Promise<void>((resolve) => {
+      const off = e2e.gateway.bus.subscribe('prompt.played', (e) => {
+        if (e.text !== GREETING) return;
+        off();
+        resolve();
+      });
+    });
     await phone.dial(e2e.uriFor(SIP_NUMBER));
     const established = await phone.waitForEvent('CALL_ESTABLISHED');
     const [greetingMs, supportMs] = await Promise.all([audibleMsOf(GREETING, 8000, dir), audibleMsOf(SUPPORT, 8000, dir)]);
-    // The whole greeting has reached the phone (it records what it receives) before the key.
+    // The whole greeting has reached the phone before the key.
+    await greetingPlayed;
     await phone.waitForHeardMs((await spokenMs(GREETING)) + 400);
     await phone.sendDtmf('2');
     const closed = await phone.waitForEvent('CALL_CLOSED', 20_000);
