@@ -17,6 +17,7 @@ import type { TtsProvider } from '../speech/tts/provider.js';
 import { openDatabase, type Store } from '../store/database.js';
 import { attachRecordWriter, type RecordWriter } from '../store/record-writer.js';
 import { ranByInstance, reconcileInterruptedCalls } from '../store/interrupted-calls.js';
+import { InstanceLeases } from '../store/instance-leases.js';
 import { BotDirectory, type BotConnectorFactory } from './bot-directory.js';
 import { WebhookReplyRouter, webhookResponseRoutes } from '../bots/webhook/index.js';
 import { LiveCalls } from './live-calls.js';
@@ -167,6 +168,9 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const recordingsDir = join(config.dataDir, 'recordings');
   // Calls a crashed process left open are ended before this one takes any (it is not listening yet).
   await reconcileInterruptedCalls(store, { startedBefore: clock.now(), recordingsDir, restrictTo: ranByInstance(instanceId), logger }).catch((err: unknown) => logger.error({ err }, 'reconciling calls interrupted by a restart failed; they stay without an end'));
+  // Siblings sharing the store: a dead one's open calls are ended here, and this one's heartbeat keeps its own.
+  const leases = new InstanceLeases(store, instanceId, clock, logger, config.server.instanceLeases);
+  await leases.start().catch((err: unknown) => logger.error({ err, instanceId }, 'instance lease not written; siblings may take this instance for dead'));
   const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer, carriers, reaping: config.liveCalls }));
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   // With metrics off nothing listens for them: no bus subscribers, no process collectors.
@@ -270,6 +274,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       authAlarm?.stop();
       await apiAuth.close();
       await records.flush();
+      await leases.stop();
       await notifier.close();
       records.detach();
       records.stop();

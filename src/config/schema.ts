@@ -133,6 +133,12 @@ export const configSchema = z
          * ends only its own interrupted calls. Default <hostname>:<port>. Keep it stable across restarts.
          */
         instanceId: z.string().min(1).max(200).optional(),
+        /** Heartbeats in the store: a sibling silent for deadAfterMs is dead, and a live instance ends the calls it left open. */
+        instanceLeases: z
+          .object({ heartbeatMs: z.number().int().min(100).default(10_000), deadAfterMs: z.number().int().min(1000).default(60_000) })
+          .strict()
+          .refine((l) => l.deadAfterMs > 2 * l.heartbeatMs, { message: 'deadAfterMs must exceed two heartbeats' })
+          .default({}),
         /** The URL carriers use to reach this server; defaults to http://127.0.0.1:<port>. */
         publicUrl: z.string().url().optional(),
         /** Reverse proxies whose X-Forwarded-For/-Proto count (addresses or CIDR ranges; true: any). Off: the socket's own. */

@@ -180,6 +180,13 @@ export interface CallbackOutboxTable {
   delivered_at: number | null;
 }
 
+/** A gateway instance sharing the store, and when it last said it was alive. */
+export interface GatewayInstancesTable {
+  instance_id: string;
+  started_at: number;
+  heartbeat_at: number;
+}
+
 export interface OauthClientsTable {
   client_id: string;
   name: string;
@@ -253,6 +260,7 @@ export interface VoxgateDatabase {
   campaign_attempts: CampaignAttemptsTable;
   callback_outbox: CallbackOutboxTable;
   oauth_clients: OauthClientsTable;
+  gateway_instances: GatewayInstancesTable;
   alarms: AlarmsTable;
   alarm_history: AlarmHistoryTable;
   alarm_rules: AlarmRulesTable;

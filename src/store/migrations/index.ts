@@ -10,6 +10,7 @@ import { managementMigration } from './0004-management.js';
 import { transfersMigration } from './0005-transfers.js';
 import { recordingStatusMigration } from './0006-recording-status.js';
 import { callInstanceMigration } from './0007-call-instance.js';
+import { gatewayInstancesMigration } from './0008-gateway-instances.js';
 
 export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0001-call-records': callRecordsMigration,
@@ -19,6 +20,7 @@ export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0005-transfers': transfersMigration,
   '0006-recording-status': recordingStatusMigration,
   '0007-call-instance': callInstanceMigration,
+  '0008-gateway-instances': gatewayInstancesMigration,
 };
 
 export const storeMigrationProvider: MigrationProvider = {
