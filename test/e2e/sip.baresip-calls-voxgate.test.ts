@@ -7,7 +7,7 @@ import { EspeakTtsProvider } from '../../src/speech/tts/espeak.js';
 import { concatPcm } from '../../src/media/audio.js';
 import { analyseHeard } from '../support/baresip-audio.js';
 import { Baresip, BARESIP_AVAILABLE, BARESIP_SKIP_REASON } from '../support/baresip.js';
-import { GREETING, SUPPORT, menuFlow, spokenMs } from '../support/e2e-fixtures.js';
+import { GREETING, SUPPORT, menuFlow, promptPlayed, spokenMs } from '../support/e2e-fixtures.js';
 import { SIP_NUMBER, startSipE2e, type SipE2eSetup } from '../support/e2e-sip.js';
 
 if (!BARESIP_AVAILABLE) console.warn(`skipping the SIP tests with a real phone: ${BARESIP_SKIP_REASON}`);
@@ -37,16 +37,7 @@ describe.skipIf(!BARESIP_AVAILABLE)(`a real SIP phone (baresip) calls Voxgate${B
   it('hears the greeting, its RFC 4733 key changes the path, the bot hangs up with a BYE, and the record says so (PCMU over UDP)', async () => {
     const phone = await Baresip.start({ name: 'alice', codecs: ['PCMU'], record: true });
     const ended = e2e.nextCallEnded();
-    // The gateway says when the greeting's last packet went out; the phone's recording also holds the
-    // silence before the greeting began (longer while a cold eSpeak synthesises it), so its length alone
-    // does not say the greeting is over.
-    const greetingPlayed = new Promise<void>((resolve) => {
-      const off = e2e.gateway.bus.subscribe('prompt.played', (e) => {
-        if (e.text !== GREETING) return;
-        off();
-        resolve();
-      });
-    });
+    const greetingPlayed = promptPlayed(e2e.gateway, GREETING);
     await phone.dial(e2e.uriFor(SIP_NUMBER));
     const established = await phone.waitForEvent('CALL_ESTABLISHED');
     const [greetingMs, supportMs] = await Promise.all([audibleMsOf(GREETING, 8000, dir), audibleMsOf(SUPPORT, 8000, dir)]);

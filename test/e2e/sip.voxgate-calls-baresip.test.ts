@@ -3,7 +3,7 @@ import { seed002EscalationPlan } from '../../src/bots/dial-plan/index.js';
 import type { OutboundStatusEvent } from '../../src/events/outbound-events.js';
 import { analyseHeard } from '../support/baresip-audio.js';
 import { Baresip, BARESIP_AVAILABLE, BARESIP_SKIP_REASON } from '../support/baresip.js';
-import { offerFlow, spokenMs, statusesOf } from '../support/e2e-fixtures.js';
+import { offerFlow, promptPlayed, spokenMs, statusesOf } from '../support/e2e-fixtures.js';
 import { SIP_NUMBER, startSipE2e, type SipE2eSetup } from '../support/e2e-sip.js';
 
 if (!BARESIP_AVAILABLE) console.warn(`skipping the SIP tests with a real phone: ${BARESIP_SKIP_REASON}`);
@@ -43,9 +43,13 @@ describe.skipIf(!BARESIP_AVAILABLE)(`Voxgate calls a real SIP phone (baresip)${B
   it('a phone that answers: initiated, ringing, answered, its key accepts the offer, completed; the record is SIP outbound', async () => {
     const phone = await Baresip.start({ name: 'callee', account: { user: CALLEE }, autoAnswer: true, record: true });
     e2e = await gatewayCalling(phone);
-    const prompt = spokenMs('A ticket is waiting. Press 1 to accept.');
+    const offer = 'A ticket is waiting. Press 1 to accept.';
+    const prompt = spokenMs(offer);
+    const offered = promptPlayed(e2e.gateway, offer);
     const seen = dialout(e2e, CALLEE);
     await phone.waitForEvent('CALL_ESTABLISHED');
+    // The whole offer has gone out (the recording's length alone also counts the silence before it).
+    await offered;
     await phone.waitForHeardMs((await prompt) + 300);
     await phone.sendDtmf('1');
     const statuses = await seen;

@@ -61,6 +61,20 @@ export function statusesOf(gateway: Gateway, conversationId: () => string | unde
 }
 
 /** Resolves with the gateway's call.ended event for the next call that ends. */
+/**
+ * Resolves when the gateway has played `text` out to the end (its last packet sent). A phone's
+ * recording length is no substitute: it also holds the silence before the prompt began.
+ */
+export function promptPlayed(gateway: Gateway, text: string): Promise<BusEventMap['prompt.played']> {
+  return new Promise((resolve) => {
+    const off = gateway.bus.subscribe('prompt.played', (e) => {
+      if (e.text !== text) return;
+      off();
+      resolve(e);
+    });
+  });
+}
+
 export function nextCallEnded(gateway: Gateway): Promise<BusEventMap['call.ended']> {
   return new Promise((resolve) => {
     const off = gateway.bus.subscribe('call.ended', (e) => {
