@@ -103,8 +103,9 @@ describe.skipIf(!BARESIP_AVAILABLE)(`a baresip phone mid-call${BARESIP_AVAILABLE
     const closed = await a.waitForEvent('CALL_CLOSED', 8000);
     const silentFor = Date.now() - frozenAt;
     expect(closed.param).toBe('rtp stream error');
-    // Checked once a second: between 2 and 3 s of silence, plus scheduling slack on a busy machine.
-    expect(silentFor).toBeGreaterThanOrEqual(2000);
+    // Checked once a second: between 2 and 3 s of silence, plus scheduling slack on a busy machine. The
+    // silence counts from bob's last packet, which left up to a few packet times before the freeze took hold.
+    expect(silentFor).toBeGreaterThanOrEqual(1900);
     expect(silentFor).toBeLessThan(5000);
     // B, frozen, answers nothing; it gets A's BYE (retransmitted over UDP) once it runs again.
     b.thaw();
