@@ -230,6 +230,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   } catch (err) {
     // Close what already listens (a carrier's SIP sockets, timers) so a failed start exits instead of hanging.
     await app.close().catch(() => undefined);
+    await leases.stop();
     throw err;
   }
   const port = Number(new URL(address).port);
