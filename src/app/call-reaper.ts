@@ -156,60 +156,65 @@ export class CallReaper {
   /** Ends a call the carrier went quiet on: asks the carrier, hangs it up there if it is still up, records why. */
   private async reap(watch: Watch, reason: ReapReason, cause: string): Promise<void> {
     const { info } = watch;
-    const log = this.deps.logger.child({ callId: info.callId, carrier: info.carrier, carrierCallId: info.carrierCallId });
+    const log = this.logFor(info);
     log.warn({ reason }, `reaping call: ${cause}`);
-    const state = await this.askCarrier(info, log);
-    if (state && !state.live) {
+    const verdict = await this.settleWithCarrier(info, log);
+    if (verdict.endedThere) {
+      const state = verdict.endedThere;
       log.warn({ reason, carrierStatus: state.status, carrierCause: state.cause }, 'the carrier says the call already ended; its hangup callback never came');
       this.deps.finish(info.callId, { end: { cause: `${cause}; the carrier ended it: ${state.cause}`, side: state.side, durationSec: state.durationSec }, reason });
       return;
     }
-    const hungUp = state?.live ? await this.hangUpAtCarrier(info, log) : undefined;
-    const where = hungUp === undefined ? '' : hungUp ? '; hung up at the carrier' : '; the carrier had already ended it';
+    const where = verdict.hungUp === undefined ? '' : verdict.hungUp ? '; hung up at the carrier' : '; the carrier had already ended it';
     this.deps.finish(info.callId, { end: { cause: `${cause}${where}`, side: 'gateway' }, reason });
   }
 
   /** The stream closed and the hangup callback never came: the carrier's word, or the stream's. */
   private async afterLostCallback(watch: Watch, grace: number): Promise<void> {
     const { info } = watch;
-    const log = this.deps.logger.child({ callId: info.callId, carrier: info.carrier, carrierCallId: info.carrierCallId });
+    const log = this.logFor(info);
     if (!this.deps.carrier(info.carrier)?.callState) {
       log.warn({ graceMs: grace }, `no hangup callback within ${seconds(grace)} of the media stream closing; ending the call on the stream's word`);
       this.deps.finish(info.callId, { end: undefined });
       return;
     }
-    const state = await this.askCarrier(info, log);
-    if (state && !state.live) {
+    const verdict = await this.settleWithCarrier(info, log);
+    if (verdict.endedThere) {
+      const state = verdict.endedThere;
       log.warn({ carrierStatus: state.status, carrierCause: state.cause }, `no hangup callback within ${seconds(grace)}; the carrier says the call ended`);
       this.deps.finish(info.callId, { end: { cause: state.cause, side: state.side, durationSec: state.durationSec } });
       return;
     }
-    const hungUp = state?.live ? await this.hangUpAtCarrier(info, log) : undefined;
-    const cause = state?.live
-      ? `Media stream closed but the carrier still had the call up${hungUp ? '; hung up at the carrier' : ''}`
+    const cause = verdict.stillUp
+      ? `Media stream closed but the carrier still had the call up${verdict.hungUp ? '; hung up at the carrier' : ''}`
       : `Media stream closed and no hangup callback within ${seconds(grace)}; the carrier could not be asked`;
     log.warn({ reason: 'carrier-lost' }, cause);
     this.deps.finish(info.callId, { end: { cause, side: 'gateway' }, reason: 'carrier-lost' });
   }
 
-  private async askCarrier(info: CallInfo, log: Logger): Promise<CarrierCallState | undefined> {
-    const carrier = this.deps.carrier(info.carrier);
-    if (!carrier?.callState) return undefined;
-    try {
-      return await carrier.callState(info.carrierCallId);
-    } catch (err) {
-      log.error({ err }, `could not ask ${info.carrier} for the call's state: ${messageOf(err)}`);
-      return undefined;
-    }
+  private logFor(info: CallInfo): Logger {
+    return this.deps.logger.child({ callId: info.callId, carrier: info.carrier, carrierCallId: info.carrierCallId });
   }
 
-  private async hangUpAtCarrier(info: CallInfo, log: Logger): Promise<boolean | undefined> {
+  /**
+   * Asks the carrier for the call's state and hangs it up there when it is still up. `endedThere`: the
+   * carrier already ended it; `stillUp`: it was up (`hungUp` says whether the hangup took); neither:
+   * the carrier has no API or could not be asked.
+   */
+  private async settleWithCarrier(info: CallInfo, log: Logger): Promise<{ endedThere?: Extract<CarrierCallState, { live: false }>; stillUp: boolean; hungUp?: boolean }> {
     const carrier = this.deps.carrier(info.carrier);
-    if (!carrier?.hangupCall) return undefined;
+    const state = carrier?.callState ? await this.tryCarrier(info, log, "ask for the call's state", () => carrier.callState!(info.carrierCallId)) : undefined;
+    if (state && !state.live) return { endedThere: state, stillUp: false };
+    if (!state?.live || !carrier?.hangupCall) return { stillUp: Boolean(state?.live) };
+    return { stillUp: true, hungUp: await this.tryCarrier(info, log, 'hang the call up', () => carrier.hangupCall!(info.carrierCallId)) };
+  }
+
+  /** A carrier API call whose failure is logged and answered with undefined: the call is still ended here. */
+  private async tryCarrier<T>(info: CallInfo, log: Logger, what: string, request: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await carrier.hangupCall(info.carrierCallId);
+      return await request();
     } catch (err) {
-      log.error({ err }, `could not hang the call up at ${info.carrier}: ${messageOf(err)}`);
+      log.error({ err }, `could not ${what} at ${info.carrier}: ${messageOf(err)}`);
       return undefined;
     }
   }
