@@ -8,7 +8,7 @@ import { CARRIER_MODULES } from '../carriers/index.js';
 export { ConfigError };
 
 /** Environment variables and the config keys they set; they win over the file. */
-const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
+const ENV_KEYS: [env: string, path: string[], kind?: 'number' | 'boolean'][] = [
   ['VOXGATE_HOST', ['server', 'host']],
   ['VOXGATE_PORT', ['server', 'port'], 'number'],
   ['VOXGATE_PUBLIC_URL', ['server', 'publicUrl']],
@@ -21,6 +21,9 @@ const ENV_KEYS: [env: string, path: string[], kind?: 'number'][] = [
   ['VOXGATE_API_TOKEN', ['api', 'token']],
   ['VOXGATE_CALLBACK_SECRET', ['callbacks', 'secret']],
   ['REDIS_URL', ['redis', 'url']],
+  ['VOXGATE_CLUSTER', ['cluster', 'enabled'], 'boolean'],
+  ['VOXGATE_CLUSTER_SECRET', ['cluster', 'secret']],
+  ['VOXGATE_INTERNAL_URL', ['cluster', 'internalUrl']],
   ['VOXGATE_SECRETS_KEY', ['secretsKey']],
   // The conversation-service integration's name for its HTTP TTS (seed 000): setting it selects that provider.
   ['AI_TTS_URL', ['tts', 'http', 'url']],
@@ -72,6 +75,14 @@ function describe(err: ZodError, source: string): string {
   return `invalid configuration (${source}):\n${lines.join('\n')}`;
 }
 
+/** 1/true/yes/on or 0/false/no/off; anything else is refused by name. */
+function envBoolean(name: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(`${name}=${JSON.stringify(value)}: expected 1/true/yes/on or 0/false/no/off`);
+}
+
 /** Validates a raw config object; throws ConfigError naming each bad key. */
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 'config'): VoxgateConfig {
   const merged: Record<string, unknown> = raw && typeof raw === 'object' ? structuredClone(raw as Record<string, unknown>) : {};
@@ -80,7 +91,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 
   for (const [name, path, kind] of ENV_KEYS) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    setPath(merged, path, kind === 'number' ? Number(value) : value);
+    setPath(merged, path, kind === 'number' ? Number(value) : kind === 'boolean' ? envBoolean(name, value) : value);
     used.push(name);
   }
   // The conversation service's own URL (docs/dcs.md): a webhook bot answering every number unless routes say otherwise.

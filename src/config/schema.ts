@@ -122,6 +122,35 @@ export const routeSchema = z
   })
   .strict();
 
+/** Instance ids travel in routing tokens and load-balancer rules: letters, digits and . _ : - only. */
+const INSTANCE_ID = /^[A-Za-z0-9._:-]+$/;
+
+export const clusterConfigSchema = z
+  .object({
+    /** Join the other instances sharing redis.url and databaseUrl (env VOXGATE_CLUSTER=1). Needs both, and `secret`. */
+    enabled: z.boolean().default(false),
+    /**
+     * Shared by every instance (env VOXGATE_CLUSTER_SECRET, at least 32 characters): signs the routing
+     * tokens in the URLs given to carriers and authenticates requests one instance forwards to another.
+     */
+    secret: secretSchema.optional(),
+    /**
+     * Where the other instances reach this one directly (env VOXGATE_INTERNAL_URL), e.g.
+     * http://10.0.0.5:8080; default http://<server.host, or the hostname when 0.0.0.0>:<port>.
+     */
+    internalUrl: z.string().url().optional(),
+    /** Prefix of every Redis key and channel the cluster uses (several clusters may share one Redis). */
+    keyPrefix: z.string().regex(/^[A-Za-z0-9._:-]+$/).default('voxgate'),
+    /** How often this instance renews its lease in Redis. */
+    heartbeatMs: z.number().int().min(100).default(2_500),
+    /** An instance whose lease is this old is lost: a survivor ends its calls (cause `instance-lost`). */
+    leaseMs: z.number().int().min(500).default(10_000),
+    /** Safety net behind the pub/sub invalidation: configuration is re-read from the store this often. */
+    configRefreshMs: z.number().int().min(1000).default(30_000),
+  })
+  .strict()
+  .refine((c) => c.leaseMs > 2 * c.heartbeatMs, { message: 'leaseMs must exceed two heartbeats', path: ['leaseMs'] });
+
 export const configSchema = z
   .object({
     server: z
@@ -132,7 +161,7 @@ export const configSchema = z
          * This process's name among the instances sharing one store; calls it ran carry it, and a restart
          * ends only its own interrupted calls. Default <hostname>:<port>. Keep it stable across restarts.
          */
-        instanceId: z.string().min(1).max(200).optional(),
+        instanceId: z.string().min(1).max(200).regex(INSTANCE_ID, 'letters, digits and . _ : - only').optional(),
         /** Heartbeats in the store: a sibling silent for deadAfterMs is dead, and a live instance ends the calls it left open. */
         instanceLeases: z
           .object({ heartbeatMs: z.number().int().min(100).default(10_000), deadAfterMs: z.number().int().min(1000).default(60_000) })
@@ -141,6 +170,14 @@ export const configSchema = z
           .default({}),
         /** The URL carriers use to reach this server; defaults to http://127.0.0.1:<port>. */
         publicUrl: z.string().url().optional(),
+        /**
+         * Other public base URLs carriers may use for this service (a shared load-balancer name beside
+         * each instance's own): signatures are checked against whichever of publicUrl and these the
+         * request came in on (its Host, or X-Forwarded-Host/-Proto from a trusted proxy).
+         */
+        publicUrls: z.array(z.string().url()).default([]),
+        /** On SIGTERM: readiness goes 503 at once, new calls go to other instances, live calls get this long to finish. */
+        drainTimeoutMs: z.number().int().min(0).default(30_000),
         /** Reverse proxies whose X-Forwarded-For/-Proto count (addresses or CIDR ranges; true: any). Off: the socket's own. */
         trustProxy: z.union([z.boolean(), z.array(addressOrRange)]).default(false),
         /** Per-source connection caps and request timeouts (src/app/connection-limits.ts). */
@@ -252,6 +289,12 @@ export const configSchema = z
     secretsKey: secretSchema.optional(),
     /** Redis (env REDIS_URL): campaign queues and their rate limit move to BullMQ, shared by every Voxgate process. */
     redis: z.object({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional() }).strict().default({}),
+    /**
+     * Several Voxgate processes as one service (README "Running several instances"): a call registry
+     * and event fan-out in Redis, records and configuration in PostgreSQL, a load balancer in front.
+     * Off by default: one process works alone exactly as without it.
+     */
+    cluster: clusterConfigSchema.default({}),
     /** Status callbacks (dialout notifyUrl, conversation-API callbacks, campaigns): the HMAC-SHA256 signing key; defaults to api.token. */
     callbacks: z.object({ secret: secretSchema.optional() }).strict().default({}),
     /** Outbound calls: how fast they may start, and how long a callee's phone may ring. */
@@ -305,6 +348,11 @@ export const configSchema = z
         else if (resolved.type === 'dialogflow-cx' && !resolved.dialogflowCx) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bots', i, 'dialogflowCx'], message: `bot "${b.name}" is of type dialogflow-cx but has no dialogflowCx section (project, location, agent, credentials)` });
       }
     });
+    if (cfg.cluster.enabled) {
+      if (!cfg.redis.url) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cluster', 'enabled'], message: 'a cluster needs redis.url (REDIS_URL): the call registry and event fan-out live there' });
+      if (!cfg.databaseUrl) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cluster', 'enabled'], message: 'a cluster needs databaseUrl (DATABASE_URL, PostgreSQL): every instance must share records and configuration' });
+      if (!cfg.cluster.secret) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cluster', 'secret'], message: 'a cluster needs cluster.secret (VOXGATE_CLUSTER_SECRET, the same on every instance)' });
+    }
     const answering = cfg.bots.filter((b) => !b.isBase).map((b) => b.name);
     const carriers = configuredCarrierNames(cfg.carriers);
     cfg.routes.forEach((r, i) => {
