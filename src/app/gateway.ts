@@ -52,6 +52,8 @@ import { campaignRoutes } from '../api/campaign-routes.js';
 import { createCampaignRunner, type CampaignRunner } from '../dialer/campaign-runner.js';
 import { randomBytes } from 'node:crypto';
 import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
+import { LocalCallDirectory, type CallDirectory } from '../cluster/call-directory.js';
+import { RedisCallDirectory } from '../cluster/redis-call-directory.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -85,6 +87,10 @@ export interface Gateway {
   readonly alarms: AlarmManager;
   /** Bots, routes and providers as edited through the API, over the file. */
   readonly runtimeConfig: RuntimeConfig;
+  /** `server.instanceId`: this process's name among the instances of one service. */
+  readonly instanceId: string;
+  /** Which instance owns which live call (Redis with `cluster.enabled`; this process alone otherwise). */
+  readonly directory: CallDirectory;
   close(): Promise<void>;
 }
 
@@ -236,6 +242,19 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const port = Number(new URL(address).port);
   const url = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${port}`;
   publicUrl ||= url;
+  // Siblings reach this instance here, past the load balancer; a wildcard listener is named by its host.
+  const internalUrl = config.cluster.internalUrl ?? `http://${config.server.host === '0.0.0.0' || config.server.host === '::' ? hostname() : config.server.host}:${port}`;
+  const directory: CallDirectory = config.cluster.enabled
+    ? new RedisCallDirectory({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, instanceId, internalUrl, heartbeatMs: config.cluster.heartbeatMs, leaseMs: config.cluster.leaseMs, clock, logger })
+    : new LocalCallDirectory(instanceId, internalUrl, clock.now());
+  try {
+    await directory.start();
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await leases.stop();
+    await directory.stop().catch(() => undefined);
+    throw new Error(`cluster: could not announce instance ${instanceId} in Redis (${(err as Error).message})`, { cause: err });
+  }
   notifier.start();
   // Campaigns left running by a previous process go on (their interrupted attempts are never re-dialed).
   await campaigns.start();
@@ -261,6 +280,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     metrics,
     alarms: alarms.manager,
     runtimeConfig: runtime,
+    instanceId,
+    directory,
     async close() {
       await campaigns.stop();
       await alarms.stop();
@@ -276,6 +297,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       await apiAuth.close();
       await records.flush();
       await leases.stop();
+      await directory.stop();
       await notifier.close();
       records.detach();
       records.stop();
