@@ -7,7 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterE2e, clusterUnavailable, withConcurrency, type CallRow } from '../support/cluster-e2e.js';
-import type { ClusterInstance } from '../support/cluster-processes.js';
 import type { SimCall } from '../../src/sim/plivo-simulator.js';
 import type { TwilioCall } from '../../src/sim/twilio/twilio-call.js';
 
