@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick] [-- --only=capacity,turn,greeting,vad] [-- --carrier twilio|sip]`: runs the
+ * `npm run bench [-- --quick] [-- --only=capacity,turn,greeting,vad,cluster] [-- --carrier twilio|sip]`: runs the
  * figures of BENCHMARKS.md and writes bench/results/latest-<mode>[-<carrier>].json and .md. The
  * gateway, the bare relay and the load generator run as separate processes (bench/lib/ipc.ts) and all
  * speak the chosen carrier's protocol (Plivo's stream by default); this process only orchestrates.
  * Over SIP the figure is capacity (RTP calls against a bare UDP echo floor): at 100, 250 and 500 calls,
- * or 100 with --quick.
+ * or 100 with --quick. The cluster figure (bench/cluster.ts: one process alone vs three behind HAProxy,
+ * and the shared registry's cost per call) always speaks Plivo, needs haproxy, redis-server and PostgreSQL, and
+ * writes its own bench/results/latest-cluster[-quick].json and .md.
  *
  * `npm run bench -- --only=soak [--soak-minutes=10]` runs the soak instead (never part of the default
  * run): 200 calls with turnover for 10 minutes, written to bench/results/latest-soak.json and .md.
@@ -20,6 +22,7 @@ import { renderSummary, evaluateTargets } from './summary.js';
 import { runVadQuality, type VadQualityResult } from './vad-quality.js';
 import { benchCarrier, type BenchCarrier } from './lib/bench-carrier.js';
 import { renderSoak, runSoak } from './soak.js';
+import { renderCluster, runClusterBench, type ClusterBenchResult } from './cluster.js';
 
 export interface BenchResults {
   mode: 'full' | 'quick';
@@ -38,7 +41,7 @@ export interface BenchResults {
   errors: string[];
 }
 
-const FIGURES = ['capacity', 'turn', 'greeting', 'vad'] as const;
+const FIGURES = ['capacity', 'turn', 'greeting', 'vad', 'cluster'] as const;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
@@ -61,6 +64,11 @@ async function main(): Promise<void> {
   if (only.has('soak')) {
     await soakRun({ minutes: Number(values['soak-minutes']), concurrent: Number(values['soak-calls']), carrier, log });
     only.delete('soak');
+    if (only.size === 0) return;
+  }
+  if (only.has('cluster')) {
+    await clusterRun({ quick, log });
+    only.delete('cluster');
     if (only.size === 0) return;
   }
   const t0 = performance.now();
@@ -169,6 +177,32 @@ async function soakRun(opts: { minutes: number; concurrent: number; carrier: Ben
   await writeFile(`${name}.md`, summary);
   opts.log(`\n${summary}`);
   opts.log(`wrote ${name}.json and .md`);
+}
+
+/**
+ * Several instances (one process alone, the shared registry, three behind HAProxy): its own result
+ * files, so `--only=cluster` leaves the other figures' files alone.
+ */
+async function clusterRun(opts: { quick: boolean; log: (line: string) => void }): Promise<void> {
+  opts.log('figure 7: several instances (one process alone, the shared registry, three behind HAProxy)');
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGB: round(totalmem() / 2 ** 30, 1), node: process.version, kernel: release(), loadAvgBefore: loadavg().map((l) => round(l, 2)) };
+  const started = performance.now();
+  let result: ClusterBenchResult;
+  try {
+    result = await runClusterBench({ runs: opts.quick ? 2 : 3, calls: opts.quick ? 60 : 200, offeredPerSec: 100, log: opts.log });
+  } catch (err) {
+    opts.log(`  FAILED cluster: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+    return;
+  }
+  await mkdir('bench/results', { recursive: true });
+  const name = `bench/results/latest-cluster${opts.quick ? '-quick' : ''}`;
+  const summary = renderCluster(result);
+  const durationSec = round((performance.now() - started) / 1000, 1);
+  await writeFile(`${name}.json`, `${JSON.stringify({ startedAt: new Date(Date.now() - durationSec * 1000).toISOString(), durationSec, machine: { ...machine, loadAvgAfter: loadavg().map((l) => round(l, 2)) }, ...result }, null, 2)}\n`);
+  await writeFile(`${name}.md`, summary);
+  opts.log(`\n${summary}`);
+  opts.log(`wrote ${name}.json and .md in ${durationSec} s`);
 }
 
 await main();

@@ -20,8 +20,8 @@ const START_TIMEOUT_MS = 40_000;
 export interface ClusterOptions {
   /** Instance ids, one process each (letters, digits, . _ - : they name HAProxy servers too). */
   ids: string[];
-  /** The shared load balancer's URL: every instance's server.publicUrl (what carriers are given). */
-  publicUrl: string;
+  /** The shared load balancer's URL: every instance's server.publicUrl (what carriers are given); undefined: each its own. */
+  publicUrl?: string;
   databaseUrl: string;
   redisUrl: string;
   /** Unique per test: every Redis key and channel of this cluster lives under it. */
@@ -33,6 +33,8 @@ export interface ClusterOptions {
   drainTimeoutMs?: number;
   /** Extra environment for every instance. */
   env?: Record<string, string>;
+  /** false: the same processes without cluster mode (each alone, its call directory local), for comparisons. Default true. */
+  cluster?: boolean;
 }
 
 export interface ExitStatus {
@@ -168,11 +170,9 @@ export class VoxgateCluster {
         VOXGATE_INSTANCE_ID: id,
         VOXGATE_HOST: '127.0.0.1',
         VOXGATE_PORT: String(port),
-        VOXGATE_PUBLIC_URL: opts.publicUrl,
+        ...(opts.publicUrl ? { VOXGATE_PUBLIC_URL: opts.publicUrl } : {}),
         VOXGATE_DATA_DIR: dataDir,
-        VOXGATE_CLUSTER: '1',
-        VOXGATE_CLUSTER_SECRET: clusterSecret,
-        VOXGATE_INTERNAL_URL: `http://127.0.0.1:${port}`,
+        ...(opts.cluster === false ? {} : { VOXGATE_CLUSTER: '1', VOXGATE_CLUSTER_SECRET: clusterSecret, VOXGATE_INTERNAL_URL: `http://127.0.0.1:${port}` }),
         VOXGATE_SECRETS_KEY: secretsKey,
         DATABASE_URL: opts.databaseUrl,
         REDIS_URL: opts.redisUrl,
