@@ -1,10 +1,11 @@
 /**
  * deploy/haproxy/haproxy.cfg, as shipped, run by HAProxy on loopback in front of two instances named
  * voxgate-1 and voxgate-2: a request or a WebSocket whose URL carries `vxr=<instance id>.<signature>`
- * reaches that instance every time, with the forwarded headers Voxgate checks carrier signatures
- * with; requests without one are spread over both. An instance that drains (/readyz 503) gets no more
- * round-robin traffic but still gets what names it; an instance that is dead has what names it taken
- * by the other. Skipped, with the reason, without haproxy.
+ * (a Twilio stream: /twilio/stream/<instance id>.<signature>) reaches that instance every time, with
+ * the forwarded headers Voxgate checks carrier signatures with; requests without one are spread over
+ * both. An instance that drains (/readyz 503) gets no more round-robin traffic but still gets what
+ * names it; an instance that is dead has what names it taken by the other. Skipped, with the reason,
+ * without haproxy.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InstanceDouble, requestThrough, routingToken, waitUntil, websocketThrough } from './support/instance-doubles.js';
@@ -66,6 +67,20 @@ describe.skipIf(HAPROXY_SKIP_REASON !== '')(`deploy/haproxy/haproxy.cfg${HAPROXY
         expect(landing.headers['x-forwarded-host']).toBe(new URL(base).host);
         expect(landing.headers['x-forwarded-for']).toBe('127.0.0.1');
       }
+    });
+
+    it("sends a Twilio media WebSocket to the instance its path names (/twilio/stream/<token>: Twilio drops a stream URL's query)", async () => {
+      for (const owner of ['voxgate-1', 'voxgate-2', 'voxgate-2', 'voxgate-1']) {
+        const token = routingToken(owner);
+        const { landing, echo } = await websocketThrough(base, `/twilio/stream/${token}`);
+        expect(landing.instance).toBe(owner);
+        expect(landing.url).toBe(`/twilio/stream/${token}`);
+        expect(echo.instance).toBe(owner);
+      }
+      // Only that path: a token-like segment elsewhere is no routing token.
+      const elsewhere = new Set<string>();
+      for (let i = 0; i < 6; i++) elsewhere.add((await requestThrough(base, `/twilio/voice/${routingToken('voxgate-2')}`)).instance);
+      expect(elsewhere).toEqual(new Set(['voxgate-1', 'voxgate-2']));
     });
 
     it('spreads requests without vxr (or naming no known instance) over both instances', async () => {

@@ -1,9 +1,9 @@
 /**
  * deploy/nginx/voxgate.conf, as shipped, run by nginx on loopback in front of two instances named
  * voxgate-1 and voxgate-2: a request or a WebSocket whose URL carries `vxr=<instance id>.<signature>`
- * reaches that instance every time, with the forwarded headers Voxgate checks carrier signatures
- * with; requests without one are spread over both; what names a dead instance is taken by the other.
- * Skipped, with the reason, without nginx.
+ * (a Twilio stream: /twilio/stream/<instance id>.<signature>) reaches that instance every time, with
+ * the forwarded headers Voxgate checks carrier signatures with; requests without one are spread over
+ * both; what names a dead instance is taken by the other. Skipped, with the reason, without nginx.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,14 +61,28 @@ describe.skipIf(NGINX_SKIP_REASON !== '')(`deploy/nginx/voxgate.conf${NGINX_SKIP
     it('sends a media WebSocket carrying vxr to that instance, both directions flowing, with the forwarded headers', async () => {
       for (const owner of ['voxgate-2', 'voxgate-1', 'voxgate-2', 'voxgate-2', 'voxgate-1']) {
         const token = routingToken(owner);
-        const { landing, echo } = await websocketThrough(nginx.baseUrl, `/twilio/stream?vxr=${token}`);
+        const { landing, echo } = await websocketThrough(nginx.baseUrl, `/plivo/stream?vxr=${token}`);
         expect(landing.instance).toBe(owner);
-        expect(landing.url).toBe(`/twilio/stream?vxr=${token}`);
+        expect(landing.url).toBe(`/plivo/stream?vxr=${token}`);
         expect(echo).toEqual({ instance: owner, echo: 'hello over the tunnel' });
         expect(landing.headers['x-forwarded-proto']).toBe('http');
         expect(landing.headers['x-forwarded-host']).toBe('127.0.0.1');
         expect(landing.headers['x-forwarded-for']).toBe('127.0.0.1');
       }
+    });
+
+    it("sends a Twilio media WebSocket to the instance its path names (/twilio/stream/<token>: Twilio drops a stream URL's query)", async () => {
+      for (const owner of ['voxgate-1', 'voxgate-2', 'voxgate-2', 'voxgate-1']) {
+        const token = routingToken(owner);
+        const { landing, echo } = await websocketThrough(nginx.baseUrl, `/twilio/stream/${token}`);
+        expect(landing.instance).toBe(owner);
+        expect(landing.url).toBe(`/twilio/stream/${token}`);
+        expect(echo.instance).toBe(owner);
+      }
+      // Only that path: a token-like segment elsewhere is no routing token.
+      const elsewhere = new Set<string>();
+      for (let i = 0; i < 6; i++) elsewhere.add((await requestThrough(nginx.baseUrl, `/twilio/voice/${routingToken('voxgate-2')}`)).instance);
+      expect(elsewhere).toEqual(new Set(['voxgate-1', 'voxgate-2']));
     });
 
     it('spreads requests without vxr (or naming no known instance) over both instances', async () => {

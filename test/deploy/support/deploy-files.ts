@@ -39,7 +39,7 @@ export function parseEnvFile(text: string): Record<string, string> {
   return env;
 }
 
-/** HAProxy's `server <name> <address>` lines and `use-server <name> if { urlp(vxr) -m beg <prefix> }` rules of a backend. */
+/** HAProxy's `server <name> <address>` lines and `use-server <name> if { var(txn.vxr) -m beg <prefix> }` rules of a backend. */
 export function haproxyBackend(config: string, backend: string): { servers: Map<string, string>; routes: Map<string, string> } {
   const lines = config.split('\n');
   const start = lines.findIndex((l) => l.trim() === `backend ${backend}`);
@@ -50,7 +50,7 @@ export function haproxyBackend(config: string, backend: string): { servers: Map<
     if (/^\S/.test(line)) break;
     const server = /^\s+server\s+(\S+)\s+(\S+)/.exec(line);
     if (server) servers.set(server[1], server[2]);
-    const route = /^\s+use-server\s+(\S+)\s+if\s+\{\s*urlp\(vxr\)\s+-m\s+beg\s+(\S+)\s*\}/.exec(line);
+    const route = /^\s+use-server\s+(\S+)\s+if\s+\{\s*var\(txn\.vxr\)\s+-m\s+beg\s+(\S+)\s*\}/.exec(line);
     if (route) routes.set(route[1], route[2]);
   }
   return { servers, routes };
