@@ -1,9 +1,10 @@
 /**
  * A real HAProxy (Debian package `haproxy`) on loopback in front of several Voxgate instances, with a
- * generated configuration that follows the documented rules (deploy/haproxy/haproxy.cfg): servers named
- * by instance id, a request whose routing token (`vxr=<instanceId>.<sig>`) names an instance goes to
- * it, everything else round-robin; X-Forwarded-For/-Host/-Proto; WebSocket-friendly timeouts; health
- * checks on /readyz, fast for tests (every 500 ms, down after 2 failures, up after 1 success).
+ * generated configuration that follows the documented one (deploy/haproxy/haproxy.cfg): servers named
+ * by instance id, a request whose routing token (`vxr=<instanceId>.<sig>`, or a Twilio stream path's
+ * last segment) names an instance goes to it (even while it drains), everything else round-robin;
+ * X-Forwarded-For/-Host/-Proto; WebSocket-friendly timeouts; health checks on /readyz, fast for tests
+ * (every 500 ms, down after 2 failures, up after 1 success).
  * A stats page (CSV) tells a test what HAProxy thinks of each server.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -52,15 +53,17 @@ export function haproxyConfig(opts: { port: number; statsPort: number; servers: 
     'defaults',
     '  mode http',
     '  timeout connect 2s',
+    '  timeout http-request 10s',
+    '  timeout http-keep-alive 10s',
     '  timeout client 60s',
     '  timeout server 60s',
     // A media stream is a WebSocket that lives as long as its call.
     '  timeout tunnel 1h',
-    '  timeout http-keep-alive 5s',
-    '  option forwardfor',
+    '  timeout client-fin 10s',
     '',
     'frontend voxgate_public',
     `  bind 127.0.0.1:${opts.port}`,
+    '  option forwardfor',
     '  http-request set-header X-Forwarded-Proto http',
     '  http-request set-header X-Forwarded-Host %[req.hdr(host)]',
     '  default_backend voxgate',
@@ -69,9 +72,17 @@ export function haproxyConfig(opts: { port: number; statsPort: number; servers: 
     '  balance roundrobin',
     '  option httpchk GET /readyz',
     '  http-check expect status 200',
-    // The routing token names the instance that owns the call: its stream, callbacks and replies go there.
-    ...opts.servers.map((s) => `  use-server ${s.id} if { urlp(vxr) -m beg ${s.id}. }`),
-    ...opts.servers.map((s) => `  server ${s.id} 127.0.0.1:${s.port} check inter 500 fall 2 rise 1`),
+    '  default-server check inter 500 fall 2 rise 1',
+    // A request naming a draining owner still reaches it (its calls need their streams and callbacks);
+    // a dead owner refuses the connection and the retry goes to a survivor.
+    '  option persist',
+    '  option redispatch 1',
+    '  retries 2',
+    // The routing token: vxr in the query, or a Twilio stream path's last segment (Twilio drops a stream URL's query).
+    '  http-request set-var(txn.vxr) urlp(vxr)',
+    '  http-request set-var(txn.vxr) path,field(4,/) if { path_reg ^/twilio/stream/[^/]+$ }',
+    ...opts.servers.map((s) => `  use-server ${s.id} if { var(txn.vxr) -m beg ${s.id}. }`),
+    ...opts.servers.map((s) => `  server ${s.id} 127.0.0.1:${s.port}`),
     '',
     'listen stats',
     `  bind 127.0.0.1:${opts.statsPort}`,
