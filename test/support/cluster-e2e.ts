@@ -159,16 +159,21 @@ export class ClusterE2e {
     throw new Error(`after ${timeoutMs} ms: ${describe(last)}`);
   }
 
-  /** The live view's snapshot on one instance (GET /api/v1/live, a WebSocket; the first message lists the calls). */
+  /** The console's live view on one instance (GET /api/v1/live, a WebSocket: auth in-band, then a snapshot of the calls). */
   liveSnapshot(instance: ClusterInstance): Promise<LiveCall[]> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(`${instance.url.replace('http', 'ws')}/api/v1/live`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+      const socket = new WebSocket(`${instance.url.replace('http', 'ws')}/api/v1/live`);
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'auth', token: API_TOKEN })));
       const timer = setTimeout(() => {
         socket.terminate();
         reject(new Error(`${instance.id}: no live snapshot within 10 s`));
       }, 10_000);
       socket.on('message', (data: Buffer) => {
-        const message = JSON.parse(data.toString()) as { type: string; calls?: LiveCall[] };
+        const message = JSON.parse(data.toString()) as { type: string; calls?: LiveCall[]; error?: string };
+        if (message.type === 'error') {
+          clearTimeout(timer);
+          reject(new Error(`${instance.id}: live view refused: ${message.error}`));
+        }
         if (message.type !== 'snapshot') return;
         clearTimeout(timer);
         socket.close();
@@ -179,6 +184,13 @@ export class ClusterE2e {
         reject(new Error(`${instance.id}: live view: ${err.message}`));
       });
     });
+  }
+
+  /** The API's list of live calls on one instance (GET /api/v1/calls/live). */
+  async liveList(instance: ClusterInstance): Promise<LiveCall[]> {
+    const res = await this.api(instance, 'GET', '/api/v1/calls/live');
+    if (res.status !== 200) throw new Error(`${instance.id}: GET /api/v1/calls/live answered ${res.status} ${JSON.stringify(res.body)}`);
+    return (res.body as { calls: LiveCall[] }).calls;
   }
 
   /** The management API of one instance, directly (bypassing HAProxy). */
