@@ -64,6 +64,13 @@ describe.skipIf(unavailable !== undefined)('three Voxgate instances behind HAPro
   const dial = (i: number, script: Parameters<ClusterE2e['dialPlivo']>[1], twilio = false): AnyCall =>
     twilio ? { carrier: 'twilio', sim: e2e.dialTwilio(`+1415556${String(i).padStart(4, '0')}`, script) } : { carrier: 'plivo', sim: e2e.dialPlivo(`+1415557${String(i).padStart(4, '0')}`, script) };
 
+  /** A caller who listens to the greeting, then hangs up (after 30 s if it hears nothing). */
+  const dialListening = (i: number, twilio = false): AnyCall => {
+    const call = dial(i, { hangupAfterSec: 30 }, twilio);
+    call.sim.once('heard-audio-stop', () => call.sim.party.hangUp(300));
+    return call;
+  };
+
   /** The record of a call once it exists (and `done` accepts it), or a failure naming the call. */
   const recordOf = (c: AnyCall, done: (r: CallRow) => boolean, what: string, timeoutMs = 20_000) =>
     e2e.until(
@@ -93,12 +100,12 @@ describe.skipIf(unavailable !== undefined)('three Voxgate instances behind HAPro
       AT_ONCE,
       Array.from({ length: CALLS }, (_, i) => async () => {
         // Every fifth call comes through Twilio.
-        const call = dial(i, { hangupAfterSec: 4 }, i % 5 === 4);
+        const call = dialListening(i, i % 5 === 4);
         const cause = await carrierCause(call);
         const timeline = call.sim.timeline;
         try {
           if (!timeline.some((e) => e.type === 'answered')) throw new Error(`never answered (carrier cause ${cause})`);
-          if (!timeline.some((e) => e.type === 'heard-audio-stop')) throw new Error(`the caller heard nothing (carrier cause ${cause})`);
+          if (!timeline.some((e) => e.type === 'heard-audio-stop')) throw new Error(`the caller heard nothing in 30 s (carrier cause ${cause})`);
           const record = await recordOf(call, (r) => r.ended_at !== null && r.hangup_cause !== null, 'never completed with a hangup cause');
           if (!record.instance_id || !IDS.includes(record.instance_id)) throw new Error(`record names instance ${record.instance_id}`);
           if (!sameCause(record.hangup_cause, cause)) throw new Error(`record on ${record.instance_id} ended with "${record.hangup_cause}" (${record.end_reason}), the carrier said "${cause}"`);
@@ -120,9 +127,20 @@ describe.skipIf(unavailable !== undefined)('three Voxgate instances behind HAPro
     const [first] = e2e.instances;
     const put = await e2e.api(first, 'PUT', '/api/v1/bots/reception', receptionBot(EDITED_GREETING));
     expect(put.status, JSON.stringify(put.body)).toBeLessThan(300);
+    // The edit reaches every other instance within seconds (what each serves from its API is what its next call uses).
+    const editedAt = Date.now();
+    for (const other of e2e.instances.slice(1)) {
+      await e2e.until(
+        () => e2e.api(other, 'GET', '/api/v1/bots/reception'),
+        (res) => JSON.stringify(res.body).includes(EDITED_GREETING),
+        5000,
+        (res) => `${other.id} still serves the bot as ${JSON.stringify(res?.body).slice(0, 300)} after the edit through ${first.id}`,
+      );
+    }
+    console.info(`bot edit through ${first.id} reached the other instances in ${Date.now() - editedAt} ms`);
     // HAProxy alternates: of the next calls, one lands on another instance soon enough.
     for (let i = 0; i < 6; i++) {
-      const call = dial(1000 + i, { hangupAfterSec: 3 }, i % 2 === 1);
+      const call = dialListening(1000 + i, i % 2 === 1);
       const record = await recordOf(call, (r) => r.ended_at !== null, 'never completed');
       const lines = await e2e.transcript(record.id);
       expect(lines.join('\n'), `${label(call)} on ${record.instance_id} after the edit through ${first.id}`).toContain(EDITED_GREETING);
@@ -172,6 +190,7 @@ describe.skipIf(unavailable !== undefined)('three Voxgate instances behind HAPro
         expect(`${record.hangup_cause} ${record.end_reason}`, `${label(h.call)}`).toMatch(/instance-lost/);
         const tookMs = Number(record.ended_at) - killedAt;
         expect(tookMs, `${label(h.call)} ended ${tookMs} ms after its owner ${victim.id} was killed (bound ${bound} ms)`).toBeLessThanOrEqual(bound);
+        console.info(`${label(h.call)} on killed ${victim.id}: record ended ${tookMs} ms after the kill (${record.hangup_cause}, ${record.end_reason}); bound ${bound} ms`);
         // The carrier was told: the caller's line is down too.
         await e2e.until(async () => h.call.sim.isEnded, (ended) => ended, 15_000, () => `${label(h.call)}: the carrier's call is still up after its record ended`);
       }
