@@ -3,6 +3,7 @@
  * bus and never on B's own bus (whose record writer and callbacks act for B's calls only); a
  * malformed message is dropped with a warning; without Redis, local events still flow.
  */
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openServiceEvents, type ServiceEvents } from '../../src/cluster/service-events.js';
@@ -45,6 +46,40 @@ function record(bus: EventBus): [string, unknown][] {
 
 async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   await expect.poll(condition, { timeout: timeoutMs, interval: 20, message: what }).toBe(true);
+}
+
+/** A TCP pass-through to the test Redis that can go down (connections reset, new ones refused) and come back on the same port. */
+async function restartableRedisProxy() {
+  const upstream = new URL(REDIS_TEST_URL);
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const up = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((client) => {
+        const redis = connect(Number(upstream.port || 6379), upstream.hostname);
+        for (const s of [client, redis]) {
+          sockets.add(s);
+          s.on('error', () => undefined);
+          s.on('close', () => sockets.delete(s));
+        }
+        client.pipe(redis).pipe(client);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  await up();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    up,
+    async down() {
+      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+      for (const s of sockets) s.resetAndDestroy();
+      await closed;
+    },
+  };
 }
 
 describe.skipIf(!redisProbe.reachable)('service events across instances (Redis)', () => {
@@ -117,6 +152,52 @@ describe.skipIf(!redisProbe.reachable)('service events across instances (Redis)'
     expect(a.localSeen.map(([type]) => type)).toEqual(['call.started', 'call.ended']);
     await until(() => lines.some((l) => l.level === LOG_WARN && /not published|Redis error/.test(l.msg)), 'a warning that the fan-out is down');
   }, 30_000);
+});
+
+describe.skipIf(!redisProbe.reachable)('service events when Redis comes back', () => {
+  const prefix = uniqueRedisPrefix('vg-events');
+  const opened: ServiceEvents[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+    await deleteRedisKeys(prefix);
+  });
+
+  it('subscribes again by itself: events of other instances reach it again, and its own reach them', async () => {
+    const proxy = await restartableRedisProxy();
+    const { logger, lines } = captureLogger();
+    const localA = new EventBus();
+    const a = await openServiceEvents(localA, { instanceId: 'a:8080', cluster: { redisUrl: proxy.url, keyPrefix: prefix }, logger, connectTimeoutMs: 10_000 });
+    const localB = new EventBus();
+    const b = await openServiceEvents(localB, { instanceId: 'b:8080', cluster: { redisUrl: REDIS_TEST_URL, keyPrefix: prefix }, logger: silentLogger(), connectTimeoutMs: 10_000 });
+    opened.push(a, b);
+    const heardByA = record(a.bus);
+    const heardByB = record(b.bus);
+
+    await proxy.down();
+    await proxy.up();
+    // Pub/sub keeps nothing for an absent subscriber: B publishes until A, subscribed again, hears one.
+    let digit = 0;
+    await expect
+      .poll(
+        () => {
+          localB.publish('dtmf', { callId: 'call-b1', at: Date.now(), digit: String(++digit % 10) });
+          return heardByA.some(([type]) => type === 'dtmf');
+        },
+        { timeout: 15_000, interval: 100 },
+      )
+      .toBe(true);
+    expect(lines.some((l) => l.msg.includes('subscribed again after losing Redis'))).toBe(true);
+    await expect
+      .poll(
+        () => {
+          localA.publish('call.answered', { callId: 'call-a1', at: Date.now() });
+          return heardByB.some(([type]) => type === 'call.answered');
+        },
+        { timeout: 15_000, interval: 100 },
+      )
+      .toBe(true);
+    await proxy.down();
+  }, 45_000);
 });
 
 describe('service events for one process alone', () => {
