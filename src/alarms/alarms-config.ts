@@ -18,7 +18,7 @@ import type { Kysely } from 'kysely';
 import { AlarmConditions, DEFAULT_ALARM_THRESHOLDS } from './alarm-conditions.js';
 import { AlarmManager, type AlarmNotifier } from './alarm-manager.js';
 import { StoreWriteAlarm, type StoreWriteHealthSource } from './store-alarm.js';
-import { ServiceAlarmChanges, type AlarmChangeSource } from './service-alarm-changes.js';
+import { ServiceAlarmChanges } from './service-alarm-changes.js';
 import type { RedisFanout } from '../cluster/fanout-channel.js';
 import { RedisLeaderLease, soleLeadership, type Leadership } from '../cluster/leader-lease.js';
 
@@ -82,7 +82,7 @@ export interface Alarms {
   /** Undefined when alarms.enabled is false (the manager still serves the API and manual raises). */
   conditions: AlarmConditions | undefined;
   /** Every instance's severity changes (the alarm event stream). */
-  changes: AlarmChangeSource;
+  changes: ServiceAlarmChanges;
   /** Whether this instance judges the conditions for the service (always, for one process alone). */
   leadership: Leadership;
   stop(): Promise<void>;

@@ -68,7 +68,7 @@ describe.skipIf(!redisProbe.reachable || !pgProbe.reachable)('alarms judge every
     const instance: Instance = { id, local, service, store, alarms, webhooks, stream: [], ends: 0 };
     alarms.changes.onChange((c) => void instance.stream.push(c));
     service.bus.subscribe('call.ended', () => void instance.ends++);
-    await (alarms.changes as { subscribed?: Promise<void> }).subscribed;
+    await alarms.changes.subscribed;
     running.push(instance);
     return instance;
   }
