@@ -56,7 +56,7 @@ describe('the Prometheus scrape configuration in docs/prometheus.md', () => {
     const jobs = scrapeBlocks.flatMap((b) => (parse(b) as { scrape_configs: ScrapeConfig[] }).scrape_configs);
     expect(jobs.map((j) => [j.job_name, j.honor_labels, Boolean(j.static_configs), Boolean(j.kubernetes_sd_configs)])).toEqual([
       ['voxgate', true, true, false],
-      ['voxgate-pods', true, false, true],
+      ['voxgate-kubernetes-pods', true, false, true],
     ]);
   });
 
