@@ -98,8 +98,15 @@ interface FailureState {
   message: string;
 }
 
+/**
+ * A call whose end was never heard (another instance's `call.ended` lost while Redis was away) is
+ * forgotten after this long, so the per-call state stays bounded.
+ */
+const FORGET_UNENDED_CALL_MS = 24 * 3_600_000;
+
 interface CallState {
   bot: string;
+  startedAt: number;
   answered: boolean;
   sttProvider?: string;
   ttsProvider?: string;
@@ -152,7 +159,7 @@ export class AlarmConditions {
   /** Subscribes to the bus and starts the periodic evaluation. */
   attach(bus: EventBus): this {
     this.offs.push(
-      bus.subscribe('call.started', (e) => this.guard(() => void this.calls.set(e.callId, { bot: e.bot, answered: false, counted: new Set() }))),
+      bus.subscribe('call.started', (e) => this.guard(() => void this.calls.set(e.callId, { bot: e.bot, startedAt: this.clock.now(), answered: false, counted: new Set() }))),
       bus.subscribe('call.answered', (e) => this.guard(() => {
         const call = this.calls.get(e.callId);
         if (call) call.answered = true;
@@ -183,6 +190,8 @@ export class AlarmConditions {
   evaluate(): void {
     for (const state of this.failures.values()) this.evaluateFailure(state);
     for (const bot of this.callOutcomes.keys()) this.evaluateRate(bot);
+    const now = this.clock.now();
+    for (const [callId, call] of this.calls) if (now - call.startedAt > FORGET_UNENDED_CALL_MS) this.calls.delete(callId);
   }
 
   /**
