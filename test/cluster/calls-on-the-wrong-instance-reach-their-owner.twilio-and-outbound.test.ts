@@ -65,7 +65,7 @@ describe.skipIf(clusterUnavailable)('calls whose callbacks and streams land on a
       // The balancer sends every callback and stream to vg-b; vg-a placed the call.
       cluster.balancer.pick = () => 1;
       const startedOnB: string[] = [];
-      const offB = b.bus.subscribe('call.started', (e) => startedOnB.push(e.callId));
+      const offB = b.bus.subscribe('call.started', (e) => void startedOnB.push(e.callId));
       const callee = carrier === 'plivo' ? '+14155550201' : '+14155550202';
       (carrier === 'plivo' ? plivo : twilio).addCallee(callee, { answerAfterSec: 0.2, keys: [{ atSec: 1.5, digits: '1' }] });
       const seen = await dialout(a, carrier, carrier === 'plivo' ? PLIVO_NUMBER : TWILIO_NUMBER, `tel:${callee}`);

@@ -34,7 +34,7 @@ describe.skipIf(clusterUnavailable)('a new inbound call offered to a draining in
     const [a, b] = cluster.gateways;
     await a.directory.setDraining(true);
     const startedOnA: string[] = [];
-    const offA = a.bus.subscribe('call.started', (e) => startedOnA.push(e.callId));
+    const offA = a.bus.subscribe('call.started', (e) => void startedOnA.push(e.callId));
     const ended = nextCallEnded(b);
     const call = sim.dialInbound({ from: '+14155550123', to: NUMBER, script: { hangupAfterSec: 30 } });
     call.once('heard-audio-stop', () => call.party.press('1'));

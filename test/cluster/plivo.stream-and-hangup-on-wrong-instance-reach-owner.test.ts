@@ -33,7 +33,7 @@ describe.skipIf(clusterUnavailable)('Plivo: the answer reaches one instance, the
   it('the stream opened on the wrong instance reaches the owner and the call converses there', async () => {
     const [a, b] = cluster.gateways;
     const startedOnB: string[] = [];
-    const offB = b.bus.subscribe('call.started', (e) => startedOnB.push(e.callId));
+    const offB = b.bus.subscribe('call.started', (e) => void startedOnB.push(e.callId));
     const ended = nextCallEnded(a);
     const call = sim.dialInbound({ from: '+14155550123', to: NUMBER, script: { hangupAfterSec: 30 } });
     call.once('heard-audio-stop', () => call.party.press('2'));
