@@ -37,7 +37,12 @@ describe.skipIf(clusterUnavailable)('routing tokens, forward headers and signatu
   beforeAll(async () => {
     cluster = await startCluster({
       instances: ['vg-a', 'vg-b'],
-      config: { carriers: { plivo: { authId: 'MACLUSTERSIG', authToken: AUTH_TOKEN, apiBaseUrl: 'http://127.0.0.1:9' } } },
+      config: {
+        carriers: {
+          plivo: { authId: 'MACLUSTERSIG', authToken: AUTH_TOKEN, apiBaseUrl: 'http://127.0.0.1:9' },
+          twilio: { accountSid: `AC${'5'.repeat(32)}`, authToken: AUTH_TOKEN, apiBaseUrl: 'http://127.0.0.1:9' },
+        },
+      },
       server: (id) => ({ publicUrl: `http://${id}.internal.example:8080`, publicUrls: [SHARED] }),
     });
   });
@@ -79,10 +84,13 @@ describe.skipIf(clusterUnavailable)('routing tokens, forward headers and signatu
     expect(((await late.json()) as { error: string }).error).toMatch(/is 60 s old \(at most 30 s\)/);
   });
 
-  it('a stream whose routing token is forged is closed 1008 naming it', async () => {
+  it('a stream whose routing token is forged is closed 1008 naming it (Plivo: in the query; Twilio: in the path)', async () => {
     const [a] = cluster.gateways;
-    const url = `${a.url.replace('http', 'ws')}/plivo/stream?callUuid=c1&ticket=t1&vxr=vg-b.AAAAAAAAAAAAAAAAAAAAAA`;
-    expect(await closeOf(url, plivoSignedHeaders('GET', url.replace('ws', 'http').replace(a.url, SHARED), {}, AUTH_TOKEN))).toEqual({ code: 1008, reason: 'invalid routing token' });
+    const ws = a.url.replace('http', 'ws');
+    const plivoUrl = `${ws}/plivo/stream?callUuid=c1&ticket=t1&vxr=vg-b.AAAAAAAAAAAAAAAAAAAAAA`;
+    expect(await closeOf(plivoUrl, plivoSignedHeaders('GET', `${SHARED}/plivo/stream?callUuid=c1&ticket=t1&vxr=vg-b.AAAAAAAAAAAAAAAAAAAAAA`, {}, AUTH_TOKEN))).toEqual({ code: 1008, reason: 'invalid routing token' });
+    expect(await closeOf(`${ws}/twilio/stream/vg-b.AAAAAAAAAAAAAAAAAAAAAA`)).toEqual({ code: 1008, reason: 'invalid routing token' });
+    expect(await closeOf(`${ws}/plivo/stream?callUuid=c1&ticket=t1`, { 'x-voxgate-forwarded-by': `vg-b;${Date.now()};forged` })).toEqual({ code: 1008, reason: 'forged x-voxgate-forwarded-by' });
   });
 
   it("a callback for a call whose owner does not answer gets a 503 naming the owner (the carrier retries)", async () => {
