@@ -55,6 +55,8 @@ import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
 import { LocalCallDirectory, type CallDirectory } from '../cluster/call-directory.js';
 import { RedisCallDirectory } from '../cluster/redis-call-directory.js';
 import { openServiceEvents } from '../cluster/service-events.js';
+import { ClusterRouting } from '../cluster/forwarding.js';
+import { withRoutingToken } from '../cluster/routing-token.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -128,7 +130,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     },
   });
   const effective = runtime.current;
-  const bots = (editable.bots = await BotDirectory.load(effective, opts.createBotConnector, process.env, webhookReplies, () => config.webhook.responseUrl ?? `${publicUrl}/webhook/response`));
+  const bots = (editable.bots = await BotDirectory.load(effective, opts.createBotConnector, process.env, webhookReplies, () => withRoutingToken(config.webhook.responseUrl ?? `${publicUrl}/webhook/response`, routing?.token)));
   const bus = new EventBus(logger);
   // Stable across restarts (a restart reconciles the calls its previous run left open) and distinct
   // between processes on one host (their ports differ).
@@ -147,7 +149,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const speech = speechFor(effective);
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
-  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, logger, clock, redisUrl: config.redis.url });
+  // A cluster's URLs carry this instance's routing token; what reaches it about another instance's call goes there.
+  const clusterSecret = config.cluster.enabled ? resolveSecret(config.cluster.secret, 'cluster.secret', process.env) : undefined;
+  const routing = clusterSecret ? new ClusterRouting({ secret: clusterSecret, instanceId, logger, clock }) : undefined;
+  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, publicUrls: () => config.server.publicUrls, logger, clock, redisUrl: config.redis.url, cluster: routing });
   const dialer = new OutboundDialer({
     carriers,
     carrierOfNumber: (number) => bots.carrierOfNumber(number),
@@ -230,7 +235,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
     await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, changes: alarms.changes, logger });
   });
-  await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), throttle: apiAuth.throttle, logger });
+  await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), throttle: apiAuth.throttle, logger, cluster: routing });
 
   // Each carrier mounts its webhooks and media socket under its prefix; all of them hand calls to the one registry.
   for (const carrier of carriers.list()) await carrier.registerRoutes(app, calls);
@@ -262,6 +267,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await Promise.all([alarms.stop(), serviceEvents.close()]).catch(() => undefined);
     throw new Error(`cluster: could not announce instance ${instanceId} in Redis (${(err as Error).message})`, { cause: err });
   }
+  routing?.attach(directory);
   notifier.start();
   // Campaigns left running by a previous process go on (their interrupted attempts are never re-dialed).
   await campaigns.start();
