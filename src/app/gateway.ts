@@ -54,6 +54,9 @@ import { randomBytes } from 'node:crypto';
 import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
 import { LocalCallDirectory, type CallDirectory } from '../cluster/call-directory.js';
 import { RedisCallDirectory } from '../cluster/redis-call-directory.js';
+import { openServiceEvents } from '../cluster/service-events.js';
+import { ClusterRouting } from '../cluster/forwarding.js';
+import { withRoutingToken } from '../cluster/routing-token.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -72,6 +75,8 @@ export interface Gateway {
   readonly publicUrl: string;
   readonly store: Store;
   readonly bus: EventBus;
+  /** What views and alarms of the whole service listen to: `bus`, and with `cluster.enabled` every other instance's events too. */
+  readonly serviceBus: EventBus;
   readonly calls: LiveCalls;
   /** The configured carriers (their webhooks and media sockets are mounted under /<name>). */
   readonly carriers: Carriers;
@@ -125,12 +130,13 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     },
   });
   const effective = runtime.current;
-  const bots = (editable.bots = await BotDirectory.load(effective, opts.createBotConnector, process.env, webhookReplies, () => config.webhook.responseUrl ?? `${publicUrl}/webhook/response`));
+  const bots = (editable.bots = await BotDirectory.load(effective, opts.createBotConnector, process.env, webhookReplies, () => withRoutingToken(config.webhook.responseUrl ?? `${publicUrl}/webhook/response`, routing?.token)));
   const bus = new EventBus(logger);
   // Stable across restarts (a restart reconciles the calls its previous run left open) and distinct
   // between processes on one host (their ports differ).
   const instanceId = config.server.instanceId ?? (config.server.port ? `${hostname()}:${config.server.port}` : hostname());
   const records = attachRecordWriter(bus, store, logger, { clock, instanceId, ...config.store });
+  const serviceEvents = await openServiceEvents(bus, { instanceId, cluster: config.cluster.enabled ? { redisUrl: config.redis.url!, keyPrefix: config.cluster.keyPrefix } : undefined, clock, logger });
   const cacheCfg = config.tts.cache;
   const ttsCache = cacheCfg.enabled
     ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
@@ -143,7 +149,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const speech = speechFor(effective);
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
-  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, logger, clock, redisUrl: config.redis.url });
+  // A cluster's URLs carry this instance's routing token; what reaches it about another instance's call goes there.
+  const clusterSecret = config.cluster.enabled ? resolveSecret(config.cluster.secret, 'cluster.secret', process.env) : undefined;
+  const routing = clusterSecret ? new ClusterRouting({ secret: clusterSecret, instanceId, logger, clock }) : undefined;
+  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, publicUrls: () => config.server.publicUrls, logger, clock, redisUrl: config.redis.url, cluster: routing });
   const dialer = new OutboundDialer({
     carriers,
     carrierOfNumber: (number) => bots.carrierOfNumber(number),
@@ -180,10 +189,11 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer, carriers, reaping: config.liveCalls }));
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   // With metrics off nothing listens for them: no bus subscribers, no process collectors.
-  const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });
+  const metrics = new VoxgateMetrics({ logger, instanceId, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });
   const detachMetrics = config.metrics.enabled ? metrics.attach(bus) : () => undefined;
-  const alarms = createAlarms(config.alarms, { store, bus, notifier, records, clock, logger });
-  const authAlarm = config.alarms.enabled ? new AuthFailureAlarm({ alarms: alarms.manager, ...config.api.authLimits.alarm, clock, logger }) : undefined;
+  const alarmCluster = serviceEvents.fanout && { fanout: serviceEvents.fanout, instanceId, heartbeatMs: config.cluster.heartbeatMs, leaseMs: config.cluster.leaseMs };
+  const alarms = createAlarms(config.alarms, { store, bus: serviceEvents.bus, cluster: alarmCluster, notifier, records, clock, logger });
+  const authAlarm = config.alarms.enabled ? new AuthFailureAlarm({ alarms: alarms.manager, ...config.api.authLimits.alarm, instanceId: alarmCluster?.instanceId, clock, logger }) : undefined;
   const offAuthFailures = apiAuth.throttle.onFailure((failure) => authAlarm?.record(failure));
 
   // A missed rejection is a bug, but it must not take every other call down with it.
@@ -212,7 +222,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   await registerOpenApi(app, { publicUrl: config.server.publicUrl });
   // The console's files are public; everything it shows comes from the scoped API.
   await app.register(consoleRoutes, { logger });
-  await app.register(liveStreamRoutes, { auth: apiAuth, bus, live: calls, store, logger });
+  await app.register(liveStreamRoutes, { auth: apiAuth, bus: serviceEvents.bus, live: calls, serviceCalls: () => directory.calls(), store, logger });
   await app.register(oauthTokenRoutes, { auth: apiAuth, logger });
   // Every route in here declares the scope it needs; the enforcement refuses to start with one that does not.
   await app.register(async (api) => {
@@ -223,9 +233,9 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await api.register(callsRoutes, { prefix: '/api/v1', store, live: calls, retention, recordingsDir, logger });
     await api.register(configRoutes, { prefix: '/api/v1', config: runtime, logger });
     await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
-    await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, logger });
+    await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, changes: alarms.changes, logger });
   });
-  await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), throttle: apiAuth.throttle, logger });
+  await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), throttle: apiAuth.throttle, logger, cluster: routing });
 
   // Each carrier mounts its webhooks and media socket under its prefix; all of them hand calls to the one registry.
   for (const carrier of carriers.list()) await carrier.registerRoutes(app, calls);
@@ -237,6 +247,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     // Close what already listens (a carrier's SIP sockets, timers) so a failed start exits instead of hanging.
     await app.close().catch(() => undefined);
     await leases.stop();
+    await Promise.all([alarms.stop(), serviceEvents.close()]).catch(() => undefined);
     throw err;
   }
   const port = Number(new URL(address).port);
@@ -253,8 +264,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await app.close().catch(() => undefined);
     await leases.stop();
     await directory.stop().catch(() => undefined);
+    await Promise.all([alarms.stop(), serviceEvents.close()]).catch(() => undefined);
     throw new Error(`cluster: could not announce instance ${instanceId} in Redis (${(err as Error).message})`, { cause: err });
   }
+  routing?.attach(directory);
   notifier.start();
   // Campaigns left running by a previous process go on (their interrupted attempts are never re-dialed).
   await campaigns.start();
@@ -270,6 +283,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     },
     store,
     bus,
+    serviceBus: serviceEvents.bus,
     calls,
     carriers,
     ttsCache,
@@ -298,6 +312,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       await records.flush();
       await leases.stop();
       await directory.stop();
+      await serviceEvents.close();
       await notifier.close();
       records.detach();
       records.stop();
