@@ -40,6 +40,8 @@ export interface ClusterRun {
   medianAcceptMs: number;
   p95AcceptMs: number;
   redisCommandsPerCall: number;
+  /** The same by command (EVALSHA, PUBLISH, HSET...), idle rate not subtracted; commands under 0.1 per call left out. */
+  redisCommandsPerCallByName: Record<string, number>;
 }
 
 export interface ClusterSetupResult extends ClusterRun {
@@ -144,11 +146,23 @@ async function runSetup(setup: ClusterSetup, redis: PrivateRedis, opts: { runs: 
     for (let r = 0; r < opts.runs; r++) {
       const unloaded = await offerBurst(sim, UNLOADED_CALLS, UNLOADED_PER_SEC);
       const idlePerMs = await redis.idleRate(1500);
-      const before = await redis.commands();
+      const before = await redis.commandsByName();
       const startedAt = performance.now();
       const burst = await offerBurst(sim, opts.calls, opts.offeredPerSec);
-      const used = (await redis.commands()) - before - idlePerMs * (performance.now() - startedAt);
-      const run: ClusterRun = { unloadedAcceptMs: unloaded.medianAcceptMs, ...burst, failed: burst.failed + unloaded.failed, redisCommandsPerCall: round(Math.max(0, used) / opts.calls, 1) };
+      const after = await redis.commandsByName();
+      const used = total(after) - total(before) - idlePerMs * (performance.now() - startedAt);
+      const byName: Record<string, number> = {};
+      for (const [name, count] of after) {
+        const perCall = round((count - (before.get(name) ?? 0)) / opts.calls, 1);
+        if (perCall >= 0.1 && name !== 'info') byName[name] = perCall;
+      }
+      const run: ClusterRun = {
+        unloadedAcceptMs: unloaded.medianAcceptMs,
+        ...burst,
+        failed: burst.failed + unloaded.failed,
+        redisCommandsPerCall: round(Math.max(0, used) / opts.calls, 1),
+        redisCommandsPerCallByName: byName,
+      };
       runs.push(run);
       opts.log(`    run ${r + 1}: unloaded accept ${run.unloadedAcceptMs} ms; burst: ${run.accepted}/${run.offered} accepted, ${run.acceptedPerSec} calls/s, accept median ${run.medianAcceptMs} ms p95 ${run.p95AcceptMs} ms, ${run.redisCommandsPerCall} Redis commands per call`);
     }
@@ -164,6 +178,7 @@ async function runSetup(setup: ClusterSetup, redis: PrivateRedis, opts: { runs: 
       medianAcceptMs: pick((r) => r.medianAcceptMs),
       p95AcceptMs: pick((r) => r.p95AcceptMs),
       redisCommandsPerCall: pick((r) => r.redisCommandsPerCall),
+      redisCommandsPerCallByName: runs[runs.length - 1].redisCommandsPerCallByName,
       runs,
     };
   } finally {
@@ -175,7 +190,7 @@ async function runSetup(setup: ClusterSetup, redis: PrivateRedis, opts: { runs: 
 }
 
 /** Offers `calls` inbound calls at `perSec`; each caller hangs up as soon as it hears the greeting. */
-async function offerBurst(sim: PlivoSimulator, calls: number, perSec: number): Promise<Omit<ClusterRun, 'redisCommandsPerCall' | 'unloadedAcceptMs'>> {
+async function offerBurst(sim: PlivoSimulator, calls: number, perSec: number): Promise<Omit<ClusterRun, 'redisCommandsPerCall' | 'redisCommandsPerCallByName' | 'unloadedAcceptMs'>> {
   const firstOffer = performance.now();
   const accepts: number[] = [];
   let lastAccept = firstOffer;
@@ -240,13 +255,17 @@ class PrivateRedis {
     }
   }
 
-  /** Commands the server has run since it started (INFO commandstats, every command summed). */
-  async commands(): Promise<number> {
+  /** Commands the server has run since it started, by command name (INFO commandstats). */
+  async commandsByName(): Promise<Map<string, number>> {
     const info = await this.client.info('commandstats');
-    let total = 0;
-    for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
-    // This client's own INFO is not the cluster's.
-    return total;
+    const counts = new Map<string, number>();
+    for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) counts.set(match[1], Number(match[2]));
+    return counts;
+  }
+
+  /** Every command the server has run since it started. */
+  async commands(): Promise<number> {
+    return total(await this.commandsByName());
   }
 
   /** Commands per ms while no call runs (the instances' heartbeats and polls). */
@@ -264,6 +283,12 @@ class PrivateRedis {
     this.child.kill('SIGTERM');
     await gone;
   }
+}
+
+function total(counts: Map<string, number>): number {
+  let sum = 0;
+  for (const count of counts.values()) sum += count;
+  return sum;
 }
 
 /** A fresh PostgreSQL database for one set-up, dropped afterwards. */
@@ -306,6 +331,8 @@ export function renderCluster(result: ClusterBenchResult): string {
     '| set-up | processes | calls accepted /s | accept median, burst (ms) | accept p95, burst (ms) | accept median, unloaded (ms) | failed | Redis commands per call |',
     '|---|---|---|---|---|---|---|---|',
     ...rows,
+    '',
+    ...result.setups.map((s) => `Redis commands per call by name, ${s.setup} (last run, heartbeats included): ${Object.entries(s.redisCommandsPerCallByName).map(([name, n]) => `${name} ${n}`).join(', ') || 'none'}.`),
     '',
     `Three processes behind HAProxy vs one alone: ${result.ratios.threeVsSingleAcceptedPerSec}x the calls accepted per second. ` +
       `The shared registry (one process, cluster on vs off): ${result.ratios.registryAcceptedPerSec}x the calls per second, ` +
