@@ -73,7 +73,7 @@ export class ClusterE2e {
     const { restBaseUrl: plivoApi } = await plivo.listen();
     const { restBaseUrl: twilioApi } = await twilio.listen();
     const scratch = await createScratchPgDatabase(PG_TEST_URL);
-    const keyPrefix = uniqueRedisPrefix('vgcluster');
+    const keyPrefix = uniqueRedisPrefix('vgclustere2e');
     const publicPort = await freePort();
     const publicUrl = `http://127.0.0.1:${publicPort}`;
     let cluster: VoxgateCluster | undefined;
@@ -215,13 +215,19 @@ export class ClusterE2e {
     return [...this.instances.map((i) => i.describe()), this.haproxy.describe()].join('\n');
   }
 
+  /** Every step runs whatever the others did: the instances first, so the simulators' last callbacks fail fast. */
   async close(): Promise<void> {
-    await Promise.allSettled([this.plivo.close(), this.twilio.close()]);
-    await this.cluster.close();
-    await this.haproxy.stop();
-    await this.db.end().catch(() => undefined);
-    await this.scratch.drop().catch(() => undefined);
-    await deleteRedisKeys(this.keyPrefix);
+    const steps: [string, () => Promise<unknown>][] = [
+      ['instances', () => this.cluster.close()],
+      ['simulators', () => Promise.all([this.plivo.close(), this.twilio.close()])],
+      ['haproxy', () => this.haproxy.stop()],
+      ['database pool', () => this.db.end()],
+      ['scratch database', () => this.scratch.drop()],
+      ['redis keys', () => deleteRedisKeys(this.keyPrefix)],
+    ];
+    const failed: string[] = [];
+    for (const [name, step] of steps) await step().catch((err: unknown) => failed.push(`${name}: ${err instanceof Error ? err.message : String(err)}`));
+    if (failed.length > 0) throw new Error(`cluster e2e clean-up incomplete: ${failed.join('; ')}`);
   }
 }
 
