@@ -2,19 +2,21 @@
  * `npm run bench -- --only=cluster`: what running several instances costs and brings, in one run.
  *
  * Three set-ups, each Voxgate instance a separate process running the real CLI
- * (test/support/cluster-processes.ts), all on one fresh PostgreSQL database and a private Redis
- * server started for the benchmark (so its command counters are this benchmark's alone):
+ * (test/support/cluster-processes.ts), each set-up on a fresh PostgreSQL database, all on a private
+ * Redis server started for the benchmark (so its command counters are this benchmark's alone):
  * - single: one process on its own (cluster off: its call directory is local), carriers call it directly;
  * - single-cluster: the same process with cluster mode on (the call registry in Redis), still called
- *   directly: the difference to `single` is the shared registry's cost;
+ *   directly: the difference to `single` is what the cluster plane costs a call;
  * - three-behind-haproxy: three processes in cluster mode behind a real HAProxy (test/support/haproxy.ts).
  *
- * A burst of inbound Plivo calls is offered (the simulator in this process). A call is accepted when
- * its caller hears the first audio of the greeting: the answer callback was served, the stream reached
- * the call's owner and the conversation started; the caller then hangs up. Figures per run: calls
- * accepted per second (accepted calls / (last acceptance - first offer)), acceptance latency (offer to
- * first audio, median and p95, in the burst and unloaded: calls 250 ms apart), failures, and Redis commands per call (INFO commandstats before and
- * after, less the idle heartbeat rate measured just before). Reported: medians over the runs, and ratios.
+ * All three run side by side and each run measures them in turn: the load of a shared machine drifts,
+ * and this way every set-up sees the drift alike. A simulator per set-up (in this process) offers
+ * inbound Plivo calls. A call is accepted when its caller hears the greeting's first audio: the answer
+ * callback was served, the stream reached the call's owner and the conversation started; the caller
+ * then hangs up. Per run: calls accepted per second in a burst (accepted / (last acceptance - first
+ * offer)), acceptance latency (offer to first audio: median and p95 in the burst, median unloaded with
+ * calls 250 ms apart), failures, and Redis commands per call (INFO commandstats around the burst, less
+ * the idle rate of every set-up's heartbeats measured just before). Reported: medians over the runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -76,12 +78,23 @@ const ACCEPT_TIMEOUT_MS = 20_000;
 export async function runClusterBench(opts: { runs: number; calls: number; offeredPerSec: number; log: (line: string) => void }): Promise<ClusterBenchResult> {
   if (!haproxyProbe.available) throw new Error(`cluster: ${haproxyProbe.reason}`);
   const redis = await PrivateRedis.start();
-  const setups: ClusterSetupResult[] = [];
+  const running: RunningSetup[] = [];
+  const runs = new Map<ClusterSetup, ClusterRun[]>(SETUPS.map((s) => [s, []]));
   try {
-    for (const setup of SETUPS) setups.push(await runSetup(setup, redis, opts));
+    for (const setup of SETUPS) running.push(await startSetup(setup, redis, opts.log));
+    // Run by run, each set-up in turn: the load of a shared machine drifts, and every set-up sees the drift alike.
+    for (let r = 0; r < opts.runs; r++) {
+      for (const setup of running) {
+        const run = await measureRun(setup, redis, opts);
+        runs.get(setup.setup)!.push(run);
+        opts.log(`    run ${r + 1} ${setup.setup}: unloaded accept ${run.unloadedAcceptMs} ms; burst: ${run.accepted}/${run.offered} accepted, ${run.acceptedPerSec} calls/s, accept median ${run.medianAcceptMs} ms p95 ${run.p95AcceptMs} ms, ${run.redisCommandsPerCall} Redis commands per call`);
+      }
+    }
   } finally {
+    for (const setup of running) await setup.stop();
     await redis.stop();
   }
+  const setups = SETUPS.map((setup) => summarize(setup, running.find((r) => r.setup === setup)!.processes, opts.calls, runs.get(setup)!));
   const by = (s: ClusterSetup) => setups.find((r) => r.setup === s)!;
   const single = by('single');
   const registry = by('single-cluster');
@@ -101,9 +114,17 @@ export async function runClusterBench(opts: { runs: number; calls: number; offer
   };
 }
 
-async function runSetup(setup: ClusterSetup, redis: PrivateRedis, opts: { runs: number; calls: number; offeredPerSec: number; log: (line: string) => void }): Promise<ClusterSetupResult> {
+interface RunningSetup {
+  setup: ClusterSetup;
+  processes: number;
+  sim: PlivoSimulator;
+  stop(): Promise<void>;
+}
+
+/** Starts one set-up's processes (and HAProxy), points a simulator of its own at it and warms it up. */
+async function startSetup(setup: ClusterSetup, redis: PrivateRedis, log: (line: string) => void): Promise<RunningSetup> {
   const ids = setup === 'three-behind-haproxy' ? ['bench-a', 'bench-b', 'bench-c'] : ['bench-a'];
-  opts.log(`  cluster: ${setup} (${ids.length} process${ids.length > 1 ? 'es' : ''})`);
+  log(`  cluster: starting ${setup} (${ids.length} process${ids.length > 1 ? 'es' : ''})`);
   const sim = new PlivoSimulator({ authId: AUTH_ID, authToken: AUTH_TOKEN, logger: silentLogger() });
   const { restBaseUrl } = await sim.listen();
   const db = await ScratchDatabase.create();
@@ -111,6 +132,12 @@ async function runSetup(setup: ClusterSetup, redis: PrivateRedis, opts: { runs: 
   const publicPort = behindHaproxy ? await freePort() : undefined;
   let cluster: VoxgateCluster | undefined;
   let haproxy: Haproxy | undefined;
+  const stop = async () => {
+    await sim.close().catch(() => undefined);
+    await haproxy?.stop();
+    await cluster?.close();
+    await db.drop();
+  };
   try {
     cluster = await VoxgateCluster.start({
       ids,
@@ -142,51 +169,54 @@ async function runSetup(setup: ClusterSetup, redis: PrivateRedis, opts: { runs: 
     sim.addNumber(NUMBER, { answerUrl: `${target}/plivo/answer`, hangupUrl: `${target}/plivo/hangup` });
     // Every instance synthesizes and caches the greeting, and its hot paths are compiled, before anything is timed.
     await offerBurst(sim, ids.length * 10, 20);
-    const runs: ClusterRun[] = [];
-    for (let r = 0; r < opts.runs; r++) {
-      const unloaded = await offerBurst(sim, UNLOADED_CALLS, UNLOADED_PER_SEC);
-      const idlePerMs = await redis.idleRate(1500);
-      const before = await redis.commandsByName();
-      const startedAt = performance.now();
-      const burst = await offerBurst(sim, opts.calls, opts.offeredPerSec);
-      const after = await redis.commandsByName();
-      const used = total(after) - total(before) - idlePerMs * (performance.now() - startedAt);
-      const byName: Record<string, number> = {};
-      for (const [name, count] of after) {
-        const perCall = round((count - (before.get(name) ?? 0)) / opts.calls, 1);
-        if (perCall >= 0.1 && name !== 'info') byName[name] = perCall;
-      }
-      const run: ClusterRun = {
-        unloadedAcceptMs: unloaded.medianAcceptMs,
-        ...burst,
-        failed: burst.failed + unloaded.failed,
-        redisCommandsPerCall: round(Math.max(0, used) / opts.calls, 1),
-        redisCommandsPerCallByName: byName,
-      };
-      runs.push(run);
-      opts.log(`    run ${r + 1}: unloaded accept ${run.unloadedAcceptMs} ms; burst: ${run.accepted}/${run.offered} accepted, ${run.acceptedPerSec} calls/s, accept median ${run.medianAcceptMs} ms p95 ${run.p95AcceptMs} ms, ${run.redisCommandsPerCall} Redis commands per call`);
-    }
-    const pick = (f: (r: ClusterRun) => number) => round(median(runs.map(f)), 1);
-    return {
-      setup,
-      processes: ids.length,
-      unloadedAcceptMs: pick((r) => r.unloadedAcceptMs),
-      offered: opts.calls,
-      accepted: pick((r) => r.accepted),
-      failed: pick((r) => r.failed),
-      acceptedPerSec: pick((r) => r.acceptedPerSec),
-      medianAcceptMs: pick((r) => r.medianAcceptMs),
-      p95AcceptMs: pick((r) => r.p95AcceptMs),
-      redisCommandsPerCall: pick((r) => r.redisCommandsPerCall),
-      redisCommandsPerCallByName: runs[runs.length - 1].redisCommandsPerCallByName,
-      runs,
-    };
-  } finally {
-    await sim.close().catch(() => undefined);
-    await haproxy?.stop();
-    await cluster?.close();
-    await db.drop();
+    return { setup, processes: ids.length, sim, stop };
+  } catch (err) {
+    await stop();
+    throw err;
   }
+}
+
+/** One run: the unloaded latency probe, then the burst with Redis's counters read around it. */
+async function measureRun(setup: RunningSetup, redis: PrivateRedis, opts: { calls: number; offeredPerSec: number }): Promise<ClusterRun> {
+  const unloaded = await offerBurst(setup.sim, UNLOADED_CALLS, UNLOADED_PER_SEC);
+  // Every set-up's processes are up: their heartbeats are the idle rate, taken out of the count.
+  const idlePerMs = await redis.idleRate(1500);
+  const before = await redis.commandsByName();
+  const startedAt = performance.now();
+  const burst = await offerBurst(setup.sim, opts.calls, opts.offeredPerSec);
+  const after = await redis.commandsByName();
+  const elapsedMs = performance.now() - startedAt;
+  const used = total(after) - total(before) - idlePerMs * elapsedMs;
+  const byName: Record<string, number> = {};
+  for (const [name, count] of after) {
+    const perCall = round((count - (before.get(name) ?? 0)) / opts.calls, 1);
+    if (perCall >= 0.1 && name !== 'info') byName[name] = perCall;
+  }
+  return {
+    unloadedAcceptMs: unloaded.medianAcceptMs,
+    ...burst,
+    failed: burst.failed + unloaded.failed,
+    redisCommandsPerCall: round(Math.max(0, used) / opts.calls, 1),
+    redisCommandsPerCallByName: byName,
+  };
+}
+
+function summarize(setup: ClusterSetup, processes: number, calls: number, runs: ClusterRun[]): ClusterSetupResult {
+  const pick = (f: (r: ClusterRun) => number) => round(median(runs.map(f)), 1);
+  return {
+    setup,
+    processes,
+    unloadedAcceptMs: pick((r) => r.unloadedAcceptMs),
+    offered: calls,
+    accepted: pick((r) => r.accepted),
+    failed: pick((r) => r.failed),
+    acceptedPerSec: pick((r) => r.acceptedPerSec),
+    medianAcceptMs: pick((r) => r.medianAcceptMs),
+    p95AcceptMs: pick((r) => r.p95AcceptMs),
+    redisCommandsPerCall: pick((r) => r.redisCommandsPerCall),
+    redisCommandsPerCallByName: runs[runs.length - 1].redisCommandsPerCallByName,
+    runs,
+  };
 }
 
 /** Offers `calls` inbound calls at `perSec`; each caller hangs up as soon as it hears the greeting. */
@@ -332,7 +362,7 @@ export function renderCluster(result: ClusterBenchResult): string {
     '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    ...result.setups.map((s) => `Redis commands per call by name, ${s.setup} (last run, heartbeats included): ${Object.entries(s.redisCommandsPerCallByName).map(([name, n]) => `${name} ${n}`).join(', ') || 'none'}.`),
+    ...result.setups.map((s) => `Redis commands per call by name, ${s.setup} (last run, every set-up's heartbeats included): ${Object.entries(s.redisCommandsPerCallByName).map(([name, n]) => `${name} ${n}`).join(', ') || 'none'}.`),
     '',
     `Three processes behind HAProxy vs one alone: ${result.ratios.threeVsSingleAcceptedPerSec}x the calls accepted per second. ` +
       `The shared registry (one process, cluster on vs off): ${result.ratios.registryAcceptedPerSec}x the calls per second, ` +

@@ -189,7 +189,7 @@ async function clusterRun(opts: { quick: boolean; log: (line: string) => void })
   const started = performance.now();
   let result: ClusterBenchResult;
   try {
-    result = await runClusterBench({ runs: opts.quick ? 2 : 3, calls: opts.quick ? 60 : 200, offeredPerSec: 100, log: opts.log });
+    result = await runClusterBench({ runs: opts.quick ? 2 : 5, calls: opts.quick ? 60 : 200, offeredPerSec: 100, log: opts.log });
   } catch (err) {
     opts.log(`  FAILED cluster: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
