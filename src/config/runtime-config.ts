@@ -17,6 +17,13 @@ export const PROVIDER_SECTIONS = ['stt', 'tts', 'google'] as const;
 export type ProviderSection = (typeof PROVIDER_SECTIONS)[number];
 export type EntrySource = 'file' | 'api';
 
+/** One change made through this process's API (what other instances are told about). */
+export interface ConfigEdit {
+  kind: ConfigEntryKind;
+  name: string;
+  removed: boolean;
+}
+
 /** A rejected change: `status` is the HTTP status the API answers with, the message names the field. */
 export class RuntimeConfigError extends Error {
   constructor(
@@ -54,6 +61,7 @@ export class RuntimeConfig {
   private effective: VoxgateConfig;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(config: VoxgateConfig) => void>();
+  private readonly editListeners = new Set<(edit: ConfigEdit) => void>();
 
   private constructor(
     private readonly opts: RuntimeConfigOptions,
@@ -109,6 +117,23 @@ export class RuntimeConfig {
   onChange(listener: (config: VoxgateConfig) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Called after each change made here (not after a refresh that picked up another process's):
+   * the cluster tells the other instances to re-read the store.
+   */
+  onEdit(listener: (edit: ConfigEdit) => void): () => void {
+    this.editListeners.add(listener);
+    return () => this.editListeners.delete(listener);
+  }
+
+  /**
+   * A cheap digest of what is stored (names and update times, not bodies): when it has not moved
+   * since the last look, a periodic refresh need not read and decrypt every entry.
+   */
+  async storedVersion(): Promise<string> {
+    return this.opts.entries.version();
   }
 
   sourceOf(kind: ConfigEntryKind, name: string): EntrySource {
@@ -244,8 +269,16 @@ export class RuntimeConfig {
     }
     this.stored = next.stored;
     this.effective = result.data;
-    this.opts.logger?.info({ kind: next.kind, name: next.name, removed: next.body === REMOVE || next.body === null }, 'configuration changed at run time');
+    const edit: ConfigEdit = { kind: next.kind, name: next.name, removed: next.body === REMOVE || next.body === null };
+    this.opts.logger?.info(edit, 'configuration changed at run time');
     this.notify(result.data);
+    for (const listener of this.editListeners) {
+      try {
+        listener(edit);
+      } catch (err) {
+        this.opts.logger?.error({ err }, 'configuration edit listener failed');
+      }
+    }
   }
 
   private notify(config: VoxgateConfig): void {
