@@ -54,6 +54,9 @@ import { randomBytes } from 'node:crypto';
 import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
 import { LocalCallDirectory, type CallDirectory } from '../cluster/call-directory.js';
 import { RedisCallDirectory } from '../cluster/redis-call-directory.js';
+import { ClusterConfigSync } from '../cluster/config-sync.js';
+import { SharedCallPacing } from '../cluster/shared-rate-limiter.js';
+import { RedisTtsCacheLevel } from '../speech/tts/redis-cache-level.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -132,8 +135,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const instanceId = config.server.instanceId ?? (config.server.port ? `${hostname()}:${config.server.port}` : hostname());
   const records = attachRecordWriter(bus, store, logger, { clock, instanceId, ...config.store });
   const cacheCfg = config.tts.cache;
+  // A cluster shares synthesized prompts through Redis, behind each instance's memory and disk.
+  const sharedTts = config.cluster.enabled && cacheCfg.enabled ? new RedisTtsCacheLevel({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, maxBytes: cacheCfg.redisMaxMB * 1024 * 1024, clock, logger }) : undefined;
   const ttsCache = cacheCfg.enabled
-    ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
+    ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, shared: sharedTts, logger })
     : undefined;
   const speechFor = (c: VoxgateConfig) => {
     const tts = opts.tts ?? ttsFromConfig(c, logger);
@@ -144,12 +149,16 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
   const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, logger, clock, redisUrl: config.redis.url });
+  // A cluster's instances pace each carrier's call starts together (Redis); alone, this process does.
+  const sharedPacing = config.cluster.enabled ? new SharedCallPacing({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, clock, logger }) : undefined;
   const dialer = new OutboundDialer({
     carriers,
     carrierOfNumber: (number) => bots.carrierOfNumber(number),
     knowsBot: (name) => bots.has(name),
     dialPlanConnector: (request) => new DialPlanBot(request.dialPlan!, { variables: request.variables, logger, clock }),
     callsPerSecond: config.dialer.callsPerSecond,
+    carrierCallsPerSecond: config.dialer.carrierCallsPerSecond,
+    pacer: sharedPacing && ((carrier, callsPerSecond) => sharedPacing.pacer(carrier, callsPerSecond)),
     ringTimeoutSec: config.dialer.ringTimeoutSec,
     bus,
     clock,
@@ -255,6 +264,14 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await directory.stop().catch(() => undefined);
     throw new Error(`cluster: could not announce instance ${instanceId} in Redis (${(err as Error).message})`, { cause: err });
   }
+  // Edits and revocations made through this instance's API reach the others at once, and theirs reach this one.
+  const configSync = config.cluster.enabled ? new ClusterConfigSync({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, instanceId, refreshMs: config.cluster.configRefreshMs, config: runtime, clock, logger }) : undefined;
+  if (configSync) {
+    runtime.onEdit((edit) => void configSync.publish(edit));
+    apiAuth.onRevoked((clientId) => void configSync.publish({ kind: 'client', name: clientId, removed: true }));
+    configSync.onRemoteChange((change) => change.kind === 'client' && apiAuth.forgetRevocationState(change.name));
+    await configSync.start();
+  }
   notifier.start();
   // Campaigns left running by a previous process go on (their interrupted attempts are never re-dialed).
   await campaigns.start();
@@ -287,6 +304,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       await alarms.stop();
       detachMetrics();
       dialer.close();
+      await sharedPacing?.close();
+      await configSync?.stop();
       notifications.close();
       clearInterval(pruneTimer);
       process.off('unhandledRejection', onUnhandled);
@@ -302,6 +321,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       records.detach();
       records.stop();
       await store.close();
+      await sharedTts?.close();
     },
   };
 }

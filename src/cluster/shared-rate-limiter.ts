@@ -54,7 +54,8 @@ export class SharedCallPacing {
   constructor(private readonly opts: SharedCallPacingOptions) {
     this.warnings = new RateLimitedWarnings(opts.logger.child({ component: 'shared-pacing' }), opts.clock);
     this.retryAfterMs = opts.retryAfterMs ?? 5000;
-    this.redis = new Redis(opts.url, { commandTimeout: opts.commandTimeoutMs ?? 500, maxRetriesPerRequest: 1 });
+    // Connects at the first reservation: a gateway that fails to start leaves no connection behind.
+    this.redis = new Redis(opts.url, { lazyConnect: true, commandTimeout: opts.commandTimeoutMs ?? 500, maxRetriesPerRequest: 1 });
     this.redis.on('error', (err: Error) => this.warnings.warn('redis-error', `dialout pacing: Redis error (${err.message})`));
   }
 
@@ -83,7 +84,7 @@ export class SharedCallPacing {
   async close(): Promise<void> {
     for (const pacer of this.pacers) pacer.close();
     this.pacers.clear();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    this.redis.disconnect();
   }
 }
 
