@@ -90,22 +90,25 @@ export class RuntimeConfig {
    * and ignored: this process keeps the configuration it has.
    */
   async refresh(): Promise<boolean> {
-    return this.exclusive(async () => {
-      const stored: Stored = { bots: new Map(), routes: new Map(), providers: new Map() };
-      for (const entry of await this.opts.entries.list()) mapFor(stored, entry.kind).set(entry.name, entry.body);
-      if (sameStored(stored, this.stored)) return false;
-      const candidate = this.merged(stored);
-      const result = configSchema.safeParse(candidate);
-      if (!result.success) {
-        this.opts.logger?.error({ problem: describeIssues(result.error, candidate) }, 'stored configuration changed elsewhere is invalid; keeping the current one');
-        return false;
-      }
-      await this.opts.apply?.(result.data);
-      this.stored = stored;
-      this.effective = result.data;
-      this.notify(result.data);
-      return true;
-    });
+    return this.exclusive(() => this.catchUp());
+  }
+
+  /** refresh()'s work, inside the queue. */
+  private async catchUp(): Promise<boolean> {
+    const stored: Stored = { bots: new Map(), routes: new Map(), providers: new Map() };
+    for (const entry of await this.opts.entries.list()) mapFor(stored, entry.kind).set(entry.name, entry.body);
+    if (sameStored(stored, this.stored)) return false;
+    const candidate = this.merged(stored);
+    const result = configSchema.safeParse(candidate);
+    if (!result.success) {
+      this.opts.logger?.error({ problem: describeIssues(result.error, candidate) }, 'stored configuration changed elsewhere is invalid; keeping the current one');
+      return false;
+    }
+    await this.opts.apply?.(result.data);
+    this.stored = stored;
+    this.effective = result.data;
+    this.notify(result.data);
+    return true;
   }
 
   /** The configuration in effect: the file with the stored changes. */
@@ -157,7 +160,7 @@ export class RuntimeConfig {
 
   /** Creates or replaces a bot; returns whether it was created and the bot as stored (masked). */
   async putBot(name: string, body: unknown): Promise<{ created: boolean; bot: BotConfig }> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       const input = withName(body, 'name', name);
       const existing = this.botsByName().get(name);
       const restored = restore(botSchema, input, existing);
@@ -169,7 +172,7 @@ export class RuntimeConfig {
   }
 
   async deleteBot(name: string): Promise<void> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       if (!this.botsByName().has(name)) throw new RuntimeConfigError(`bot: no bot named "${name}"`, 404);
       await this.change(withoutEntry(this.stored, 'bot', name, this.opts.file.bots.some((b) => b.name === name)), 409);
     });
@@ -186,7 +189,7 @@ export class RuntimeConfig {
   }
 
   async putRoute(number: string, body: unknown): Promise<{ created: boolean; route: RouteConfig }> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       const parsed = routeSchema.safeParse(withName(body, 'number', number));
       if (!parsed.success) throw new RuntimeConfigError(describeIssues(parsed.error), 400);
       const created = !this.getRoute(number);
@@ -196,7 +199,7 @@ export class RuntimeConfig {
   }
 
   async deleteRoute(number: string): Promise<void> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       if (!this.getRoute(number)) throw new RuntimeConfigError(`route: no route for number "${number}"`, 404);
       await this.change(withoutEntry(this.stored, 'route', number, this.opts.file.routes.some((r) => r.number === number)), 409);
     });
@@ -211,7 +214,7 @@ export class RuntimeConfig {
 
   /** Replaces a provider section; a masked secret keeps the one in effect. */
   async putProvider(section: ProviderSection, body: unknown): Promise<unknown> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       const restored = restore(providerSchemas[section], body, this.effective[section], section);
       const parsed = providerSchemas[section].safeParse(restored);
       if (!parsed.success) throw new RuntimeConfigError(describeIssues(parsed.error, undefined, section), 400);
@@ -222,7 +225,7 @@ export class RuntimeConfig {
 
   /** Forgets the stored section: the file's applies again. False when none was stored. */
   async resetProvider(section: ProviderSection): Promise<boolean> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       if (!this.stored.providers.has(section)) return false;
       await this.change(withoutEntry(this.stored, 'provider', section, false), 409);
       return true;
@@ -289,6 +292,18 @@ export class RuntimeConfig {
         this.opts.logger?.error({ err }, 'configuration change listener failed');
       }
     }
+  }
+
+  /**
+   * An edit, validated against what the store holds now: another process sharing it may have
+   * changed it since this one last looked (an edit built on a stale view could be valid here and
+   * invalid together with theirs). A store that cannot be read leaves the edit to fail on its write.
+   */
+  private editing<T>(task: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      await this.catchUp().catch((err: unknown) => this.opts.logger?.warn({ err }, 'stored configuration not re-read before an edit'));
+      return task();
+    });
   }
 
   /** One change at a time: each validates against the result of the one before. */
