@@ -270,6 +270,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     runtime.onEdit((edit) => void configSync.publish(edit));
     apiAuth.onRevoked((clientId) => void configSync.publish({ kind: 'client', name: clientId, removed: true }));
     configSync.onRemoteChange((change) => change.kind === 'client' && apiAuth.forgetRevocationState(change.name));
+    ttsCache?.onCleared(() => void configSync.publish({ kind: 'tts-cache', name: 'all', removed: true }));
+    configSync.onRemoteChange((change) => change.kind === 'tts-cache' && void ttsCache?.clearLocal().catch((err: unknown) => logger.warn({ err }, 'TTS cache not cleared after another instance cleared it')));
     await configSync.start();
   }
   notifier.start();

@@ -19,8 +19,11 @@ import { RateLimitedWarnings } from '../runtime/rate-limited-warnings.js';
 /** What changed: a configuration entry (re-read from the store), or something the listeners act on. */
 export const clusterChangeSchema = z
   .object({
-    /** bot, route, provider: entries of the run-time configuration; client: an API client was revoked; alarm-rule: an alarm type's rule. */
-    kind: z.enum(['bot', 'route', 'provider', 'client', 'alarm-rule']),
+    /**
+     * bot, route, provider: entries of the run-time configuration; client: an API client was revoked;
+     * alarm-rule: an alarm type's rule; tts-cache: the TTS cache was cleared (name "all").
+     */
+    kind: z.enum(['bot', 'route', 'provider', 'client', 'alarm-rule', 'tts-cache']),
     name: z.string().min(1).max(500),
     removed: z.boolean(),
   })

@@ -125,6 +125,7 @@ export class TtsCache {
   private readonly hitsByLevel = { memory: 0, disk: 0, shared: 0, joined: 0 };
   private misses = 0;
   private readonly shared?: SharedTtsLevel;
+  private readonly clearedListeners = new Set<() => void>();
   /** Bumped by clear(): a synthesis started before it must not repopulate the cache. */
   private generation = 0;
   private dirReady?: Promise<void>;
@@ -173,10 +174,22 @@ export class TtsCache {
 
   /** Empties memory, disk and the shared level (the administrator's "clear TTS cache"). */
   async clear(): Promise<void> {
+    await this.sharedCall('clear', () => this.shared!.clear());
+    await this.clearLocal();
+    for (const listener of this.clearedListeners) listener();
+  }
+
+  /** Called after clear() (a cluster tells the other instances to empty their own levels). */
+  onCleared(listener: () => void): () => void {
+    this.clearedListeners.add(listener);
+    return () => void this.clearedListeners.delete(listener);
+  }
+
+  /** Empties memory and disk only: another instance cleared the cache, the shared level with it. */
+  async clearLocal(): Promise<void> {
     this.generation++;
     this.memory.clear();
     this.memoryBytes = 0;
-    await this.sharedCall('clear', () => this.shared!.clear());
     if (!this.dir) return;
     const names = await this.listDir();
     await Promise.all(names.map((n) => unlink(join(this.dir!, n)).catch(() => {})));
