@@ -69,7 +69,9 @@ export class ClusterConfigSync {
   /** The refresh running now, and whether another was asked for meanwhile (it must see later writes). */
   private running: Promise<void> | undefined;
   private again = false;
-  private subscribedOnce = false;
+  /** start() ran its first subscription attempt: later connections are reconnections. */
+  private started = false;
+  private subscribed = false;
 
   constructor(private readonly opts: ClusterConfigSyncOptions) {
     if (!(opts.refreshMs > 0)) throw new RangeError(`cluster.configRefreshMs must be positive, got ${String(opts.refreshMs)}`);
@@ -84,9 +86,12 @@ export class ClusterConfigSync {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.received(message);
     });
-    // ioredis subscribes again after a reconnect; what was published meanwhile is lost, so look at the store.
+    // ioredis subscribes again after a reconnect (this does it when the first attempt failed);
+    // what was published meanwhile is lost, so look at the store.
     this.subscriber.on('ready', () => {
-      if (this.subscribedOnce && !this.stopped) void this.refreshNow('resubscribed after a Redis reconnect');
+      if (!this.started || this.stopped) return;
+      if (!this.subscribed) void this.subscribe();
+      void this.refreshNow('reconnected to Redis');
     });
   }
 
@@ -99,14 +104,18 @@ export class ClusterConfigSync {
   /** Subscribes and starts the periodic refresh. Redis unreachable: logged; the periodic refresh still runs. */
   async start(): Promise<void> {
     this.lastVersion = await this.opts.config.storedVersion().catch(() => undefined);
+    await this.subscribe();
+    this.started = true;
+    this.schedule();
+  }
+
+  private async subscribe(): Promise<void> {
     try {
       await this.subscriber.subscribe(this.channel);
-      this.subscribedOnce = true;
+      this.subscribed = true;
     } catch (err) {
-      this.subscribedOnce = true;
-      this.warnings.warn('subscribe', `configuration sync: not subscribed to ${this.channel} (${(err as Error).message}); edits made on other instances arrive within cluster.configRefreshMs`);
+      this.warnings.warn('subscribe', `configuration sync: not subscribed to ${this.channel} (${(err as Error).message}); edits made on other instances arrive within cluster.configRefreshMs until Redis is back`);
     }
-    this.schedule();
   }
 
   async stop(): Promise<void> {

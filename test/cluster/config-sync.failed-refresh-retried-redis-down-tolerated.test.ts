@@ -4,6 +4,7 @@
  * still brings edits in; a malformed announcement is ignored with a warning. Logic under a fake
  * clock; the announcement test uses the test Redis.
  */
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterConfigSync, type SyncedConfig } from '../../src/cluster/config-sync.js';
 import { Redis } from 'ioredis';
@@ -30,6 +31,39 @@ class StoreDouble implements SyncedConfig {
     this.applied = this.version;
     return changed;
   }
+}
+
+/** A pass-through to the test Redis that can be switched off (connections reset and refused) and on again. */
+async function switchableRedis(): Promise<{ url: string; up: boolean; close(): Promise<void> }> {
+  const target = new URL(REDIS_TEST_URL);
+  const sockets = new Set<Socket>();
+  const state = { up: true };
+  const server = createServer((client) => {
+    client.on('error', () => undefined);
+    if (!state.up) return void client.destroy();
+    const redis = connect(Number(target.port || 6379), target.hostname);
+    for (const s of [client, redis]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(redis).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get up() {
+      return state.up;
+    },
+    set up(value: boolean) {
+      state.up = value;
+      if (!value) for (const s of sockets) s.resetAndDestroy();
+    },
+    close: () => {
+      for (const s of sockets) s.resetAndDestroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 /** Nothing listens on port 1: Redis is "down" for the whole test. */
@@ -115,5 +149,39 @@ describe('configuration sync faults', () => {
     }
     expect(remote).toEqual([{ kind: 'bot', name: 'front', removed: false }]);
     expect(lines.some((l) => l.level === 40 && String(l.msg).includes('change.kind'))).toBe(true);
+  });
+
+  it.skipIf(!redisProbe.reachable)('Redis down at start, then back: subscribes then, and re-reads the store for what it missed', async () => {
+    const redis = await switchableRedis();
+    try {
+      redis.up = false;
+      const store = new StoreDouble();
+      const keyPrefix = uniqueRedisPrefix();
+      const { logger, lines } = captureLogger();
+      sync = new ClusterConfigSync({ url: redis.url, keyPrefix, instanceId: 'b', refreshMs: 600_000, config: store, clock: new FakeClock(), logger });
+      await sync.start();
+      expect(lines.some((l) => l.level === 40 && String(l.msg).includes(`not subscribed to ${keyPrefix}:config`))).toBe(true);
+
+      // Edited while this instance could not hear about it.
+      store.version = 2;
+      redis.up = true;
+      await waitFor('the edit missed while disconnected to be applied', () => store.applied === 2, 15_000);
+
+      // Subscribed now: the next announcement arrives.
+      const other = new Redis(REDIS_TEST_URL);
+      try {
+        store.version = 3;
+        await waitFor('the announcement to be applied', async () => {
+          await other.publish(`${keyPrefix}:config`, JSON.stringify({ origin: 'a', at: 3, change: { kind: 'route', name: '*', removed: false } }));
+          return store.applied === 3;
+        }, 15_000);
+      } finally {
+        other.disconnect();
+      }
+    } finally {
+      await sync?.stop();
+      sync = undefined;
+      await redis.close();
+    }
   });
 });
