@@ -54,7 +54,7 @@ import { randomBytes } from 'node:crypto';
 import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
 import { LocalCallDirectory, type CallDirectory } from '../cluster/call-directory.js';
 import { RedisCallDirectory } from '../cluster/redis-call-directory.js';
-import { ClusterConfigSync } from '../cluster/config-sync.js';
+import { startClusterConfigSync } from '../cluster/config-sync.js';
 import { SharedCallPacing } from '../cluster/shared-rate-limiter.js';
 import { RedisTtsCacheLevel } from '../speech/tts/redis-cache-level.js';
 
@@ -264,16 +264,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await directory.stop().catch(() => undefined);
     throw new Error(`cluster: could not announce instance ${instanceId} in Redis (${(err as Error).message})`, { cause: err });
   }
-  // Edits and revocations made through this instance's API reach the others at once, and theirs reach this one.
-  const configSync = config.cluster.enabled ? new ClusterConfigSync({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, instanceId, refreshMs: config.cluster.configRefreshMs, config: runtime, clock, logger }) : undefined;
-  if (configSync) {
-    runtime.onEdit((edit) => void configSync.publish(edit));
-    apiAuth.onRevoked((clientId) => void configSync.publish({ kind: 'client', name: clientId, removed: true }));
-    configSync.onRemoteChange((change) => change.kind === 'client' && apiAuth.forgetRevocationState(change.name));
-    ttsCache?.onCleared(() => void configSync.publish({ kind: 'tts-cache', name: 'all', removed: true }));
-    configSync.onRemoteChange((change) => change.kind === 'tts-cache' && void ttsCache?.clearLocal().catch((err: unknown) => logger.warn({ err }, 'TTS cache not cleared after another instance cleared it')));
-    await configSync.start();
-  }
+  // Edits, revocations and cache clears made through this instance's API reach the others at once, and theirs reach this one.
+  const configSync = config.cluster.enabled
+    ? await startClusterConfigSync({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, instanceId, refreshMs: config.cluster.configRefreshMs, config: runtime, auth: apiAuth, ttsCache, clock, logger })
+    : undefined;
   notifier.start();
   // Campaigns left running by a previous process go on (their interrupted attempts are never re-dialed).
   await campaigns.start();

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import { RateLimitedWarnings } from '../runtime/rate-limited-warnings.js';
+import type { ConfigEdit } from '../config/runtime-config.js';
 
 /** What changed: a configuration entry (re-read from the store), or something the listeners act on. */
 export const clusterChangeSchema = z
@@ -203,4 +204,28 @@ export class ClusterConfigSync {
     }
     if (version !== this.lastVersion) await this.refreshNow('periodic refresh: the stored configuration changed');
   }
+}
+
+export interface ClusterConfigParts {
+  /** The run-time configuration (RuntimeConfig): its edits are announced, others' are applied. */
+  config: SyncedConfig & { onEdit(listener: (edit: ConfigEdit) => void): unknown };
+  /** ApiAuth: its revocations are announced, others' drop the cached state here. */
+  auth: { onRevoked(listener: (clientId: string) => void): unknown; forgetRevocationState(clientId: string): void };
+  /** TtsCache, when enabled: a clear on one instance empties every instance's memory and disk. */
+  ttsCache?: { onCleared(listener: () => void): unknown; clearLocal(): Promise<void> };
+}
+
+/** The composition root's one call: the sync, wired to what it keeps in step, started. */
+export async function startClusterConfigSync(opts: Omit<ClusterConfigSyncOptions, 'config'> & ClusterConfigParts): Promise<ClusterConfigSync> {
+  const { auth, ttsCache, logger } = opts;
+  const sync = new ClusterConfigSync(opts);
+  opts.config.onEdit((edit) => void sync.publish(edit));
+  auth.onRevoked((clientId) => void sync.publish({ kind: 'client', name: clientId, removed: true }));
+  ttsCache?.onCleared(() => void sync.publish({ kind: 'tts-cache', name: 'all', removed: true }));
+  sync.onRemoteChange((change) => {
+    if (change.kind === 'client') auth.forgetRevocationState(change.name);
+    if (change.kind === 'tts-cache') void ttsCache?.clearLocal().catch((err: unknown) => logger.warn({ err }, 'TTS cache not cleared after another instance cleared it'));
+  });
+  await sync.start();
+  return sync;
 }

@@ -172,8 +172,9 @@ export class ApiAuth {
 
   /**
    * Revokes the client and forgets its cached state here at once (other processes notice within
-   * the cache time, or at once when a cluster relays `onRevoked` to their `forgetRevocationState`). With `by`, the caller must hold every scope the client holds (the rule
-   * creation follows), else ClientScopeError: clients:write alone is no way to revoke an admin.
+   * the cache time, or at once when a cluster relays `onRevoked` to their `forgetRevocationState`).
+   * With `by`, the caller must hold every scope the client holds (the rule creation follows), else
+   * ClientScopeError: clients:write alone is no way to revoke an admin.
    */
   async revokeClient(clientId: string, by?: Pick<Principal, 'scopes'>): Promise<OAuthClientInfo | undefined> {
     if (by) {
