@@ -57,6 +57,7 @@ import { RedisCallDirectory } from '../cluster/redis-call-directory.js';
 import { startClusterConfigSync } from '../cluster/config-sync.js';
 import { SharedCallPacing } from '../cluster/shared-rate-limiter.js';
 import { RedisTtsCacheLevel } from '../speech/tts/redis-cache-level.js';
+import { openServiceEvents } from '../cluster/service-events.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -75,6 +76,8 @@ export interface Gateway {
   readonly publicUrl: string;
   readonly store: Store;
   readonly bus: EventBus;
+  /** What views and alarms of the whole service listen to: `bus`, and with `cluster.enabled` every other instance's events too. */
+  readonly serviceBus: EventBus;
   readonly calls: LiveCalls;
   /** The configured carriers (their webhooks and media sockets are mounted under /<name>). */
   readonly carriers: Carriers;
@@ -134,6 +137,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   // between processes on one host (their ports differ).
   const instanceId = config.server.instanceId ?? (config.server.port ? `${hostname()}:${config.server.port}` : hostname());
   const records = attachRecordWriter(bus, store, logger, { clock, instanceId, ...config.store });
+  const serviceEvents = await openServiceEvents(bus, { instanceId, cluster: config.cluster.enabled ? { redisUrl: config.redis.url!, keyPrefix: config.cluster.keyPrefix } : undefined, clock, logger });
   const cacheCfg = config.tts.cache;
   // A cluster shares synthesized prompts through Redis, behind each instance's memory and disk.
   const sharedTts = config.cluster.enabled && cacheCfg.enabled ? new RedisTtsCacheLevel({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, maxBytes: cacheCfg.redisMaxMB * 1024 * 1024, clock, logger }) : undefined;
@@ -189,10 +193,11 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer, carriers, reaping: config.liveCalls }));
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   // With metrics off nothing listens for them: no bus subscribers, no process collectors.
-  const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });
+  const metrics = new VoxgateMetrics({ logger, instanceId, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });
   const detachMetrics = config.metrics.enabled ? metrics.attach(bus) : () => undefined;
-  const alarms = createAlarms(config.alarms, { store, bus, notifier, records, clock, logger });
-  const authAlarm = config.alarms.enabled ? new AuthFailureAlarm({ alarms: alarms.manager, ...config.api.authLimits.alarm, clock, logger }) : undefined;
+  const alarmCluster = serviceEvents.fanout && { fanout: serviceEvents.fanout, instanceId, heartbeatMs: config.cluster.heartbeatMs, leaseMs: config.cluster.leaseMs };
+  const alarms = createAlarms(config.alarms, { store, bus: serviceEvents.bus, cluster: alarmCluster, notifier, records, clock, logger });
+  const authAlarm = config.alarms.enabled ? new AuthFailureAlarm({ alarms: alarms.manager, ...config.api.authLimits.alarm, instanceId: alarmCluster?.instanceId, clock, logger }) : undefined;
   const offAuthFailures = apiAuth.throttle.onFailure((failure) => authAlarm?.record(failure));
 
   // A missed rejection is a bug, but it must not take every other call down with it.
@@ -221,7 +226,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   await registerOpenApi(app, { publicUrl: config.server.publicUrl });
   // The console's files are public; everything it shows comes from the scoped API.
   await app.register(consoleRoutes, { logger });
-  await app.register(liveStreamRoutes, { auth: apiAuth, bus, live: calls, store, logger });
+  await app.register(liveStreamRoutes, { auth: apiAuth, bus: serviceEvents.bus, live: calls, serviceCalls: () => directory.calls(), store, logger });
   await app.register(oauthTokenRoutes, { auth: apiAuth, logger });
   // Every route in here declares the scope it needs; the enforcement refuses to start with one that does not.
   await app.register(async (api) => {
@@ -232,7 +237,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await api.register(callsRoutes, { prefix: '/api/v1', store, live: calls, retention, recordingsDir, logger });
     await api.register(configRoutes, { prefix: '/api/v1', config: runtime, logger });
     await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
-    await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, logger });
+    await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, changes: alarms.changes, logger });
   });
   await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), throttle: apiAuth.throttle, logger });
 
@@ -246,6 +251,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     // Close what already listens (a carrier's SIP sockets, timers) so a failed start exits instead of hanging.
     await app.close().catch(() => undefined);
     await leases.stop();
+    await Promise.all([alarms.stop(), serviceEvents.close()]).catch(() => undefined);
     throw err;
   }
   const port = Number(new URL(address).port);
@@ -262,6 +268,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await app.close().catch(() => undefined);
     await leases.stop();
     await directory.stop().catch(() => undefined);
+    await Promise.all([alarms.stop(), serviceEvents.close()]).catch(() => undefined);
     throw new Error(`cluster: could not announce instance ${instanceId} in Redis (${(err as Error).message})`, { cause: err });
   }
   // Edits, revocations and cache clears made through this instance's API reach the others at once, and theirs reach this one.
@@ -283,6 +290,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     },
     store,
     bus,
+    serviceBus: serviceEvents.bus,
     calls,
     carriers,
     ttsCache,
@@ -313,6 +321,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       await records.flush();
       await leases.stop();
       await directory.stop();
+      await serviceEvents.close();
       await notifier.close();
       records.detach();
       records.stop();
