@@ -54,6 +54,9 @@ import { randomBytes } from 'node:crypto';
 import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
 import { LocalCallDirectory, type CallDirectory } from '../cluster/call-directory.js';
 import { RedisCallDirectory } from '../cluster/redis-call-directory.js';
+import { startClusterConfigSync } from '../cluster/config-sync.js';
+import { SharedCallPacing } from '../cluster/shared-rate-limiter.js';
+import { RedisTtsCacheLevel } from '../speech/tts/redis-cache-level.js';
 import { openServiceEvents } from '../cluster/service-events.js';
 import { ClusterRouting } from '../cluster/forwarding.js';
 import { withRoutingToken } from '../cluster/routing-token.js';
@@ -138,8 +141,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const records = attachRecordWriter(bus, store, logger, { clock, instanceId, ...config.store });
   const serviceEvents = await openServiceEvents(bus, { instanceId, cluster: config.cluster.enabled ? { redisUrl: config.redis.url!, keyPrefix: config.cluster.keyPrefix } : undefined, clock, logger });
   const cacheCfg = config.tts.cache;
+  // A cluster shares synthesized prompts through Redis, behind each instance's memory and disk.
+  const sharedTts = config.cluster.enabled && cacheCfg.enabled ? new RedisTtsCacheLevel({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, maxBytes: cacheCfg.redisMaxMB * 1024 * 1024, clock, logger }) : undefined;
   const ttsCache = cacheCfg.enabled
-    ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
+    ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, shared: sharedTts, logger })
     : undefined;
   const speechFor = (c: VoxgateConfig) => {
     const tts = opts.tts ?? ttsFromConfig(c, logger);
@@ -153,12 +158,16 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const clusterSecret = config.cluster.enabled ? resolveSecret(config.cluster.secret, 'cluster.secret', process.env) : undefined;
   const routing = clusterSecret ? new ClusterRouting({ secret: clusterSecret, instanceId, logger, clock }) : undefined;
   const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, publicUrls: () => config.server.publicUrls, logger, clock, redisUrl: config.redis.url, cluster: routing });
+  // A cluster's instances pace each carrier's call starts together (Redis); alone, this process does.
+  const sharedPacing = config.cluster.enabled ? new SharedCallPacing({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, clock, logger }) : undefined;
   const dialer = new OutboundDialer({
     carriers,
     carrierOfNumber: (number) => bots.carrierOfNumber(number),
     knowsBot: (name) => bots.has(name),
     dialPlanConnector: (request) => new DialPlanBot(request.dialPlan!, { variables: request.variables, logger, clock }),
     callsPerSecond: config.dialer.callsPerSecond,
+    carrierCallsPerSecond: config.dialer.carrierCallsPerSecond,
+    pacer: sharedPacing && ((carrier, callsPerSecond) => sharedPacing.pacer(carrier, callsPerSecond)),
     ringTimeoutSec: config.dialer.ringTimeoutSec,
     bus,
     clock,
@@ -268,6 +277,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     throw new Error(`cluster: could not announce instance ${instanceId} in Redis (${(err as Error).message})`, { cause: err });
   }
   routing?.attach(directory);
+  // Edits, revocations and cache clears made through this instance's API reach the others at once, and theirs reach this one.
+  const configSync = config.cluster.enabled
+    ? await startClusterConfigSync({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, instanceId, refreshMs: config.cluster.configRefreshMs, config: runtime, auth: apiAuth, ttsCache, clock, logger })
+    : undefined;
   notifier.start();
   // Campaigns left running by a previous process go on (their interrupted attempts are never re-dialed).
   await campaigns.start();
@@ -301,6 +314,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       await alarms.stop();
       detachMetrics();
       dialer.close();
+      await sharedPacing?.close();
+      await configSync?.stop();
       notifications.close();
       clearInterval(pruneTimer);
       process.off('unhandledRejection', onUnhandled);
@@ -317,6 +332,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
       records.detach();
       records.stop();
       await store.close();
+      await sharedTts?.close();
     },
   };
 }

@@ -4,6 +4,7 @@
  * each request and stream wherever the test says (as one without the routing rule would), setting
  * X-Forwarded-Proto/-Host; every gateway trusts it (server.trustProxy) and has its URL as publicUrl.
  */
+import { randomBytes } from 'node:crypto';
 import { request as httpRequest, createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +15,9 @@ import { parseConfig } from '../../src/config/load.js';
 import { createLogger, silentLogger } from '../../src/logger.js';
 import { deleteRedisKeys, redisProbe, REDIS_TEST_URL, uniqueRedisPrefix } from '../support/campaign-redis.js';
 import { createScratchPgDatabase, pgProbe, type ScratchPgDatabase } from '../support/store-fixtures.js';
+
+/** Every instance of one cluster seals API-stored configuration with the same key. */
+const CLUSTER_SECRETS_KEY = randomBytes(32).toString('hex');
 
 export const CLUSTER_SECRET = 'cluster-test-secret-0123456789abcdefghij';
 
@@ -146,6 +150,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
         dataDir,
         databaseUrl: scratch.url,
         redis: { url: REDIS_TEST_URL },
+        secretsKey: CLUSTER_SECRETS_KEY,
         cluster: { enabled: true, secret: CLUSTER_SECRET, keyPrefix, heartbeatMs: 500, leaseMs: 5_000 },
         log: { level: 'silent' },
       });
