@@ -11,6 +11,7 @@ import { CLUSTER_API_TOKEN, clusterGatewayConfig } from '../support/cluster-gate
 import { clusterFixture, clusterUnavailable, until, type ClusterFixture } from './cluster-fixture.js';
 
 const VOXGATE_NUMBER = '+14155550100';
+const CALLEE = '+14155550177';
 const auth = { authorization: `Bearer ${CLUSTER_API_TOKEN}` };
 
 interface LiveList {
@@ -53,5 +54,21 @@ describe.skipIf(clusterUnavailable)('the service-wide live list', () => {
     await call.hangup(HANGUP_CAUSES.normal, 'Caller');
     await until('the ended call gone from B', async () => (await liveList(b)).calls.length === 0);
     expect((await liveList(a)).calls).toEqual([]);
+  }, 60_000);
+
+  it('lists an outbound call from the moment it is placed, while it still rings, and drops it when nobody answers', async () => {
+    fx = await clusterFixture({ heartbeatMs: 500, leaseMs: 5000 });
+    const a = await startGateway(clusterGatewayConfig(await fx.instance('gw-a')), { logger: silentLogger() });
+    gateways.push(a);
+    const b = await startGateway(clusterGatewayConfig(await fx.instance('gw-b')), { logger: silentLogger() });
+    gateways.push(b);
+    fx.sim.addCallee(CALLEE, { declines: true, answerAfterSec: 3 });
+    const placed = await fetch(`${a.url}/api/v1/actions/dialout`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ bot: 'held', target: CALLEE, caller: VOXGATE_NUMBER }) });
+    const { conversationId } = (await placed.json()) as { conversationId: string };
+
+    const ringing = await until('the placed call on B', async () => (await liveList(b)).calls.find((c) => c.id === conversationId));
+    expect(ringing).toMatchObject({ direction: 'outbound', to: CALLEE, connected: false, instance: a.instanceId });
+    await until('the declined call gone from B', async () => (await liveList(b)).calls.length === 0);
+    expect(await b.store.outboundCalls.get(conversationId)).toMatchObject({ status: 'failed' });
   }, 60_000);
 });
