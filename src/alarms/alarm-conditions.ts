@@ -13,6 +13,11 @@
  *
  * Time comes from the Clock; a periodic evaluation (evaluateEveryMs) clears quiet alarms and lets
  * old failures fall out of the windows even when no event arrives.
+ *
+ * In a cluster the conditions listen to the service bus (every instance's events) on every instance,
+ * but only the leader (`isLeader`) writes alarm changes, so each alarm is raised once for the
+ * service. The others keep the same windows, so an instance taking the lead over starts warm and
+ * re-asserts what it judges active (`takeOver`).
  */
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import { systemClock } from '../runtime/clock.js';
@@ -70,7 +75,10 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
 const FAILED_END_REASONS = new Set(['bot-error', 'stt-error', 'tts-error', 'bot-no-response', 'config-error']);
 
 export interface AlarmConditionsOptions {
+  /** `onChange` should hear every instance's changes (an operator's manual clear may come through any instance). */
   alarms: Pick<AlarmManager, 'raise' | 'clear' | 'onChange'>;
+  /** Whether this process writes alarm changes now (the cluster's leader). Default: always. */
+  isLeader?: () => boolean;
   /** Overrides of the defaults, per group and field. */
   thresholds?: { [K in keyof AlarmThresholds]?: Partial<AlarmThresholds[K]> };
   /** Default 10000 ms. */
@@ -86,10 +94,19 @@ interface FailureState {
   severity: AlarmSeverity;
   raisedAt: number;
   lastAt: number;
+  /** The message of the last severity change, re-sent on a takeover. */
+  message: string;
 }
+
+/**
+ * A call whose end was never heard (another instance's `call.ended` lost while Redis was away) is
+ * forgotten after this long, so the per-call state stays bounded.
+ */
+const FORGET_UNENDED_CALL_MS = 24 * 3_600_000;
 
 interface CallState {
   bot: string;
+  startedAt: number;
   answered: boolean;
   sttProvider?: string;
   ttsProvider?: string;
@@ -106,7 +123,8 @@ export class AlarmConditions {
   private readonly failures = new Map<string, FailureState>();
   /** Per bot: ended calls in the error-rate window. */
   private readonly callOutcomes = new Map<string, { at: number; failed: boolean }[]>();
-  private readonly rateSeverity = new Map<string, AlarmSeverity>();
+  private readonly rateSeverity = new Map<string, { severity: AlarmSeverity; message: string }>();
+  private readonly isLeader: () => boolean;
   private readonly calls = new Map<string, CallState>();
   private readonly offs: (() => void)[] = [];
   private timer: TimerHandle | undefined;
@@ -122,6 +140,7 @@ export class AlarmConditions {
       carrier: checkFailure('carrier', { ...DEFAULT_ALARM_THRESHOLDS.carrier, ...t.carrier }),
       errorRate: checkRate({ ...DEFAULT_ALARM_THRESHOLDS.errorRate, ...t.errorRate }),
     };
+    this.isLeader = opts.isLeader ?? (() => true);
     this.evaluateEveryMs = opts.evaluateEveryMs ?? 10_000;
     if (!(this.evaluateEveryMs > 0)) throw new RangeError(`alarm conditions: evaluateEveryMs must be positive, got ${String(opts.evaluateEveryMs)}`);
     this.clock = opts.clock ?? systemClock;
@@ -132,7 +151,7 @@ export class AlarmConditions {
         if (c.severity !== 'clear') return;
         const failure = this.failures.get(c.key);
         if (failure) failure.severity = 'clear';
-        if (c.type === BOT_ERROR_RATE) this.rateSeverity.set(c.entity, 'clear');
+        if (c.type === BOT_ERROR_RATE) this.rateSeverity.set(c.entity, { severity: 'clear', message: c.message });
       }),
     );
   }
@@ -140,7 +159,7 @@ export class AlarmConditions {
   /** Subscribes to the bus and starts the periodic evaluation. */
   attach(bus: EventBus): this {
     this.offs.push(
-      bus.subscribe('call.started', (e) => this.guard(() => void this.calls.set(e.callId, { bot: e.bot, answered: false, counted: new Set() }))),
+      bus.subscribe('call.started', (e) => this.guard(() => void this.calls.set(e.callId, { bot: e.bot, startedAt: this.clock.now(), answered: false, counted: new Set() }))),
       bus.subscribe('call.answered', (e) => this.guard(() => {
         const call = this.calls.get(e.callId);
         if (call) call.answered = true;
@@ -161,7 +180,7 @@ export class AlarmConditions {
     const key = `${type}:${entity}`;
     const now = this.clock.now();
     let state = this.failures.get(key);
-    if (!state) this.failures.set(key, (state = { type, entity, times: [], severity: 'clear', raisedAt: now, lastAt: now }));
+    if (!state) this.failures.set(key, (state = { type, entity, times: [], severity: 'clear', raisedAt: now, lastAt: now, message: '' }));
     state.times.push(now);
     state.lastAt = now;
     this.evaluateFailure(state, detail);
@@ -171,6 +190,22 @@ export class AlarmConditions {
   evaluate(): void {
     for (const state of this.failures.values()) this.evaluateFailure(state);
     for (const bot of this.callOutcomes.keys()) this.evaluateRate(bot);
+    const now = this.clock.now();
+    for (const [callId, call] of this.calls) if (now - call.startedAt > FORGET_UNENDED_CALL_MS) this.calls.delete(callId);
+  }
+
+  /**
+   * This process just took the lead: writes the severity it judges for every active condition (the
+   * previous leader may have died before writing its last change). The same severity again only
+   * refreshes the message: no history row, no webhook.
+   */
+  takeOver(): void {
+    for (const state of this.failures.values()) {
+      if (state.severity !== 'clear') this.send(() => this.alarms.raise(state.type, state.entity, state.severity, state.message));
+    }
+    for (const [bot, rate] of this.rateSeverity) {
+      if (rate.severity !== 'clear') this.send(() => this.alarms.raise(BOT_ERROR_RATE, bot, rate.severity, rate.message));
+    }
   }
 
   stop(): void {
@@ -228,7 +263,7 @@ export class AlarmConditions {
     if (state.severity !== 'clear' && now - state.lastAt >= limits.quietMs) {
       // The episode is over: failures older than the quiet period do not start the next one.
       this.failures.delete(`${state.type}:${state.entity}`);
-      this.send(this.alarms.clear(state.type, state.entity, `no ${describe(state.type)} for ${minutes(limits.quietMs)}`));
+      this.send(() => this.alarms.clear(state.type, state.entity, `no ${describe(state.type)} for ${minutes(limits.quietMs)}`));
       return;
     }
     if (state.severity === 'clear' && count === 0) {
@@ -247,7 +282,8 @@ export class AlarmConditions {
       `${count} ${describe(state.type)}${count === 1 ? '' : 's'} for ${state.entity} in the last ${minutes(limits.windowMs)}` +
       (persistent ? `, failing for ${minutes(now - state.raisedAt)}` : '') +
       (detail ? `; last: ${detail.slice(0, 300)}` : '');
-    this.send(this.alarms.raise(state.type, state.entity, target, message));
+    state.message = message;
+    this.send(() => this.alarms.raise(state.type, state.entity, target, message));
   }
 
   private evaluateRate(bot: string): void {
@@ -255,7 +291,7 @@ export class AlarmConditions {
     const now = this.clock.now();
     const outcomes = (this.callOutcomes.get(bot) ?? []).filter((o) => now - o.at < limits.windowMs);
     const failed = outcomes.filter((o) => o.failed).length;
-    const current = this.rateSeverity.get(bot) ?? 'clear';
+    const current = this.rateSeverity.get(bot)?.severity ?? 'clear';
     let target: AlarmSeverity = current;
     if (failed === 0) target = 'clear';
     else if (outcomes.length >= limits.minCalls) {
@@ -265,10 +301,10 @@ export class AlarmConditions {
     if (outcomes.length === 0) this.callOutcomes.delete(bot);
     else this.callOutcomes.set(bot, outcomes);
     if (target === current) return;
-    this.rateSeverity.set(bot, target);
     const percent = outcomes.length ? Math.round((failed / outcomes.length) * 1000) / 10 : 0;
     const message = `${failed} of ${outcomes.length} calls to ${bot} failed (${percent}%) in the last ${minutes(limits.windowMs)}`;
-    this.send(target === 'clear' ? this.alarms.clear(BOT_ERROR_RATE, bot, message) : this.alarms.raise(BOT_ERROR_RATE, bot, target, message));
+    this.rateSeverity.set(bot, { severity: target, message });
+    this.send(() => (target === 'clear' ? this.alarms.clear(BOT_ERROR_RATE, bot, message) : this.alarms.raise(BOT_ERROR_RATE, bot, target, message)));
   }
 
   private limitsOf(type: FailureAlarmType): FailureThresholds {
@@ -283,8 +319,10 @@ export class AlarmConditions {
     }, this.evaluateEveryMs);
   }
 
-  private send(write: Promise<unknown>): void {
-    write.catch((err: unknown) => this.logger.error({ err }, 'alarm not written'));
+  /** Writes an alarm change, on the leader only (the others judged the same and stay silent). */
+  private send(write: () => Promise<unknown>): void {
+    if (!this.isLeader()) return;
+    write().catch((err: unknown) => this.logger.error({ err }, 'alarm not written'));
   }
 
   private guard(fn: () => void): void {

@@ -4,7 +4,8 @@
  * existing client (entity `client:<id>`), within `windowMs`; cleared once none came for `quietMs`.
  * Client ids nobody created are never entities: anyone can invent them, and each would be an alarm.
  *
- * Counts are per process (each process alarms on what it sees). Tracked entities are bounded,
+ * Counts are per process (each process alarms on what it sees; in a cluster the message names the
+ * instance). Tracked entities are bounded,
  * so an address spray costs bounded memory; the oldest quiet entities go first.
  */
 import type { Clock, TimerHandle } from '../runtime/clock.js';
@@ -22,6 +23,8 @@ export interface AuthFailureAlarmOptions {
   windowMs?: number;
   /** No failure for this long clears it. Default 10 min. */
   quietMs?: number;
+  /** In a cluster: this instance's id, named in the message. */
+  instanceId?: string;
   /** Entities tracked at most. Default 10000. */
   maxTracked?: number;
   clock?: Clock;
@@ -98,7 +101,8 @@ export class AuthFailureAlarm {
     }
     state.raised = true;
     const what = failure.clientId !== undefined && entity.startsWith('client:') ? `for client ${failure.clientId}` : `from ${failure.source}`;
-    const message = `${state.times.length} failed authentications ${what} in the last ${minutes(this.windowMs)}; last: ${failure.reason}`;
+    const seenBy = this.opts.instanceId === undefined ? '' : ` (seen by instance ${this.opts.instanceId})`;
+    const message = `${state.times.length} failed authentications ${what} in the last ${minutes(this.windowMs)}${seenBy}; last: ${failure.reason}`;
     this.send(this.opts.alarms.raise(AUTH_FAILURE, entity, 'major', message));
     this.scheduleQuietCheck(entity, state, this.quietMs);
   }

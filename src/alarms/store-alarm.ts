@@ -27,6 +27,11 @@ export interface StoreWriteHealthSource {
 export interface StoreWriteAlarmOptions {
   alarms: Pick<AlarmManager, 'raise' | 'clear'>;
   records: StoreWriteHealthSource;
+  /**
+   * In a cluster: this instance's id. Each instance's record writes fail or not on their own, so the
+   * alarm is per instance (entity `record-writes@<instanceId>`) and its message names the instance.
+   */
+  instanceId?: string;
   /** Wait before writing an alarm change again after the store refused it. Default 5000 ms. */
   retryMs?: number;
   clock?: Clock;
@@ -40,6 +45,8 @@ export class StoreWriteAlarm {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly retryMs: number;
+  private readonly entity: string;
+  private readonly where: string;
   /** Changes not yet written, oldest first. */
   private pending: Change[] = [];
   private writing = false;
@@ -52,6 +59,8 @@ export class StoreWriteAlarm {
     this.clock = opts.clock ?? systemClock;
     this.logger = (opts.logger ?? silentLogger()).child({ component: 'store-alarm' });
     this.retryMs = opts.retryMs ?? 5000;
+    this.entity = opts.instanceId === undefined ? STORE_ALARM_ENTITY : `${STORE_ALARM_ENTITY}@${opts.instanceId}`;
+    this.where = opts.instanceId === undefined ? '' : ` (instance ${opts.instanceId})`;
     if (!(this.retryMs > 0)) throw new RangeError(`store alarm: retryMs must be positive, got ${String(opts.retryMs)}`);
     this.off = opts.records.onHealthChange((health) => this.changed(health));
     // Writes may already be failing when the alarm is wired up (a store that failed during start).
@@ -69,8 +78,8 @@ export class StoreWriteAlarm {
 
   private changed(health: ReturnType<StoreWriteHealthSource['health']>): void {
     const change: Change = health.failing
-      ? { severity: SEVERITY, message: `record store cannot take writes since ${new Date(health.failingSince ?? this.clock.now()).toISOString()}: ${health.lastError ?? 'unknown error'}; ${health.waiting} writes waiting, retried until it does` }
-      : { severity: 'clear', message: 'record store takes writes again' };
+      ? { severity: SEVERITY, message: `record store cannot take writes since ${new Date(health.failingSince ?? this.clock.now()).toISOString()}: ${health.lastError ?? 'unknown error'}; ${health.waiting} writes waiting, retried until it does${this.where}` }
+      : { severity: 'clear', message: `record store takes writes again${this.where}` };
     // A raise not yet written is still wanted after recovery, so the history shows the outage; a second raise or clear in a row adds nothing.
     if (this.pending.at(-1)?.severity === change.severity) return;
     this.pending.push(change);
@@ -84,7 +93,7 @@ export class StoreWriteAlarm {
       while (this.pending.length > 0 && !this.stopped) {
         const next = this.pending[0];
         try {
-          await (next.severity === 'clear' ? this.alarms.clear(STORE_ALARM, STORE_ALARM_ENTITY, next.message) : this.alarms.raise(STORE_ALARM, STORE_ALARM_ENTITY, next.severity, next.message));
+          await (next.severity === 'clear' ? this.alarms.clear(STORE_ALARM, this.entity, next.message) : this.alarms.raise(STORE_ALARM, this.entity, next.severity, next.message));
           this.pending.shift();
         } catch (err) {
           this.logger.warn({ err, severity: next.severity, retryInMs: this.retryMs }, 'store alarm not written (the store it reports on refused it); kept and retried');

@@ -2,7 +2,7 @@
  * Alarm API, as a Fastify plugin (register with prefix '/api/v1'):
  *   GET  /alarms                      (alarms:read)   active alarms, most recently changed first
  *   GET  /alarms/history?limit&before (alarms:read)   severity changes, newest first, paged by history id
- *   GET  /alarms/stream               (alarms:read)   server-sent events: one `alarm` event per severity change
+ *   GET  /alarms/stream               (alarms:read)   server-sent events: one `alarm` event per severity change (of every instance, in a cluster)
  *   POST /alarms/:id/clear            (alarms:write)  manual clear of an active alarm
  *   GET  /alarm-rules                 (alarms:read)   every stored rule
  *   GET  /alarm-rules/:type           (alarms:read)   a type's rule (defaults when none is stored)
@@ -14,12 +14,15 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AlarmInputError, type AlarmChange, type AlarmManager } from '../alarms/alarm-manager.js';
 import { ALARM_SEVERITIES } from '../alarms/severity.js';
+import type { AlarmChangeSource } from '../alarms/service-alarm-changes.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { docSchema, documentOnly, queryInteger, zodError } from './route-schemas.js';
 import './auth/scope-enforcement.js';
 
 export interface AlarmRoutesOptions {
   alarms: AlarmManager;
+  /** What the event stream shows: every instance's changes in a cluster. Default: this process's manager. */
+  changes?: AlarmChangeSource;
   /** SSE keep-alive comment interval, so proxies do not close an idle stream. Default 25000 ms. */
   streamKeepAliveMs?: number;
   logger?: Logger;
@@ -58,6 +61,7 @@ const tags = ['alarms'];
 
 export async function alarmRoutes(scope: FastifyInstance, opts: AlarmRoutesOptions): Promise<void> {
   const { alarms } = opts;
+  const changes = opts.changes ?? alarms;
   const logger = (opts.logger ?? silentLogger()).child({ component: 'alarm-routes' });
   const keepAliveMs = opts.streamKeepAliveMs ?? 25_000;
   documentOnly(scope);
@@ -98,7 +102,7 @@ export async function alarmRoutes(scope: FastifyInstance, opts: AlarmRoutesOptio
         // The history id doubles as the SSE id, so a reconnecting console can ask the history for what it missed.
         res.write(`id: ${change.sequence}\nevent: alarm\ndata: ${JSON.stringify(change)}\n\n`);
       };
-      const off = alarms.onChange(send);
+      const off = changes.onChange(send);
       const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), keepAliveMs);
       keepAlive.unref();
       streams.add(res);

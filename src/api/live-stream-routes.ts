@@ -9,6 +9,9 @@
  *   server -> {"type":"error","error":"..."} then close: 1008 bad token/scope, 1003 malformed message,
  *             1013 when the socket cannot keep up (more than 1 MB buffered).
  *
+ * In a cluster the stream shows the whole service: events come from the service bus (every
+ * instance's, each once) and the snapshot holds every instance's live calls (the call directory).
+ *
  * Exception to the scope-enforcement rule: browsers cannot set an Authorization header on a
  * WebSocket upgrade, so this route is registered outside the enforcement context (like the console
  * and metrics routes) and checks the token in-band with the same ApiAuth and scope rule (calls:read).
@@ -22,6 +25,7 @@ import type { BusEventMap, EventBus } from '../events/bus.js';
 import type { Store } from '../store/database.js';
 import type { Logger } from '../logger.js';
 import { liveCallView, type LiveCallSummary } from './calls-routes.js';
+import type { DirectoryCall } from '../cluster/call-directory.js';
 
 export const LIVE_STREAM_PATH = '/api/v1/live';
 export const DEFAULT_AUTH_TIMEOUT_MS = 5000;
@@ -36,8 +40,11 @@ const PUSHED_EVENTS = ['call.started', 'call.answered', 'transcript', 'dtmf', 'c
 
 export interface LiveStreamRoutesOptions {
   auth: Pick<ApiAuth, 'authenticateRequest'>;
+  /** The service bus (src/cluster/service-events.ts): this process's events, and in a cluster every other instance's. */
   bus: EventBus;
   live: { list(): LiveCallSummary[] };
+  /** Every instance's live calls (CallDirectory.calls()), for the snapshot; calls `live` lists are taken from there. */
+  serviceCalls?: () => Promise<DirectoryCall[]>;
   store: Pick<Store, 'transcripts'>;
   logger: Logger;
   authTimeoutMs?: number;
@@ -121,6 +128,16 @@ export async function liveStreamRoutes(app: FastifyInstance, opts: LiveStreamRou
       });
     });
 
+    const otherInstancesCalls = async (): Promise<DirectoryCall[]> => {
+      if (!opts.serviceCalls) return [];
+      try {
+        return await opts.serviceCalls();
+      } catch (err) {
+        log.warn({ err }, "live stream snapshot without other instances' calls: the call directory did not answer");
+        return [];
+      }
+    };
+
     const start = async (token: string) => {
       // The same brute-force limits as the API's bearer checks: a socket is not a way around them.
       const outcome = await auth.authenticateRequest(`Bearer ${token}`, request.ip);
@@ -150,10 +167,15 @@ export async function liveStreamRoutes(app: FastifyInstance, opts: LiveStreamRou
           }),
         );
       }
+      const views = live.list().map(liveCallView);
+      const here = new Set(views.map((v) => v.id));
+      for (const c of await otherInstancesCalls()) if (!here.has(c.callId)) views.push(remoteCallView(c));
+      views.sort((a, b) => a.startedAt - b.startedAt);
+      if (closed()) return;
       const calls = await Promise.all(
-        live.list().map(async (c) => ({
-          ...liveCallView(c),
-          transcript: (await store.transcripts.listForCall(c.info.callId)).map((l) => ({ at: l.at, who: l.speaker, text: l.text })),
+        views.map(async (view) => ({
+          ...view,
+          transcript: (await store.transcripts.listForCall(view.id)).map((l) => ({ at: l.at, who: l.speaker, text: l.text })),
         })),
       );
       if (closed()) return;
@@ -169,4 +191,9 @@ export async function liveStreamRoutes(app: FastifyInstance, opts: LiveStreamRou
       }
     };
   });
+}
+
+/** Another instance's call as the snapshot shows it, in the shape of this instance's (liveCallView). */
+function remoteCallView(c: DirectoryCall): ReturnType<typeof liveCallView> {
+  return { id: c.callId, carrier: c.carrier, direction: c.direction, from: c.from, to: c.to, bot: c.bot ?? '', startedAt: c.startedAt, connected: c.connected };
 }

@@ -4,6 +4,10 @@
  * process and event-loop metrics. Each VoxgateMetrics owns its Registry (never prom-client's
  * global one), so several gateways or test suites in one process do not clash.
  *
+ * Each instance of a cluster exports its own calls (it counts from its own bus, not the service
+ * bus); with `instanceId` every series carries `instance="<server.instanceId>"`, so a Prometheus
+ * scraping several instances keeps them apart (docs/prometheus.md: `honor_labels: true`).
+ *
  * `metricsRoutes` serves it as `GET /metrics` in the text exposition format, open by default or
  * behind a bearer token.
  */
@@ -71,6 +75,8 @@ export interface VoxgateMetricsOptions {
   processMetrics?: boolean;
   /** Event-loop delay sampling resolution, ms. Default 10. */
   eventLoopMonitoringPrecision?: number;
+  /** `server.instanceId`: the `instance` label of every series. */
+  instanceId?: string;
   logger?: Logger;
 }
 
@@ -102,6 +108,7 @@ export class VoxgateMetrics {
 
   constructor(opts: VoxgateMetricsOptions = {}) {
     const registers = [this.registry];
+    if (opts.instanceId !== undefined) this.registry.setDefaultLabels({ instance: opts.instanceId });
     this.logger = (opts.logger ?? silentLogger()).child({ component: 'metrics' });
     this.activeCalls = new Gauge({ name: 'voxgate_active_calls', help: 'Calls in progress', labelNames: ['direction', 'carrier'], registers });
     this.calls = new Counter({ name: 'voxgate_calls_total', help: 'Calls ended, by direction, carrier and end reason (caller-hangup, bot-error, no-answer...)', labelNames: ['direction', 'carrier', 'reason'], registers });

@@ -56,6 +56,7 @@ import { LocalCallDirectory, type CallDirectory } from '../cluster/call-director
 import { RedisCallDirectory } from '../cluster/redis-call-directory.js';
 import { LostInstances } from '../cluster/lost-instances.js';
 import { GatewayDrain, type DrainOutcome } from '../cluster/drain.js';
+import { openServiceEvents } from '../cluster/service-events.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -74,6 +75,8 @@ export interface Gateway {
   readonly publicUrl: string;
   readonly store: Store;
   readonly bus: EventBus;
+  /** What views and alarms of the whole service listen to: `bus`, and with `cluster.enabled` every other instance's events too. */
+  readonly serviceBus: EventBus;
   readonly calls: LiveCalls;
   /** The configured carriers (their webhooks and media sockets are mounted under /<name>). */
   readonly carriers: Carriers;
@@ -137,6 +140,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   // between processes on one host (their ports differ).
   const instanceId = config.server.instanceId ?? (config.server.port ? `${hostname()}:${config.server.port}` : hostname());
   const records = attachRecordWriter(bus, store, logger, { clock, instanceId, ...config.store });
+  const serviceEvents = await openServiceEvents(bus, { instanceId, cluster: config.cluster.enabled ? { redisUrl: config.redis.url!, keyPrefix: config.cluster.keyPrefix } : undefined, clock, logger });
   const cacheCfg = config.tts.cache;
   const ttsCache = cacheCfg.enabled
     ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
@@ -189,10 +193,11 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const drainer = new GatewayDrain({ calls, directory: () => cluster.directory, timeoutMs: config.server.drainTimeoutMs, clock, logger });
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   // With metrics off nothing listens for them: no bus subscribers, no process collectors.
-  const metrics = new VoxgateMetrics({ logger, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });
+  const metrics = new VoxgateMetrics({ logger, instanceId, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });
   const detachMetrics = config.metrics.enabled ? metrics.attach(bus) : () => undefined;
-  const alarms = createAlarms(config.alarms, { store, bus, notifier, records, clock, logger });
-  const authAlarm = config.alarms.enabled ? new AuthFailureAlarm({ alarms: alarms.manager, ...config.api.authLimits.alarm, clock, logger }) : undefined;
+  const alarmCluster = serviceEvents.fanout && { fanout: serviceEvents.fanout, instanceId, heartbeatMs: config.cluster.heartbeatMs, leaseMs: config.cluster.leaseMs };
+  const alarms = createAlarms(config.alarms, { store, bus: serviceEvents.bus, cluster: alarmCluster, notifier, records, clock, logger });
+  const authAlarm = config.alarms.enabled ? new AuthFailureAlarm({ alarms: alarms.manager, ...config.api.authLimits.alarm, instanceId: alarmCluster?.instanceId, clock, logger }) : undefined;
   const offAuthFailures = apiAuth.throttle.onFailure((failure) => authAlarm?.record(failure));
 
   // A missed rejection is a bug, but it must not take every other call down with it.
@@ -221,7 +226,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   await registerOpenApi(app, { publicUrl: config.server.publicUrl });
   // The console's files are public; everything it shows comes from the scoped API.
   await app.register(consoleRoutes, { logger });
-  await app.register(liveStreamRoutes, { auth: apiAuth, bus, live: calls, store, logger });
+  await app.register(liveStreamRoutes, { auth: apiAuth, bus: serviceEvents.bus, live: calls, serviceCalls: () => directory.calls(), store, logger });
   await app.register(oauthTokenRoutes, { auth: apiAuth, logger });
   // Every route in here declares the scope it needs; the enforcement refuses to start with one that does not.
   await app.register(async (api) => {
@@ -232,7 +237,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await api.register(callsRoutes, { prefix: '/api/v1', store, live: calls, directory: () => cluster.directory, instanceId, retention, recordingsDir, logger });
     await api.register(configRoutes, { prefix: '/api/v1', config: runtime, logger });
     await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
-    await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, logger });
+    await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, changes: alarms.changes, logger });
   });
   await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), throttle: apiAuth.throttle, logger });
 
@@ -246,6 +251,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     // Close what already listens (a carrier's SIP sockets, timers) so a failed start exits instead of hanging.
     await app.close().catch(() => undefined);
     await leases.stop();
+    await Promise.all([alarms.stop(), serviceEvents.close()]).catch(() => undefined);
     throw err;
   }
   const port = Number(new URL(address).port);
@@ -262,6 +268,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await app.close().catch(() => undefined);
     await leases.stop();
     await directory.stop().catch(() => undefined);
+    await Promise.all([alarms.stop(), serviceEvents.close()]).catch(() => undefined);
     throw new Error(`cluster: could not announce instance ${instanceId} in Redis (${(err as Error).message})`, { cause: err });
   }
   cluster.directory = directory;
@@ -285,6 +292,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     },
     store,
     bus,
+    serviceBus: serviceEvents.bus,
     calls,
     carriers,
     ttsCache,
@@ -310,25 +318,26 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     },
   };
   async function closeGateway(): Promise<void> {
-      await campaigns.stop();
-      await alarms.stop();
-      detachMetrics();
-      dialer.close();
-      notifications.close();
-      clearInterval(pruneTimer);
-      process.off('unhandledRejection', onUnhandled);
-      calls.endAll();
-      await lostInstances?.stop();
-      await app.close();
-      offAuthFailures();
-      authAlarm?.stop();
-      await apiAuth.close();
-      await records.flush();
-      await leases.stop();
-      await directory.stop();
-      await notifier.close();
-      records.detach();
-      records.stop();
-      await store.close();
+    await campaigns.stop();
+    await alarms.stop();
+    detachMetrics();
+    dialer.close();
+    notifications.close();
+    clearInterval(pruneTimer);
+    process.off('unhandledRejection', onUnhandled);
+    calls.endAll();
+    await lostInstances?.stop();
+    await app.close();
+    offAuthFailures();
+    authAlarm?.stop();
+    await apiAuth.close();
+    await records.flush();
+    await leases.stop();
+    await directory.stop();
+    await serviceEvents.close();
+    await notifier.close();
+    records.detach();
+    records.stop();
+    await store.close();
   }
 }
