@@ -56,7 +56,12 @@ import { LocalCallDirectory, type CallDirectory } from '../cluster/call-director
 import { RedisCallDirectory } from '../cluster/redis-call-directory.js';
 import { LostInstances } from '../cluster/lost-instances.js';
 import { GatewayDrain, type DrainOutcome } from '../cluster/drain.js';
+import { startClusterConfigSync } from '../cluster/config-sync.js';
+import { SharedCallPacing } from '../cluster/shared-rate-limiter.js';
+import { RedisTtsCacheLevel } from '../speech/tts/redis-cache-level.js';
 import { openServiceEvents } from '../cluster/service-events.js';
+import { ClusterRouting } from '../cluster/forwarding.js';
+import { withRoutingToken } from '../cluster/routing-token.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -134,7 +139,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     },
   });
   const effective = runtime.current;
-  const bots = (editable.bots = await BotDirectory.load(effective, opts.createBotConnector, process.env, webhookReplies, () => config.webhook.responseUrl ?? `${publicUrl}/webhook/response`));
+  const bots = (editable.bots = await BotDirectory.load(effective, opts.createBotConnector, process.env, webhookReplies, () => withRoutingToken(config.webhook.responseUrl ?? `${publicUrl}/webhook/response`, routing?.token)));
   const bus = new EventBus(logger);
   // Stable across restarts (a restart reconciles the calls its previous run left open) and distinct
   // between processes on one host (their ports differ).
@@ -142,8 +147,10 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const records = attachRecordWriter(bus, store, logger, { clock, instanceId, ...config.store });
   const serviceEvents = await openServiceEvents(bus, { instanceId, cluster: config.cluster.enabled ? { redisUrl: config.redis.url!, keyPrefix: config.cluster.keyPrefix } : undefined, clock, logger });
   const cacheCfg = config.tts.cache;
+  // A cluster shares synthesized prompts through Redis, behind each instance's memory and disk.
+  const sharedTts = config.cluster.enabled && cacheCfg.enabled ? new RedisTtsCacheLevel({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, maxBytes: cacheCfg.redisMaxMB * 1024 * 1024, clock, logger }) : undefined;
   const ttsCache = cacheCfg.enabled
-    ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, logger })
+    ? new TtsCache({ dir: cacheCfg.dir ?? join(config.dataDir, 'tts-cache'), ttlMs: cacheCfg.ttlHours * 3_600_000, maxMemoryBytes: cacheCfg.maxMemoryMB * 1024 * 1024, shared: sharedTts, logger })
     : undefined;
   const speechFor = (c: VoxgateConfig) => {
     const tts = opts.tts ?? ttsFromConfig(c, logger);
@@ -153,13 +160,20 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const speech = speechFor(effective);
   // Expired TTS entries are never served; pruning only reclaims their memory and disk.
   const pruneTimer = ttsCache ? setInterval(() => void ttsCache.prune().catch((err: unknown) => logger.warn({ err }, 'TTS cache prune failed')), 3_600_000).unref() : undefined;
-  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, logger, clock, redisUrl: config.redis.url });
+  // A cluster's URLs carry this instance's routing token; what reaches it about another instance's call goes there.
+  const clusterSecret = config.cluster.enabled ? resolveSecret(config.cluster.secret, 'cluster.secret', process.env) : undefined;
+  const routing = clusterSecret ? new ClusterRouting({ secret: clusterSecret, instanceId, logger, clock }) : undefined;
+  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, publicUrls: () => config.server.publicUrls, logger, clock, redisUrl: config.redis.url, cluster: routing });
+  // A cluster's instances pace each carrier's call starts together (Redis); alone, this process does.
+  const sharedPacing = config.cluster.enabled ? new SharedCallPacing({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, clock, logger }) : undefined;
   const dialer = new OutboundDialer({
     carriers,
     carrierOfNumber: (number) => bots.carrierOfNumber(number),
     knowsBot: (name) => bots.has(name),
     dialPlanConnector: (request) => new DialPlanBot(request.dialPlan!, { variables: request.variables, logger, clock }),
     callsPerSecond: config.dialer.callsPerSecond,
+    carrierCallsPerSecond: config.dialer.carrierCallsPerSecond,
+    pacer: sharedPacing && ((carrier, callsPerSecond) => sharedPacing.pacer(carrier, callsPerSecond)),
     ringTimeoutSec: config.dialer.ringTimeoutSec,
     bus,
     clock,
@@ -239,7 +253,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
     await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, changes: alarms.changes, logger });
   });
-  await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), throttle: apiAuth.throttle, logger });
+  await app.register(webhookResponseRoutes, { prefix: '/webhook', router: webhookReplies, token: resolveSecret(config.webhook.responseToken, 'webhook.responseToken', process.env), throttle: apiAuth.throttle, logger, cluster: routing });
 
   // Each carrier mounts its webhooks and media socket under its prefix; all of them hand calls to the one registry.
   for (const carrier of carriers.list()) await carrier.registerRoutes(app, calls);
@@ -276,6 +290,11 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   // A sibling that died: one survivor ends its calls (cause instance-lost) and sends what it owed.
   const lostInstances = directory.shared ? new LostInstances({ directory, store, carriers, bus, notifier, campaigns, clock, logger, intervalMs: config.cluster.heartbeatMs }) : undefined;
   lostInstances?.start();
+  routing?.attach(directory);
+  // Edits, revocations and cache clears made through this instance's API reach the others at once, and theirs reach this one.
+  const configSync = config.cluster.enabled
+    ? await startClusterConfigSync({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, instanceId, refreshMs: config.cluster.configRefreshMs, config: runtime, auth: apiAuth, ttsCache, clock, logger })
+    : undefined;
   notifier.start();
   // Campaigns left running by a previous process go on (their interrupted attempts are never re-dialed).
   await campaigns.start();
@@ -322,6 +341,8 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await alarms.stop();
     detachMetrics();
     dialer.close();
+    await sharedPacing?.close();
+    await configSync?.stop();
     notifications.close();
     clearInterval(pruneTimer);
     process.off('unhandledRejection', onUnhandled);
@@ -339,5 +360,6 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     records.detach();
     records.stop();
     await store.close();
+    await sharedTts?.close();
   }
 }

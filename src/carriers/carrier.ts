@@ -12,6 +12,7 @@ import type { Clock } from '../runtime/clock.js';
 import type { OutboundReasonCode } from '../events/outbound-events.js';
 import type { CallHandler, OutboundFailure } from './leg.js';
 import type { HangupSide } from '../events/call-events.js';
+import type { ClusterRouting } from '../cluster/forwarding.js';
 
 /** An outbound call as the dialer asks a carrier to place it. */
 export interface PlaceCallRequest {
@@ -80,6 +81,13 @@ export interface CarrierContext {
   clock: Clock;
   /** REDIS_URL, when configured: state shared by every Voxgate process (e.g. signature nonces already seen). */
   redisUrl?: string;
+  /** Other public base URLs the carrier may use (server.publicUrls): signatures made for any of them hold. */
+  publicUrls?: () => readonly string[];
+  /**
+   * With `cluster.enabled`: the routing token every URL given to the carrier carries (`token`), and the
+   * forwarding of webhooks and streams that belong to another instance's calls.
+   */
+  cluster?: ClusterRouting;
 }
 
 export interface CarrierModule<Config = unknown> {

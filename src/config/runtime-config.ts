@@ -17,6 +17,13 @@ export const PROVIDER_SECTIONS = ['stt', 'tts', 'google'] as const;
 export type ProviderSection = (typeof PROVIDER_SECTIONS)[number];
 export type EntrySource = 'file' | 'api';
 
+/** One change made through this process's API (what other instances are told about). */
+export interface ConfigEdit {
+  kind: ConfigEntryKind;
+  name: string;
+  removed: boolean;
+}
+
 /** A rejected change: `status` is the HTTP status the API answers with, the message names the field. */
 export class RuntimeConfigError extends Error {
   constructor(
@@ -54,6 +61,7 @@ export class RuntimeConfig {
   private effective: VoxgateConfig;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(config: VoxgateConfig) => void>();
+  private readonly editListeners = new Set<(edit: ConfigEdit) => void>();
 
   private constructor(
     private readonly opts: RuntimeConfigOptions,
@@ -82,22 +90,25 @@ export class RuntimeConfig {
    * and ignored: this process keeps the configuration it has.
    */
   async refresh(): Promise<boolean> {
-    return this.exclusive(async () => {
-      const stored: Stored = { bots: new Map(), routes: new Map(), providers: new Map() };
-      for (const entry of await this.opts.entries.list()) mapFor(stored, entry.kind).set(entry.name, entry.body);
-      if (sameStored(stored, this.stored)) return false;
-      const candidate = this.merged(stored);
-      const result = configSchema.safeParse(candidate);
-      if (!result.success) {
-        this.opts.logger?.error({ problem: describeIssues(result.error, candidate) }, 'stored configuration changed elsewhere is invalid; keeping the current one');
-        return false;
-      }
-      await this.opts.apply?.(result.data);
-      this.stored = stored;
-      this.effective = result.data;
-      this.notify(result.data);
-      return true;
-    });
+    return this.exclusive(() => this.catchUp());
+  }
+
+  /** refresh()'s work, inside the queue. */
+  private async catchUp(): Promise<boolean> {
+    const stored: Stored = { bots: new Map(), routes: new Map(), providers: new Map() };
+    for (const entry of await this.opts.entries.list()) mapFor(stored, entry.kind).set(entry.name, entry.body);
+    if (sameStored(stored, this.stored)) return false;
+    const candidate = this.merged(stored);
+    const result = configSchema.safeParse(candidate);
+    if (!result.success) {
+      this.opts.logger?.error({ problem: describeIssues(result.error, candidate) }, 'stored configuration changed elsewhere is invalid; keeping the current one');
+      return false;
+    }
+    await this.opts.apply?.(result.data);
+    this.stored = stored;
+    this.effective = result.data;
+    this.notify(result.data);
+    return true;
   }
 
   /** The configuration in effect: the file with the stored changes. */
@@ -109,6 +120,23 @@ export class RuntimeConfig {
   onChange(listener: (config: VoxgateConfig) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Called after each change made here (not after a refresh that picked up another process's):
+   * the cluster tells the other instances to re-read the store.
+   */
+  onEdit(listener: (edit: ConfigEdit) => void): () => void {
+    this.editListeners.add(listener);
+    return () => this.editListeners.delete(listener);
+  }
+
+  /**
+   * A cheap digest of what is stored (names and update times, not bodies): when it has not moved
+   * since the last look, a periodic refresh need not read and decrypt every entry.
+   */
+  async storedVersion(): Promise<string> {
+    return this.opts.entries.version();
   }
 
   sourceOf(kind: ConfigEntryKind, name: string): EntrySource {
@@ -132,7 +160,7 @@ export class RuntimeConfig {
 
   /** Creates or replaces a bot; returns whether it was created and the bot as stored (masked). */
   async putBot(name: string, body: unknown): Promise<{ created: boolean; bot: BotConfig }> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       const input = withName(body, 'name', name);
       const existing = this.botsByName().get(name);
       const restored = restore(botSchema, input, existing);
@@ -144,7 +172,7 @@ export class RuntimeConfig {
   }
 
   async deleteBot(name: string): Promise<void> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       if (!this.botsByName().has(name)) throw new RuntimeConfigError(`bot: no bot named "${name}"`, 404);
       await this.change(withoutEntry(this.stored, 'bot', name, this.opts.file.bots.some((b) => b.name === name)), 409);
     });
@@ -161,7 +189,7 @@ export class RuntimeConfig {
   }
 
   async putRoute(number: string, body: unknown): Promise<{ created: boolean; route: RouteConfig }> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       const parsed = routeSchema.safeParse(withName(body, 'number', number));
       if (!parsed.success) throw new RuntimeConfigError(describeIssues(parsed.error), 400);
       const created = !this.getRoute(number);
@@ -171,7 +199,7 @@ export class RuntimeConfig {
   }
 
   async deleteRoute(number: string): Promise<void> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       if (!this.getRoute(number)) throw new RuntimeConfigError(`route: no route for number "${number}"`, 404);
       await this.change(withoutEntry(this.stored, 'route', number, this.opts.file.routes.some((r) => r.number === number)), 409);
     });
@@ -186,7 +214,7 @@ export class RuntimeConfig {
 
   /** Replaces a provider section; a masked secret keeps the one in effect. */
   async putProvider(section: ProviderSection, body: unknown): Promise<unknown> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       const restored = restore(providerSchemas[section], body, this.effective[section], section);
       const parsed = providerSchemas[section].safeParse(restored);
       if (!parsed.success) throw new RuntimeConfigError(describeIssues(parsed.error, undefined, section), 400);
@@ -197,7 +225,7 @@ export class RuntimeConfig {
 
   /** Forgets the stored section: the file's applies again. False when none was stored. */
   async resetProvider(section: ProviderSection): Promise<boolean> {
-    return this.exclusive(async () => {
+    return this.editing(async () => {
       if (!this.stored.providers.has(section)) return false;
       await this.change(withoutEntry(this.stored, 'provider', section, false), 409);
       return true;
@@ -244,8 +272,16 @@ export class RuntimeConfig {
     }
     this.stored = next.stored;
     this.effective = result.data;
-    this.opts.logger?.info({ kind: next.kind, name: next.name, removed: next.body === REMOVE || next.body === null }, 'configuration changed at run time');
+    const edit: ConfigEdit = { kind: next.kind, name: next.name, removed: next.body === REMOVE || next.body === null };
+    this.opts.logger?.info(edit, 'configuration changed at run time');
     this.notify(result.data);
+    for (const listener of this.editListeners) {
+      try {
+        listener(edit);
+      } catch (err) {
+        this.opts.logger?.error({ err }, 'configuration edit listener failed');
+      }
+    }
   }
 
   private notify(config: VoxgateConfig): void {
@@ -256,6 +292,18 @@ export class RuntimeConfig {
         this.opts.logger?.error({ err }, 'configuration change listener failed');
       }
     }
+  }
+
+  /**
+   * An edit, validated against what the store holds now: another process sharing it may have
+   * changed it since this one last looked (an edit built on a stale view could be valid here and
+   * invalid together with theirs). A store that cannot be read leaves the edit to fail on its write.
+   */
+  private editing<T>(task: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      await this.catchUp().catch((err: unknown) => this.opts.logger?.warn({ err }, 'stored configuration not re-read before an edit'));
+      return task();
+    });
   }
 
   /** One change at a time: each validates against the result of the one before. */

@@ -217,6 +217,8 @@ export const configSchema = z
             enabled: z.boolean().default(true),
             ttlHours: z.number().positive().default(24),
             maxMemoryMB: z.number().positive().default(64),
+            /** With cluster.enabled: cap of the TTS cache level in Redis shared by every instance (oldest entries evicted). */
+            redisMaxMB: z.number().positive().default(256),
             /** Defaults to <dataDir>/tts-cache. */
             dir: z.string().optional(),
           })
@@ -302,6 +304,8 @@ export const configSchema = z
       .object({
         /** Carriers queue calls above the account's rate (often 1-2/s by default); Voxgate paces itself to it. */
         callsPerSecond: z.number().positive().max(1000).default(2),
+        /** A carrier's own rate where its account limit differs, e.g. { twilio: 1 }; the others use callsPerSecond. */
+        carrierCallsPerSecond: z.record(z.string(), z.number().positive().max(1000)).default({}),
         ringTimeoutSec: z.number().int().min(1).max(300).default(45),
       })
       .strict()
@@ -351,6 +355,7 @@ export const configSchema = z
     if (cfg.cluster.enabled) {
       if (!cfg.redis.url) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cluster', 'enabled'], message: 'a cluster needs redis.url (REDIS_URL): the call registry and event fan-out live there' });
       if (!cfg.databaseUrl) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cluster', 'enabled'], message: 'a cluster needs databaseUrl (DATABASE_URL, PostgreSQL): every instance must share records and configuration' });
+      if (!cfg.secretsKey) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['secretsKey'], message: 'a cluster needs secretsKey (VOXGATE_SECRETS_KEY, the same on every instance): configuration stored through the API is sealed with it, and every instance must read it' });
       if (!cfg.cluster.secret) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cluster', 'secret'], message: 'a cluster needs cluster.secret (VOXGATE_CLUSTER_SECRET, the same on every instance)' });
     }
     const answering = cfg.bots.filter((b) => !b.isBase).map((b) => b.name);

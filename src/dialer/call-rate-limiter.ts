@@ -6,7 +6,17 @@
  */
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 
-export class CallRateLimiter {
+/** Paces call starts; this process alone (CallRateLimiter) or with every instance of a cluster (src/cluster/shared-rate-limiter.ts). */
+export interface CallPacer {
+  /** Runs `start` in the next free slot (at once when one is free). */
+  schedule(start: () => void): void;
+  /** Calls still waiting for their slot. */
+  readonly waiting: number;
+  /** Drops every waiting call (shutdown). */
+  close(): void;
+}
+
+export class CallRateLimiter implements CallPacer {
   private readonly intervalMs: number;
   /** When the next call may start. */
   private nextSlot = Number.NEGATIVE_INFINITY;

@@ -1,8 +1,9 @@
 /**
  * Places calls through a configured carrier and follows each one to its end: initiated -> (ringing)
  * -> answered -> completed, or failed with a reason code (no-answer, busy, declined, machine-detected,
- * error). Every change is published on the bus as `outbound.status`, naming the carrier. Calls start at
- * the configured calls-per-second rate; extra requests wait in order rather than being refused.
+ * error). Every change is published on the bus as `outbound.status`, naming the carrier. Each carrier's
+ * calls start at its configured calls-per-second rate (shared by every instance of a cluster); extra
+ * requests wait in order rather than being refused.
  *
  * The call id is chosen here and handed to the carrier, whose callbacks name the call by it.
  */
@@ -13,9 +14,10 @@ import { DialPlanBot } from '../bots/dial-plan/index.js';
 import type { OutboundFailure } from '../carriers/leg.js';
 import type { Carrier } from '../carriers/carrier.js';
 import type { Clock } from '../runtime/clock.js';
+import { ConfigError } from '../runtime/config-error.js';
 import type { EventBus } from '../events/bus.js';
 import type { OutboundCallRepository } from '../store/outbound-call-repository.js';
-import { CallRateLimiter } from './call-rate-limiter.js';
+import { CallRateLimiter, type CallPacer } from './call-rate-limiter.js';
 import { OutboundRequestError, type CallPlacer, type OutboundCallRequest } from './outbound.js';
 import type { OutboundReasonCode, OutboundStatus, OutboundStatusEvent } from '../events/outbound-events.js';
 
@@ -28,7 +30,12 @@ export interface OutboundDialerOptions {
   knowsBot: (name: string) => boolean;
   /** Builds the connector that runs a dial plan (the conversation API). */
   dialPlanConnector?: (request: OutboundCallRequest, callId: string) => BotConnector;
+  /** Each carrier's call starts are paced at this rate unless `carrierCallsPerSecond` names it. */
   callsPerSecond: number;
+  /** `dialer.carrierCallsPerSecond`: a carrier's own rate (its account limit). */
+  carrierCallsPerSecond?: Readonly<Record<string, number>>;
+  /** Builds a carrier's pacer; default this process alone (a cluster shares them through Redis). */
+  pacer?: (carrier: string, callsPerSecond: number) => CallPacer;
   /** Seconds the callee's phone may ring. Default 45. */
   ringTimeoutSec?: number;
   bus: EventBus;
@@ -57,12 +64,16 @@ const E164ISH = /^\+?[0-9]{3,15}$/;
 
 export class OutboundDialer implements CallPlacer {
   private readonly calls = new Map<string, PlacedCall>();
-  private readonly limiter: CallRateLimiter;
+  /** One pacer per carrier, made at its first call. */
+  private readonly pacers = new Map<string, CallPacer>();
   private readonly log: Logger;
   private readonly unsubscribe: (() => void)[];
 
   constructor(private readonly options: OutboundDialerOptions) {
-    this.limiter = new CallRateLimiter(options.callsPerSecond, options.clock);
+    const configured = options.carriers.names;
+    for (const name of Object.keys(options.carrierCallsPerSecond ?? {})) {
+      if (!configured.includes(name)) throw new ConfigError(`dialer.carrierCallsPerSecond.${name}: no carrier named "${name}" is configured (configured: ${configured.join(', ')})`);
+    }
     this.log = options.logger.child({ component: 'outbound-dialer' });
     // Digits and the end of answered calls come from the call's own events.
     this.unsubscribe = [
@@ -109,7 +120,7 @@ export class OutboundDialer implements CallPlacer {
       ?.insert({ conversationId, source: request.source, bot: request.bot ?? null, target, caller, notifyUrl: extra.notifyUrl ?? null, request: normalized, status: 'initiated', createdAt: now })
       .catch((err: unknown) => this.log.error({ err, conversationId }, 'outbound call record not written'));
     this.publish({ conversationId, carrier: carrier.name, status: 'initiated', at: now });
-    this.limiter.schedule(() => void this.fire(conversationId));
+    this.pacerOf(carrier.name).schedule(() => void this.fire(conversationId));
     return { conversationId };
   }
 
@@ -194,12 +205,24 @@ export class OutboundDialer implements CallPlacer {
 
   /** Calls waiting for their rate slot. */
   get queued(): number {
-    return this.limiter.waiting;
+    let waiting = 0;
+    for (const pacer of this.pacers.values()) waiting += pacer.waiting;
+    return waiting;
   }
 
   close(): void {
-    this.limiter.close();
+    for (const pacer of this.pacers.values()) pacer.close();
     for (const u of this.unsubscribe.splice(0)) u();
+  }
+
+  private pacerOf(carrier: string): CallPacer {
+    let pacer = this.pacers.get(carrier);
+    if (!pacer) {
+      const rate = this.options.carrierCallsPerSecond?.[carrier] ?? this.options.callsPerSecond;
+      pacer = this.options.pacer?.(carrier, rate) ?? new CallRateLimiter(rate, this.options.clock);
+      this.pacers.set(carrier, pacer);
+    }
+    return pacer;
   }
 
   private async fire(callId: string): Promise<void> {

@@ -3,6 +3,7 @@
  * Bodies are JSON validated by the runtime's own schemas before they get here; this layer stores
  * them, sealed with the cipher when one is given (they can hold vendor keys).
  */
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { requireEpochMs, requireOneOf, requireText } from './input-checks.js';
 import type { VoxgateDatabase } from './schema.js';
@@ -37,6 +38,17 @@ export class ConfigRepository {
       const body = this.open(r.body, `config entry ${r.kind} ${r.name}`);
       return { kind: r.kind as ConfigEntryKind, name: r.name, body: isTombstone(body) ? null : body, updatedAt: Number(r.updated_at) };
     });
+  }
+
+  /**
+   * A digest of every entry's kind, name and update time, without reading the bodies: it moves
+   * whenever an entry is written or removed (another process sharing the store edited it).
+   */
+  async version(): Promise<string> {
+    const rows = await this.db.selectFrom('config_entries').select(['kind', 'name', 'updated_at']).orderBy('kind').orderBy('name').execute();
+    return createHash('sha256')
+      .update(JSON.stringify(rows.map((r) => [r.kind, r.name, Number(r.updated_at)])))
+      .digest('hex');
   }
 
   /** Creates or replaces an entry; `body: null` stores a tombstone (the file's entry stays hidden). */

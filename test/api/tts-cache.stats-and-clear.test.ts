@@ -15,7 +15,7 @@ describe('TTS cache API', () => {
     const provider = new ToneTtsProvider();
     const app = await bareApp(ttsCacheRoutes, { cache, logger: silentLogger() });
     try {
-      expect((await app.inject({ url: '/api/v1/tts-cache' })).json()).toEqual({ enabled: true, hits: 0, misses: 0, entries: 0, bytes: 0, hitRate: null });
+      expect((await app.inject({ url: '/api/v1/tts-cache' })).json()).toEqual({ enabled: true, hits: 0, hitsByLevel: { memory: 0, disk: 0, shared: 0, joined: 0 }, misses: 0, entries: 0, bytes: 0, hitRate: null });
 
       await collectAudio(cache.synthesize(provider, req));
       await collectAudio(cache.synthesize(provider, req));

@@ -4,6 +4,7 @@
  * service-wide views (live stream, alarm stream). Skip when Redis or PostgreSQL is unreachable:
  * `clusterReachable`.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,9 @@ import { PlivoSimulator } from '../../src/sim/plivo-simulator.js';
 import { openDatabase } from '../../src/store/database.js';
 import { deleteRedisKeys, REDIS_TEST_URL, redisProbe, uniqueRedisPrefix } from './campaign-redis.js';
 import { createScratchPgDatabase, pgProbe } from './store-fixtures.js';
+
+/** Every instance of one cluster seals API-stored configuration with the same key. */
+const SERVICE_VIEW_SECRETS_KEY = randomBytes(32).toString('hex');
 
 export const clusterReachable = redisProbe.reachable && pgProbe.reachable;
 export const CLUSTER_NUMBER = '+14155550100';
@@ -53,6 +57,7 @@ export async function startServiceViewCluster(rawConfig: Record<string, unknown>
         dataDir,
         databaseUrl: db.url,
         redis: { url: REDIS_TEST_URL },
+        secretsKey: SERVICE_VIEW_SECRETS_KEY,
         cluster: { enabled: true, secret: 'service-view-cluster-secret-0123456789abcdef', keyPrefix: prefix, heartbeatMs: 200, leaseMs: 1000 },
         log: { level: 'silent' },
         carriers: { plivo: { authId: AUTH_ID, authToken: AUTH_TOKEN, apiBaseUrl: restBaseUrl } },

@@ -13,7 +13,7 @@ describe('TtsCache: a repeated prompt is served from memory', () => {
     expect(first.length).toBe(2400);
     expect(second).toEqual(first);
     expect(provider.calls).toHaveLength(1);
-    expect(cache.stats()).toEqual({ hits: 1, misses: 1, entries: 1, bytes: 4800 });
+    expect(cache.stats()).toEqual({ hits: 1, hitsByLevel: { memory: 1, disk: 0, shared: 0, joined: 0 }, misses: 1, entries: 1, bytes: 4800 });
   });
 
   it('streams a miss chunk by chunk as the provider produces it', async () => {

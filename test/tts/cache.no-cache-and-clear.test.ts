@@ -16,7 +16,7 @@ describe('TtsCache: per-message opt-out (disableTtsCache)', () => {
     const provider = new ToneTtsProvider();
     const cache = new TtsCache({ dir: tmp.dir });
     await collectAudio(cache.synthesize(provider, req, { noCache: true }));
-    expect(cache.stats()).toEqual({ hits: 0, misses: 0, entries: 0, bytes: 0 });
+    expect(cache.stats()).toEqual({ hits: 0, hitsByLevel: { memory: 0, disk: 0, shared: 0, joined: 0 }, misses: 0, entries: 0, bytes: 0 });
     expect(await tmp.files()).toEqual([]);
     await collectAudio(cache.synthesize(provider, req)); // cached now
     await collectAudio(cache.synthesize(provider, req, { noCache: true })); // still goes to the provider

@@ -110,6 +110,7 @@ export class ClientScopeError extends Error {
 
 export class ApiAuth {
   private readonly revocations = new Map<string, { revoked: boolean; checkedAt: number }>();
+  private readonly revokedListeners = new Set<(clientId: string) => void>();
 
   private constructor(
     readonly clients: OAuthClientRepository,
@@ -171,8 +172,9 @@ export class ApiAuth {
 
   /**
    * Revokes the client and forgets its cached state here at once (other processes notice within
-   * the cache time). With `by`, the caller must hold every scope the client holds (the rule
-   * creation follows), else ClientScopeError: clients:write alone is no way to revoke an admin.
+   * the cache time, or at once when a cluster relays `onRevoked` to their `forgetRevocationState`).
+   * With `by`, the caller must hold every scope the client holds (the rule creation follows), else
+   * ClientScopeError: clients:write alone is no way to revoke an admin.
    */
   async revokeClient(clientId: string, by?: Pick<Principal, 'scopes'>): Promise<OAuthClientInfo | undefined> {
     if (by) {
@@ -183,7 +185,21 @@ export class ApiAuth {
     }
     const client = await this.clients.revoke(clientId);
     this.revocations.delete(clientId);
+    if (client) {
+      for (const listener of this.revokedListeners) listener(clientId);
+    }
     return client;
+  }
+
+  /** Called after a client was revoked through this process (the cluster tells the other instances). */
+  onRevoked(listener: (clientId: string) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => void this.revokedListeners.delete(listener);
+  }
+
+  /** Another process revoked the client: its cached state here is stale, the next request asks the store. */
+  forgetRevocationState(clientId: string): void {
+    this.revocations.delete(clientId);
   }
 
   /** Closes the failure counters' Redis connection, if any. */

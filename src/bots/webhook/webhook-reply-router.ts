@@ -1,9 +1,14 @@
 /**
  * Voxgate's response endpoint (`DCS_RESPONSE_URL` role): the brain POSTs a reply for a live call and
- * the router hands it to that call's webhook connector.
+ * the router hands it to that call's webhook connector. With a cluster, a reply for a call another
+ * instance runs (its `call_id` is in the call directory, or the URL's routing token names it) is
+ * forwarded there and answered with the owner's answer.
  */
 import { checkStaticBearer, refuseStaticBearer, type StaticBearerThrottle } from '../../api/auth/static-bearer.js';
 import type { FastifyPluginAsync } from 'fastify';
+import type { ClusterRouting } from '../../cluster/forwarding.js';
+import { ROUTING_PARAM } from '../../cluster/routing-token.js';
+import { requestOrigin } from '../../carriers/public-urls.js';
 import type { Logger } from '../../logger.js';
 import { parseWebhookReply, WebhookReplyError } from './webhook-reply.js';
 import type { WebhookReply } from './webhook-reply.js';
@@ -30,6 +35,11 @@ export class WebhookReplyRouter {
   unregister(callId: string, connector?: WebhookReplyTarget): void {
     if (connector && this.calls.get(callId) !== connector) return;
     this.calls.delete(callId);
+  }
+
+  /** Whether a conversation of this process answers to `callId`. */
+  has(callId: string): boolean {
+    return this.calls.has(callId);
   }
 
   get size(): number {
@@ -62,6 +72,8 @@ export interface WebhookResponseRoutesOptions {
   /** The API's brute-force limits, applied to the token check. */
   throttle?: StaticBearerThrottle;
   logger?: Logger;
+  /** With a cluster: replies for another instance's calls are forwarded there. */
+  cluster?: ClusterRouting;
 }
 
 /** `POST /response`: mount with a prefix (`/webhook`). */
@@ -75,6 +87,20 @@ export const webhookResponseRoutes: FastifyPluginAsync<WebhookResponseRoutesOpti
         opts.logger?.warn({ ip: req.ip, reason: outcome.reason }, 'webhook reply rejected: missing, wrong or locked-out bearer token');
         return refuseStaticBearer(reply, outcome, 'webhook reply', 'voxgate');
       }
+    }
+    if (opts.cluster) {
+      const body: unknown = req.body;
+      const callId = body && typeof body === 'object' && typeof (body as { call_id?: unknown }).call_id === 'string' ? (body as { call_id: string }).call_id : undefined;
+      const token = (req.query as Record<string, unknown> | undefined)?.[ROUTING_PARAM];
+      const decision = await opts.cluster.route(req, reply, {
+        what: 'webhook bot reply',
+        token: typeof token === 'string' ? token : undefined,
+        callKeys: callId ? [{ callId }] : [],
+        knownHere: callId === undefined || router.has(callId),
+        body: JSON.stringify(body ?? null),
+        cameIn: requestOrigin(req),
+      });
+      if (decision.handle === 'replied') return reply;
     }
     const result = router.deliver(req.body);
     if (result.status !== 200) {

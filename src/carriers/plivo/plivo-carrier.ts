@@ -5,6 +5,7 @@ import type { Carrier, CarrierCallState, CarrierModule, PlaceCallRequest } from 
 import type { OutboundFailure } from '../leg.js';
 import type { OutboundReasonCode } from '../../events/outbound-events.js';
 import { trimBase } from '../public-urls.js';
+import { withRoutingToken } from '../../cluster/routing-token.js';
 import { PLIVO_CONTENT_TYPES, streamExtraHeadersProblem } from './answer-xml.js';
 import { PlivoRestClient } from './rest-client.js';
 import { PLIVO, hangupSide, plivoRoutes } from './routes.js';
@@ -72,6 +73,8 @@ export const plivoCarrier: CarrierModule<PlivoConfig> = {
     const authToken = resolveSecret(config.authToken, 'carriers.plivo.authToken', process.env);
     const rest = new PlivoRestClient({ authId: config.authId, authToken: authToken ?? '', baseUrl: config.apiBaseUrl });
     const base = () => `${trimBase(context.publicUrl())}${PREFIX}`;
+    // With a cluster, the URLs of a placed call name this instance, so its callbacks come back here.
+    const routed = (url: string) => withRoutingToken(url, context.cluster?.token);
     return {
       name: PLIVO,
       prefix: PREFIX,
@@ -81,6 +84,10 @@ export const plivoCarrier: CarrierModule<PlivoConfig> = {
           get publicBaseUrl() {
             return context.publicUrl();
           },
+          get publicBaseUrls() {
+            return context.publicUrls?.() ?? [];
+          },
+          cluster: context.cluster,
           authToken,
           contentType: config.contentType,
           streamExtraHeaders: config.streamExtraHeaders,
@@ -98,13 +105,13 @@ export const plivoCarrier: CarrierModule<PlivoConfig> = {
         const res = await rest.makeCall({
           from: request.from,
           to: request.to,
-          answerUrl: `${base()}/answer${q}`,
-          hangupUrl: `${base()}/hangup${q}`,
-          ringUrl: `${base()}/ring${q}`,
+          answerUrl: routed(`${base()}/answer${q}`),
+          hangupUrl: routed(`${base()}/hangup${q}`),
+          ringUrl: routed(`${base()}/ring${q}`),
           callerName: request.callerDisplayName,
           ringTimeout: request.ringTimeoutSec,
           ...(request.machineDetection
-            ? { machineDetection: request.machineDetection === 'disconnect' ? ('hangup' as const) : ('true' as const), machineDetectionUrl: `${base()}/machine${q}` }
+            ? { machineDetection: request.machineDetection === 'disconnect' ? ('hangup' as const) : ('true' as const), machineDetectionUrl: routed(`${base()}/machine${q}`) }
             : {}),
         });
         return { carrierRequestId: res.requestUuid };

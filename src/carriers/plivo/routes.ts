@@ -17,10 +17,15 @@ import type { HangupSide } from '../../events/call-events.js';
 import type { Logger } from '../../logger.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { first, parseForm, type FormParams } from '../callback-params.js';
-import { trimBase, httpForm, wsForm } from '../public-urls.js';
+import { trimBase, httpForm, wsForm, signatureBases, type PublicOrigin } from '../public-urls.js';
 import { signedWebhooks } from '../signed-webhooks.js';
 import { createReplayGuard, type ReplayGuard } from '../replay-guard.js';
 import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
+import { relayStream } from '../websocket-media/stream-relay.js';
+import { routeStreamUpgrade } from '../websocket-media/stream-routing.js';
+import type { ClusterRouting } from '../../cluster/forwarding.js';
+import type { InstanceInfo } from '../../cluster/call-directory.js';
+import { ROUTING_PARAM, withRoutingToken } from '../../cluster/routing-token.js';
 import { StreamAdmission } from '../websocket-media/stream-admission.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
 import { dialXml, formatExtraHeaders, hangupXml, parseExtraHeaders, parsePlivoContentType, streamExtraHeadersProblem, streamXml, type PlivoContentType } from './answer-xml.js';
@@ -34,6 +39,10 @@ export const PLIVO = 'plivo';
 export interface PlivoRoutesOptions {
   /** e.g. "http://127.0.0.1:8080": base for signature URLs; the stream URL is its ws(s):// form + prefix + "/stream". Read per request. */
   publicBaseUrl: string;
+  /** Other public base URLs Plivo may use (server.publicUrls): signatures made for any of them hold. Read per request. */
+  publicBaseUrls?: readonly string[];
+  /** With a cluster: routing tokens in the URLs given to Plivo, and forwarding of what belongs to another instance. */
+  cluster?: ClusterRouting;
   /** When set, Signature V3 is verified on every callback (403) and on the stream upgrade (close 1008). */
   authToken?: string;
   contentType: PlivoContentType;
@@ -97,6 +106,8 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   const admission = opts.streamAdmission ?? new StreamAdmission();
   // Options are read per request: the app may only learn its public URL after listening.
   const baseUrl = () => trimBase(httpForm(opts.publicBaseUrl));
+  const publicBases = (cameIn: PublicOrigin) => signatureBases([opts.publicBaseUrl, ...(opts.publicBaseUrls ?? [])], cameIn);
+  const routed = (url: string) => withRoutingToken(url, opts.cluster?.token);
 
   scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: CALLBACK_BODY_LIMIT }, (_req, body, done) => {
     done(null, parseForm(body as string));
@@ -132,7 +143,32 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     return `X-Plivo-Signature-V3-Nonce ${nonce} was already used within the last ${Math.round(replayGuard.windowMs / 1000)} s`;
   }
 
-  const webhooks = signedWebhooks({ label: 'Plivo', noun: 'callback', logger: log, baseUrl, signatureProblem, replayProblem });
+  const webhooks = signedWebhooks({
+    label: 'Plivo',
+    noun: 'callback',
+    logger: log,
+    publicBases,
+    signatureProblem,
+    replayProblem,
+    ...(opts.cluster
+      ? {
+          cluster: {
+            routing: opts.cluster,
+            // Plivo names the call by its CallUUID; calls Voxgate placed also carry Voxgate's id in their URLs.
+            callKeys: (params: FormParams) => [
+              ...(first(params.CallUUID) ? [{ carrier: PLIVO, carrierCallId: first(params.CallUUID)! }] : []),
+              ...(first(params.callId) ? [{ callId: first(params.callId)! }] : []),
+            ],
+            knownHere: (params: FormParams) => {
+              const callUuid = first(params.CallUUID);
+              const placedId = first(params.callId);
+              return (callUuid !== undefined && (handler.findCall(PLIVO, callUuid) !== undefined || handler.endedCall(PLIVO, callUuid) !== undefined)) || (placedId !== undefined && handler.isOutbound?.(placedId) === true);
+            },
+            startsCall: ['answer'],
+          },
+        }
+      : {}),
+  });
   const callbackParams = webhooks.params;
   const requireCallUuid = (params: FormParams, reply: FastifyReply, route: string) => webhooks.require(params, 'CallUUID', reply, route);
 
@@ -187,7 +223,7 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     // The call and its ticket ride in the stream URL, which the upgrade's signature covers: the stream serves this call only.
     const streamQuery = new URLSearchParams({ callUuid, ticket: admission.ticketFor(callUuid) });
     const xml = streamXml({
-      streamUrl: `${wsForm(baseUrl())}${prefix}/stream?${streamQuery.toString()}`,
+      streamUrl: routed(`${wsForm(baseUrl())}${prefix}/stream?${streamQuery.toString()}`),
       contentType: opts.contentType,
       extraHeaders: opts.streamExtraHeaders,
     });
@@ -277,14 +313,24 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
   function transferXmlUrl(target: string, headers?: Record<string, string>): string {
     const query = new URLSearchParams({ target });
     if (headers && Object.keys(headers).length > 0) query.set('sipHeaders', formatExtraHeaders(headers));
-    return `${baseUrl()}${prefix}/dial?${query.toString()}`;
+    return routed(`${baseUrl()}${prefix}/dial?${query.toString()}`);
   }
 
   /** Why a stream upgrade is refused, decided before the upgrade (the replay check may wait on Redis); read by `stream`. */
   const refusedUpgrades = new WeakMap<FastifyRequest, { problem: string; closeReason: string }>();
+  /** Streams of another instance's calls (their routing token names it): piped there, unchecked here. */
+  const relayedUpgrades = new WeakMap<FastifyRequest, { owner: InstanceInfo; headers: Record<string, string> }>();
 
   async function checkStreamUpgrade(request: FastifyRequest): Promise<void> {
-    const signature = signatureProblem(request, baseUrl() + request.url);
+    const token = (request.query as Record<string, unknown>)[ROUTING_PARAM];
+    const route = await routeStreamUpgrade(request, typeof token === 'string' ? token : undefined, { cluster: opts.cluster, publicBases });
+    if (route.handle === 'refuse') return void refusedUpgrades.set(request, route);
+    if (route.handle === 'relay') return void relayedUpgrades.set(request, route);
+    let signature: string | undefined;
+    for (const base of route.bases) {
+      signature = signatureProblem(request, base + request.url);
+      if (!signature) break;
+    }
     if (signature) return void refusedUpgrades.set(request, { problem: signature, closeReason: 'invalid X-Plivo-Signature-V3' });
     const replay = await replayProblem(request);
     if (replay) return void refusedUpgrades.set(request, { problem: `replayed upgrade: ${replay}`, closeReason: 'replayed X-Plivo-Signature-V3-Nonce' });
@@ -300,6 +346,11 @@ export async function plivoRoutes(scope: FastifyInstance, opts: PlivoRoutesOptio
     if (refused) {
       log.warn({ url: request.url, ip: request.ip }, `Plivo stream upgrade rejected: ${refused.problem}`);
       socket.close(1008, refused.closeReason);
+      return;
+    }
+    const relayed = relayedUpgrades.get(request);
+    if (relayed) {
+      relayStream(socket, { label: 'Plivo', owner: relayed.owner, url: request.url, headers: relayed.headers, logger: log, maxMessageBytes: opts.maxMessageBytes });
       return;
     }
     const boundCallUuid = (request.query as { callUuid: string }).callUuid;

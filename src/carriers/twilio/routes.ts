@@ -15,9 +15,12 @@ import type { CallEnd, CallHandler, CallInfo } from '../leg.js';
 import type { Logger } from '../../logger.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { first, parseForm, type FormParams } from '../callback-params.js';
-import { httpForm, trimBase, wsForm } from '../public-urls.js';
+import { formEncode, httpForm, signatureBases, trimBase, wsForm, type PublicOrigin } from '../public-urls.js';
 import { signedWebhooks } from '../signed-webhooks.js';
 import { acceptMediaStream } from '../websocket-media/stream-acceptor.js';
+import { relayStream } from '../websocket-media/stream-relay.js';
+import { routeStreamUpgrade, type StreamRoute } from '../websocket-media/stream-routing.js';
+import type { ClusterRouting } from '../../cluster/forwarding.js';
 import { StreamAdmission } from '../websocket-media/stream-admission.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../websocket-media/websocket-leg.js';
 import { twilioCallControl } from './call-control.js';
@@ -31,6 +34,13 @@ export const TWILIO = 'twilio';
 export interface TwilioRoutesOptions {
   /** e.g. "https://voice.example.com": base of the URLs Twilio signs; the stream URL is its wss:// form + prefix + "/stream". Read per request. */
   publicBaseUrl: string;
+  /** Other public base URLs Twilio may use (server.publicUrls): signatures made for any of them hold. Read per request. */
+  publicBaseUrls?: readonly string[];
+  /**
+   * With a cluster: routing tokens in the URLs given to Twilio (in the stream URL's path, as Twilio drops
+   * a stream URL's query), and forwarding of what belongs to another instance.
+   */
+  cluster?: ClusterRouting;
   /** When set, X-Twilio-Signature is verified on every webhook (403) and on the stream upgrade (close 1008). */
   authToken?: string;
   /** The live-call registry. */
@@ -82,6 +92,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
   const admission = opts.streamAdmission ?? new StreamAdmission();
   // Read per request: the app may only learn its public URL after listening.
   const baseUrl = () => trimBase(httpForm(opts.publicBaseUrl));
+  const publicBases = (cameIn: PublicOrigin) => signatureBases([opts.publicBaseUrl, ...(opts.publicBaseUrls ?? [])], cameIn);
 
   scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: CALLBACK_BODY_LIMIT }, (_req, body, done) => {
     done(null, parseForm(body as string));
@@ -117,9 +128,29 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
     label: 'Twilio',
     noun: 'webhook',
     logger: log,
-    baseUrl,
+    publicBases,
     signatureProblem,
     bodyParams: (body) => (jsonBody(body) ? body.params : body && typeof body === 'object' ? (body as FormParams) : {}),
+    // A JSON body's signature covers its bytes: it is forwarded as it came.
+    encodeBody: (body) => (jsonBody(body) ? body.raw : body && typeof body === 'object' ? formEncode(body as FormParams) : ''),
+    ...(opts.cluster
+      ? {
+          cluster: {
+            routing: opts.cluster,
+            // Twilio names the call by its CallSid; calls Voxgate placed also carry Voxgate's id in their URLs.
+            callKeys: (params: FormParams) => [
+              ...(first(params.CallSid) ? [{ carrier: TWILIO, carrierCallId: first(params.CallSid)! }] : []),
+              ...(first(params.callId) ? [{ callId: first(params.callId)! }] : []),
+            ],
+            knownHere: (params: FormParams) => {
+              const callSid = first(params.CallSid);
+              const placedId = first(params.callId);
+              return (callSid !== undefined && (handler.findCall(TWILIO, callSid) !== undefined || handler.endedCall(TWILIO, callSid) !== undefined)) || (placedId !== undefined && handler.isOutbound?.(placedId) === true);
+            },
+            startsCall: ['voice'],
+          },
+        }
+      : {}),
   });
   const webhookParams = webhooks.params;
   const requireCallSid = (params: FormParams, reply: FastifyReply, route: string) => webhooks.require(params, 'CallSid', reply, route);
@@ -171,7 +202,8 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
       }
       log.info({ callId: info.callId, callSid, direction: info.direction }, 'Twilio call answered');
     }
-    twiml(reply, connectStreamTwiml(`${wsForm(baseUrl())}${prefix}/stream`, { callId: info.callId, [STREAM_TICKET_PARAMETER]: admission.ticketFor(callSid) }));
+    const streamPath = opts.cluster ? `/stream/${opts.cluster.token}` : '/stream';
+    twiml(reply, connectStreamTwiml(`${wsForm(baseUrl())}${prefix}${streamPath}`, { callId: info.callId, [STREAM_TICKET_PARAMETER]: admission.ticketFor(callSid) }));
   }
 
   async function status(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -238,9 +270,31 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
     twiml(reply, '<Response/>');
   }
 
+  /** Where each upgrade goes, decided before it (the cluster may ask Redis); read by `stream`. */
+  const upgradeRoutes = new WeakMap<FastifyRequest, StreamRoute>();
+
+  async function routeUpgrade(request: FastifyRequest): Promise<void> {
+    const token = (request.params as { routingToken?: string }).routingToken;
+    upgradeRoutes.set(request, await routeStreamUpgrade(request, token, { cluster: opts.cluster, publicBases }));
+  }
+
   function stream(socket: WebSocket, request: FastifyRequest): void {
+    const route = upgradeRoutes.get(request) ?? { handle: 'refuse', problem: 'the upgrade was not routed', closeReason: 'internal error' };
+    if (route.handle === 'refuse') {
+      log.warn({ url: request.url, ip: request.ip }, `Twilio stream upgrade rejected: ${route.problem}`);
+      socket.close(1008, route.closeReason);
+      return;
+    }
+    if (route.handle === 'relay') {
+      relayStream(socket, { label: 'Twilio', owner: route.owner, url: request.url, headers: route.headers, logger: log, maxMessageBytes: opts.maxMessageBytes });
+      return;
+    }
     // Twilio signs the WebSocket handshake over the wss:// URL it was given, without parameters.
-    const problem = signatureProblem(request, `${wsForm(baseUrl())}${request.url}`);
+    let problem: string | undefined;
+    for (const base of route.bases) {
+      problem = signatureProblem(request, `${wsForm(base)}${request.url}`);
+      if (!problem) break;
+    }
     if (problem) {
       log.warn({ url: request.url, ip: request.ip }, `Twilio stream upgrade rejected: ${problem}`);
       socket.close(1008, 'invalid X-Twilio-Signature');
@@ -268,5 +322,7 @@ export async function twilioRoutes(scope: FastifyInstance, opts: TwilioRoutesOpt
     scope.route({ method, url: '/status', handler: status });
     scope.route({ method, url: '/amd', handler: amd });
   }
-  scope.get('/stream', { websocket: true }, stream);
+  scope.get('/stream', { websocket: true, preValidation: routeUpgrade }, stream);
+  // The stream URL of a cluster's instance carries its routing token in the path (Twilio drops a stream URL's query).
+  if (opts.cluster) scope.get('/stream/:routingToken', { websocket: true, preValidation: routeUpgrade }, stream);
 }

@@ -5,6 +5,7 @@ import type { Carrier, CarrierCallState, CarrierModule, PlaceCallRequest } from 
 import type { OutboundFailure } from '../leg.js';
 import type { OutboundReasonCode } from '../../events/outbound-events.js';
 import { trimBase } from '../public-urls.js';
+import { withRoutingToken } from '../../cluster/routing-token.js';
 import { TwilioRestClient } from './rest-client.js';
 import { TWILIO, twilioCause, twilioRoutes } from './routes.js';
 
@@ -63,6 +64,8 @@ export const twilioCarrier: CarrierModule<TwilioConfig> = {
     const authToken = resolveSecret(config.authToken, 'carriers.twilio.authToken', process.env);
     const rest = new TwilioRestClient({ accountSid: config.accountSid ?? '', authToken: authToken ?? '', baseUrl: config.apiBaseUrl });
     const base = () => `${trimBase(context.publicUrl())}${PREFIX}`;
+    // With a cluster, the URLs of a placed call name this instance, so its callbacks come back here.
+    const routed = (url: string) => withRoutingToken(url, context.cluster?.token);
     return {
       name: TWILIO,
       prefix: PREFIX,
@@ -72,6 +75,10 @@ export const twilioCarrier: CarrierModule<TwilioConfig> = {
           get publicBaseUrl() {
             return context.publicUrl();
           },
+          get publicBaseUrls() {
+            return context.publicUrls?.() ?? [];
+          },
+          cluster: context.cluster,
           authToken,
           handler,
           rest,
@@ -85,13 +92,13 @@ export const twilioCarrier: CarrierModule<TwilioConfig> = {
         const call = await rest.createCall({
           to: request.to,
           from: request.from,
-          url: `${base()}/voice${q}`,
-          statusCallback: `${base()}/status${q}`,
+          url: routed(`${base()}/voice${q}`),
+          statusCallback: routed(`${base()}/status${q}`),
           statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
           timeout: request.ringTimeoutSec,
           // Asynchronous detection: the bot starts at once instead of after seconds of analysis.
           ...(request.machineDetection
-            ? { machineDetection: 'Enable' as const, asyncAmd: true, asyncAmdStatusCallback: `${base()}/amd${q}&amd=${request.machineDetection}` }
+            ? { machineDetection: 'Enable' as const, asyncAmd: true, asyncAmdStatusCallback: routed(`${base()}/amd${q}&amd=${request.machineDetection}`) }
             : {}),
         });
         return { carrierRequestId: call.sid };

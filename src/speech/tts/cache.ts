@@ -1,7 +1,8 @@
 /**
  * The shared TTS cache (seed 004 §6.3.10): a prompt synthesized once is played from the cache for
  * every later call until its lifetime (default 24 h) runs out. Memory LRU bounded by bytes in front
- * of an optional directory that survives restarts. A bot opts a message out with `disableTtsCache`.
+ * of an optional directory that survives restarts, then an optional level shared by every instance
+ * of a cluster (Redis), then the provider. A bot opts a message out with `disableTtsCache`.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
@@ -18,13 +19,45 @@ export interface TtsCacheOptions {
   maxMemoryBytes?: number;
   /** Lifetime of an entry from its creation. Default 24 h. */
   ttlMs?: number;
+  /** A level shared with the other instances (RedisTtsCacheLevel), looked up after disk, written after each synthesis. */
+  shared?: SharedTtsLevel;
   clock?: Clock;
   logger?: Logger;
 }
 
+/** What an entry's audio is (kept with it on disk and in the shared level). */
+export interface TtsEntryMeta {
+  createdAt: number;
+  provider: string;
+  language: string;
+  voice?: string;
+  ssml: boolean;
+  sampleRate: number;
+  samples: number;
+}
+
+export interface SharedTtsEntry {
+  samples: Int16Array;
+  meta: TtsEntryMeta;
+}
+
+/**
+ * A cache level shared between processes. Its failures must not fail a prompt: `get` resolves
+ * undefined and `set` gives up when the level is unusable (the implementation logs why).
+ */
+export interface SharedTtsLevel {
+  readonly name: string;
+  get(key: string): Promise<SharedTtsEntry | undefined>;
+  /** `lifetimeMs`: what is left of the entry's lifetime. */
+  set(key: string, entry: SharedTtsEntry, lifetimeMs: number): Promise<void>;
+  clear(): Promise<void>;
+}
+
 export interface TtsCacheStats {
-  /** Requests served without calling the provider (memory, disk, or joining an identical synthesis). */
+  /** Requests served without calling the provider (memory, disk, shared level, or joining an identical synthesis). */
   hits: number;
+  /** The hits by where they were served from. */
+  hitsByLevel: { memory: number; disk: number; shared: number; joined: number };
   /** Requests that called the provider. */
   misses: number;
   /** Entries and audio bytes held in memory. */
@@ -46,15 +79,8 @@ interface MemoryEntry {
   createdAt: number;
 }
 
-interface DiskMeta {
+interface DiskMeta extends TtsEntryMeta {
   version: 1;
-  createdAt: number;
-  provider: string;
-  language: string;
-  voice?: string;
-  ssml: boolean;
-  sampleRate: number;
-  samples: number;
 }
 
 /** One synthesis shared by every concurrent request for the same key. */
@@ -96,13 +122,17 @@ export class TtsCache {
   private memoryBytes = 0;
   private readonly inflight = new Map<string, Flight>();
   private hits = 0;
+  private readonly hitsByLevel = { memory: 0, disk: 0, shared: 0, joined: 0 };
   private misses = 0;
+  private readonly shared?: SharedTtsLevel;
+  private readonly clearedListeners = new Set<() => void>();
   /** Bumped by clear(): a synthesis started before it must not repopulate the cache. */
   private generation = 0;
   private dirReady?: Promise<void>;
 
   constructor(options: TtsCacheOptions = {}) {
     this.dir = options.dir;
+    this.shared = options.shared;
     this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.clock = options.clock ?? systemClock;
@@ -126,21 +156,37 @@ export class TtsCache {
     const cached = this.memoryGet(key);
     if (cached) {
       this.hits++;
+      this.hitsByLevel.memory++;
       yield cached.slice(); // callers may transform audio in place; the entry must stay intact
       return;
     }
     let flight = this.inflight.get(key);
-    if (flight) this.hits++;
-    else flight = this.startFlight(key, provider, req);
+    if (flight) {
+      this.hits++;
+      this.hitsByLevel.joined++;
+    } else flight = this.startFlight(key, provider, req);
     yield* this.follow(flight, signal);
   }
 
   stats(): TtsCacheStats {
-    return { hits: this.hits, misses: this.misses, entries: this.memory.size, bytes: this.memoryBytes };
+    return { hits: this.hits, hitsByLevel: { ...this.hitsByLevel }, misses: this.misses, entries: this.memory.size, bytes: this.memoryBytes };
   }
 
-  /** Empties memory and disk (the administrator's "clear TTS cache"). */
+  /** Empties memory, disk and the shared level (the administrator's "clear TTS cache"). */
   async clear(): Promise<void> {
+    await this.sharedCall('clear', () => this.shared!.clear());
+    await this.clearLocal();
+    for (const listener of this.clearedListeners) listener();
+  }
+
+  /** Called after clear() (a cluster tells the other instances to empty their own levels). */
+  onCleared(listener: () => void): () => void {
+    this.clearedListeners.add(listener);
+    return () => void this.clearedListeners.delete(listener);
+  }
+
+  /** Empties memory and disk only: another instance cleared the cache, the shared level with it. */
+  async clearLocal(): Promise<void> {
     this.generation++;
     this.memory.clear();
     this.memoryBytes = 0;
@@ -197,10 +243,19 @@ export class TtsCache {
     };
     try {
       const fromDisk = await this.diskGet(key);
+      const fromShared = fromDisk ? undefined : await this.sharedGet(key);
       if (fromDisk) {
         this.hits++;
+        this.hitsByLevel.disk++;
         this.memorySet(key, fromDisk);
         flight.chunks.push(fromDisk.samples.slice());
+      } else if (fromShared) {
+        this.hits++;
+        this.hitsByLevel.shared++;
+        const entry = { samples: fromShared.samples, createdAt: fromShared.meta.createdAt };
+        this.memorySet(key, entry);
+        await this.diskSet(key, entry, provider, req);
+        flight.chunks.push(entry.samples.slice());
       } else {
         this.misses++;
         const signal = flight.controller.signal;
@@ -216,6 +271,7 @@ export class TtsCache {
           this.memorySet(key, entry);
           // Written before the requests see the end, so a finished synthesis is durable.
           await this.diskSet(key, entry, provider, req);
+          if (this.shared) await this.sharedCall('write', () => this.shared!.set(key, { samples: entry.samples, meta: entryMeta(entry, provider, req) }, this.ttlMs - (this.clock.now() - entry.createdAt)));
         }
       }
       flight.done = true;
@@ -337,16 +393,7 @@ export class TtsCache {
 
   private async diskSet(key: string, entry: MemoryEntry, provider: TtsProvider, req: TtsRequest): Promise<void> {
     if (!this.dir) return;
-    const meta: DiskMeta = {
-      version: 1,
-      createdAt: entry.createdAt,
-      provider: provider.name,
-      language: req.language,
-      voice: req.voice,
-      ssml: Boolean(req.ssml),
-      sampleRate: req.sampleRate,
-      samples: entry.samples.length,
-    };
+    const meta: DiskMeta = { version: 1, ...entryMeta(entry, provider, req) };
     try {
       await this.ensureDir();
       // Write to temporary names and rename, so a crash never leaves a half-written entry behind.
@@ -363,9 +410,41 @@ export class TtsCache {
     }
   }
 
+  // -- shared level (other instances) --------------------------------------------------------------
+
+  /** An entry another instance synthesized; expired ones are misses (the level's expiry may lag). */
+  private async sharedGet(key: string): Promise<SharedTtsEntry | undefined> {
+    if (!this.shared) return undefined;
+    const entry = await this.sharedCall('lookup', () => this.shared!.get(key));
+    return entry && !this.expired(entry.meta.createdAt) ? entry : undefined;
+  }
+
+  /** The shared level is an optimisation: whatever goes wrong there, the local levels and the provider carry on. */
+  private async sharedCall<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+    if (!this.shared) return undefined;
+    try {
+      return await call();
+    } catch (err) {
+      this.log.warn({ level: this.shared.name, err: (err as Error).message }, `TTS cache: shared level ${what} failed`);
+      return undefined;
+    }
+  }
+
   private async diskDelete(key: string): Promise<void> {
     await Promise.all([`${key}.json`, `${key}.pcm`].map((n) => unlink(join(this.dir!, n)).catch(() => {})));
   }
+}
+
+function entryMeta(entry: MemoryEntry, provider: TtsProvider, req: TtsRequest): TtsEntryMeta {
+  return {
+    createdAt: entry.createdAt,
+    provider: provider.name,
+    language: req.language,
+    voice: req.voice,
+    ssml: Boolean(req.ssml),
+    sampleRate: req.sampleRate,
+    samples: entry.samples.length,
+  };
 }
 
 function waitForChange(flight: Flight, signal?: AbortSignal): Promise<void> {
