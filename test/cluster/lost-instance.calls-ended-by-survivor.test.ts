@@ -43,7 +43,8 @@ describe.skipIf(clusterUnavailable)('calls of a lost instance', () => {
   it('a SIGKILLed instance: its calls are ended instance-lost within the bound and its outbound call reports its end', async () => {
     const { fx, lost, survivor } = await startCluster();
     receiver = await CallbackReceiver.start();
-    fx.sim.addCallee(CALLEE, { answerAfterSec: 0, hangupAfterSec: 600, recordHeard: false });
+    // Rings a second: the dialer's ringing and answered row updates are not ordered against each other.
+    fx.sim.addCallee(CALLEE, { answerAfterSec: 1, hangupAfterSec: 600, recordHeard: false });
     const inbound = [0, 1].map(() => fx.sim.dialInbound({ from: '+14155550123', to: VOXGATE_NUMBER, script: { hangupAfterSec: 600, recordHeard: false } }));
     const placed = await fetch(`${lost.url}/api/v1/actions/dialout`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ bot: 'held', target: CALLEE, caller: VOXGATE_NUMBER, notifyUrl: receiver.url() }) });
     expect(placed.status).toBeLessThan(300);

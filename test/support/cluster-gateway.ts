@@ -18,6 +18,8 @@ export const CLUSTER_AUTH_ID = 'MACLUSTERTESTACCT';
 export const CLUSTER_AUTH_TOKEN = 'cluster-test-auth-token';
 export const CLUSTER_API_TOKEN = 'cluster-test-api-token-0123456789';
 export const CLUSTER_GREETING = 'Thanks for calling. Please hold.';
+/** Shared by every instance (configuration stored through the API is sealed with it): 32 bytes, hex. */
+const CLUSTER_SECRETS_KEY = 'a1'.repeat(32);
 
 export interface ClusterGatewayOptions {
   instanceId: string;
@@ -38,6 +40,7 @@ export function clusterGatewayConfig(o: ClusterGatewayOptions) {
     databaseUrl: o.databaseUrl,
     redis: { url: o.redisUrl },
     cluster: { enabled: true, secret: 'cluster-test-secret-0123456789abcdef', keyPrefix: o.keyPrefix, heartbeatMs: o.heartbeatMs, leaseMs: o.leaseMs },
+    secretsKey: CLUSTER_SECRETS_KEY,
     api: { token: CLUSTER_API_TOKEN },
     log: { level: 'silent' },
     carriers: { plivo: { authId: CLUSTER_AUTH_ID, authToken: CLUSTER_AUTH_TOKEN, apiBaseUrl: o.restBaseUrl } },
