@@ -1,6 +1,6 @@
 /**
  * Call management API, a Fastify plugin mounted at /api/v1:
- *   GET  /calls/live                       calls in progress (calls:read)
+ *   GET  /calls/live                       calls in progress on every instance of the service (calls:read)
  *   GET  /calls?from&to&number&bot&...     history, newest first, keyset pages (calls:read)
  *   GET  /calls/:id                        record + transcript + DTMF + prompts + turns + recordings (calls:read)
  *   GET  /calls/:id/recordings/:n          the n-th recording (1-based) as audio/wav (calls:read)
@@ -18,6 +18,8 @@ import type { Logger } from '../logger.js';
 import { MAX_CALL_PAGE } from '../store/call-repository.js';
 import type { Store } from '../store/database.js';
 import type { CallRetention } from '../store/retention.js';
+import type { DirectoryCall } from '../cluster/call-directory.js';
+import { RateLimitedWarnings } from '../runtime/rate-limited-warnings.js';
 import { docSchema, documentOnly, parsedOr400, queryEpochMs, queryInteger, zodError } from './route-schemas.js';
 
 /** A call in progress as the live list shows it (LiveCalls.list()). */
@@ -32,6 +34,10 @@ export interface LiveCallSummary {
 export interface CallsRoutesOptions {
   store: Store;
   live: { list(): LiveCallSummary[] };
+  /** The call directory (once it exists): with several instances the live list shows theirs too. */
+  directory?: () => { readonly shared: boolean; calls(): Promise<DirectoryCall[]> } | undefined;
+  /** This instance's id, shown on its own calls. */
+  instanceId?: string;
   retention: CallRetention;
   /** Recording downloads are refused for files outside this directory. */
   recordingsDir: string;
@@ -78,14 +84,31 @@ export function liveCallView(c: LiveCallSummary) {
   return { id: c.info.callId, carrier: c.info.carrier, direction: c.info.direction, from: c.info.from, to: c.info.to, bot: c.botName, startedAt: c.startedAt, connected: c.connected };
 }
 
+/** A sibling's call as the directory holds it, in the live list's shape. */
+function directoryCallView(c: DirectoryCall) {
+  return { id: c.callId, carrier: c.carrier, direction: c.direction, from: c.from, to: c.to, bot: c.bot ?? '', startedAt: c.startedAt, connected: c.connected, instance: c.owner };
+}
+
 export async function callsRoutes(scope: FastifyInstance, opts: CallsRoutesOptions): Promise<void> {
   const { store } = opts;
   documentOnly(scope);
   const tags = ['calls'];
+  const warnings = new RateLimitedWarnings(opts.logger);
 
-  scope.get('/calls/live', { config: { scope: 'calls:read' }, schema: { tags, summary: 'Calls in progress' } }, async () => ({
-    calls: opts.live.list().map(liveCallView),
-  }));
+  scope.get('/calls/live', { config: { scope: 'calls:read' }, schema: { tags, summary: 'Calls in progress (every instance of the service)' } }, async () => {
+    const own = opts.live.list().map((c) => ({ ...liveCallView(c), ...(opts.instanceId === undefined ? {} : { instance: opts.instanceId }) }));
+    const directory = opts.directory?.();
+    if (!directory?.shared) return { calls: own };
+    try {
+      // This process's own detail wins; the directory adds the calls of every other instance.
+      const mine = new Set(own.map((c) => c.id));
+      const others = (await directory.calls()).filter((c) => !mine.has(c.callId)).map(directoryCallView);
+      return { calls: [...own, ...others].sort((a, b) => a.startedAt - b.startedAt) };
+    } catch (err) {
+      warnings.warn('directory', `live calls: the call directory did not answer (${err instanceof Error ? err.message : String(err)}); listing this instance's calls only`);
+      return { calls: own, incomplete: `only instance ${opts.instanceId ?? 'this one'}: the call directory did not answer` };
+    }
+  });
 
   scope.get('/calls', { config: { scope: 'calls:read' }, schema: { tags, summary: 'Call history, newest first', querystring: docSchema(historyQuery) } }, async (request, reply) => {
     const parsed = historyQuery.safeParse(request.query);

@@ -54,6 +54,8 @@ import { randomBytes } from 'node:crypto';
 import { sttFromConfig, ttsFromConfig } from './speech-from-config.js';
 import { LocalCallDirectory, type CallDirectory } from '../cluster/call-directory.js';
 import { RedisCallDirectory } from '../cluster/redis-call-directory.js';
+import { LostInstances } from '../cluster/lost-instances.js';
+import { GatewayDrain, type DrainOutcome } from '../cluster/drain.js';
 import { startClusterConfigSync } from '../cluster/config-sync.js';
 import { SharedCallPacing } from '../cluster/shared-rate-limiter.js';
 import { RedisTtsCacheLevel } from '../speech/tts/redis-cache-level.js';
@@ -99,6 +101,10 @@ export interface Gateway {
   readonly instanceId: string;
   /** Which instance owns which live call (Redis with `cluster.enabled`; this process alone otherwise). */
   readonly directory: CallDirectory;
+  /** Draining: readiness is 503 and new calls belong elsewhere (SIGTERM). */
+  readonly draining: boolean;
+  /** Readiness 503 at once, live calls finish up to server.drainTimeoutMs, the rest are hung up, then the gateway closes. */
+  drain(): Promise<DrainOutcome>;
   close(): Promise<void>;
 }
 
@@ -196,6 +202,9 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const leases = new InstanceLeases(store, instanceId, clock, logger, config.server.instanceLeases);
   await leases.start().catch((err: unknown) => logger.error({ err, instanceId }, 'instance lease not written; siblings may take this instance for dead'));
   const calls = (editable.calls = new LiveCalls({ bots, ...speech, bus, clock, logger, recordingsDir, outbound: dialer, carriers, reaping: config.liveCalls }));
+  // The directory exists once the server listens; the drain and the live list reach it through here.
+  const cluster: { directory?: CallDirectory } = {};
+  const drainer = new GatewayDrain({ calls, directory: () => cluster.directory, timeoutMs: config.server.drainTimeoutMs, clock, logger });
   const retention = new CallRetention({ store, settings: new ConfigRepository(store.db), recordingsDir, isLive: (id) => calls.get(id) !== undefined, logger });
   // With metrics off nothing listens for them: no bus subscribers, no process collectors.
   const metrics = new VoxgateMetrics({ logger, instanceId, collectCampaigns: storeCampaignProgress(store), processMetrics: config.metrics.enabled && config.metrics.processMetrics });
@@ -226,7 +235,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     const writes = records.health();
     return { status: writes.failing ? 'degraded' : 'ok', liveCalls: calls.size, store: store.dialect, ...(writes.failing ? { recordWrites: { failing: true, waiting: writes.waiting, since: writes.failingSince, error: writes.lastError } } : {}) };
   });
-  await app.register(healthRoutes, { db: store.db, recordWrites: records, logger });
+  await app.register(healthRoutes, { db: store.db, recordWrites: records, extraChecks: [() => drainer.readinessProblem()], logger });
   if (config.metrics.enabled) await app.register(metricsRoutes, { metrics, path: config.metrics.path, bearerToken: resolveSecret(config.metrics.token, 'metrics.token', process.env), throttle: apiAuth.throttle });
   await registerOpenApi(app, { publicUrl: config.server.publicUrl });
   // The console's files are public; everything it shows comes from the scoped API.
@@ -239,7 +248,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await api.register(outboundRoutes, { prefix: '/api/v1', placer: dialer, notifications, logger });
     await api.register(campaignRoutes, { prefix: '/api/v1/campaigns', campaigns, logger });
     await api.register(clientsRoutes, { prefix: '/api/v1/clients', auth: apiAuth, logger });
-    await api.register(callsRoutes, { prefix: '/api/v1', store, live: calls, retention, recordingsDir, logger });
+    await api.register(callsRoutes, { prefix: '/api/v1', store, live: calls, directory: () => cluster.directory, instanceId, retention, recordingsDir, logger });
     await api.register(configRoutes, { prefix: '/api/v1', config: runtime, logger });
     await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
     await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, changes: alarms.changes, logger });
@@ -276,6 +285,11 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await Promise.all([alarms.stop(), serviceEvents.close()]).catch(() => undefined);
     throw new Error(`cluster: could not announce instance ${instanceId} in Redis (${(err as Error).message})`, { cause: err });
   }
+  cluster.directory = directory;
+  calls.useDirectory(directory);
+  // A sibling that died: one survivor ends its calls (cause instance-lost) and sends what it owed.
+  const lostInstances = directory.shared ? new LostInstances({ directory, store, carriers, bus, notifier, campaigns, clock, logger, intervalMs: config.cluster.heartbeatMs }) : undefined;
+  lostInstances?.start();
   routing?.attach(directory);
   // Edits, revocations and cache clears made through this instance's API reach the others at once, and theirs reach this one.
   const configSync = config.cluster.enabled
@@ -287,6 +301,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   // The conversation service's DCS_URL (seed 000): where it initiates calls on Voxgate (docs/dcs.md).
   const callInitiationUrl = config.webhook.callInitiationUrl ?? `${publicUrl}${CALL_INITIATION_PATH}`;
   logger.info({ url, publicUrl, callInitiationUrl, store: store.location }, 'voxgate listening');
+  let closing: Promise<void> | undefined;
 
   return {
     app,
@@ -309,30 +324,42 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     runtimeConfig: runtime,
     instanceId,
     directory,
-    async close() {
-      await campaigns.stop();
-      await alarms.stop();
-      detachMetrics();
-      dialer.close();
-      await sharedPacing?.close();
-      await configSync?.stop();
-      notifications.close();
-      clearInterval(pruneTimer);
-      process.off('unhandledRejection', onUnhandled);
-      calls.endAll();
-      await app.close();
-      offAuthFailures();
-      authAlarm?.stop();
-      await apiAuth.close();
-      await records.flush();
-      await leases.stop();
-      await directory.stop();
-      await serviceEvents.close();
-      await notifier.close();
-      records.detach();
-      records.stop();
-      await store.close();
-      await sharedTts?.close();
+    get draining() {
+      return drainer.draining;
+    },
+    async drain() {
+      const outcome = await drainer.drain();
+      await (closing ??= closeGateway());
+      return outcome;
+    },
+    close() {
+      return (closing ??= closeGateway());
     },
   };
+  async function closeGateway(): Promise<void> {
+    await campaigns.stop();
+    await alarms.stop();
+    detachMetrics();
+    dialer.close();
+    await sharedPacing?.close();
+    await configSync?.stop();
+    notifications.close();
+    clearInterval(pruneTimer);
+    process.off('unhandledRejection', onUnhandled);
+    calls.endAll();
+    await lostInstances?.stop();
+    await app.close();
+    offAuthFailures();
+    authAlarm?.stop();
+    await apiAuth.close();
+    await records.flush();
+    await leases.stop();
+    await directory.stop();
+    await serviceEvents.close();
+    await notifier.close();
+    records.detach();
+    records.stop();
+    await store.close();
+    await sharedTts?.close();
+  }
 }

@@ -3,7 +3,9 @@
  * (carriers find calls here by their own call ids and keep no maps of their own), starts a CallSession
  * when a leg comes up and writes the call's start and end to the event bus. The carrier's hangup
  * callback is authoritative for the record; if it never comes, the CallReaper asks the carrier and ends
- * the call (as it does for calls whose stream never opens or goes silent).
+ * the call (as it does for calls whose stream never opens or goes silent). Every live call, and every
+ * outbound call from the moment the dialer places it, is also registered in the call directory
+ * (`useDirectory`), where siblings find its owner and the service-wide live list reads it.
  */
 import type { Logger } from 'pino';
 import type { CallEnd, CallHandler, CallInfo, CarrierLeg, LegHangup, LiveCallView, OutboundFailure } from '../carriers/leg.js';
@@ -20,6 +22,9 @@ import { botConversationInfo } from '../call/conversation-opening.js';
 import type { CallSettings } from '../call/settings.js';
 import type { Carrier } from '../carriers/carrier.js';
 import { CallReaper, DEFAULT_REAPING, type Reaped, type ReapReason, type ReapingSettings } from './call-reaper.js';
+import type { CallDirectory } from '../cluster/call-directory.js';
+import { DirectoryRegistration } from '../cluster/directory-registration.js';
+import type { OutboundStatusEvent } from '../events/outbound-events.js';
 
 export interface LiveCallsDeps {
   bots: BotDirectory;
@@ -73,6 +78,10 @@ export class LiveCalls implements CallHandler {
   private speech: Pick<LiveCallsDeps, 'audio' | 'stt' | 'ttsProvider'>;
   /** Ends calls whose stream never opens, goes silent, or whose hangup callback never comes. */
   readonly reaper: CallReaper;
+  /** This instance's calls in the call directory (sent and forgotten: Redis never holds up a call). */
+  private readonly directory: DirectoryRegistration;
+  /** Waiting for the last live call to end (a drain). */
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: LiveCallsDeps) {
     this.speech = { audio: deps.audio, stt: deps.stt, ttsProvider: deps.ttsProvider };
@@ -83,6 +92,20 @@ export class LiveCalls implements CallHandler {
       carrier: (name) => deps.carriers?.get(name),
       finish: (callId, reaped) => this.endReaped(callId, reaped),
     });
+    this.directory = new DirectoryRegistration(deps.logger, deps.clock);
+    // A placed call's ring, answer and hangup callbacks may reach a sibling: it must find the owner from the start.
+    if (deps.outbound) deps.bus.subscribe('outbound.status', (e) => this.followOutbound(e));
+  }
+
+  /** Registers live calls in `directory` from now on (it exists only once the server listens). */
+  useDirectory(directory: CallDirectory): void {
+    this.directory.attach(directory);
+  }
+
+  /** Resolves once no call is live (at once when none is). */
+  untilIdle(): Promise<void> {
+    if (this.calls.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** New calls use these speech providers from now on. */
@@ -127,6 +150,7 @@ export class LiveCalls implements CallHandler {
     const call: LiveCall = { info, botName, startedAt: at };
     this.calls.set(info.callId, call);
     this.byCarrierId.set(carrierKey(info.carrier, info.carrierCallId), call);
+    this.directory.register({ callId: info.callId, carrier: info.carrier, carrierCallId: info.carrierCallId, direction: info.direction, from: info.from, to: info.to, bot: botName, startedAt: at, connected: false });
     this.deps.bus.publish('call.started', { callId: info.callId, carrier: info.carrier, carrierCallId: info.carrierCallId, direction: info.direction, from: info.from, to: info.to, bot: botName, at });
     try {
       const early = this.startBotEarly(call);
@@ -197,6 +221,7 @@ export class LiveCalls implements CallHandler {
     const session = new CallSession({ info, leg, bot: connector, audio: this.speech.audio, settings, bus: this.deps.bus, clock: this.deps.clock, logger: this.deps.logger, stt: this.speech.stt, recordingsDir: this.deps.recordingsDir, ttsProvider: this.speech.ttsProvider, botName: call.botName, botStartedAt: early?.connector.startedAt });
     call.session = session;
     call.leg = leg;
+    this.directory.update(info.callId, { connected: true });
     this.reaper.streamOpened(info, leg);
     leg.once('hangup', (h) => {
       call.legEnd = h;
@@ -226,12 +251,35 @@ export class LiveCalls implements CallHandler {
     if (end && !call.legEnd) call.leg?.endFromCarrier(end);
   }
 
-  /** Ends every live call's conversation (shutdown). */
-  endAll(): void {
+  /**
+   * Hangs up every live call and ends its record with reason `shutdown` (shutdown, or a drain whose
+   * deadline passed): through its leg when the media is up, else through the carrier's API, so no
+   * caller is left on a line nobody serves.
+   */
+  endAll(detail = 'gateway shutting down'): void {
     for (const call of [...this.calls.values()]) {
-      call.session?.end({ reason: 'carrier-hangup', byGateway: true, detail: 'gateway shutting down' });
-      call.leg?.hangup('gateway-shutdown').catch(() => undefined);
-      this.finish(call, { cause: 'Gateway Shutdown', side: 'gateway' });
+      call.session?.end({ reason: 'carrier-hangup', byGateway: true, detail });
+      if (call.leg && !call.legEnd) call.leg.hangup('gateway-shutdown').catch(() => undefined);
+      else this.hangUpAtCarrier(call.info);
+      this.finish(call, { cause: 'Gateway Shutdown', side: 'gateway' }, 'shutdown');
+    }
+  }
+
+  private hangUpAtCarrier(info: CallInfo): void {
+    const carrier = this.deps.carriers?.get(info.carrier);
+    if (!carrier?.hangupCall) return;
+    carrier.hangupCall(info.carrierCallId).catch((err: unknown) => this.deps.logger.warn({ err, callId: info.callId, carrier: info.carrier }, 'could not hang the call up at the carrier'));
+  }
+
+  /** Outbound calls are in the directory from the moment they are placed until they end or fail. */
+  private followOutbound(e: OutboundStatusEvent): void {
+    const callId = e.conversationId;
+    if (e.status === 'initiated') {
+      const request = this.deps.outbound?.request(callId);
+      if (!request || this.calls.has(callId)) return;
+      this.directory.register({ callId, carrier: e.carrier ?? request.carrier ?? '', direction: 'outbound', from: request.caller, to: request.target, bot: request.bot ?? DIAL_PLAN_BOT, startedAt: e.at, connected: false });
+    } else if ((e.status === 'failed' || e.status === 'completed') && !this.calls.has(callId)) {
+      this.directory.unregister(callId);
     }
   }
 
@@ -269,8 +317,9 @@ export class LiveCalls implements CallHandler {
   }
 
   /** `reason` when the call did not end as a conversation does: Voxgate could not start it, or it was reaped. */
-  private finish(call: LiveCall, carrierEnd: CallEnd | undefined, reason?: 'config-error' | ReapReason | CallEnd['reason']): void {
+  private finish(call: LiveCall, carrierEnd: CallEnd | undefined, reason?: 'config-error' | 'shutdown' | ReapReason | CallEnd['reason']): void {
     if (!this.calls.delete(call.info.callId)) return;
+    this.directory.unregister(call.info.callId);
     const key = carrierKey(call.info.carrier, call.info.carrierCallId);
     if (this.byCarrierId.get(key) === call) this.byCarrierId.delete(key);
     this.rememberEnded(call.info.carrier, call.info.carrierCallId, call.info.callId);
@@ -288,5 +337,6 @@ export class LiveCalls implements CallHandler {
     const at = this.deps.clock.now();
     this.deps.bus.publish('call.ended', { callId: call.info.callId, at, cause, side, reason: endReason, durationSec: carrierEnd?.durationSec });
     this.deps.logger.info({ callId: call.info.callId, cause, side, reason: endReason, durationSec: carrierEnd?.durationSec }, 'call ended');
+    if (this.calls.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 }

@@ -105,11 +105,26 @@ function isDemoCarrier(name: string): name is DemoCarrierName {
 async function serve(config: Parameters<typeof startGateway>[0]): Promise<number> {
   const logger = createLogger({ level: config.log.level });
   const gateway = await startGateway(config, { logger });
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  // SIGTERM (an orchestrator's stop) drains; SIGINT, or a second signal during the drain, closes at once.
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  if (signal === 'SIGTERM') {
+    logger.info({ liveCalls: gateway.calls.size, drainTimeoutMs: config.server.drainTimeoutMs }, `draining: ${gateway.calls.size} live calls, up to ${Math.round(config.server.drainTimeoutMs / 1000)} s`);
+    const interrupted = new Promise<'interrupted'>((resolve) => {
+      const now = () => resolve('interrupted');
+      process.once('SIGINT', now);
+      process.once('SIGTERM', now);
+    });
+    const outcome = await Promise.race([gateway.drain(), interrupted]);
+    if (outcome === 'interrupted') {
+      logger.warn({ liveCalls: gateway.calls.size }, 'second signal during the drain: closing at once');
+    } else {
+      const finished = outcome.liveAtStart - outcome.hungUp;
+      logger.info({ ...outcome }, outcome.hungUp === 0 ? `drained: ${finished} calls finished in ${Math.round(outcome.waitedMs / 1000)} s` : `drain deadline passed: ${finished} calls finished, ${outcome.hungUp} hung up`);
+    }
+  }
   logger.info('shutting down');
   await gateway.close();
   return 0;

@@ -460,6 +460,24 @@ export class CampaignRunner {
     await this.place(campaign, contact, attempt);
   }
 
+  /**
+   * The call of an attempt was lost with the instance running it (a survivor closes it): the attempt
+   * ends `interrupted` (used up, never re-dialed, as after any process death) and its callback is sent.
+   * False when the call was no campaign attempt or its attempt had already ended.
+   */
+  async interruptLostCall(conversationId: string, detail: string): Promise<boolean> {
+    const attempt = await this.repo.attemptByConversation(conversationId);
+    if (!attempt || !ACTIVE.has(attempt.status)) return false;
+    const campaign = this.campaignCache.get(attempt.campaignId) ?? (await this.repo.get(attempt.campaignId));
+    if (!campaign) return false;
+    const finished = await this.repo.finishAttempt(attempt.id, { status: 'interrupted', outcome: 'interrupted', detail }, policyOf(campaign), this.clock.now());
+    if (!finished) return false;
+    this.flights.delete(conversationId);
+    this.logger.warn({ campaignId: campaign.id, attemptId: attempt.id, conversationId }, detail);
+    this.announce(campaign, finished);
+    return true;
+  }
+
   private onStatus(event: OutboundStatusEvent): void {
     try {
       const flight = this.flights.get(event.conversationId);

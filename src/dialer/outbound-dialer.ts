@@ -64,6 +64,8 @@ const E164ISH = /^\+?[0-9]{3,15}$/;
 
 export class OutboundDialer implements CallPlacer {
   private readonly calls = new Map<string, PlacedCall>();
+  /** The pending record write of each call (writes of one call are chained in order). */
+  private readonly recordWrites = new Map<string, Promise<void>>();
   /** One pacer per carrier, made at its first call. */
   private readonly pacers = new Map<string, CallPacer>();
   private readonly log: Logger;
@@ -116,9 +118,9 @@ export class OutboundDialer implements CallPlacer {
     // Before the first status, so whoever watches this call sees every one of them.
     extra.onCreated?.(conversationId);
     const now = this.options.clock.now();
-    this.options.records
-      ?.insert({ conversationId, source: request.source, bot: request.bot ?? null, target, caller, notifyUrl: extra.notifyUrl ?? null, request: normalized, status: 'initiated', createdAt: now })
-      .catch((err: unknown) => this.log.error({ err, conversationId }, 'outbound call record not written'));
+    this.recordWrite(conversationId, 'outbound call record not written', (records) =>
+      records.insert({ conversationId, source: request.source, bot: request.bot ?? null, target, caller, notifyUrl: extra.notifyUrl ?? null, request: normalized, status: 'initiated', createdAt: now }),
+    );
     this.publish({ conversationId, carrier: carrier.name, status: 'initiated', at: now });
     this.pacerOf(carrier.name).schedule(() => void this.fire(conversationId));
     return { conversationId };
@@ -239,7 +241,8 @@ export class OutboundDialer implements CallPlacer {
         machineDetection: request.machineDetection,
       });
       call.requestUuid = carrierRequestId;
-      this.options.records?.update(callId, { carrierRequestId }, this.options.clock.now()).catch((err: unknown) => this.log.error({ err, callId, carrierRequestId }, 'outbound call record not updated with the carrier request id'));
+      const updatedAt = this.options.clock.now();
+      this.recordWrite(callId, `outbound call record not updated with the carrier request id ${carrierRequestId}`, (records) => records.update(callId, { carrierRequestId }, updatedAt));
       this.log.info({ callId, carrier: carrier.name, target: request.target, carrierRequestId }, 'outbound call fired');
     } catch (err) {
       this.log.error({ err, callId, carrier: carrier.name, target: request.target }, `${carrier.name} refused the outbound call`);
@@ -250,11 +253,29 @@ export class OutboundDialer implements CallPlacer {
     }
   }
 
+  /**
+   * Writes to one call's record run one after another: a callee answering at once must not see its
+   * `ringing` update land after `answered` (the row would stay ringing, and a survivor closing a lost
+   * instance's calls would report an answered call as failed).
+   */
+  private recordWrite(callId: string, failure: string, write: (records: OutboundCallRepository) => Promise<unknown>): void {
+    const records = this.options.records;
+    if (!records) return;
+    const next = (this.recordWrites.get(callId) ?? Promise.resolve()).then(() => write(records)).then(
+      () => undefined,
+      (err: unknown) => this.log.error({ err, callId }, failure),
+    );
+    this.recordWrites.set(callId, next);
+    void next.then(() => {
+      if (this.recordWrites.get(callId) === next) this.recordWrites.delete(callId);
+    });
+  }
+
   private transition(callId: string, status: OutboundStatus, extra: Partial<OutboundStatusEvent> = {}): void {
     const call = this.calls.get(callId);
     if (call) call.status = status;
     const at = this.options.clock.now();
-    this.options.records?.update(callId, { status, ...(extra.reasonCode ? { reasonCode: extra.reasonCode } : {}) }, at).catch((err: unknown) => this.log.error({ err, callId }, 'outbound call record not updated'));
+    this.recordWrite(callId, `outbound call record not updated to ${status}`, (records) => records.update(callId, { status, ...(extra.reasonCode ? { reasonCode: extra.reasonCode } : {}) }, at));
     this.publish({ conversationId: callId, ...(call ? { carrier: call.carrier.name } : {}), status, at, ...extra });
   }
 

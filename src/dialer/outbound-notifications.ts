@@ -27,6 +27,11 @@ export function conversationStatus(e: OutboundStatusEvent): string {
   return e.status;
 }
 
+/** The dialout API's notification body for a status it reports (answered, failed, completed). */
+export function dialoutNotification(e: Pick<OutboundStatusEvent, 'conversationId' | 'status' | 'reasonCode' | 'reason'>): object {
+  return { conversationId: e.conversationId, status: e.status, reasonCode: e.reasonCode ?? (e.status === 'completed' ? 'normal' : undefined), reason: e.reason };
+}
+
 export class OutboundNotifications {
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly unsubscribe: () => void;
@@ -55,7 +60,7 @@ export class OutboundNotifications {
     const key = `${e.conversationId}:${e.status}`;
     if (sub.style === 'dialout') {
       if (e.status === 'initiated' || e.status === 'ringing') return; // the dialout API reports answered, failed and completed only
-      this.notifier.notify(sub.url, { conversationId: e.conversationId, status: e.status, reasonCode: e.reasonCode ?? (e.status === 'completed' ? 'normal' : undefined), reason: e.reason }, key, { orderKey: e.conversationId });
+      this.notifier.notify(sub.url, dialoutNotification(e), key, { orderKey: e.conversationId });
       return;
     }
     if (sub.style === 'OnCompletion' && !final) return;

@@ -1,8 +1,10 @@
 /**
  * Instance leases in the store: every gateway instance sharing it writes a heartbeat, and an
  * instance whose heartbeat stopped (killed, its machine gone) is dead. A live instance then ends the
- * calls the dead one left open, as a restart would have (cause `gateway-restart`), so history does not
- * keep them live for ever when the dead instance never comes back. Its recordings stay on its own
+ * calls the dead one left open (cause `instance-lost`; a restart of that same instance would have
+ * ended them with `gateway-restart`), so history does not keep them live for ever when the dead
+ * instance never comes back. With `cluster.enabled` the Redis call directory finds a lost instance
+ * within seconds (src/cluster/lost-instances.ts); this slower sweep stays as the safety net. Its recordings stay on its own
  * disk, so only the call rows are closed here; the instance closes its files if it ever restarts.
  *
  * Several live instances may sweep the same dead one at once: ending a call keeps the first end, so
@@ -12,7 +14,7 @@
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { Logger } from '../logger.js';
 import type { Store } from './database.js';
-import { reconcileInterruptedCalls } from './interrupted-calls.js';
+import { INSTANCE_LOST, reconcileInterruptedCalls } from './interrupted-calls.js';
 
 export interface InstanceLeaseSettings {
   /** How often this instance writes its heartbeat and looks for dead siblings. */
@@ -103,7 +105,7 @@ export class InstanceLeases {
       .execute();
     for (const sibling of dead) {
       this.logger.warn({ instanceId: sibling.instance_id, lastHeartbeatAt: Number(sibling.heartbeat_at) }, 'gateway instance stopped heartbeating; ending the calls it left open');
-      await reconcileInterruptedCalls(this.store, { startedBefore: now, restrictTo: (eb) => eb('instance_id', '=', sibling.instance_id), logger: this.logger });
+      await reconcileInterruptedCalls(this.store, { startedBefore: now, cause: INSTANCE_LOST, restrictTo: (eb) => eb('instance_id', '=', sibling.instance_id), logger: this.logger });
       // Only if it did not come back meanwhile (a restart rewrites its heartbeat).
       await this.store.db.deleteFrom('gateway_instances').where('instance_id', '=', sibling.instance_id).where('heartbeat_at', '=', sibling.heartbeat_at).execute();
     }

@@ -9,9 +9,10 @@
  * Which calls: every call with no end that started before this process began, narrowed by
  * `restrictTo`. The gateway passes `ranByInstance(its id)`: with several instances sharing one
  * PostgreSQL store, a restarting instance ends only the calls it ran itself (and rows from before
- * calls carried an instance), never the live calls of its siblings. Ending the calls of an instance
- * that died for good needs instance leases (issue 13); until then its calls end when it restarts
- * under the same `server.instanceId`.
+ * calls carried an instance), never the live calls of its siblings. The calls of an instance that
+ * died for good are ended by a survivor with cause `instance-lost` (store leases in
+ * instance-leases.ts, the Redis call directory in src/cluster/lost-instances.ts), naming them by
+ * `callIds` or by their instance.
  */
 import { readdir, open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ import type { Store } from './database.js';
 import type { VoxgateDatabase } from './schema.js';
 
 export const GATEWAY_RESTART = 'gateway-restart';
+/** The cause (and end reason) of calls a survivor ended because the instance running them was lost. */
+export const INSTANCE_LOST = 'instance-lost';
 
 /** Calls run by `instanceId`, or recorded before calls carried an instance. */
 export function ranByInstance(instanceId: string): NonNullable<ReconcileOptions['restrictTo']> {
@@ -28,8 +31,12 @@ export function ranByInstance(instanceId: string): NonNullable<ReconcileOptions[
 }
 
 export interface ReconcileOptions {
-  /** Only calls started before this (epoch ms): calls the new process takes are never touched. */
-  startedBefore: number;
+  /** Only calls started before this (epoch ms): calls the new process takes are never touched. Default: any start. */
+  startedBefore?: number;
+  /** Only these calls (a lost instance's calls, as the call directory names them). */
+  callIds?: readonly string[];
+  /** The hangup cause and end reason recorded. Default `gateway-restart`. */
+  cause?: typeof GATEWAY_RESTART | typeof INSTANCE_LOST;
   /** Where the interrupted calls' WAV files are (`<dataDir>/recordings`). */
   recordingsDir?: string;
   /** Narrows which unfinished calls are ended (issue 13: owned by this instance or a dead one). */
@@ -49,7 +56,11 @@ const FRAME_BYTES = 4;
 
 export async function reconcileInterruptedCalls(store: Store, opts: ReconcileOptions): Promise<ReconcileResult> {
   const log = opts.logger.child({ component: 'reconcile' });
-  let query = store.db.selectFrom('calls').select(['id', 'started_at', 'answered_at', 'transferred_at']).where('ended_at', 'is', null).where('started_at', '<', opts.startedBefore);
+  const cause = opts.cause ?? GATEWAY_RESTART;
+  if (opts.callIds?.length === 0) return { calls: [], recordings: 0 };
+  let query = store.db.selectFrom('calls').select(['id', 'started_at', 'answered_at', 'transferred_at']).where('ended_at', 'is', null);
+  if (opts.startedBefore !== undefined) query = query.where('started_at', '<', opts.startedBefore);
+  if (opts.callIds) query = query.where('id', 'in', [...opts.callIds]);
   if (opts.restrictTo) query = query.where(opts.restrictTo);
   const unfinished = await query.orderBy('started_at').execute();
   if (unfinished.length === 0) return { calls: [], recordings: 0 };
@@ -62,14 +73,14 @@ export async function reconcileInterruptedCalls(store: Store, opts: ReconcileOpt
       const recovered = opts.recordingsDir ? await closeRecordings(store, call.id, Number(call.started_at), opts.recordingsDir, files, log) : [];
       recordings += recovered.length;
       const lastAlive = Math.max(Number(call.started_at), Number(call.answered_at ?? 0), Number(call.transferred_at ?? 0), await lastActivity(store, call.id), ...recovered);
-      const outcome = await store.calls.complete(call.id, { endedAt: lastAlive, hangupCause: GATEWAY_RESTART, hangupSide: 'gateway', endReason: GATEWAY_RESTART });
+      const outcome = await store.calls.complete(call.id, { endedAt: lastAlive, hangupCause: cause, hangupSide: 'gateway', endReason: cause });
       if (outcome === 'completed') ended.push(call.id);
     } catch (err) {
       // One call's trouble (an unreadable file) must not leave the others open.
       log.error({ err, callId: call.id }, 'interrupted call could not be reconciled; left without an end');
     }
   }
-  log.warn({ calls: ended.length, recordings, callIds: ended.slice(0, 100) }, `ended ${ended.length} calls interrupted by a gateway restart`);
+  log.warn({ calls: ended.length, recordings, cause, callIds: ended.slice(0, 100) }, `ended ${ended.length} calls interrupted by ${cause === INSTANCE_LOST ? 'the loss of their gateway instance' : 'a gateway restart'}`);
   return { calls: ended, recordings };
 }
 

@@ -98,21 +98,6 @@ export async function startBalancer(): Promise<TestBalancer> {
   return balancer;
 }
 
-/**
- * Until LiveCalls registers its calls in the directory itself, the test does it from the bus (the
- * same facts: id, carrier ids, direction, numbers, bot; removed when the call ends).
- */
-export function registerCallsInDirectory(gateway: Gateway): () => void {
-  const offStarted = gateway.bus.subscribe('call.started', (e) => {
-    void gateway.directory.register({ callId: e.callId, carrier: e.carrier, carrierCallId: e.carrierCallId, direction: e.direction, from: e.from, to: e.to, bot: e.bot, startedAt: e.at, connected: false });
-  });
-  const offEnded = gateway.bus.subscribe('call.ended', (e) => void gateway.directory.unregister(e.callId));
-  return () => {
-    offStarted();
-    offEnded();
-  };
-}
-
 export interface TestCluster {
   readonly gateways: Gateway[];
   readonly balancer: TestBalancer;
@@ -158,7 +143,6 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
       const logger = process.env.VOXGATE_TEST_LOG ? createLogger({ level: process.env.VOXGATE_TEST_LOG }).child({ instance: instanceId }) : silentLogger();
       const gateway = await startGateway(config, { logger });
       gateways.push(gateway);
-      unregister.push(registerCallsInDirectory(gateway));
       balancer.backends.push(gateway.url);
     }
   } catch (err) {

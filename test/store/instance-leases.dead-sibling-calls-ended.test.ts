@@ -42,7 +42,7 @@ describeOnEachDialect('instance leases in a shared store', (ctx) => {
     expect(await ctx.store.calls.get(callOfB)).toMatchObject({ endedAt: null });
 
     await advance(clock, 2 * SETTINGS.heartbeatMs, [a, c]);
-    expect(await ctx.store.calls.get(callOfB)).toMatchObject({ endedAt: 1_700_000_000_000 + 4000, hangupCause: 'gateway-restart', endReason: 'gateway-restart', durationMs: 3500 });
+    expect(await ctx.store.calls.get(callOfB)).toMatchObject({ endedAt: 1_700_000_000_000 + 4000, hangupCause: 'instance-lost', endReason: 'instance-lost', durationMs: 3500 });
     expect(await ctx.store.calls.get(callOfC)).toMatchObject({ endedAt: null });
     const leased = await ctx.store.db.selectFrom('gateway_instances').select('instance_id').execute();
     expect(leased.map((l) => l.instance_id)).not.toContain(b.instanceId);
