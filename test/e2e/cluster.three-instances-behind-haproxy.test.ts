@@ -2,7 +2,7 @@
  * Issue 13's "done when": three Voxgate processes, Redis, PostgreSQL and HAProxy on loopback. The
  * carriers' simulators know only HAProxy's URL. One cluster serves the whole file, in order: 200
  * inbound calls (Plivo and a Twilio share), a bot edited through one instance used by the next call
- * on another, the live view of one instance showing every instance's calls, one instance SIGKILLed
+ * on another, every instance listing every instance's live calls, one instance SIGKILLed
  * mid-calls (a survivor ends its calls, the others carry on), one instance SIGTERMed (it drains).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,10 +152,10 @@ describe.skipIf(unavailable !== undefined)('three Voxgate instances behind HAPro
   describe('with calls up on every instance', () => {
     let held: { call: AnyCall; record: CallRow }[] = [];
 
-    it("shows every instance's live calls in one instance's live view", async () => {
+    it("lists every instance's live calls, with their owner, on every instance (API list and console live view)", async () => {
       held = await withConcurrency(
         6,
-        Array.from({ length: 15 }, (_, i) => () => holdCall(2000 + i, i % 3 === 2, EDITED_GREETING)),
+        Array.from({ length: 15 }, (_, i) => () => holdCall(2000 + i, i % 2 === 1, EDITED_GREETING)),
       );
       const byInstance = new Map<string, number>();
       for (const h of held) byInstance.set(h.record.instance_id!, (byInstance.get(h.record.instance_id!) ?? 0) + 1);
