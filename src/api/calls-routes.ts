@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { CallInfo } from '../carriers/leg.js';
 import type { Logger } from '../logger.js';
@@ -41,6 +41,11 @@ export interface CallsRoutesOptions {
   retention: CallRetention;
   /** Recording downloads are refused for files outside this directory. */
   recordingsDir: string;
+  /**
+   * A recording made by another instance is on that instance's disk: serve the request from there
+   * (true once answered), or false when that instance is not running.
+   */
+  recordingFromInstance?: (instanceId: string, request: FastifyRequest, reply: FastifyReply) => Promise<boolean>;
   logger: Logger;
 }
 
@@ -151,9 +156,15 @@ export async function callsRoutes(scope: FastifyInstance, opts: CallsRoutesOptio
     const params = recordingParams.safeParse(request.params);
     if (!params.success) return reply.code(400).send({ error: zodError(params.error) });
     const { id, n } = params.data;
-    if (!(await store.calls.get(id))) return reply.code(404).send({ error: `id: no call ${id}` });
+    const call = await store.calls.get(id);
+    if (!call) return reply.code(404).send({ error: `id: no call ${id}` });
     const recording = (await store.recordings.listForCall(id))[n - 1];
     if (!recording) return reply.code(404).send({ error: `n: call ${id} has no recording ${n}` });
+    const madeElsewhere = call.instanceId && opts.instanceId && call.instanceId !== opts.instanceId ? call.instanceId : undefined;
+    if (madeElsewhere && !(await servableHere(recording.path, opts.recordingsDir))) {
+      if (await opts.recordingFromInstance?.(madeElsewhere, request, reply)) return reply;
+      return reply.code(404).send({ error: `recording: call ${id} was recorded by instance ${madeElsewhere}, which is not running; its recordings are on that instance's disk` });
+    }
     return sendRecording(reply, recording.path, opts, `${id}-${n}.wav`);
   });
 
@@ -172,6 +183,16 @@ export async function callsRoutes(scope: FastifyInstance, opts: CallsRoutesOptio
     if (days === null) return reply.code(409).send({ error: 'retention: no retention period is set (PUT /settings/retention first)' });
     return opts.retention.purge();
   });
+}
+
+/** Whether this instance can serve the file itself: in its own recordings directory, and there. */
+async function servableHere(path: string, recordingsDir: string): Promise<boolean> {
+  const file = resolve(path);
+  if (!file.startsWith(resolve(recordingsDir) + sep)) return false;
+  return stat(file).then(
+    (info) => info.isFile(),
+    () => false,
+  );
 }
 
 async function sendRecording(reply: FastifyReply, path: string, opts: CallsRoutesOptions, filename: string) {

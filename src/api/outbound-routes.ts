@@ -9,10 +9,10 @@ import { z } from 'zod';
 import { dialPlanSchema } from '../bots/dial-plan/dial-plan.js';
 import type { Logger } from '../logger.js';
 import { OutboundRequestError, type OutboundCallRequest } from '../dialer/outbound.js';
-import type { CallbackStyle, OutboundNotifications } from '../dialer/outbound-notifications.js';
+import type { CallbackStyle, OutboundNotifications, StoredStatusCallback } from '../dialer/outbound-notifications.js';
 
 export interface OutboundRoutesOptions {
-  placer: { place(request: OutboundCallRequest, extra?: { notifyUrl?: string; onCreated?: (conversationId: string) => void }): Promise<{ conversationId: string }> };
+  placer: { place(request: OutboundCallRequest, extra?: { notifyUrl?: string; callback?: StoredStatusCallback; onCreated?: (conversationId: string) => void }): Promise<{ conversationId: string }> };
   notifications: OutboundNotifications;
   logger: Logger;
 }
@@ -55,7 +55,9 @@ export async function outboundRoutes(scope: FastifyInstance, opts: OutboundRoute
     try {
       // Watched from the moment the call exists, so no status (and no notification racing the answer) is missed.
       const onCreated = watch && ((id: string) => opts.notifications.watch(id, watch.url, watch.style, request.target));
-      return await opts.placer.place(request, { notifyUrl, onCreated });
+      // A conversation-API callback is kept with the record: a survivor sends the outcome if this instance dies.
+      const callback = watch && watch.style !== 'dialout' ? { url: watch.url, style: watch.style } : undefined;
+      return await opts.placer.place(request, { notifyUrl, callback, onCreated });
     } catch (err) {
       if (err instanceof OutboundRequestError) {
         void reply.code(400).send({ error: err.message });

@@ -248,7 +248,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await api.register(outboundRoutes, { prefix: '/api/v1', placer: dialer, notifications, logger });
     await api.register(campaignRoutes, { prefix: '/api/v1/campaigns', campaigns, logger });
     await api.register(clientsRoutes, { prefix: '/api/v1/clients', auth: apiAuth, logger });
-    await api.register(callsRoutes, { prefix: '/api/v1', store, live: calls, directory: () => cluster.directory, instanceId, retention, recordingsDir, logger });
+    await api.register(callsRoutes, { prefix: '/api/v1', store, live: calls, directory: () => cluster.directory, instanceId, retention, recordingsDir, recordingFromInstance: routing ? (holder, request, reply) => routing.fetchFrom(holder, request, reply, 'recording') : undefined, logger });
     await api.register(configRoutes, { prefix: '/api/v1', config: runtime, logger });
     await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
     await api.register(alarmRoutes, { prefix: '/api/v1', alarms: alarms.manager, changes: alarms.changes, logger });

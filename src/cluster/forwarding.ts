@@ -151,6 +151,34 @@ export class ClusterRouting {
     return { handle: 'relay', owner: found.owner, headers: this.forwardHeaders(request, cameIn, '') };
   }
 
+  /**
+   * Serves a GET from the live instance `instanceId`, which holds what it asks for on its own disk (a
+   * call's recording): the request goes there as it came, client credentials included (every instance
+   * knows the same API clients), and the answer comes back byte for byte. False, and nothing sent, when
+   * that instance is not live or the request was itself forwarded by a sibling (no second hop).
+   */
+  async fetchFrom(instanceId: string, request: FastifyRequest, reply: FastifyReply, what: string): Promise<boolean> {
+    const directory = this.directory;
+    if (!directory || instanceId === this.instanceId || headerValue(request.headers, FORWARDED_BY_HEADER) !== undefined) return false;
+    const holder = await this.ask(`instance ${instanceId}`, () => directory.instance(instanceId));
+    if (!holder) return false;
+    const target = `${holder.internalUrl.replace(/\/+$/, '')}${request.url}`;
+    try {
+      const res = await fetch(target, { headers: this.forwardHeaders(request, { proto: request.protocol, host: request.host }, ''), redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs * 6) });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      for (const name of ['content-type', 'content-disposition']) {
+        const value = res.headers.get(name);
+        if (value) void reply.header(name, value);
+      }
+      this.log.info({ holder: holder.id, url: request.url, status: res.status, bytes: bytes.length }, `${what} fetched from instance ${holder.id}`);
+      void reply.code(res.status).send(bytes);
+    } catch (err) {
+      this.log.error({ err, holder: holder.id, url: request.url }, `${what} could not be fetched from instance ${holder.id}`);
+      void reply.code(503).type('application/json').send({ error: `${what} is on instance ${holder.id} (${holder.internalUrl}), which did not answer: ${(err as Error).message}` });
+    }
+    return true;
+  }
+
   /** The owner a request goes to (undefined: here), or why its routing token is refused. */
   private async owner(about: RoutedRequest): Promise<{ owner?: InstanceInfo; why?: string } | { problem: string }> {
     const directory = this.directory;

@@ -18,9 +18,10 @@ import type { Logger } from '../logger.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { Carrier } from '../carriers/carrier.js';
 import type { EventBus } from '../events/bus.js';
+import type { OutboundStatusEvent } from '../events/outbound-events.js';
 import type { Store } from '../store/database.js';
 import { INSTANCE_LOST, reconcileInterruptedCalls } from '../store/interrupted-calls.js';
-import { dialoutNotification, type Notifier } from '../dialer/outbound-notifications.js';
+import { conversationNotification, dialoutNotification, storedStatusCallback, type Notifier } from '../dialer/outbound-notifications.js';
 import type { CallDirectory, DirectoryCall } from './call-directory.js';
 
 export interface LostInstancesDeps {
@@ -172,10 +173,15 @@ export class LostInstances {
     const row = await store.outboundCalls.get(callId);
     if (!row || FINAL_OUTBOUND.has(row.status)) return false;
     // Answered: the conversation was cut; before that, the call never got through.
-    const status = row.status === 'answered' ? 'completed' : 'failed';
+    const status: 'completed' | 'failed' = row.status === 'answered' ? 'completed' : 'failed';
     await store.outboundCalls.update(callId, { status, reasonCode: 'error' }, clock.now());
     // The key the owner would have used: a notification it queued before dying is not sent twice.
     if (row.notifyUrl) notifier.notify(row.notifyUrl, dialoutNotification({ conversationId: callId, status, reasonCode: 'error', reason: DETAIL }), `${callId}:${status}`, { orderKey: callId });
+    const callback = storedStatusCallback(row.request);
+    if (callback) {
+      const event: OutboundStatusEvent = { conversationId: callId, status, reasonCode: 'error', reason: DETAIL, endReason: INSTANCE_LOST, at: clock.now() };
+      notifier.notify(callback.url, conversationNotification(event, row.target), `${callId}:${status}`, { orderKey: callId });
+    }
     return true;
   }
 }

@@ -17,6 +17,7 @@ import type { Clock } from '../runtime/clock.js';
 import { ConfigError } from '../runtime/config-error.js';
 import type { EventBus } from '../events/bus.js';
 import type { OutboundCallRepository } from '../store/outbound-call-repository.js';
+import type { StoredStatusCallback } from './outbound-notifications.js';
 import { CallRateLimiter, type CallPacer } from './call-rate-limiter.js';
 import { OutboundRequestError, type CallPlacer, type OutboundCallRequest } from './outbound.js';
 import type { OutboundReasonCode, OutboundStatus, OutboundStatusEvent } from '../events/outbound-events.js';
@@ -98,7 +99,7 @@ export class OutboundDialer implements CallPlacer {
   }
 
   /** Validates the request, queues the call and returns its id; the call starts in its rate slot. */
-  async place(request: OutboundCallRequest, extra: { notifyUrl?: string; onCreated?: (conversationId: string) => void } = {}): Promise<{ conversationId: string }> {
+  async place(request: OutboundCallRequest, extra: { notifyUrl?: string; callback?: StoredStatusCallback; onCreated?: (conversationId: string) => void } = {}): Promise<{ conversationId: string }> {
     const target = request.target.replace(/^tel:/i, '').replace(/[\s()-]/g, '');
     if (!E164ISH.test(target)) throw new OutboundRequestError(`target: "${request.target}" is not a phone number (expected E.164 such as +14155550100, optionally tel:)`);
     const caller = request.caller.replace(/^tel:/i, '');
@@ -119,7 +120,7 @@ export class OutboundDialer implements CallPlacer {
     extra.onCreated?.(conversationId);
     const now = this.options.clock.now();
     this.recordWrite(conversationId, 'outbound call record not written', (records) =>
-      records.insert({ conversationId, source: request.source, bot: request.bot ?? null, target, caller, notifyUrl: extra.notifyUrl ?? null, request: normalized, status: 'initiated', createdAt: now }),
+      records.insert({ conversationId, source: request.source, bot: request.bot ?? null, target, caller, notifyUrl: extra.notifyUrl ?? null, request: extra.callback ? { ...normalized, statusCallback: extra.callback } : normalized, status: 'initiated', createdAt: now }),
     );
     this.publish({ conversationId, carrier: carrier.name, status: 'initiated', at: now });
     this.pacerOf(carrier.name).schedule(() => void this.fire(conversationId));

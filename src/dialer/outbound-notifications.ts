@@ -32,6 +32,34 @@ export function dialoutNotification(e: Pick<OutboundStatusEvent, 'conversationId
   return { conversationId: e.conversationId, status: e.status, reasonCode: e.reasonCode ?? (e.status === 'completed' ? 'normal' : undefined), reason: e.reason };
 }
 
+/**
+ * A conversation-API status callback as kept with the outbound call's record (`request.statusCallback`):
+ * should the instance running the call die, a survivor still owes the requester the outcome.
+ */
+export interface StoredStatusCallback {
+  url: string;
+  style: Exclude<CallbackStyle, 'dialout'>;
+}
+
+/** The conversation API's status callback body (OnChange: every status; OnCompletion: the final one). */
+export function conversationNotification(e: OutboundStatusEvent, to: string): object {
+  const final = e.status === 'completed' || e.status === 'failed';
+  return {
+    conversationId: e.conversationId,
+    to,
+    status: conversationStatus(e),
+    timestamp: new Date(e.at).toISOString(),
+    ...(final ? { input: { dtmf: e.dtmf ?? '' }, endReason: e.endReason, durationMs: e.durationMs, reasonCode: e.reasonCode } : {}),
+  };
+}
+
+/** The status callback a stored outbound request names, if it is a well-formed one. */
+export function storedStatusCallback(request: unknown): StoredStatusCallback | undefined {
+  const callback = (request as { statusCallback?: Partial<StoredStatusCallback> } | null)?.statusCallback;
+  if (!callback || typeof callback.url !== 'string' || (callback.style !== 'OnChange' && callback.style !== 'OnCompletion')) return undefined;
+  return { url: callback.url, style: callback.style };
+}
+
 export class OutboundNotifications {
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly unsubscribe: () => void;
@@ -64,18 +92,7 @@ export class OutboundNotifications {
       return;
     }
     if (sub.style === 'OnCompletion' && !final) return;
-    this.notifier.notify(
-      sub.url,
-      {
-        conversationId: e.conversationId,
-        to: sub.to,
-        status: conversationStatus(e),
-        timestamp: new Date(e.at).toISOString(),
-        ...(final ? { input: { dtmf: e.dtmf ?? '' }, endReason: e.endReason, durationMs: e.durationMs, reasonCode: e.reasonCode } : {}),
-      },
-      key,
-      // One call's statuses go out one at a time, in order.
-      { orderKey: e.conversationId },
-    );
+    // One call's statuses go out one at a time, in order.
+    this.notifier.notify(sub.url, conversationNotification(e, sub.to), key, { orderKey: e.conversationId });
   }
 }

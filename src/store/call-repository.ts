@@ -265,6 +265,7 @@ function toCallRecord(row: CallRow): CallRecord {
     transferMode: row.transfer_mode ?? null,
     transferReason: row.transfer_reason ?? null,
     transferredAt: nullableNumber(row.transferred_at ?? null),
+    instanceId: row.instance_id ?? null,
   };
 }
 

@@ -292,6 +292,8 @@ export interface CallRecord {
   transferMode: string | null;
   transferReason: string | null;
   transferredAt: number | null;
+  /** The gateway instance that ran the call (`server.instanceId`); null for calls recorded before calls carried one. */
+  instanceId: string | null;
 }
 
 export interface TranscriptLine {

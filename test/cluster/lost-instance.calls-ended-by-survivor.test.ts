@@ -17,6 +17,7 @@ const TIMING = { heartbeatMs: 200, leaseMs: 1000 };
 const MARGIN_MS = 4000;
 const VOXGATE_NUMBER = '+14155550100';
 const CALLEE = '+14155550177';
+const CONVERSATION_CALLEE = '+14155550178';
 const auth = { authorization: `Bearer ${CLUSTER_API_TOKEN}` };
 
 describe.skipIf(clusterUnavailable)('calls of a lost instance', () => {
@@ -49,8 +50,18 @@ describe.skipIf(clusterUnavailable)('calls of a lost instance', () => {
     const placed = await fetch(`${lost.url}/api/v1/actions/dialout`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ bot: 'held', target: CALLEE, caller: VOXGATE_NUMBER, notifyUrl: receiver.url() }) });
     expect(placed.status).toBeLessThan(300);
     const { conversationId } = (await placed.json()) as { conversationId: string };
-    const callIds = await lost.greeted(3);
+    // A conversation-API call whose OnCompletion callback the dead instance also owes.
+    fx.sim.addCallee(CONVERSATION_CALLEE, { answerAfterSec: 1, hangupAfterSec: 600, recordHeard: false });
+    const conversation = await fetch(`${lost.url}/api/v1/calls`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ from: VOXGATE_NUMBER, to: { phone: CONVERSATION_CALLEE }, dialPlan: { verbs: [{ type: 'SAY', message: { text: 'Hello' } }, { type: 'PAUSE', duration: 300 }] }, callback: { url: receiver.url('/conversation'), strategy: 'OnCompletion' } }),
+    });
+    expect(conversation.status).toBeLessThan(300);
+    const conversationCall = ((await conversation.json()) as { conversationId: string }).conversationId;
+    const callIds = await lost.greeted(4);
     expect(callIds).toContain(conversationId);
+    expect(callIds).toContain(conversationCall);
     await until('the outbound call recorded as answered', async () => (await survivor.store.outboundCalls.get(conversationId))?.status === 'answered');
 
     // The survivor's live list shows the other instance's calls while it lives.
@@ -70,9 +81,13 @@ describe.skipIf(clusterUnavailable)('calls of a lost instance', () => {
     expect(Date.now() - killedAt).toBeLessThanOrEqual(TIMING.leaseMs + TIMING.heartbeatMs + MARGIN_MS);
 
     // The dialout notification the dead instance owed: completed, saying why.
-    const ended = await until('the outbound call completed notification', () => receiver!.requests.find((r) => (JSON.parse(r.body) as { status: string }).status === 'completed'));
+    const ended = await until('the outbound call completed notification', () => receiver!.requests.find((r) => r.path === '/voxgate/status' && (JSON.parse(r.body) as { status: string }).status === 'completed'));
     expect(JSON.parse(ended.body)).toMatchObject({ conversationId, status: 'completed', reasonCode: 'error', reason: expect.stringContaining('instance-lost') });
     expect(await survivor.store.outboundCalls.get(conversationId)).toMatchObject({ status: 'completed', reasonCode: 'error' });
+    // And the conversation API's outcome, in its own format, once.
+    const outcome = await until('the conversation-API OnCompletion callback', () => receiver!.requests.find((r) => r.path === '/conversation'));
+    expect(JSON.parse(outcome.body)).toMatchObject({ conversationId: conversationCall, to: CONVERSATION_CALLEE, status: 'completed', endReason: 'instance-lost', reasonCode: 'error' });
+    expect(receiver.requests.filter((r) => r.path === '/conversation')).toHaveLength(1);
 
     // Gone from the service's live list; the simulator's calls are over (their streams died with the instance).
     expect(((await (await fetch(`${survivor.url}/api/v1/calls/live`, { headers: auth })).json()) as { calls: unknown[] }).calls).toEqual([]);

@@ -67,6 +67,7 @@ describeOnEachDialect('a call published on the bus leaves a full record', (ctx) 
       transferMode: null,
       transferReason: null,
       transferredAt: null,
+      instanceId: null,
     });
     expect((await ctx.store.calls.getByCarrierCallId(`plivo-${callId}`))?.id).toBe(callId);
 
