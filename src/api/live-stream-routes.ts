@@ -45,6 +45,8 @@ export interface LiveStreamRoutesOptions {
   live: { list(): LiveCallSummary[] };
   /** Every instance's live calls (CallDirectory.calls()), for the snapshot; calls `live` lists are taken from there. */
   serviceCalls?: () => Promise<DirectoryCall[]>;
+  /** This instance's id: every call in the snapshot names the instance running it. */
+  instanceId?: string;
   store: Pick<Store, 'transcripts'>;
   logger: Logger;
   authTimeoutMs?: number;
@@ -167,7 +169,7 @@ export async function liveStreamRoutes(app: FastifyInstance, opts: LiveStreamRou
           }),
         );
       }
-      const views = live.list().map(liveCallView);
+      const views: (ReturnType<typeof liveCallView> & { instance?: string })[] = live.list().map((c) => ({ ...liveCallView(c), ...(opts.instanceId ? { instance: opts.instanceId } : {}) }));
       const here = new Set(views.map((v) => v.id));
       for (const c of await otherInstancesCalls()) if (!here.has(c.callId)) views.push(remoteCallView(c));
       views.sort((a, b) => a.startedAt - b.startedAt);
@@ -194,6 +196,6 @@ export async function liveStreamRoutes(app: FastifyInstance, opts: LiveStreamRou
 }
 
 /** Another instance's call as the snapshot shows it, in the shape of this instance's (liveCallView). */
-function remoteCallView(c: DirectoryCall): ReturnType<typeof liveCallView> {
-  return { id: c.callId, carrier: c.carrier, direction: c.direction, from: c.from, to: c.to, bot: c.bot ?? '', startedAt: c.startedAt, connected: c.connected };
+function remoteCallView(c: DirectoryCall): ReturnType<typeof liveCallView> & { instance: string } {
+  return { id: c.callId, carrier: c.carrier, direction: c.direction, from: c.from, to: c.to, bot: c.bot ?? '', startedAt: c.startedAt, connected: c.connected, instance: c.owner };
 }

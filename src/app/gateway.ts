@@ -240,7 +240,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   await registerOpenApi(app, { publicUrl: config.server.publicUrl });
   // The console's files are public; everything it shows comes from the scoped API.
   await app.register(consoleRoutes, { logger });
-  await app.register(liveStreamRoutes, { auth: apiAuth, bus: serviceEvents.bus, live: calls, serviceCalls: () => directory.calls(), store, logger });
+  await app.register(liveStreamRoutes, { auth: apiAuth, bus: serviceEvents.bus, live: calls, serviceCalls: () => directory.calls(), instanceId, store, logger });
   await app.register(oauthTokenRoutes, { auth: apiAuth, logger });
   // Every route in here declares the scope it needs; the enforcement refuses to start with one that does not.
   await app.register(async (api) => {

@@ -106,7 +106,7 @@ describe.skipIf(!clusterReachable)('the live stream of one instance shows every 
     await console2.close();
   }, 90_000);
 
-  it("lists another instance's live calls in the snapshot", async () => {
+  it("lists another instance's live calls in the snapshot, naming the instance running each", async () => {
     const [one, two] = cluster.gateways;
     const startedAt = Date.now();
     // What instance 1's call registry announces for each call it takes.
@@ -114,7 +114,7 @@ describe.skipIf(!clusterReachable)('the live stream of one instance shows every 
     try {
       const console2 = await watch(two);
       expect(console2.snapshot.calls).toEqual([
-        { id: 'held-on-one', carrier: 'plivo', direction: 'inbound', from: '+14155550177', to: CLUSTER_NUMBER, bot: 'view-bot', startedAt, connected: true, transcript: [] },
+        { id: 'held-on-one', carrier: 'plivo', direction: 'inbound', from: '+14155550177', to: CLUSTER_NUMBER, bot: 'view-bot', startedAt, connected: true, instance: one.instanceId, transcript: [] },
       ]);
       await console2.close();
     } finally {

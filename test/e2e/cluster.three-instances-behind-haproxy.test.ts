@@ -168,10 +168,9 @@ describe.skipIf(unavailable !== undefined)('three Voxgate instances behind HAPro
           const seen = listed.find((l) => l.id === h.record.id);
           expect(seen, `${label(h.call)} (owner ${h.record.instance_id}) missing from ${instance.id}'s /api/v1/calls/live (${listed.length} calls listed)`).toBeDefined();
           expect(seen!.instance, `${label(h.call)}: owner in ${instance.id}'s /api/v1/calls/live`).toBe(h.record.instance_id);
-          expect(
-            snapshot.some((l) => l.id === h.record.id),
-            `${label(h.call)} (owner ${h.record.instance_id}) missing from ${instance.id}'s live view /api/v1/live (${snapshot.length} calls in its snapshot)`,
-          ).toBe(true);
+          const viewed = snapshot.find((l) => l.id === h.record.id);
+          expect(viewed, `${label(h.call)} (owner ${h.record.instance_id}) missing from ${instance.id}'s live view /api/v1/live (${snapshot.length} calls in its snapshot)`).toBeDefined();
+          expect(viewed!.instance, `${label(h.call)}: owner in ${instance.id}'s live view`).toBe(h.record.instance_id);
         }
       }
     }, 180_000);

@@ -97,7 +97,7 @@ export async function startQuietCarrierGateway(liveCalls: Record<string, number>
       await plivo.close();
       await twilio.close();
       await gateway.close();
-      await rm(dataDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }
