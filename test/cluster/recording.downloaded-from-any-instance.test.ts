@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlivoSimulator } from '../../src/sim/plivo-simulator.js';
 import { menuFlow, nextCallEnded } from '../support/e2e-fixtures.js';
-import { clusterUnavailable, startCluster, type TestCluster } from './cluster-harness.js';
+import { clusterUnavailable, eventually, startCluster, type TestCluster } from './cluster-harness.js';
 
 const NUMBER = '+14155550100';
 const AUTH_ID = 'MACLUSTERREC';
@@ -45,9 +45,11 @@ describe.skipIf(clusterUnavailable)('a recording made on one instance, asked for
     call.once('heard-audio-start', () => call.party.hangUp(1500));
     await call.ended;
     const { callId } = await ended;
-    await a.records.flush();
-    const [recording] = await a.store.recordings.listForCall(callId);
-    expect(recording, 'the call was recorded on vg-rec-a').toBeDefined();
+    // The WAV is closed (and its row written) just after the call ends.
+    const recording = await eventually('the call recorded on vg-rec-a', async () => {
+      await a.records.flush();
+      return (await a.store.recordings.listForCall(callId))[0];
+    });
     const original = await readFile(recording.path);
 
     const auth = { authorization: `Bearer ${API_TOKEN}` };
