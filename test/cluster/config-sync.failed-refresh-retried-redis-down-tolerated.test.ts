@@ -4,14 +4,13 @@
  * still brings edits in; a malformed announcement is ignored with a warning. Logic under a fake
  * clock; the announcement test uses the test Redis.
  */
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterConfigSync, type SyncedConfig } from '../../src/cluster/config-sync.js';
 import { Redis } from 'ioredis';
 import { FakeClock } from '../support/fake-clock.js';
 import { captureLogger } from '../support/captured-logger.js';
 import { settle } from '../support/call-doubles.js';
-import { REDIS_TEST_URL, redisProbe, uniqueRedisPrefix } from '../support/campaign-redis.js';
+import { REDIS_TEST_URL, redisProbe, startRedisProxy, uniqueRedisPrefix } from '../support/campaign-redis.js';
 import { waitFor } from '../support/config-cluster-gateways.js';
 
 /** A store the test edits: `version` moves with each edit; `refresh` applies and can be made to fail. */
@@ -31,39 +30,6 @@ class StoreDouble implements SyncedConfig {
     this.applied = this.version;
     return changed;
   }
-}
-
-/** A pass-through to the test Redis that can be switched off (connections reset and refused) and on again. */
-async function switchableRedis(): Promise<{ url: string; up: boolean; close(): Promise<void> }> {
-  const target = new URL(REDIS_TEST_URL);
-  const sockets = new Set<Socket>();
-  const state = { up: true };
-  const server = createServer((client) => {
-    client.on('error', () => undefined);
-    if (!state.up) return void client.destroy();
-    const redis = connect(Number(target.port || 6379), target.hostname);
-    for (const s of [client, redis]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(redis).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get up() {
-      return state.up;
-    },
-    set up(value: boolean) {
-      state.up = value;
-      if (!value) for (const s of sockets) s.resetAndDestroy();
-    },
-    close: () => {
-      for (const s of sockets) s.resetAndDestroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 /** Nothing listens on port 1: Redis is "down" for the whole test. */
@@ -152,9 +118,9 @@ describe('configuration sync faults', () => {
   });
 
   it.skipIf(!redisProbe.reachable)('Redis down at start, then back: subscribes then, and re-reads the store for what it missed', async () => {
-    const redis = await switchableRedis();
+    const redis = await startRedisProxy();
     try {
-      redis.up = false;
+      await redis.cut();
       const store = new StoreDouble();
       const keyPrefix = uniqueRedisPrefix();
       const { logger, lines } = captureLogger();
@@ -164,7 +130,7 @@ describe('configuration sync faults', () => {
 
       // Edited while this instance could not hear about it.
       store.version = 2;
-      redis.up = true;
+      await redis.restore();
       await waitFor('the edit missed while disconnected to be applied', () => store.applied === 2, 15_000);
 
       // Subscribed now: the next announcement arrives.

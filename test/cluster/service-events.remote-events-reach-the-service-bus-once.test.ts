@@ -3,7 +3,6 @@
  * bus and never on B's own bus (whose record writer and callbacks act for B's calls only); a
  * malformed message is dropped with a warning; without Redis, local events still flow.
  */
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openServiceEvents, type ServiceEvents } from '../../src/cluster/service-events.js';
@@ -46,40 +45,6 @@ function record(bus: EventBus): [string, unknown][] {
 
 async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   await expect.poll(condition, { timeout: timeoutMs, interval: 20, message: what }).toBe(true);
-}
-
-/** A TCP pass-through to the test Redis that can go down (connections reset, new ones refused) and come back on the same port. */
-async function restartableRedisProxy() {
-  const upstream = new URL(REDIS_TEST_URL);
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const up = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        const redis = connect(Number(upstream.port || 6379), upstream.hostname);
-        for (const s of [client, redis]) {
-          sockets.add(s);
-          s.on('error', () => undefined);
-          s.on('close', () => sockets.delete(s));
-        }
-        client.pipe(redis).pipe(client);
-      });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  await up();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    up,
-    async down() {
-      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
-      for (const s of sockets) s.resetAndDestroy();
-      await closed;
-    },
-  };
 }
 
 describe.skipIf(!redisProbe.reachable)('service events across instances (Redis)', () => {
@@ -163,7 +128,7 @@ describe.skipIf(!redisProbe.reachable)('service events when Redis comes back', (
   });
 
   it('subscribes again by itself: events of other instances reach it again, and its own reach them', async () => {
-    const proxy = await restartableRedisProxy();
+    const proxy = await startRedisProxy();
     const { logger, lines } = captureLogger();
     const localA = new EventBus();
     const a = await openServiceEvents(localA, { instanceId: 'a:8080', cluster: { redisUrl: proxy.url, keyPrefix: prefix }, logger, connectTimeoutMs: 10_000 });
@@ -173,8 +138,8 @@ describe.skipIf(!redisProbe.reachable)('service events when Redis comes back', (
     const heardByA = record(a.bus);
     const heardByB = record(b.bus);
 
-    await proxy.down();
-    await proxy.up();
+    await proxy.cut();
+    await proxy.restore();
     // Pub/sub keeps nothing for an absent subscriber: B publishes until A, subscribed again, hears one.
     let digit = 0;
     await expect
@@ -196,7 +161,7 @@ describe.skipIf(!redisProbe.reachable)('service events when Redis comes back', (
         { timeout: 15_000, interval: 100 },
       )
       .toBe(true);
-    await proxy.down();
+    await proxy.close();
   }, 45_000);
 });
 

@@ -3,54 +3,21 @@
  * The next gateway on the same data directory ends them with cause gateway-restart before it takes
  * calls, and closes the WAV files they were recording as far as they got.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/app/gateway.js';
 import { silentLogger } from '../../src/logger.js';
 import { PlivoSimulator } from '../../src/sim/plivo-simulator.js';
 import { CRASH_AUTH_ID, CRASH_AUTH_TOKEN, crashGatewayConfig } from '../support/crash-gateway-process.js';
+import { spawnGatewayChild, type ChildGateway } from '../support/gateway-child.js';
 
 const SCRIPT = fileURLToPath(new URL('../support/crash-gateway-process.ts', import.meta.url));
 const VOXGATE_NUMBER = '+14155550100';
 
-interface ChildGateway {
-  child: ChildProcess;
-  url: string;
-  /** Resolves once the child has greeted `n` calls and written their records. */
-  greeted(n: number): Promise<string[]>;
-}
-
-async function spawnGateway(dataDir: string, restBaseUrl: string): Promise<ChildGateway> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, dataDir, restBaseUrl], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const greeted: string[] = [];
-  const waiters: (() => void)[] = [];
-  let ready!: (url: string) => void;
-  const isReady = new Promise<string>((resolve, reject) => {
-    ready = resolve;
-    child.once('exit', (code, signal) => reject(new Error(`gateway process exited before it was ready (${signal ?? code})`)));
-  });
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    const event = JSON.parse(line) as { event: string; url?: string; callId?: string };
-    if (event.event === 'ready') ready(event.url!);
-    if (event.event === 'greeted' && !greeted.includes(event.callId!)) {
-      greeted.push(event.callId!);
-      for (const wake of waiters.splice(0)) wake();
-    }
-  });
-  return {
-    child,
-    url: await isReady,
-    greeted: async (n) => {
-      while (greeted.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
-      return [...greeted];
-    },
-  };
-}
+const spawnGateway = (dataDir: string, restBaseUrl: string) => spawnGatewayChild(SCRIPT, [dataDir, restBaseUrl]);
 
 describe('calls in flight when the gateway is SIGKILLed', () => {
   let dataDir: string | undefined;

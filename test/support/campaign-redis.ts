@@ -4,7 +4,7 @@
  * unique key prefix per test, whose keys are deleted afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 
 export const REDIS_TEST_URL = process.env.VOXGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -90,29 +90,50 @@ export interface RedisProxy {
   url: string;
   /** Redis "goes away": open connections are reset and new ones refused. */
   cut(): Promise<void>;
+  /** Redis "comes back" at the same URL. */
+  restore(): Promise<void>;
+  /** Cut for good (test clean-up); harmless when already cut. */
+  close(): Promise<void>;
 }
 
-/** A TCP pass-through to the test Redis on 127.0.0.1, port 0, that a test can cut mid-run. */
+/** A TCP pass-through to the test Redis on 127.0.0.1, port 0, that a test can cut mid-run and restore. */
 export async function startRedisProxy(target = REDIS_TEST_URL): Promise<RedisProxy> {
   const upstream = new URL(target);
   const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const redis = connect(Number(upstream.port || 6379), upstream.hostname);
-    for (const s of [client, redis]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(redis).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  let server: Server | undefined;
+  let port = 0;
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      const listening = createServer((client) => {
+        const redis = connect(Number(upstream.port || 6379), upstream.hostname);
+        for (const s of [client, redis]) {
+          sockets.add(s);
+          s.on('error', () => undefined);
+          s.on('close', () => sockets.delete(s));
+        }
+        client.pipe(redis).pipe(client);
+      });
+      server = listening;
+      // Port 0 the first time; the same port again on restore, so clients reconnect to the URL they have.
+      listening.listen(port, '127.0.0.1', () => {
+        port = (listening.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  const cut = async () => {
+    const closing = server;
+    server = undefined;
+    const closed = closing ? new Promise<void>((resolve) => closing.close(() => resolve())) : Promise.resolve();
+    for (const s of sockets) s.resetAndDestroy();
+    await closed;
+  };
+  await listen();
   return {
     url: `redis://127.0.0.1:${port}`,
-    async cut() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.resetAndDestroy();
-      await closed;
+    cut,
+    async restore() {
+      if (!server) await listen();
     },
+    close: cut,
   };
 }

@@ -1,18 +1,17 @@
 /**
  * A Voxgate gateway as a process of its own (node --import tsx), for tests that kill it mid-call:
  * Plivo carrier pointed at the simulator whose REST URL is argv[3], data in argv[2], a flow bot that
- * records the call, greets and then waits ten minutes for a key. It reports on stdout, one JSON
- * object per line:
- *   {"event":"ready","url":"http://127.0.0.1:PORT","pid":123}
- *   {"event":"greeted","callId":"..."}   the greeting played and every record so far is written
+ * records the call, greets and then waits ten minutes for a key. It reports its progress on stdout
+ * (test/support/gateway-child.ts).
  */
 import { startGateway } from '../../src/app/gateway.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/logger.js';
+import { HOLD_GREETING, holdingBot, reportGatewayProgress } from './gateway-child.js';
 
 export const CRASH_AUTH_ID = 'MACRASHTESTACCOUNT';
 export const CRASH_AUTH_TOKEN = 'crash-test-auth-token';
-export const CRASH_GREETING = 'Thanks for calling. Please hold.';
+export const CRASH_GREETING = HOLD_GREETING;
 
 export function crashGatewayConfig(dataDir: string, restBaseUrl: string) {
   return parseConfig({
@@ -20,7 +19,7 @@ export function crashGatewayConfig(dataDir: string, restBaseUrl: string) {
     dataDir,
     log: { level: 'silent' },
     carriers: { plivo: { authId: CRASH_AUTH_ID, authToken: CRASH_AUTH_TOKEN, apiBaseUrl: restBaseUrl } },
-    bots: [{ name: 'held', type: 'flow', settings: { recordCall: true }, flow: { name: 'held', language: 'en-US', start: 'hold', steps: { hold: { collect: { prompt: CRASH_GREETING, maxDigits: 1, timeoutMs: 600_000, branches: { '1': 'bye' }, noMatch: 'bye', timeout: 'bye' } }, bye: { say: 'Goodbye.', hangup: 'completed' } } } }],
+    bots: [holdingBot({ recordCall: true })],
     routes: [{ number: '*', bot: 'held' }],
   });
 }
@@ -28,12 +27,5 @@ export function crashGatewayConfig(dataDir: string, restBaseUrl: string) {
 if (process.argv[1]?.endsWith('crash-gateway-process.ts')) {
   const [dataDir, restBaseUrl] = process.argv.slice(2);
   const gateway = await startGateway(crashGatewayConfig(dataDir, restBaseUrl), { logger: silentLogger() });
-  const report = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
-  gateway.bus.subscribe('prompt.played', (e) => {
-    void gateway.records.flush().then(() => report({ event: 'greeted', callId: e.callId }));
-  });
-  // The test runner going away closes stdin: do not outlive it.
-  process.stdin.on('end', () => process.exit(0));
-  process.stdin.resume();
-  report({ event: 'ready', url: gateway.url, pid: process.pid });
+  reportGatewayProgress(gateway);
 }
