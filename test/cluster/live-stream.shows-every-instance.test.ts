@@ -9,22 +9,9 @@ import WebSocket from 'ws';
 import type { Gateway } from '../../src/app/gateway.js';
 import { nextCallEnded } from '../support/e2e-fixtures.js';
 import { CLUSTER_NUMBER, clusterReachable, startServiceViewCluster, type ServiceViewCluster } from '../support/service-view-cluster.js';
+import { GREETING, menuFlow, SUPPORT } from '../support/e2e-fixtures.js';
 
 const ADMIN_TOKEN = 'service-view-admin-token-0123456789';
-const GREETING = 'Welcome to the cluster. Press 2 for support.';
-const SUPPORT = 'Support will call you back within the hour.';
-
-const flow = {
-  name: 'cluster-view',
-  language: 'en-US',
-  start: 'menu',
-  steps: {
-    menu: { collect: { prompt: GREETING, maxDigits: 1, timeoutMs: 30000, branches: { '2': 'support' }, noMatch: 'bye', timeout: 'bye' } },
-    support: { say: SUPPORT, hangup: 'completed' },
-    bye: { say: 'Goodbye.', hangup: 'completed' },
-  },
-};
-
 interface Message {
   type: string;
   [key: string]: unknown;
@@ -69,7 +56,7 @@ async function watch(gateway: Gateway) {
 describe.skipIf(!clusterReachable)('the live stream of one instance shows every instance (two gateways, Redis, PostgreSQL)', () => {
   let cluster: ServiceViewCluster;
   beforeAll(async () => {
-    cluster = await startServiceViewCluster({ api: { token: ADMIN_TOKEN }, bots: [{ name: 'view-bot', type: 'flow', flow }], routes: [{ number: CLUSTER_NUMBER, bot: 'view-bot' }] });
+    cluster = await startServiceViewCluster({ api: { token: ADMIN_TOKEN }, bots: [{ name: 'view-bot', type: 'flow', flow: menuFlow }], routes: [{ number: CLUSTER_NUMBER, bot: 'view-bot' }] });
   }, 90_000);
   afterAll(() => cluster?.close(), 60_000);
 
