@@ -90,6 +90,27 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
 
   /** Binds every configured transport; rejects naming the transport and port that could not be bound. */
   async listen(): Promise<void> {
+    // Port 0: UDP picks a free port and TCP takes the same number, which another process may hold;
+    // then both are bound again on a new pair (a configured port is tried once).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.listenUdpAndTcp();
+        break;
+      } catch (err) {
+        const taken = (err as { cause?: NodeJS.ErrnoException }).cause?.code === 'EADDRINUSE';
+        if (this.options.port !== 0 || !taken || attempt >= 5) throw err;
+        await this.closeUdp();
+      }
+    }
+    if (this.options.tls) {
+      this.tlsServer = tls.createServer({ cert: this.options.tls.cert, key: this.options.tls.key }, (socket) => this.adopt(socket, 'tls'));
+      this.tlsServer.on('tlsClientError', (err) => this.warnings.warn('tls-handshake', `SIP TLS handshake failed: ${err.message}`));
+      await listenOrExplain(this.tlsServer, this.options.address, this.options.tls.port, 'tls');
+      this.boundPorts.tls = (this.tlsServer.address() as net.AddressInfo).port;
+    }
+  }
+
+  private async listenUdpAndTcp(): Promise<void> {
     const { address, transports } = this.options;
     let port = this.options.port;
     if (transports.includes('udp')) {
@@ -105,12 +126,15 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       await listenOrExplain(this.tcpServer, address, port, 'tcp');
       this.boundPorts.tcp = (this.tcpServer.address() as net.AddressInfo).port;
     }
-    if (this.options.tls) {
-      this.tlsServer = tls.createServer({ cert: this.options.tls.cert, key: this.options.tls.key }, (socket) => this.adopt(socket, 'tls'));
-      this.tlsServer.on('tlsClientError', (err) => this.warnings.warn('tls-handshake', `SIP TLS handshake failed: ${err.message}`));
-      await listenOrExplain(this.tlsServer, address, this.options.tls.port, 'tls');
-      this.boundPorts.tls = (this.tlsServer.address() as net.AddressInfo).port;
-    }
+  }
+
+  /** Releases a UDP socket bound by a failed attempt, before the next one. */
+  private async closeUdp(): Promise<void> {
+    const udp = this.udp;
+    this.udp = undefined;
+    this.tcpServer = undefined;
+    delete this.boundPorts.udp;
+    if (udp) await new Promise<void>((resolve) => udp.close(() => resolve()));
   }
 
   /** The port a transport listens on (after `listen`). */
@@ -394,9 +418,9 @@ function normaliseAddress(address: string): string {
 
 function explain(err: NodeJS.ErrnoException, transport: string, address: string, port: number): Error {
   const what = `SIP ${transport.toUpperCase()} cannot listen on ${address}:${port}`;
-  if (err.code === 'EADDRINUSE') return new Error(`${what}: the port is in use (set carriers.sip.port)`);
-  if (err.code === 'EACCES') return new Error(`${what}: permission denied (ports below 1024 need privileges; set carriers.sip.port)`);
-  return new Error(`${what}: ${err.message}`);
+  if (err.code === 'EADDRINUSE') return new Error(`${what}: the port is in use (set carriers.sip.port)`, { cause: err });
+  if (err.code === 'EACCES') return new Error(`${what}: permission denied (ports below 1024 need privileges; set carriers.sip.port)`, { cause: err });
+  return new Error(`${what}: ${err.message}`, { cause: err });
 }
 
 function bindOrExplain(socket: dgram.Socket, address: string, port: number, transport: string): Promise<void> {
