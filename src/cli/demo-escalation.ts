@@ -15,9 +15,10 @@ export interface EscalationDemoOptions {
 
 const EMPLOYEES = [
   { phone: '+14155550201', name: 'Alice', script: { neverAnswer: true }, behaviour: 'never answers' },
-  // Keys are pressed this long after answering: during the menu that follows the ticket.
-  { phone: '+14155550202', name: 'Bob', script: { answerAfterSec: 1, keys: [{ atSec: 6, digits: '2' }] }, behaviour: 'answers and presses 2 (reject)' },
-  { phone: '+14155550203', name: 'Carol', script: { answerAfterSec: 1, keys: [{ atSec: 6, digits: '1' }] }, behaviour: 'answers and presses 1 (accept)' },
+  // Keys are pressed once the ticket (about 5 s of speech) has been heard, early in the menu that follows:
+  // timed by what the employee heard, not by a clock, so a slow machine tells the same story.
+  { phone: '+14155550202', name: 'Bob', script: { answerAfterSec: 1, keys: [{ afterHeardSec: 6.5, digits: '2' }] }, behaviour: 'answers and presses 2 (reject) during the menu' },
+  { phone: '+14155550203', name: 'Carol', script: { answerAfterSec: 1, keys: [{ afterHeardSec: 6.5, digits: '1' }] }, behaviour: 'answers and presses 1 (accept) during the menu' },
 ];
 
 /** The campaign as a user would write it (YAML or JSON): the seed 002 flow is configuration. */

@@ -330,7 +330,7 @@ export abstract class SimulatedCall<Env extends SimEnvironment, Result extends {
         }
       }
     }
-    this.party.hear(ear);
+    this.party.hear(ear, audibleLabel !== undefined);
     const atMs = dueAt - FRAME_MS - this.createdAt;
     const hearing = this.hearing;
     if (audibleLabel !== undefined && audibleLabel === hearing?.label) {

@@ -8,6 +8,14 @@ import type { Clock, TimerHandle } from '../runtime/clock.js';
 import { readWavFile, writeWavFile } from '../media/wav.js';
 import { resample } from '../media/resample.js';
 
+export interface ScriptedKeys {
+  digits: string;
+  /** Seconds after answer. */
+  atSec?: number;
+  /** Seconds of audio heard since answer (silence not counted). */
+  afterHeardSec?: number;
+}
+
 export interface VoiceClip {
   /** Seconds after answer at which the party starts speaking this clip. */
   atSec: number;
@@ -36,8 +44,12 @@ export interface PartyScript {
    * are never reported as machines.
    */
   machine?: boolean;
-  /** Key presses; the digits of one entry are pressed 100 ms apart. Times are from answer. */
-  keys?: { atSec: number; digits: string }[];
+  /**
+   * Key presses; the digits of one entry are pressed 100 ms apart. Each entry is timed either from answer
+   * (`atSec`) or by what the party has heard (`afterHeardSec`: once it has heard that many seconds of
+   * audio since answer, pauses not counted), which lands in the same prompt however slow the gateway is.
+   */
+  keys?: ScriptedKeys[];
   voice?: VoiceClip[];
   hangupAfterSec?: number;
   /** WAV path where what this party heard is written when the call ends. */
@@ -91,6 +103,8 @@ export function validatePartyScript(script: PartyScript, label: string): void {
   nonNeg(script.hangupAfterSec, 'hangupAfterSec');
   for (const [i, k] of (script.keys ?? []).entries()) {
     nonNeg(k.atSec, `keys[${i}].atSec`);
+    nonNeg(k.afterHeardSec, `keys[${i}].afterHeardSec`);
+    if ((k.atSec === undefined) === (k.afterHeardSec === undefined)) bad(`keys[${i}] needs exactly one of atSec or afterHeardSec`);
     if (typeof k.digits !== 'string' || !/^[0-9*#A-D]+$/.test(k.digits)) bad(`keys[${i}].digits must be DTMF digits 0-9 * # A-D, got ${JSON.stringify(k.digits)}`);
   }
   for (const [i, v] of (script.voice ?? []).entries()) {
@@ -110,6 +124,9 @@ export class VirtualParty extends EventEmitter<PartyEvents> {
   private heardLen = 0;
   private clips: LoadedClip[] = [];
   private timers: TimerHandle[] = [];
+  /** Audio heard since answer (ms, silent frames not counted), and the key entries still waiting on it. */
+  private audibleMs = 0;
+  private keysOnHearing: { afterMs: number; digits: string }[] = [];
   /** Digits this party heard as DTMF (sendDTMF, the DTMF verb, the DTMF API). */
   heardDigits = '';
   answeredAt: number | undefined;
@@ -153,10 +170,10 @@ export class VirtualParty extends EventEmitter<PartyEvents> {
   answer(): void {
     this.answeredAt = this.clock.now();
     for (const k of this.script.keys ?? []) {
-      [...k.digits].forEach((digit, i) => {
-        this.timers.push(this.clock.setTimeout(() => this.emit('key', digit), k.atSec * 1000 + i * KEY_SPACING_MS));
-      });
+      if (k.afterHeardSec !== undefined) this.keysOnHearing.push({ afterMs: k.afterHeardSec * 1000, digits: k.digits });
+      else this.press(k.digits, (k.atSec ?? 0) * 1000);
     }
+    this.keysOnHearing.sort((a, b) => a.afterMs - b.afterMs);
     if (this.script.hangupAfterSec !== undefined) {
       this.timers.push(this.clock.setTimeout(() => this.emit('hangup'), this.script.hangupAfterSec * 1000));
     }
@@ -187,6 +204,7 @@ export class VirtualParty extends EventEmitter<PartyEvents> {
   stop(): void {
     for (const t of this.timers) t.cancel();
     this.timers = [];
+    this.keysOnHearing = [];
   }
 
   /**
@@ -215,8 +233,15 @@ export class VirtualParty extends EventEmitter<PartyEvents> {
     return active;
   }
 
-  /** Appends one frame (8 kHz) of what the party heard. */
-  hear(frame: Int16Array): void {
+  /**
+   * Appends one frame (8 kHz) of what the party heard; `audible` says whether anything played in it
+   * (default: any non-zero sample), which drives the key entries timed by `afterHeardSec`.
+   */
+  hear(frame: Int16Array, audible = frame.some((v) => v !== 0)): void {
+    if (audible && this.answeredAt !== undefined) {
+      this.audibleMs += (frame.length * 1000) / HEARD_RATE;
+      while (this.keysOnHearing.length > 0 && this.keysOnHearing[0].afterMs <= this.audibleMs) this.press(this.keysOnHearing.shift()!.digits);
+    }
     if (this.script.recordHeard === false) return;
     if (this.heardLen + frame.length > this.heardBuf.length) {
       const bigger = new Int16Array(this.heardBuf.length * 2);

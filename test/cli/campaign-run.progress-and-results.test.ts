@@ -41,7 +41,7 @@ describe('voxgate campaign run', () => {
     parseConfig({ server: { host: '127.0.0.1', port: 0 }, dataDir: join(dir, 'data'), log: { level: 'silent' }, carriers: { plivo: { authId: 'MACLITEST', authToken: 'cli-token', apiBaseUrl: restBaseUrl } }, dialer: { callsPerSecond: 10, ringTimeoutSec: 1 } });
 
   it('runs the campaign to its end with a progress bar, then writes the results CSV', async () => {
-    sim.addCallee('+14155550501', { answerAfterSec: 0.1, keys: [{ atSec: 1, digits: '1' }] });
+    sim.addCallee('+14155550501', { answerAfterSec: 0.1, keys: [{ afterHeardSec: 0.5, digits: '1' }] });
     sim.addCallee('+14155550502', { busy: true });
     sim.addCallee('+14155550503', { neverAnswer: true });
     const output: string[] = [];

@@ -15,9 +15,9 @@ describe('the seed 002 escalation as a campaign, through the API and the Plivo s
 
   it('calls Alice three times (never answers), then Bob (rejects), then Carol (accepts) and stops there', async () => {
     e2e.sim.addCallee('+14155550401', { neverAnswer: true });
-    e2e.sim.addCallee('+14155550402', { answerAfterSec: 0.2, keys: [{ atSec: 3, digits: '2' }] });
-    e2e.sim.addCallee('+14155550403', { answerAfterSec: 0.2, keys: [{ atSec: 3, digits: '1' }] });
-    e2e.sim.addCallee('+14155550404', { answerAfterSec: 0.2, keys: [{ atSec: 3, digits: '1' }] });
+    e2e.sim.addCallee('+14155550402', { answerAfterSec: 0.2, keys: [{ afterHeardSec: 2, digits: '2' }] });
+    e2e.sim.addCallee('+14155550403', { answerAfterSec: 0.2, keys: [{ afterHeardSec: 2, digits: '1' }] });
+    e2e.sim.addCallee('+14155550404', { answerAfterSec: 0.2, keys: [{ afterHeardSec: 2, digits: '1' }] });
     const done = new Promise<string>((resolve) => e2e.gateway.campaigns.onEvent((e) => e.type === 'campaign.status' && e.status === 'completed' && resolve(e.campaignId)));
     const res = await api('/', {
       method: 'POST',

@@ -66,7 +66,7 @@ describe('outbound APIs over HTTP: dialout and the conversation API (dial plans)
 
   it('the conversation API runs a dial plan; OnChange reports every status and the collected key at the end', async () => {
     // The key falls in the first menu (the ticket itself cannot be interrupted): collected at once.
-    e2e.sim.addCallee('+14155550304', { answerAfterSec: 0.2, keys: [{ atSec: 3, digits: '1' }] });
+    e2e.sim.addCallee('+14155550304', { answerAfterSec: 0.2, keys: [{ afterHeardSec: 2.2, digits: '1' }] });
     const before = receiver.requests.length;
     const res = await post('/calls', {
       from: VOXGATE_NUMBER,

@@ -18,7 +18,7 @@ describe.skipIf(!HAS_CHROMIUM)('a campaign in the console', () => {
     await page.getByRole('button', { name: 'Show' }).click();
     expect(await page.getByRole('alert').textContent()).toMatch(/6f1c0c9e-1c1a-4f6e-9a8e-0c2d4e6f8a10/);
 
-    e2e.sim.addCallee('+14155550403', { answerAfterSec: 0.2, keys: [{ atSec: 2, digits: '1' }] });
+    e2e.sim.addCallee('+14155550403', { answerAfterSec: 0.2, keys: [{ afterHeardSec: 2, digits: '1' }] });
     const res = await fetch(`${e2e.gateway.url}/api/v1/campaigns`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },

@@ -26,7 +26,7 @@ describe.skipIf(!HAS_CHROMIUM)('the campaign list in the console', () => {
     await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
     await page.getByRole('status').getByText('No campaigns match.').waitFor();
 
-    e2e.sim.addCallee('+14155550411', { answerAfterSec: 0.2, keys: [{ atSec: 2, digits: '1' }] });
+    e2e.sim.addCallee('+14155550411', { answerAfterSec: 0.2, keys: [{ afterHeardSec: 2, digits: '1' }] });
     const acceptedId = await createCampaign({ name: 'Accepted escalation', attemptsPerContact: 1 }, 'phone,name\n+14155550411,Carol\n');
     // A busy line, retried only after 10 minutes: this campaign stays running while the test controls it.
     e2e.sim.addCallee('+14155550412', { busy: true });
