@@ -138,6 +138,13 @@ export class BotDirectory {
     return bots.get(route.bot)!.config;
   }
 
+  /** The bot a caller asked for by name (a browser call); NoRouteError when there is none by that name. */
+  named(botName: string): BotConfig {
+    const bot = this.loaded.bots.get(botName);
+    if (!bot) throw new NoRouteError(`no bot named "${botName}"`);
+    return bot.config;
+  }
+
   /** The carrier a number belongs to, when its route names one (outbound calls from that number go through it). */
   carrierOfNumber(number: string): string | undefined {
     const normalized = number.replace(/^\+/, '');

@@ -62,6 +62,8 @@ import { RedisTtsCacheLevel } from '../speech/tts/redis-cache-level.js';
 import { openServiceEvents } from '../cluster/service-events.js';
 import { ClusterRouting } from '../cluster/forwarding.js';
 import { withRoutingToken } from '../cluster/routing-token.js';
+import { WebCallers } from './web-callers.js';
+import { BusCallEventFeed } from './call-event-feed.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -163,7 +165,11 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   // A cluster's URLs carry this instance's routing token; what reaches it about another instance's call goes there.
   const clusterSecret = config.cluster.enabled ? resolveSecret(config.cluster.secret, 'cluster.secret', process.env) : undefined;
   const routing = clusterSecret ? new ClusterRouting({ secret: clusterSecret, instanceId, logger, clock }) : undefined;
-  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, publicUrls: () => config.server.publicUrls, logger, clock, redisUrl: config.redis.url, cluster: routing });
+  const apiAuth = await createApiAuth(config.api, store.db, process.env, clock, { redisUrl: config.redis.url, logger });
+  // Browser calls: the console's operator with calls:web, or a website's widget key; the page follows its call's events.
+  const webCallers = new WebCallers({ auth: apiAuth, knowsBot: (name) => bots.has(name), consoleOrigins: () => [publicUrl, ...(config.server.publicUrls ?? [])] });
+  const callEvents = new BusCallEventFeed(bus);
+  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, publicUrls: () => config.server.publicUrls, logger, clock, redisUrl: config.redis.url, cluster: routing, webCallers, callEvents });
   // A cluster's instances pace each carrier's call starts together (Redis); alone, this process does.
   const sharedPacing = config.cluster.enabled ? new SharedCallPacing({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, clock, logger }) : undefined;
   const dialer = new OutboundDialer({
@@ -181,7 +187,6 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     records: store.outboundCalls,
   });
   const apiToken = resolveSecret(config.api.token, 'api.token', process.env);
-  const apiAuth = await createApiAuth(config.api, store.db, process.env, clock, { redisUrl: config.redis.url, logger });
   const callbackSecret = resolveSecret(config.callbacks.secret, 'callbacks.secret', process.env) ?? apiToken;
   if (!callbackSecret) logger.warn('no callbacks.secret (or api.token): status callbacks are signed with a random key receivers cannot check');
   const notifier = createStatusNotifier(store, { secret: callbackSecret ?? randomBytes(32).toString('hex'), clock, logger });
@@ -347,6 +352,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     clearInterval(pruneTimer);
     process.off('unhandledRejection', onUnhandled);
     calls.endAll();
+    callEvents.close();
     await lostInstances?.stop();
     await app.close();
     offAuthFailures();

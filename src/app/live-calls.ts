@@ -145,7 +145,7 @@ export class LiveCalls implements CallHandler {
     const request = this.deps.outbound?.request(offered.callId);
     const info: CallInfo = request ? { ...offered, direction: 'outbound', outbound: { target: request.target, metadata: request.metadata } } : offered;
     // Throws when no route takes the call: the carrier then refuses it, and nothing is registered.
-    const botName = request ? (request.bot ?? DIAL_PLAN_BOT) : this.deps.bots.route(info.to, info.carrier).name;
+    const botName = request ? (request.bot ?? DIAL_PLAN_BOT) : info.bot !== undefined ? this.deps.bots.named(info.bot).name : this.deps.bots.route(info.to, info.carrier).name;
     const at = this.deps.clock.now();
     const call: LiveCall = { info, botName, startedAt: at };
     this.calls.set(info.callId, call);

@@ -74,6 +74,68 @@ export type CarrierCallState =
       durationSec?: number;
     };
 
+/**
+ * A caller a web page stands for (the console's operator, a website's widget key), once its request
+ * passed the credential, origin and limit checks.
+ */
+export interface WebCaller {
+  /** Who calls, e.g. "console:<client id>" or "widget:<key id>": the call record's `from`. */
+  identity: string;
+  /** A readable name for the record's caller name (the client id, the key's name). */
+  displayName?: string;
+  /** The bot the call goes to: the one the page asked for (console) or the one the key names (widget). */
+  bot: string;
+  /** Frees the caller's concurrent-call slot; called exactly once, when the call ends or was never set up. */
+  release(): void;
+}
+
+/** Why a web page's call request was refused: the HTTP status and a message naming the reason. */
+export interface WebCallRefusal {
+  status: 400 | 401 | 403 | 404 | 429 | 503;
+  error: string;
+  /** With 429: when to try again. */
+  retryAfterSec?: number;
+}
+
+/** What a web page's request says about who sends it. */
+export interface WebCallRequest {
+  authorization?: string;
+  /** The page's Origin header (absent from scripts and same-origin GETs). */
+  origin?: string;
+  /** The origin the request was addressed to (scheme://host as the server saw it): a page on the gateway itself. */
+  selfOrigin?: string;
+}
+
+/** Who may place calls from a web page (carriers whose callers are browsers); implemented by the application. */
+export interface WebCallerAccess {
+  /**
+   * Checks a request to start a call: the bearer credential (a console access token with `calls:web`,
+   * or a widget key), the page's Origin against the key's allowed origins, the key's limits, the bot.
+   * On success the caller holds a concurrent-call slot until `release()`.
+   */
+  admitCall(request: WebCallRequest & { bot?: string; ip: string }): Promise<{ ok: true; caller: WebCaller } | ({ ok: false } & WebCallRefusal)>;
+  /**
+   * Checks a request about a call already admitted (hang up, trickle ICE, CORS preflight): the origin
+   * must still be allowed for the credential (a key revoked meanwhile or an origin removed is refused).
+   * Without `authorization` (a preflight) only the origin is checked against every active key.
+   */
+  checkOrigin(request: WebCallRequest): Promise<{ ok: true } | ({ ok: false } & WebCallRefusal)>;
+}
+
+/** What a web page following its own call is told, in order (the page's JSON event channel). */
+export type PageCallEvent =
+  | { type: 'answered'; callId: string; at: number }
+  | { type: 'transcript'; who: 'bot' | 'caller' | 'system'; text: string; at: number }
+  | { type: 'dtmf'; digit: string; at: number }
+  | { type: 'transferred'; target: string; at: number }
+  | { type: 'ended'; cause: string; reason: string; at: number };
+
+/** One call's events as they happen, for carriers that show them to the caller (a browser page). */
+export interface CallEventFeed {
+  /** Follows `callId` until the returned function is called (or the call ends: `ended` is the last event). */
+  follow(callId: string, listener: (event: PageCallEvent) => void): () => void;
+}
+
 export interface CarrierContext {
   /** The URL the carrier reaches Voxgate at; read per request (it is known only once the server listens). */
   publicUrl: () => string;
@@ -88,6 +150,10 @@ export interface CarrierContext {
    * forwarding of webhooks and streams that belong to another instance's calls.
    */
   cluster?: ClusterRouting;
+  /** Who may call from a web page (carriers whose callers are browsers). */
+  webCallers?: WebCallerAccess;
+  /** Live call events for carriers that pass them on to the caller (transcripts to a browser page). */
+  callEvents?: CallEventFeed;
 }
 
 export interface CarrierModule<Config = unknown> {

@@ -110,6 +110,8 @@ export interface CallInfo {
   callerDisplayName?: string;
   /** Carrier-specific extras worth passing to the bot (SIP headers, forwarded-from...). */
   extra?: Record<string, string>;
+  /** The bot the caller asked for by name (a browser call), instead of a route from the called number. */
+  bot?: string;
   /** Dialed-out calls: who was called and the dialer's metadata, passed to the bot in its start activity. */
   outbound?: { target: string; metadata?: Record<string, unknown> };
 }
