@@ -31,7 +31,8 @@ export function onTokenChange(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
-async function errorMessage(res: Response): Promise<string> {
+/** The message of an error answer: the API's JSON `error` (with its description) as it came, else the text. */
+export async function errorMessage(res: Response): Promise<string> {
   const text = await res.text();
   try {
     const body = JSON.parse(text) as { error?: unknown; error_description?: unknown; message?: unknown };

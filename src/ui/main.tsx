@@ -12,6 +12,7 @@ import { ConfigPage } from './pages/config.js';
 import { ClientsPage } from './pages/clients.js';
 import { CampaignPage } from './pages/campaign.js';
 import { CampaignsPage } from './pages/campaigns.js';
+import { SoftphonePage } from './pages/softphone.js';
 
 const NAV = [
   { path: '/live', label: 'Live calls' },
@@ -20,6 +21,7 @@ const NAV = [
   { path: '/config', label: 'Bots, routes, providers' },
   { path: '/clients', label: 'API clients' },
   { path: '/campaigns', label: 'Campaigns' },
+  { path: '/phone', label: 'Softphone' },
 ];
 
 function Page({ path }: { path: string }) {
@@ -33,6 +35,8 @@ function Page({ path }: { path: string }) {
   if (campaign) return <CampaignPage key={campaign[1]} id={decodeURIComponent(campaign[1])} />;
   if (path.startsWith('/campaigns')) return <CampaignsPage />;
   if (path.startsWith('/campaign')) return <CampaignPage />;
+  const phone = /^\/phone(?:\/([^/]+))?$/.exec(path);
+  if (phone) return <SoftphonePage bot={phone[1] === undefined ? undefined : decodeURIComponent(phone[1])} />;
   return <LiveCallsPage />;
 }
 
@@ -54,7 +58,7 @@ function App() {
           <ul>
             {NAV.map((n) => (
               <li key={n.path}>
-                <a href={`#${n.path}`} aria-current={path === n.path || (n.path === '/calls' && path.startsWith('/calls/')) || (n.path === '/campaigns' && path.startsWith('/campaign')) ? 'page' : undefined}>
+                <a href={`#${n.path}`} aria-current={path === n.path || (n.path === '/calls' && path.startsWith('/calls/')) || (n.path === '/campaigns' && path.startsWith('/campaign')) || (n.path === '/phone' && path.startsWith('/phone/')) ? 'page' : undefined}>
                   {n.label}
                 </a>
               </li>

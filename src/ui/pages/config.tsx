@@ -72,6 +72,12 @@ function BotsEditor() {
         />
       )}
       {entry && (
+        // A link, since it opens another page: the softphone with this bot chosen.
+        <p>
+          <a href={`#/phone/${path(selected)}`}>Talk to this bot</a>
+        </p>
+      )}
+      {entry && (
         <button
           type="button"
           onClick={async () => {
