@@ -14,6 +14,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { consoleRoutes } from '../../src/api/console-routes.js';
+import { resample } from '../../src/media/resample.js';
+import { readWavFile, writeWavFile } from '../../src/media/wav.js';
 import { startE2e, type E2eSetup } from './e2e-gateway.js';
 
 export const CHROMIUM_PATH = process.env.VOXGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -54,11 +56,11 @@ async function forward(gatewayUrl: string, request: FastifyRequest, reply: Fasti
  * upgrade request is replayed on a TCP connection to it and both sockets are piped, so the frames
  * and close codes the browser sees are the gateway's own.
  */
-function forwardUpgrades(app: FastifyInstance, gatewayUrl: string): void {
-  const target = new URL(gatewayUrl);
+function forwardUpgrades(app: FastifyInstance, gatewayUrl: () => string): void {
   const open = new Set<Socket>();
   app.server.on('upgrade', (request: IncomingMessage, client: Socket, head: Buffer) => {
     if (!request.url?.startsWith('/api/')) return client.destroy();
+    const target = new URL(gatewayUrl());
     const upstream = connect(Number(target.port), target.hostname);
     open.add(client).add(upstream);
     const drop = () => {
@@ -86,22 +88,36 @@ function forwardUpgrades(app: FastifyInstance, gatewayUrl: string): void {
   });
 }
 
-/** A loopback Fastify with console-routes, forwarding /api/* and /oauth/* (and /api WebSocket upgrades) to the gateway. */
-export async function startConsoleServer(gatewayUrl: string, distDir: string, opts: { forwardWebSockets?: boolean } = {}): Promise<{ app: FastifyInstance; url: string }> {
+/**
+ * A loopback Fastify with console-routes, forwarding /api/*, /oauth/* and /webrtc/* (browser calls'
+ * WHIP) and /api WebSocket upgrades to the gateway. `gatewayUrl` may be a function, read per request,
+ * for a gateway started after this server (one that must know this server's URL as a public URL).
+ */
+export async function startConsoleServer(gatewayUrl: string | (() => string), distDir: string, opts: { forwardWebSockets?: boolean } = {}): Promise<{ app: FastifyInstance; url: string }> {
+  const gateway = typeof gatewayUrl === 'string' ? () => gatewayUrl : gatewayUrl;
   const app = Fastify({ logger: false });
   app.removeAllContentTypeParsers();
   // Bodies pass through untouched: the gateway parses them itself.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(consoleRoutes, { distDir });
-  for (const prefix of ['/api/*', '/oauth/*']) app.all(prefix, (request, reply) => forward(gatewayUrl, request, reply));
+  for (const prefix of ['/api/*', '/oauth/*', '/webrtc/*']) app.all(prefix, (request, reply) => forward(gateway(), request, reply));
   // Without it every upgrade is refused, as behind a proxy that does not pass WebSockets.
-  if (opts.forwardWebSockets ?? true) forwardUpgrades(app, gatewayUrl);
+  if (opts.forwardWebSockets ?? true) forwardUpgrades(app, gateway);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url };
 }
 
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+/** `extraArgs`: e.g. the fake microphone flags of browser-call tests (fakeMicrophoneArgs). */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...extraArgs] });
+}
+
+/**
+ * Chromium flags for a microphone that plays `wav` (16-bit PCM) in a loop, granted without a prompt:
+ * getUserMedia gets it as a real capture device, with the browser's audio processing.
+ */
+export function fakeMicrophoneArgs(wav: string): string[] {
+  return ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`];
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
@@ -149,6 +165,65 @@ export async function startConsoleE2e(rawConfig: Record<string, unknown>, opts: 
       await server.app.close();
       await e2e.close();
       await built.remove();
+    },
+  };
+}
+
+export const SPEECH_DIR = '/usr/share/asterisk/sounds/en';
+export const HAS_SPEECH = existsSync(SPEECH_DIR);
+
+/**
+ * A fake microphone's WAV (16-bit PCM, 48 kHz, as Chromium wants it): two Asterisk prompts, each
+ * after 1.5 s of silence, so a level meter sees speech come and go while it loops.
+ */
+export async function writeSpeechWav(dir: string): Promise<string> {
+  const rate = 48_000;
+  const gap = new Int16Array(rate * 1.5);
+  const parts: Int16Array[] = [];
+  for (const prompt of ['call-forwarding.wav', 'auth-thankyou.wav']) {
+    const wav = await readWavFile(join(SPEECH_DIR, prompt));
+    parts.push(gap, resample(wav.samples, wav.sampleRate, rate));
+  }
+  const samples = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (samples.set(p, at), at + p.length), 0);
+  const path = join(dir, 'fake-microphone.wav');
+  await writeWavFile(path, samples, rate);
+  return path;
+}
+
+export interface BrowserCallE2e extends ConsoleE2e {
+  /** Where the test's files live (the fake microphone's WAV); removed by close(). */
+  tempDir: string;
+}
+
+/**
+ * Like startConsoleE2e, for browser calls: Chromium's microphone plays speech, and the console server
+ * (which also forwards /webrtc) is one of the gateway's public URLs, as a reverse proxy in front of it
+ * would be, so the console's own origin may call with the operator's token.
+ */
+export async function startBrowserCallE2e(rawConfig: Record<string, unknown>): Promise<BrowserCallE2e> {
+  const tempDir = await mkdtemp(join(tmpdir(), 'vg-browser-call-'));
+  const wav = await writeSpeechWav(tempDir);
+  const built = await buildConsole();
+  let gatewayUrl = '';
+  const server = await startConsoleServer(() => gatewayUrl, built.dir);
+  const e2e = await startE2e({ ...rawConfig, api: { token: ADMIN_TOKEN }, server: { publicUrls: [server.url] } });
+  gatewayUrl = e2e.gateway.publicUrl;
+  const browser = await launchChromium(fakeMicrophoneArgs(wav));
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(15_000);
+  return {
+    e2e,
+    consoleUrl: server.url,
+    browser,
+    page,
+    tempDir,
+    async close() {
+      await browser.close();
+      await server.app.close();
+      await e2e.close();
+      await built.remove();
+      await rm(tempDir, { recursive: true, force: true });
     },
   };
 }

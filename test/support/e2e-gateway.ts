@@ -28,10 +28,11 @@ export async function startE2e(rawConfig: Record<string, unknown> = {}, simOptio
   const { restBaseUrl } = await sim.listen();
   const config = parseConfig({
     ...rawConfig,
-    server: { host: '127.0.0.1', port: 0 },
+    // Loopback on a free port; other server settings (publicUrls of a proxy in front) are the test's.
+    server: { ...(rawConfig.server as object | undefined), host: '127.0.0.1', port: 0 },
     dataDir,
     log: { level: 'silent' },
-    carriers: { plivo: { authId: AUTH_ID, authToken: AUTH_TOKEN, apiBaseUrl: restBaseUrl, ...((rawConfig.carriers as { plivo?: object } | undefined)?.plivo ?? {}) } },
+    carriers: { ...(rawConfig.carriers as object | undefined), plivo: { authId: AUTH_ID, authToken: AUTH_TOKEN, apiBaseUrl: restBaseUrl, ...((rawConfig.carriers as { plivo?: object } | undefined)?.plivo ?? {}) } },
   });
   const gateway = await startGateway(config, { logger: silentLogger() });
   sim.addNumber(VOXGATE_NUMBER, { answerUrl: `${gateway.publicUrl}/plivo/answer`, hangupUrl: `${gateway.publicUrl}/plivo/hangup` });

@@ -122,8 +122,7 @@ export function SoftphonePage({ bot: initialBot }: { bot?: string }) {
         <ol class="transcript" aria-label="Live transcript" aria-live="polite">
           {lines.map((line) => (
             <li key={line.key} data-speaker={line.who}>
-              <span class="speaker">{SPEAKER_LABELS[line.who]}:</span>
-              <span class="text">{line.text}</span>
+              <span class="speaker">{SPEAKER_LABELS[line.who]}:</span> <span class="text">{line.text}</span>
             </li>
           ))}
         </ol>

@@ -1,8 +1,9 @@
 /** The widget's look, inside its Shadow DOM: the host page's CSS does not reach in, and this does not leak out. */
 export const WIDGET_CSS = `
-:host { all: initial; display: block; font: 15px/1.4 system-ui, sans-serif; color: #1b1b1b; }
+:host { all: initial; display: block; }
 [hidden] { display: none !important; }
-section { display: flex; flex-direction: column; gap: 0.5rem; max-width: 20rem; padding: 0.75rem; border: 1px solid #c8c8c8; border-radius: 0.5rem; background: #fff; }
+/* Font and colour are set here, not inherited from :host: a host page's "* { color: ... !important }" reaches the host element. */
+section { font: 15px/1.4 system-ui, sans-serif; color: #1b1b1b; display: flex; flex-direction: column; gap: 0.5rem; max-width: 20rem; padding: 0.75rem; border: 1px solid #c8c8c8; border-radius: 0.5rem; background: #fff; }
 button { font: inherit; padding: 0.4rem 0.8rem; border-radius: 0.4rem; border: 1px solid #12355b; background: #fff; color: #12355b; cursor: pointer; }
 button.call { background: #12355b; color: #fff; }
 button.hangup { background: #a00000; border-color: #a00000; color: #fff; }
