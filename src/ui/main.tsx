@@ -38,8 +38,8 @@ function Page({ path }: { path: string }) {
   if (campaign) return <CampaignPage key={campaign[1]} id={decodeURIComponent(campaign[1])} />;
   if (path.startsWith('/campaigns')) return <CampaignsPage />;
   if (path.startsWith('/campaign')) return <CampaignPage />;
-  const phone = /^\/phone(?:\/([^/]+))?$/.exec(path);
-  if (phone) return <SoftphonePage bot={phone[1] === undefined ? undefined : decodeURIComponent(phone[1])} />;
+  const phone = /^\/phone(?:\/([^/]*))?$/.exec(path);
+  if (phone) return <SoftphonePage bot={phone[1] ? decodeURIComponent(phone[1]) : undefined} />;
   return <LiveCallsPage />;
 }
 

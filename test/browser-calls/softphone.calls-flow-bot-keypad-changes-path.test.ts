@@ -9,7 +9,7 @@ const BOT = 'menu-bot';
 describe.skipIf(!HAS_CHROMIUM || !HAS_SPEECH)('the console softphone calls the flow bot over WebRTC', () => {
   let t: BrowserCallE2e;
   beforeAll(async () => {
-    t = await startBrowserCallE2e({ bots: [{ name: BOT, type: 'flow', flow: menuFlow }] });
+    t = await startBrowserCallE2e({ bots: [{ name: BOT, type: 'flow', flow: menuFlow }], routes: [{ number: '*', bot: BOT }] });
   }, 60_000);
   afterAll(() => t?.close());
 

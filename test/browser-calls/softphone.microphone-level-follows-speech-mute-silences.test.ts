@@ -52,7 +52,7 @@ function waitForMeter(page: Page, test: 'above' | 'below', value: number): Promi
 describe.skipIf(!HAS_CHROMIUM || !HAS_SPEECH)('the softphone microphone level', () => {
   let t: BrowserCallE2e;
   beforeAll(async () => {
-    t = await startBrowserCallE2e({ bots: [{ name: BOT, type: 'flow', flow: listeningFlow }] });
+    t = await startBrowserCallE2e({ bots: [{ name: BOT, type: 'flow', flow: listeningFlow }], routes: [{ number: '*', bot: BOT }] });
   }, 60_000);
   afterAll(() => t?.close());
 

@@ -10,7 +10,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_SPEECH)('the widget shows why the gateway 
   let t: BrowserCallE2e;
   let site: WidgetHostPage;
   beforeAll(async () => {
-    t = await startBrowserCallE2e({ bots: [{ name: BOT, type: 'flow', flow: menuFlow }] });
+    t = await startBrowserCallE2e({ bots: [{ name: BOT, type: 'flow', flow: menuFlow }], routes: [{ number: '*', bot: BOT }] });
     site = await startWidgetHostPage(t.consoleUrl);
   }, 60_000);
   afterAll(async () => {

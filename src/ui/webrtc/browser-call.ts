@@ -65,9 +65,7 @@ type Listener<K extends keyof BrowserCallEvents> = (value: BrowserCallEvents[K])
 
 /** Starts a call at once; follow it with `on('state' | ...)`. Refusals end it with the gateway's error text. */
 export function startBrowserCall(options: BrowserCallOptions): BrowserCall {
-  const call = new BrowserCall(options);
-  void call.connect();
-  return call;
+  return new BrowserCall(options);
 }
 
 export class BrowserCall {
@@ -94,9 +92,11 @@ export class BrowserCall {
   private hangingUp: Promise<void> | undefined;
   private endedByGateway: ((end: CallEnd) => void) | undefined;
 
+  /** Use startBrowserCall: the call starts connecting at once. */
   constructor(private readonly options: BrowserCallOptions) {
     this.audio = options.audio ?? new Audio();
     this.audio.autoplay = true;
+    void this.connect();
   }
 
   on<K extends keyof BrowserCallEvents>(name: K, listener: Listener<K>): () => void {
@@ -136,7 +136,7 @@ export class BrowserCall {
   }
 
   /** Runs the offer/answer exchange; every failure ends the call with its message. */
-  async connect(): Promise<void> {
+  private async connect(): Promise<void> {
     try {
       this.microphone = this.options.microphone;
       if (!this.microphone) {
