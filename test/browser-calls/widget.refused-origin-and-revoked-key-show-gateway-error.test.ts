@@ -39,9 +39,11 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_SPEECH)('the widget shows why the gateway 
     expect(await refusedCall(elsewhere, created.secret, 'widget-refused-origin')).toBe(`origin ${elsewhere} is not allowed for widget key ${created.key.id}; add it to the key's origins`);
   });
 
-  it('refuses a revoked key, saying so', async () => {
-    const created = await createWidgetKey(t, { name: 'Revoked shop', bot: BOT, origins: [site.url] });
+  it('refuses a revoked key, saying so, on a site no other key allows', async () => {
+    // The site's only key: its origin is allowed by no active key once it is revoked.
+    const onlyHere = `http://localhost:${site.port}`;
+    const created = await createWidgetKey(t, { name: 'Revoked shop', bot: BOT, origins: [onlyHere] });
     await revokeWidgetKey(t, created.key.id);
-    expect(await refusedCall(site.url, created.secret, 'widget-refused-revoked')).toBe(`widget key ${created.key.id} was revoked`);
+    expect(await refusedCall(onlyHere, created.secret, 'widget-refused-revoked')).toBe(`widget key ${created.key.id} was revoked`);
   });
 });

@@ -162,18 +162,23 @@ export class BrowserCall {
       if (!offer) throw new Error('the browser made no SDP offer');
 
       const query = this.options.bot ? `?bot=${encodeURIComponent(this.options.bot)}` : '';
-      const res = await fetch(`${this.options.gatewayUrl}/webrtc/whip${query}`, {
+      const whipUrl = `${this.options.gatewayUrl}/webrtc/whip${query}`;
+      const res = await fetch(whipUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/sdp', authorization: `Bearer ${this.options.credential}` },
         body: offer,
         credentials: 'omit',
         signal: this.abort.signal,
+      }).catch((err: unknown) => {
+        if (this.abort.signal.aborted) throw err;
+        // The browser hides why (a refused CORS preflight looks like a network failure): name both.
+        throw new Error(`could not reach ${whipUrl} from this page: the gateway is unreachable, or refused the CORS preflight of origin ${location.origin}`);
       });
       if (res.status !== 201) throw new RefusedError(await errorMessage(res));
-      const location = res.headers.get('location');
+      const sessionPath = res.headers.get('location');
       // Without Location the call could never be hung up: a gateway that hides it (CORS expose headers) is broken.
-      if (!location) throw new Error('the gateway answered without a Location header (is Location in Access-Control-Expose-Headers?)');
-      this.sessionUrl = new URL(location, res.url).href;
+      if (!sessionPath) throw new Error('the gateway answered without a Location header (is Location in Access-Control-Expose-Headers?)');
+      this.sessionUrl = new URL(sessionPath, res.url).href;
       this.callId = res.headers.get('x-voxgate-call-id') ?? undefined;
       const answer = await res.text();
       if (this.hungUpMeanwhile()) return void this.deleteSession();
