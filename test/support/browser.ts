@@ -207,9 +207,10 @@ export async function startBrowserCallE2e(rawConfig: Record<string, unknown>): P
   const built = await buildConsole();
   let gatewayUrl = '';
   const server = await startConsoleServer(() => gatewayUrl, built.dir);
-  const e2e = await startE2e({ ...rawConfig, api: { token: ADMIN_TOKEN }, server: { publicUrls: [server.url] } });
+  // Media on loopback only: the gateway's ICE binds 127.0.0.1, and Chromium offers loopback candidates (off by default).
+  const e2e = await startE2e({ ...rawConfig, api: { token: ADMIN_TOKEN }, server: { publicUrls: [server.url] }, carriers: { webrtc: { interfaceAddress: '127.0.0.1' } } });
   gatewayUrl = e2e.gateway.publicUrl;
-  const browser = await launchChromium(fakeMicrophoneArgs(wav));
+  const browser = await launchChromium([...fakeMicrophoneArgs(wav), '--allow-loopback-in-peer-connection']);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(15_000);
   return {
