@@ -7,7 +7,8 @@
  * calls it started (score = start time). One Lua script checks both limits and takes a slot atomically.
  * A slot's lease is renewed while the call lasts; a process that dies stops renewing, so its slots
  * free themselves within a lease instead of blocking the key for good. When Redis does not answer,
- * the limits are counted in this process (logged): per-process, never off, and no call hangs on Redis.
+ * the limits are counted in this process (logged): per-process, never off, and no call waits on Redis
+ * longer than the command timeout (500 ms).
  */
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -126,12 +127,15 @@ export class RedisWidgetCallLimits implements WidgetCallLimits {
   private readonly held = new Map<string, Set<string>>();
   private renewal: TimerHandle | undefined;
   private closed = false;
+  /** Slot releases on their way to Redis. */
+  private readonly releasing = new Set<Promise<unknown>>();
 
   constructor(private readonly opts: RedisWidgetCallLimitsOptions) {
     this.leaseMs = opts.leaseMs ?? 60_000;
     this.fallback = new MemoryWidgetCallLimits(opts.clock);
     this.warnings = new RateLimitedWarnings(opts.logger, opts.clock);
-    this.client = new Redis({ ...opts.connection, commandTimeout: opts.commandTimeoutMs ?? 500, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    // Commands wait for the connection (a call right after start is counted in Redis), never longer than the timeout.
+    this.client = new Redis({ ...opts.connection, commandTimeout: opts.commandTimeoutMs ?? 500, maxRetriesPerRequest: 0 });
     this.client.on('error', (err: Error) => this.warnings.warn('redis-error', 'widget key limits: Redis connection error', { err: err.message }));
     this.client.defineCommand('voxgateWidgetTake', { numberOfKeys: 2, lua: TAKE_SCRIPT });
   }
@@ -154,10 +158,16 @@ export class RedisWidgetCallLimits implements WidgetCallLimits {
     return { ok: true, release: once(() => this.free(liveKey, slot)) };
   }
 
+  /** Resolves once every slot released so far is freed in Redis (or given up on). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.releasing]);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.renewal?.cancel();
-    // Slots still held are left to their lease: the calls may go on in a process taking over.
+    await this.settled();
+    // Slots still held are left to their lease: their calls were ended or go on elsewhere.
     this.client.disconnect();
     await this.fallback.close();
   }
@@ -172,7 +182,11 @@ export class RedisWidgetCallLimits implements WidgetCallLimits {
     const slots = this.held.get(liveKey);
     slots?.delete(slot);
     if (slots?.size === 0) this.held.delete(liveKey);
-    this.client.zrem(liveKey, slot).catch((err: unknown) => this.warnings.warn('redis-release', 'widget key limits: a call slot not freed in Redis; it frees itself when its lease ends', { err: err instanceof Error ? err.message : String(err) }));
+    const freeing = this.client
+      .zrem(liveKey, slot)
+      .catch((err: unknown) => this.warnings.warn('redis-release', 'widget key limits: a call slot not freed in Redis; it frees itself when its lease ends', { err: err instanceof Error ? err.message : String(err) }))
+      .finally(() => this.releasing.delete(freeing));
+    this.releasing.add(freeing);
   }
 
   /** Pushes every held slot's lease forward; runs while this process holds any. */
