@@ -1,4 +1,4 @@
-/** `voxgate` command line: serve | demo | campaign run | clients. */
+/** `voxgate` command line: serve | demo | campaign run | clients | widgets. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
@@ -8,6 +8,7 @@ import { runDemo } from './demo.js';
 import { DEMO_CARRIERS, type DemoCarrierName } from './demo-carrier.js';
 import { runCampaign } from './campaign-command.js';
 import { runClientsCommand } from './clients-command.js';
+import { runWidgetsCommand } from './widgets-command.js';
 
 const USAGE = `voxgate <command> [options]
 
@@ -21,6 +22,8 @@ Commands:
           Run the gateway and one outbound campaign until it is over.
   clients add <name> --scopes a,b | clients list | clients revoke <client id>
           Manage OAuth API clients (the secret is printed once, on add).
+  widgets add <name> --bot <bot> --origins <a,b> | widgets list | widgets revoke <key id>
+          Manage widget keys for websites (the key and its <script> snippet are printed once, on add).
 
 Options:
   -c, --config <file>   YAML configuration file (env VOXGATE_CONFIG); defaults are built in
@@ -32,6 +35,8 @@ Options:
       --watch            campaign run: show a live progress bar
       --results <file>   campaign run: write the results CSV here at the end
       --scopes <list>    clients add: comma-separated scopes (calls:read, dialout, admin...)
+      --bot <name>       widgets add: the bot the key calls
+      --origins <list>   widgets add: comma-separated exact origins (https://www.example.com)
   -h, --help            Show this help (voxgate <command> --help: that command's)
   -v, --version         Print the version
 `;
@@ -79,6 +84,19 @@ Options:
   -c, --config <file>   YAML configuration file (env VOXGATE_CONFIG)
       --scopes <list>   add: comma-separated scopes (calls:read, dialout, admin...)
 `,
+  widgets: `voxgate widgets add <name> --bot <bot> --origins <a,b> [--max-calls <n>] [--calls-per-minute <n>]
+voxgate widgets list | widgets revoke <key id>
+
+Manages the widget keys websites embed to call one bot (docs/widget-keys.md), in the configured
+store. The key and its <script> snippet are printed once, on add.
+
+Options:
+  -c, --config <file>         YAML configuration file (env VOXGATE_CONFIG)
+      --bot <name>            add: the bot the key calls
+      --origins <list>        add: comma-separated exact origins (https://www.example.com)
+      --max-calls <n>         add: calls at once (default 5)
+      --calls-per-minute <n>  add: calls started per minute (default 20)
+`,
 };
 
 /** The package's version, read from the package.json beside src/ and dist/. */
@@ -103,6 +121,10 @@ export async function main(argv: string[]): Promise<number> {
         watch: { type: 'boolean', default: false },
         results: { type: 'string' },
         scopes: { type: 'string' },
+        bot: { type: 'string' },
+        origins: { type: 'string' },
+        'max-calls': { type: 'string' },
+        'calls-per-minute': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -140,6 +162,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'clients') {
       return await runClientsCommand(config, { args: positionals.slice(1), scopes: values.scopes, logger: createLogger({ level: 'warn', destination: process.stderr }) });
+    }
+    if (command === 'widgets') {
+      return await runWidgetsCommand(config, { args: positionals.slice(1), bot: values.bot, origins: values.origins, maxCalls: values['max-calls'], callsPerMinute: values['calls-per-minute'], logger: createLogger({ level: 'warn', destination: process.stderr }) });
     }
     if (command === 'demo') {
       const carrier = values.carrier ?? 'plivo';
