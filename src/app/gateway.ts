@@ -172,7 +172,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const apiAuth = await createApiAuth(config.api, store.db, process.env, clock, { redisUrl: config.redis.url, logger });
   // Browser calls: the console's operator with calls:web, or a website's widget key; the page follows its call's events.
   const widgetKeys = new WidgetKeyRepository(store.db, clock);
-  const widgetAccess = new WidgetAccess({ keys: widgetKeys, knowsBot: (name) => bots.has(name), limits: widgetCallLimitsFor({ redisUrl: config.redis.url, keyPrefix: config.cluster.keyPrefix, clock, logger }), clock, logger });
+  const widgetAccess = new WidgetAccess({ keys: widgetKeys, knowsBot: (name) => bots.has(name), limits: widgetCallLimitsFor({ redisUrl: config.redis.url, keyPrefix: config.cluster.keyPrefix, clock, logger }), throttle: apiAuth.throttle, clock, logger });
   const webCallers = new WebCallers({ auth: apiAuth, knowsBot: (name) => bots.has(name), consoleOrigins: () => [publicUrl, ...(config.server.publicUrls ?? [])], widgetAccess });
   const callEvents = new BusCallEventFeed(bus);
   const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, publicUrls: () => config.server.publicUrls, logger, clock, redisUrl: config.redis.url, cluster: routing, webCallers, callEvents });

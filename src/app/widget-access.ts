@@ -15,6 +15,7 @@ import type { WebCaller, WebCallRefusal, WebCallRequest } from '../carriers/carr
 import type { Logger } from '../logger.js';
 import type { Clock } from '../runtime/clock.js';
 import { parseWidgetCredential, widgetSecretMatches, WIDGET_CREDENTIAL_PREFIX, type WidgetKeyInfo, type WidgetKeyRepository } from '../store/widget-key-repository.js';
+import type { AuthThrottle } from '../api/auth/auth-throttle.js';
 import { MemoryWidgetCallLimits, type WidgetCallLimits } from './widget-call-limits.js';
 import type { WebCallersOptions } from './web-callers.js';
 
@@ -31,6 +32,11 @@ export interface WidgetAccessOptions {
   logger: Logger;
   /** How long a verified key (and the list of allowed origins) is trusted before the store is read again. Default 5 s. */
   cacheMs?: number;
+  /**
+   * The API's failed-authentication limits (ApiAuth.throttle): an address guessing widget keys is
+   * locked out like one guessing tokens (429), and its failures reach the auth-failure alarm.
+   */
+  throttle?: Pick<AuthThrottle, 'admit' | 'failed' | 'succeeded'>;
 }
 
 /** `last_used_at` is written at most this often per key: it is for people, not per call. */
@@ -53,7 +59,7 @@ export class WidgetAccess implements NonNullable<WebCallersOptions['widgetAccess
   }
 
   async admitCall(request: WebCallRequest & { authorization: string; ip: string; bot?: string }): Promise<{ ok: true; caller: WebCaller } | Refusal | undefined> {
-    const checked = await this.activeKey(request);
+    const checked = await this.activeKey(request, request.ip);
     if (!checked || !checked.ok) return checked;
     const { key } = checked;
     if (request.bot !== undefined && request.bot !== key.bot) return this.refuse(request, 403, `widget key ${key.id} may call bot "${key.bot}" only, not "${request.bot}"`, key.id);
@@ -99,12 +105,24 @@ export class WidgetAccess implements NonNullable<WebCallersOptions['widgetAccess
     await this.limits.close();
   }
 
-  /** The credential's key when it is valid, active and used from one of its origins; undefined when it is no widget key. */
-  private async activeKey(request: WebCallRequest): Promise<{ ok: true; key: WidgetKeyInfo } | Refusal | undefined> {
+  /**
+   * The credential's key when it is valid, active and used from one of its origins; undefined when it
+   * is no widget key. With `ip` (a new call) the failed-authentication limits apply.
+   */
+  private async activeKey(request: WebCallRequest, ip?: string): Promise<{ ok: true; key: WidgetKeyInfo } | Refusal | undefined> {
     const credential = bearer(request.authorization);
     if (!credential?.startsWith(WIDGET_CREDENTIAL_PREFIX)) return undefined;
+    const guard = ip !== undefined && this.opts.throttle ? { throttle: this.opts.throttle, attempt: { source: ip } } : undefined;
+    const admission = await guard?.throttle.admit(guard.attempt);
+    if (admission && !admission.allowed) {
+      return { ...this.refuse(request, 429, 'too many failed authentications from this address'), retryAfterSec: Math.ceil(admission.retryAfterMs / 1000) };
+    }
     const parts = parseWidgetCredential(credential);
-    if (!parts) return this.refuse(request, 401, 'the widget key is malformed: expected vxw_<id>.<secret> as shown when the key was created');
+    const invalid = async (error: string, keyId?: string) => {
+      await guard?.throttle.failed({ ...guard.attempt, reason: 'invalid widget key' });
+      return this.refuse(request, 401, error, keyId);
+    };
+    if (!parts) return invalid('the widget key is malformed: expected vxw_<id>.<secret> as shown when the key was created');
     let found: Found;
     try {
       found = await this.lookup(parts.keyId);
@@ -112,7 +130,8 @@ export class WidgetAccess implements NonNullable<WebCallersOptions['widgetAccess
       this.log.error({ err, keyId: parts.keyId }, 'widget key could not be read from the store');
       return refusal(503, 'widget keys cannot be checked right now (the store did not answer)');
     }
-    if (!found || !widgetSecretMatches(parts.secret, found.secretHash)) return this.refuse(request, 401, `unknown widget key ${parts.keyId} (no such key, or a wrong secret)`, parts.keyId);
+    if (!found || !widgetSecretMatches(parts.secret, found.secretHash)) return invalid(`unknown widget key ${parts.keyId} (no such key, or a wrong secret)`, parts.keyId);
+    await guard?.throttle.succeeded(guard.attempt, admission);
     const { key } = found;
     if (key.revokedAt !== null) return this.refuse(request, 403, `widget key ${key.id} was revoked`, key.id);
     if (request.origin === undefined) return this.refuse(request, 403, `widget key ${key.id} works only from a web page of its allowed origins: the request has no Origin header`, key.id);

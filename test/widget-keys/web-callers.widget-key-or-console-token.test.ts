@@ -32,7 +32,7 @@ describe('WebCallers: a widget key from its website, a console token from the co
     tokens = Fastify();
     await tokens.register(oauthTokenRoutes, { auth, logger: logs.logger });
     const keys = new WidgetKeyRepository(store.db);
-    widgetAccess = new WidgetAccess({ keys, knowsBot: (name) => bots.has(name), clock: systemClock, logger: logs.logger });
+    widgetAccess = new WidgetAccess({ keys, knowsBot: (name) => bots.has(name), clock: systemClock, logger: logs.logger, throttle: auth.throttle });
     callers = new WebCallers({ auth, knowsBot: (name) => bots.has(name), consoleOrigins: () => [GATEWAY], widgetAccess });
     key = await keys.create({ name: 'Shop', bot: 'sales', origins: [SHOP], maxConcurrentCalls: 1, callsPerMinute: 10 });
   });
@@ -82,5 +82,16 @@ describe('WebCallers: a widget key from its website, a console token from the co
 
   it('a made-up widget key is 401 without touching the console path', async () => {
     expect(await callers.admitCall({ authorization: 'Bearer vxw_AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB', origin: SHOP, ip: '203.0.113.9' })).toEqual({ ok: false, status: 401, error: 'unknown widget key AAAAAAAAAAAAAAAA (no such key, or a wrong secret)' });
+  });
+
+  it('an address guessing widget keys is locked out like one guessing tokens (429), even with a valid key; others are not', async () => {
+    const guess = (i: number) => `Bearer vxw_GUESS${String(i).padStart(11, '0')}.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB`;
+    // api.authLimits.source.maxFailures defaults to 10.
+    for (let i = 0; i < 10; i++) expect(await callers.admitCall({ authorization: guess(i), origin: SHOP, ip: '198.51.100.7' })).toMatchObject({ status: 401 });
+    expect(await callers.admitCall({ authorization: guess(10), origin: SHOP, ip: '198.51.100.7' })).toMatchObject({ ok: false, status: 429, error: 'too many failed authentications from this address', retryAfterSec: expect.any(Number) });
+    expect(await callers.admitCall({ authorization: `Bearer ${key.secret}`, origin: SHOP, ip: '198.51.100.7' })).toMatchObject({ status: 429 });
+    const elsewhere = await callers.admitCall({ authorization: `Bearer ${key.secret}`, origin: SHOP, ip: '198.51.100.8' });
+    expect(elsewhere.ok).toBe(true);
+    if (elsewhere.ok) elsewhere.caller.release();
   });
 });
