@@ -7,21 +7,24 @@ import type { Carrier, CarrierContext, CarrierModule } from './carrier.js';
 import { plivoCarrier } from './plivo/plivo-carrier.js';
 import { twilioCarrier } from './twilio/twilio-carrier.js';
 import { sipCarrier } from './sip/sip-carrier.js';
+import { webrtcCarrier } from './webrtc/webrtc-carrier.js';
 
-export const CARRIER_MODULES: readonly CarrierModule<never>[] = [plivoCarrier as CarrierModule<never>, twilioCarrier as CarrierModule<never>, sipCarrier as CarrierModule<never>];
+export const CARRIER_MODULES: readonly CarrierModule<never>[] = [plivoCarrier as CarrierModule<never>, twilioCarrier as CarrierModule<never>, sipCarrier as CarrierModule<never>, webrtcCarrier as CarrierModule<never>];
 
 /**
  * The `carriers` section: one optional sub-section per carrier. Left out entirely, Plivo with its
- * defaults (what the simulator and the demo speak); given, exactly the carriers it names.
+ * defaults (what the simulator and the demo speak) and WebRTC (the console's softphone); given, exactly
+ * the carriers it names.
  */
 export const carriersConfigSchema = z
   .object({
     plivo: plivoCarrier.configSchema.optional(),
     twilio: twilioCarrier.configSchema.optional(),
     sip: sipCarrier.configSchema.optional(),
+    webrtc: webrtcCarrier.configSchema.optional(),
   })
   .strict()
-  .default({ plivo: {} })
+  .default({ plivo: {}, webrtc: {} })
   .refine((carriers) => Object.values(carriers).some((c) => c !== undefined), {
     message: `configure at least one carrier (${CARRIER_MODULES.map((m) => m.name).join(', ')})`,
   });

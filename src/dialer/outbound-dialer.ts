@@ -138,7 +138,7 @@ export class OutboundDialer implements CallPlacer {
     return carrier;
   }
 
-  /** The carrier a request names, else the caller number's carrier, else the only one configured. */
+  /** The carrier a request names, else the caller number's carrier, else the only one configured that places calls. */
   private chooseCarrier(requested: string | undefined, caller: string): Carrier {
     const { carriers, carrierOfNumber } = this.options;
     const configured = carriers.names.join(', ');
@@ -150,8 +150,10 @@ export class OutboundDialer implements CallPlacer {
     const owner = carrierOfNumber?.(caller);
     const ownerCarrier = owner === undefined ? undefined : carriers.get(owner);
     if (ownerCarrier) return ownerCarrier;
-    if (carriers.names.length === 1) return carriers.get(carriers.names[0])!;
-    throw new OutboundRequestError(`carrier: ${carriers.names.length} carriers are configured (${configured}); name one, or give the caller number ${caller} a route that names its carrier`);
+    // Carriers that can never dial out (browsers call in over WebRTC) do not make the choice ambiguous.
+    const dialable = carriers.names.filter((name) => carriers.get(name)?.cannotPlace?.({}) === undefined);
+    if (dialable.length === 1) return carriers.get(dialable[0])!;
+    throw new OutboundRequestError(`carrier: ${dialable.length} carriers are configured (${dialable.join(', ')}); name one, or give the caller number ${caller} a route that names its carrier`);
   }
 
   /** The carrier a call this dialer placed goes through. */

@@ -3,9 +3,10 @@ import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { configuredCarrierNames } from '../../src/carriers/index.js';
 
 describe('the carriers section', () => {
-  it('left out, runs Plivo with its defaults (what the simulator and the demo speak)', () => {
+  it('left out, runs Plivo (what the simulator and the demo speak) and WebRTC (the console softphone) with their defaults', () => {
     const cfg = parseConfig({});
-    expect(configuredCarrierNames(cfg.carriers)).toEqual(['plivo']);
+    expect(configuredCarrierNames(cfg.carriers)).toEqual(['plivo', 'webrtc']);
+    expect(cfg.carriers.webrtc).toEqual({ iceServers: [], codecs: ['opus', 'PCMU', 'PCMA'], maxCalls: 100, sampleRate: 16000, connectTimeoutSec: 15 });
     expect(cfg.carriers.plivo).toEqual({ authId: 'MAVOXGATEDEMO', apiBaseUrl: 'https://api.plivo.com', contentType: 'audio/x-mulaw;rate=8000', replayWindowSec: 300, streamExtraHeaders: {} });
   });
 
@@ -18,7 +19,7 @@ describe('the carriers section', () => {
   });
 
   it('refuses an empty section, unknown carriers and fields, naming the key', () => {
-    expect(() => parseConfig({ carriers: {} })).toThrow(/carriers: configure at least one carrier \(plivo, twilio, sip\)/);
+    expect(() => parseConfig({ carriers: {} })).toThrow(/carriers: configure at least one carrier \(plivo, twilio, sip, webrtc\)/);
     expect(() => parseConfig({ carriers: { vonage: {} } })).toThrow(/carriers: Unrecognized key\(s\) in object: 'vonage'/);
     expect(() => parseConfig({ carriers: { twilio: { token: 'x' } } })).toThrow(/carriers\.twilio: Unrecognized key\(s\) in object: 'token'/);
     expect(() => parseConfig({ carriers: { twilio: { apiBaseUrl: 'not a url' } } })).toThrow(ConfigError);
@@ -28,7 +29,7 @@ describe('the carriers section', () => {
     const bots = [{ name: 'sales', type: 'flow' }];
     const ok = parseConfig({ carriers: { plivo: {}, twilio: {} }, bots, routes: [{ number: '+14155550100', bot: 'sales', carrier: 'twilio' }, { number: '*', bot: 'sales' }] });
     expect(ok.routes[0]).toEqual({ number: '+14155550100', bot: 'sales', carrier: 'twilio' });
-    expect(() => parseConfig({ bots, routes: [{ number: '+14155550100', bot: 'sales', carrier: 'twilio' }] })).toThrow(/routes\.0\.carrier: carrier "twilio" is not configured \(configured: plivo\)/);
+    expect(() => parseConfig({ bots, routes: [{ number: '+14155550100', bot: 'sales', carrier: 'twilio' }] })).toThrow(/routes\.0\.carrier: carrier "twilio" is not configured \(configured: plivo, webrtc\)/);
   });
 
   it('sip: defaults that take calls from this machine only, the port from VOXGATE_SIP_PORT, and bad trunks refused by key', () => {

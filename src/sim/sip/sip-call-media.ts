@@ -16,7 +16,7 @@ import type dgram from 'node:dgram';
 import type { Logger } from '../../logger.js';
 import type { Clock } from '../../runtime/clock.js';
 import { codecByName } from '../../carriers/sip/rtp/rtp-codec.js';
-import type { PacedSession, RtpPacer } from '../../carriers/sip/rtp/rtp-pacer.js';
+import type { PacedSession, RtpPacer } from '../../carriers/rtp-media/rtp-pacer.js';
 import { RtpSession, type RtpSessionStats } from '../../carriers/sip/rtp/rtp-session.js';
 import type { CodecName, NegotiatedMedia } from '../../carriers/sip/sdp/sdp-negotiation.js';
 import type { RealtimeTicker } from '../realtime-ticker.js';

@@ -10,7 +10,7 @@ import { setTimeout as wallClockDelay } from 'node:timers/promises';
 import type { SipCallEnd } from '../../carriers/sip/call/sip-call.js';
 import { SipCall, type SipCallOptions } from '../../carriers/sip/call/sip-call.js';
 import { SipOutgoingCall } from '../../carriers/sip/outbound/sip-outgoing-call.js';
-import type { RtpPacer } from '../../carriers/sip/rtp/rtp-pacer.js';
+import type { RtpPacer } from '../../carriers/rtp-media/rtp-pacer.js';
 import type { RtpPortPair, RtpPortPool } from '../../carriers/sip/rtp/rtp-port-pool.js';
 import type { RtpSessionStats } from '../../carriers/sip/rtp/rtp-session.js';
 import { LocalSdpSession, SdpNegotiationError, type CodecName, type NegotiatedMedia } from '../../carriers/sip/sdp/sdp-negotiation.js';

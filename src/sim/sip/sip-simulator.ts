@@ -17,7 +17,7 @@ import { partyOf } from '../../carriers/sip/call/sip-call.js';
 import { InboundAccess } from '../../carriers/sip/inbound-access.js';
 import type { SipRequest } from '../../carriers/sip/message/sip-message.js';
 import { RtpPortPool } from '../../carriers/sip/rtp/rtp-port-pool.js';
-import type { RtpPacer } from '../../carriers/sip/rtp/rtp-pacer.js';
+import type { RtpPacer } from '../../carriers/rtp-media/rtp-pacer.js';
 import type { CodecName } from '../../carriers/sip/sdp/sdp-negotiation.js';
 import { SipUserAgent } from '../../carriers/sip/sip-user-agent.js';
 import type { ServerTransaction } from '../../carriers/sip/transaction/transactions.js';

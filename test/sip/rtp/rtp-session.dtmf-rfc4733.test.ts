@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/logger.js';
 import { PCMU } from '../../../src/carriers/sip/rtp/rtp-codec.js';
 import { RtpPacer, RtpSession } from '../../../src/carriers/sip/rtp/rtp-session.js';
-import { parseTelephoneEvent, writeTelephoneEvent } from '../../../src/carriers/sip/rtp/telephone-event.js';
+import { parseTelephoneEvent, writeTelephoneEvent } from '../../../src/carriers/rtp-media/telephone-event.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { boundSocket, nextMessages, rtpPacket, socketClosed, UdpPeer } from './rtp-test-peer.js';
 

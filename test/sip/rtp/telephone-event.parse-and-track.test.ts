@@ -5,7 +5,7 @@ import {
   parseTelephoneEvent,
   TelephoneEventTracker,
   writeTelephoneEvent,
-} from '../../../src/carriers/sip/rtp/telephone-event.js';
+} from '../../../src/carriers/rtp-media/telephone-event.js';
 
 describe('RFC 4733 payload', () => {
   it('parses event, end bit, volume and duration', () => {

@@ -30,7 +30,7 @@ import { RateLimitedWarnings } from '../../../runtime/rate-limited-warnings.js';
 import { Concealer, JitterBuffer, PullResult, PushResult } from './jitter-buffer.js';
 import { silencePayload, type AudioCodec, type AudioDecoder, type AudioEncoder } from './rtp-codec.js';
 import { createRtpHeader, isRtcp, parseRtpHeader, RTP_HEADER_LENGTH, writeRtpHeader } from './rtp-packet.js';
-import { RtpPacer, sharedPacer, TICK_MS } from './rtp-pacer.js';
+import { RtpPacer, sharedPacer, TICK_MS } from '../../rtp-media/rtp-pacer.js';
 import {
   MAX_COMPOUND_BYTES,
   ntpTime,
@@ -44,9 +44,10 @@ import {
   type ReportBlock,
   type SenderInfo,
 } from './rtcp.js';
-import { eventOfDtmfDigit, parseTelephoneEventInto, TelephoneEventTracker, writeTelephoneEvent, type TelephoneEvent } from './telephone-event.js';
+import { PlayoutQueue } from '../../rtp-media/playout-queue.js';
+import { eventOfDtmfDigit, parseTelephoneEventInto, TelephoneEventTracker, writeTelephoneEvent, type TelephoneEvent } from '../../rtp-media/telephone-event.js';
 
-export { RtpPacer } from './rtp-pacer.js';
+export { RtpPacer } from '../../rtp-media/rtp-pacer.js';
 
 export interface RtpSessionEvents {
   /** One 20 ms frame at `sampleRate`; the array is reused once listeners return. */
@@ -122,16 +123,6 @@ const DTMF_VOLUME = 10;
 const RTCP_INTERVAL_MS = 5000;
 const WARNING_EVENT_INTERVAL_MS = 10_000;
 
-interface AudioItem {
-  samples: Int16Array;
-  offset: number;
-  mark?: undefined;
-}
-interface MarkItem {
-  mark: string;
-}
-type OutItem = AudioItem | MarkItem;
-
 interface DtmfItem {
   event: number;
   packets: number;
@@ -186,7 +177,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private seq: number;
   private ts: number;
   private markerNext = true;
-  private readonly queue: OutItem[] = [];
+  private readonly queue = new PlayoutQueue((name) => this.emit('mark', name));
   private readonly dtmfQueue: DtmfItem[] = [];
   private dtmfActive = false;
   private dtmfEvent = 0;
@@ -312,8 +303,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /** Queues PCM16 at `sampleRate` (takes ownership); it leaves one 20 ms packet per tick. */
   play(samples: Int16Array): void {
-    if (this.closed || samples.length === 0) return;
-    this.queue.push({ samples, offset: 0 });
+    if (this.closed) return;
+    this.queue.play(samples);
   }
 
   /**
@@ -322,7 +313,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
    */
   mark(name: string): void {
     if (this.closed) return;
-    this.queue.push({ mark: name });
+    this.queue.mark(name);
   }
 
   /**
@@ -333,9 +324,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
    */
   clear(): void {
     if (this.closed) return;
-    const marks: string[] = [];
-    for (const item of this.queue) if (item.mark !== undefined) marks.push(item.mark);
-    this.queue.length = 0;
+    const marks = this.queue.clear();
     queueMicrotask(() => {
       if (this.closed) return;
       for (const m of marks) this.emit('mark', m);
@@ -400,7 +389,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       this.sendRing = this.makeSendRing(codec.frameBytes);
     }
     this.markerNext = true;
-    if (rateChanged && this.queue.length > 0) {
+    if (rateChanged && !this.queue.isEmpty) {
       this.problem('codec-rate-change', `codec changed to ${codec.name} at ${codec.sampleRate} Hz; queued audio at the old rate was dropped`);
       this.clear();
     }
@@ -439,7 +428,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (this.closed) return;
     this.closed = true;
     this.unregister();
-    this.queue.length = 0;
+    this.queue.reset();
     this.dtmfQueue.length = 0;
     this.rtp.off('message', this.onRtpMessage);
     this.rtcp?.off('message', this.onRtcpMessage);
@@ -512,21 +501,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (this.dtmfActive || this.dtmfQueue.length > 0) {
       this.sendDtmfTick();
     } else {
-      this.emitLeadingMarks();
+      this.queue.emitDueMarks();
       this.sendAudioTick();
-      this.emitLeadingMarks();
+      this.queue.emitDueMarks();
     }
     this.ts = (this.ts + step) >>> 0;
-  }
-
-  private emitLeadingMarks(): void {
-    const q = this.queue;
-    while (q.length > 0 && !this.closed) {
-      const head = q[0];
-      if (head.mark === undefined) return;
-      q.shift();
-      this.emit('mark', head.mark);
-    }
   }
 
   private nextSendSlot(): SendSlot {
@@ -536,23 +515,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   private sendAudioTick(): void {
-    const pcm = this.pcmOut;
-    const n = pcm.length;
-    const q = this.queue;
-    let filled = 0;
-    while (filled < n && q.length > 0) {
-      const item = q[0];
-      if (item.mark !== undefined) break; // a mark ends the packet: it fires right after this one is sent
-      const src = item.samples;
-      const take = Math.min(n - filled, src.length - item.offset);
-      for (let i = 0, j = item.offset; i < take; i++, j++) pcm[filled + i] = src[j];
-      filled += take;
-      item.offset += take;
-      if (item.offset >= src.length) q.shift();
-    }
-    if (filled < n) pcm.fill(0, filled);
+    this.queue.fill(this.pcmOut);
     const slot = this.nextSendSlot();
-    this.encoder.encode(pcm, slot.payload);
+    this.encoder.encode(this.pcmOut, slot.payload);
     this.sendRtp(slot.buf, this.codecValue.payloadType, this.ts, this.codecValue.frameBytes);
   }
 

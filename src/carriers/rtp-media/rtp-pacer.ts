@@ -6,7 +6,7 @@
  * given the slot's scheduled time, and catch up on their own when it moved on by more than one slot.
  * The timer runs while at least one session is registered.
  */
-import type { Clock, TimerHandle } from '../../../runtime/clock.js';
+import type { Clock, TimerHandle } from '../../runtime/clock.js';
 
 export const TICK_MS = 20;
 /** Further behind than this, the pacer stops trying to keep its old schedule. */
