@@ -20,7 +20,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_SPEECH)('the console softphone calls the f
     await page.getByLabel('Bot to edit').selectOption(BOT);
     await page.getByRole('link', { name: 'Talk to this bot' }).click();
     await page.getByRole('heading', { name: 'Softphone' }).waitFor();
-    expect(await page.getByLabel('Bot', { exact: true }).inputValue()).toBe(BOT);
+    expect(await page.getByRole('combobox', { name: /^Bot/ }).inputValue()).toBe(BOT);
 
     for (const [key, reply, other] of [
       ['1', SALES, SUPPORT],
