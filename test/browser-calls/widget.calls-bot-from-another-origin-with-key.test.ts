@@ -28,6 +28,8 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_SPEECH)('the embeddable widget on another 
     // The host page hides every button and shrinks all text: none of it reaches into the widget.
     expect(await call.isVisible()).toBe(true);
     expect(await call.evaluate((button) => getComputedStyle(button).fontSize)).toBe('15px');
+    // Nor does its 4px root font size shrink the widget (sizes in em of the widget's own font).
+    expect((await widget.boundingBox())?.width).toBeGreaterThan(200);
     await screenshot(page, 'widget-on-host-page');
 
     const ended = t.e2e.nextCallEnded();
