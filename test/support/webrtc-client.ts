@@ -21,6 +21,8 @@ const OPUS_PT = 111;
 const OPUS_TE_PT = 110;
 const PCMU_PT = 0;
 const PCMU_TE_PT = 101;
+/** A 20 ms packet louder than this counts as heard. */
+const AUDIBLE_DBFS = -45;
 
 export type ClientCodec = 'opus' | 'PCMU';
 
@@ -80,6 +82,8 @@ export class WebRtcCaller {
   private seq = Math.floor(Math.random() * 65536);
   private ts = Math.floor(Math.random() * 2 ** 31);
   private closedFlag = false;
+  private audibleSoFarMs = 0;
+  private readonly hearingWaiters: { ms: number; resolve: () => void }[] = [];
   private readonly closedPromise: Promise<void>;
   private teSent = { event: 0, end: false, volume: 10, duration: 0 };
 
@@ -250,7 +254,7 @@ export class WebRtcCaller {
   }
 
   /** Milliseconds of received audio louder than `dbfs` (20 ms windows). */
-  audibleMs(dbfs = -45): number {
+  audibleMs(dbfs = AUDIBLE_DBFS): number {
     const x = this.heard();
     const frame = this.rate / 50;
     let ms = 0;
@@ -262,6 +266,13 @@ export class WebRtcCaller {
     if (this.closedFlag) return;
     this.closedFlag = true;
     if (this.timer) clearInterval(this.timer);
+    // As a browser does on close(): its channels go first (werift's own close would tell the gateway nothing until ICE consent lapses).
+    const channel = this.channel;
+    if (channel && channel.readyState === 'open') {
+      const channelClosed = channel.stateChanged.watch((s) => s === 'closed', 2000).catch(() => undefined);
+      channel.close();
+      await channelClosed;
+    }
     await this.pc.close().catch(() => undefined);
     this.opusEncoder?.delete();
     this.opusDecoder?.delete();
@@ -279,14 +290,27 @@ export class WebRtcCaller {
 
   private onRtp(rtp: RtpPacket): void {
     const pt = rtp.header.payloadType;
+    let pcm: Int16Array;
     if (pt === OPUS_PT && this.opusDecoder) {
       const bytes = this.opusDecoder.decode(rtp.payload);
-      const pcm = new Int16Array(bytes.length / 2);
+      pcm = new Int16Array(bytes.length / 2);
       for (let i = 0; i < pcm.length; i++) pcm[i] = bytes.readInt16LE(i * 2);
-      this.received.push(pcm);
     } else if (pt === PCMU_PT) {
-      this.received.push(decodeMuLaw(rtp.payload));
+      pcm = decodeMuLaw(rtp.payload);
+    } else return;
+    this.received.push(pcm);
+    if (rmsDbfs(pcm) > AUDIBLE_DBFS) this.audibleSoFarMs += (pcm.length * 1000) / this.rate;
+    for (const w of [...this.hearingWaiters]) {
+      if (this.audibleSoFarMs < w.ms) continue;
+      this.hearingWaiters.splice(this.hearingWaiters.indexOf(w), 1);
+      w.resolve();
     }
+  }
+
+  /** Resolves once `ms` of audible audio (above -45 dBFS) has arrived from the gateway. */
+  untilHeard(ms: number): Promise<void> {
+    if (this.audibleSoFarMs >= ms) return Promise.resolve();
+    return new Promise((resolve) => this.hearingWaiters.push({ ms, resolve }));
   }
 
   /** A 20 ms clock: one packet per elapsed slot (speech, a key's event packets, or silence). */

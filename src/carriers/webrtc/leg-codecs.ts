@@ -74,8 +74,10 @@ class G711LegCodec implements LegCodec {
   readonly clockRate = 8000;
   readonly sampleRate = 8000;
   readonly timestampStep = 160;
-  /** Browsers send 20 ms; up to 120 ms per packet is accepted. */
-  readonly decoded = new Int16Array(960);
+  private readonly frame = new Int16Array(160);
+  /** Browsers send 20 ms; up to 120 ms per packet is taken, in a second buffer. */
+  private readonly long = new Int16Array(960);
+  private last: Int16Array = this.frame;
   private readonly payload = Buffer.alloc(160);
 
   constructor(
@@ -84,9 +86,15 @@ class G711LegCodec implements LegCodec {
     private readonly encodeLaw: (input: Int16Array, out: Uint8Array) => unknown,
   ) {}
 
+  get decoded(): Int16Array {
+    return this.last;
+  }
+
   decode(payload: Buffer): number {
-    if (payload.length > this.decoded.length) return 0;
-    this.decodeLaw(payload, this.decoded);
+    if (payload.length > this.long.length) return 0;
+    // The G.711 tables fill a buffer of exactly the payload's length in place; other lengths would need a view per packet.
+    this.last = payload.length === this.frame.length ? this.frame : this.long;
+    this.decodeLaw(payload, this.last);
     return payload.length;
   }
 

@@ -21,6 +21,8 @@ export interface PageRequests {
   dtmf(digit: string): void;
   /** The page hangs up. */
   hangup(): void;
+  /** The page closed its channel: it left (a browser closing its peer connection closes its channels first). */
+  left(): void;
 }
 
 type Outgoing = PageCallEvent | { type: 'error'; error: string };
@@ -29,6 +31,8 @@ export class PageChannel {
   private channel?: RTCDataChannel;
   private readonly pending: Outgoing[] = [];
   private dropped = 0;
+  /** We are closing the channel (the call ended): its close is not the page leaving. */
+  private closing = false;
 
   constructor(
     private readonly requests: PageRequests,
@@ -45,6 +49,7 @@ export class PageChannel {
     channel.onMessage.subscribe((data) => this.receive(data));
     channel.stateChanged.subscribe((state) => {
       if (state === 'open') this.flush();
+      else if (state === 'closed' && !this.closing) this.requests.left();
     });
     if (channel.readyState === 'open') this.flush();
   }
@@ -72,6 +77,7 @@ export class PageChannel {
    * completed, or after `boundMs`.
    */
   close(boundMs: number): Promise<void> {
+    this.closing = true;
     const channel = this.channel;
     if (!channel || channel.readyState === 'closed') return Promise.resolve();
     return new Promise((resolve) => {

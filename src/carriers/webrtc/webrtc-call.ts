@@ -122,6 +122,7 @@ export class WebRtcCall {
       {
         dtmf: (digit) => this.leg?.pressFromPage(digit),
         hangup: () => this.end({ cause: 'Caller hung up (page)', side: 'caller' }),
+        left: () => this.end({ cause: 'Browser closed the connection', side: 'caller' }),
       },
       this.log,
     );

@@ -61,8 +61,12 @@ export class WebRtcLeg extends EventEmitter<LegEventMap> implements CarrierLeg, 
   private readonly pcmOut: Int16Array;
   private readonly header = new RtpHeader({ sequenceNumber: 0, timestamp: 0, payloadType: 0, marker: true });
   private readonly packet = new RtpPacket(this.header, Buffer.alloc(0));
+  /**
+   * Random starts (RFC 3550), the timestamp's below 2^29: V8 keeps integers under 2^30 unboxed, where
+   * a larger timestamp would be a new heap number on every tick (2^29 leaves hours of headroom).
+   */
   private seq = Math.floor(Math.random() * 65536);
-  private ts = Math.floor(Math.random() * 2 ** 32);
+  private ts = Math.floor(Math.random() * 2 ** 29);
   private markerNext = true;
   private nextTickAt: number | undefined;
   private lastSeq = -1;
