@@ -140,7 +140,10 @@ export class BrowserCall {
     try {
       this.microphone = this.options.microphone;
       if (!this.microphone) {
-        this.microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
+        this.microphone = await navigator.mediaDevices.getUserMedia({ audio: true }).catch((err: unknown) => {
+          // NotAllowedError / NotFoundError say little alone; https (or localhost) is required too.
+          throw new Error(`the microphone is not available to this page: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+        });
         this.ownsMicrophone = true;
       }
       if (this.hungUpMeanwhile()) return this.release();
