@@ -140,6 +140,8 @@ export class BrowserCall {
     try {
       this.microphone = this.options.microphone;
       if (!this.microphone) {
+        // Browsers offer no mediaDevices at all outside secure contexts.
+        if (!navigator.mediaDevices) throw new Error('the microphone needs a secure page: open it over https (or on localhost)');
         this.microphone = await navigator.mediaDevices.getUserMedia({ audio: true }).catch((err: unknown) => {
           // NotAllowedError / NotFoundError say little alone; https (or localhost) is required too.
           throw new Error(`the microphone is not available to this page: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
