@@ -44,6 +44,8 @@ export interface WebRtcCallerOptions {
   mangleOffer?: (sdp: string) => string;
   /** Content-Type of the POST (default application/sdp). */
   contentType?: string;
+  /** Decode and keep what the gateway sends (default true; the benchmark's load generator saves the CPU). */
+  decodeReceived?: boolean;
 }
 
 /** A refused POST: the status and the JSON error the gateway gave. */
@@ -289,6 +291,7 @@ export class WebRtcCaller {
   }
 
   private onRtp(rtp: RtpPacket): void {
+    if (this.options.decodeReceived === false) return;
     const pt = rtp.header.payloadType;
     let pcm: Int16Array;
     if (pt === OPUS_PT && this.opusDecoder) {
