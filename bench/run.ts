@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- --quick] [-- --only=capacity,turn,greeting,vad,cluster] [-- --carrier twilio|sip]`: runs the
+ * `npm run bench [-- --quick] [-- --only=capacity,turn,greeting,vad,cluster,webrtc] [-- --carrier twilio|sip]`: runs the
  * figures of BENCHMARKS.md and writes bench/results/latest-<mode>[-<carrier>].json and .md. The
  * gateway, the bare relay and the load generator run as separate processes (bench/lib/ipc.ts) and all
  * speak the chosen carrier's protocol (Plivo's stream by default); this process only orchestrates.
  * Over SIP the figure is capacity (RTP calls against a bare UDP echo floor): at 100, 250 and 500 calls,
  * or 100 with --quick. The cluster figure (bench/cluster.ts: one process alone vs three behind HAProxy,
  * and the shared registry's cost per call) always speaks Plivo, needs haproxy, redis-server and PostgreSQL, and
- * writes its own bench/results/latest-cluster[-quick].json and .md.
+ * writes its own bench/results/latest-cluster[-quick].json and .md. The webrtc figure (bench/webrtc.ts: browser
+ * calls over WebRTC, gateway CPU and RSS per call beside a werift echo floor) writes latest-webrtc[-quick].
  *
  * `npm run bench -- --only=soak [--soak-minutes=10]` runs the soak instead (never part of the default
  * run): 200 calls with turnover for 10 minutes, written to bench/results/latest-soak.json and .md.
@@ -23,6 +24,7 @@ import { runVadQuality, type VadQualityResult } from './vad-quality.js';
 import { benchCarrier, type BenchCarrier } from './lib/bench-carrier.js';
 import { renderSoak, runSoak } from './soak.js';
 import { renderCluster, runClusterBench, type ClusterBenchResult } from './cluster.js';
+import { renderWebRtc, runWebRtcBench } from './webrtc.js';
 
 export interface BenchResults {
   mode: 'full' | 'quick';
@@ -41,7 +43,7 @@ export interface BenchResults {
   errors: string[];
 }
 
-const FIGURES = ['capacity', 'turn', 'greeting', 'vad', 'cluster'] as const;
+const FIGURES = ['capacity', 'turn', 'greeting', 'vad', 'cluster', 'webrtc'] as const;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
@@ -69,6 +71,11 @@ async function main(): Promise<void> {
   if (only.has('cluster')) {
     await clusterRun({ quick, log });
     only.delete('cluster');
+    if (only.size === 0) return;
+  }
+  if (only.has('webrtc')) {
+    await webrtcRun({ quick, log });
+    only.delete('webrtc');
     if (only.size === 0) return;
   }
   const t0 = performance.now();
@@ -162,6 +169,22 @@ async function main(): Promise<void> {
   await writeFile(`${name}.md`, summary);
   log(`\n${summary}`);
   log(`wrote ${name}.json and .md in ${results.durationSec} s`);
+}
+
+/** The WebRTC figure writes its own result files: bench/results/latest-webrtc[-quick].json and .md. */
+async function webrtcRun(opts: { quick: boolean; log: (line: string) => void }): Promise<void> {
+  opts.log(`webrtc: browser calls (Opus and PCMU) against the gateway and the werift echo floor${opts.quick ? ' (quick)' : ''}`);
+  const t0 = performance.now();
+  const result = await runWebRtcBench(opts);
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGB: round(totalmem() / 2 ** 30, 1), node: process.version, kernel: release() };
+  const durationSec = round((performance.now() - t0) / 1000, 1);
+  await mkdir('bench/results', { recursive: true });
+  const name = `bench/results/latest-webrtc${opts.quick ? '-quick' : ''}`;
+  const summary = renderWebRtc(result, machine);
+  await writeFile(`${name}.json`, `${JSON.stringify({ startedAt: new Date(Date.now() - durationSec * 1000).toISOString(), durationSec, machine, ...result }, null, 2)}\n`);
+  await writeFile(`${name}.md`, summary);
+  opts.log(`\n${summary}`);
+  opts.log(`wrote ${name}.json and .md in ${durationSec} s`);
 }
 
 /** The soak runs on its own and writes its own result files (the other figures' files are left alone). */

@@ -5,7 +5,7 @@
  * (no collection in between) and retained after a collection, the least over several rounds. A
  * process of its own keeps the test runner's allocations out of the figures.
  */
-import OpusScript from 'opusscript';
+import { OpusCodec } from '../../src/media/opus.js';
 import { RtpHeader, RtpPacket } from 'werift';
 import { encodeMuLaw } from '../../src/media/g711.js';
 import { silentLogger } from '../../src/logger.js';
@@ -22,7 +22,7 @@ const FRAMES = 3000;
 /** The caller's packets for `codec`: 20 ms of a tone each, encoded once up front (what the browser would send). */
 function callerPackets(codec: WebRtcCodecName, count: number): RtpPacket[] {
   const rate = codec === 'opus' ? 16000 : 8000;
-  const opus = codec === 'opus' ? new OpusScript(16000, 1, OpusScript.Application.VOIP) : undefined;
+  const opus = codec === 'opus' ? new OpusCodec(16000) : undefined;
   const signal = tone(440, rate, (rate / 50) * count);
   const packets: RtpPacket[] = [];
   for (let i = 0; i < count; i++) {

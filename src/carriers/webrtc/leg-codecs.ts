@@ -5,7 +5,7 @@
  * the path. PCMU/PCMA reuse the G.711 tables of src/media. Our buffers are made once per call;
  * opusscript hands back a fresh Buffer per packet, which is its API's one allocation.
  */
-import OpusScript from 'opusscript';
+import { OpusCodec } from '../../media/opus.js';
 import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw } from '../../media/g711.js';
 import { samplesPerFrame } from '../../media/audio.js';
 import type { LegSampleRate } from '../leg.js';
@@ -37,16 +37,16 @@ class OpusLegCodec implements LegCodec {
   readonly clockRate = 48000;
   readonly timestampStep = 960;
   readonly decoded = new Int16Array(MAX_DECODED_SAMPLES);
-  private readonly encoder: OpusScript;
-  private readonly decoder: OpusScript;
+  private readonly encoder: OpusCodec;
+  private readonly decoder: OpusCodec;
   private readonly frameSamples: number;
   /** PCM16 LE bytes handed to the encoder, with an Int16Array view over the same memory. */
   private readonly pcmBytes: Buffer;
   private readonly pcmView: Int16Array;
 
   constructor(readonly sampleRate: LegSampleRate) {
-    this.encoder = new OpusScript(sampleRate, 1, OpusScript.Application.VOIP);
-    this.decoder = new OpusScript(sampleRate, 1, OpusScript.Application.VOIP);
+    this.encoder = new OpusCodec(sampleRate);
+    this.decoder = new OpusCodec(sampleRate);
     this.frameSamples = samplesPerFrame(sampleRate);
     this.pcmBytes = Buffer.alloc(this.frameSamples * 2);
     this.pcmView = new Int16Array(this.pcmBytes.buffer, this.pcmBytes.byteOffset, this.frameSamples);
