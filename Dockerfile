@@ -2,13 +2,13 @@
 # Voxgate: `docker build -t voxgate .`, then `docker run -p 8080:8080 voxgate` (one process, SQLite in
 # the /var/lib/voxgate volume) or several instances with deploy/compose.yaml (docs/deployment.md).
 
-# Build: native addons (better-sqlite3; .npmrc compiles them from source), the TypeScript and the console.
+# Build: native addons (better-sqlite3; .prebuild-installrc compiles them from source), the TypeScript and the console.
 FROM node:20-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json .prebuild-installrc ./
 COPY tsconfig.json tsconfig.build.json vite.config.ts ./
 COPY bin ./bin
 COPY src ./src

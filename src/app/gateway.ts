@@ -63,6 +63,10 @@ import { openServiceEvents } from '../cluster/service-events.js';
 import { ClusterRouting } from '../cluster/forwarding.js';
 import { withRoutingToken } from '../cluster/routing-token.js';
 import { WebCallers } from './web-callers.js';
+import { WidgetAccess } from './widget-access.js';
+import { widgetCallLimitsFor } from './widget-call-limits.js';
+import { WidgetKeyRepository } from '../store/widget-key-repository.js';
+import { widgetKeysRoutes } from '../api/widget-keys-routes.js';
 import { BusCallEventFeed } from './call-event-feed.js';
 
 export interface GatewayOptions {
@@ -167,7 +171,9 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const routing = clusterSecret ? new ClusterRouting({ secret: clusterSecret, instanceId, logger, clock }) : undefined;
   const apiAuth = await createApiAuth(config.api, store.db, process.env, clock, { redisUrl: config.redis.url, logger });
   // Browser calls: the console's operator with calls:web, or a website's widget key; the page follows its call's events.
-  const webCallers = new WebCallers({ auth: apiAuth, knowsBot: (name) => bots.has(name), consoleOrigins: () => [publicUrl, ...(config.server.publicUrls ?? [])] });
+  const widgetKeys = new WidgetKeyRepository(store.db, clock);
+  const widgetAccess = new WidgetAccess({ keys: widgetKeys, knowsBot: (name) => bots.has(name), limits: widgetCallLimitsFor({ redisUrl: config.redis.url, keyPrefix: config.cluster.keyPrefix, clock, logger }), throttle: apiAuth.throttle, clock, logger });
+  const webCallers = new WebCallers({ auth: apiAuth, knowsBot: (name) => bots.has(name), consoleOrigins: () => [publicUrl, ...(config.server.publicUrls ?? [])], widgetAccess });
   const callEvents = new BusCallEventFeed(bus);
   const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, publicUrls: () => config.server.publicUrls, logger, clock, redisUrl: config.redis.url, cluster: routing, webCallers, callEvents });
   // A cluster's instances pace each carrier's call starts together (Redis); alone, this process does.
@@ -253,6 +259,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     await api.register(outboundRoutes, { prefix: '/api/v1', placer: dialer, notifications, logger });
     await api.register(campaignRoutes, { prefix: '/api/v1/campaigns', campaigns, logger });
     await api.register(clientsRoutes, { prefix: '/api/v1/clients', auth: apiAuth, logger });
+    await api.register(widgetKeysRoutes, { prefix: '/api/v1/widget-keys', keys: widgetKeys, knowsBot: (name) => bots.has(name), logger });
     await api.register(callsRoutes, { prefix: '/api/v1', store, live: calls, directory: () => cluster.directory, instanceId, retention, recordingsDir, recordingFromInstance: routing ? (holder, request, reply) => routing.fetchFrom(holder, request, reply, 'recording') : undefined, logger });
     await api.register(configRoutes, { prefix: '/api/v1', config: runtime, logger });
     await api.register(ttsCacheRoutes, { prefix: '/api/v1', cache: ttsCache, logger });
@@ -298,7 +305,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   routing?.attach(directory);
   // Edits, revocations and cache clears made through this instance's API reach the others at once, and theirs reach this one.
   const configSync = config.cluster.enabled
-    ? await startClusterConfigSync({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, instanceId, refreshMs: config.cluster.configRefreshMs, config: runtime, auth: apiAuth, ttsCache, clock, logger })
+    ? await startClusterConfigSync({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, instanceId, refreshMs: config.cluster.configRefreshMs, config: runtime, auth: apiAuth, ttsCache, widgetKeys: { onChange: (listener) => widgetKeys.onChange(listener), forget: (keyId) => widgetAccess.forget(keyId) }, clock, logger })
     : undefined;
   notifier.start();
   // Campaigns left running by a previous process go on (their interrupted attempts are never re-dialed).
@@ -353,6 +360,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
     process.off('unhandledRejection', onUnhandled);
     calls.endAll();
     callEvents.close();
+    await widgetAccess.close();
     await lostInstances?.stop();
     await app.close();
     offAuthFailures();

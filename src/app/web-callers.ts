@@ -15,9 +15,12 @@ export interface WebCallersOptions {
   knowsBot: (name: string) => boolean;
   /** The origins the console is served from (this gateway's public URLs); other origins need a widget key. */
   consoleOrigins: () => readonly string[];
-  /** Widget keys: answers for credentials that are widget keys, undefined for anything else. */
+  /**
+   * Widget keys (src/app/widget-access.ts): answers for credentials that are widget keys, undefined for
+   * anything else. `bot`, when the page names one, must be the key's.
+   */
   widgetAccess?: {
-    admitCall(request: WebCallRequest & { authorization: string; ip: string }): Promise<{ ok: true; caller: WebCaller } | Refusal | undefined>;
+    admitCall(request: WebCallRequest & { authorization: string; ip: string; bot?: string }): Promise<{ ok: true; caller: WebCaller } | Refusal | undefined>;
     checkOrigin(request: WebCallRequest): Promise<{ ok: true } | Refusal | undefined>;
   };
 }

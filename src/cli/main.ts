@@ -1,4 +1,5 @@
-/** `voxgate` command line: serve | demo | campaign run | clients. */
+/** `voxgate` command line: serve | demo | campaign run | clients | widgets. */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startGateway } from '../app/gateway.js';
@@ -7,6 +8,7 @@ import { runDemo } from './demo.js';
 import { DEMO_CARRIERS, type DemoCarrierName } from './demo-carrier.js';
 import { runCampaign } from './campaign-command.js';
 import { runClientsCommand } from './clients-command.js';
+import { runWidgetsCommand } from './widgets-command.js';
 
 const USAGE = `voxgate <command> [options]
 
@@ -20,6 +22,8 @@ Commands:
           Run the gateway and one outbound campaign until it is over.
   clients add <name> --scopes a,b | clients list | clients revoke <client id>
           Manage OAuth API clients (the secret is printed once, on add).
+  widgets add <name> --bot <bot> --origins <a,b> | widgets list | widgets revoke <key id>
+          Manage widget keys for websites (the key and its <script> snippet are printed once, on add).
 
 Options:
   -c, --config <file>   YAML configuration file (env VOXGATE_CONFIG); defaults are built in
@@ -31,8 +35,75 @@ Options:
       --watch            campaign run: show a live progress bar
       --results <file>   campaign run: write the results CSV here at the end
       --scopes <list>    clients add: comma-separated scopes (calls:read, dialout, admin...)
-  -h, --help            Show this help
+      --bot <name>       widgets add: the bot the key calls
+      --origins <list>   widgets add: comma-separated exact origins (https://www.example.com)
+  -h, --help            Show this help (voxgate <command> --help: that command's)
+  -v, --version         Print the version
 `;
+
+const CONFIG_OPTIONS = `  -c, --config <file>   YAML configuration file (env VOXGATE_CONFIG); defaults are built in
+  -p, --port <n>        Listen port (env VOXGATE_PORT)`;
+
+/** What `voxgate <command> --help` prints. */
+const COMMAND_HELP: Record<string, string> = {
+  serve: `voxgate serve [options]
+
+Runs the gateway: carrier webhooks and media streams, bots, the management API and the console
+(/console/). SIGTERM drains live calls first (up to server.drainTimeoutMs); SIGINT stops at once.
+
+Options:
+${CONFIG_OPTIONS} (default 8080)
+`,
+  demo: `voxgate demo [options]
+
+Runs the gateway with a local carrier simulator: one scripted inbound call, then the seed 002
+escalation campaign (outbound calls to three virtual employees), and prints their timelines.
+
+Options:
+${CONFIG_OPTIONS} (default: any free port)
+      --carrier <name>  the carrier the simulator plays: plivo (default), twilio or sip
+      --wav <file>      where to write what the caller heard (default demo-caller.wav)
+      --exit            exit when the demo is over instead of serving on
+`,
+  campaign: `voxgate campaign run <contacts.csv> --campaign <campaign.yaml> [options]
+
+Runs the gateway and one outbound campaign until it is over (docs/campaigns.md).
+
+Options:
+${CONFIG_OPTIONS}
+      --campaign <file>  the campaign definition (YAML or JSON)
+      --watch            show a live progress bar
+      --results <file>   write the results CSV here at the end
+`,
+  clients: `voxgate clients add <name> --scopes a,b | clients list | clients revoke <client id>
+
+Manages the OAuth clients of the management API in the configured store. The secret is printed
+once, on add.
+
+Options:
+  -c, --config <file>   YAML configuration file (env VOXGATE_CONFIG)
+      --scopes <list>   add: comma-separated scopes (calls:read, dialout, admin...)
+`,
+  widgets: `voxgate widgets add <name> --bot <bot> --origins <a,b> [--max-calls <n>] [--calls-per-minute <n>]
+voxgate widgets list | widgets revoke <key id>
+
+Manages the widget keys websites embed to call one bot (docs/widget-keys.md), in the configured
+store. The key and its <script> snippet are printed once, on add.
+
+Options:
+  -c, --config <file>         YAML configuration file (env VOXGATE_CONFIG)
+      --bot <name>            add: the bot the key calls
+      --origins <list>        add: comma-separated exact origins (https://www.example.com)
+      --max-calls <n>         add: calls at once (default 5)
+      --calls-per-minute <n>  add: calls started per minute (default 20)
+`,
+};
+
+/** The package's version, read from the package.json beside src/ and dist/. */
+export function voxgateVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -50,7 +121,12 @@ export async function main(argv: string[]): Promise<number> {
         watch: { type: 'boolean', default: false },
         results: { type: 'string' },
         scopes: { type: 'string' },
+        bot: { type: 'string' },
+        origins: { type: 'string' },
+        'max-calls': { type: 'string' },
+        'calls-per-minute': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
       },
     });
   } catch (err) {
@@ -59,6 +135,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
+  if (values.version) {
+    process.stdout.write(`voxgate ${voxgateVersion()}\n`);
+    return 0;
+  }
+  if (values.help && command && COMMAND_HELP[command]) {
+    process.stdout.write(COMMAND_HELP[command]);
+    return 0;
+  }
   if (values.help || !command) {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
@@ -79,6 +163,9 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'clients') {
       return await runClientsCommand(config, { args: positionals.slice(1), scopes: values.scopes, logger: createLogger({ level: 'warn', destination: process.stderr }) });
     }
+    if (command === 'widgets') {
+      return await runWidgetsCommand(config, { args: positionals.slice(1), bot: values.bot, origins: values.origins, maxCalls: values['max-calls'], callsPerMinute: values['calls-per-minute'], logger: createLogger({ level: 'warn', destination: process.stderr }) });
+    }
     if (command === 'demo') {
       const carrier = values.carrier ?? 'plivo';
       if (!isDemoCarrier(carrier)) {
@@ -94,8 +181,23 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${err.message}\n`);
       return 2;
     }
+    const hint = startupHint(err);
+    if (hint) {
+      process.stderr.write(`voxgate ${command}: ${(err as Error).message}\n${hint}\n`);
+      return 1;
+    }
     throw err;
   }
+}
+
+/** What to do about a failure to start listening, for the errors a newcomer meets first. */
+function startupHint(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const port = (err as { port?: number } | undefined)?.port;
+  if (code === 'EADDRINUSE') return `the port${port ? ` ${port}` : ''} is taken by another process: choose another with -p <port> or VOXGATE_PORT, or stop the other process`;
+  if (code === 'EACCES') return `no permission to listen there${port ? ` (port ${port})` : ''}: ports below 1024 need root; choose another with -p <port> or VOXGATE_PORT`;
+  if (code === 'EADDRNOTAVAIL') return 'the configured server.host is not an address of this machine (VOXGATE_HOST; 0.0.0.0 listens on every interface)';
+  return undefined;
 }
 
 function isDemoCarrier(name: string): name is DemoCarrierName {

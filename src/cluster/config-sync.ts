@@ -22,9 +22,10 @@ export const clusterChangeSchema = z
   .object({
     /**
      * bot, route, provider: entries of the run-time configuration; client: an API client was revoked;
-     * alarm-rule: an alarm type's rule; tts-cache: the TTS cache was cleared (name "all").
+     * alarm-rule: an alarm type's rule; tts-cache: the TTS cache was cleared (name "all");
+     * widget-key: a widget key was edited or revoked (name: its id).
      */
-    kind: z.enum(['bot', 'route', 'provider', 'client', 'alarm-rule', 'tts-cache']),
+    kind: z.enum(['bot', 'route', 'provider', 'client', 'alarm-rule', 'tts-cache', 'widget-key']),
     name: z.string().min(1).max(500),
     removed: z.boolean(),
   })
@@ -213,17 +214,21 @@ export interface ClusterConfigParts {
   auth: { onRevoked(listener: (clientId: string) => void): unknown; forgetRevocationState(clientId: string): void };
   /** TtsCache, when enabled: a clear on one instance empties every instance's memory and disk. */
   ttsCache?: { onCleared(listener: () => void): unknown; clearLocal(): Promise<void> };
+  /** Widget keys: an edit or revocation here is announced; one elsewhere drops the key from this instance's cache. */
+  widgetKeys?: { onChange(listener: (keyId: string) => void): unknown; forget(keyId: string): void };
 }
 
 /** The composition root's one call: the sync, wired to what it keeps in step, started. */
 export async function startClusterConfigSync(opts: Omit<ClusterConfigSyncOptions, 'config'> & ClusterConfigParts): Promise<ClusterConfigSync> {
-  const { auth, ttsCache, logger } = opts;
+  const { auth, ttsCache, widgetKeys, logger } = opts;
   const sync = new ClusterConfigSync(opts);
   opts.config.onEdit((edit) => void sync.publish(edit));
   auth.onRevoked((clientId) => void sync.publish({ kind: 'client', name: clientId, removed: true }));
   ttsCache?.onCleared(() => void sync.publish({ kind: 'tts-cache', name: 'all', removed: true }));
+  widgetKeys?.onChange((keyId) => void sync.publish({ kind: 'widget-key', name: keyId, removed: false }));
   sync.onRemoteChange((change) => {
     if (change.kind === 'client') auth.forgetRevocationState(change.name);
+    if (change.kind === 'widget-key') widgetKeys?.forget(change.name);
     if (change.kind === 'tts-cache') void ttsCache?.clearLocal().catch((err: unknown) => logger.warn({ err }, 'TTS cache not cleared after another instance cleared it'));
   });
   await sync.start();

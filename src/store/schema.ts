@@ -199,6 +199,24 @@ export interface OauthClientsTable {
   last_used_at: number | null;
 }
 
+export interface WidgetKeysTable {
+  /** The key's public id (base64url), as in its credential `vxw_<id>.<secret>`. */
+  id: string;
+  name: string;
+  /** The one bot the key may call. */
+  bot: string;
+  /** JSON array of exact origins (`scheme://host[:port]`) whose pages may use the key. */
+  origins: string;
+  max_concurrent_calls: number;
+  calls_per_minute: number;
+  /** `sha256$<base64url>` of the secret (shown once, at creation). */
+  secret_hash: string;
+  created_at: number;
+  updated_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
 export interface AlarmsTable {
   id: Generated<number>;
   /** type + entity: one active alarm per condition. */
@@ -260,6 +278,7 @@ export interface VoxgateDatabase {
   campaign_attempts: CampaignAttemptsTable;
   callback_outbox: CallbackOutboxTable;
   oauth_clients: OauthClientsTable;
+  widget_keys: WidgetKeysTable;
   gateway_instances: GatewayInstancesTable;
   alarms: AlarmsTable;
   alarm_history: AlarmHistoryTable;

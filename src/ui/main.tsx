@@ -10,6 +10,7 @@ import { CallDetailPage } from './pages/call-detail.js';
 import { AlarmsPage } from './pages/alarms.js';
 import { ConfigPage } from './pages/config.js';
 import { ClientsPage } from './pages/clients.js';
+import { WidgetKeysPage } from './pages/widget-keys.js';
 import { CampaignPage } from './pages/campaign.js';
 import { CampaignsPage } from './pages/campaigns.js';
 
@@ -19,6 +20,7 @@ const NAV = [
   { path: '/alarms', label: 'Alarms' },
   { path: '/config', label: 'Bots, routes, providers' },
   { path: '/clients', label: 'API clients' },
+  { path: '/widget-keys', label: 'Widget keys' },
   { path: '/campaigns', label: 'Campaigns' },
 ];
 
@@ -29,6 +31,7 @@ function Page({ path }: { path: string }) {
   if (path.startsWith('/alarms')) return <AlarmsPage />;
   if (path.startsWith('/config')) return <ConfigPage />;
   if (path.startsWith('/clients')) return <ClientsPage />;
+  if (path.startsWith('/widget-keys')) return <WidgetKeysPage />;
   const campaign = /^\/campaign\/([^/]+)$/.exec(path);
   if (campaign) return <CampaignPage key={campaign[1]} id={decodeURIComponent(campaign[1])} />;
   if (path.startsWith('/campaigns')) return <CampaignsPage />;

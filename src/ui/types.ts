@@ -120,6 +120,20 @@ export interface ApiClient {
   lastUsedAt: string | null;
 }
 
+/** A widget key as /api/v1/widget-keys shows it (never its secret). */
+export interface WidgetKey {
+  id: string;
+  name: string;
+  bot: string;
+  origins: string[];
+  maxConcurrentCalls: number;
+  callsPerMinute: number;
+  createdAt: string;
+  updatedAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
 /** The server's scope list itself: dependency-free, so the console bundles it. */
 export { SCOPES } from '../api/auth/scopes.js';
 

@@ -56,7 +56,7 @@ describe('Dockerfile', () => {
 
   it('copies into the build stage every file the build reads, none of them excluded by .dockerignore', () => {
     const copied = only(buildStage, 'COPY').flatMap((ins) => ins.args.split(/\s+/).slice(0, -1));
-    for (const path of ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.build.json', 'vite.config.ts', 'bin', 'src']) {
+    for (const path of ['package.json', 'package-lock.json', '.prebuild-installrc', 'tsconfig.json', 'tsconfig.build.json', 'vite.config.ts', 'bin', 'src']) {
       expect(copied, path).toContain(path);
       expect(existsSync(repoPath(path)), path).toBe(true);
       expect(ignored.some((pattern) => pattern === path || path.startsWith(`${pattern}/`)), `${path} is in .dockerignore`).toBe(false);

@@ -11,6 +11,7 @@ import { transfersMigration } from './0005-transfers.js';
 import { recordingStatusMigration } from './0006-recording-status.js';
 import { callInstanceMigration } from './0007-call-instance.js';
 import { gatewayInstancesMigration } from './0008-gateway-instances.js';
+import { widgetKeysMigration } from './0009-widget-keys.js';
 
 export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0001-call-records': callRecordsMigration,
@@ -21,6 +22,7 @@ export const storeMigrations: Readonly<Record<string, Migration>> = {
   '0006-recording-status': recordingStatusMigration,
   '0007-call-instance': callInstanceMigration,
   '0008-gateway-instances': gatewayInstancesMigration,
+  '0009-widget-keys': widgetKeysMigration,
 };
 
 export const storeMigrationProvider: MigrationProvider = {
