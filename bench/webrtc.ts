@@ -48,8 +48,8 @@ const SETTLE_MS = 3000;
 
 export async function runWebRtcBench(opts: { quick: boolean; log: (line: string) => void }): Promise<WebRtcBenchResult> {
   const sizes = opts.quick ? [10] : [10, 25, 50];
-  const runs = opts.quick ? 1 : 3;
-  const windowSec = opts.quick ? 5 : 10;
+  const runs = opts.quick ? 1 : 2;
+  const windowSec = opts.quick ? 5 : 6;
   const script = new URL('./webrtc-servers.ts', import.meta.url).pathname;
   const servers: Record<Target, BenchChild<ServerReady>> = {
     gateway: new BenchChild<ServerReady>('webrtc gateway', script, { args: ['gateway'] }),

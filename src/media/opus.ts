@@ -2,10 +2,14 @@
  * Opus in Node without a native build: libopus compiled to WASM (opusscript), one encoder or decoder
  * per object, at 8, 16 or 48 kHz mono PCM16.
  *
- * opusscript makes typed-array views of the shared WASM heap when an object is constructed. Once
- * later objects have grown that heap (a few dozen calls), the earlier views are detached and every
- * encode/decode on them throws ("offset is out of bounds"). So every live object is tracked here, and
- * when one finds its views detached, the views of all of them are made again over the current heap.
+ * opusscript makes typed-array views of the shared WASM heap when an object is constructed, with two
+ * flaws that break it past a few dozen codecs (about 40 calls) in one process:
+ * - its 16-bit views take the byte pointer as an element index, so a codec whose buffers lie in the
+ *   upper half of the heap gets views cut short ("offset is out of bounds" on every call). When a new
+ *   codec gets such views, the heap is grown here (by making and freeing ballast codecs) and the codec
+ *   made again in the freed lower space;
+ * - once the heap grew, the views of the codecs made before are detached. Every live codec is tracked,
+ *   and when one finds its views detached, the views of all of them are made again over the current heap.
  */
 import OpusScript from 'opusscript';
 
@@ -42,6 +46,34 @@ function reattachViews(): void {
   }
 }
 
+/** Whether opusscript cut this object's views short (its buffers lie past half the heap, in element terms). */
+function viewsCutShort(o: OpusScriptHeapViews): boolean {
+  return o.inPCM.length < o.inPCMLength || o.outPCM.length < o.outPCMLength;
+}
+
+/** Doubles the WASM heap: ballast codecs are made until it has, then freed (their space is reused from the bottom). */
+function growHeap(): void {
+  const heapBytes = (o: OpusScriptHeapViews) => o.inPCM.buffer.byteLength;
+  const ballast: OpusScript[] = [new OpusScript(48000, 1, OpusScript.Application.VOIP)];
+  const target = 2 * heapBytes(ballast[0] as unknown as OpusScriptHeapViews);
+  while (heapBytes(ballast[ballast.length - 1] as unknown as OpusScriptHeapViews) < target && ballast.length < 4096) ballast.push(new OpusScript(48000, 1, OpusScript.Application.VOIP));
+  for (const b of ballast) b.delete();
+  reattachViews();
+}
+
+function createOpus(rate: OpusRate): OpusScript {
+  let opus = new OpusScript(rate, 1, OpusScript.Application.VOIP);
+  if (!viewsCutShort(opus as unknown as OpusScriptHeapViews)) return opus;
+  opus.delete();
+  growHeap();
+  opus = new OpusScript(rate, 1, OpusScript.Application.VOIP);
+  if (viewsCutShort(opus as unknown as OpusScriptHeapViews)) {
+    opus.delete();
+    throw new Error('opusscript: no room for another Opus codec in the WASM heap');
+  }
+  return opus;
+}
+
 export type OpusRate = 8000 | 16000 | 48000;
 
 export class OpusCodec {
@@ -50,7 +82,7 @@ export class OpusCodec {
   private deleted = false;
 
   constructor(readonly sampleRate: OpusRate) {
-    this.opus = new OpusScript(sampleRate, 1, OpusScript.Application.VOIP);
+    this.opus = createOpus(sampleRate);
     this.views = this.opus as unknown as OpusScriptHeapViews;
     live.add(this.views);
   }
