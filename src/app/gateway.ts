@@ -175,7 +175,7 @@ export async function startGateway(config: VoxgateConfig, opts: GatewayOptions):
   const widgetAccess = new WidgetAccess({ keys: widgetKeys, knowsBot: (name) => bots.has(name), limits: widgetCallLimitsFor({ redisUrl: config.redis.url, keyPrefix: config.cluster.keyPrefix, clock, logger }), throttle: apiAuth.throttle, clock, logger });
   const webCallers = new WebCallers({ auth: apiAuth, knowsBot: (name) => bots.has(name), consoleOrigins: () => [publicUrl, ...(config.server.publicUrls ?? [])], widgetAccess });
   const callEvents = new BusCallEventFeed(bus);
-  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, publicUrls: () => config.server.publicUrls, logger, clock, redisUrl: config.redis.url, cluster: routing, webCallers, callEvents });
+  const carriers = Carriers.create(config.carriers, { publicUrl: () => publicUrl, publicUrls: () => config.server.publicUrls, logger, clock, redisUrl: config.redis.url, cluster: routing, webCallers, callEvents, draining: () => drainer.draining });
   // A cluster's instances pace each carrier's call starts together (Redis); alone, this process does.
   const sharedPacing = config.cluster.enabled ? new SharedCallPacing({ url: config.redis.url!, keyPrefix: config.cluster.keyPrefix, clock, logger }) : undefined;
   const dialer = new OutboundDialer({

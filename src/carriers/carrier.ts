@@ -154,6 +154,11 @@ export interface CarrierContext {
   webCallers?: WebCallerAccess;
   /** Live call events for carriers that pass them on to the caller (transcripts to a browser page). */
   callEvents?: CallEventFeed;
+  /**
+   * The instance is draining (SIGTERM): carriers that start calls themselves (a browser's offer)
+   * refuse new ones with 503. With a cluster, `cluster.route` already sends them to a sibling.
+   */
+  draining?: () => boolean;
 }
 
 export interface CarrierModule<Config = unknown> {

@@ -12,6 +12,11 @@ export interface OfferedAudio {
   payloadType: number;
   /** The offer's telephone-event payload type at the codec's clock rate, when offered. */
   telephoneEventPayloadType?: number;
+  /**
+   * Every telephone-event payload type the offer has, at any clock rate: Chromium offers 48000 and
+   * 8000 and may send keys on either (it sent them on its 8000 one beside Opus), so all of them are keys.
+   */
+  telephoneEventPayloadTypes: number[];
   /** The offer has an SCTP data channel m-line. */
   dataChannel: boolean;
 }
@@ -53,8 +58,9 @@ export function readOffer(sdp: string, accepted: readonly WebRtcCodecName[]): Of
   for (const codec of accepted) {
     const payloadType = typeOf(codec);
     if (payloadType === undefined) continue;
-    const te = formats.find((pt) => rtpmaps.get(pt)?.name === 'telephone-event' && rtpmaps.get(pt)?.rate === CLOCK_RATES[codec]);
-    return { codec, payloadType, ...(te !== undefined ? { telephoneEventPayloadType: te } : {}), dataChannel };
+    const allTe = formats.filter((pt) => rtpmaps.get(pt)?.name === 'telephone-event');
+    const te = allTe.find((pt) => rtpmaps.get(pt)?.rate === CLOCK_RATES[codec]);
+    return { codec, payloadType, ...(te !== undefined ? { telephoneEventPayloadType: te } : {}), telephoneEventPayloadTypes: allTe, dataChannel };
   }
   const offered = formats.map((pt) => (rtpmaps.get(pt) ? `${rtpmaps.get(pt)!.name}/${rtpmaps.get(pt)!.rate}` : String(pt))).join(', ');
   throw new OfferProblem(`no common audio codec: the offer has ${offered || 'none'}; this gateway takes ${accepted.join(', ')}`);

@@ -184,7 +184,7 @@ export class WebRtcCall {
       callId: this.info.callId,
       carrier: this.info.carrier,
       codec: createLegCodec(this.options.offer.codec, this.options.opusSampleRate),
-      ...(this.options.offer.telephoneEventPayloadType !== undefined ? { telephoneEventPayloadType: this.options.offer.telephoneEventPayloadType } : {}),
+      telephoneEventPayloadTypes: this.options.offer.telephoneEventPayloadTypes,
       send: (packet) => void sender?.sendRtp(packet).catch((err: unknown) => this.log.debug({ err }, 'RTP not sent')),
       pacer: this.options.pacer,
       clock: this.options.clock,

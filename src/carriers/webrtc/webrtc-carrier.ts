@@ -53,6 +53,7 @@ export const webrtcCarrier: CarrierModule<WebRtcConfig> = {
           handler,
           webCallers: context.webCallers,
           cluster: context.cluster,
+          draining: context.draining,
           calls,
           newCallId: randomUUID,
           logger,

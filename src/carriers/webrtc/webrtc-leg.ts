@@ -34,8 +34,8 @@ export interface WebRtcLegOptions {
   callId: string;
   carrier: string;
   codec: LegCodec;
-  /** The negotiated telephone-event payload type; absent: the browser did not offer RFC 4733. */
-  telephoneEventPayloadType?: number;
+  /** The telephone-event payload types the browser offered (it may send keys on any of them); empty or absent: no RFC 4733. */
+  telephoneEventPayloadTypes?: readonly number[];
   /** Where our RTP goes (the audio transceiver's sender); absent in tests of the media path alone. */
   send: (packet: RtpPacket) => void;
   pacer: RtpPacer;
@@ -97,7 +97,7 @@ export class WebRtcLeg extends EventEmitter<LegEventMap> implements CarrierLeg, 
       return;
     }
     this.stats.packetsReceived++;
-    if (h.payloadType === this.options.telephoneEventPayloadType) {
+    if (this.options.telephoneEventPayloadTypes?.includes(h.payloadType)) {
       if (!parseTelephoneEventInto(packet.payload, 0, packet.payload.length, this.te)) {
         this.warn('short-telephone-event', 'a telephone-event packet shorter than 4 bytes was ignored');
         return;

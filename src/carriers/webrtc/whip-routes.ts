@@ -3,7 +3,7 @@
  *   POST   /whip?bot=<name>   application/sdp offer + Bearer credential -> 201, the SDP answer, Location
  *   DELETE /whip/<session>    the same credential -> 200, the call ends as a caller hangup
  *   PATCH  /whip/<session>    405: trickle ICE is not taken (the page gathers before POSTing)
- *   OPTIONS on both           CORS preflight for allowed origins
+ *   OPTIONS on both           CORS preflight (any origin: the POST and DELETE decide)
  * Every error is JSON `{ error }` naming what was wrong; pages from allowed origins can read it (CORS).
  * With a cluster, the Location carries this instance's routing token and a DELETE landing on another
  * instance is forwarded here; the call and its media stay where the POST was answered.
@@ -30,6 +30,8 @@ export interface WhipRoutesOptions {
   handler: CallHandler;
   webCallers?: WebCallerAccess;
   cluster?: ClusterRouting;
+  /** This instance is draining: new calls are refused (503) so the load balancer or the page tries elsewhere. */
+  draining?: () => boolean;
   /** The live browser calls of this instance, by session id (the carrier owns the map). */
   calls: Map<string, WebRtcCall>;
   /** Builds the call object for an answered offer (the carrier supplies clock, pacer, events). */
@@ -72,22 +74,20 @@ export async function whipRoutes(scope: FastifyInstance, opts: WhipRoutesOptions
 
   const selfOrigin = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
 
-  /** CORS for pages on an allowed origin (the gateway's own, or a widget key's), on answers and errors alike. */
+  /**
+   * CORS grants every page the right to read the answer, refusals included. The endpoint takes no
+   * ambient credentials (no cookies), so CORS protects nothing here: who may call is decided on every
+   * POST and DELETE by the bearer credential and the Origin checked against the key's list. Granting
+   * only allowed origins would turn a refusal (a revoked key, an origin taken off the list) into an
+   * opaque network error the widget cannot explain.
+   */
   scope.addHook('onRequest', async (request, reply) => {
     const origin = header(request, 'origin');
-    if (!origin || !access) return;
-    const allowed = await access.checkOrigin({ origin, selfOrigin: selfOrigin(request) });
-    if (!allowed.ok) return;
+    if (!origin) return;
     void reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin').header('Access-Control-Expose-Headers', EXPOSED);
   });
 
-  async function preflight(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const origin = header(request, 'origin');
-    const check = access ? await access.checkOrigin({ origin, selfOrigin: selfOrigin(request) }) : ({ ok: false, status: 503, error: 'browser calls are not enabled' } as const);
-    if (!check.ok) {
-      sendError(reply, 403, check.error);
-      return;
-    }
+  async function preflight(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
     void reply
       .code(204)
       .header('Access-Control-Allow-Methods', 'POST, DELETE, PATCH, OPTIONS')
@@ -113,6 +113,10 @@ export async function whipRoutes(scope: FastifyInstance, opts: WhipRoutesOptions
       if (decision.cameIn) origin = `${decision.cameIn.proto}://${decision.cameIn.host}`;
     }
     if (!access) return sendError(reply, 503, 'browser calls are not enabled on this gateway');
+    if (opts.draining?.()) {
+      log.info({ ip: request.ip }, 'browser call refused: this instance is draining');
+      return sendError(reply, 503, 'this gateway is shutting down and takes no new calls; try again (another instance will answer)');
+    }
     const authorization = header(request, 'authorization');
     const query = request.query as Record<string, unknown>;
     const bot = typeof query.bot === 'string' && query.bot !== '' ? query.bot : undefined;
