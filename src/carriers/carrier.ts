@@ -115,9 +115,9 @@ export interface WebCallerAccess {
    */
   admitCall(request: WebCallRequest & { bot?: string; ip: string }): Promise<{ ok: true; caller: WebCaller } | ({ ok: false } & WebCallRefusal)>;
   /**
-   * Checks a request about a call already admitted (hang up, trickle ICE, CORS preflight): the origin
-   * must still be allowed for the credential (a key revoked meanwhile or an origin removed is refused).
-   * Without `authorization` (a preflight) only the origin is checked against every active key.
+   * Checks a request about a call already admitted (hang up): the origin must still be allowed for the
+   * credential (a key revoked meanwhile or an origin removed is refused). Without `authorization`, the
+   * origin passes when any active key lists it (or it is the console's own).
    */
   checkOrigin(request: WebCallRequest): Promise<{ ok: true } | ({ ok: false } & WebCallRefusal)>;
 }
