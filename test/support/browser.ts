@@ -151,7 +151,12 @@ export async function startConsoleE2e(rawConfig: Record<string, unknown>, opts: 
   const built = await buildConsole();
   const e2e = await startE2e({ ...rawConfig, api: { token: ADMIN_TOKEN } });
   const server = await startConsoleServer(e2e.gateway.publicUrl, built.dir, opts);
-  const browser = await launchChromium();
+  return openConsoleE2e({ e2e, server, built, browser: await launchChromium() });
+}
+
+/** The console in a fresh page of `browser`; close() stops the browser, the console server, the gateway and the build, then `cleanup`. */
+async function openConsoleE2e(parts: { e2e: ConsoleE2e['e2e']; server: { app: FastifyInstance; url: string }; built: { remove(): Promise<void> }; browser: Browser }, cleanup: () => Promise<void> = async () => undefined): Promise<ConsoleE2e> {
+  const { e2e, server, built, browser } = parts;
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   // Short waits: every step waits on a selector, and a missing one should fail fast with its name.
   page.setDefaultTimeout(15_000);
@@ -165,6 +170,7 @@ export async function startConsoleE2e(rawConfig: Record<string, unknown>, opts: 
       await server.app.close();
       await e2e.close();
       await built.remove();
+      await cleanup();
     },
   };
 }
@@ -211,20 +217,6 @@ export async function startBrowserCallE2e(rawConfig: Record<string, unknown>): P
   const e2e = await startE2e({ ...rawConfig, api: { token: ADMIN_TOKEN }, server: { publicUrls: [server.url] }, carriers: { webrtc: { interfaceAddress: '127.0.0.1' } } });
   gatewayUrl = e2e.gateway.publicUrl;
   const browser = await launchChromium([...fakeMicrophoneArgs(wav), '--allow-loopback-in-peer-connection']);
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.setDefaultTimeout(15_000);
-  return {
-    e2e,
-    consoleUrl: server.url,
-    browser,
-    page,
-    tempDir,
-    async close() {
-      await browser.close();
-      await server.app.close();
-      await e2e.close();
-      await built.remove();
-      await rm(tempDir, { recursive: true, force: true });
-    },
-  };
+  const session = await openConsoleE2e({ e2e, server, built, browser }, () => rm(tempDir, { recursive: true, force: true }));
+  return { ...session, tempDir };
 }

@@ -203,20 +203,37 @@ function CreateKey({ botNames, onCreate }: { botNames: string[]; onCreate: (body
           <option key={b} value={b} />
         ))}
       </datalist>
+      <AccessFields originsLabel="Allowed origins (one per line, e.g. https://www.example.com)" {...{ origins, setOrigins, maxConcurrentCalls, setMax, callsPerMinute, setPerMinute }} />
+      <button type="submit">Create widget key</button>
+    </form>
+  );
+}
+
+/** Who may use a key and how much: the fields creating and editing a key share. */
+function AccessFields(props: {
+  originsLabel: string;
+  origins: string;
+  setOrigins: (v: string) => void;
+  maxConcurrentCalls: string;
+  setMax: (v: string) => void;
+  callsPerMinute: string;
+  setPerMinute: (v: string) => void;
+}) {
+  return (
+    <>
       <label>
-        Allowed origins (one per line, e.g. https://www.example.com)
-        <textarea required rows={3} value={origins} onInput={(e) => setOrigins(e.currentTarget.value)} />
+        {props.originsLabel}
+        <textarea required rows={3} value={props.origins} onInput={(e) => props.setOrigins(e.currentTarget.value)} />
       </label>
       <label>
         Calls at once
-        <input type="number" min={1} required value={maxConcurrentCalls} onInput={(e) => setMax(e.currentTarget.value)} />
+        <input type="number" min={1} required value={props.maxConcurrentCalls} onInput={(e) => props.setMax(e.currentTarget.value)} />
       </label>
       <label>
         Calls per minute
-        <input type="number" min={1} required value={callsPerMinute} onInput={(e) => setPerMinute(e.currentTarget.value)} />
+        <input type="number" min={1} required value={props.callsPerMinute} onInput={(e) => props.setPerMinute(e.currentTarget.value)} />
       </label>
-      <button type="submit">Create widget key</button>
-    </form>
+    </>
   );
 }
 
@@ -231,18 +248,7 @@ function EditKey({ widgetKey, onSave, onCancel }: { widgetKey: WidgetKey; onSave
   return (
     <form class="stack" onSubmit={submit} aria-labelledby="edit-widget-key">
       <h2 id="edit-widget-key">Edit {widgetKey.name}</h2>
-      <label>
-        Allowed origins
-        <textarea required rows={3} value={origins} onInput={(e) => setOrigins(e.currentTarget.value)} />
-      </label>
-      <label>
-        Calls at once
-        <input type="number" min={1} required value={maxConcurrentCalls} onInput={(e) => setMax(e.currentTarget.value)} />
-      </label>
-      <label>
-        Calls per minute
-        <input type="number" min={1} required value={callsPerMinute} onInput={(e) => setPerMinute(e.currentTarget.value)} />
-      </label>
+      <AccessFields originsLabel="Allowed origins" {...{ origins, setOrigins, maxConcurrentCalls, setMax, callsPerMinute, setPerMinute }} />
       <div>
         <button type="submit">Save changes</button>{' '}
         <button type="button" onClick={onCancel}>
